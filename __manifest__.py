@@ -1,0 +1,15 @@
+{
+    "name": "Digital Sign",
+    "version": "19.0.1.0.0",
+    "summary": "Sign quotations and helpdesk tickets in the portal or with an e-sign provider",
+    "category": "Sales/Sign",
+    "development_status": "Alpha",
+    "license": "AGPL-3",
+    "author": "digital_sign contributors",
+    "website": "https://github.com/digital-sign/digital_sign",
+    "depends": ["portal", "sms", "sale_management", "sale_crm", "helpdesk_mgmt"],
+    "external_dependencies": {"python": ["PyMuPDF", "pypdf", "pyHanko", "phonenumbers"]},
+    "data": [],
+    "installable": True,
+    "application": True,
+}

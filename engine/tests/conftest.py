@@ -1,0 +1,1 @@
+"""Shared pytest fixtures for the engine suite (no Odoo, no database)."""

@@ -1,0 +1,163 @@
+# Shared set-up for scripts/run and scripts/test (sourced, not executed).
+# Everything here is idempotent: a second run reuses what the first one made.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RUN_DIR="$ROOT/.run"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+HELPDESK_MGMT_PIN="odoo-addon-helpdesk-mgmt==19.0.1.3.2"
+ODOO_TARBALL_URL="${ODOO_TARBALL_URL:-https://nightly.odoo.com/19.0/nightly/src/odoo_19.0.latest.tar.gz}"
+
+say() { printf '\033[1m[digital_sign]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[digital_sign] %s\033[0m\n' "$*" >&2; exit 2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi
+}
+
+pg_bindir() {
+  local d
+  for d in /usr/lib/postgresql/*/bin; do
+    [ -x "$d/initdb" ] && { echo "$d"; return 0; }
+  done
+  return 1
+}
+
+# Debian packages: PostgreSQL server, wkhtmltopdf (Odoo's PDF reports), Chromium (browser tests).
+ensure_debian_packages() {
+  local missing=()
+  pg_bindir >/dev/null || missing+=(postgresql)
+  command -v wkhtmltopdf >/dev/null || missing+=(wkhtmltopdf)
+  command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
+    || command -v google-chrome >/dev/null || missing+=(chromium)
+  fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing Debian packages: ${missing[*]}"
+  if command -v apt-get >/dev/null; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null \
+      && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        "${missing[@]}" >/dev/null \
+      || die "could not install ${missing[*]}: install them with your package manager and run again"
+  else
+    die "missing ${missing[*]}: install them (Debian/Ubuntu: apt-get install ${missing[*]}) and run again"
+  fi
+}
+
+# Python: .venv with the pinned set (requirements.txt) and OCA helpdesk_mgmt from PyPI.
+ensure_venv() {
+  local stamp="$VENV/.digital_sign-requirements"
+  local want
+  want=$( (cat "$ROOT/requirements.txt"; echo "$HELPDESK_MGMT_PIN") | sha256sum | cut -d' ' -f1)
+  if [ -x "$PY" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    return 0
+  fi
+  say "preparing $VENV (pinned requirements, about a minute the first time)"
+  [ -x "$PY" ] || python3 -m venv "$VENV" || die "python3 -m venv failed: install python3-venv (Python 3.11)"
+  "$PY" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements.txt"
+  # helpdesk_mgmt names `odoo` as a requirement, which no registry serves: install it alone.
+  "$PY" -m pip install -q --disable-pip-version-check --no-deps "$HELPDESK_MGMT_PIN"
+  pip_check
+  echo "$want" > "$stamp"
+}
+
+# `pip check`, minus the one known line: helpdesk_mgmt requires `odoo`, which runs from source.
+pip_check() {
+  local out
+  out=$("$PY" -m pip check 2>&1 | grep -v "^odoo-addon-helpdesk-mgmt .* requires odoo, which is not installed" || true)
+  if [ -n "$out" ] && [ "$out" != "No broken requirements found." ]; then
+    printf '%s\n' "$out" >&2; die "pip check found broken requirements"
+  fi
+  return 0
+}
+
+# Odoo 19.0 Community: ODOO_SRC, else /opt/odoo-19.0, else a download from Odoo's nightly server.
+odoo_ok() {
+  [ -f "$1/odoo-bin" ] && [ -d "$1/odoo/addons/base" ] && [ -d "$1/addons/sale_management" ] \
+    && grep -q '^version_info = (19, 0,' "$1/odoo/release.py" 2>/dev/null
+}
+
+ensure_odoo() {
+  local candidate
+  for candidate in "${ODOO_SRC:-}" /opt/odoo-19.0 "$RUN_DIR/odoo-19.0"; do
+    if [ -n "$candidate" ] && odoo_ok "$candidate"; then
+      ODOO_SRC=$(cd "$candidate" && pwd); export ODOO_SRC; return 0
+    fi
+  done
+  [ -n "${ODOO_SRC:-}" ] && say "ODOO_SRC=$ODOO_SRC is not an Odoo 19.0 source tree (odoo-bin, odoo/, addons/)"
+  if [ "${DIGITAL_SIGN_NO_DOWNLOAD:-0}" != 1 ]; then
+    say "no Odoo 19.0 found: downloading it from $ODOO_TARBALL_URL"
+    mkdir -p "$RUN_DIR"
+    local tmp="$RUN_DIR/odoo-19.0.partial"
+    rm -rf "$tmp" && mkdir -p "$tmp"
+    if curl -fsSL --connect-timeout 10 --max-time 900 "$ODOO_TARBALL_URL" \
+        | tar -xz -C "$tmp" --strip-components=1 2>/dev/null && odoo_ok "$tmp"; then
+      rm -rf "$RUN_DIR/odoo-19.0" && mv "$tmp" "$RUN_DIR/odoo-19.0"
+      ODOO_SRC="$RUN_DIR/odoo-19.0"; export ODOO_SRC; return 0
+    fi
+    rm -rf "$tmp"
+  fi
+  cat >&2 <<MSG
+
+Odoo 19.0 Community was not found, and it could not be downloaded here.
+Provide its source tree (the directory holding odoo-bin, odoo/ and addons/) in one of these ways:
+  * unpack it at /opt/odoo-19.0, or
+  * point ODOO_SRC at it:   ODOO_SRC=/path/to/odoo-19.0 $0
+Official sources: $ODOO_TARBALL_URL
+             or: git clone --depth 1 --branch 19.0 https://github.com/odoo/odoo
+MSG
+  exit 2
+}
+
+# The addon is this checkout; Odoo takes an addon's name from its directory, so link it as
+# digital_sign inside a directory of its own and put that on the addons path.
+ensure_addons_dir() {
+  ADDONS_DIR="$RUN_DIR/addons"
+  mkdir -p "$ADDONS_DIR"
+  ln -sfn "$ROOT" "$ADDONS_DIR/digital_sign"
+  ADDONS_PATH="$ODOO_SRC/addons,$ADDONS_DIR"
+}
+
+# A PostgreSQL cluster of our own, on a Unix socket only.  pg_start DATA_DIR SOCKET_DIR PORT
+PG_OWNER=""
+pg_run() {  # run a PostgreSQL program as the cluster's owner
+  if [ -n "$PG_OWNER" ]; then runuser -u "$PG_OWNER" -- "$@"; else "$@"; fi
+}
+pg_start() {
+  local data=$1 sock=$2 port=$3 bindir
+  bindir=$(pg_bindir) || die "PostgreSQL server binaries not found"
+  if [ "$(id -u)" = 0 ]; then
+    # PostgreSQL refuses to run as root: the cluster belongs to the postgres system user.
+    id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+    PG_OWNER=postgres
+  fi
+  mkdir -p "$data" "$sock"
+  if [ -n "$PG_OWNER" ]; then
+    chown "$PG_OWNER" "$data" "$sock"
+    runuser -u "$PG_OWNER" -- test -w "$data" -a -w "$sock" \
+      || die "the postgres user cannot reach $data (a parent directory is private): move the checkout, or run as a normal user"
+  fi
+  chmod 700 "$data"
+  if [ ! -f "$data/PG_VERSION" ]; then
+    pg_run "$bindir/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  fi
+  if ! pg_run "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    pg_run "$bindir/pg_ctl" -D "$data" -w -t 60 -l "$data/server.log" \
+      -o "-k $sock -c listen_addresses='' -p $port ${PG_EXTRA_OPTS:-}" start >/dev/null \
+      || { tail -20 "$data/server.log" >&2; die "PostgreSQL did not start"; }
+  fi
+  PGHOST=$sock PGPORT=$port; export PGHOST PGPORT
+  # Odoo refuses to connect as `postgres`: give it a role of its own.
+  "$bindir/psql" -U postgres -d postgres -qtAc "SELECT 1 FROM pg_roles WHERE rolname='odoo'" | grep -q 1 \
+    || "$bindir/psql" -U postgres -d postgres -qc "CREATE ROLE odoo SUPERUSER LOGIN" >/dev/null
+}
+pg_stop() {
+  local data=$1 bindir
+  bindir=$(pg_bindir) || return 0
+  [ -f "$data/PG_VERSION" ] && pg_run "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+odoo_bin() {
+  "$PY" "$ODOO_SRC/odoo-bin" --addons-path="$ADDONS_PATH" --db_host="$PGHOST" --db_port="$PGPORT" \
+    --db_user=odoo "$@"
+}
