@@ -31,7 +31,7 @@ ensure_debian_packages() {
   command -v wkhtmltopdf >/dev/null || missing+=(wkhtmltopdf)
   command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
     || command -v google-chrome >/dev/null || missing+=(chromium)
-  fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
+  [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
   [ ${#missing[@]} -eq 0 ] && return 0
   say "installing Debian packages: ${missing[*]}"
   if command -v apt-get >/dev/null; then
