@@ -1,0 +1,400 @@
+"""Provider-neutral values and the abstract e-signature provider client.
+
+Plain values in and out: frozen dataclasses, ``bytes``, ``str`` and aware UTC datetimes.
+The clock, the HTTP session, the base URL and the token cache are injectable, so a client
+can be pointed at the fake servers of ``engine.testing`` and run unchanged.
+
+States (the Odoo side's selections):
+
+* request: ``draft``, ``sent``, ``viewed``, ``signed``, ``rejected``, ``cancelled``,
+  ``expired``
+* participant: ``waiting``, ``sent``, ``viewed``, ``signed``, ``rejected``, ``expired``
+"""
+
+import base64
+import hashlib
+import logging
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from .. import http
+from ..errors import ProviderAuthError, ProviderRejected
+
+_logger = http.install_masking_filter(logging.getLogger(__name__))
+
+REQUEST_STATES = ("draft", "sent", "viewed", "signed", "rejected", "cancelled", "expired")
+FINAL_REQUEST_STATES = ("signed", "rejected", "cancelled", "expired")
+PARTICIPANT_STATES = ("waiting", "sent", "viewed", "signed", "rejected", "expired")
+PARTICIPANT_FINAL_STATES = ("signed", "rejected", "expired")
+CHANNELS = ("email", "sms")
+OTP_CHANNELS = ("none", "email", "sms")
+FIELD_KINDS = ("signature", "initials", "date", "text", "checkbox")
+MAX_SIGNED_PDF_BYTES = 25 * 1024 * 1024
+
+
+# --- Values -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Recipient:
+    """One signer. ``key`` is our participant reference (unique in the envelope)."""
+
+    key: str
+    name: str
+    email: str = ""
+    mobile: str = ""  # E.164 or ''
+    order: int = 1  # equal numbers sign in parallel
+    role: str = ""  # our role label (Customer, Cosigner...): every recipient signs
+    channel: str = "email"  # 'email' | 'sms': how the invitation travels
+    otp_channel: str = "none"  # 'none' | 'email' | 'sms'
+    mandatory: bool = True
+
+
+@dataclass(frozen=True)
+class FieldPlacement:
+    """A place to fill, in PDF points with a top-left origin (y grows downwards)."""
+
+    recipient_key: str
+    page: int  # 1-based
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    kind: str = "signature"  # signature | initials | date | text | checkbox
+    mandatory: bool = True
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What to send. ``reference`` is ours and unique: it becomes the provider's external id
+    (GetAccept ``external_id``, DocuSign ``transactionId``) so that a retried send can find
+    the envelope a timed-out attempt created."""
+
+    reference: str
+    name: str
+    pdf: bytes
+    filename: str
+    recipients: tuple
+    fields: tuple = ()
+    expires_at: datetime | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RecipientStatus:
+    provider_id: str
+    key: str  # ours when known, else ''
+    status: str  # one of PARTICIPANT_STATES
+    at: datetime | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class EnvelopeStatus:
+    provider_reference: str
+    status: str  # one of REQUEST_STATES
+    raw_status: str
+    recipients: tuple = ()
+    changed_at: datetime | None = None
+    reason: str = ""
+
+    @property
+    def is_final(self):
+        return self.status in FINAL_REQUEST_STATES
+
+
+@dataclass(frozen=True)
+class CreatedEnvelope:
+    provider_reference: str
+    status: EnvelopeStatus
+    recipient_ids: dict = field(default_factory=dict)  # our key -> provider recipient id
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """A verified inbound notification. ``event_id`` is stable for one provider event (a
+    redelivery gives the same id: deduplicate on it). Callers re-fetch the status through
+    the API rather than trusting ``raw_status``."""
+
+    event_id: str
+    provider_reference: str
+    event: str
+    raw_status: str
+
+
+# --- Time -------------------------------------------------------------------------------
+def utcnow():
+    return datetime.now(timezone.utc)
+
+
+def to_utc(value):
+    """Aware UTC datetime from an aware or naive (taken as UTC) datetime; None stays None."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+_FRACTION_RE = re.compile(r"(\.\d{1,6})\d*")
+
+
+def parse_datetime(value):
+    """Parse a provider timestamp (ISO 8601 with 'Z' or an offset, up to 7+ fractional
+    digits, or 'YYYY-MM-DD HH:MM:SS' taken as UTC) into an aware UTC datetime, or None."""
+    if not value or not isinstance(value, str):
+        return None
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    text = _FRACTION_RE.sub(lambda m: m.group(1), text, count=1)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.year < 1971:  # "0001-01-01T00:00:00": unset
+        return None
+    return to_utc(parsed)
+
+
+def format_datetime(value):
+    """``2025-01-31T12:00:00Z`` (UTC, whole seconds)."""
+    return to_utc(value).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- Token cache ------------------------------------------------------------------------
+class TokenCache:
+    """Thread-safe in-process cache of access tokens (and other short-lived values such as
+    a DocuSign account's base URI), keyed by a digest of the credentials that produced them.
+    Values are never logged; keys never contain a secret."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._items = {}
+
+    @staticmethod
+    def key(*parts):
+        digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
+        return digest
+
+    def get(self, key, now):
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            value, expires_at = item
+            if expires_at is not None and now >= expires_at:
+                del self._items[key]
+                return None
+            return value
+
+    def set(self, key, value, expires_at):
+        with self._lock:
+            self._items[key] = (value, expires_at)
+
+    def discard(self, key):
+        with self._lock:
+            self._items.pop(key, None)
+
+    def clear(self):
+        with self._lock:
+            self._items.clear()
+
+
+TOKEN_CACHE = TokenCache()
+"""Process-wide default cache: a client built per call still reuses the token."""
+TOKEN_MARGIN = timedelta(seconds=60)
+
+
+# --- Client -----------------------------------------------------------------------------
+class ProviderClient:
+    """Abstract e-signature provider client. Subclasses implement every method below.
+
+    :param credentials: provider-specific mapping (see each subclass); kept private, never
+        logged, never in ``repr``
+    :param base_url: the provider's API base URL; ``None`` for the provider default
+    :param session: a session from :func:`engine.http.make_session` (built when None)
+    :param clock: callable returning the current aware UTC datetime
+    :param token_cache: a :class:`TokenCache` (the process-wide one when None)
+    :param timeout: (connect, read) seconds for every call
+    """
+
+    code = ""
+    features = frozenset()
+    default_base_url = None
+    webhook_max_age = timedelta(days=7)
+    webhook_max_skew = timedelta(minutes=5)
+
+    def __init__(self, credentials, *, base_url=None, session=None, clock=None,
+                 token_cache=None, timeout=http.DEFAULT_TIMEOUT):
+        self._credentials = dict(credentials or {})
+        self.base_url = (base_url or self.default_base_url or "").rstrip("/")
+        self.session = session if session is not None else http.make_session()
+        self.clock = clock or utcnow
+        self.token_cache = token_cache if token_cache is not None else TOKEN_CACHE
+        self.timeout = timeout
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.base_url or '(default)'}>"
+
+    # --- helpers for subclasses ---
+    def now(self):
+        return to_utc(self.clock())
+
+    def _credential(self, name):
+        value = self._credentials.get(name)
+        return value.strip() if isinstance(value, str) else value
+
+    def _require(self, *names):
+        missing = [n for n in names if not self._credential(n)]
+        if missing:
+            raise ProviderAuthError(f"missing credentials: {', '.join(missing)}",
+                                    missing=", ".join(missing))
+
+    def _http(self, method, url, **kwargs):
+        kwargs.setdefault("timeout", self.timeout)
+        return http.request(self.session, method, url, **kwargs)
+
+    @staticmethod
+    def _check_pdf(body):
+        if not body.startswith(b"%PDF-"):
+            raise ProviderRejected("the signed document is not a PDF",
+                                   code="provider_bad_response")
+        return body
+
+    # --- API ---
+    def test_connection(self):
+        """Check the credentials; return a label of the account (for the settings form)."""
+        raise NotImplementedError
+
+    def create_envelope(self, envelope, *, check_existing=False):
+        """Create the envelope AND send it to its recipients.
+
+        :param envelope: an :class:`Envelope`
+        :param check_existing: first look for an envelope already created with
+            ``envelope.reference`` (an earlier attempt that timed out may have reached the
+            provider) and return it instead of creating a second one. Costs one more call.
+        :return: :class:`CreatedEnvelope`
+        :raise ValueError: the envelope is inconsistent (caller bug)
+        """
+        raise NotImplementedError
+
+    def get_status(self, provider_reference):
+        """:return: :class:`EnvelopeStatus`"""
+        raise NotImplementedError
+
+    def list_changes(self, since):
+        """Envelopes whose status changed at or after ``since``, in ONE call, sorted by
+        ``changed_at``. If the provider capped the result, call again with ``since`` = the
+        last ``changed_at``.
+
+        :raise NotImplementedError: the provider has no such listing
+        """
+        raise NotImplementedError
+
+    def download_signed(self, provider_reference):
+        """The signed PDF (streamed, capped at 25 MB).
+
+        :raise ProviderRejected: ``provider_bad_response`` if the body is not a PDF or is
+            too large
+        """
+        raise NotImplementedError
+
+    def cancel(self, provider_reference, reason):
+        """Withdraw the envelope. Already cancelled/expired/rejected: no-op. Already signed:
+        ``ProviderRejected`` with ``params['state'] == 'signed'``."""
+        raise NotImplementedError
+
+    def send_reminder(self, provider_reference, recipient_ids=(), *, message="",
+                      channel="email"):
+        """Ask the provider to remind the recipients who have not signed yet.
+
+        :param recipient_ids: provider recipient ids to remind (all pending when empty)
+        :param message: reminder text, for providers that require one (GetAccept)
+        :param channel: 'email' or 'sms', for providers that ask (GetAccept)
+        """
+        raise NotImplementedError
+
+    def parse_webhook(self, headers, body, secrets, *, now=None, params=None):
+        """Verify then parse an inbound webhook. Verification comes first and fails closed.
+
+        :param headers: the request headers (any case-insensitive or plain mapping)
+        :param body: the raw request body (bytes, exactly as received)
+        :param secrets: the configured webhook secrets (several while rotating keys)
+        :param now: current time (for staleness checks)
+        :param params: the query-string parameters of the request
+        :return: :class:`WebhookEvent`
+        :raise WebhookRejected: ``webhook_no_secret`` (none configured),
+            ``webhook_bad_signature``, ``webhook_stale``, ``webhook_malformed``
+        """
+        raise NotImplementedError
+
+
+# --- Shared helpers ---------------------------------------------------------------------
+def lower_headers(headers):
+    """Plain dict of ``headers`` with lower-cased names (first value wins)."""
+    result = {}
+    items = headers.items() if isinstance(headers, Mapping) or hasattr(headers, "items") \
+        else headers or ()
+    for name, value in items:
+        result.setdefault(str(name).lower(), value)
+    return result
+
+
+def b64(data):
+    return base64.b64encode(data).decode("ascii")
+
+
+def validate_envelope(envelope):
+    """Raise ``ValueError`` if ``envelope`` cannot be sent (caller bug, not provider data)."""
+    if not envelope.reference:
+        raise ValueError("envelope reference is required")
+    if not isinstance(envelope.pdf, (bytes, bytearray)) or not envelope.pdf.startswith(b"%PDF-"):
+        raise ValueError("envelope pdf must be PDF bytes")
+    if not envelope.recipients:
+        raise ValueError("an envelope needs at least one recipient")
+    keys = [r.key for r in envelope.recipients]
+    if len(set(keys)) != len(keys) or not all(keys):
+        raise ValueError("recipient keys must be unique and non-empty")
+    for recipient in envelope.recipients:
+        if recipient.channel not in CHANNELS:
+            raise ValueError(f"recipient {recipient.key}: unknown channel {recipient.channel!r}")
+        if recipient.otp_channel not in OTP_CHANNELS:
+            raise ValueError(f"recipient {recipient.key}: unknown otp channel")
+        if recipient.channel == "sms" and not recipient.mobile:
+            raise ValueError(f"recipient {recipient.key}: the sms channel needs a mobile")
+        if recipient.channel == "email" and not recipient.email:
+            raise ValueError(f"recipient {recipient.key}: the email channel needs an email")
+        if recipient.otp_channel == "sms" and not recipient.mobile:
+            raise ValueError(f"recipient {recipient.key}: sms codes need a mobile")
+        if recipient.mobile and not re.fullmatch(r"\+[1-9]\d{6,14}", recipient.mobile):
+            raise ValueError(f"recipient {recipient.key}: mobile must be E.164")
+    for placement in envelope.fields:
+        if placement.recipient_key not in keys:
+            raise ValueError("field for an unknown recipient")
+        if placement.kind not in FIELD_KINDS:
+            raise ValueError(f"unknown field kind {placement.kind!r}")
+        if placement.page < 1 or placement.x1 <= placement.x0 or placement.y1 <= placement.y0:
+            raise ValueError("field box must be on page >= 1 with x1 > x0 and y1 > y0")
+
+
+def synthesize_recipients(recipients, ids, sent=True):
+    """Recipient statuses right after sending, when the provider's answer does not carry
+    them: the lowest order is ``sent``, later orders ``waiting``."""
+    first = min((r.order for r in recipients), default=1)
+    return tuple(
+        RecipientStatus(provider_id=str(ids.get(r.key, "")), key=r.key,
+                        status="sent" if sent and r.order == first else "waiting")
+        for r in recipients
+    )
+
+
+def apply_final_state(status, recipients, at=None):
+    """Participants still pending when the envelope expired are ``expired`` too (at the
+    envelope's change time)."""
+    if status != "expired":
+        return tuple(recipients)
+    return tuple(
+        r if r.status in PARTICIPANT_FINAL_STATES else RecipientStatus(
+            provider_id=r.provider_id, key=r.key, status="expired", at=at, reason=r.reason)
+        for r in recipients
+    )
