@@ -124,3 +124,22 @@ class CertificateInvalid(EngineError):
     ``cert_key_usage`` (needs digitalSignature and nonRepudiation)."""
 
     code = "cert_pkcs12_invalid"
+
+
+# --- Stamping ---------------------------------------------------------------------------
+class StampInvalid(EngineError):
+    """The values to stamp do not fit the document (stale field data or a caller bug). Codes:
+    ``stamp_bad_value`` (not a StampValue, or an unknown kind), ``stamp_bad_page`` (params:
+    page, pages), ``stamp_bad_box`` (empty, not finite, or outside the page),
+    ``stamp_bad_image`` (a signature/initials value without a PNG/JPEG image)."""
+
+    code = "stamp_invalid"
+
+
+# --- Rendering --------------------------------------------------------------------------
+class RenderInvalid(EngineError):
+    """A page render was asked with values that do not fit the document (a stale URL or a
+    caller bug). Codes: ``render_bad_page`` (params: page, pages), ``render_bad_option``
+    (params: option, value: width, format or quality out of range or unsupported)."""
+
+    code = "render_bad_page"

@@ -1,0 +1,278 @@
+"""The certificate of completion (engine.certificate)."""
+
+import dataclasses
+import hashlib
+import io
+import re
+
+import pymupdf
+import pytest
+import qrcode
+from PIL import Image
+
+from engine import anchors, certificate
+from engine.certificate import (
+    DEFAULT_LABELS,
+    CertEvent,
+    CertificateData,
+    CertParticipant,
+    build_final_document,
+    render_certificate,
+)
+from engine.pdf_stamp import StampValue
+
+SHA = hashlib.sha256(b"the original").hexdigest()
+LONG_UA = "Mozilla/5.0 " + "".join(f"Token{i:04d}/" for i in range(120))  # 1212 chars, no space
+URL = "https://erp.example.com/digital_sign/verify/3f9a1c2b?token=Yk3mJq9&lang=sv"
+
+
+def participant(**changes):
+    values = dict(
+        name="Łukasz Żółć", role="Customer", email_masked="ł•••z@example.com",
+        mobile_masked="+48•••••789", invite_channel="email", otp_channel="sms",
+        otp_verified=True, state="signed", ip="203.0.113.7",
+        user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
+        "Gecko) Chrome/120.0.0.0 Safari/537.36",
+        consent_at="2026-11-23 14:01 CET", invited_at="2026-11-22 09:00 CET",
+        viewed_at="2026-11-23 14:00 CET", signed_at="2026-11-23 14:05 CET", rejected_at="",
+    )
+    values.update(changes)
+    return CertParticipant(**values)
+
+
+def events(count):
+    return tuple(
+        CertEvent(at=f"2026-11-23 {10 + i // 60:02d}:{i % 60:02d} CET", event="viewed",
+                  participant="Łukasz Żółć", ip=f"198.51.100.{i % 250}",
+                  detail=f"detail-{i:03d}")
+        for i in range(count)
+    )
+
+
+def cert_data(**changes):
+    values = dict(
+        reference="SIGN/2026/00042", title="Sales contract Ærøskøbing", company="ACME AB",
+        original_sha256=SHA, original_pages=3, created_at="2026-11-22 09:00 CET",
+        completed_at="2026-11-23 14:07 CET", timezone="Europe/Stockholm",
+        participants=(
+            participant(),
+            participant(
+                name="Ελένη Παπαδοπούλου", role="Witness", email_masked="e•••i@example.gr",
+                mobile_masked="+30•••••111", invite_channel="sms", otp_channel="email",
+                otp_verified=False, state="rejected", ip="2001:db8:85a3::8a2e:370:7334",
+                user_agent=LONG_UA, signed_at="", rejected_at="2026-11-23 14:07 CET",
+            ),
+        ),
+        events=events(12),
+        verify_url=URL,
+        seal_note="This document is sealed with a self-signed certificate of ACME AB",
+    )
+    values.update(changes)
+    return CertificateData(**values)
+
+
+def pages_text(doc, start=0):
+    return [doc[pno].get_text() for pno in range(start, doc.page_count)]
+
+
+def squeezed(text):
+    return re.sub(r"\s+", "", text)
+
+
+def original_pdf(pages=3, rotation=0):
+    doc = pymupdf.open()
+    for number in range(1, pages + 1):
+        page = doc.new_page(width=595, height=842)
+        page.insert_text((72, 72), f"Original page {number}", fontsize=12)
+        if number == pages:
+            page.insert_text((72, 700), anchors.anchor_text("signature", "customer"), fontsize=11)
+            page.insert_link({"kind": pymupdf.LINK_URI, "from": pymupdf.Rect(72, 720, 200, 735),
+                              "uri": anchors.anchor_link("date", "customer")})
+        page.set_rotation(rotation)
+    return doc.tobytes()
+
+
+def signature_png():
+    out = io.BytesIO()
+    Image.new("RGBA", (300, 100), (10, 30, 90, 255)).save(out, format="PNG")
+    return out.getvalue()
+
+
+# --- content ------------------------------------------------------------------------------
+def test_certificate_lists_the_request_participants_and_events():
+    doc = pymupdf.open("pdf", render_certificate(cert_data()))
+    assert not doc.is_repaired
+    text = "\n".join(pages_text(doc))
+    flat = " ".join(text.split())  # labels may wrap in their column
+    for expected in (
+        "SIGN/2026/00042", "Sales contract Ærøskøbing", "ACME AB", SHA, "Europe/Stockholm",
+        "2026-11-22 09:00 CET", "2026-11-23 14:07 CET",
+        "Łukasz Żółć", "Customer", "ł•••z@example.com", "+48•••••789",
+        "Ελένη Παπαδοπούλου", "Witness", "e•••i@example.gr", "+30•••••111",
+        "203.0.113.7", "2001:db8:85a3::8a2e:370:7334",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36",
+        "2026-11-23 14:01 CET", "2026-11-23 14:00 CET", "2026-11-23 14:05 CET",
+        "Verified", "Not verified", "Rejected", "Signed",
+        "This document is sealed with a self-signed certificate of ACME AB",
+        DEFAULT_LABELS["original_sha256"], DEFAULT_LABELS["user_agent"],
+        DEFAULT_LABELS["invite_channel"], DEFAULT_LABELS["otp_channel"],
+        DEFAULT_LABELS["consent_at"],
+    ):
+        assert expected in flat, expected
+    assert "Certiﬁcate" not in text and "Certificate of completion" in text  # no ligatures
+    for i in range(12):
+        assert f"detail-{i:03d}" in text and f"198.51.100.{i}\n" in text
+    assert squeezed(LONG_UA) in squeezed(text)  # the long user agent is all there
+    assert f"{DEFAULT_LABELS['original_pages']} 3 " in flat
+
+
+def test_long_values_wrap_inside_the_page():
+    data = cert_data(events=(CertEvent("2026-11-23 10:00 CET", "x" * 300, "y" * 200,
+                                       "2001:0db8:85a3:0000:0000:8a2e:0370:7334", "z" * 500),))
+    doc = pymupdf.open("pdf", render_certificate(data))
+    for page in doc:
+        for x0, y0, x1, y1, *_ in page.get_text("words"):
+            assert 40 <= x0 and x1 <= page.rect.width - 40, (x0, x1)
+    text = squeezed("".join(pages_text(doc)))
+    assert squeezed(LONG_UA) in text and "z" * 500 in text and "x" * 300 in text
+
+
+def test_qr_code_encodes_the_verify_url_and_is_linked():
+    doc = pymupdf.open("pdf", render_certificate(cert_data()))
+    page = doc[0]
+    (info,) = page.get_image_info(xrefs=True)
+    assert info["bbox"][2] - info["bbox"][0] > 70  # printed large enough to scan
+    embedded = Image.open(io.BytesIO(doc.extract_image(info["xref"])["image"])).convert("1")
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=1,
+                         border=0, mask_pattern=2)
+    code.add_data(URL.encode())
+    code.make(fit=True)
+    modules = code.get_matrix()
+    scale = embedded.size[0] // (len(modules) + 8)
+    for row, line in enumerate(modules):
+        for col, dark in enumerate(line):
+            pixel = embedded.getpixel(((col + 4) * scale + 1, (row + 4) * scale + 1))
+            assert (pixel == 0) == dark
+    assert URL in page.get_text()
+    links = [link for link in page.get_links() if link.get("uri") == URL]
+    assert links and any(pymupdf.Rect(link["from"]).intersects(info["bbox"]) for link in links)
+
+
+def test_unsafe_verify_url_gets_no_link_and_no_code():
+    doc = pymupdf.open("pdf", render_certificate(cert_data(verify_url="javascript:alert(1)")))
+    assert not doc[0].get_image_info() and not doc[0].get_links()
+    assert "javascript" not in doc[0].get_text()
+
+
+def test_untrusted_values_are_shown_literally_and_cleaned():
+    data = cert_data(
+        title="<script>alert('x')</script> &amp; &lt;b&gt;",
+        participants=(participant(name="Eve\u202e\u2066gnp.exe\x07\x1b[31m Mallory\u0000",
+                                  user_agent="UA\r\nInjected: header"),),
+        events=(CertEvent("t", "<img src=x onerror=alert(1)>", "p", "1.2.3.4", "a\tb\nc"),),
+    )
+    text = " ".join("\n".join(pages_text(pymupdf.open("pdf", render_certificate(data)))).split())
+    assert "<script>alert('x')</script> &amp; &lt;b&gt;" in text
+    assert "<img src=x onerror=alert(1)>" in text
+    assert "Evegnp.exe[31m Mallory" in text
+    assert "UA Injected: header" in text and "a b c" in text
+    for bad in ("\u202e", "\u2066", "\x07", "\x1b", "\x00", "\r"):
+        assert bad not in text
+
+
+def test_many_events_flow_over_several_pages():
+    data = cert_data(events=events(300))
+    doc = pymupdf.open("pdf", render_certificate(data))
+    assert doc.page_count >= 5
+    texts = pages_text(doc)
+    joined = "\n".join(texts)
+    for i in range(300):
+        assert joined.count(f"detail-{i:03d}") == 1, i
+    count = doc.page_count
+    for number, text in enumerate(texts, start=1):
+        assert f"Page {number} / {count}" in text
+        assert "SIGN/2026/00042" in text  # the header repeats the reference
+    for page in doc:  # nothing spills into the margins
+        for _, y0, _, y1, *_ in page.get_text("words"):
+            assert 15 <= y0 and y1 <= page.rect.height - 15
+
+
+def test_interim_marks_every_page():
+    interim = pymupdf.open("pdf", render_certificate(cert_data(interim=True, events=events(120))))
+    assert interim.page_count >= 2
+    for text in pages_text(interim):
+        assert "INTERIM" in text
+    assert DEFAULT_LABELS["interim_notice"][:40] in pages_text(interim)[0].replace("\n", " ")
+    final = pymupdf.open("pdf", render_certificate(cert_data(events=events(120))))
+    assert all("INTERIM" not in text for text in pages_text(final))
+
+
+def test_labels_come_from_the_caller_with_defaults_for_missing_keys():
+    labels = {"title": "Intyg om slutförande", "reference": "Referens", "interim": "PRELIMINÄR",
+              "page": "Sida", "otp_yes": "Verifierad"}
+    data = cert_data(labels=labels, interim=True)
+    text = "\n".join(pages_text(pymupdf.open("pdf", render_certificate(data))))
+    for expected in ("Intyg om slutförande", "Referens", "PRELIMINÄR", "Sida 1 /", "Verifierad",
+                     DEFAULT_LABELS["company"]):
+        assert expected in text
+    assert "Certificate of completion" not in text and "INTERIM" not in text
+
+
+def test_no_events_and_a_letter_page_size():
+    doc = pymupdf.open("pdf", render_certificate(cert_data(events=()), page_size=(612, 792)))
+    assert doc[0].rect == pymupdf.Rect(0, 0, 612, 792)
+    assert DEFAULT_LABELS["no_events"] in "".join(pages_text(doc))
+
+
+def test_render_certificate_refuses_other_types():
+    with pytest.raises(TypeError):
+        render_certificate({"reference": "x"})
+
+
+# --- the final document -------------------------------------------------------------------
+def test_final_document_appends_the_certificate_after_the_stamped_original():
+    original = original_pdf(pages=3, rotation=90)
+    digest = hashlib.sha256(original).hexdigest()
+    data = cert_data(events=events(80))
+    alone = pymupdf.open("pdf", render_certificate(data))
+    anchor = anchors.anchor_text("signature", "customer")
+    with pymupdf.open("pdf", original) as source:
+        page = source[2]
+        (word,) = [w for w in page.get_text("words") if w[4] == anchor]
+        hide = pymupdf.Rect(word[:4]) * page.rotation_matrix
+    box = pymupdf.Rect(hide.x0, hide.y0 - 40, hide.x0 + 150, hide.y0 + 10)
+    values = [StampValue(3, *box, "signature", image=signature_png(), signer_name="Łukasz Żółć",
+                         signed_at_label="2026-11-23 14:05 CET")]
+    out = build_final_document(original, values, data, hide_rects=[(3, *hide)])
+
+    assert hashlib.sha256(original).hexdigest() == digest
+    assert out.count(b"%%EOF") == 1 and b"/Prev" not in out  # ONE full save
+    doc = pymupdf.open("pdf", out)
+    assert not doc.is_repaired
+    assert doc.page_count == 3 + alone.page_count
+    for number in (1, 2, 3):
+        assert f"Original page {number}" in doc[number - 1].get_text()
+    final = doc[2]
+    assert anchor not in final.get_text() and "Łukasz Żółć" in final.get_text()
+    assert not final.get_links()  # the anchor link is gone
+    (image,) = final.get_image_info()
+    assert pymupdf.Rect(image["bbox"]) * final.rotation_matrix in box + (-1, -1, 1, 1)
+    cert_pages = pages_text(doc, start=3)
+    assert cert_pages == pages_text(alone)
+    assert "Certificate of completion" in cert_pages[0] and SHA in cert_pages[0]
+    assert all(doc[pno].rotation == 0 for pno in range(3, doc.page_count))
+    assert any(link.get("uri") == URL for link in doc[3].get_links())
+
+
+def test_final_document_without_values_still_gets_its_certificate():
+    original = original_pdf(pages=1)
+    out = pymupdf.open("pdf", build_final_document(original, [], cert_data(interim=True)))
+    assert "Original page 1" in out[0].get_text()
+    assert all("INTERIM" in out[pno].get_text() for pno in range(1, out.page_count))
+
+
+def test_dataclasses_are_frozen():
+    data = cert_data()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        data.reference = "other"
+    assert certificate.CertificateData.__dataclass_params__.frozen
