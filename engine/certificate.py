@@ -23,6 +23,7 @@ import pymupdf
 import qrcode
 from PIL import Image
 
+from .mupdf_lock import serialized
 from .pdf_stamp import (
     Aux,
     StampValue,
@@ -137,6 +138,7 @@ class CertificateData:
     labels: Mapping[str, str] = field(default_factory=lambda: DEFAULT_LABELS)
 
 
+@serialized
 def render_certificate(data: CertificateData, *, page_size=A4) -> bytes:
     """Return the certificate alone, as a PDF (bytes)."""
     pages = _CertificatePages(data, page_size)
@@ -151,6 +153,7 @@ def render_certificate(data: CertificateData, *, page_size=A4) -> bytes:
         doc.close()
 
 
+@serialized
 def build_final_document(
     original: bytes,
     values: Sequence[StampValue],

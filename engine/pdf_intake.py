@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import pymupdf
 
 from .errors import PdfInvalid
+from .mupdf_lock import serialized
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_PAGES = 500
@@ -68,6 +69,7 @@ class PdfInfo:
     producer: str
 
 
+@serialized
 def inspect_pdf(data, *, max_bytes=DEFAULT_MAX_BYTES, max_pages=DEFAULT_MAX_PAGES):
     """Validate ``data`` (bytes) as an acceptable PDF and describe it; raise
     :class:`~.errors.PdfInvalid` (see the module docstring for the codes) otherwise."""
@@ -342,6 +344,7 @@ def _runlength_size(raw, budget):
     return produced
 
 
+@serialized
 def open_document(data):
     """Open ``data`` (a PDF already accepted by :func:`inspect_pdf`) with pymupdf, raising
     :class:`~.errors.PdfInvalid` (``pdf_empty``, ``pdf_not_pdf``, ``pdf_damaged``,

@@ -29,6 +29,7 @@ import pymupdf
 
 from . import anchors
 from .pdf_intake import open_document
+from .mupdf_lock import serialized
 
 DEFAULT_FIELD_SIZES = MappingProxyType(
     {
@@ -85,6 +86,7 @@ class Placement:
         return (self.x0, self.y0, self.x1, self.y1)
 
 
+@serialized
 def detect_markers(data, options=MarkerOptions()):
     """Return the field placements found in the PDF ``data``, sorted by page, then top to
     bottom, then left to right. Raises :class:`~.errors.PdfInvalid` for unreadable input."""
@@ -98,6 +100,7 @@ def detect_markers(data, options=MarkerOptions()):
         doc.close()
 
 
+@serialized
 def hide_markers(data):
     """Return a copy of ``data`` where the glyphs of every TEXT anchor are removed (redaction
     of text only: no fill, images and line art untouched, other text on the line kept) and

@@ -15,6 +15,7 @@ from PIL import Image
 
 from .errors import RenderInvalid
 from .pdf_intake import open_document
+from .mupdf_lock import serialized
 
 MIN_WIDTH_PX = 16
 MAX_WIDTH_PX = 4000
@@ -34,6 +35,7 @@ FORMATS = ("jpeg", "png") + (("webp",) if _webp_supported() else ())
 _ALIASES = {"jpg": "jpeg"}
 
 
+@serialized
 def render_page(data, page, *, width_px=1000, fmt="jpeg", quality=80):
     """Return page ``page`` (1-based) of the PDF ``data`` as image bytes in ``fmt`` ('jpeg',
     'png' or, when supported, 'webp'), ``width_px`` wide, ``quality`` 1-100 (JPEG/WEBP).

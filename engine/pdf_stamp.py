@@ -38,6 +38,7 @@ import pymupdf
 
 from .anchors import ANCHOR_LINK_PREFIX, FIELD_KINDS
 from .errors import PdfInvalid, StampInvalid
+from .mupdf_lock import serialized
 
 IMAGE_KINDS = ("signature", "initials")
 TEXT_KINDS = ("date", "text")
@@ -86,6 +87,7 @@ class StampValue:
     signed_at_label: str = ""  # e.g. "2026-11-23 14:05 CET", printed with the name
 
 
+@serialized
 def stamp_document(
     original: bytes,
     values: Sequence[StampValue],
