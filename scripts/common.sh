@@ -157,7 +157,9 @@ pg_stop() {
   [ -f "$data/PG_VERSION" ] && pg_run "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
 }
 
-odoo_bin() {
-  "$PY" "$ODOO_SRC/odoo-bin" --addons-path="$ADDONS_PATH" --db_host="$PGHOST" --db_port="$PGPORT" \
-    --db_user=odoo "$@"
+odoo_bin() {  # odoo_bin [shell|i18n ...] OPTIONS: a subcommand must come first
+  local sub=()
+  case "${1:-}" in shell|i18n|neutralize|db|module|populate) sub=("$1"); shift;; esac
+  "$PY" "$ODOO_SRC/odoo-bin" "${sub[@]}" --addons-path="$ADDONS_PATH" --db_host="$PGHOST" \
+    --db_port="$PGPORT" --db_user=odoo "$@"
 }

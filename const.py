@@ -1,0 +1,202 @@
+"""Constants of digital_sign: states, event types, provider features, defaults, and the
+translated messages for the engine's error codes."""
+
+from odoo.tools.translate import LazyTranslate
+
+_lt = LazyTranslate(__name__)
+
+# === STATES === #
+REQUEST_STATES = [
+    ("draft", "Draft"),
+    ("sent", "Sent"),
+    ("viewed", "Viewed"),
+    ("signed", "Signed"),
+    ("rejected", "Rejected"),
+    ("cancelled", "Cancelled"),
+    ("expired", "Expired"),
+]
+LIVE_REQUEST_STATES = ("draft", "sent", "viewed")
+OPEN_REQUEST_STATES = ("sent", "viewed")  # out with the signers
+FINAL_REQUEST_STATES = ("signed", "rejected", "cancelled", "expired")
+
+PARTICIPANT_STATES = [
+    ("waiting", "Waiting"),
+    ("sent", "Invited"),
+    ("viewed", "Viewed"),
+    ("signed", "Signed"),
+    ("rejected", "Rejected"),
+    ("expired", "Expired"),
+    ("skipped", "Skipped"),
+]
+PARTICIPANT_FINAL_STATES = ("signed", "rejected", "expired", "skipped")
+
+FIELD_KINDS = [
+    ("signature", "Signature"),
+    ("initials", "Initials"),
+    ("date", "Date"),
+    ("text", "Text"),
+    ("checkbox", "Checkbox"),
+]
+FIELD_SOURCES = [
+    ("anchor", "Text anchor"),
+    ("link", "Report anchor"),
+    ("arrow_glyph", "Arrow"),
+    ("arrow_image", "Arrow image"),
+    ("manual", "Placed by hand"),
+]
+CHANNELS = [("email", "E-mail"), ("sms", "SMS")]
+OTP_CHANNELS = [("none", "None"), ("email", "E-mail"), ("sms", "SMS")]
+
+SEAL_STATES = [
+    ("none", "Not sealed"),
+    ("pending", "Sealing"),
+    ("sealed", "Sealed"),
+    ("unsealed", "Sealing skipped"),
+]
+
+EVENT_TYPES = [
+    ("created", "Created"),
+    ("sent", "Sent"),
+    ("invited", "Invitation sent"),
+    ("invite_failed", "Invitation failed"),
+    ("viewed", "Viewed"),
+    ("consent", "Consent given"),
+    ("code_sent", "Code sent"),
+    ("code_send_failed", "Code not sent"),
+    ("code_verified", "Code verified"),
+    ("code_failed", "Code failed"),
+    ("code_locked", "Code locked"),
+    ("signed", "Signed"),
+    ("rejected", "Rejected"),
+    ("completed", "Completed"),
+    ("finalized", "Final document ready"),
+    ("cancelled", "Cancelled"),
+    ("expired", "Expired"),
+    ("reminded", "Reminder sent"),
+    ("contact_changed", "Contact changed"),
+    ("participant_named", "Participant named"),
+    ("participant_skipped", "Participant skipped"),
+    ("link_requested", "New link requested"),
+    ("downloaded", "Downloaded"),
+    ("reset", "Reset to draft"),
+    ("provider_status", "Provider status"),
+    ("provider_error", "Provider error"),
+    ("sealed", "Sealed"),
+    ("seal_failed", "Sealing failed"),
+    ("seal_fallback", "Sealed without timestamp"),
+    ("seal_waiting", "Waiting for the timestamp server"),
+    ("seal_overdue", "Timestamp server down for 24 hours"),
+]
+
+# Kinds of digital quotes, each with its own e-mail template and SMS wording.
+SALE_DOCUMENT_KINDS = [
+    ("quote", "Quote"),
+    ("quick_quote", "Quick quote"),
+    ("upsell", "Upsell"),
+    ("order_confirmation", "Order confirmation"),
+]
+
+# === PROVIDERS === #
+PROVIDER_CODES = [("portal", "Built-in signing page"), ("getaccept", "GetAccept"), ("docusign", "DocuSign")]
+# Capabilities per provider code; views and code test these flags, never codes.
+PROVIDER_FEATURES = {
+    "portal": {"sms", "otp", "signing_order", "reminders", "customer_named"},
+    "getaccept": {"sms", "otp", "signing_order", "webhook", "status_polling", "reminder_api"},
+    "docusign": {"sms", "otp", "signing_order", "webhook", "status_polling", "reminder_api",
+                 "changed_since"},
+}
+# DocuSign's rule: at most one status request per envelope per 15 minutes.
+PROVIDER_MIN_POLL_SECONDS = {"docusign": 15 * 60}
+
+# === DEFAULTS (ir.config_parameter digital_sign.<key>) === #
+DEFAULTS = {
+    "arrow_width": 18.0,
+    "arrow_height": 22.0,
+    "signature_width": 100.0,
+    "signature_height": 50.0,
+    "signature_offset_x": 2.0,
+    "signature_offset_y": 0.0,
+    "single_signature_timeout": 600,
+    "default_validity_days": 30,
+    "max_upload_mb": 20,
+    "max_pages": 500,
+    "reminder_first_days": 3,
+    "reminder_interval_days": 3,
+    "reminder_max": 5,
+    "poll_interval_minutes": 30,
+    "cron_batch_size": 100,
+}
+
+OTP_TTL_SECONDS = 10 * 60
+OTP_MAX_FAILURES = 5
+OTP_LOCK_SECONDS = 15 * 60
+OTP_RESEND_SECONDS = 60
+THROTTLE_BAD_TOKENS_PER_IP = 30  # per 10 minutes
+THROTTLE_CODE_SENDS_PER_IP = 20  # per 15 minutes
+THROTTLE_VERIFY_PER_IP = 20  # document checks on the public verification page, per 10 minutes
+
+ENGINE_ERROR_MESSAGES = {
+    "pdf_empty": _lt("The file is empty."),
+    "pdf_not_pdf": _lt("This file is not a PDF document."),
+    "pdf_damaged": _lt("This PDF is damaged and cannot be read."),
+    "pdf_encrypted": _lt(
+        "This PDF is protected by a password. Remove the protection and upload it again."
+    ),
+    "pdf_no_pages": _lt("This PDF has no pages."),
+    "pdf_too_large": _lt("This PDF is too large (%(size)s MB; the limit is %(limit)s MB)."),
+    "pdf_too_many_pages": _lt("This PDF has too many pages (%(pages)s; the limit is %(limit)s)."),
+    "pdf_bomb": _lt("This PDF expands to an excessive size when read and was refused."),
+    "marker_not_found": _lt("No signature place was found in the document."),
+    "image_empty": _lt("The signature is empty."),
+    "image_format": _lt("A signature image must be a PNG or JPEG picture."),
+    "image_too_large": _lt("The signature image is too large (at most 1 MB)."),
+    "image_dimensions": _lt("The signature image has unusable dimensions."),
+    "image_damaged": _lt("The signature image could not be read."),
+    "phone_empty": _lt("A mobile number is required."),
+    "phone_unparseable": _lt(
+        "This phone number could not be understood: use the international format "
+        "(for example +46 70 123 45 67)."
+    ),
+    "phone_invalid": _lt("This is not a valid phone number."),
+    "provider_timeout": _lt("The signature service did not answer in time. It will be retried."),
+    "provider_unreachable": _lt("The signature service could not be reached. It will be retried."),
+    "provider_server_error": _lt("The signature service had an error. It will be retried."),
+    "provider_rate_limited": _lt(
+        "The signature service asked to slow down. The call will be retried later."
+    ),
+    "provider_unavailable": _lt("The signature service is unavailable. It will be retried."),
+    "provider_rejected": _lt("The signature service refused the request: %(detail)s"),
+    "provider_not_found": _lt("The signature service does not know this document."),
+    "provider_bad_response": _lt("The signature service sent an answer that could not be read."),
+    "provider_auth": _lt("The signature service refused the credentials. Check the provider."),
+    "provider_error": _lt("The signature service failed."),
+    "url_unsafe": _lt("This address is not allowed: only public https addresses are."),
+    "seal_failed": _lt("The document could not be sealed."),
+    "seal_pdf_unsupported": _lt("This PDF cannot be sealed."),
+    "tsa_unavailable": _lt("The timestamp server is unavailable. Sealing will be retried."),
+    "cert_pkcs12_invalid": _lt("This file is not a readable PKCS#12 certificate."),
+    "cert_bad_password": _lt("The certificate password is wrong."),
+    "cert_no_key": _lt("The certificate file holds no private key."),
+    "cert_expired": _lt("The certificate has expired."),
+    "cert_not_yet_valid": _lt("The certificate is not valid yet."),
+    "cert_key_usage": _lt(
+        "The certificate must allow digital signature and non-repudiation "
+        "(content commitment)."
+    ),
+    "cert_revoked": _lt("The certificate was revoked by its certification authority."),
+    "seal_timestamp_required": _lt(
+        "This seal level needs a timestamp server: configure one in the settings."
+    ),
+    "seal_revocation_unavailable": _lt(
+        "The revocation information of the certificates could not be obtained, so the "
+        "long-term seal level cannot be reached."
+    ),
+    "stamp_invalid": _lt("The signed values do not fit the document."),
+    "stamp_bad_value": _lt("A signed value could not be written on the document."),
+    "stamp_bad_page": _lt("A signature place points to page %(page)s, but the document has %(pages)s."),
+    "stamp_bad_box": _lt("A signature place lies outside its page."),
+    "stamp_bad_image": _lt("A signature is missing its image."),
+    "render_bad_page": _lt("This page does not exist in the document."),
+    "render_bad_option": _lt("The page cannot be shown at this size or format."),
+    "engine_error": _lt("An unexpected error occurred."),
+}

@@ -1,0 +1,269 @@
+"""The public signing page, reached by each participant's own token.
+
+Access: the participant is resolved from *its own* token (constant-time compare against the
+value read with sudo); every failure (unknown id, wrong token, another participant's token,
+a revoked token, the quotation's portal token) gets the same 404 from one helper, which also
+counts the failure per IP in the database. State-changing calls are POSTs (JSON-RPC) that
+carry the CSRF token and are refused when the browser says they come from another site.
+"""
+
+import hashlib
+import logging
+
+from werkzeug.exceptions import Forbidden
+
+from odoo import fields, http
+from odoo.http import Response, Stream, request
+from odoo.tools import consteq
+
+from .. import const
+from ..utils import client_info
+
+_logger = logging.getLogger(__name__)
+
+BASE = "/digital_sign/s/<int:participant_id>/<string:token>"
+SESSION_KEY = "digital_sign_verified"
+NO_STORE = {
+    "Cache-Control": "no-store, max-age=0",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+}
+
+
+class DigitalSignController(http.Controller):
+    # === ACCESS === #
+    def _client_ip(self):
+        return client_info()[0]
+
+    def _is_throttled(self):
+        ip = self._client_ip()
+        return bool(ip) and request.env["digital.sign.throttle"]._is_limited(
+            f"bad_token:{ip}", const.THROTTLE_BAD_TOKENS_PER_IP, 600
+        )
+
+    def _get_participant_sudo(self, participant_id, token):
+        """Return the participant whose own token this is, or an empty recordset.
+
+        Every caller answers an empty recordset the same way, whatever failed.
+        """
+        Participant = request.env["digital.sign.participant"].sudo()
+        if self._is_throttled():
+            return Participant
+        participant_sudo = Participant.browse(participant_id).exists()
+        if participant_sudo and participant_sudo._token_matches(token):
+            return participant_sudo
+        ip = self._client_ip()
+        if ip:
+            request.env["digital.sign.throttle"]._hit(f"bad_token:{ip}")
+        return Participant
+
+    def _not_found(self):
+        """The one answer to any bad link. Returned, not raised, so the failure counter of
+        this IP is committed."""
+        status = 429 if self._is_throttled() else 404
+        response = request.render("digital_sign.signing_not_found", {"status": status})
+        response.status_code = status
+        response.headers.update(NO_STORE)
+        return response
+
+    def _json_not_found(self):
+        return {"error": "not_found"}
+
+    def _check_post(self, csrf_token):
+        """A state-changing call must come from our own page: valid CSRF token, and not a
+        cross-site request according to the browser (Fetch Metadata)."""
+        if request.httprequest.headers.get("Sec-Fetch-Site") == "cross-site":
+            raise Forbidden()
+        if not csrf_token or not request.validate_csrf(csrf_token):
+            raise Forbidden()
+
+    def _session_verified(self, participant_sudo):
+        """True when this browser session verified the participant's one-time code for the
+        current link (a new link needs a new code)."""
+        if not participant_sudo._otp_required():
+            return True
+        verified = request.session.get(SESSION_KEY) or {}
+        expected = verified.get(str(participant_sudo.id))
+        return bool(expected) and consteq(expected, self._token_digest(participant_sudo))
+
+    def _token_digest(self, participant_sudo):
+        return hashlib.sha256((participant_sudo.access_token or "").encode()).hexdigest()
+
+    def _mark_session_verified(self, participant_sudo):
+        verified = dict(request.session.get(SESSION_KEY) or {})
+        verified[str(participant_sudo.id)] = self._token_digest(participant_sudo)
+        request.session[SESSION_KEY] = verified
+
+    def _with_headers(self, response):
+        response.headers.update(NO_STORE)
+        return response
+
+    # === PAGES === #
+    @http.route(BASE, type="http", auth="public", methods=["GET"], sitemap=False)
+    def signing_page(self, participant_id, token, **kwargs):
+        participant_sudo = self._get_participant_sudo(participant_id, token)
+        if not participant_sudo:
+            return self._not_found()
+        participant_sudo._expire_if_late()
+        link_state = participant_sudo._link_state()
+        values = participant_sudo._prepare_page_values(link_state, token)
+        if link_state == "sign":
+            if not self._session_verified(participant_sudo):
+                values["step"] = "otp"
+            elif participant_sudo._get_missing_participants():
+                values["step"] = "name"
+            else:
+                values["step"] = "sign"
+                participant_sudo._mark_viewed()
+        return self._with_headers(request.render("digital_sign.signing_page", values))
+
+    @http.route(BASE + "/page/<int:page>", type="http", auth="public", methods=["GET"],
+                sitemap=False)
+    def page_image(self, participant_id, token, page, **kwargs):
+        participant_sudo = self._get_participant_sudo(participant_id, token)
+        if not participant_sudo or not self._can_see_document(participant_sudo):
+            return self._not_found()
+        sign_request = participant_sudo.request_id
+        if page < 1 or page > sign_request.page_count:
+            return self._not_found()
+        data = sign_request._get_page_image(page)
+        response = request.make_response(data, headers=[("Content-Type", "image/jpeg")])
+        return self._with_headers(response)
+
+    def _can_see_document(self, participant_sudo):
+        link_state = participant_sudo._link_state()
+        if link_state in ("sign",):
+            return self._session_verified(participant_sudo)
+        return link_state == "signed"
+
+    @http.route(BASE + "/download/<string:which>", type="http", auth="public",
+                methods=["GET"], sitemap=False)
+    def download(self, participant_id, token, which, **kwargs):
+        participant_sudo = self._get_participant_sudo(participant_id, token)
+        if not participant_sudo or not self._can_see_document(participant_sudo):
+            return self._not_found()
+        sign_request = participant_sudo.request_id
+        if which == "signed":
+            if sign_request.finalize_state != "done" or not sign_request.signed_pdf:
+                return self._not_found()
+            stream = Stream.from_binary_field(sign_request, "signed_pdf")
+            stream.download_name = sign_request.signed_filename or "signed.pdf"
+            sign_request._log_event("downloaded", participant=participant_sudo, channel="web",
+                                    details={"document": "signed"})
+        elif which == "original":
+            stream = Stream(type="data", data=sign_request._get_display_pdf(),
+                            download_name=f"{sign_request.name}.pdf")
+        else:
+            return self._not_found()
+        stream.mimetype = "application/pdf"
+        stream.public = False
+        return self._with_headers(stream.get_response(as_attachment=True))
+
+    # === ACTIONS (JSON-RPC, POST) === #
+    @http.route(BASE + "/otp/send", type="jsonrpc", auth="public", methods=["POST"])
+    def otp_send(self, participant_id, token, csrf_token=None, **kwargs):
+        self._check_post(csrf_token)
+        participant_sudo = self._get_participant_sudo(participant_id, token)
+        if not participant_sudo or participant_sudo._link_state() != "sign" \
+                or not participant_sudo._otp_required():
+            return self._json_not_found()
+        result = participant_sudo._otp_send(ip=self._client_ip())
+        return self._jsonable(result)
+
+    @http.route(BASE + "/otp/verify", type="jsonrpc", auth="public", methods=["POST"])
+    def otp_verify(self, participant_id, token, code=None, csrf_token=None, **kwargs):
+        self._check_post(csrf_token)
+        participant_sudo = self._get_participant_sudo(participant_id, token)
+        if not participant_sudo or participant_sudo._link_state() != "sign" \
+                or not participant_sudo._otp_required():
+            return self._json_not_found()
+        result = participant_sudo._otp_verify(code)
+        if result["status"] == "ok":
+            self._mark_session_verified(participant_sudo)
+        return self._jsonable(result)
+
+    @http.route(BASE + "/submit", type="jsonrpc", auth="public", methods=["POST"])
+    def submit(self, participant_id, token, values=None, consent=False, document_sha256=None,
+               csrf_token=None, **kwargs):
+        self._check_post(csrf_token)
+        participant_sudo = self._get_participant_sudo(participant_id, token)
+        if not participant_sudo:
+            return self._json_not_found()
+        if participant_sudo.state == "signed":
+            return {"status": "already_signed"}
+        if not self._session_verified(participant_sudo) \
+                or participant_sudo._get_missing_participants():
+            return {"status": "closed"}
+        ip, user_agent = client_info()
+        result = participant_sudo._submit(values or {}, bool(consent), document_sha256,
+                                          ip=ip, user_agent=user_agent)
+        return self._jsonable(result)
+
+    @http.route(BASE + "/reject", type="jsonrpc", auth="public", methods=["POST"])
+    def reject(self, participant_id, token, reason=None, csrf_token=None, **kwargs):
+        self._check_post(csrf_token)
+        participant_sudo = self._get_participant_sudo(participant_id, token)
+        if not participant_sudo or not self._session_verified(participant_sudo):
+            return self._json_not_found()
+        ip, user_agent = client_info()
+        return self._jsonable(participant_sudo._reject(reason, ip=ip, user_agent=user_agent))
+
+    @http.route(BASE + "/name", type="jsonrpc", auth="public", methods=["POST"])
+    def name_participants(self, participant_id, token, participants=None, csrf_token=None,
+                          **kwargs):
+        self._check_post(csrf_token)
+        participant_sudo = self._get_participant_sudo(participant_id, token)
+        if not participant_sudo or participant_sudo._link_state() != "sign" \
+                or not self._session_verified(participant_sudo):
+            return self._json_not_found()
+        ip, user_agent = client_info()
+        result = participant_sudo._name_participants(
+            participants if isinstance(participants, list) else [], ip=ip, user_agent=user_agent)
+        return self._jsonable(result)
+
+    @http.route(BASE + "/reengage", type="jsonrpc", auth="public", methods=["POST"])
+    def reengage(self, participant_id, token, other_id=None, email=None, mobile=None,
+                 csrf_token=None, **kwargs):
+        self._check_post(csrf_token)
+        participant_sudo = self._get_participant_sudo(participant_id, token)
+        if not participant_sudo or participant_sudo._link_state() not in ("sign", "signed") \
+                or not self._session_verified(participant_sudo):
+            return self._json_not_found()
+        other_sudo = participant_sudo.request_id.participant_ids.filtered(
+            lambda p: p.id == other_id and p.named_by_id == participant_sudo)
+        if not other_sudo:
+            return self._json_not_found()
+        ip, user_agent = client_info()
+        result = other_sudo._reengage(email=email, mobile=mobile, by=participant_sudo, ip=ip,
+                                      user_agent=user_agent)
+        return self._jsonable(result)
+
+    @http.route(BASE + "/new_link", type="jsonrpc", auth="public", methods=["POST"])
+    def ask_new_link(self, participant_id, token, csrf_token=None, **kwargs):
+        self._check_post(csrf_token)
+        participant_sudo = self._get_participant_sudo(participant_id, token)
+        if not participant_sudo or participant_sudo._link_state() != "expired":
+            return self._json_not_found()
+        return self._jsonable(participant_sudo._ask_new_link())
+
+    @http.route(BASE + "/status", type="jsonrpc", auth="public", methods=["POST"])
+    def status(self, participant_id, token, csrf_token=None, **kwargs):
+        """Poll while the final document is being prepared."""
+        self._check_post(csrf_token)
+        participant_sudo = self._get_participant_sudo(participant_id, token)
+        if not participant_sudo:
+            return self._json_not_found()
+        sign_request = participant_sudo.request_id
+        return {
+            "link_state": participant_sudo._link_state(),
+            "request_state": sign_request.state,
+            "document_ready": sign_request.finalize_state == "done",
+        }
+
+    def _jsonable(self, result):
+        return {
+            key: fields.Datetime.to_string(value) if hasattr(value, "isoformat") else value
+            for key, value in result.items()
+        }
+

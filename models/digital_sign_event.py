@@ -1,0 +1,146 @@
+import json
+import logging
+from datetime import UTC, datetime
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from .. import const
+from ..engine import audit
+
+_logger = logging.getLogger(__name__)
+
+
+class DigitalSignEvent(models.Model):
+    """The audit trail: append-only, hash-chained per request.
+
+    Each row stores ``hash = sha256(prev_hash || canonical_json(row))``; the request keeps the
+    head of its chain, so removing the last rows is detected too. Nobody, administrators
+    included, can change or delete a row through the ORM.
+    """
+
+    _name = "digital.sign.event"
+    _description = "Signature Audit Event"
+    _order = "request_id, sequence desc, id desc"
+    _rec_name = "event_type"
+
+    # === FIELDS === #
+    request_id = fields.Many2one(
+        "digital.sign.request", required=True, index=True, ondelete="cascade", readonly=True
+    )
+    company_id = fields.Many2one("res.company", index=True, readonly=True)
+    sequence = fields.Integer(readonly=True)
+    event_type = fields.Selection(const.EVENT_TYPES, string="Event", required=True, readonly=True)
+    event_date = fields.Datetime("Date", required=True, readonly=True, index=True)
+    timestamp = fields.Char("UTC Timestamp", readonly=True, help="UTC time with milliseconds.")
+    participant_id = fields.Many2one(
+        "digital.sign.participant", readonly=True, ondelete="restrict", index="btree_not_null"
+    )
+    actor_id = fields.Many2one("res.users", string="By User", readonly=True)
+    ip = fields.Char("IP Address", readonly=True, groups="digital_sign.group_manager")
+    user_agent = fields.Char(readonly=True, groups="digital_sign.group_manager")
+    channel = fields.Char(readonly=True)
+    details = fields.Text(readonly=True)
+    document_sha256 = fields.Char("Document SHA-256", readonly=True)
+    prev_hash = fields.Char("Previous Hash", readonly=True)
+    hash = fields.Char(readonly=True)
+    summary = fields.Char(compute="_compute_summary")
+
+    # === COMPUTE === #
+    @api.depends("details")
+    def _compute_summary(self):
+        for event in self:
+            try:
+                details = json.loads(event.details or "{}")
+            except ValueError:
+                details = {}
+            event.summary = ", ".join(
+                f"{key}: {value}" for key, value in details.items() if value not in (None, "")
+            )
+
+    # === CRUD === #
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.context.get("digital_sign_event_append"):
+            raise UserError(self.env._("Audit events are written by the signature flow only."))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        raise UserError(self.env._("The audit trail is append-only: events cannot be changed."))
+
+    def unlink(self):
+        # Deleting a draft request removes its (non-evidential) events through the database's
+        # ON DELETE CASCADE; through the ORM an event can never be deleted.
+        raise UserError(self.env._("The audit trail is append-only: events cannot be deleted."))
+
+    # === BUSINESS === #
+    def _hash_values(self):
+        """The values covered by the hash, as stored (read with sudo).
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        event = self.sudo()
+        return {
+            "request": event.request_id.id,
+            "sequence": event.sequence,
+            "type": event.event_type,
+            "timestamp": event.timestamp or "",
+            "participant": event.participant_id.id or 0,
+            "actor": event.actor_id.id or 0,
+            "ip": event.ip or "",
+            "user_agent": event.user_agent or "",
+            "channel": event.channel or "",
+            "details": event.details or "",
+            "document_sha256": event.document_sha256 or "",
+        }
+
+    @api.model
+    def _append(self, request, event_type, participant=None, channel=None, details=None,
+                ip="", user_agent=""):
+        """Append one event to ``request``'s chain.
+
+        The head of the chain is updated on the request row in the same transaction: two
+        concurrent appends to one request conflict, and Odoo retries the later one, so the
+        chain never forks.
+
+        :return: the new event
+        """
+        request_sudo = request.sudo()
+        self.env.cr.execute(SQL(
+            "SELECT COALESCE(MAX(sequence), 0) FROM digital_sign_event WHERE request_id = %s",
+            request.id,
+        ))
+        sequence = self.env.cr.fetchone()[0] + 1
+        now = datetime.now(UTC)
+        vals = {
+            "request_id": request.id,
+            "company_id": request_sudo.company_id.id,
+            "sequence": sequence,
+            "event_type": event_type,
+            "event_date": fields.Datetime.to_datetime(now.replace(tzinfo=None, microsecond=0)),
+            "timestamp": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "participant_id": participant.id if participant else False,
+            "actor_id": False if self.env.user._is_public() else self.env.user.id,
+            "ip": ip or "",
+            "user_agent": (user_agent or "")[:512],
+            "channel": channel or "",
+            "details": json.dumps(details, sort_keys=True, default=str) if details else "",
+            "document_sha256": request_sudo.signed_sha256 if event_type in ("completed", "sealed")
+            and request_sudo.signed_sha256 else request_sudo.original_sha256 or "",
+            "prev_hash": request_sudo.audit_head or "",
+        }
+        event = self.sudo().with_context(digital_sign_event_append=True).create(vals)
+        digest = audit.chain_hash(vals["prev_hash"], event._hash_values())
+        # Raw SQL: write() is forbidden on events; the hash is set once, right after insert,
+        # and the request's head moves in the same statement batch (see docstring).
+        self.env.cr.execute(SQL(
+            "UPDATE digital_sign_event SET hash = %s WHERE id = %s", digest, event.id
+        ))
+        self.env.cr.execute(SQL(
+            "UPDATE digital_sign_request SET audit_head = %s WHERE id = %s", digest, request.id
+        ))
+        event.invalidate_recordset(["hash"])
+        request_sudo.invalidate_recordset(["audit_head"])
+        return event

@@ -1,0 +1,131 @@
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from .. import const
+
+
+class DigitalSignField(models.Model):
+    _name = "digital.sign.field"
+    _description = "Signature Place"
+    _order = "request_id, page, y0, x0, id"
+
+    # === FIELDS === #
+    request_id = fields.Many2one(
+        "digital.sign.request", required=True, index=True, ondelete="cascade"
+    )
+    company_id = fields.Many2one(related="request_id.company_id", store=True, index=True)
+    request_state = fields.Selection(related="request_id.state", string="Request State")
+    participant_id = fields.Many2one(
+        "digital.sign.participant",
+        string="Participant",
+        index="btree_not_null",
+        ondelete="set null",
+        domain="[('request_id', '=', request_id)]",
+    )
+    page = fields.Integer(required=True, default=1)
+    x0 = fields.Float("Left", digits=(16, 2), help="Points from the left edge of the page.")
+    y0 = fields.Float("Top", digits=(16, 2), help="Points from the top edge of the page.")
+    x1 = fields.Float("Right", digits=(16, 2))
+    y1 = fields.Float("Bottom", digits=(16, 2))
+    width = fields.Float(compute="_compute_size", inverse="_inverse_size", digits=(16, 2))
+    height = fields.Float(compute="_compute_size", inverse="_inverse_size", digits=(16, 2))
+    kind = fields.Selection(const.FIELD_KINDS, required=True, default="signature")
+    role = fields.Char(help="The role named by the marker; matched with participants' roles.")
+    mandatory = fields.Boolean(default=True)
+    source = fields.Selection(const.FIELD_SOURCES, default="manual", required=True,
+                              readonly=True)
+    marker = fields.Json(readonly=True, copy=True,
+                         help="Rectangle of the marker that defined this place (hidden in the "
+                              "document shown and produced).")
+    value = fields.Text(copy=False, readonly=True)
+    value_image = fields.Binary(attachment=True, copy=False, readonly=True)
+    filled_at = fields.Datetime(copy=False, readonly=True)
+
+    # === COMPUTE === #
+    @api.depends("x0", "x1", "y0", "y1")
+    def _compute_size(self):
+        for field in self:
+            field.width = field.x1 - field.x0
+            field.height = field.y1 - field.y0
+
+    def _inverse_size(self):
+        for field in self:
+            field.write({"x1": field.x0 + field.width, "y1": field.y0 + field.height})
+
+    @api.depends("kind", "page", "role", "participant_id")
+    def _compute_display_name(self):
+        kinds = dict(self._fields["kind"]._description_selection(self.env))
+        for field in self:
+            who = field.participant_id.name or field.role or self.env._("unassigned")
+            field.display_name = self.env._(
+                "%(kind)s p.%(page)s (%(who)s)", kind=kinds.get(field.kind), page=field.page,
+                who=who,
+            )
+
+    # === CONSTRAINTS === #
+    @api.constrains("page", "x0", "y0", "x1", "y1", "request_id")
+    def _check_geometry(self):
+        for field in self:
+            geometry = field.request_id.page_geometry or []
+            if field.page < 1 or (geometry and field.page > len(geometry)):
+                raise ValidationError(self.env._(
+                    "Page %(page)s does not exist in %(ref)s.",
+                    page=field.page, ref=field.request_id.reference,
+                ))
+            if field.x1 <= field.x0 or field.y1 <= field.y0:
+                raise ValidationError(self.env._("A place must have a positive width and height."))
+            if geometry:
+                width, height = geometry[field.page - 1]
+                if field.x0 < -0.5 or field.y0 < -0.5 or field.x1 > width + 0.5 or field.y1 > height + 0.5:
+                    raise ValidationError(self.env._(
+                        "The place lies outside page %(page)s (%(w)s x %(h)s points).",
+                        page=field.page, w=round(width), h=round(height),
+                    ))
+
+    @api.constrains("participant_id", "request_id")
+    def _check_participant(self):
+        for field in self.filtered("participant_id"):
+            if field.participant_id.request_id != field.request_id:
+                raise ValidationError(self.env._("A place belongs to a participant of its document."))
+
+    # === CRUD === #
+    @api.model_create_multi
+    def create(self, vals_list):
+        requests = self.env["digital.sign.request"].browse(
+            [vals["request_id"] for vals in vals_list if vals.get("request_id")]
+        )
+        if any(request.state != "draft" for request in requests):
+            raise UserError(self.env._("Places can only be added while the document is a draft."))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        layout_keys = {"page", "x0", "y0", "x1", "y1", "kind", "mandatory", "participant_id",
+                       "request_id"}
+        if layout_keys & set(vals) and any(f.request_id.state != "draft" for f in self):
+            raise UserError(self.env._("Places can only change while the document is a draft."))
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_if_draft(self):
+        if any(field.request_id.state != "draft" for field in self):
+            raise UserError(self.env._("Places can only be removed while the document is a draft."))
+
+    # === ACTIONS === #
+    def action_mark_mandatory(self):
+        self.write({"mandatory": True})
+
+    def action_mark_optional(self):
+        self.write({"mandatory": False})
+
+    # === BUSINESS === #
+    def _reset_values(self):
+        self.sudo().write({"value": False, "value_image": False, "filled_at": False})
+
+    def _is_filled(self):
+        self.ensure_one()
+        if self.kind in ("signature", "initials"):
+            return bool(self.value_image)
+        if self.kind == "checkbox":
+            return self.value == "1"
+        return bool((self.value or "").strip())
+

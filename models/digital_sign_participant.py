@@ -1,0 +1,861 @@
+import base64
+import hashlib
+import logging
+import secrets
+import unicodedata
+from datetime import timedelta
+
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL, consteq, email_normalize, file_open
+from odoo.tools.misc import format_date, hmac
+
+from .. import const
+from ..engine import images as engine_images
+from ..engine import otp as engine_otp
+from ..engine.errors import EngineError
+from ..utils import engine_error_message
+
+_logger = logging.getLogger(__name__)
+
+
+MAX_TEXT_LENGTH = 4000
+MAX_NAME_LENGTH = 256
+_CRITICAL_CSS = []  # read once per process
+
+
+class DigitalSignParticipant(models.Model):
+    _name = "digital.sign.participant"
+    _description = "Signature Participant"
+    _order = "request_id, signing_order, id"
+
+    # === FIELDS === #
+    request_id = fields.Many2one(
+        "digital.sign.request", required=True, index=True, ondelete="cascade"
+    )
+    company_id = fields.Many2one(related="request_id.company_id", store=True, index=True)
+    request_state = fields.Selection(related="request_id.state", string="Request State")
+    name = fields.Char(required=True)
+    partner_id = fields.Many2one("res.partner", string="Contact", index="btree_not_null")
+    email = fields.Char()
+    mobile = fields.Char(help="Stored in E.164 international format.")
+    role = fields.Char(default="Customer", required=True,
+                       help="The role label: Customer, Cosigner, Lawyer... Places found in the "
+                            "document for a role go to the participant of that role.")
+    mandatory = fields.Boolean(default=True)
+    is_primary = fields.Boolean(
+        "Primary Customer", help="The customer who names missing participants."
+    )
+    signing_order = fields.Integer(
+        default=1, required=True, help="Equal numbers sign in parallel; a higher number is "
+        "invited when every mandatory participant before it has signed."
+    )
+    invite_channel = fields.Selection(const.CHANNELS, string="Invitation", default="email",
+                                      required=True)
+    otp_channel = fields.Selection(const.OTP_CHANNELS, string="One-time Code", default="none",
+                                   required=True)
+    to_be_named = fields.Boolean(
+        "To Be Named by the Customer",
+        help="The contact details are unknown: the primary customer names this person on "
+        "the signing page before going on.",
+    )
+    access_token = fields.Char(copy=False, groups="base.group_system")
+    state = fields.Selection(const.PARTICIPANT_STATES, default="waiting", required=True,
+                             copy=False, index=True)
+    invited_at = fields.Datetime(readonly=True, copy=False)
+    viewed_at = fields.Datetime(readonly=True, copy=False)
+    consent_at = fields.Datetime("Consent Given", readonly=True, copy=False)
+    consent_text = fields.Text(readonly=True, copy=False)
+    otp_verified_at = fields.Datetime("Code Verified", readonly=True, copy=False)
+    signed_at = fields.Datetime(readonly=True, copy=False)
+    rejected_at = fields.Datetime(readonly=True, copy=False)
+    reject_reason = fields.Text(readonly=True, copy=False)
+    signed_ip = fields.Char("Signed from IP", readonly=True, copy=False,
+                            groups="digital_sign.group_manager")
+    signed_user_agent = fields.Char(readonly=True, copy=False,
+                                    groups="digital_sign.group_manager")
+    reminder_count = fields.Integer(readonly=True, copy=False)
+    last_reminder_at = fields.Datetime(readonly=True, copy=False)
+    provider_recipient_id = fields.Char(readonly=True, copy=False)
+    # One-time code: only an HMAC of (participant, code) is stored.
+    otp_hash = fields.Char(copy=False, groups=fields.NO_ACCESS)
+    otp_expires_at = fields.Datetime(copy=False, groups=fields.NO_ACCESS)
+    otp_failures = fields.Integer(copy=False, groups=fields.NO_ACCESS)
+    otp_sent_at = fields.Datetime("Code Sent", readonly=True, copy=False)
+    otp_locked_until = fields.Datetime("Code Locked Until", readonly=True, copy=False)
+    otp_visible_code = fields.Char(
+        "Current Code", copy=False, readonly=True, groups="digital_sign.group_user",
+        help="Shown only when the setting \"Agents may see the current code\" is on.",
+    )
+    named_by_id = fields.Many2one(
+        "digital.sign.participant", string="Named By", readonly=True, copy=False,
+        help="The customer who gave this participant's contact details.",
+    )
+    masked_contact = fields.Char("Reached At", compute="_compute_masked_contact")
+    field_count = fields.Integer(compute="_compute_field_count")
+
+    # === COMPUTE === #
+    @api.depends("email", "mobile", "invite_channel")
+    def _compute_masked_contact(self):
+        for participant in self:
+            participant.masked_contact = participant._get_contact_label(
+                participant.invite_channel
+            )
+
+    def _compute_field_count(self):
+        counts = dict(self.env["digital.sign.field"]._read_group(
+            [("participant_id", "in", self.ids)], ["participant_id"], ["__count"]
+        ))
+        for participant in self:
+            participant.field_count = counts.get(participant, 0)
+
+    # === CONSTRAINTS / ONCHANGE === #
+    @api.constrains("invite_channel", "otp_channel")
+    def _check_otp_channel(self):
+        for participant in self:
+            if participant.otp_channel == participant.invite_channel:
+                raise ValidationError(self.env._(
+                    "%(name)s: the one-time code must travel on another channel than the "
+                    "invitation (invited by e-mail: code by SMS, and the other way round).",
+                    name=participant.name,
+                ))
+
+    @api.constrains("email")
+    def _check_email(self):
+        for participant in self.filtered("email"):
+            if not email_normalize(participant.email):
+                raise ValidationError(self.env._(
+                    "%(name)s: \"%(email)s\" is not a valid e-mail address.",
+                    name=participant.name, email=participant.email,
+                ))
+
+    @api.onchange("partner_id")
+    def _onchange_partner_id(self):
+        for participant in self.filtered("partner_id"):
+            partner = participant.partner_id
+            participant.name = partner.name
+            participant.email = partner.email
+            participant.mobile = partner.phone
+
+    # === CRUD === #
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._normalize_contact_vals(vals)
+        participants = super().create(vals_list)
+        for request in participants.request_id:
+            if not request.participant_ids.filtered("is_primary"):
+                request.participant_ids.sorted(lambda p: (p.signing_order, p.id))[:1].is_primary = True
+        return participants
+
+    def write(self, vals):
+        self._normalize_contact_vals(vals)
+        contact_keys = {"email", "mobile", "invite_channel", "name", "partner_id"}
+        if contact_keys & set(vals) and not self.env.context.get("digital_sign_reengage"):
+            for participant in self:
+                if participant.state not in ("waiting",) and participant.request_id.state != "draft":
+                    raise UserError(self.env._(
+                        "%(name)s was already invited: use \"Re-engage\" to change the contact "
+                        "details (the old link then stops working).", name=participant.name,
+                    ))
+        return super().write(vals)
+
+    def _normalize_contact_vals(self, vals):
+        """Normalise e-mail and mobile (E.164) in ``vals``; refuse a garbled number with a
+        message that says what to type."""
+        if vals.get("email"):
+            vals["email"] = vals["email"].strip()
+        if vals.get("mobile"):
+            vals["mobile"] = self._format_mobile(vals["mobile"], vals.get("partner_id"))
+
+    def _format_mobile(self, number, partner_id=None):
+        partner = self.env["res.partner"].browse(partner_id) if partner_id else self.partner_id[:1]
+        country = partner.country_id or self.env.company.country_id
+        try:
+            formatted = self.env["res.partner"]._phone_format(
+                number=number, country=country, force_format="E164", raise_exception=True
+            )
+        except UserError as error:
+            raise ValidationError(self.env._(
+                "\"%(number)s\" is not a usable mobile number. Type it in international format, "
+                "for example +46 70 123 45 67.", number=number,
+            )) from error
+        if not formatted:
+            raise ValidationError(self.env._(
+                "\"%(number)s\" is not a usable mobile number.", number=number
+            ))
+        return formatted
+
+    # === BUSINESS: contact and channels === #
+    def _get_contact(self, channel):
+        self.ensure_one()
+        return self.email if channel == "email" else self.mobile if channel == "sms" else ""
+
+    def _get_contact_label(self, channel):
+        self.ensure_one()
+        if channel == "email":
+            return engine_otp.mask_email(self.email)
+        if channel == "sms":
+            return engine_otp.mask_phone(self.mobile)
+        return ""
+
+    def _get_channel_problem(self):
+        """Return why this participant cannot be reached, or False.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        if self.to_be_named:
+            return False
+        labels = dict(const.CHANNELS)
+        for channel in (self.invite_channel, self.otp_channel):
+            if channel in ("email", "sms") and not self._get_contact(channel):
+                return self.env._(
+                    "%(name)s (%(role)s) has no %(what)s for the %(channel)s channel.",
+                    name=self.name, role=self.role,
+                    what=self.env._("e-mail address") if channel == "email"
+                    else self.env._("mobile number"),
+                    channel=labels[channel],
+                )
+        return False
+
+    # === BUSINESS: tokens === #
+    def _generate_token(self):
+        """Give this participant a new link (256 bits); the previous link stops working."""
+        for participant in self:
+            participant.sudo().access_token = secrets.token_urlsafe(32)
+
+    def _revoke_tokens(self):
+        self.sudo().write({"access_token": False})
+
+    def _token_matches(self, token):
+        self.ensure_one()
+        stored = self.sudo().access_token
+        return bool(stored and token) and consteq(stored, str(token))
+
+    def _get_signing_path(self):
+        self.ensure_one()
+        token = self.sudo().access_token
+        if not token:
+            return ""
+        return f"/digital_sign/s/{self.id}/{token}"
+
+    def _get_signing_url(self):
+        """Return the absolute signing link of this participant ('' when it has none).
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        path = self._get_signing_path()
+        return f"{self.request_id.get_base_url()}{path}" if path else ""
+
+    # === BUSINESS: flow === #
+    def _is_turn(self):
+        """True when every mandatory participant of an earlier signing order has signed."""
+        self.ensure_one()
+        earlier = self.request_id.participant_ids.filtered(
+            lambda p: p.signing_order < self.signing_order and p.mandatory
+        )
+        return all(p.state == "signed" for p in earlier)
+
+    def _invite(self, reminder=False):
+        """Send (or resend) the invitation on the participant's channel with a fresh link.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        request = self.request_id
+        if not reminder:
+            self._generate_token()
+            self.write({"state": "sent", "invited_at": fields.Datetime.now()})
+        return request.provider_id._send_invitation(self, reminder=reminder)
+
+    def _send_invitation_message(self, reminder=False):
+        """Queue the invitation e-mail or SMS (sent by Odoo's mail/SMS queues after commit,
+        so a retried transaction never sends twice). The link never goes to the chatter.
+
+        :return: True if queued
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        request = self.request_id
+        url = self._get_signing_url()
+        event_type = "reminded" if reminder else "invited"
+        contact = self._get_contact_label(self.invite_channel)
+        try:
+            if self.invite_channel == "sms":
+                self._queue_sms(request._get_invitation_sms_body(self, url, reminder=reminder))
+            else:
+                template = request._get_invitation_template(reminder=reminder)
+                template.with_context(signing_url=url, reminder=reminder).sudo().send_mail(
+                    self.id, email_values={"email_to": self.email, "recipient_ids": []},
+                )
+        except Exception as error:  # noqa: BLE001 - any failure is recorded, nothing lost
+            _logger.warning("Invitation of participant %s failed: %s", self.id, type(error).__name__)
+            request._log_event("invite_failed", participant=self, channel=self.invite_channel,
+                               details={"to": contact, "error": type(error).__name__})
+            return False
+        request._log_event(event_type, participant=self, channel=self.invite_channel,
+                           details={"to": contact})
+        return True
+
+    def _queue_sms(self, body):
+        """Queue one SMS to this participant's stored number and wake the SMS queue.
+
+        The body never reaches the chatter (it may hold a link or a code).
+        """
+        self.ensure_one()
+        sms = self.env["sms.sms"].sudo().create({
+            "number": self.mobile,
+            "body": body,
+            "partner_id": self.partner_id.id,
+        })
+        self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
+        return sms
+
+    def _set_skipped(self):
+        self.write({"state": "skipped"})
+        self._revoke_tokens()
+        for participant in self:
+            participant.request_id._log_event("participant_skipped", participant=participant)
+
+    def _set_expired(self):
+        """Expire; the link keeps working only to say so and to ask for a new one."""
+        self.filtered(lambda p: p.state not in const.PARTICIPANT_FINAL_STATES).write(
+            {"state": "expired"}
+        )
+
+    def _reset(self):
+        self.sudo().write({
+            "state": "waiting", "access_token": False, "invited_at": False, "viewed_at": False,
+            "consent_at": False, "otp_verified_at": False, "signed_at": False,
+            "rejected_at": False, "reject_reason": False, "reminder_count": 0,
+            "last_reminder_at": False, "otp_hash": False, "otp_failures": 0,
+            "otp_locked_until": False, "otp_visible_code": False,
+        })
+
+    # === BUSINESS: the signing page === #
+    def _link_state(self):
+        """What this participant's link may show now: 'sign' (the document, to sign),
+        'signed', 'rejected', 'expired', 'closed' (cancelled, skipped or the request ended
+        without them) or 'waiting' (not their turn).
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        request = self.request_id
+        if self.state == "signed":
+            return "signed"
+        if self.state == "rejected":
+            return "rejected"
+        if self.state == "expired" or request.state == "expired":
+            return "expired"
+        if request.state in ("sent", "viewed") and self.state in ("sent", "viewed"):
+            if request.deadline and request.deadline < fields.Datetime.now():
+                return "expired"
+            return "sign" if self._is_turn() else "waiting"
+        return "closed"
+
+    def _expire_if_late(self):
+        """Expire the request when its deadline passed while someone was looking at it."""
+        self.ensure_one()
+        self.request_id._expire_if_late()
+
+    def _mark_viewed(self):
+        """First display of the document: the participant (and the request, if it was
+        only sent) become viewed."""
+        self.ensure_one()
+        if self.state != "sent":
+            return False
+        self.write({"state": "viewed", "viewed_at": fields.Datetime.now()})
+        self.request_id._log_event("viewed", participant=self, channel="web")
+        self.request_id._set_viewed()
+        return True
+
+    def _get_consent_text(self):
+        text = self.env["ir.config_parameter"].sudo().get_param("digital_sign.consent_text")
+        return text or self.env._(
+            "I agree to sign this document electronically. I understand that my electronic "
+            "signature has the same value as my handwritten signature, that I can ask the "
+            "sender for a paper copy, and that a record of this signature (time, IP address, "
+            "browser) is kept as evidence."
+        )
+
+    # --- one-time codes --- #
+    def _otp_hash(self, code):
+        self.ensure_one()
+        return hmac(self.env(su=True), "digital_sign.otp", (self.id, code))
+
+    def _otp_required(self):
+        self.ensure_one()
+        return self.otp_channel in ("email", "sms")
+
+    def _otp_send(self, ip=""):
+        """Draw a new code, store its HMAC and send it on the code channel, to the stored
+        address only. Limits: one code a minute, 3 per 15 minutes and 10 per day for the
+        participant, 20 per 15 minutes for an IP; none while locked.
+
+        :return: dict with ``status`` in ok, wait, locked, limited, failed (never raises)
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        now = fields.Datetime.now()
+        Throttle = self.env["digital.sign.throttle"]
+        if self.otp_locked_until and self.otp_locked_until > now:
+            return {"status": "locked", "until": self.otp_locked_until}
+        if self.otp_sent_at and self.otp_sent_at > now - timedelta(seconds=const.OTP_RESEND_SECONDS):
+            return {"status": "wait", "seconds": int(
+                (self.otp_sent_at + timedelta(seconds=const.OTP_RESEND_SECONDS) - now).total_seconds()
+            ) + 1}
+        key = f"otp_send:{self.id}"
+        if Throttle._is_limited(key, 3, 15 * 60) or Throttle._is_limited(key, 10, 24 * 3600) \
+                or (ip and Throttle._is_limited(f"otp_send_ip:{ip}", const.THROTTLE_CODE_SENDS_PER_IP, 15 * 60)):
+            return {"status": "limited"}
+        destination = self._get_contact(self.otp_channel)
+        masked = self._get_contact_label(self.otp_channel)
+        if not destination:
+            self.request_id._log_event("code_send_failed", participant=self, channel=self.otp_channel,
+                                       details={"to": masked, "error": "no destination"})
+            return {"status": "failed"}
+        code = engine_otp.generate_code()
+        show_code = self.env["ir.config_parameter"].sudo().get_param("digital_sign.otp_show_code")
+        self.sudo().write({
+            "otp_hash": self._otp_hash(code),
+            "otp_expires_at": now + timedelta(seconds=const.OTP_TTL_SECONDS),
+            "otp_failures": 0,
+            "otp_sent_at": now,
+            "otp_visible_code": code if show_code in ("1", "True") else False,
+        })
+        Throttle._hit(key)
+        if ip:
+            Throttle._hit(f"otp_send_ip:{ip}")
+        try:
+            if self.otp_channel == "sms":
+                self._queue_sms(self._get_otp_message(code))
+            else:
+                self.env.ref("digital_sign.mail_template_signature_code").with_context(
+                    otp_code=code
+                ).sudo().send_mail(self.id, email_values={"email_to": self.email, "recipient_ids": []})
+        except Exception as error:  # noqa: BLE001 - fail closed, and say so
+            _logger.warning("Code for participant %s not sent: %s", self.id, type(error).__name__)
+            self.sudo().write({"otp_hash": False, "otp_visible_code": False})
+            self.request_id._log_event("code_send_failed", participant=self, channel=self.otp_channel,
+                                       details={"to": masked, "error": type(error).__name__})
+            return {"status": "failed"}
+        self.request_id._log_event("code_sent", participant=self, channel=self.otp_channel,
+                                   details={"to": masked})
+        return {"status": "ok", "to": masked}
+
+    def _get_otp_message(self, code):
+        lang = self.partner_id.lang or self.request_id.partner_id.lang or self.env.lang
+        return self.with_context(lang=lang).env._(
+            "%(code)s is your code to sign \"%(name)s\". It is valid for 10 minutes. "
+            "Never share it.", code=code, name=self.request_id.name,
+        )
+
+    def _otp_verify(self, typed):
+        """Check a typed code. Failures are recorded and returned, never raised (a raise
+        would roll the counter back).
+
+        :return: dict with ``status`` in ok, wrong, expired, locked
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        now = fields.Datetime.now()
+        participant_sudo = self.sudo()
+        if self.otp_locked_until and self.otp_locked_until > now:
+            return {"status": "locked", "until": self.otp_locked_until}
+        code = engine_otp.normalize_code(typed)
+        stored = participant_sudo.otp_hash
+        if not stored or not participant_sudo.otp_expires_at or participant_sudo.otp_expires_at < now:
+            self.request_id._log_event("code_failed", participant=self, channel=self.otp_channel,
+                                       details={"reason": "expired"})
+            return {"status": "expired"}
+        if code and consteq(stored, self._otp_hash(code)):
+            participant_sudo.write({"otp_hash": False, "otp_expires_at": False, "otp_failures": 0,
+                                    "otp_visible_code": False, "otp_verified_at": now})
+            self.request_id._log_event("code_verified", participant=self, channel=self.otp_channel,
+                                       details={"to": self._get_contact_label(self.otp_channel)})
+            return {"status": "ok"}
+        failures = participant_sudo.otp_failures + 1
+        values = {"otp_failures": failures}
+        self.request_id._log_event("code_failed", participant=self, channel=self.otp_channel,
+                                   details={"reason": "wrong", "failures": failures})
+        if failures >= const.OTP_MAX_FAILURES:
+            values.update({
+                "otp_hash": False, "otp_expires_at": False, "otp_visible_code": False,
+                "otp_locked_until": now + timedelta(seconds=const.OTP_LOCK_SECONDS),
+            })
+            participant_sudo.write(values)
+            self.request_id._log_event("code_locked", participant=self, channel=self.otp_channel,
+                                       details={"until": fields.Datetime.to_string(values["otp_locked_until"])})
+            self.request_id._notify_owner(
+                self.env._("Signing locked for %s", self.name),
+                self.env._("%(name)s typed a wrong code %(count)s times: signing is locked for "
+                           "15 minutes. Call them if they need help.", name=self.name,
+                           count=failures),
+            )
+            return {"status": "locked", "until": values["otp_locked_until"]}
+        participant_sudo.write(values)
+        return {"status": "wrong", "left": const.OTP_MAX_FAILURES - failures}
+
+    # --- submitting --- #
+    @api.model
+    def _clean_text(self, value, limit):
+        """Strip control characters and bidi overrides from typed text; refuse text over
+        ``limit`` characters (return None)."""
+        value = str(value or "")
+        if len(value) > limit:
+            return None
+        return "".join(
+            ch for ch in value
+            if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co")
+        ).strip()
+
+    def _submit(self, values, consent, document_sha256, ip="", user_agent=""):
+        """Sign: check every value against the fields the server knows for this participant,
+        store them, and move the participant (and maybe the request) on. Exactly one
+        signature is recorded whatever the timing: the request row is locked and the
+        participant moves with a compare-and-set.
+
+        :param dict values: {field id (str or int): value} from the browser
+        :param bool consent: the participant accepted to sign electronically
+        :param str document_sha256: the hash of the document the page showed
+        :return: dict with ``status``: ok, already_signed, invalid (with ``errors``),
+            changed (the document changed), closed
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        request = self.request_id
+        request._lock_for_update()
+        self.invalidate_recordset()
+        request.invalidate_recordset()
+        if self.state == "signed":
+            return {"status": "already_signed"}
+        if self._link_state() != "sign":
+            return {"status": "closed"}
+        if self._otp_required() and not self.otp_verified_at:
+            return {"status": "closed"}
+        if not consent:
+            return {"status": "invalid", "errors": {"consent": self.env._(
+                "Please accept to sign electronically.")}}
+        if document_sha256 and not consteq(str(document_sha256), request.original_sha256 or ""):
+            return {"status": "changed"}
+        my_fields = request.field_ids.filtered(lambda f: f.participant_id == self)
+        values = {str(key): value for key, value in (values or {}).items()}
+        errors = {}
+        known_ids = {str(field.id) for field in my_fields}
+        unknown = set(values) - known_ids
+        if unknown:
+            return {"status": "invalid", "errors": {"fields": self.env._(
+                "The page sent values for places that are not yours.")}}
+        now = fields.Datetime.now()
+        writes = {}
+        for field in my_fields:
+            raw = values.get(str(field.id))
+            if field.kind in ("signature", "initials"):
+                if not raw:
+                    if field.mandatory:
+                        errors[str(field.id)] = self.env._("Please sign here.")
+                    continue
+                try:
+                    image = engine_images.check_signature_image(raw)
+                except EngineError as error:
+                    errors[str(field.id)] = engine_error_message(self.env, error)
+                    continue
+                writes[field] = {"value_image": image, "value": False}
+            elif field.kind == "date":
+                writes[field] = {"value": self._format_signing_date(now)}
+            elif field.kind == "checkbox":
+                checked = raw in (True, 1, "1", "true", "on")
+                if field.mandatory and not checked:
+                    errors[str(field.id)] = self.env._("Please tick this box.")
+                    continue
+                writes[field] = {"value": "1" if checked else "0"}
+            else:
+                text = self._clean_text(raw, MAX_TEXT_LENGTH)
+                if text is None:
+                    errors[str(field.id)] = self.env._("This text is too long.")
+                    continue
+                if field.mandatory and not text:
+                    errors[str(field.id)] = self.env._("Please fill this in.")
+                    continue
+                writes[field] = {"value": text}
+        if errors:
+            return {"status": "invalid", "errors": errors}
+        # Compare-and-set: only one submission moves the participant to signed.
+        self.env.flush_all()
+        self.env.cr.execute(SQL(
+            """UPDATE digital_sign_participant SET state = 'signed', signed_at = %s
+               WHERE id = %s AND state IN ('sent', 'viewed') RETURNING id""", now, self.id,
+        ))
+        if not self.env.cr.fetchone():
+            self.invalidate_recordset()
+            return {"status": "already_signed"}
+        self.invalidate_recordset(["state", "signed_at"])
+        for field, field_values in writes.items():
+            field_values["filled_at"] = now
+            if "value_image" in field_values:
+                field_values["value_image"] = base64.b64encode(field_values["value_image"])
+            field.sudo().write(field_values)
+        consent_text = self._get_consent_text()
+        self.sudo().write({
+            "consent_at": now, "consent_text": consent_text,
+            "signed_ip": ip, "signed_user_agent": (user_agent or "")[:512],
+        })
+        request._log_event("consent", participant=self, channel="web", ip=ip, user_agent=user_agent,
+                           details={"text_sha256": hashlib.sha256(consent_text.encode()).hexdigest()})
+        request._log_event("signed", participant=self, channel="web", ip=ip, user_agent=user_agent,
+                           details={"fields": len(writes)})
+        request._on_participant_done(self)
+        return {"status": "ok"}
+
+    def _format_signing_date(self, when):
+        lang = self.partner_id.lang or self.request_id.partner_id.lang or self.env.lang or "en_US"
+        tz = self.partner_id.tz or self.request_id.user_id.tz or "UTC"
+        local = fields.Datetime.context_timestamp(self.with_context(tz=tz), when)
+        return format_date(self.env, local.date(), lang_code=lang)
+
+    def _reject(self, reason, ip="", user_agent=""):
+        """Refuse to sign. A mandatory participant's refusal rejects the whole request.
+
+        :return: dict with ``status``: ok, closed, invalid
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        request = self.request_id
+        request._lock_for_update()
+        self.invalidate_recordset()
+        if self._link_state() != "sign":
+            return {"status": "closed"}
+        reason = self._clean_text(reason, 2000)
+        if not reason:
+            return {"status": "invalid", "errors": {"reason": self.env._(
+                "Please say why you do not sign.")}}
+        self.write({"state": "rejected", "rejected_at": fields.Datetime.now(), "reject_reason": reason})
+        request._log_event("rejected", participant=self, channel="web", ip=ip, user_agent=user_agent,
+                           details={"reason": reason})
+        if self.mandatory:
+            request._set_rejected(self.env._("%(name)s: %(reason)s", name=self.name, reason=reason))
+        else:
+            request._on_participant_done(self)
+        return {"status": "ok"}
+
+    # --- naming and re-engaging participants --- #
+    def _get_missing_participants(self):
+        """Participants this (primary) participant must name before going on."""
+        self.ensure_one()
+        if not self.is_primary:
+            return self.browse()
+        return self.request_id.participant_ids.filtered(
+            lambda p: p.to_be_named and p.state == "waiting")
+
+    def _name_participants(self, entries, ip="", user_agent=""):
+        """The primary customer gives the contact details of participants marked "to be
+        named by the customer"; optional ones may be left out.
+
+        :param list entries: [{"id": int, "name": str, "email": str, "mobile": str,
+            "include": bool}]
+        :return: dict with ``status`` ok or invalid (with ``errors`` per id)
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        missing = self._get_missing_participants()
+        by_id = {str(entry.get("id")): entry for entry in entries or [] if isinstance(entry, dict)}
+        errors = {}
+        updates = {}
+        for participant in missing:
+            entry = by_id.get(str(participant.id)) or {}
+            if not participant.mandatory and not entry.get("include", True):
+                updates[participant] = None
+                continue
+            name = self._clean_text(entry.get("name"), MAX_NAME_LENGTH)
+            email = (entry.get("email") or "").strip()
+            mobile = (entry.get("mobile") or "").strip()
+            if not name:
+                errors[str(participant.id)] = self.env._("Give a name.")
+                continue
+            if email and not email_normalize(email):
+                errors[str(participant.id)] = self.env._("This e-mail address is not valid.")
+                continue
+            if mobile:
+                try:
+                    mobile = self._format_mobile(mobile)
+                except ValidationError:
+                    errors[str(participant.id)] = self.env._(
+                        "This mobile number is not valid: use the international format.")
+                    continue
+            if not email and not mobile:
+                errors[str(participant.id)] = self.env._("Give an e-mail address or a mobile number.")
+                continue
+            if participant.otp_channel != "none" and not (email and mobile):
+                errors[str(participant.id)] = self.env._(
+                    "This person receives a code on a second channel: give both an e-mail "
+                    "address and a mobile number.")
+                continue
+            invite = "email" if email else "sms"
+            otp = participant.otp_channel
+            if otp == invite:
+                otp = "sms" if invite == "email" else "email"
+            updates[participant] = {"name": name, "email": email or False, "mobile": mobile or False,
+                                    "invite_channel": invite, "otp_channel": otp}
+        if errors:
+            return {"status": "invalid", "errors": errors}
+        for participant, vals in updates.items():
+            if vals is None:
+                participant.write({"to_be_named": False})
+                participant._set_skipped()
+                continue
+            participant.with_context(digital_sign_reengage=True).write(
+                {**vals, "to_be_named": False, "named_by_id": self.id})
+            self.request_id._log_event(
+                "participant_named", participant=participant, channel="web", ip=ip,
+                user_agent=user_agent, details={"by": self.name, "name": vals["name"],
+                                                "to": participant._get_contact_label(vals["invite_channel"])})
+        self.request_id._invite_next_participants()
+        return {"status": "ok"}
+
+    def _reengage(self, email=None, mobile=None, by=None, ip="", user_agent=""):
+        """Change the contact details of a participant who has not opened the link yet: the
+        old link stops working at once and a new one is sent.
+
+        :param by: the participant who asked (customer side), or None for the owner
+        :return: dict with ``status`` ok, closed or invalid
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        if self.state not in ("waiting", "sent") or self.request_id.state not in ("draft", "sent", "viewed"):
+            return {"status": "closed"}
+        old = {"email": self.email or "", "mobile": self.mobile or ""}
+        vals = {}
+        if email is not None:
+            email = email.strip()
+            if email and not email_normalize(email):
+                return {"status": "invalid", "errors": {"email": self.env._("This e-mail address is not valid.")}}
+            vals["email"] = email or False
+        if mobile is not None:
+            mobile = mobile.strip()
+            if mobile:
+                try:
+                    mobile = self._format_mobile(mobile)
+                except ValidationError:
+                    return {"status": "invalid", "errors": {"mobile": self.env._(
+                        "This mobile number is not valid: use the international format.")}}
+            vals["mobile"] = mobile or False
+        if not vals:
+            return {"status": "invalid", "errors": {}}
+        self.with_context(digital_sign_reengage=True).write(vals)
+        problem = self._get_channel_problem()
+        if problem:
+            self.with_context(digital_sign_reengage=True).write(
+                {key: old[key] or False for key in vals})
+            return {"status": "invalid", "errors": {"contact": problem}}
+        new = {"email": self.email or "", "mobile": self.mobile or ""}
+        self.request_id._log_event(
+            "contact_changed", participant=self, channel="web" if by else "backend", ip=ip,
+            user_agent=user_agent,
+            details={"by": by.name if by else self.env.user.name,
+                     "old": {k: v for k, v in old.items() if v != new[k]},
+                     "new": {k: v for k, v in new.items() if v != old[k]}},
+        )
+        if self.state == "sent":
+            self._invite()
+        return {"status": "ok"}
+
+    @api.model
+    def _critical_css(self):
+        """The signing page's own style sheet, inlined in its head (a constant file)."""
+        if not _CRITICAL_CSS:
+            with file_open("digital_sign/static/src/signing_page/signing_page.css") as css:
+                _CRITICAL_CSS.append(Markup(css.read()))
+        return _CRITICAL_CSS[0]
+
+    def _ask_new_link(self):
+        """The link expired: tell the owner that this participant asks for a new one (at
+        most once a day).
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        Throttle = self.env["digital.sign.throttle"]
+        key = f"new_link:{self.id}"
+        if Throttle._is_limited(key, 1, 24 * 3600):
+            return {"status": "already_asked"}
+        Throttle._hit(key)
+        request = self.request_id
+        request._log_event("link_requested", participant=self, channel="web")
+        request._notify_owner(
+            self.env._("New signing link requested for %s", request.reference),
+            self.env._("%(name)s could not sign %(doc)s before its deadline and asks for a new "
+                       "link. Send the document again if it is still relevant.",
+                       name=self.name, doc=request.name),
+        )
+        return {"status": "ok"}
+
+    def _prepare_page_values(self, link_state, token):
+        """Everything the signing page template shows (read with sudo: the caller resolved
+        this participant from its own token).
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        request = self.request_id
+        geometry = request.page_geometry or []
+        base_path = f"/digital_sign/s/{self.id}/{token}"
+        states = dict(const.PARTICIPANT_STATES)
+        pages = [{
+            "number": number,
+            "width": width,
+            "height": height,
+            "src": f"{base_path}/page/{number}",
+        } for number, (width, height) in enumerate(geometry, start=1)]
+
+        def box(field):
+            width, height = geometry[field.page - 1] if field.page <= len(geometry) else (1, 1)
+            return {
+                "id": field.id,
+                "page": field.page,
+                "kind": field.kind,
+                "mandatory": field.mandatory,
+                "style": "left:%.4f%%;top:%.4f%%;width:%.4f%%;height:%.4f%%" % (
+                    100 * field.x0 / width, 100 * field.y0 / height,
+                    100 * (field.x1 - field.x0) / width, 100 * (field.y1 - field.y0) / height),
+            }
+
+        mine = request.field_ids.filtered(lambda f: f.participant_id == self)
+        others = request.field_ids - mine
+        return {
+            "participant": self,
+            "sign_request": request,
+            "company": request.company_id,
+            "link_state": link_state,
+            "step": link_state,
+            "base_path": base_path,
+            "pages": pages,
+            "my_fields": [box(f) for f in mine.sorted(lambda f: (f.page, f.y0, f.x0))],
+            "other_fields": [{**box(f), "who": f.participant_id.name or f.role or ""} for f in others],
+            "document_sha256": request.original_sha256,
+            "consent_text": self._get_consent_text(),
+            "others": [{
+                "id": p.id,
+                "name": p.name if not p.to_be_named else self.env._("(to be named)"),
+                "role": p.role,
+                "state": states.get(p.state),
+                "state_code": p.state,
+                "named_by_me": p.named_by_id == self,
+                "contact": p._get_contact_label(p.invite_channel) if p.named_by_id == self else "",
+                "can_reengage": p.named_by_id == self and p.state in ("waiting", "sent"),
+            } for p in request.participant_ids if p != self],
+            "missing": [{
+                "id": p.id, "role": p.role, "mandatory": p.mandatory,
+                "needs_both": p.otp_channel != "none",
+            } for p in self._get_missing_participants()],
+            "otp_channel": self.otp_channel,
+            "otp_destination": self._get_contact_label(self.otp_channel) if self._otp_required() else "",
+            "otp_locked_until": self.otp_locked_until if self.otp_locked_until
+            and self.otp_locked_until > fields.Datetime.now() else False,
+            "document_ready": request.finalize_state == "done" and bool(request.signed_pdf),
+            "deadline": request._format_time(request.deadline) if request.deadline else "",
+        }

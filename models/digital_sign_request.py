@@ -1,0 +1,1449 @@
+import base64
+import hashlib
+import logging
+from datetime import UTC, timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.fields import Domain
+from odoo.tools import SQL
+
+from .. import const
+from ..engine import audit, certificate, pdf_intake, pdf_markers, pdf_render, pdf_stamp, providers
+from ..engine import otp as otp_tools
+from ..engine.errors import EngineError
+from ..utils import client_info, decode_binary, engine_error_message
+
+_logger = logging.getLogger(__name__)
+
+PAGE_IMAGE_WIDTH = 1100
+CACHE_RES_FIELD = "digital_sign_cache"
+
+
+class DigitalSignRequest(models.Model):
+    _name = "digital.sign.request"
+    _description = "Document for Signature"
+    _inherit = ["portal.mixin", "mail.thread", "mail.activity.mixin"]
+    _order = "id desc"
+    _rec_names_search = ["name", "reference"]
+    _check_company_auto = True
+
+    # === FIELDS === #
+    reference = fields.Char(readonly=True, copy=False, index="trigram", default="/")
+    name = fields.Char(required=True, tracking=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
+    user_id = fields.Many2one(
+        "res.users",
+        string="Owner",
+        index=True,
+        tracking=True,
+        default=lambda self: self.env.user,
+        domain="[('share', '=', False)]",
+    )
+    team_id = fields.Many2one(
+        "crm.team",
+        string="Sales Team",
+        index=True,
+        check_company=True,
+        default=lambda self: self._default_team_id(),
+    )
+    helpdesk_team_id = fields.Many2one("helpdesk.ticket.team", index=True)
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", index=True, tracking=True, check_company=True
+    )
+    res_model = fields.Char("Linked Model", index=True, readonly=True)
+    res_id = fields.Many2oneReference("Linked Record ID", model_field="res_model", readonly=True)
+    res_name = fields.Char("Linked Record", compute="_compute_res_name")
+    res_model_name = fields.Char("Linked Document Type", compute="_compute_res_name")
+    original_pdf = fields.Binary("Original PDF", attachment=True, copy=False)
+    original_filename = fields.Char(copy=False)
+    original_sha256 = fields.Char("Original SHA-256", readonly=True, copy=False)
+    signed_pdf = fields.Binary("Signed PDF", attachment=True, readonly=True, copy=False)
+    signed_filename = fields.Char(readonly=True, copy=False)
+    signed_sha256 = fields.Char("Signed SHA-256", readonly=True, copy=False, index="btree_not_null")
+    page_count = fields.Integer(readonly=True, copy=False)
+    page_geometry = fields.Json(readonly=True, copy=False)
+    deadline = fields.Datetime(tracking=True, copy=False)
+    sending_mode = fields.Selection(
+        [("standard", "Standard"), ("conversation", "During a conversation")],
+        default="standard",
+        required=True,
+        help="During a conversation, the deadline is the number of signatures times the "
+        "single-signature timeout of the settings.",
+    )
+    state = fields.Selection(
+        const.REQUEST_STATES, default="draft", required=True, tracking=True, index=True,
+        copy=False,
+    )
+    provider_id = fields.Many2one(
+        "digital.sign.provider",
+        string="Provider",
+        index=True,
+        check_company=True,
+        default=lambda self: self._default_provider_id(),
+        tracking=True,
+    )
+    provider_code = fields.Selection(related="provider_id.code")
+    provider_reference = fields.Char(readonly=True, copy=False, index="btree_not_null")
+    state_message = fields.Text(readonly=True, copy=False)
+    last_checked_at = fields.Datetime("Status Checked At", readonly=True, copy=False)
+    provider_sync_state = fields.Selection(
+        [("none", "Not with a service"), ("to_send", "To send to the service"),
+         ("sent", "With the service"), ("error", "Refused by the service")],
+        default="none", required=True, readonly=True, copy=False, index=True,
+    )
+    provider_status = fields.Char("Service Status", readonly=True, copy=False)
+    provider_failures = fields.Integer(readonly=True, copy=False)
+    provider_next_check_at = fields.Datetime(readonly=True, copy=False, index="btree_not_null")
+    provider_refresh_requested = fields.Boolean(readonly=True, copy=False)
+    participant_ids = fields.One2many(
+        "digital.sign.participant", "request_id", string="Participants", copy=True
+    )
+    field_ids = fields.One2many("digital.sign.field", "request_id", string="Fields", copy=True)
+    event_ids = fields.One2many("digital.sign.event", "request_id", string="Audit Trail")
+    audit_head = fields.Char(readonly=True, copy=False, groups="base.group_system")
+    sent_on = fields.Datetime(readonly=True, copy=False)
+    signed_on = fields.Datetime(readonly=True, copy=False)
+    finalize_state = fields.Selection(
+        [("none", "Not yet"), ("pending", "Finalising"), ("done", "Done"), ("error", "Error")],
+        string="Final Document", default="none", required=True, readonly=True, copy=False,
+        index=True,
+    )
+    finalize_error = fields.Text(readonly=True, copy=False)
+    interim_pdf = fields.Binary(
+        "Document Awaiting its Seal", attachment=True, readonly=True, copy=False,
+        groups="base.group_system",
+    )
+    seal_state = fields.Selection(const.SEAL_STATES, default="none", required=True, readonly=True,
+                                  copy=False)
+    cancel_reason = fields.Text(readonly=True, copy=False)
+    reject_reason = fields.Text(readonly=True, copy=False)
+    document_kind = fields.Char(readonly=True, copy=False)
+    version = fields.Integer(default=1, readonly=True, copy=False)
+    previous_request_id = fields.Many2one(
+        "digital.sign.request", string="Previous Version", readonly=True, copy=False,
+        index="btree_not_null",
+    )
+    participant_count = fields.Integer(compute="_compute_counts")
+    field_count = fields.Integer(compute="_compute_counts")
+    signed_participant_count = fields.Integer(compute="_compute_counts")
+    progress_label = fields.Char("Signatures", compute="_compute_counts")
+    color = fields.Integer(compute="_compute_color")
+
+    # === SQL === #
+    _reference_uniq = models.Constraint(
+        "UNIQUE(reference, company_id)", "The reference of a document must be unique."
+    )
+
+    # === COMPUTE === #
+    def _default_provider_id(self):
+        return self.env["digital.sign.provider"]._get_default_provider()
+
+    def _default_team_id(self):
+        return self.env.user.sale_team_id if "sale_team_id" in self.env.user else False
+
+    @api.depends("res_model", "res_id")
+    def _compute_res_name(self):
+        for request in self:
+            record = request._get_linked_record()
+            request.res_name = record.sudo().display_name if record else False
+            request.res_model_name = (
+                self.env["ir.model"]._get(request.res_model).name if record else False
+            )
+
+    @api.depends("participant_ids.state", "participant_ids.mandatory", "field_ids")
+    def _compute_counts(self):
+        for request in self:
+            participants = request.participant_ids
+            mandatory = participants.filtered("mandatory")
+            signed = participants.filtered(lambda p: p.state == "signed")
+            request.update({
+                "participant_count": len(participants),
+                "field_count": len(request.field_ids),
+                "signed_participant_count": len(signed),
+                "progress_label": f"{len(signed & mandatory)} / {len(mandatory)}",
+            })
+
+    @api.depends("state")
+    def _compute_color(self):
+        colors = {"draft": 0, "sent": 4, "viewed": 2, "signed": 10, "rejected": 1,
+                  "cancelled": 3, "expired": 5}
+        for request in self:
+            request.color = colors.get(request.state, 0)
+
+    def _compute_access_url(self):
+        super()._compute_access_url()
+        for request in self:
+            request.access_url = f"/my/signatures/{request.id}"
+
+    # === CONSTRAINTS === #
+    @api.constrains("name", "partner_id", "state")
+    def _check_name_unique_live(self):
+        """A customer cannot have two live documents with the same name (the contact-centre
+        rule: an upload named like a valid document is refused)."""
+        for request in self.filtered(lambda r: r.state in const.LIVE_REQUEST_STATES):
+            domain = (
+                Domain("id", "!=", request.id)
+                & Domain("name", "=", request.name)
+                & Domain("partner_id", "=", request.partner_id.id)
+                & Domain("company_id", "=", request.company_id.id)
+                & Domain("state", "in", const.LIVE_REQUEST_STATES)
+            )
+            existing = self.sudo().search(domain, limit=1)
+            if existing:
+                raise ValidationError(self.env._(
+                    "%(customer)s already has a document named \"%(name)s\" that is still "
+                    "live: %(existing)s. Cancel it, or give this one another name.",
+                    customer=request.partner_id.display_name or self.env._("This customer"),
+                    name=request.name,
+                    existing=existing.reference,
+                ))
+
+    # === CRUD === #
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("original_pdf"):
+                vals.update(self._prepare_document_values(vals["original_pdf"]))
+            if not vals.get("reference") or vals["reference"] == "/":
+                company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
+                vals["reference"] = self.env["ir.sequence"].with_company(company).next_by_code(
+                    "digital.sign.request"
+                ) or "/"
+        requests = super().create(vals_list)
+        for request in requests:
+            request._log_event("created", details={"name": request.name})
+        requests._sync_linked_records()
+        return requests
+
+    def write(self, vals):
+        if "original_pdf" in vals:
+            if any(request.state != "draft" for request in self):
+                raise UserError(self.env._(
+                    "The document of a request cannot change once it was sent: cancel it and "
+                    "send a new version."
+                ))
+            vals.update(self._prepare_document_values(vals["original_pdf"]))
+            if vals.get("original_pdf"):
+                self.field_ids.filtered(lambda f: f.source != "manual").unlink()
+        result = super().write(vals)
+        if "state" in vals:
+            self._sync_linked_records()
+        return result
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_sent(self):
+        for request in self:
+            if request.sent_on or request.state not in ("draft", "cancelled"):
+                raise UserError(self.env._(
+                    "%(ref)s was sent for signature: its audit trail is evidence and cannot be "
+                    "deleted. Cancel it instead.", ref=request.reference,
+                ))
+
+    def _prepare_document_values(self, value):
+        """Validate an uploaded PDF and return the values that describe it.
+
+        :param value: the Binary value written (base64)
+        :return: dict with original_sha256, page_count and page_geometry
+        :raise UserError: when the engine refuses the file (its message says why)
+        """
+        if not value:
+            return {"original_sha256": False, "page_count": 0, "page_geometry": False}
+        data = decode_binary(value)
+        try:
+            info = pdf_intake.inspect_pdf(
+                data,
+                max_bytes=int(self._get_setting("max_upload_mb")) * 1024 * 1024,
+                max_pages=int(self._get_setting("max_pages")),
+            )
+        except EngineError as error:
+            if error.code == "pdf_too_large":
+                error.params = {
+                    "size": round(len(data) / 1024 / 1024, 1),
+                    "limit": self._get_setting("max_upload_mb"),
+                }
+            raise UserError(engine_error_message(self.env, error)) from error
+        return {
+            "original_sha256": info.sha256,
+            "page_count": info.page_count,
+            "page_geometry": [[page.width, page.height] for page in info.pages],
+        }
+
+    # === ACTIONS === #
+    def action_send(self):
+        for request in self:
+            if request.state != "draft":
+                raise UserError(self.env._("Only draft documents can be sent."))
+            request.check_access("write")
+            request._check_ready_to_send()
+        for request in self:
+            request._send()
+        return True
+
+    def action_open_cancel(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Cancel %s", self.reference),
+            "res_model": "digital.sign.request.cancel",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_request_ids": self.ids},
+        }
+
+    def action_reset_to_draft(self):
+        for request in self:
+            request.check_access("write")
+            if request.state != "cancelled":
+                raise UserError(self.env._("Only cancelled documents can go back to draft."))
+            request.write({"state": "draft", "cancel_reason": False, "deadline": False})
+            request.participant_ids._reset()
+            request.field_ids._reset_values()
+            request._log_event("reset")
+        return True
+
+    def action_count_signatures(self):
+        """Detect the document's signature places again and open the "Count signatures"
+        view (per page and role; assign, mark mandatory, add or move places)."""
+        self.ensure_one()
+        if self.state == "draft" and not self.field_ids:
+            self._detect_fields()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Signature places of %s", self.reference),
+            "res_model": "digital.sign.field",
+            "view_mode": "list,form",
+            "views": [
+                (self.env.ref("digital_sign.digital_sign_field_view_list_count").id, "list"),
+                (False, "form"),
+            ],
+            "domain": [("request_id", "=", self.id)],
+            "context": {
+                "default_request_id": self.id,
+                "group_by": ["page"],
+                "count_request_id": self.id,
+            },
+        }
+
+    def action_detect_fields(self):
+        """Replace the detected (non-manual) places by a fresh detection."""
+        for request in self:
+            if request.state != "draft":
+                raise UserError(self.env._("Places can only change while the document is a draft."))
+            request.field_ids.filtered(lambda f: f.source != "manual").unlink()
+            request._detect_fields()
+        return True
+
+    def action_verify_integrity(self):
+        self.ensure_one()
+        broken = self._check_integrity()
+        if broken:
+            event, reason = broken
+            message = self.env._(
+                "The audit trail of %(ref)s is broken at event #%(seq)s (%(type)s, %(date)s): "
+                "%(reason)s",
+                ref=self.reference,
+                seq=event.sequence if event else "?",
+                type=event.event_type if event else "?",
+                date=event.event_date if event else "?",
+                reason=reason,
+            )
+            notif_type = "danger"
+        else:
+            message = self.env._(
+                "The audit trail of %(ref)s is intact (%(count)s events).",
+                ref=self.reference, count=len(self.event_ids),
+            )
+            notif_type = "success"
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"message": message, "type": notif_type, "sticky": bool(broken)},
+        }
+
+    def action_open_linked_record(self):
+        self.ensure_one()
+        record = self._get_linked_record()
+        if not record:
+            raise UserError(self.env._("This document is not linked to a record."))
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": record._name,
+            "res_id": record.id,
+            "view_mode": "form",
+        }
+
+    def action_preview_signed(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/web/content/digital.sign.request/{self.id}/signed_pdf/"
+            f"{self.signed_filename or 'signed.pdf'}",
+            "target": "new",
+        }
+
+    # === BUSINESS: document and places === #
+    def _get_setting(self, key):
+        value = self.env["ir.config_parameter"].sudo().get_param(f"digital_sign.{key}")
+        default = const.DEFAULTS.get(key)
+        if value in (None, False, ""):
+            return default
+        if isinstance(default, bool):
+            return value in ("1", "True", "true")
+        if isinstance(default, int):
+            return int(float(value))
+        if isinstance(default, float):
+            return float(value)
+        return value
+
+    def _get_marker_options(self):
+        get = self._get_setting
+        return pdf_markers.MarkerOptions(
+            arrow_size=(get("arrow_width"), get("arrow_height")),
+            signature_size=(get("signature_width"), get("signature_height")),
+            signature_offset=(get("signature_offset_x"), get("signature_offset_y")),
+        )
+
+    def _get_original_bytes(self):
+        self.ensure_one()
+        return decode_binary(self.sudo().original_pdf)
+
+    def _detect_fields(self):
+        """Create a field for every marker of the original PDF and assign it to the
+        participant of its role.
+
+        :return: the created digital.sign.field records
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        data = self._get_original_bytes()
+        if not data:
+            return self.env["digital.sign.field"]
+        try:
+            placements = pdf_markers.detect_markers(data, self._get_marker_options())
+        except EngineError as error:
+            raise UserError(engine_error_message(self.env, error)) from error
+        fields_vals = [{
+            "request_id": self.id,
+            "page": placement.page,
+            "x0": placement.x0, "y0": placement.y0, "x1": placement.x1, "y1": placement.y1,
+            "kind": placement.kind,
+            "role": placement.role,
+            "mandatory": placement.mandatory,
+            "source": placement.source,
+            "marker": list(placement.marker),
+        } for placement in placements]
+        new_fields = self.env["digital.sign.field"].create(fields_vals)
+        self._assign_fields_to_participants()
+        return new_fields
+
+    def _assign_fields_to_participants(self):
+        """Give each unassigned field the participant whose role matches its role; fields
+        without a role (arrows) go to the primary participant."""
+        for request in self:
+            participants = request.participant_ids.sorted(lambda p: (p.signing_order, p.id))
+            if not participants:
+                continue
+            by_role = {}
+            for participant in participants:
+                by_role.setdefault((participant.role or "").strip().casefold(), participant)
+            primary = participants.filtered("is_primary")[:1] or participants[:1]
+            for field in request.field_ids.filtered(lambda f: not f.participant_id):
+                role = (field.role or "").strip().casefold()
+                target = by_role.get(role) if role else primary
+                if target:
+                    field.participant_id = target
+
+    # === BUSINESS: sending === #
+    def _check_ready_to_send(self):
+        """Raise a UserError that says what is missing before this request can be sent.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        if not self.original_pdf:
+            raise UserError(self.env._("Attach the PDF to sign first."))
+        if not self.participant_ids:
+            raise UserError(self.env._("Add at least one participant."))
+        self._assign_fields_to_participants()
+        if not self.field_ids.filtered(lambda f: f.mandatory and f.kind in ("signature", "initials")):
+            raise UserError(self.env._(
+                "The document has no mandatory signature place. Use \"Count signatures\" to "
+                "find or add one."
+            ))
+        unassigned = self.field_ids.filtered(lambda f: f.mandatory and not f.participant_id)
+        if unassigned:
+            raise UserError(self.env._(
+                "These mandatory places have no participant: %(places)s. Assign them in "
+                "\"Count signatures\", or add a participant with their role.",
+                places=", ".join(unassigned.mapped("display_name")),
+            ))
+        for participant in self.field_ids.filtered("mandatory").participant_id:
+            problem = participant._get_channel_problem()
+            if problem:
+                raise UserError(problem)
+        for participant in self.participant_ids:
+            problem = participant._get_channel_problem()
+            if problem and participant.mandatory:
+                raise UserError(problem)
+        if not self.participant_ids.filtered(lambda p: not p.to_be_named):
+            raise UserError(self.env._(
+                "At least one participant must have contact details: the customer who will "
+                "name the others."
+            ))
+
+    def _compute_deadline(self, now=None):
+        """Return the deadline of a request sent now: the number of signatures times the
+        single-signature timeout during a conversation, else the default validity.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        now = now or fields.Datetime.now()
+        if self.sending_mode == "conversation":
+            signatures = len(self.field_ids.filtered(lambda f: f.kind == "signature")) or 1
+            return now + timedelta(seconds=signatures * self._get_setting("single_signature_timeout"))
+        return now + timedelta(days=self._get_setting("default_validity_days"))
+
+    def _send(self):
+        """Send a checked draft: fix the deadline, then hand over to the provider.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        now = fields.Datetime.now()
+        if not self.deadline or self.deadline <= now or self.sending_mode == "conversation":
+            self.deadline = self._compute_deadline(now)
+        self.write({"sent_on": now})
+        self._update_state("sent", allowed=("draft",))
+        self._log_event("sent", details={
+            "deadline": fields.Datetime.to_string(self.deadline),
+            "participants": len(self.participant_ids),
+            "fields": len(self.field_ids),
+        })
+        self.provider_id._send_request(self)
+        self._prepare_display_cache()
+
+    def _invite_next_participants(self):
+        """Invite every waiting participant whose turn has come: a signing-order group is
+        invited when every mandatory participant of the groups before it has signed.
+
+        :return: the participants invited now
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        invited = self.env["digital.sign.participant"]
+        if self.state not in const.OPEN_REQUEST_STATES:
+            return invited
+        for participant in self.participant_ids.sorted(lambda p: (p.signing_order, p.id)):
+            if participant.state != "waiting" or participant.to_be_named:
+                continue
+            if participant._is_turn():
+                participant._invite()
+                invited |= participant
+        return invited
+
+    def _get_invitation_template(self, reminder=False):
+        """Return the mail.template (model digital.sign.participant) used to invite or
+        remind a participant. The link is given in the context as ``signing_url``.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        record = self._get_linked_mixin_record()
+        template = record._digital_sign_invitation_template(self, reminder) if record else None
+        return template or self.env.ref("digital_sign.mail_template_signature_request")
+
+    def _get_invitation_sms_body(self, participant, url, reminder=False):
+        """Return the text of the invitation (or reminder) SMS for ``participant``.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        record = self._get_linked_mixin_record()
+        text = record._digital_sign_invitation_sms(self, participant, url, reminder) if record else None
+        if text:
+            return text
+        lang = participant.partner_id.lang or self.partner_id.lang or self.env.lang
+        env = self.with_context(lang=lang).env
+        if reminder:
+            return env._(
+                "Reminder from %(company)s: please sign \"%(name)s\": %(url)s",
+                company=self.company_id.name, name=self.name, url=url,
+            )
+        return env._(
+            "%(company)s asks you to sign \"%(name)s\": %(url)s",
+            company=self.company_id.name, name=self.name, url=url,
+        )
+
+    # === BUSINESS: progress === #
+    def _on_participant_done(self, participant):
+        """A participant signed (or an optional one refused): complete the request when every
+        mandatory participant has signed, else invite whoever's turn came.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        mandatory = self.participant_ids.filtered("mandatory")
+        if mandatory and all(p.state == "signed" for p in mandatory):
+            self._set_signed()
+        else:
+            self._invite_next_participants()
+
+    def _notify_owner(self, summary, note):
+        """An activity and an e-mail for the owner of the document (never a link).
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        owner = self.user_id or self.create_uid
+        if not owner:
+            return
+        self.activity_schedule("mail.mail_activity_data_todo", user_id=owner.id,
+                               summary=summary, note=note)
+        self.message_post(body=note, subject=summary, partner_ids=owner.partner_id.ids,
+                          subtype_xmlid="mail.mt_note")
+
+    # === BUSINESS: state machine === #
+    def _update_state(self, target, allowed, message=None):
+        """Move to ``target`` from one of the ``allowed`` states; any other state is left
+        untouched and logged, so replays (double webhooks, two tabs) are harmless.
+
+        :return: the records that changed
+        """
+        changed = self.filtered(lambda r: r.state in allowed)
+        for request in self - changed:
+            _logger.info(
+                "Request %s: skipping %s -> %s", request.reference, request.state, target
+            )
+        if changed:
+            changed.write({"state": target})
+            if message:
+                for request in changed:
+                    request.message_post(body=message)
+        return changed
+
+    def _set_viewed(self):
+        return self._update_state("viewed", allowed=("sent",))
+
+    def _set_signed(self):
+        """Every mandatory participant signed. The final document (values, certificate of
+        completion, seal) is built right after by a scheduled action, so nobody waits for it.
+        """
+        changed = self._update_state("signed", allowed=("sent", "viewed"))
+        changed.write({"signed_on": fields.Datetime.now(), "finalize_state": "pending"})
+        for request in changed:
+            request.participant_ids.filtered(
+                lambda p: p.state not in const.PARTICIPANT_FINAL_STATES
+            )._set_skipped()
+            request._log_event("completed")
+        if changed:
+            self.env.ref("digital_sign.ir_cron_finalize_documents").sudo()._trigger()
+        return changed
+
+    def _set_rejected(self, reason=""):
+        changed = self._update_state("rejected", allowed=("sent", "viewed"))
+        for request in changed:
+            request.reject_reason = reason
+            # Links of those still to act die; who signed or refused can still see so.
+            request.participant_ids.filtered(
+                lambda p: p.state not in ("signed", "rejected"))._revoke_tokens()
+            request._on_rejected(reason)
+        return changed
+
+    def _set_canceled(self, reason=""):
+        changed = self._update_state("cancelled", allowed=("draft", "sent", "viewed"))
+        for request in changed:
+            request.cancel_reason = reason
+            request.participant_ids._revoke_tokens()
+            request._log_event("cancelled", details={"reason": reason or ""})
+            if request.sent_on:
+                request.provider_id._cancel_request(request, reason)
+            request._on_cancelled(reason)
+        return changed
+
+    def _set_expired(self):
+        changed = self._update_state("expired", allowed=("sent", "viewed"))
+        for request in changed:
+            request.participant_ids.filtered(
+                lambda p: p.state not in const.PARTICIPANT_FINAL_STATES
+            )._set_expired()
+            request._log_event("expired", details={
+                "deadline": fields.Datetime.to_string(request.deadline)
+            })
+            request._on_expired()
+        return changed
+
+    # Hooks for linked documents (sale.order, helpdesk.ticket) and later steps.
+    def _on_signed(self):
+        """Called once the signed document exists: the linked record reacts (confirm the
+        quotation, move the ticket...).
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        record = self._get_linked_mixin_record()
+        if record:
+            record._digital_sign_on_completed(self)
+
+    def _on_rejected(self, reason):
+        """Called once when the request becomes rejected.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        self._notify_owner(
+            self.env._("%s was rejected", self.reference),
+            self.env._("%(name)s was rejected. Reason: %(reason)s", name=self.name,
+                       reason=reason or self.env._("none given")),
+        )
+        record = self._get_linked_mixin_record()
+        if record:
+            record._digital_sign_on_request_state(self)
+
+    def _on_cancelled(self, reason):
+        """Called once when the request becomes cancelled.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        record = self._get_linked_mixin_record()
+        if record:
+            record._digital_sign_on_request_state(self)
+
+    def _on_expired(self):
+        """Called once when the request becomes expired.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        if self.user_id:
+            self.activity_schedule(
+                "mail.mail_activity_data_todo",
+                user_id=self.user_id.id,
+                summary=self.env._("Signature request expired"),
+                note=self.env._("%s expired before every signature was collected. "
+                                "Send it again if needed.", self.reference),
+            )
+        record = self._get_linked_mixin_record()
+        if record:
+            record._digital_sign_on_request_state(self)
+
+    # === BUSINESS: external services === #
+    def action_check_status(self):
+        """Refresh the status now. A service with a polling rule (DocuSign: once per envelope
+        per 15 minutes) gets no call while the last answer is younger; the notification says
+        when it was fetched."""
+        self.ensure_one()
+        self.check_access("read")
+        provider = self.provider_id
+        now = fields.Datetime.now()
+        if provider._is_external() and self.provider_reference and self.state in const.OPEN_REQUEST_STATES:
+            min_age = const.PROVIDER_MIN_POLL_SECONDS.get(provider.code, 0)
+            if self.last_checked_at and (now - self.last_checked_at).total_seconds() < min_age:
+                message = self.env._(
+                    "%(provider)s allows one status request per 15 minutes: this is the status "
+                    "fetched at %(time)s.", provider=provider.name,
+                    time=self._format_time(self.last_checked_at))
+                return self._notify_status(message, "info")
+            self.sudo()._poll_one()
+        elif not provider._is_external():
+            self._expire_if_late()
+        states = dict(const.REQUEST_STATES)
+        message = self.env._("%(ref)s: %(state)s (checked at %(time)s).", ref=self.reference,
+                             state=states[self.state], time=self._format_time(self.last_checked_at or now))
+        if self.state_message and self.provider_failures:
+            return self._notify_status(self.state_message, "warning")
+        return self._notify_status(message, "success")
+
+    def _notify_status(self, message, notif_type):
+        return {"type": "ir.actions.client", "tag": "display_notification",
+                "params": {"message": message, "type": notif_type,
+                           "next": {"type": "ir.actions.client", "tag": "soft_reload"}}}
+
+    def _expire_if_late(self):
+        for request in self:
+            if request.state in const.OPEN_REQUEST_STATES and request.deadline \
+                    and request.deadline < fields.Datetime.now():
+                request._set_expired()
+            request.last_checked_at = fields.Datetime.now()
+
+    def _prepare_envelope(self):
+        """The engine's Envelope for this request: the document as shown (anchors hidden),
+        the participants (keyed by id) and the places.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        recipients = tuple(providers.Recipient(
+            key=str(p.id), name=p.name, email=p.email or "", mobile=p.mobile or "",
+            order=p.signing_order, role=p.role or "", channel=p.invite_channel,
+            otp_channel=p.otp_channel, mandatory=p.mandatory,
+        ) for p in self.participant_ids.filtered(lambda p: not p.to_be_named))
+        places = tuple(providers.FieldPlacement(
+            recipient_key=str(f.participant_id.id), page=f.page, x0=f.x0, y0=f.y0, x1=f.x1,
+            y1=f.y1, kind=f.kind, mandatory=f.mandatory,
+        ) for f in self.field_ids if f.participant_id and not f.participant_id.to_be_named)
+        return providers.Envelope(
+            reference=self.reference, name=self.name, pdf=self._get_display_pdf(),
+            filename=self.original_filename or f"{self.name}.pdf", recipients=recipients,
+            fields=places, expires_at=self.deadline.replace(tzinfo=UTC) if self.deadline else None,
+        )
+
+    @api.model
+    def _cron_provider_outbox(self):
+        """Create at the service the envelopes of requests sent since the last run."""
+        domain = Domain("provider_sync_state", "=", "to_send") & Domain("state", "in", const.OPEN_REQUEST_STATES)
+        requests = self.search(domain, limit=self._get_setting("cron_batch_size")).try_lock_for_update()
+        self.env["ir.cron"]._commit_progress(remaining=self.search_count(domain))
+        for request in requests:
+            try:
+                with self.env.cr.savepoint():
+                    request._provider_create_envelope()
+            except EngineError as error:
+                request.provider_id._note_rate_limit(error)
+                request._record_provider_error(error, permanent=not error.retryable)
+            if not self.env["ir.cron"]._commit_progress(1):
+                break
+
+    def _provider_create_envelope(self):
+        """POST the envelope (looking for one already made with our reference first, in case
+        a previous attempt timed out after the service created it).
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        provider = self.provider_id
+        provider._check_call_allowed()
+        created = provider._get_client().create_envelope(self._prepare_envelope(), check_existing=True)
+        for participant in self.participant_ids:
+            participant.provider_recipient_id = created.recipient_ids.get(str(participant.id), False)
+        self.write({
+            "provider_reference": created.provider_reference,
+            "provider_sync_state": "sent",
+            "provider_failures": 0,
+            "state_message": False,
+            "last_checked_at": fields.Datetime.now(),
+        })
+        self.participant_ids.filtered(lambda p: p.state == "waiting" and not p.to_be_named).write(
+            {"state": "sent", "invited_at": fields.Datetime.now()})
+        self._log_event("provider_status", channel=provider.code, details={
+            "status": created.status.raw_status, "envelope": created.provider_reference})
+        self._apply_provider_status(created.status)
+
+    def _record_provider_error(self, error, permanent=False):
+        """Keep the failure on the request (last error, failure count, next try) and in the
+        audit trail; a permanent refusal also tells the owner."""
+        self.ensure_one()
+        failures = self.provider_failures + 1
+        delay = min(24 * 3600, 15 * 60 * 2 ** min(failures - 1, 7))
+        values = {
+            "provider_failures": failures,
+            "state_message": engine_error_message(self.env, error),
+            "last_checked_at": fields.Datetime.now(),
+            "provider_next_check_at": fields.Datetime.now() + timedelta(seconds=delay),
+        }
+        if permanent and self.provider_sync_state == "to_send":
+            values["provider_sync_state"] = "error"
+        self.write(values)
+        self._log_event("provider_error", channel=self.provider_id.code,
+                        details={"code": error.code, "failures": failures})
+        if permanent:
+            self._notify_owner(self.env._("%s: the signature service refused it", self.reference),
+                               values["state_message"])
+
+    def _apply_provider_status(self, status):
+        """Apply a status read from the service (never from an unverified webhook payload).
+        Transitions go through the ``_set_*`` methods, so replays change nothing.
+
+        :param status: engine.providers.EnvelopeStatus
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        now = fields.Datetime.now()
+        by_key = {str(p.id): p for p in self.participant_ids}
+        by_remote = {p.provider_recipient_id: p for p in self.participant_ids if p.provider_recipient_id}
+        for recipient in status.recipients:
+            participant = by_key.get(recipient.key) or by_remote.get(recipient.provider_id)
+            if not participant or participant.state == recipient.status:
+                continue
+            values = {"state": recipient.status}
+            at = recipient.at.replace(tzinfo=None) if recipient.at else now
+            stamp = {"viewed": "viewed_at", "signed": "signed_at", "rejected": "rejected_at",
+                     "sent": "invited_at"}.get(recipient.status)
+            if stamp and not participant[stamp]:
+                values[stamp] = at
+            if recipient.status == "rejected" and recipient.reason:
+                values["reject_reason"] = recipient.reason
+            participant.write(values)
+            if recipient.status in ("viewed", "signed", "rejected"):
+                self._log_event(recipient.status, participant=participant, channel=self.provider_id.code,
+                                details={"by": "service", "at": fields.Datetime.to_string(at)})
+        if status.raw_status != self.provider_status:
+            self._log_event("provider_status", channel=self.provider_id.code,
+                            details={"status": status.raw_status, "reason": status.reason or ""})
+        self.write({"provider_status": status.raw_status, "last_checked_at": now,
+                    "provider_failures": 0, "state_message": False, "provider_next_check_at": False,
+                    "provider_refresh_requested": False})
+        if status.status == "viewed":
+            self._set_viewed()
+        elif status.status == "signed":
+            self._set_signed()
+        elif status.status == "rejected":
+            self._set_rejected(status.reason or self.env._("Rejected at %s", self.provider_id.name))
+        elif status.status == "cancelled":
+            self._set_canceled(status.reason or self.env._("Recalled at %s", self.provider_id.name))
+        elif status.status == "expired":
+            self._set_expired()
+
+    def _poll_one(self):
+        """Fetch and apply one request's status; failures are recorded, never raised."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                self.provider_id._fetch_status(self)
+        except EngineError as error:
+            self.provider_id._note_rate_limit(error)
+            self._record_provider_error(error)
+            return False
+        return True
+
+    @api.model
+    def _get_poll_domain(self, provider):
+        now = fields.Datetime.now()
+        interval = max(self._get_setting("poll_interval_minutes"),
+                       const.PROVIDER_MIN_POLL_SECONDS.get(provider.code, 0) // 60)
+        return (
+            Domain("provider_id", "=", provider.id)
+            & Domain("state", "in", const.OPEN_REQUEST_STATES)
+            & Domain("provider_sync_state", "=", "sent")
+            & (Domain("last_checked_at", "=", False)
+               | Domain("last_checked_at", "<=", now - timedelta(minutes=interval) + timedelta(seconds=59))
+               | Domain("provider_refresh_requested", "=", True))
+            & (Domain("provider_next_check_at", "=", False) | Domain("provider_next_check_at", "<=", now))
+        )
+
+    @api.model
+    def _cron_poll_provider_status(self):
+        """Every 30 minutes: bring every request handled by an enabled external service up to
+        date. One "changed since" call per service where the API has one, else one status call
+        per request; batches of 100, each change in its own savepoint, progress committed per
+        batch; failures are recorded on the request and retried next run."""
+        Provider = self.env["digital.sign.provider"]
+        for provider in Provider.search([("state", "in", ("enabled", "test")), ("code", "!=", "portal")]):
+            if not provider.support_status_polling:
+                continue
+            if provider.blocked_until and provider.blocked_until > fields.Datetime.now():
+                continue
+            if provider.support_changed_since and provider.last_poll_at:
+                self._poll_changed_since(provider)
+            else:
+                self._poll_each(provider)
+
+    @api.model
+    def _poll_each(self, provider):
+        domain = self._get_poll_domain(provider)
+        batch_size = self._get_setting("cron_batch_size")
+        requests = self.search(domain, limit=batch_size, order="last_checked_at asc nulls first, id")
+        requests = requests.try_lock_for_update()
+        self.env["ir.cron"]._commit_progress(remaining=self.search_count(domain))
+        client = provider._get_client()
+        checked = self.browse()
+        for request in requests:
+            try:
+                status = client.get_status(request.provider_reference)
+            except EngineError as error:
+                provider._note_rate_limit(error)
+                request._record_provider_error(error)
+                if error.code == "provider_rate_limited":
+                    break
+                continue
+            if status.raw_status == request.provider_status and not request._recipients_changed(status):
+                checked |= request  # unchanged: stamped in one statement below
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    request._apply_provider_status(status)
+            except Exception:  # noqa: BLE001 - one bad request must not stop the batch
+                _logger.exception("Applying the status of %s failed", request.reference)
+        if checked:
+            checked.write({"last_checked_at": fields.Datetime.now(), "provider_failures": 0,
+                           "provider_next_check_at": False, "provider_refresh_requested": False})
+        provider.sudo().last_poll_at = fields.Datetime.now()
+        self.env["ir.cron"]._commit_progress(len(requests))
+
+    @api.model
+    def _poll_changed_since(self, provider):
+        """One listing call for every envelope changed since the last poll (with a few minutes
+        of overlap), then only the changed requests are touched."""
+        since = (provider.last_poll_at - timedelta(minutes=3)).replace(tzinfo=UTC)
+        started = fields.Datetime.now()
+        try:
+            changes = provider._get_client().list_changes(since)
+        except NotImplementedError:
+            return self._poll_each(provider)
+        except EngineError as error:
+            provider._note_rate_limit(error)
+            _logger.warning("Status listing of provider %s failed: %s", provider.id, error.code)
+            return False
+        references = {status.provider_reference: status for status in changes}
+        requests = self.search([
+            ("provider_id", "=", provider.id), ("provider_reference", "in", list(references)),
+        ]) if references else self.browse()
+        for request in requests.try_lock_for_update():
+            status = references[request.provider_reference]
+            if status.raw_status == request.provider_status and not request._recipients_changed(status):
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    request._apply_provider_status(status)
+            except Exception:  # noqa: BLE001
+                _logger.exception("Applying the status of %s failed", request.reference)
+        # Every open request of this provider is now known to be up to date.
+        self.env.cr.execute(SQL(
+            """UPDATE digital_sign_request SET last_checked_at = %s
+               WHERE provider_id = %s AND state IN ('sent', 'viewed') AND provider_sync_state = 'sent'""",
+            started, provider.id,
+        ))
+        self.invalidate_model(["last_checked_at"])
+        provider.sudo().last_poll_at = started
+        self.env["ir.cron"]._commit_progress(len(requests), remaining=0)
+        return True
+
+    def _recipients_changed(self, status):
+        self.ensure_one()
+        states = {str(p.id): p.state for p in self.participant_ids}
+        remote = {p.provider_recipient_id: p.state for p in self.participant_ids if p.provider_recipient_id}
+        return any(
+            (states.get(r.key) or remote.get(r.provider_id)) not in (None, r.status)
+            for r in status.recipients
+        )
+
+    # === BUSINESS: reminders and expiry === #
+    @api.model
+    def _cron_send_reminders(self):
+        """Remind participants who have not signed: after N days, then every M days, at most
+        K times (settings), never after the deadline or a final state. External services
+        remind through their own API."""
+        now = fields.Datetime.now()
+        first = timedelta(days=self._get_setting("reminder_first_days"))
+        interval = timedelta(days=self._get_setting("reminder_interval_days"))
+        maximum = self._get_setting("reminder_max")
+        Participant = self.env["digital.sign.participant"]
+        domain = (
+            Domain("state", "in", ("sent", "viewed"))
+            & Domain("request_id.state", "in", const.OPEN_REQUEST_STATES)
+            & Domain("request_id.deadline", ">", now)
+            & Domain("reminder_count", "<", maximum)
+            & Domain("invited_at", "<=", now - first)
+            & (Domain("last_reminder_at", "=", False) | Domain("last_reminder_at", "<=", now - interval))
+        )
+        due = Participant.search(domain, limit=self._get_setting("cron_batch_size") * 5)
+        self.env["ir.cron"]._commit_progress(remaining=len(due))
+        for request in due.request_id:
+            participants = due.filtered(lambda p: p.request_id == request)
+            try:
+                with self.env.cr.savepoint():
+                    request.provider_id._send_reminders(request, participants)
+                    for participant in participants:
+                        participant.write({"reminder_count": participant.reminder_count + 1,
+                                           "last_reminder_at": now})
+                        if request.provider_id._is_external():
+                            request._log_event("reminded", participant=participant,
+                                               channel=request.provider_id.code,
+                                               details={"count": participant.reminder_count})
+            except EngineError as error:
+                request.provider_id._note_rate_limit(error)
+                request._record_provider_error(error)
+            if not self.env["ir.cron"]._commit_progress(len(participants)):
+                break
+
+    @api.model
+    def _cron_expire_requests(self):
+        """Requests past their deadline become expired, with their unsigned participants;
+        the owner gets an activity."""
+        domain = Domain("state", "in", const.OPEN_REQUEST_STATES) & Domain("deadline", "<", fields.Datetime.now())
+        requests = self.search(domain, limit=self._get_setting("cron_batch_size")).try_lock_for_update()
+        self.env["ir.cron"]._commit_progress(remaining=self.search_count(domain))
+        for request in requests:
+            try:
+                with self.env.cr.savepoint():
+                    request._set_expired()
+            except Exception:  # noqa: BLE001 - one bad record must not block the queue
+                _logger.exception("Expiry of %s failed", request.reference)
+            if not self.env["ir.cron"]._commit_progress(1):
+                break
+
+    # === BUSINESS: what the signing page shows === #
+    def _get_display_pdf(self):
+        """The original with its anchors hidden: what participants see and download before
+        signing. Cached as a private attachment.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        name = f"digital_sign_display_{self.original_sha256}.pdf"
+        attachment = self._get_cache_attachment(name)
+        if attachment:
+            return attachment.raw
+        data = pdf_markers.hide_markers(self._get_original_bytes())
+        self._store_cache_attachment(name, data, "application/pdf")
+        return data
+
+    def _get_page_image(self, page):
+        """The JPEG of one page as displayed, cached as a private attachment.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        name = f"digital_sign_page_{self.original_sha256}_{page}.jpg"
+        attachment = self._get_cache_attachment(name)
+        if attachment:
+            return attachment.raw
+        data = pdf_render.render_page(self._get_display_pdf(), page, width_px=PAGE_IMAGE_WIDTH)
+        self._store_cache_attachment(name, data, "image/jpeg")
+        return data
+
+    # Cache attachments carry a res_field that is no field: hidden from the chatter, and
+    # refused to everyone but administrators by ir.attachment's access check.
+    def _get_cache_attachment(self, name):
+        return self.env["ir.attachment"].sudo().search([
+            ("res_model", "=", self._name), ("res_id", "=", self.id),
+            ("res_field", "=", CACHE_RES_FIELD), ("name", "=", name),
+        ], limit=1)
+
+    def _store_cache_attachment(self, name, data, mimetype):
+        return self.env["ir.attachment"].sudo().create({
+            "name": name, "raw": data, "mimetype": mimetype, "res_model": self._name,
+            "res_id": self.id, "res_field": CACHE_RES_FIELD, "public": False,
+        })
+
+    def _prepare_display_cache(self, pages=2):
+        """Render the first pages ahead of time, so the signing page shows at once."""
+        for request in self:
+            for page in range(1, min(pages, request.page_count) + 1):
+                request._get_page_image(page)
+
+    # === BUSINESS: final document === #
+    @api.model
+    def _cron_finalize_documents(self):
+        """Build the final document of every signed request waiting for it, in batches."""
+        domain = Domain("finalize_state", "=", "pending") & Domain("state", "=", "signed")
+        batch_size = self._get_setting("cron_batch_size")
+        requests = self.search(domain, limit=batch_size, order="signed_on, id").try_lock_for_update()
+        self.env["ir.cron"]._commit_progress(remaining=self.search_count(domain))
+        for request in requests:
+            request._finalize_safely()
+            if not self.env["ir.cron"]._commit_progress(1):
+                break
+
+    def _finalize_safely(self):
+        """Finalise in a savepoint: a failure is recorded on the request and retried later,
+        and the signatures stay whatever happens.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                self._finalize()
+        except Exception as error:  # noqa: BLE001 - one bad document must not block the queue
+            _logger.exception("Final document of %s failed", self.reference)
+            message = engine_error_message(self.env, error) if isinstance(error, EngineError) \
+                else self.env._("The final document could not be built: %s", error)
+            self.write({"finalize_error": message})
+            self._log_event("seal_failed", details={"error": type(error).__name__})
+            return False
+        return True
+
+    def _get_timezone(self):
+        self.ensure_one()
+        return self.user_id.tz or self.env.user.tz or "UTC"
+
+    def _format_time(self, value):
+        """A stored UTC datetime as text in the request's time zone, with the zone."""
+        self.ensure_one()
+        if not value:
+            return ""
+        tz = self._get_timezone()
+        local = fields.Datetime.context_timestamp(self.with_context(tz=tz), value)
+        return local.strftime("%Y-%m-%d %H:%M:%S %Z")
+
+    def _prepare_stamp_values(self):
+        """The values to write onto the original PDF, one per filled place.
+
+        :return: list of engine.pdf_stamp.StampValue
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        values = []
+        for field in self.field_ids.filtered("filled_at").sudo():
+            participant = field.participant_id
+            values.append(pdf_stamp.StampValue(
+                page=field.page, x0=field.x0, y0=field.y0, x1=field.x1, y1=field.y1,
+                kind=field.kind,
+                text=field.value or "" if field.kind in ("date", "text") else "",
+                image=decode_binary(field.value_image) if field.kind in ("signature", "initials") else b"",
+                checked=field.kind == "checkbox" and field.value == "1",
+                signer_name=participant.name or "",
+                signed_at_label=self._format_time(participant.signed_at),
+            ))
+        return values
+
+    def _get_hide_rects(self):
+        self.ensure_one()
+        return [
+            (field.page, *field.marker)
+            for field in self.field_ids
+            if field.source in ("anchor", "link") and field.marker
+        ]
+
+    def _prepare_certificate_data(self, interim=False):
+        """Everything the certificate of completion shows.
+
+        :return: engine.certificate.CertificateData
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        request_sudo = self.sudo()
+        channels = dict(const.OTP_CHANNELS)
+        states = dict(const.PARTICIPANT_STATES)
+        participants = tuple(
+            certificate.CertParticipant(
+                name=p.name or "",
+                role=p.role or "",
+                email_masked=otp_tools.mask_email(p.email),
+                mobile_masked=otp_tools.mask_phone(p.mobile),
+                invite_channel=channels.get(p.invite_channel, ""),
+                otp_channel=channels.get(p.otp_channel, ""),
+                otp_verified=bool(p.otp_verified_at),
+                state=states.get(p.state, p.state),
+                ip=p.signed_ip or "",
+                user_agent=p.signed_user_agent or "",
+                consent_at=self._format_time(p.consent_at),
+                invited_at=self._format_time(p.invited_at),
+                viewed_at=self._format_time(p.viewed_at),
+                signed_at=self._format_time(p.signed_at),
+                rejected_at=self._format_time(p.rejected_at),
+            )
+            for p in request_sudo.participant_ids
+        )
+        types = dict(const.EVENT_TYPES)
+        events = tuple(
+            certificate.CertEvent(
+                at=self._format_time(e.event_date),
+                event=types.get(e.event_type, e.event_type),
+                participant=e.participant_id.name or "",
+                ip=e.ip or "",
+                detail=e.summary or "",
+            )
+            for e in request_sudo.event_ids.sorted("sequence")
+        )
+        return certificate.CertificateData(
+            reference=self.reference,
+            title=self.name,
+            company=self.company_id.name,
+            original_sha256=self.original_sha256 or "",
+            original_pages=self.page_count,
+            created_at=self._format_time(self.create_date),
+            completed_at=self._format_time(self.signed_on),
+            timezone=self._get_timezone(),
+            participants=participants,
+            events=events,
+            verify_url=f"{self.get_base_url()}/digital_sign/verify?ref={self.reference}",
+            seal_note=self._get_seal_note(),
+            interim=interim,
+        )
+
+    def _get_seal_note(self):
+        """The sentence the certificate prints about the seal."""
+        self.ensure_one()
+        return self.company_id.sudo()._digital_sign_seal_note()
+
+    def _build_final_document(self):
+        """Stamp the values on the original, hide the anchors and append the certificate of
+        completion. The original attachment is never touched.
+
+        :return: the final PDF bytes (not sealed yet)
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        return certificate.build_final_document(
+            self._get_original_bytes(),
+            self._prepare_stamp_values(),
+            self._prepare_certificate_data(),
+            hide_rects=self._get_hide_rects(),
+        )
+
+    def _seal_document(self, pdf):
+        """Seal the final PDF. Returns the bytes to keep, or None when sealing must wait
+        (the request then stays in the sealing step and is retried).
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        return self.company_id.sudo()._digital_sign_seal_document(self, pdf)
+
+    def _finalize(self):
+        """Build, seal and distribute the final document of a signed request.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        if self.state != "signed" or self.finalize_state == "done":
+            return False
+        pdf = decode_binary(self.sudo().interim_pdf) or (
+            self.provider_id._download_signed(self) if self.provider_id._is_external()
+            else self._build_final_document())
+        sealed = self._seal_document(pdf)
+        if sealed is None:
+            if not self.sudo().interim_pdf:
+                self.sudo().interim_pdf = base64.b64encode(pdf)
+            return False
+        digest = hashlib.sha256(sealed).hexdigest()
+        filename = f"{self.reference.replace('/', '-')} - {self.name} (signed).pdf"
+        self.sudo().write({
+            "signed_pdf": base64.b64encode(sealed),
+            "signed_filename": filename,
+            "signed_sha256": digest,
+            "finalize_state": "done",
+            "finalize_error": False,
+            "interim_pdf": False,
+        })
+        self._log_event("finalized", details={"signed_sha256": digest, "seal": self.seal_state})
+        self._distribute_signed_document(sealed, filename)
+        self._on_signed()
+        return True
+
+    def _distribute_signed_document(self, pdf, filename):
+        """Post the signed PDF in this request's chatter and the linked record's, and e-mail
+        it to every participant who signed.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        attachment = self.env["ir.attachment"].sudo().create({
+            "name": filename,
+            "raw": pdf,
+            "mimetype": "application/pdf",
+            "res_model": self._name,
+            "res_id": self.id,
+        })
+        body = self.env._("%(name)s is signed by everyone. The signed document is attached.",
+                          name=self.name)
+        self.message_post(body=body, attachment_ids=attachment.ids, subtype_xmlid="mail.mt_note")
+        record = self._get_linked_record()
+        if record and hasattr(record, "message_post"):
+            copy = attachment.copy({"res_model": record._name, "res_id": record.id})
+            record.sudo().message_post(body=body, attachment_ids=copy.ids,
+                                       subtype_xmlid="mail.mt_note")
+        template = self.env.ref("digital_sign.mail_template_signed_document")
+        for participant in self.participant_ids.filtered(lambda p: p.state == "signed" and p.email):
+            template.sudo().send_mail(participant.id, email_values={
+                "email_to": participant.email, "recipient_ids": [],
+                "attachment_ids": [attachment.copy({"res_model": "mail.compose.message", "res_id": 0}).id],
+            })
+
+    # === BUSINESS: linked record === #
+    def _get_linked_record(self):
+        self.ensure_one()
+        if not self.res_model or not self.res_id or self.res_model not in self.env:
+            return None
+        record = self.env[self.res_model].browse(self.res_id).exists()
+        return record or None
+
+    def _get_linked_mixin_record(self):
+        """The linked record when it is a digital.sign.mixin document (sudo), else None."""
+        record = self._get_linked_record()
+        if record and isinstance(record, self.env.registry["digital.sign.mixin"]):
+            return record.sudo()
+        return None
+
+    def _sync_linked_records(self):
+        for request in self:
+            record = request._get_linked_mixin_record()
+            if record:
+                record._digital_sign_sync(request)
+
+    # === BUSINESS: audit trail === #
+    def _log_event(self, event_type, participant=None, channel=None, details=None, ip=None,
+                   user_agent=None):
+        """Append one event to this request's audit trail (hash-chained).
+
+        :param str event_type: a key of const.EVENT_TYPES
+        :param participant: a digital.sign.participant or None
+        :param str channel: 'email', 'sms', 'web', a provider code...
+        :param dict details: JSON-serialisable details (never secrets)
+        :return: the created digital.sign.event
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        if ip is None and user_agent is None:
+            ip, user_agent = client_info()
+        return self.env["digital.sign.event"].sudo()._append(
+            self, event_type, participant=participant, channel=channel, details=details,
+            ip=ip, user_agent=user_agent,
+        )
+
+    def _check_integrity(self):
+        """Walk the hash chain of this request's events.
+
+        :return: None if intact, else ``(event or None, reason)`` naming the first bad link
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        Event = self.env["digital.sign.event"].sudo()
+        events = Event.search([("request_id", "=", self.id)], order="sequence, id")
+        rows = [(event.id, event.prev_hash, event.hash, event._hash_values()) for event in events]
+        broken = audit.first_broken_link(rows)
+        reasons = {
+            "prev_mismatch": self.env._("an event before it was removed or inserted"),
+            "hash_mismatch": self.env._("its content was changed"),
+        }
+        if broken:
+            return Event.browse(broken[0]), reasons[broken[1]]
+        head = self.sudo().audit_head or ""
+        last_hash = events[-1:].hash or ""
+        if head != last_hash:
+            return None, self.env._("the last events were removed")
+        return None
+
+    def _lock_for_update(self):
+        """Lock this request's row until the end of the transaction so that concurrent
+        submissions (two tabs, two signers, a webhook and the poller) serialise."""
+        # Raw SQL: the ORM has no blocking row lock; FOR NO KEY UPDATE waits for the other
+        # transaction, and REPEATABLE READ then raises a serialization error that Odoo retries.
+        self.env.cr.execute(SQL(
+            "SELECT id FROM digital_sign_request WHERE id IN %s FOR NO KEY UPDATE", tuple(self.ids)
+        ))
+
+    def _get_document_hash(self):
+        self.ensure_one()
+        return self.original_sha256 or hashlib.sha256(self._get_original_bytes()).hexdigest()
+
+    # === DEMO === #
+    def _demo_send(self):
+        """Find the places of demo documents and send them (demo data only)."""
+        for request in self.filtered(lambda r: r.state == "draft"):
+            if not request.field_ids:
+                request._detect_fields()
+            request._assign_fields_to_participants()
+            request.action_send()
+
+    @api.model
+    def _demo_signing_link(self):
+        """Return a live signing link of the demo document, sending a fresh copy when the
+        demo document was already signed, rejected or expired (used by scripts/run)."""
+        request = self.env.ref("digital_sign.demo_request_service_agreement", raise_if_not_found=False)
+        if not request:
+            return ""
+        if request.state not in const.OPEN_REQUEST_STATES:
+            request = request.copy({"name": f"{request.name} ({fields.Date.today()})"})
+            request.field_ids.filtered(lambda f: f.source != "manual").unlink()
+            request._demo_send()
+        participant = request.participant_ids.filtered(
+            lambda p: p.state in ("sent", "viewed")
+        )[:1]
+        return participant._get_signing_url() if participant else ""

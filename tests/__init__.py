@@ -1,0 +1,3 @@
+from . import test_request
+from . import test_signing_page
+from . import test_provider

@@ -1,0 +1,389 @@
+"""External signature services against local servers on 127.0.0.1 that speak their APIs.
+
+The provider clients (engine/providers) run unchanged; only the base URL points at the fake
+(the loopback-only override ``digital_sign.<code>.api_url``).
+"""
+
+import base64
+from datetime import UTC, timedelta
+from urllib.parse import urlsplit
+
+import pymupdf
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from freezegun import freeze_time
+
+from odoo import fields
+from odoo.exceptions import UserError
+from odoo.tests import HttpCase, tagged
+from odoo.tests.common import _super_send
+from odoo.tools import mute_logger
+
+from odoo.addons.digital_sign.engine.providers import TOKEN_CACHE
+from odoo.addons.digital_sign.engine.testing.fake_docusign import FakeDocuSign
+from odoo.addons.digital_sign.engine.testing.fake_getaccept import FakeGetAccept
+
+from .common import DigitalSignCommon
+
+
+def _signed_pdf():
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 72), "Signed at the service")
+    data = doc.tobytes()
+    doc.close()
+    return data
+
+
+class ProviderCommon(DigitalSignCommon):
+    # Scheduled actions run in cursors that must see this test's transaction.
+    registry_test_mode = True
+
+    @classmethod
+    def _request_handler(cls, s, r, /, **kw):
+        # Odoo's handler expects a single number as timeout; the provider clients always send
+        # a (connect, read) pair. Loopback calls to the local fake services go out unchanged.
+        if urlsplit(r.url).hostname in ("127.0.0.1", "localhost"):
+            return _super_send(s, r, **kw)
+        return super()._request_handler(s, r, **kw)
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if not cls._registry_patched:
+            cls.registry_enter_test_mode_cls()
+        TOKEN_CACHE.clear()
+        cls.getaccept = FakeGetAccept(api_tokens=("ga-token",))
+        cls.getaccept.start()
+        cls.addClassCleanup(cls.getaccept.stop)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+        cls.docusign = FakeDocuSign(integration_key="ik", user_id="uid", public_key=key.public_key())
+        cls.docusign.start()
+        cls.addClassCleanup(cls.docusign.stop)
+        ICP = cls.env["ir.config_parameter"].sudo()
+        ICP.set_param("digital_sign.getaccept.api_url", cls.getaccept.base_url)
+        ICP.set_param("digital_sign.docusign.api_url", cls.docusign.base_url)
+        ICP.set_param("digital_sign.docusign.oauth_base_url", cls.docusign.oauth_base_url)
+        ICP.set_param("digital_sign.http_read_timeout", 2)
+        Provider = cls.env["digital.sign.provider"]
+        cls.ga_provider = Provider.create({
+            "name": "GetAccept", "code": "getaccept", "state": "test",
+            "getaccept_api_token": "ga-token", "webhook_secret": "ga-hook-secret",
+        })
+        cls.ds_provider = Provider.create({
+            "name": "DocuSign", "code": "docusign", "state": "test",
+            "docusign_integration_key": "ik", "docusign_user_id": "uid",
+            "docusign_account_id": cls.docusign.account_id, "docusign_private_key": pem,
+            "webhook_secret": "ds-connect-key",
+        })
+
+    def setUp(self):
+        super().setUp()
+        self.getaccept.clear_faults()
+        self.docusign.clear_faults()
+
+    def _send_with(self, provider, **kwargs):
+        request = self._create_request(provider_id=provider.id, **kwargs)
+        request.action_send()
+        self.assertEqual(request.provider_sync_state, "to_send", "the POST waits for the commit")
+        self.env.ref("digital_sign.ir_cron_provider_outbox").method_direct_trigger()
+        self.assertEqual(request.provider_sync_state, "sent", request.state_message)
+        return request
+
+
+@tagged("post_install", "-at_install")
+class TestGetAccept(ProviderCommon):
+    def test_send_creates_the_document_with_its_recipients(self):
+        request = self._send_with(self.ga_provider, pdf=self.pdf_two_roles, participants=[
+            {"name": "Ingrid", "email": "ingrid@example.com", "role": "Customer", "signing_order": 1},
+            {"name": "Carl", "mobile": "+46707654321", "role": "Cosigner", "signing_order": 2,
+             "invite_channel": "sms", "mandatory": False},
+        ])
+        document = self.getaccept.document(request.provider_reference)
+        self.assertEqual(document["external_id"], request.reference)
+        self.assertEqual(len(document["recipients"]), 2)
+        self.assertTrue(all(p.provider_recipient_id for p in request.participant_ids))
+        self.assertEqual(request.participant_ids.mapped("state"), ["sent", "waiting"],
+                         "the cosigner waits for their turn (signing order)")
+        self.assertFalse(request.participant_ids[0]._get_signing_path(),
+                         "the service invites: no link of ours")
+        self.assertIn("provider_status", request.event_ids.mapped("event_type"))
+
+    def test_every_status_maps_onto_ours(self):
+        expected = {"sent": "sent", "viewed": "viewed", "reviewed": "viewed", "rejected": "rejected",
+                    "recalled": "cancelled", "expired": "expired", "signed": "signed"}
+        for raw, ours in expected.items():
+            with self.subTest(status=raw):
+                request = self._send_with(self.ga_provider, name=f"Doc {raw}")
+                self.getaccept.set_download(request.provider_reference, _signed_pdf())
+                self.getaccept.set_status(request.provider_reference, raw)
+                request.action_check_status()
+                self.assertEqual(request.state, ours)
+                self.assertEqual(request.provider_status, raw)
+
+    def test_signed_document_is_downloaded_and_a_non_pdf_refused(self):
+        request = self._send_with(self.ga_provider)
+        self.getaccept.set_download(request.provider_reference, b"<html>not a pdf</html>", "text/html")
+        self.getaccept.set_status(request.provider_reference, "signed")
+        request.action_check_status()
+        self.assertEqual(request.state, "signed")
+        with mute_logger("odoo.addons.digital_sign.models.digital_sign_request"):
+            self.env.ref("digital_sign.ir_cron_finalize_documents").method_direct_trigger()
+        self.assertEqual(request.finalize_state, "pending", "a bad download is retried, not kept")
+        self.assertTrue(request.finalize_error)
+        pdf = _signed_pdf()
+        self.getaccept.set_download(request.provider_reference, pdf)
+        self.env.ref("digital_sign.ir_cron_finalize_documents").method_direct_trigger()
+        self.assertEqual(request.finalize_state, "done")
+        signed = base64.b64decode(request.signed_pdf)
+        self.assertTrue(signed.startswith(pdf), "the service's PDF, at most extended by our seal")
+
+    def test_429_pauses_the_service_and_honours_retry_after(self):
+        requests = self._send_with(self.ga_provider, name="A") | self._send_with(self.ga_provider, name="B")
+        self.getaccept.reset_calls()
+        self.getaccept.rate_limit_next(5, retry_after=120, method="GET")
+        with freeze_time(fields.Datetime.now() + timedelta(hours=1)):
+            self.env.ref("digital_sign.ir_cron_poll_provider_status").method_direct_trigger()
+            self.assertGreater(self.ga_provider.blocked_until, fields.Datetime.now() + timedelta(seconds=100))
+            calls = self.getaccept.total_calls
+            self.env.ref("digital_sign.ir_cron_poll_provider_status").method_direct_trigger()
+            self.assertEqual(self.getaccept.total_calls, calls, "no call before Retry-After")
+        self.assertTrue(any(r.state_message for r in requests))
+
+    def test_server_errors_timeouts_and_malformed_json_are_recorded_and_retried(self):
+        request = self._send_with(self.ga_provider)
+        for fault, code in (("fail", "error"), ("delay", "time"), ("malformed", "could not be read")):
+            with self.subTest(fault=fault):
+                self.getaccept.clear_faults()
+                if fault == "fail":
+                    self.getaccept.fail_next(3, 500, method="GET")
+                elif fault == "delay":
+                    self.getaccept.delay_next(1, seconds=3, method="GET")
+                else:
+                    self.getaccept.malformed_next(3, method="GET")
+                failures = request.provider_failures
+                request.action_check_status()
+                self.assertEqual(request.provider_failures, failures + 1)
+                self.assertIn(code, request.state_message)
+                self.assertEqual(request.state, "sent", "nothing lost")
+        self.getaccept.clear_faults()
+        self.getaccept.set_status(request.provider_reference, "viewed")
+        request.action_check_status()
+        self.assertEqual(request.state, "viewed")
+        self.assertEqual(request.provider_failures, 0)
+        self.assertFalse(request.state_message)
+
+    def test_a_failure_in_the_middle_of_a_batch_loses_nothing(self):
+        requests = [self._send_with(self.ga_provider, name=f"Batch {i}") for i in range(3)]
+        for request in requests:
+            self.getaccept.set_status(request.provider_reference, "viewed")
+        self.getaccept.fail_next(1, 500, method="GET", path=requests[1].provider_reference)
+        with freeze_time(fields.Datetime.now() + timedelta(hours=1)):
+            self.env.ref("digital_sign.ir_cron_poll_provider_status").method_direct_trigger()
+        self.assertEqual([r.state for r in requests], ["viewed", "sent", "viewed"])
+        self.assertEqual(requests[1].provider_failures, 1)
+        self.assertTrue(requests[1].state_message)
+        self.assertIn("provider_error", requests[1].event_ids.mapped("event_type"))
+        with freeze_time(fields.Datetime.now() + timedelta(hours=3)):
+            self.env.ref("digital_sign.ir_cron_poll_provider_status").method_direct_trigger()
+        self.assertEqual([r.state for r in requests], ["viewed", "viewed", "viewed"])
+        self.assertEqual(requests[1].provider_failures, 0)
+
+    def test_cancel_recalls_at_the_service(self):
+        request = self._send_with(self.ga_provider)
+        request._set_canceled("accepted by phone")
+        self.assertIn(request.provider_reference, self.getaccept.deleted)
+        self.assertEqual(request.state, "cancelled")
+
+    def test_reminders_use_the_service_api(self):
+        request = self._send_with(self.ga_provider)
+        with freeze_time(fields.Datetime.now() + timedelta(days=3, minutes=1)):
+            self.env.ref("digital_sign.ir_cron_send_reminders").method_direct_trigger()
+        self.assertEqual(len(self.getaccept.reminders), 1)
+        self.assertEqual(request.participant_ids.reminder_count, 1)
+        self.assertIn("reminded", request.event_ids.mapped("event_type"))
+
+    def test_connection_test_reports_success_and_bad_credentials(self):
+        self.assertEqual(self.ga_provider.action_test_connection()["params"]["type"], "success")
+        self.ga_provider.getaccept_api_token = "wrong"
+        TOKEN_CACHE.clear()
+        self.assertEqual(self.ga_provider.action_test_connection()["params"]["type"], "danger")
+
+    def test_overrides_point_only_at_loopback(self):
+        self.env["ir.config_parameter"].sudo().set_param("digital_sign.getaccept.api_url",
+                                                         "https://evil.example.com/v1")
+        with self.assertRaises(UserError):
+            self.ga_provider._get_client()
+
+
+@tagged("post_install", "-at_install")
+class TestDocuSign(ProviderCommon):
+    def test_send_status_changed_since_and_polling_rule(self):
+        request = self._send_with(self.ds_provider, participants=[
+            {"name": "Ingrid", "email": "ingrid@example.com", "mobile": "+46701234567",
+             "role": "Customer", "otp_channel": "sms"}])
+        envelope = self.docusign.envelope(request.provider_reference)
+        self.assertEqual(envelope["transactionId"] if "transactionId" in envelope else request.reference,
+                         request.reference)
+        # "Check status" within 15 minutes reuses the last answer: no call
+        self.docusign.reset_calls()
+        result = request.action_check_status()
+        self.assertEqual(self.docusign.total_calls, 0)
+        self.assertIn("15 minutes", result["params"]["message"])
+        with freeze_time(fields.Datetime.now() + timedelta(minutes=16)):
+            self.docusign.set_status(request.provider_reference, "delivered")
+            request.action_check_status()
+            self.assertEqual(request.state, "viewed")
+        # the poller makes one "changed since" call for every envelope
+        others = [self._send_with(self.ds_provider, name=f"Other {i}") for i in range(3)]
+        self.ds_provider.last_poll_at = fields.Datetime.now() - timedelta(minutes=31)
+        for other in others:
+            self.docusign.set_status(other.provider_reference, "delivered")
+        self.docusign.reset_calls()
+        with freeze_time(fields.Datetime.now() + timedelta(minutes=40)):
+            self.env.ref("digital_sign.ir_cron_poll_provider_status").method_direct_trigger()
+        self.assertEqual(self.docusign.call_count("GET", "/envelopes"), 1)
+        self.assertEqual(self.docusign.total_calls, 1)
+        self.assertEqual({o.state for o in others}, {"viewed"})
+
+    def test_void_with_expiry_reason_is_expired(self):
+        request = self._send_with(self.ds_provider)
+        self.docusign.expire(request.provider_reference)
+        with freeze_time(fields.Datetime.now() + timedelta(minutes=16)):
+            request.action_check_status()
+        self.assertEqual(request.state, "expired")
+        other = self._send_with(self.ds_provider, name="Voided")
+        self.docusign.set_status(other.provider_reference, "voided", reason="Customer changed his mind")
+        with freeze_time(fields.Datetime.now() + timedelta(minutes=16)):
+            other.action_check_status()
+        self.assertEqual(other.state, "cancelled")
+
+    def test_completed_envelope_downloads_the_combined_document(self):
+        request = self._send_with(self.ds_provider)
+        self.docusign.set_download(request.provider_reference, _signed_pdf())
+        self.docusign.set_status(request.provider_reference, "completed")
+        with freeze_time(fields.Datetime.now() + timedelta(minutes=16)):
+            request.action_check_status()
+        self.assertEqual(request.state, "signed")
+        self.env.ref("digital_sign.ir_cron_finalize_documents").method_direct_trigger()
+        self.assertEqual(request.finalize_state, "done")
+        self.assertEqual(self.docusign.call_count("GET", "/documents/"), 1)
+
+
+@tagged("post_install", "-at_install")
+class TestWebhooks(ProviderCommon, HttpCase):
+    def _post(self, code, body, headers=None, params=""):
+        return self.url_open(f"/digital_sign/webhook/{code}{params}", data=body,
+                             headers={"Content-Type": "application/json", **(headers or {})},
+                             allow_redirects=False)
+
+    def test_docusign_needs_a_valid_hmac_and_applies_each_event_once(self):
+        request = self._send_with(self.ds_provider)
+        self.docusign.set_status(request.provider_reference, "delivered")
+        body = self.docusign.connect_body(request.provider_reference, event="envelope-delivered")
+        good = {"X-DocuSign-Signature-1": self.docusign.sign_connect(body, "ds-connect-key")}
+        bad = {"X-DocuSign-Signature-1": self.docusign.sign_connect(body, "wrong-key")}
+        with mute_logger("odoo.http", "odoo.addons.digital_sign.controllers.webhook"):
+            self.assertEqual(self._post("docusign", body, bad).status_code, 403)
+            self.assertEqual(self._post("docusign", body).status_code, 403)
+            self.assertEqual(self._post("docusign", body[:-1] + b" ", good).status_code, 403)
+        self.assertEqual(request.state, "sent", "nothing applied from a refused call")
+        response = self._post("docusign", body, good)
+        self.assertEqual(response.json()["status"], "ok")
+        self.assertEqual(request.state, "viewed")
+        events = len(request.event_ids)
+        duplicate = self._post("docusign", body, good)
+        self.assertEqual(duplicate.json()["status"], "duplicate")
+        self.assertEqual(len(request.event_ids), events, "a repeated delivery changes nothing")
+        # key rotation: the previous secret still works
+        self.ds_provider.write({"webhook_secret": "new-key", "webhook_secret_previous": "ds-connect-key"})
+        body2 = self.docusign.connect_body(request.provider_reference, event="envelope-delivered",
+                                           retry_count=1,
+                                           generated=fields.Datetime.now().replace(tzinfo=UTC))
+        self.assertEqual(self._post("docusign", body2, {
+            "X-DocuSign-Signature-1": self.docusign.sign_connect(body2, "ds-connect-key")}).status_code, 200)
+
+    def test_getaccept_webhook_only_schedules_a_fetch(self):
+        request = self._send_with(self.ga_provider)
+        self.getaccept.set_status(request.provider_reference, "signed")
+        body = self.getaccept.webhook_body(request.provider_reference, event="document.signed")
+        with mute_logger("odoo.http", "odoo.addons.digital_sign.controllers.webhook"):
+            self.assertEqual(self._post("getaccept", body, params="?token=wrong").status_code, 403)
+        response = self._post("getaccept", body, params="?token=ga-hook-secret")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(request.state, "sent", "the payload is never trusted")
+        self.assertTrue(request.provider_refresh_requested)
+        self.env.ref("digital_sign.ir_cron_poll_provider_status").method_direct_trigger()
+        self.assertEqual(request.state, "signed")
+
+    def test_provider_without_secret_refuses_webhooks(self):
+        self.ga_provider.webhook_secret = False
+        request = self._send_with(self.ga_provider)
+        body = self.getaccept.webhook_body(request.provider_reference)
+        with mute_logger("odoo.http", "odoo.addons.digital_sign.controllers.webhook"):
+            self.assertEqual(self._post("getaccept", body, params="?token=").status_code, 403)
+            self.assertEqual(self._post("getaccept", body).status_code, 403)
+
+    def test_oversized_webhook_is_refused(self):
+        with mute_logger("odoo.http"):
+            response = self._post("docusign", b"{" + b" " * (1024 * 1024 + 10) + b"}")
+        self.assertEqual(response.status_code, 413)
+
+
+@tagged("post_install", "-at_install")
+class TestRemindersAndExpiry(DigitalSignCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.registry_enter_test_mode_cls()  # the scheduled actions' cursors see this test
+
+    def test_reminders_count_spacing_limit_and_deadline(self):
+        start = fields.Datetime.now().replace(microsecond=0)
+        with freeze_time(start):
+            request = self._create_request(name="Reminded", deadline=start + timedelta(days=25))
+            request.action_send()
+        participant = request.participant_ids
+        cron = self.env.ref("digital_sign.ir_cron_send_reminders")
+        mails = self.env["mail.mail"].sudo()
+
+        def run(days):
+            with freeze_time(start + timedelta(days=days)):
+                cron.method_direct_trigger()
+            return participant.reminder_count
+
+        before = mails.search_count([])
+        self.assertEqual(run(2.9), 0, "nothing before N days")
+        self.assertEqual(run(3.01), 1)
+        self.assertEqual(run(4), 1, "spaced by M days")
+        self.assertEqual(run(6.02), 2)
+        self.assertEqual(run(9.03), 3)
+        self.assertEqual(run(12.04), 4)
+        self.assertEqual(run(15.05), 5)
+        self.assertEqual(run(18.06), 5, "at most 5")
+        self.assertEqual(mails.search_count([]), before + 5)
+        self.assertEqual(len(request.event_ids.filtered(lambda e: e.event_type == "reminded")), 5)
+
+    def test_no_reminder_after_the_deadline_or_a_final_state(self):
+        start = fields.Datetime.now().replace(microsecond=0)
+        with freeze_time(start):
+            late = self._create_request(name="Late", deadline=start + timedelta(days=2))
+            late.action_send()
+            done = self._create_request(name="Done")
+            done.action_send()
+            done._set_canceled("stop")
+        with freeze_time(start + timedelta(days=3, hours=1)):
+            self.env.ref("digital_sign.ir_cron_send_reminders").method_direct_trigger()
+        self.assertEqual(late.participant_ids.reminder_count, 0)
+        self.assertEqual(done.participant_ids.reminder_count, 0)
+
+    def test_expiry_cron_expires_participants_and_tells_the_owner(self):
+        request = self._create_request(name="Expiring")
+        request.action_send()
+        with freeze_time(request.deadline + timedelta(minutes=1)):
+            self.env.ref("digital_sign.ir_cron_expire_requests").method_direct_trigger()
+        self.assertEqual(request.state, "expired")
+        self.assertEqual(request.participant_ids.state, "expired")
+        self.assertTrue(request.activity_ids.filtered(lambda a: "expired" in (a.summary or "").lower()))
+        self.assertIn("expired", request.event_ids.mapped("event_type"))
+

@@ -1,0 +1,60 @@
+"""Small Odoo-side helpers shared by models and controllers."""
+
+import base64
+import binascii
+import logging
+
+from odoo.http import request as http_request
+
+from . import const
+
+_logger = logging.getLogger(__name__)
+
+
+def engine_error_message(env, error):
+    """Return the translated message for an ``engine.errors.EngineError``.
+
+    :param env: an Odoo environment (for the language)
+    :param error: the engine error; its ``code`` selects the message and its ``params``
+        fill it
+    :return: the message as a str
+    """
+    message = const.ENGINE_ERROR_MESSAGES.get(error.code) or const.ENGINE_ERROR_MESSAGES[
+        "engine_error"
+    ]
+    text = message._translate(env.lang) if hasattr(message, "_translate") else str(message)
+    params = dict(getattr(error, "params", {}) or {})
+    params.setdefault("detail", getattr(error, "detail", "") or "")
+    try:
+        return text % params
+    except (KeyError, TypeError, ValueError):
+        return text
+
+
+def decode_binary(value):
+    """Return raw bytes from a Binary field value written through the ORM (base64 str or
+    bytes). An undecodable value gives b''."""
+    if not value:
+        return b""
+    if isinstance(value, str):
+        value = value.encode()
+    try:
+        return base64.b64decode(value, validate=False)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def client_info():
+    """Return ``(ip, user_agent)`` of the current HTTP request, or ('', '') outside one.
+
+    The IP is ``remote_addr``: Odoo rewrites it from X-Forwarded-For only in ``proxy_mode``
+    (and when X-Forwarded-Host is present), so a forged header is ignored otherwise.
+    """
+    try:
+        httprequest = http_request.httprequest if http_request else None
+    except RuntimeError:  # no request bound to this thread
+        httprequest = None
+    if not httprequest:
+        return "", ""
+    user_agent = (httprequest.user_agent.string or "")[:512] if httprequest.user_agent else ""
+    return httprequest.remote_addr or "", user_agent
