@@ -127,8 +127,8 @@ class DigitalSignController(http.Controller):
         sign_request = participant_sudo.request_id
         if page < 1 or page > sign_request.page_count:
             return self._not_found()
-        data = sign_request._get_page_image(page)
-        response = request.make_response(data, headers=[("Content-Type", "image/jpeg")])
+        data, mimetype = sign_request._get_page_image(page)
+        response = request.make_response(data, headers=[("Content-Type", mimetype)])
         return self._with_headers(response)
 
     def _can_see_document(self, participant_sudo):

@@ -1093,18 +1093,22 @@ class DigitalSignRequest(models.Model):
         return data
 
     def _get_page_image(self, page):
-        """The JPEG of one page as displayed, cached as a private attachment.
+        """The image of one page as displayed (a palette PNG for text, a JPEG for scans),
+        cached as a private attachment.
 
+        :return: ``(bytes, mimetype)``
         Note: self.ensure_one()
         """
         self.ensure_one()
-        name = f"digital_sign_page_{self.original_sha256}_{page}.jpg"
+        name = f"digital_sign_page_{self.original_sha256}_{page}"
         attachment = self._get_cache_attachment(name)
         if attachment:
-            return attachment.raw
-        data = pdf_render.render_page(self._get_display_pdf(), page, width_px=PAGE_IMAGE_WIDTH)
-        self._store_cache_attachment(name, data, "image/jpeg")
-        return data
+            return attachment.raw, attachment.mimetype
+        data = pdf_render.render_page(self._get_display_pdf(), page, width_px=PAGE_IMAGE_WIDTH,
+                                      fmt="auto", quality=75)
+        mimetype = pdf_render.image_mimetype(data)
+        self._store_cache_attachment(name, data, mimetype)
+        return data, mimetype
 
     # Cache attachments carry a res_field that is no field: hidden from the chatter, and
     # refused to everyone but administrators by ir.attachment's access check.

@@ -344,6 +344,10 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
         participant = request.participant_ids
         self._open(participant)
         image = self._open(participant, "/page/2")
-        self.assertEqual(image.headers["Content-Type"], "image/jpeg")
-        self.assertTrue(image.content.startswith(b"\xff\xd8"))
+        self.assertEqual(image.headers["Content-Type"], "image/png", "a text page: palette PNG")
+        self.assertTrue(image.content.startswith(b"\x89PNG"))
+        from PIL import Image
+        import io
+        width, height = Image.open(io.BytesIO(image.content)).size
+        self.assertLess(width, height, "the rotated landscape page is shown upright (portrait)")
         self.assertEqual(self._open(participant, "/page/3").status_code, 404)

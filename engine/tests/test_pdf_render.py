@@ -135,3 +135,30 @@ def test_bad_documents():
         with pytest.raises(PdfInvalid) as caught:
             render_page(data, 1)
         assert caught.value.code == code
+
+
+def test_auto_format_picks_a_palette_png_for_text_and_a_jpeg_for_photos():
+    import io
+
+    import pymupdf
+    from PIL import Image
+
+    from engine import pdf_render
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    for line in range(40):
+        page.insert_text((50, 60 + line * 18), "Text page with plenty of words " * 3, fontsize=10)
+    text_pdf = doc.tobytes()
+    photo = doc.new_page()
+    noise = Image.effect_noise((600, 800), 80).convert("RGB")
+    buffer = io.BytesIO()
+    noise.save(buffer, "JPEG", quality=90)
+    photo.insert_image(photo.rect, stream=buffer.getvalue())
+    both = doc.tobytes()
+    text_image = pdf_render.render_page(text_pdf, 1, width_px=800, fmt="auto")
+    assert pdf_render.image_mimetype(text_image) == "image/png"
+    assert len(text_image) < len(pdf_render.render_page(text_pdf, 1, width_px=800, fmt="jpeg"))
+    photo_image = pdf_render.render_page(both, 2, width_px=800, fmt="auto")
+    assert pdf_render.image_mimetype(photo_image) == "image/jpeg"
+    assert Image.open(io.BytesIO(text_image)).size[0] == 800
