@@ -1,3 +1,4 @@
 from . import test_request
 from . import test_signing_page
 from . import test_provider
+from . import test_signing_tours
