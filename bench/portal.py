@@ -1,0 +1,241 @@
+"""Signing page figures against Odoo's own quotation page, in one run.
+
+Run through scripts/bench (it starts Odoo with --workers=2 and prepares the documents):
+    ./scripts/bench portal
+
+Prints, for the signing page GET, the submit POST and Odoo's /my/orders/<id> page: median and
+p95 server time with 1 and 10 concurrent clients; the time until the first document page is
+visible in headless Chromium (a fresh browser context each run) for a 10- and a 200-page
+document beside the quotation page's HTML; and the final-PDF time (certificate included) for
+10 and 200 pages measured on real records by bench/portal_setup.py. Goals (issue 3): signing
+page median at most half of the quotation page's; first page visible under 1 s; final PDF
+under 0.15 s (10 pages) and 3 s (200 pages). Figures, not assertions.
+"""
+
+import argparse
+import base64
+import concurrent.futures
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+
+import requests
+import websocket
+
+
+def percentile(values, pct):
+    ordered = sorted(values)
+    index = max(0, min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(values):
+    return f"median {statistics.median(values) * 1000:7.1f} ms   p95 {percentile(values, 95) * 1000:7.1f} ms   (n={len(values)})"
+
+
+def timed_get(session, url):
+    started = time.perf_counter()
+    response = session.get(url, timeout=60)
+    elapsed = time.perf_counter() - started
+    response.raise_for_status()
+    return elapsed
+
+
+def measure_gets(url, clients, per_client):
+    def worker(_n):
+        session = requests.Session()
+        session.get(url, timeout=60)  # warm: session cookie, first view
+        return [timed_get(session, url) for _ in range(per_client)]
+
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        results = list(pool.map(worker, range(clients)))
+    return [t for chunk in results for t in chunk]
+
+
+def submit_once(base, path, field_id, signature):
+    session = requests.Session()
+    page = session.get(base + path, timeout=60)
+    csrf = re.search(r'csrf_token: "([^"]+)"', page.text).group(1)
+    sha = re.search(r'data-document-sha256="([0-9a-f]+)"', page.text).group(1)
+    payload = {"jsonrpc": "2.0", "method": "call", "id": 1, "params": {
+        "csrf_token": csrf, "consent": True, "document_sha256": sha,
+        "values": {str(field_id): signature}}}
+    started = time.perf_counter()
+    response = session.post(f"{base}{path}/submit", json=payload, timeout=60)
+    elapsed = time.perf_counter() - started
+    result = response.json().get("result", {})
+    if result.get("status") != "ok":
+        raise RuntimeError(f"submit failed: {response.text[:300]}")
+    return elapsed
+
+
+def measure_submits(base, links, clients, signature):
+    lock = threading.Lock()
+    queue = list(links)
+
+    def worker(_n):
+        times = []
+        while True:
+            with lock:
+                if not queue:
+                    return times
+                path, field_id = queue.pop()
+            times.append(submit_once(base, path, field_id, signature))
+
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        results = list(pool.map(worker, range(clients)))
+    return [t for chunk in results for t in chunk]
+
+
+# --- first paint in Chromium ----------------------------------------------------------------
+DETECT = r"""
+(() => {
+  if (window !== window.top) return;
+  const visible = (r) => r.width >= 300 && r.height >= 300 && r.bottom > 0 && r.top < innerHeight;
+  const tick = () => {
+    if (window.__firstDoc === undefined) {
+      const selector = window.__docSelector;
+      let done = false;
+      if (selector) {
+        const el = document.querySelector(selector);
+        done = !!el && visible(el.getBoundingClientRect());
+      } else {
+        for (const img of document.images) {
+          if (img.complete && img.naturalWidth > 0 && visible(img.getBoundingClientRect())) { done = true; break; }
+        }
+      }
+      if (done) window.__firstDoc = performance.now();
+    }
+    if (window.__firstDoc === undefined) requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+})();
+"""
+
+
+class Chromium:
+    def __init__(self, port=9361):
+        binary = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+        self.profile = tempfile.mkdtemp(prefix="ds-bench-")
+        self.process = subprocess.Popen([
+            binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--disable-quic", f"--remote-debugging-port={port}", f"--user-data-dir={self.profile}",
+        ], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                info = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/version"))
+                break
+            except OSError:
+                time.sleep(0.1)
+        self.ws = websocket.create_connection(info["webSocketDebuggerUrl"], timeout=60,
+                                              suppress_origin=True)
+        self.n = 0
+
+    def call(self, method, session=None, **params):
+        self.n += 1
+        message = {"id": self.n, "method": method, "params": params}
+        if session:
+            message["sessionId"] = session
+        self.ws.send(json.dumps(message))
+        while True:
+            reply = json.loads(self.ws.recv())
+            if reply.get("id") == self.n:
+                if "error" in reply:
+                    raise RuntimeError(reply["error"])
+                return reply.get("result", {})
+
+    def first_paint(self, url, selector=None, phone=False):
+        context = self.call("Target.createBrowserContext")["browserContextId"]
+        target = self.call("Target.createTarget", url="about:blank", browserContextId=context)["targetId"]
+        session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        try:
+            self.call("Page.enable", session)
+            if phone:
+                self.call("Emulation.setDeviceMetricsOverride", session, width=375, height=667,
+                          deviceScaleFactor=2, mobile=True)
+            else:
+                self.call("Emulation.setDeviceMetricsOverride", session, width=1280, height=900,
+                          deviceScaleFactor=1, mobile=False)
+            prefix = f"window.__docSelector = {json.dumps(selector)};" if selector else ""
+            self.call("Page.addScriptToEvaluateOnNewDocument", session, source=prefix + DETECT)
+            self.call("Page.navigate", session, url=url)
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                value = self.call("Runtime.evaluate", session, expression="window.__firstDoc",
+                                  returnByValue=True)["result"].get("value")
+                if value is not None:
+                    return value / 1000
+                time.sleep(0.02)
+            raise TimeoutError(url)
+        finally:
+            self.call("Target.closeTarget", targetId=target)
+            self.call("Target.disposeBrowserContext", browserContextId=context)
+
+    def close(self):
+        self.process.terminate()
+        self.process.wait(10)
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("base_url")
+    parser.add_argument("setup_json")
+    parser.add_argument("signature_png")
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    base = args.base_url.rstrip("/")
+    setup = json.load(open(args.setup_json))
+    signature = "data:image/png;base64," + base64.b64encode(open(args.signature_png, "rb").read()).decode()
+    page_url = base + setup["page10"]
+    quote_url = base + setup["quote"] if setup.get("quote") else None
+
+    print("== Server time per request (Odoo --workers=2, loopback) ==")
+    for clients, per_client in ((1, 30), (10, 6)):
+        print(f"-- {clients} client(s)")
+        ours = measure_gets(page_url, clients, per_client)
+        print(f"signing page GET       {summary(ours)}")
+        if quote_url:
+            quote = measure_gets(quote_url, clients, per_client)
+            print(f"quotation page GET     {summary(quote)}")
+            print(f"  ratio of medians (goal <= 0.5): {statistics.median(ours) / statistics.median(quote):.2f}")
+    links = setup["submits"]
+    half = len(links) // 3
+    print(f"submit POST, 1 client  {summary(measure_submits(base, links[:half], 1, signature))}")
+    print(f"submit POST, 10 clients{summary(measure_submits(base, links[half:], 10, signature))}")
+
+    print("\n== First document page visible in headless Chromium (fresh context each run) ==")
+    browser = Chromium()
+    try:
+        targets = [("signing page, 10 pages", base + setup["page10"], None),
+                   ("signing page, 200 pages", base + setup["page200"], None)]
+        if quote_url:
+            targets.append(("quotation page #quote_content", quote_url, "#quote_content"))
+        for phone in (False, True):
+            print("-- phone 375x667" if phone else "-- desktop 1280x900")
+            results = {name: [] for name, _url, _sel in targets}
+            for _run in range(args.runs):
+                for name, url, selector in targets:  # interleaved
+                    results[name].append(browser.first_paint(url, selector, phone=phone))
+            for name, values in results.items():
+                print(f"{name:32s} median {statistics.median(values) * 1000:6.0f} ms   "
+                      f"min {min(values) * 1000:6.0f}   max {max(values) * 1000:6.0f}")
+    finally:
+        browser.close()
+
+    print("\n== Final document (values + certificate of completion), on real records ==")
+    for pages, figures in sorted(setup["final"].items(), key=lambda item: int(item[0])):
+        goal = 0.15 if int(pages) == 10 else 3.0
+        print(f"{pages:>3} pages: median {figures['median_s'] * 1000:7.1f} ms   max "
+              f"{figures['max_s'] * 1000:7.1f} ms   (goal < {goal * 1000:.0f} ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Take screenshots of pages of a running Odoo in headless Chromium (README images).
+
+Usage:
+    python bench/screenshot.py BASE_URL OUT.png PATH [--phone] [--login admin:admin]
+        [--wait SELECTOR] [--click SELECTOR] [--height 900] [--full]
+
+--phone emulates a 375x667 phone at 2x with touch. --login signs in to the backend first.
+Needs Chromium and websocket-client (both installed by scripts/test).
+"""
+
+import argparse
+import base64
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import requests
+import websocket
+
+
+class Browser:
+    def __init__(self, port=9345):
+        chrome = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+        self.profile = tempfile.mkdtemp(prefix="ds-shot-")
+        self.process = subprocess.Popen([
+            chrome, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--hide-scrollbars", f"--remote-debugging-port={port}", f"--user-data-dir={self.profile}",
+            "about:blank",
+        ], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json"))
+                page = next(t for t in targets if t["type"] == "page")
+                break
+            except (OSError, StopIteration):
+                time.sleep(0.1)
+        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60,
+                                              suppress_origin=True)
+        self.counter = 0
+
+    def call(self, method, **params):
+        self.counter += 1
+        self.ws.send(json.dumps({"id": self.counter, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv())
+            if message.get("id") == self.counter:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message.get("result", {})
+
+    def evaluate(self, expression):
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True,
+                           awaitPromise=True)
+        return result.get("result", {}).get("value")
+
+    def wait_for(self, selector, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.evaluate(f"!!document.querySelector({json.dumps(selector)})"):
+                return True
+            time.sleep(0.2)
+        raise TimeoutError(selector)
+
+    def close(self):
+        self.process.terminate()
+        self.process.wait(10)
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def login(base_url, credentials):
+    user, password = credentials.split(":", 1)
+    session = requests.Session()
+    page = session.get(f"{base_url}/web/login", timeout=30)
+    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    session.post(f"{base_url}/web/login", data={"login": user, "password": password,
+                                                "csrf_token": token}, timeout=30)
+    return session.cookies.get("session_id")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("base_url")
+    parser.add_argument("out")
+    parser.add_argument("path")
+    parser.add_argument("--phone", action="store_true")
+    parser.add_argument("--login")
+    parser.add_argument("--wait", default="body")
+    parser.add_argument("--click", action="append", default=[])
+    parser.add_argument("--height", type=int, default=900)
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--full", action="store_true")
+    parser.add_argument("--delay", type=float, default=1.0)
+    args = parser.parse_args()
+    browser = Browser()
+    try:
+        browser.call("Page.enable")
+        browser.call("Network.enable")
+        if args.phone:
+            browser.call("Emulation.setDeviceMetricsOverride", width=375, height=667,
+                         deviceScaleFactor=2, mobile=True)
+            browser.call("Emulation.setTouchEmulationEnabled", enabled=True)
+        else:
+            browser.call("Emulation.setDeviceMetricsOverride", width=args.width,
+                         height=args.height, deviceScaleFactor=1, mobile=False)
+        if args.login:
+            sid = login(args.base_url, args.login)
+            host = args.base_url.split("//", 1)[1].split("/", 1)[0].split(":")[0]
+            browser.call("Network.setCookie", name="session_id", value=sid, domain=host, path="/")
+        browser.call("Page.navigate", url=args.base_url + args.path)
+        browser.wait_for(args.wait)
+        for selector in args.click:
+            time.sleep(0.5)
+            browser.wait_for(selector)
+            browser.evaluate(f"document.querySelector({json.dumps(selector)}).click()")
+        time.sleep(args.delay)
+        shot = browser.call("Page.captureScreenshot", format="png",
+                            captureBeyondViewport=args.full)
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "wb") as out:
+            out.write(base64.b64decode(shot["data"]))
+        print(args.out)
+    finally:
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
