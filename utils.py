@@ -56,5 +56,6 @@ def client_info():
         httprequest = None
     if not httprequest:
         return "", ""
-    user_agent = (httprequest.user_agent.string or "")[:512] if httprequest.user_agent else ""
+    # Not httprequest.user_agent: werkzeug's UserAgent is falsy when it cannot parse a browser.
+    user_agent = (httprequest.headers.get("User-Agent") or "")[:512]
     return httprequest.remote_addr or "", user_agent

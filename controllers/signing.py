@@ -48,11 +48,11 @@ class DigitalSignController(http.Controller):
         Every caller answers an empty recordset the same way, whatever failed.
         """
         Participant = request.env["digital.sign.participant"].sudo()
-        if self._is_throttled():
-            return Participant
         participant_sudo = Participant.browse(participant_id).exists()
         if participant_sudo and participant_sudo._token_matches(token):
             return participant_sudo
+        # Wrong guesses are counted per IP in the database (every worker sees them); past
+        # the limit, every bad link from that IP gets a 429 instead of the 404.
         ip = self._client_ip()
         if ip:
             request.env["digital.sign.throttle"]._hit(f"bad_token:{ip}")

@@ -280,6 +280,12 @@ class DigitalSignRequest(models.Model):
             request._check_ready_to_send()
         for request in self:
             request._send()
+        if len(self) == 1 and self.sending_mode == "conversation":
+            # Sent from its own form after "Review places first": the document still
+            # offers the link for the conversation (e.g. the ticket's message composer).
+            record = self._get_linked_record()
+            if record and isinstance(record, self.env.registry["digital.sign.mixin"]):
+                return record._digital_sign_after_send(self, None)
         return True
 
     def action_open_cancel(self):
@@ -751,6 +757,7 @@ class DigitalSignRequest(models.Model):
             self.sudo()._poll_one()
         elif not provider._is_external():
             self._expire_if_late()
+            self.last_checked_at = now
         states = dict(const.REQUEST_STATES)
         message = self.env._("%(ref)s: %(state)s (checked at %(time)s).", ref=self.reference,
                              state=states[self.state], time=self._format_time(self.last_checked_at or now))
@@ -764,11 +771,13 @@ class DigitalSignRequest(models.Model):
                            "next": {"type": "ir.actions.client", "tag": "soft_reload"}}}
 
     def _expire_if_late(self):
+        """Expire the requests whose deadline passed (the scheduled action does it too; the
+        signing page and "Check status" do not wait for it)."""
+        now = fields.Datetime.now()
         for request in self:
             if request.state in const.OPEN_REQUEST_STATES and request.deadline \
-                    and request.deadline < fields.Datetime.now():
+                    and request.deadline < now:
                 request._set_expired()
-            request.last_checked_at = fields.Datetime.now()
 
     def _prepare_envelope(self):
         """The engine's Envelope for this request: the document as shown (anchors hidden),

@@ -182,6 +182,7 @@ export class DigitalSignPage extends Interaction {
     // --- submit / reject ---
 
     async onClickSubmit(ev) {
+        const button = ev.currentTarget;
         if (this.busy || this.submitted) {
             return;
         }
@@ -202,7 +203,7 @@ export class DigitalSignPage extends Interaction {
             this.showError(".o_ds_submit_error", _t("Please accept to sign electronically."));
             return;
         }
-        this.setBusy(ev.currentTarget, true);
+        this.setBusy(button, true);
         try {
             const result = await this.call("submit", {
                 values: this.values,
@@ -236,7 +237,7 @@ export class DigitalSignPage extends Interaction {
                 window.location.reload();
             }
         } finally {
-            this.setBusy(ev.currentTarget, false);
+            this.setBusy(button, false);
         }
     }
 
@@ -246,11 +247,12 @@ export class DigitalSignPage extends Interaction {
     }
 
     async onClickReject(ev) {
+        const button = ev.currentTarget;
         if (this.busy) {
             return;
         }
         const reason = this.el.querySelector(".o_ds_reject_reason").value;
-        this.setBusy(ev.currentTarget, true);
+        this.setBusy(button, true);
         try {
             const result = await this.call("reject", { reason });
             if (result.status === "invalid") {
@@ -259,17 +261,18 @@ export class DigitalSignPage extends Interaction {
             }
             window.location.reload();
         } finally {
-            this.setBusy(ev.currentTarget, false);
+            this.setBusy(button, false);
         }
     }
 
     // --- one-time code ---
 
     async onClickOtpSend(ev) {
+        const button = ev.currentTarget;
         if (this.busy) {
             return;
         }
-        this.setBusy(ev.currentTarget, true);
+        this.setBusy(button, true);
         const message = this.el.querySelector(".o_ds_otp_message");
         try {
             const result = await this.call("otp/send");
@@ -283,7 +286,7 @@ export class DigitalSignPage extends Interaction {
             message.textContent = result.error ? _t("This link does not work.") : texts[result.status] || "";
             this.el.querySelector(".o_ds_otp_code")?.focus();
         } finally {
-            this.setBusy(ev.currentTarget, false);
+            this.setBusy(button, false);
         }
     }
 
@@ -294,12 +297,13 @@ export class DigitalSignPage extends Interaction {
     }
 
     async onClickOtpVerify(ev) {
+        const button = ev.currentTarget;
         if (this.busy) {
             return;
         }
         const code = this.el.querySelector(".o_ds_otp_code").value;
         const message = this.el.querySelector(".o_ds_otp_message");
-        this.setBusy(ev.currentTarget, true);
+        this.setBusy(button, true);
         try {
             const result = await this.call("otp/verify", { code });
             if (result.status === "ok") {
@@ -313,7 +317,7 @@ export class DigitalSignPage extends Interaction {
             };
             message.textContent = result.error ? _t("This link does not work.") : texts[result.status] || "";
         } finally {
-            this.setBusy(ev.currentTarget, false);
+            this.setBusy(button, false);
         }
     }
 
@@ -327,6 +331,7 @@ export class DigitalSignPage extends Interaction {
     }
 
     async onClickNameSubmit(ev) {
+        const button = ev.currentTarget;
         if (this.busy) {
             return;
         }
@@ -337,7 +342,7 @@ export class DigitalSignPage extends Interaction {
             email: fieldset.querySelector(".o_ds_person_email").value,
             mobile: fieldset.querySelector(".o_ds_person_mobile").value,
         }));
-        this.setBusy(ev.currentTarget, true);
+        this.setBusy(button, true);
         try {
             const result = await this.call("name", { participants: people });
             if (result.status === "ok") {
@@ -349,7 +354,7 @@ export class DigitalSignPage extends Interaction {
                     (result.errors || {})[fieldset.dataset.participantId] || "";
             }
         } finally {
-            this.setBusy(ev.currentTarget, false);
+            this.setBusy(button, false);
         }
     }
 
@@ -358,13 +363,14 @@ export class DigitalSignPage extends Interaction {
     }
 
     async onClickReengage(ev) {
+        const button = ev.currentTarget;
         if (this.busy) {
             return;
         }
-        const li = ev.currentTarget.closest("li");
+        const li = button.closest("li");
         const email = li.querySelector(".o_ds_reengage_email").value;
         const mobile = li.querySelector(".o_ds_reengage_mobile").value;
-        this.setBusy(ev.currentTarget, true);
+        this.setBusy(button, true);
         try {
             const result = await this.call("reengage", {
                 other_id: parseInt(li.dataset.participantId),
@@ -378,17 +384,18 @@ export class DigitalSignPage extends Interaction {
             li.querySelector(".o_ds_reengage_error").textContent =
                 Object.values(result.errors || {}).join(" ") || _t("This contact cannot be changed any more.");
         } finally {
-            this.setBusy(ev.currentTarget, false);
+            this.setBusy(button, false);
         }
     }
 
     // --- after the deadline, after signing ---
 
     async onClickNewLink(ev) {
+        const button = ev.currentTarget;
         if (this.busy) {
             return;
         }
-        this.setBusy(ev.currentTarget, true);
+        this.setBusy(button, true);
         const result = await this.call("new_link");
         this.el.querySelector(".o_ds_new_link_message").textContent =
             result.status === "ok"
