@@ -18,6 +18,7 @@
         "data/mail_template_sale_data.xml",
         "data/ir_cron_data.xml",
         "views/digital_sign_request_views.xml",
+        "views/digital_sign_request_seal_views.xml",
         "views/digital_sign_field_views.xml",
         "views/digital_sign_provider_views.xml",
         "views/digital_sign_request_cancel_views.xml",
@@ -28,6 +29,7 @@
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
         "views/digital_sign_templates.xml",
+        "views/digital_sign_verify_templates.xml",
         "views/digital_sign_menus.xml",
     ],
     "demo": [
@@ -36,6 +38,7 @@
     "assets": {
         "web.assets_frontend": [
             "digital_sign/static/src/signing_page/signing_page.esm.js",
+            "digital_sign/static/src/verify_page/verify_page.esm.js",
         ],
         "web.assets_tests": [
             "digital_sign/static/tests/tours/**/*",

@@ -1,2 +1,3 @@
 from . import signing
 from . import webhook
+from . import verify

@@ -1,4 +1,113 @@
-from odoo import api, fields, models
+"""The company's seal: its certificate (self-signed by default, or uploaded), its timestamp
+server, sealing the final document of a request (PAdES, engine/pades.py) and checking a
+sealed document against the certificates this database ever sealed with.
+
+Secrets (the PKCS#12 files and their passwords, the timestamp server's credentials) live in
+fields restricted to ``base.group_system``, are read with sudo and never logged.
+
+Trust: a document verifies as trusted against the seal certificates of this database (every
+certificate a company ever sealed with, kept in ``digital_sign_seal_certificates``, with the
+roots of uploaded chains) and the certificates of the timestamp servers that answered our
+own requests (``digital_sign_tsa_certificates``: the top of the chain each token carried,
+kept on first use so the timestamps of our documents can be checked years later).
+
+Loopback timestamp servers (tests, a local TSA) are refused unless the system parameter
+``digital_sign.allow_loopback_tsa`` is set (the tests set it).
+"""
+
+import base64
+import io
+import logging
+import secrets
+import time
+import urllib.parse
+from datetime import timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import NameOID
+
+from odoo import api, fields, models, modules
+from odoo.exceptions import ValidationError
+from odoo.tools import SQL
+
+from ..engine import pades
+from ..engine.errors import CertificateInvalid, SealError, TimestampUnavailable, UnsafeUrl
+from ..engine.netguard import check_outbound_url
+from ..utils import decode_binary, engine_error_message
+
+_logger = logging.getLogger(__name__)
+
+SEAL_WAIT_LIMIT = timedelta(hours=24)  # then the owner is told and the fallback applies
+AUTO_SEAL_VALID_DAYS = 3650
+TSA_TIMEOUT = 10.0  # seconds, per timestamp request
+# A timestamp server that just failed is not called again for a few minutes by this worker:
+# a cron run with many waiting documents must not wait for a dead server once per document.
+TSA_BREAKER_SECONDS = 300
+_TSA_FAILED_AT = {}  # url -> time.monotonic() of the last failure
+MAX_TSA_CERTIFICATES = 20
+_SEAL_SECRET_FIELDS = ("digital_sign_seal_source", "digital_sign_seal_pkcs12",
+                       "digital_sign_seal_password")
+
+
+def _pem(der):
+    return x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM).decode()
+
+
+def der_from_pem(pem):
+    return x509.load_pem_x509_certificate(pem.encode()).public_bytes(serialization.Encoding.DER)
+
+
+def _fingerprint(der):
+    return x509.load_der_x509_certificate(der).fingerprint(hashes.SHA256()).hex()
+
+
+def _is_self_issued(cert):
+    return cert.subject == cert.issuer
+
+
+def _chain_anchors(leaf_der, chain_ders):
+    """The certificates to trust for a seal certificate: the self-signed ones of its chain,
+    else the top of the chain given, else (no chain) the certificate itself."""
+    certs = [x509.load_der_x509_certificate(der) for der in chain_ders]
+    roots = [cert for cert in certs if _is_self_issued(cert)]
+    if not roots:
+        subjects = {cert.subject for cert in certs}
+        if x509.load_der_x509_certificate(leaf_der).issuer in subjects:
+            roots = [cert for cert in certs if cert.issuer not in subjects]
+    return [cert.public_bytes(serialization.Encoding.DER) for cert in roots] or [leaf_der]
+
+
+def dn_label(rfc4514):
+    """"Common name (organisation)" of an RFC 4514 name, or the name itself."""
+    try:
+        name = x509.Name.from_rfc4514_string(rfc4514 or "")
+    except ValueError:
+        return rfc4514 or ""
+    common = [a.value for a in name.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    organisation = [a.value for a in name.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
+    if common and organisation and organisation[0] not in common[0]:
+        return f"{common[0]} ({organisation[0]})"
+    return (common or organisation or [rfc4514])[0]
+
+
+def _timestamp_token_certificates(pdf):
+    """DER certificates carried by the signature timestamp token of the last seal of
+    ``pdf`` (the timestamp server's certificate and whatever chain it sends)."""
+    # Imported here: only sealing with a timestamp server needs the PDF reader.
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+        signatures = [s for s in reader.embedded_signatures if s.sig_object_type == "/Sig"]
+        token = signatures[-1].attached_timestamp_data if signatures else None
+        if token is None:
+            return []
+        return [choice.chosen.dump() for choice in token["certificates"] or ()
+                if choice.name == "certificate"]
+    except Exception:  # noqa: BLE001 - only a convenience: a failure keeps what we know
+        _logger.warning("Could not read the timestamp token certificates", exc_info=True)
+        return []
 
 
 class ResCompany(models.Model):
@@ -14,8 +123,22 @@ class ResCompany(models.Model):
     digital_sign_seal_pkcs12_filename = fields.Char(groups="base.group_system", copy=False)
     digital_sign_seal_password = fields.Char(
         "Seal Certificate Password", groups="base.group_system", copy=False)
+    digital_sign_seal_auto_pkcs12 = fields.Binary(
+        "Self-Signed Seal Key", attachment=True, groups="base.group_system", copy=False,
+        readonly=True, help="Made by Odoo at the first seal: key and self-signed certificate.")
+    digital_sign_seal_auto_password = fields.Char(
+        "Self-Signed Seal Key Password", groups="base.group_system", copy=False, readonly=True)
+    digital_sign_seal_certificates = fields.Json(
+        "Seal Certificates Used", readonly=True, copy=False,
+        help="Public part of every certificate this company sealed with (PEM), with what to "
+        "trust for it: documents sealed before a change of certificate keep verifying.")
+    digital_sign_tsa_certificates = fields.Json(
+        "Timestamp Server Certificates", readonly=True, copy=False,
+        help="Top certificates of the chains the timestamp server sent with its tokens (PEM).")
     digital_sign_seal_certificate_info = fields.Text(
         "Seal Certificate Details", compute="_compute_digital_sign_seal_certificate_info")
+    digital_sign_seal_certificate_url = fields.Char(
+        "Seal Certificate Download", compute="_compute_digital_sign_seal_certificate_info")
     digital_sign_tsa_url = fields.Char(
         "Timestamp Server", help="RFC 3161 timestamp server (https). Empty: seals carry no "
         "trusted time (PAdES B-B).")
@@ -32,26 +155,482 @@ class ResCompany(models.Model):
         "Documents Get", compute="_compute_digital_sign_seal_level")
 
     # === COMPUTE === #
-    @api.depends("digital_sign_seal_source")
+    @api.depends("digital_sign_seal_source", "digital_sign_seal_pkcs12",
+                 "digital_sign_seal_password", "digital_sign_seal_auto_pkcs12",
+                 "digital_sign_seal_certificates")
     def _compute_digital_sign_seal_certificate_info(self):
         for company in self:
-            company.digital_sign_seal_certificate_info = False
+            company_sudo = company.sudo().with_context(bin_size=False)
+            info, problem = None, ""
+            try:
+                if company_sudo.digital_sign_seal_source == "upload":
+                    data = decode_binary(company_sudo.digital_sign_seal_pkcs12)
+                    if data:
+                        info = pades.describe(data, company_sudo.digital_sign_seal_password or None)
+                    else:
+                        problem = company.env._("Upload the certificate file (.p12 or .pfx).")
+                else:
+                    data = decode_binary(company_sudo.digital_sign_seal_auto_pkcs12)
+                    if data:
+                        info = pades.describe(data, company_sudo.digital_sign_seal_auto_password)
+                    else:
+                        problem = company.env._(
+                            "The key and its self-signed certificate are made at the first seal.")
+            except CertificateInvalid as error:
+                problem = engine_error_message(company.env, error)
+            if info is None:
+                company.digital_sign_seal_certificate_info = problem
+                company.digital_sign_seal_certificate_url = False
+                continue
+            company.digital_sign_seal_certificate_info = company._digital_sign_describe(info)
+            known = {entry.get("fingerprint") for entry in company.digital_sign_seal_certificates or ()}
+            company.digital_sign_seal_certificate_url = (
+                f"/digital_sign/verify/certificate/{info.sha256_fingerprint}.pem"
+                if info.sha256_fingerprint in known else False
+            )
 
     @api.depends("digital_sign_tsa_url", "digital_sign_seal_lta")
     def _compute_digital_sign_seal_level(self):
         for company in self:
-            company.digital_sign_seal_level = "PAdES B-B"
+            if not company.digital_sign_tsa_url:
+                company.digital_sign_seal_level = company.env._(
+                    "PAdES B-B (no trusted time: configure a timestamp server)")
+            elif company.digital_sign_seal_lta:
+                company.digital_sign_seal_level = company.env._(
+                    "PAdES B-LTA (B-T when revocation data cannot be fetched)")
+            else:
+                company.digital_sign_seal_level = company.env._(
+                    "PAdES B-LT (B-T when revocation data cannot be fetched)")
 
-    # === BUSINESS === #
-    def _digital_sign_seal_document(self, sign_request, pdf):
-        """Seal the final PDF of ``sign_request`` (sealing lands in its own change).
+    # === CONSTRAINTS === #
+    @api.constrains(*_SEAL_SECRET_FIELDS)
+    def _check_digital_sign_seal_certificate(self):
+        """An uploaded certificate must open with its password, hold its key, be valid now
+        and allow digitalSignature and nonRepudiation."""
+        for company in self:
+            company_sudo = company.sudo().with_context(bin_size=False)
+            if company_sudo.digital_sign_seal_source != "upload":
+                continue
+            data = decode_binary(company_sudo.digital_sign_seal_pkcs12)
+            if not data:
+                raise ValidationError(company.env._(
+                    "Upload the seal certificate (a PKCS#12 file, .p12 or .pfx), or choose the "
+                    "self-signed certificate made by Odoo."))
+            try:
+                pades.load_seal_identity(data, company_sudo.digital_sign_seal_password or None)
+            except CertificateInvalid as error:
+                raise ValidationError(company.env._(
+                    "The seal certificate was refused: %(reason)s",
+                    reason=engine_error_message(company.env, error),
+                )) from error
 
-        :return: the bytes to keep, or None when sealing must wait
+    @api.constrains("digital_sign_tsa_url")
+    def _check_digital_sign_tsa_url(self):
+        for company in self.filtered("digital_sign_tsa_url"):
+            try:
+                check_outbound_url(company.digital_sign_tsa_url,
+                                   allow_loopback=company._digital_sign_allow_loopback_tsa())
+            except UnsafeUrl as error:
+                raise ValidationError(company.env._(
+                    "Timestamp server: %(reason)s", reason=engine_error_message(company.env, error),
+                )) from error
+
+    # === CRUD === #
+    def write(self, vals):
+        result = super().write(vals)
+        if any(name in vals for name in _SEAL_SECRET_FIELDS):
+            # an uploaded certificate (checked by the constraint) is trusted from now on
+            for company in self.filtered(lambda c: c.digital_sign_seal_source == "upload"):
+                company.sudo()._digital_sign_get_seal_identity()
+        return result
+
+    # === BUSINESS: seal identity === #
+    def _digital_sign_allow_loopback_tsa(self):
+        return bool(self.env["ir.config_parameter"].sudo().get_param(
+            "digital_sign.allow_loopback_tsa"))
+
+    def _digital_sign_describe(self, info):
+        """Several lines describing a pades.CertInfo, for the settings."""
+        self.ensure_one()
+        lines = [self.env._("Subject: %s", dn_label(info.subject))]
+        if info.self_signed:
+            lines.append(self.env._("Self-signed: PDF readers trust it only once you add it to "
+                                    "their trusted certificates."))
+        else:
+            lines.append(self.env._("Issued by: %s", dn_label(info.issuer)))
+        lines.append(self.env._(
+            "Valid from %(start)s to %(end)s",
+            start=info.not_before.strftime("%Y-%m-%d"), end=info.not_after.strftime("%Y-%m-%d")))
+        lines.append(self.env._("SHA-256 fingerprint: %s", info.sha256_fingerprint))
+        return "\n".join(lines)
+
+    def _digital_sign_get_seal_identity(self):
+        """The key and certificate that seal this company's documents: the uploaded PKCS#12,
+        or the self-signed one, made on first use. The certificate is added to the
+        certificates this database trusts.
+
+        :return: engine.pades.SealIdentity (keep it in memory only)
+        :raise CertificateInvalid: the uploaded certificate cannot seal (now)
         Note: self.ensure_one()
         """
         self.ensure_one()
-        return pdf
+        company_sudo = self.sudo().with_context(bin_size=False)
+        if company_sudo.digital_sign_seal_source == "upload":
+            data = decode_binary(company_sudo.digital_sign_seal_pkcs12)
+            if not data:
+                raise CertificateInvalid("no certificate uploaded", code="cert_pkcs12_invalid")
+            identity = pades.load_seal_identity(data, company_sudo.digital_sign_seal_password or None)
+        else:
+            identity = company_sudo._digital_sign_get_auto_identity()
+        company_sudo._digital_sign_remember_seal_certificate(identity)
+        return identity
+
+    def _digital_sign_lock(self):
+        # Raw SQL: the ORM has no row lock. Two workers making the first seal of a company
+        # must not make two keys, nor lose one of two certificates added to the trusted list.
+        self.env.cr.execute(SQL(
+            "SELECT id FROM res_company WHERE id = %s FOR NO KEY UPDATE", self.id))
+        self.invalidate_recordset([
+            "digital_sign_seal_auto_pkcs12", "digital_sign_seal_auto_password",
+            "digital_sign_seal_certificates", "digital_sign_tsa_certificates",
+        ])
+
+    def _digital_sign_load_auto_identity(self):
+        data = decode_binary(self.digital_sign_seal_auto_pkcs12)
+        if not data:
+            return None
+        try:
+            return pades.load_seal_identity(data, self.digital_sign_seal_auto_password)
+        except CertificateInvalid as error:
+            if error.code != "cert_expired":
+                raise
+            _logger.info("The self-signed seal certificate of company %s expired: making a "
+                         "new one", self.id)
+            return None
+
+    def _digital_sign_get_auto_identity(self):
+        """The self-signed identity (sudo), made on first use or when it expired."""
+        self.ensure_one()
+        identity = self._digital_sign_load_auto_identity()
+        if identity:
+            return identity
+        self._digital_sign_lock()
+        identity = self._digital_sign_load_auto_identity()
+        if identity:
+            return identity
+        password = secrets.token_urlsafe(32)
+        country = self.country_id.code if self.country_id.code and len(self.country_id.code) == 2 else ""
+        p12 = pades.generate_self_signed_pkcs12(
+            f"{self.name} Document Seal", self.name, country,
+            password=password.encode(), valid_days=AUTO_SEAL_VALID_DAYS,
+        )
+        self.write({
+            "digital_sign_seal_auto_pkcs12": base64.b64encode(p12),
+            "digital_sign_seal_auto_password": password,
+        })
+        identity = pades.load_seal_identity(p12, password.encode())
+        _logger.info("Made the self-signed seal certificate of company %s (SHA-256 %s)",
+                     self.id, _fingerprint(identity.certificate))
+        return identity
+
+    def _digital_sign_remember_seal_certificate(self, identity):
+        """Add the certificate of ``identity`` (and what to trust for it) to the certificates
+        this database trusts, once."""
+        self.ensure_one()
+        fingerprint = _fingerprint(identity.certificate)
+        if any(e.get("fingerprint") == fingerprint for e in self.digital_sign_seal_certificates or ()):
+            return
+        self._digital_sign_lock()
+        known = list(self.digital_sign_seal_certificates or ())
+        if any(e.get("fingerprint") == fingerprint for e in known):
+            return
+        info = pades.describe(identity)
+        known.append({
+            "fingerprint": fingerprint,
+            "certificate": _pem(identity.certificate),
+            "anchors": [_pem(der) for der in _chain_anchors(identity.certificate, identity.chain)],
+            "subject": info.subject,
+            "issuer": info.issuer,
+            "self_signed": info.self_signed,
+            "added": fields.Datetime.to_string(fields.Datetime.now()),
+        })
+        self.write({"digital_sign_seal_certificates": known})
+
+    def _digital_sign_remember_tsa_certificates(self, pdf):
+        """Trust, from now on, the top of the chain the timestamp server sent with the token
+        of ``pdf`` (a document we just sealed through our own request to that server)."""
+        self.ensure_one()
+        ders = _timestamp_token_certificates(pdf)
+        if not ders:
+            return
+        certs = [x509.load_der_x509_certificate(der) for der in ders]
+        subjects = {cert.subject for cert in certs}
+        tops = [cert for cert in certs if _is_self_issued(cert) or cert.issuer not in subjects]
+        pems = [cert.public_bytes(serialization.Encoding.PEM).decode() for cert in tops]
+        known = list(self.digital_sign_tsa_certificates or ())
+        if all(pem in known for pem in pems):
+            return
+        self._digital_sign_lock()
+        known = list(self.digital_sign_tsa_certificates or ())
+        known += [pem for pem in pems if pem not in known]
+        self.write({"digital_sign_tsa_certificates": known[-MAX_TSA_CERTIFICATES:]})
+
+    @api.model
+    def _digital_sign_trust_roots(self):
+        """Every certificate a document of this database may chain to (DER): the seal
+        certificates ever used, the roots of their chains, the timestamp servers' roots."""
+        companies_sudo = self.env["res.company"].sudo().with_context(active_test=False).search(
+            [("digital_sign_seal_source", "!=", False)])
+        ders = []
+        for company_sudo in companies_sudo:
+            for entry in company_sudo.digital_sign_seal_certificates or ():
+                for pem in [entry.get("certificate"), *(entry.get("anchors") or ())]:
+                    if pem:
+                        ders.append(der_from_pem(pem))
+            ders += [der_from_pem(pem) for pem in company_sudo.digital_sign_tsa_certificates or ()]
+        return list(dict.fromkeys(ders))
+
+    @api.model
+    def _digital_sign_find_seal_certificate(self, fingerprint):
+        """``(company, entry)`` of a seal certificate of this database by its SHA-256
+        fingerprint (lower-case hex), or ``(empty recordset, None)``."""
+        companies_sudo = self.env["res.company"].sudo().with_context(active_test=False).search(
+            [("digital_sign_seal_source", "!=", False)])
+        fingerprint = (fingerprint or "").lower()
+        for company_sudo in companies_sudo:
+            for entry in company_sudo.digital_sign_seal_certificates or ():
+                if fingerprint and entry.get("fingerprint") == fingerprint:
+                    return company_sudo, entry
+        return self.env["res.company"], None
+
+    # === BUSINESS: sealing === #
+    def _digital_sign_get_timestamp_server(self):
+        """The configured timestamp server (sudo for its credentials), or None."""
+        self.ensure_one()
+        company_sudo = self.sudo()
+        if not company_sudo.digital_sign_tsa_url:
+            return None
+        return pades.TimestampServer(
+            url=company_sudo.digital_sign_tsa_url.strip(),
+            username=company_sudo.digital_sign_tsa_username or "",
+            password=company_sudo.digital_sign_tsa_password or "",
+            timeout=TSA_TIMEOUT,
+            allow_loopback=self._digital_sign_allow_loopback_tsa(),
+        )
+
+    def _digital_sign_get_validation_options(self):
+        """Revocation data for B-LT/B-LTA seals.
+
+        Override to hand over CRLs and OCSP responses (the tests do). In production, the
+        data is fetched from the URLs in the certificates; tests never fetch.
+
+        :return: ``(engine.pades.ValidationMaterial, allow_fetching)``
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        tsa_certs = tuple(der_from_pem(pem) for pem in self.sudo().digital_sign_tsa_certificates or ())
+        return pades.ValidationMaterial(certs=tsa_certs), not modules.module.current_test
+
+    def _digital_sign_seal_level(self):
+        self.ensure_one()
+        if not self.sudo().digital_sign_tsa_url:
+            return "B-B"
+        return "B-LTA" if self.digital_sign_seal_lta else "B-LT"
+
+    def _digital_sign_seal(self, sign_request, pdf, identity, level, timestamp=None):
+        material, allow_fetching = self._digital_sign_get_validation_options()
+        return pades.seal_pdf(
+            pdf, identity, level=level, timestamp=timestamp,
+            validation_material=material if level in ("B-LT", "B-LTA") else None,
+            allow_fetching=allow_fetching,
+            reason=self.env._("Evidence of the electronic signatures of %s", sign_request.reference),
+            location=self.city or self.country_id.name or "",
+        )
+
+    def _digital_sign_seal_document(self, sign_request, pdf):
+        """Seal the final PDF of ``sign_request`` with this company's seal (the last write:
+        the caller stores exactly the bytes returned).
+
+        The level is B-B without a timestamp server, else B-LT (B-T when revocation data
+        cannot be had) or B-LTA. When the timestamp server fails, the request waits in the
+        sealing step (``seal_state`` pending; the cron retries); after 24 hours its owner
+        gets one activity and ``digital_sign_seal_fallback`` decides between waiting on and
+        sealing without a timestamp (B-B). The local clock never stands in for a timestamp.
+
+        :return: the sealed bytes, or None when sealing must wait
+        :raise EngineError: the seal cannot be made (certificate refused, PDF unsupported)
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        identity = self._digital_sign_get_seal_identity()
+        level = self._digital_sign_seal_level()
+        timestamp = self._digital_sign_get_timestamp_server() if level != "B-B" else None
+        try:
+            if timestamp is not None:
+                self._digital_sign_check_breaker(timestamp.url)
+            try:
+                result = self._digital_sign_seal(sign_request, pdf, identity, level, timestamp)
+            except (TimestampUnavailable, UnsafeUrl):
+                if timestamp is not None:
+                    _TSA_FAILED_AT[timestamp.url] = time.monotonic()
+                raise
+        except (TimestampUnavailable, UnsafeUrl) as error:
+            return self._digital_sign_seal_wait(sign_request, pdf, identity, error)
+        except SealError as error:
+            if error.code != "seal_pdf_unsupported" or error.params.get("reason") != "signing_refused":
+                raise
+            # The PDF forbids any change (a certification signature, e.g. from a signature
+            # service): keep it exactly as it came, and say it is not sealed.
+            sign_request.sudo().seal_state = "unsealed"
+            sign_request._log_event("seal_failed", details={"reason": "signing_refused"})
+            _logger.warning("Request %s: the document forbids changes, kept unsealed",
+                            sign_request.reference)
+            return pdf
+        if timestamp is not None:
+            _TSA_FAILED_AT.pop(timestamp.url, None)
+            self.sudo()._digital_sign_remember_tsa_certificates(result.pdf)
+        return self._digital_sign_seal_done(sign_request, result, identity, "sealed")
+
+    def _digital_sign_check_breaker(self, url):
+        failed_at = _TSA_FAILED_AT.get(url)
+        if failed_at is not None and time.monotonic() - failed_at < TSA_BREAKER_SECONDS:
+            raise TimestampUnavailable("failed a moment ago: not called again yet",
+                                       reason="recent_failure")
+
+    def _digital_sign_seal_done(self, sign_request, result, identity, event_type, extra=None):
+        request_sudo = sign_request.sudo()
+        request_sudo.write({"seal_state": "sealed", "signed_sha256": result.sha256})
+        details = {
+            "level": result.level,
+            "sha256": result.sha256,
+            "timestamp": result.timestamp_time.isoformat() if result.timestamp_time else "",
+            "certificate": _fingerprint(identity.certificate),
+            **(extra or {}),
+        }
+        sign_request._log_event(event_type, details=details)
+        _logger.info("Request %s sealed (%s)", sign_request.reference, result.level)
+        return result.pdf
+
+    def _digital_sign_waiting_since(self, sign_request):
+        """When ``sign_request`` started waiting for the timestamp server, or None."""
+        event = self.env["digital.sign.event"].sudo().search([
+            ("request_id", "=", sign_request.id), ("event_type", "=", "seal_waiting"),
+        ], order="sequence", limit=1)
+        return event.event_date if event else None
+
+    def _digital_sign_seal_wait(self, sign_request, pdf, identity, error):
+        """The timestamp server failed: wait (None), or seal without timestamp after 24 hours
+        when the company chose so."""
+        request_sudo = sign_request.sudo()
+        reason = (getattr(error, "params", None) or {}).get("reason") or error.code
+        host = urllib.parse.urlsplit(self.sudo().digital_sign_tsa_url or "").hostname or ""
+        since = self._digital_sign_waiting_since(sign_request)
+        now = fields.Datetime.now()
+        if since is None:
+            since = now
+            sign_request._log_event("seal_waiting", details={"reason": reason, "server": host})
+            _logger.warning("Request %s waits for the timestamp server %s (%s)",
+                            sign_request.reference, host, reason)
+        if request_sudo.seal_state != "pending":
+            request_sudo.seal_state = "pending"
+        if now - since < SEAL_WAIT_LIMIT:
+            return None
+        Event = self.env["digital.sign.event"].sudo()
+        if not Event.search_count([("request_id", "=", sign_request.id),
+                                   ("event_type", "=", "seal_overdue")], limit=1):
+            sign_request._log_event("seal_overdue", details={
+                "since": fields.Datetime.to_string(since), "reason": reason,
+                "fallback": self.digital_sign_seal_fallback})
+            self._digital_sign_notify_seal_overdue(sign_request, since)
+        if self.digital_sign_seal_fallback != "unsealed_time":
+            return None
+        result = self._digital_sign_seal(sign_request, pdf, identity, "B-B")
+        _logger.warning("Request %s sealed without a timestamp after waiting since %s",
+                        sign_request.reference, since)
+        return self._digital_sign_seal_done(sign_request, result, identity, "seal_fallback", {
+            "waiting_since": fields.Datetime.to_string(since), "reason": reason,
+        })
+
+    def _digital_sign_notify_seal_overdue(self, sign_request, since):
+        request_sudo = sign_request.sudo()
+        owner = request_sudo.user_id or request_sudo.create_uid
+        if not owner:
+            return
+        if self.digital_sign_seal_fallback == "unsealed_time":
+            note = self.env._(
+                "The timestamp server did not answer since %(since)s (UTC): %(ref)s is sealed "
+                "without a trusted timestamp, as the settings ask.",
+                since=fields.Datetime.to_string(since), ref=sign_request.reference)
+        else:
+            note = self.env._(
+                "The timestamp server did not answer since %(since)s (UTC): %(ref)s keeps "
+                "waiting for its seal. Check the timestamp server in the settings.",
+                since=fields.Datetime.to_string(since), ref=sign_request.reference)
+        request_sudo.activity_schedule(
+            "mail.mail_activity_data_todo", user_id=owner.id,
+            summary=self.env._("Timestamp server down: %s is not sealed yet", sign_request.reference),
+            note=note,
+        )
 
     def _digital_sign_seal_note(self):
+        """The sentence the certificate of completion prints about the seal: who seals, with
+        which certificate, and whether it is self-signed.
+
+        Note: self.ensure_one()
+        """
         self.ensure_one()
-        return ""
+        try:
+            identity = self._digital_sign_get_seal_identity()
+        except CertificateInvalid:
+            return ""
+        info = pades.describe(identity)
+        if info.self_signed:
+            return self.env._(
+                "Sealed by %(company)s with its own self-signed certificate \"%(subject)s\" "
+                "(SHA-256 %(fingerprint)s). No certification authority vouches for it: PDF "
+                "readers show the seal as trusted only once you trust this certificate, which "
+                "the verification page offers for download.",
+                company=self.name, subject=dn_label(info.subject),
+                fingerprint=info.sha256_fingerprint,
+            )
+        return self.env._(
+            "Sealed by %(company)s with the certificate \"%(subject)s\" issued by "
+            "%(issuer)s (SHA-256 %(fingerprint)s).",
+            company=self.name, subject=dn_label(info.subject), issuer=dn_label(info.issuer),
+            fingerprint=info.sha256_fingerprint,
+        )
+
+    # === BUSINESS: verification === #
+    @api.model
+    def _digital_sign_check_document(self, pdf):
+        """Check a PDF: its seal, and whether it is a document this database sealed.
+
+        :param bytes pdf: the file (never stored)
+        :return: dict with ``outcome`` (valid, modified, appended, broken, untrusted,
+            unknown, damaged), ``result`` (engine.pades.VerifyResult), ``request``
+            (the matching digital.sign.request, sudo, or empty) and ``seal_company``
+            (the company whose certificate made the seal, sudo, or empty)
+        """
+        result = pades.verify_pdf(pdf, trust_roots=self._digital_sign_trust_roots(),
+                                  allow_fetching=False)
+        Request = self.env["digital.sign.request"].sudo()
+        request_sudo = Request
+        if result.revision_sha256s:
+            request_sudo = Request.search(
+                [("signed_sha256", "in", list(result.revision_sha256s))], limit=1)
+        seal_company, _entry = self._digital_sign_find_seal_certificate(result.cert_fingerprint)
+        outcome = {
+            "valid": "valid",
+            "modified_after_sealing": "modified",
+            "bytes_appended": "appended",
+            "seal_broken": "broken",
+            "untrusted": "untrusted",
+            "no_signature": "unknown",
+            "damaged": "damaged",
+        }.get(result.status, "damaged")
+        if outcome == "valid" and not request_sudo:
+            outcome = "unknown"  # a good seal, but not over a document of this database
+        if result.detail:
+            _logger.info("Verification: %s (%s)", result.status, result.detail[:300])
+        return {"outcome": outcome, "result": result, "request": request_sudo,
+                "seal_company": seal_company}

@@ -1,0 +1,208 @@
+"""The verification page: anyone uploads a PDF and learns whether this database sealed it,
+whether it changed since, with which certificate and timestamp, and who signed it (names
+only). The file is read into memory, checked and dropped: it is never stored.
+
+``?ref=`` (the link printed under the QR code of the certificate of completion) only names
+the document expected: references are sequential, so the page reveals nothing about a
+document to someone who does not hold the file.
+
+Managers check the stored signed document of a request from the backend
+(``/digital_sign/verify/request/<id>``), with the full detail.
+"""
+
+import hashlib
+import logging
+import re
+from datetime import UTC
+
+from werkzeug.exceptions import NotFound
+
+from odoo import http
+from odoo.http import content_disposition, request
+
+from .. import const
+from ..models.res_company import der_from_pem, dn_label
+from ..utils import client_info, decode_binary
+from .signing import NO_STORE
+
+_logger = logging.getLogger(__name__)
+
+# Room for the other form fields and the multipart framing around the file: a file a little
+# over the limit gets a clear message from the page; a much bigger body is refused by
+# werkzeug (413) before it is read (the page's script refuses it before sending).
+MULTIPART_MARGIN = 1024 * 1024
+THROTTLE_WINDOW = 600  # seconds
+
+
+def _max_request_bytes(controller):
+    return controller._max_upload_bytes() + MULTIPART_MARGIN
+
+
+class DigitalSignVerifyController(http.Controller):
+    # === HELPERS === #
+    def _max_upload_bytes(self):
+        return int(request.env["digital.sign.request"]._get_setting("max_upload_mb")) * 1024 * 1024
+
+    def _format_time(self, value, sign_request=None):
+        """An aware UTC datetime as text, in the request's time zone when there is one."""
+        if not value:
+            return ""
+        naive = value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+        if sign_request:
+            return sign_request._format_time(naive)
+        return naive.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+    def _page_values(self, ref=None, **extra):
+        ref = (ref or "").strip()[:64] if isinstance(ref, str) else ""
+        return {
+            "ref": ref,
+            "company": request.env.company,
+            "critical_css": request.env["digital.sign.participant"]._critical_css(),
+            "max_upload_bytes": self._max_upload_bytes(),
+            "max_upload_mb": self._max_upload_bytes() // (1024 * 1024),
+            "outcome": False,
+            "status": "",
+            "backend": False,
+            "full": False,
+            "sign_request": False,
+            "expected_request": False,
+            "signers": [],
+            "seal": None,
+            "result": None,
+            "ref_mismatch": False,
+            **extra,
+        }
+
+    def _render(self, values, status=200):
+        response = request.render("digital_sign.verify_page", values)
+        response.status_code = status
+        response.headers.update(NO_STORE)
+        return response
+
+    def _result_values(self, check, data, full=False):
+        """What the page shows about one check (``res.company._digital_sign_check_document``).
+        The public sees names and times; ``full`` adds the technical detail for managers."""
+        result = check["result"]
+        request_sudo = check["request"]
+        seal_company = check["seal_company"]
+        signers = []
+        if request_sudo:
+            for participant in request_sudo.participant_ids.filtered(
+                    lambda p: p.state == "signed").sorted(lambda p: (p.signed_at, p.id)):
+                signers.append({
+                    "name": participant.name or "",
+                    "role": participant.role or "",
+                    "signed_at": request_sudo._format_time(participant.signed_at),
+                    "email": (participant.email or "") if full else "",
+                })
+        seal = None
+        if result.cert_fingerprint:
+            seal = {
+                "subject": dn_label(result.signer_subject),
+                "issuer": dn_label(result.signer_issuer),
+                "self_signed": result.self_signed,
+                "fingerprint": result.cert_fingerprint,
+                "company": seal_company.name if seal_company else "",
+                "certificate_url": f"/digital_sign/verify/certificate/{result.cert_fingerprint}.pem"
+                if seal_company else "",
+                "level": result.level,
+                "timestamp": self._format_time(result.timestamp_time, request_sudo),
+                "signing_time": self._format_time(result.signing_time, request_sudo),
+            }
+        values = {
+            "outcome": check["outcome"],
+            "status": result.status,
+            "sign_request": request_sudo,
+            "completed_at": request_sudo._format_time(request_sudo.signed_on) if request_sudo else "",
+            "signers": signers,
+            "seal": seal,
+        }
+        if full:
+            values.update(result=result, file_sha256=hashlib.sha256(data).hexdigest())
+        return values
+
+    # === PAGES === #
+    @http.route("/digital_sign/verify", type="http", auth="public", methods=["GET", "POST"],
+                sitemap=False, max_content_length=_max_request_bytes)
+    def verify_page(self, ref=None, document=None, **kwargs):
+        """GET: the upload form. POST (CSRF checked by Odoo): check the uploaded file."""
+        values = self._page_values(ref)
+        if request.httprequest.method != "POST":
+            return self._render(values)
+        ip = client_info()[0]
+        Throttle = request.env["digital.sign.throttle"]
+        key = f"verify:{ip}"
+        if ip and Throttle._is_limited(key, const.THROTTLE_VERIFY_PER_IP, THROTTLE_WINDOW):
+            values["outcome"] = "throttled"
+            return self._render(values, status=429)
+        if ip:
+            Throttle._hit(key)
+        if not document or not hasattr(document, "read"):
+            values["outcome"] = "no_file"
+            return self._render(values)
+        limit = self._max_upload_bytes()
+        data = document.read(limit + 1)
+        if len(data) > limit:
+            values["outcome"] = "too_large"
+            return self._render(values, status=413)
+        if not data:
+            values["outcome"] = "no_file"
+            return self._render(values)
+        check = request.env["res.company"].sudo()._digital_sign_check_document(data)
+        values.update(self._result_values(check, data))
+        values["ref_mismatch"] = bool(
+            values["ref"] and check["request"] and check["request"].reference != values["ref"])
+        _logger.info("Verification page: %s (request %s)", check["outcome"],
+                     check["request"].id or "-")
+        return self._render(values)
+
+    @http.route("/digital_sign/verify/request/<int:request_id>", type="http", auth="user",
+                methods=["GET"], sitemap=False)
+    def verify_request(self, request_id, **kwargs):
+        """The same check on the stored signed document of a request (backend button); the
+        full detail for managers."""
+        sign_request = request.env["digital.sign.request"].browse(request_id).exists()
+        if not sign_request:
+            raise NotFound()
+        sign_request.check_access("read")
+        full = request.env.user.has_group("digital_sign.group_manager")
+        values = self._page_values(sign_request.reference, backend=True, full=full,
+                                   expected_request=sign_request)
+        data = decode_binary(sign_request.sudo().with_context(bin_size=False).signed_pdf)
+        if not data:
+            values["outcome"] = "no_document"
+            return self._render(values)
+        check = request.env["res.company"].sudo()._digital_sign_check_document(data)
+        values.update(self._result_values(check, data, full=full))
+        values["ref_mismatch"] = check["request"] != sign_request.sudo()
+        return self._render(values)
+
+    @http.route("/digital_sign/verify/certificate/<string:filename>", type="http",
+                auth="public", methods=["GET"], sitemap=False)
+    def seal_certificate(self, filename, **kwargs):
+        """The public part of a seal certificate of this database: ``<sha256>.pem`` gives what
+        to trust for it (the root of its chain, or the certificate itself when self-signed)
+        followed by the certificate; ``<sha256>.cer`` gives the root alone, in DER, for PDF
+        readers that import one certificate."""
+        match = re.fullmatch(r"([0-9a-f]{64})\.(pem|cer)", filename or "")
+        if not match:
+            raise NotFound()
+        fingerprint, extension = match.groups()
+        company_sudo, entry = request.env["res.company"].sudo() \
+            ._digital_sign_find_seal_certificate(fingerprint)
+        if not entry:
+            raise NotFound()
+        anchors = list(entry.get("anchors") or ())
+        pems = list(dict.fromkeys([*anchors, entry["certificate"]]))
+        if extension == "pem":
+            body = "".join(pems).encode()
+            mimetype = "application/x-pem-file"
+        else:
+            body = der_from_pem(pems[0])
+            mimetype = "application/pkix-cert"
+        name = re.sub(r"[^A-Za-z0-9]+", "-", company_sudo.name or "company").strip("-") or "company"
+        return request.make_response(body, headers=[
+            ("Content-Type", mimetype),
+            ("Content-Disposition", content_disposition(f"{name}-seal-{fingerprint[:8]}.{extension}")),
+            ("Cache-Control", "public, max-age=86400"),
+        ])

@@ -1,0 +1,252 @@
+"""The verification page (/digital_sign/verify), the certificate download and the backend
+check of a request: verdicts, what the public sees, limits, and the Chromium tour."""
+
+import io
+import re
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+from odoo.tests import HttpCase, tagged
+from odoo.tools import mute_logger
+
+from odoo.addons.digital_sign import const
+from odoo.addons.digital_sign.engine import pades
+from odoo.addons.digital_sign.engine.testing import pki
+
+from .common import DigitalSignCommon, make_pdf
+from .test_seal import SealTestMixin
+
+
+def flip_byte(pdf):
+    """The sealed file with one byte of its first content stream changed (in the signed
+    range, the structure intact)."""
+    position = pdf.index(b"stream", pdf.index(b"/Length")) + 12
+    data = bytearray(pdf)
+    data[position] ^= 0x01
+    return bytes(data)
+
+
+def replace_first_page_content(pdf):
+    """An incremental update after the seal that replaces page 1's content."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    page_ref = writer.root["/Pages"]["/Kids"].raw_get(0)
+    page = page_ref.get_object()
+    page["/Contents"] = writer.add_object(generic.StreamObject(
+        stream_data=b"BT /F1 24 Tf 72 700 Td (Nothing was agreed) Tj ET"))
+    writer.update_container(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@tagged("post_install", "-at_install")
+class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
+    # === helpers === #
+    def _page(self, ref=None):
+        response = self.url_open("/digital_sign/verify" + (f"?ref={ref}" if ref else ""))
+        self.assertEqual(response.status_code, 200)
+        return response
+
+    def _csrf(self):
+        return re.search(r'name="csrf_token" value="([^"]+)"', self._page().text).group(1)
+
+    def _upload(self, pdf, csrf=None, ref=None, filename="document.pdf"):
+        data = {"csrf_token": csrf or self._csrf()}
+        if ref:
+            data["ref"] = ref
+        return self.url_open("/digital_sign/verify", data=data,
+                             files={"document": (filename, pdf, "application/pdf")})
+
+    def _verdict(self, response):
+        match = re.search(r'data-outcome="([a-z_]+)"', response.text)
+        return match and match.group(1)
+
+    # === verdicts === #
+    def test_sealed_document_is_valid_and_shows_names_only(self):
+        sign_request = self._sealed_request()
+        signed = self._signed_bytes(sign_request)
+        response = self._upload(signed)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self._verdict(response), "valid")
+        text = response.text
+        self.assertIn(sign_request.reference, text)
+        self.assertIn("Ingrid Customer", text)
+        self.assertIn("Self-signed certificate of", text)
+        result = self._verify(signed)
+        self.assertIn(result.cert_fingerprint, text)
+        # names only: no contact details, no IP addresses, no technical detail
+        for private in ("ingrid@example.com", "+46", "198.51.100.7", "SealTest/1.0",
+                        "Intact / valid / trusted"):
+            self.assertNotIn(private, text)
+        self.assertEqual(response.headers["Referrer-Policy"], "no-referrer")
+        self.assertIn("no-store", response.headers["Cache-Control"])
+
+    def test_certificate_download_lets_anyone_check_the_seal(self):
+        sign_request = self._sealed_request()
+        signed = self._signed_bytes(sign_request)
+        fingerprint = self._verify(signed).cert_fingerprint
+        response = self._upload(signed)
+        link = re.search(r'href="(/digital_sign/verify/certificate/[0-9a-f]{64}\.pem)"', response.text)
+        self.assertTrue(link)
+        pem = self.url_open(link.group(1))
+        self.assertEqual(pem.status_code, 200)
+        self.assertIn("attachment", pem.headers["Content-Disposition"])
+        certs = x509.load_pem_x509_certificates(pem.content)
+        ders = [c.public_bytes(serialization.Encoding.DER) for c in certs]
+        self.assertEqual(pades.verify_pdf(signed, trust_roots=ders).status, "valid",
+                         "what the page hands out is what PDF readers need to trust")
+        der = self.url_open(f"/digital_sign/verify/certificate/{fingerprint}.cer")
+        self.assertEqual(der.status_code, 200)
+        self.assertEqual(
+            x509.load_der_x509_certificate(der.content).fingerprint(hashes.SHA256()).hex(),
+            fingerprint, "self-signed: the certificate is its own root")
+        self.assertEqual(self.url_open(f"/digital_sign/verify/certificate/{'0' * 64}.pem").status_code, 404)
+        self.assertEqual(self.url_open("/digital_sign/verify/certificate/..%2Fetc.pem").status_code, 404)
+
+    def test_b_t_document_shows_its_trusted_timestamp(self):
+        self._use_ca_certificate()
+        self._use_tsa()
+        sign_request = self._sealed_request()
+        response = self._upload(self._signed_bytes(sign_request))
+        self.assertEqual(self._verdict(response), "valid")
+        self.assertIn("trusted timestamp", response.text)
+        self.assertIn("PAdES B-T", response.text)
+        self.assertIn("Issued by", response.text)
+
+    def test_flipped_byte_is_a_broken_seal(self):
+        signed = self._signed_bytes(self._sealed_request())
+        response = self._upload(flip_byte(signed))
+        self.assertEqual(self._verdict(response), "broken")
+        self.assertIn("the seal is broken", response.text)
+
+    def test_page_replaced_in_an_incremental_update_is_modified(self):
+        sign_request = self._sealed_request()
+        modified = replace_first_page_content(self._signed_bytes(sign_request))
+        response = self._upload(modified)
+        self.assertEqual(self._verdict(response), "modified")
+        self.assertIn("changed after sealing", response.text)
+        self.assertIn(sign_request.reference, response.text, "recognised as our document")
+
+    def test_appended_bytes_are_reported(self):
+        sign_request = self._sealed_request()
+        response = self._upload(self._signed_bytes(sign_request) + b"\n%junk\n")
+        self.assertEqual(self._verdict(response), "appended")
+        self.assertIn("data added after the seal", response.text)
+        self.assertIn(sign_request.reference, response.text)
+
+    def test_seal_from_another_certificate_is_not_trusted(self):
+        stranger = pki.Pki(label="someone else")
+        identity = pades.load_seal_identity(stranger.pkcs12(stranger.leaf, b"pw"), b"pw")
+        sealed = pades.seal_pdf(make_pdf(), identity).pdf
+        response = self._upload(sealed)
+        self.assertEqual(self._verdict(response), "untrusted")
+        self.assertIn("certificate not trusted", response.text)
+
+    def test_random_pdf_and_not_a_pdf(self):
+        response = self._upload(make_pdf())
+        self.assertEqual(self._verdict(response), "unknown")
+        self.assertIn("carries no seal", response.text)
+        response = self._upload(b"hello, this is no PDF", filename="notes.txt")
+        self.assertEqual(self._verdict(response), "damaged")
+
+    def test_ref_link_reveals_nothing_without_the_file(self):
+        sign_request = self._sealed_request(name="Secret merger")
+        page = self._page(sign_request.reference)
+        self.assertIn(sign_request.reference, page.text)
+        self.assertNotIn("Secret merger", page.text)
+        self.assertNotIn("Ingrid", page.text)
+        # the file of another document is told apart
+        other = self._sealed_request(name="Other contract")
+        response = self._upload(self._signed_bytes(other), ref=sign_request.reference)
+        self.assertEqual(self._verdict(response), "valid")
+        self.assertIn("o_ds_ref_mismatch", response.text)
+        response = self._upload(self._signed_bytes(sign_request), ref=sign_request.reference)
+        self.assertNotIn("o_ds_ref_mismatch", response.text)
+
+    # === limits === #
+    def test_uploads_are_size_limited(self):
+        self.env["ir.config_parameter"].sudo().set_param("digital_sign.max_upload_mb", 1)
+        page = self._page()
+        self.assertIn('data-max-bytes="1048576"', page.text)
+        csrf = self._csrf()
+        a_bit_too_big = make_pdf() + b"%" + b"x" * (1024 * 1024)
+        response = self._upload(a_bit_too_big, csrf=csrf)
+        self.assertEqual(response.status_code, 413)
+        self.assertIn("File too large", response.text)
+        with mute_logger("odoo.http"):
+            response = self._upload(b"%PDF-1.7\n" + b"x" * (3 * 1024 * 1024), csrf=csrf)
+        self.assertEqual(response.status_code, 413, "refused by max_content_length")
+
+    def test_uploads_are_rate_limited_per_ip(self):
+        csrf = self._csrf()
+        pdf = make_pdf()
+        for _i in range(const.THROTTLE_VERIFY_PER_IP):
+            self.assertEqual(self._upload(pdf, csrf=csrf).status_code, 200)
+        response = self._upload(pdf, csrf=csrf)
+        self.assertEqual(response.status_code, 429)
+        self.assertEqual(self._verdict(response), "throttled")
+        self.assertEqual(self.env["digital.sign.throttle"].sudo().search_count(
+            [("key", "=like", "verify:%")]), const.THROTTLE_VERIFY_PER_IP)
+
+    def test_uploads_need_the_csrf_token_and_are_never_stored(self):
+        signed = self._signed_bytes(self._sealed_request())
+        with mute_logger("odoo.http"):
+            response = self._upload(signed, csrf="bogus")
+        self.assertEqual(response.status_code, 400)
+        Attachment = self.env["ir.attachment"].sudo()
+        before = Attachment.search_count([])
+        self.assertEqual(self._verdict(self._upload(signed)), "valid")
+        self.assertEqual(Attachment.search_count([]), before)
+        self.assertFalse(Attachment.search([("checksum", "=", Attachment._compute_checksum(
+            flip_byte(signed)))]))
+        self._upload(flip_byte(signed))
+        self.assertFalse(Attachment.search([("checksum", "=", Attachment._compute_checksum(
+            flip_byte(signed)))]))
+
+    # === backend === #
+    def test_backend_check_with_full_detail_for_managers(self):
+        sign_request = self._sealed_request(user=self.user_a)
+        action = self.env.ref("digital_sign.digital_sign_request_action_verify_seal").with_user(
+            self.user_a).with_context(active_id=sign_request.id, active_ids=sign_request.ids,
+                                      active_model="digital.sign.request").run()
+        self.assertEqual(action["url"], f"/digital_sign/verify/request/{sign_request.id}")
+        self.authenticate(self.manager.login, self.manager.login)
+        response = self.url_open(action["url"])
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self._verdict(response), "valid")
+        self.assertIn("Intact / valid / trusted", response.text)
+        self.assertIn("ingrid@example.com", response.text)
+        self.assertIn(sign_request.signed_sha256, response.text)
+        self.authenticate(self.user_a.login, self.user_a.login)
+        response = self.url_open(action["url"])
+        self.assertEqual(self._verdict(response), "valid")
+        self.assertNotIn("Intact / valid / trusted", response.text)
+        self.authenticate(self.user_b.login, self.user_b.login)
+        with mute_logger("odoo.http"):
+            response = self.url_open(action["url"])
+        self.assertIn(response.status_code, (403, 404))
+        self.authenticate(None, None)
+        response = self.url_open(action["url"], allow_redirects=False)
+        self.assertIn(response.status_code, (302, 303), "the backend check needs a login")
+
+    # === tour === #
+    def test_verification_page_tour(self):
+        sign_request = self._sealed_request()
+        signed = self._signed_bytes(sign_request)
+        files = {
+            "verify_tour_sealed": signed,
+            "verify_tour_modified": replace_first_page_content(signed),
+            "verify_tour_random": make_pdf(producer_title="random"),
+        }
+        for name, data in files.items():
+            attachment = self.env["ir.attachment"].create({
+                "name": f"{name}.pdf", "raw": data, "mimetype": "application/pdf", "public": True,
+            })
+            self.env["ir.model.data"].create({
+                "module": "digital_sign", "name": name, "model": "ir.attachment",
+                "res_id": attachment.id,
+            })
+        self.start_tour("/digital_sign/verify", "digital_sign_verify")
