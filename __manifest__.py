@@ -26,10 +26,12 @@
         "views/sale_order_views.xml",
         "views/sale_order_report_templates.xml",
         "views/crm_lead_views.xml",
+        "views/helpdesk_ticket_views.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
         "views/digital_sign_templates.xml",
         "views/digital_sign_verify_templates.xml",
+        "views/helpdesk_portal_templates.xml",
         "views/digital_sign_menus.xml",
     ],
     "demo": [

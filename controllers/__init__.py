@@ -1,3 +1,4 @@
 from . import signing
 from . import webhook
 from . import verify
+from . import portal

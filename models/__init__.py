@@ -7,6 +7,7 @@ from . import digital_sign_throttle
 from . import digital_sign_webhook_event
 from . import digital_sign_mixin
 from . import sale_order
+from . import helpdesk_ticket
 from . import crm_lead
 from . import res_company
 from . import res_partner

@@ -154,8 +154,18 @@ class DigitalSignMixin(models.AbstractModel):
             request._set_canceled(self.env._("Replaced by a new version."))
         return live.sorted("id")[-1:]
 
+    def _digital_sign_replaces_live_requests(self):
+        """Whether a new request replaces the live ones of this document (see
+        ``_digital_sign_handle_live_requests``). Return False when several documents may be
+        out at once: the wizard then words its notice about the live one accordingly.
+
+        :return: bool
+        """
+        return True
+
     def _digital_sign_after_send(self, request, wizard):
-        """What the wizard returns once ``request`` was sent.
+        """What the wizard returns once ``request`` was sent (also called with ``wizard``
+        None when a draft in the "during a conversation" mode is sent from its own form).
 
         Note: self.ensure_one()
         """

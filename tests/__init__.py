@@ -4,3 +4,4 @@ from . import test_provider
 from . import test_seal
 from . import test_verify
 from . import test_signing_tours
+from . import test_helpdesk

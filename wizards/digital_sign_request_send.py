@@ -49,6 +49,7 @@ class DigitalSignRequestSend(models.TransientModel):
     contact_warning = fields.Text(compute="_compute_contact_warning")
     marker_summary = fields.Text("Places Found", compute="_compute_marker_summary")
     live_request_id = fields.Many2one("digital.sign.request", compute="_compute_live_request_id")
+    live_request_replaced = fields.Boolean(compute="_compute_live_request_id")
     provider_id = fields.Many2one(
         "digital.sign.provider", string="Provider",
         default=lambda self: self.env["digital.sign.provider"]._get_default_provider(),
@@ -161,6 +162,8 @@ class DigitalSignRequestSend(models.TransientModel):
             current = record.digital_sign_request_id if record else False
             wizard.live_request_id = current if current and current.state in \
                 const.LIVE_REQUEST_STATES else False
+            wizard.live_request_replaced = bool(record) and \
+                record._digital_sign_replaces_live_requests()
 
     # === ONCHANGE === #
     @api.onchange("invite_channel", "otp_channel")
