@@ -2,6 +2,8 @@ import base64
 import logging
 from datetime import datetime, time
 
+import pytz
+
 from odoo import fields, models
 from odoo.exceptions import UserError
 
@@ -20,6 +22,13 @@ class SaleOrder(models.Model):
         "Digital Signing Problem", readonly=True, copy=False,
         help="Why the signed quotation could not be confirmed automatically.",
     )
+
+    # === ACTIONS === #
+    def action_confirm(self):
+        result = super().action_confirm()
+        # Confirmed by hand after a failed automatic confirmation: the problem is solved.
+        self.filtered("digital_sign_error").write({"digital_sign_error": False})
+        return result
 
     # === BUSINESS: Odoo's own online signature === #
     def _has_to_be_signed(self):
@@ -51,24 +60,36 @@ class SaleOrder(models.Model):
 
     def _digital_sign_default_deadline(self):
         self.ensure_one()
-        if self.validity_date:
-            return datetime.combine(self.validity_date, time(23, 59, 59))
-        return False
+        if not self.validity_date:
+            return False
+        # The end of the validity day where the salesperson works, stored in UTC.
+        tz = pytz.timezone(self.user_id.tz or self.env.user.tz or "UTC")
+        end = tz.localize(datetime.combine(self.validity_date, time(23, 59, 59)))
+        return end.astimezone(pytz.utc).replace(tzinfo=None)
 
     def _digital_sign_check_can_send(self):
         self.ensure_one()
         if self.state == "cancel":
             raise UserError(self.env._("A cancelled order cannot be sent for signature."))
         if not self.order_line:
-            raise UserError(self.env._("Add products to the quotation before sending it for signature."))
+            raise UserError(self.env._(
+                "Add products to the quotation before sending it for signature."))
 
     def _digital_sign_prepare_request_values(self, wizard):
         values = super()._digital_sign_prepare_request_values(wizard)
         roles = []
         for line in wizard.line_ids.sorted(lambda l: (l.signing_order, l.id)):
-            if line.role not in [role["role"] for role in roles]:
-                roles.append({"role": line.role, "optional": not line.mandatory,
-                              "label": line.name if not line.to_be_named else line.role})
+            role = (line.role or "").strip()
+            if role.casefold() in [known["role"].casefold() for known in roles]:
+                continue
+            # Places go to participants by role: the role travels in the anchor's URL.
+            parsed = anchors.parse_anchor_link(anchors.anchor_link("signature", role))
+            if not parsed or parsed[1] != role:
+                raise UserError(self.env._(
+                    "The role \"%(role)s\" cannot be placed in the quotation: write it as one "
+                    "word (letters, digits, - or _), for example Cosigner.", role=line.role))
+            roles.append({"role": role, "optional": not line.mandatory,
+                          "label": line.name if not line.to_be_named else role})
         pdf = self._digital_sign_render_pdf(roles)
         values.update({
             "original_pdf": base64.b64encode(pdf),
@@ -112,7 +133,8 @@ class SaleOrder(models.Model):
         values = {"company": self.company_id.name, "ref": self.name, "url": url}
         kind = request.document_kind or "quote"
         if kind == "quick_quote":
-            text = env._("%(company)s: a quick quote %(ref)s for you to approve: %(url)s", **values)
+            text = env._("%(company)s: a quick quote %(ref)s for you to approve: %(url)s",
+                         **values)
         elif kind == "upsell":
             text = env._("%(company)s suggests an addition to your order (%(ref)s), to approve "
                          "here: %(url)s", **values)
@@ -120,7 +142,8 @@ class SaleOrder(models.Model):
             text = env._("%(company)s: please confirm your order %(ref)s by signing: %(url)s",
                          **values)
         else:
-            text = env._("%(company)s: your quotation %(ref)s is ready to sign: %(url)s", **values)
+            text = env._("%(company)s: your quotation %(ref)s is ready to sign: %(url)s",
+                         **values)
         return env._("Reminder: %(text)s", text=text) if reminder else text
 
     def _digital_sign_on_completed(self, request):
@@ -160,8 +183,10 @@ class SaleOrder(models.Model):
                 self.message_post(body=message)
                 summary = self.env._("Signed, but not confirmed: %s", self.name)
         else:
-            summary = self.env._("Signed: confirm %s", self.name) if self.state in ("draft", "sent") \
-                else self.env._("Signed: %s", self.name)
+            if self.state in ("draft", "sent"):
+                summary = self.env._("Signed: confirm %s", self.name)
+            else:
+                summary = self.env._("Signed: %s", self.name)
         if salesperson:
             self.activity_schedule(
                 "mail.mail_activity_data_todo", user_id=salesperson.id, summary=summary,

@@ -1,0 +1,117 @@
+import { registry } from "@web/core/registry";
+
+/**
+ * Draw a stroke on a SignaturePad canvas with pointer events, as a finger or a mouse does:
+ * SignaturePad listens to pointerdown on the canvas, then pointermove and pointerup on the
+ * window (the events bubble up to it).
+ */
+async function drawSignature(canvas) {
+    const rect = canvas.getBoundingClientRect();
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 25));
+    const pointer = (type, x, y, buttons) =>
+        canvas.dispatchEvent(
+            new PointerEvent(type, {
+                bubbles: true,
+                cancelable: true,
+                pointerId: 1,
+                pointerType: "mouse",
+                isPrimary: true,
+                button: 0,
+                buttons,
+                pressure: buttons ? 0.5 : 0,
+                clientX: rect.left + x * rect.width,
+                clientY: rect.top + y * rect.height,
+            })
+        );
+    pointer("pointerdown", 0.1, 0.6, 1);
+    for (let step = 1; step <= 16; step++) {
+        await pause();
+        const x = 0.1 + (0.8 * step) / 16;
+        pointer("pointermove", x, step % 2 ? 0.3 : 0.7, 1);
+    }
+    await pause();
+    pointer("pointerup", 0.9, 0.5, 0);
+}
+
+// Started from Python on the quotation's form view, as its salesperson.
+registry.category("web_tour.tours").add("digital_sign_sale_send", {
+    steps: () => [
+        {
+            content: "Send the quotation for signature",
+            trigger: ".o_form_view .o_statusbar_buttons button[name='action_digital_sign_send']",
+            run: "click",
+        },
+        {
+            content: "The wizard proposes the customer",
+            trigger: ".modal .o_field_widget[name='line_ids'] .o_data_row:contains(Ingrid Customer)",
+        },
+        {
+            content: "The document kind is a quote, and can be changed",
+            trigger: ".modal .o_field_widget[name='document_kind'] input.o_select_menu_toggler:value(Quote)",
+        },
+        {
+            content: "Send",
+            trigger: ".modal .modal-footer button[name='action_send']",
+            run: "click",
+        },
+        {
+            content: "The salesperson is told it was sent",
+            trigger: ".o_notification:contains(was sent for signature)",
+        },
+        {
+            content: "The order shows its digital status",
+            trigger:
+                "body:not(:has(.modal)) .o_form_view .o_field_widget[name='digital_sign_state']:contains(Sent)",
+        },
+        {
+            content: "The order shows the link that was sent",
+            trigger: ".o_form_view .o_field_widget[name='digital_sign_url']:contains(/digital_sign/s/)",
+        },
+    ],
+});
+
+// Started from Python on the customer's signing link, without a session.
+registry.category("web_tour.tours").add("digital_sign_sale_sign", {
+    steps: () => [
+        {
+            content: "Wait for the page's interactions",
+            trigger: "body[is-ready=true]",
+        },
+        {
+            content: "Open the signature place",
+            trigger: ".o_digital_sign .o_ds_field_signature.o_ds_required",
+            run: "click",
+        },
+        {
+            content: "Draw a signature",
+            trigger: ".modal canvas.o_web_sign_signature",
+            async run() {
+                await drawSignature(this.anchor);
+            },
+        },
+        {
+            content: "Adopt it",
+            trigger: ".modal .modal-footer .btn-primary:enabled",
+            run: "click",
+        },
+        {
+            content: "The signature is in its place",
+            trigger: "body:not(:has(.modal)) .o_ds_field_signature img",
+        },
+        {
+            content: "Consent to sign electronically",
+            trigger: ".o_ds_consent_input",
+            run: "check",
+        },
+        {
+            content: "Sign",
+            trigger: ".o_ds_submit:enabled",
+            run: "click",
+            expectUnloadPage: true,
+        },
+        {
+            content: "The page says it is signed",
+            trigger: ".o_ds_done",
+        },
+    ],
+});
