@@ -23,6 +23,7 @@
         "views/digital_sign_provider_views.xml",
         "views/digital_sign_request_cancel_views.xml",
         "views/digital_sign_request_send_views.xml",
+        "views/digital_sign_participant_reengage_views.xml",
         "views/sale_order_views.xml",
         "views/sale_order_report_templates.xml",
         "views/crm_lead_views.xml",

@@ -188,6 +188,22 @@ class DigitalSignParticipant(models.Model):
             ))
         return formatted
 
+    # === ACTIONS === #
+    def action_open_reengage(self):
+        self.ensure_one()
+        if self.state not in ("waiting", "sent") or self.request_state not in ("sent", "viewed"):
+            raise UserError(self.env._(
+                "%s already opened the link (or the document is closed): the contact can no "
+                "longer change.", self.name))
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Re-engage %s", self.name),
+            "res_model": "digital.sign.participant.reengage",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_participant_id": self.id},
+        }
+
     # === BUSINESS: contact and channels === #
     def _get_contact(self, channel):
         self.ensure_one()

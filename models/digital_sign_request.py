@@ -17,6 +17,22 @@ from ..utils import client_info, decode_binary, engine_error_message
 _logger = logging.getLogger(__name__)
 
 PAGE_IMAGE_WIDTH = 1100
+
+
+def _demo_signature_png():
+    """A handwritten-looking stroke for demo signatures."""
+    import io  # noqa: PLC0415 - demo only
+
+    from PIL import Image, ImageDraw  # noqa: PLC0415
+
+    image = Image.new("RGBA", (360, 120), (255, 255, 255, 0))
+    draw = ImageDraw.Draw(image)
+    points = [(20, 80), (45, 30), (60, 95), (85, 40), (105, 85), (130, 35), (150, 70), (175, 60),
+              (200, 90), (230, 40), (255, 75), (290, 55), (340, 60)]
+    draw.line(points, fill=(22, 38, 120, 255), width=5, joint="curve")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
 CACHE_RES_FIELD = "digital_sign_cache"
 
 
@@ -1444,6 +1460,71 @@ class DigitalSignRequest(models.Model):
                 request._detect_fields()
             request._assign_fields_to_participants()
             request.action_send()
+
+    @api.model
+    def _demo_populate(self):
+        """Demo documents in every state: digital quotes on demo quotations (through the send
+        wizard and Odoo's own report), helpdesk tickets, and their outcomes."""
+        signature = base64.b64encode(_demo_signature_png())
+
+        def sign(request):
+            participant = request.participant_ids.filtered(lambda p: p.state in ("sent", "viewed"))[:1]
+            participant._mark_viewed()
+            values = {str(f.id): "data:image/png;base64," + signature.decode()
+                      for f in request.field_ids if f.participant_id == participant
+                      and f.kind in ("signature", "initials")}
+            values.update({str(f.id): True for f in request.field_ids
+                           if f.participant_id == participant and f.kind == "checkbox"})
+            participant._submit(values, True, request.original_sha256, ip="192.0.2.10",
+                                user_agent="Mozilla/5.0 (demo)")
+            request._finalize()
+
+        outcomes = ["sent", "viewed", "signed", "rejected", "expired", "sent"]
+        orders = self.env["sale.order"].search(
+            [("state", "in", ("draft", "sent")), ("order_line", "!=", False),
+             ("partner_id.email", "!=", False)], limit=len(outcomes), order="id")
+        for order, outcome in zip(orders, outcomes):
+            try:
+                with self.env.cr.savepoint():
+                    wizard = self.env["digital.sign.request.send"].create(
+                        {"res_model": "sale.order", "res_id": order.id})
+                    request = wizard._create_request()
+                    request.action_send()
+                    self._demo_apply_outcome(request, outcome, sign)
+            except Exception:  # noqa: BLE001 - demo data must not block an install
+                _logger.warning("Demo digital quote for %s skipped", order.name, exc_info=True)
+        tickets = self.env["helpdesk.ticket"].search([("partner_id.email", "!=", False)], limit=2,
+                                                     order="id")
+        pdf = base64.b64encode(self.env.ref(
+            "digital_sign.demo_request_service_agreement")._get_original_bytes())
+        for ticket, outcome in zip(tickets, ("sent", "signed")):
+            try:
+                with self.env.cr.savepoint():
+                    wizard = self.env["digital.sign.request.send"].create({
+                        "res_model": "helpdesk.ticket", "res_id": ticket.id,
+                        "name": f"Service agreement ({ticket.number})", "pdf_source": "upload",
+                        "pdf_file": pdf, "pdf_filename": "service_agreement.pdf",
+                    })
+                    request = wizard._create_request()
+                    request.action_send()
+                    self._demo_apply_outcome(request, outcome, sign)
+            except Exception:  # noqa: BLE001
+                _logger.warning("Demo ticket document for %s skipped", ticket.display_name, exc_info=True)
+
+    @api.model
+    def _demo_apply_outcome(self, request, outcome, sign):
+        participant = request.participant_ids[:1]
+        if outcome == "viewed":
+            participant._mark_viewed()
+        elif outcome == "signed":
+            sign(request)
+        elif outcome == "rejected":
+            participant._mark_viewed()
+            participant._reject("The delivery date does not suit us; please call me.",
+                                ip="192.0.2.11", user_agent="Mozilla/5.0 (demo)")
+        elif outcome == "expired":
+            request.deadline = fields.Datetime.now() - timedelta(hours=1)
+            request._set_expired()
 
     @api.model
     def _demo_signing_link(self):

@@ -117,6 +117,9 @@ class SaleOrder(models.Model):
         } for role in roles]
         report = self.env["ir.actions.report"].with_context(
             digital_sign_anchors=blocks, force_report_rendering=True, lang=self.partner_id.lang,
+            # While modules install (demo data), Odoo applies only the views loaded so far;
+            # the report extension of this module must apply all the same.
+            load_all_views=True,
         )
         pdf, _type = report._render_qweb_pdf("sale.action_report_saleorder", res_ids=self.ids)
         return pdf

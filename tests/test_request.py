@@ -287,3 +287,22 @@ class TestRequest(DigitalSignCommon):
         draft = self._create_request(name="Draft")
         draft.unlink()
         self.assertFalse(draft.exists())
+
+    def test_owner_reengages_a_participant_from_the_form(self):
+        request = self._create_request()
+        request.action_send()
+        participant = request.participant_ids
+        old_path = participant._get_signing_path()
+        action = participant.action_open_reengage()
+        wizard = self.env[action["res_model"]].with_context(action["context"]).create(
+            {"email": "ingrid.new@example.com"})
+        wizard.action_reengage()
+        self.assertEqual(participant.email, "ingrid.new@example.com")
+        self.assertNotEqual(participant._get_signing_path(), old_path)
+        mail = self.env["mail.mail"].sudo().search([], order="id desc", limit=1)
+        self.assertEqual(mail.email_to, "ingrid.new@example.com")
+        event = request.event_ids.filtered(lambda e: e.event_type == "contact_changed")
+        self.assertIn("ingrid@example.com", event.details)
+        participant._mark_viewed()
+        with self.assertRaises(UserError):
+            participant.action_open_reengage()

@@ -1,2 +1,3 @@
 from . import digital_sign_request_cancel
 from . import digital_sign_request_send
+from . import digital_sign_participant_reengage

@@ -17,8 +17,7 @@ class DigitalSignRequestSend(models.TransientModel):
     # === FIELDS === #
     res_model = fields.Char(required=True, readonly=True)
     res_id = fields.Integer(required=True, readonly=True)
-    name = fields.Char("Document Name", required=True, compute="_compute_name", store=True,
-                       readonly=False)
+    name = fields.Char("Document Name", compute="_compute_name", store=True, readonly=False)
     document_kind = fields.Selection(selection="_selection_document_kind",
                                      compute="_compute_document_kind", store=True, readonly=False)
     pdf_source = fields.Selection(
@@ -233,7 +232,7 @@ class DigitalSignRequestSend(models.TransientModel):
         if not vals.get("original_pdf"):
             raise UserError(self.env._("Choose the PDF to sign."))
         vals.update({
-            "name": self.name,
+            "name": self.name or record._digital_sign_default_name(),
             "sending_mode": self.sending_mode,
             "deadline": self.deadline,
             "document_kind": self.document_kind or False,
