@@ -26,6 +26,7 @@ class DigitalSignMixin(models.AbstractModel):
     digital_sign_state = fields.Selection(
         [("none", "None")] + const.REQUEST_STATES, string="Digital Status", default="none",
         required=True, readonly=True, copy=False, index=True,
+        group_expand="_group_expand_digital_sign_states",
     )
     digital_sign_request_count = fields.Integer(
         "Signatures", compute="_compute_digital_sign_request_count",
@@ -58,6 +59,10 @@ class DigitalSignMixin(models.AbstractModel):
                 ).sorted(lambda p: (not p.is_primary, p.signing_order, p.id))[:1]
                 url = participant._get_signing_url() if participant else ""
             record.digital_sign_url = url
+
+    def _group_expand_digital_sign_states(self, states, domain):
+        # The summaries show every status of the flow as a column, in order.
+        return [key for key, _label in const.REQUEST_STATES]
 
     # === ACTIONS === #
     def action_digital_sign_send(self):

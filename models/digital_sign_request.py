@@ -91,7 +91,7 @@ class DigitalSignRequest(models.Model):
     )
     state = fields.Selection(
         const.REQUEST_STATES, default="draft", required=True, tracking=True, index=True,
-        copy=False,
+        copy=False, group_expand="_group_expand_states",
     )
     provider_id = fields.Many2one(
         "digital.sign.provider",
@@ -159,6 +159,10 @@ class DigitalSignRequest(models.Model):
 
     def _default_team_id(self):
         return self.env.user.sale_team_id if "sale_team_id" in self.env.user else False
+
+    def _group_expand_states(self, states, domain):
+        # Every state is a column (in the order of the flow) on the dashboard, empty or not.
+        return [key for key, _label in const.REQUEST_STATES]
 
     @api.depends("res_model", "res_id")
     def _compute_res_name(self):
