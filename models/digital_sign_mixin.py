@@ -224,7 +224,18 @@ class DigitalSignMixin(models.AbstractModel):
             "res_id": self.id,
             "partner_id": partner.id,
             "company_id": self.company_id.id if "company_id" in self else self.env.company.id,
+            "source_hash": self._digital_sign_content_hash(),
         }
+
+    def _digital_sign_content_hash(self):
+        """A digest of what the document says (amounts, lines...) when the PDF is made from
+        the record: signing is refused once it changed (what you see is what you sign).
+        '' when the PDF does not come from the record's content (an uploaded file).
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        return ""
 
     def _digital_sign_invitation_template(self, request, reminder=False):
         """The mail.template inviting participants of ``request``, or None for the

@@ -559,15 +559,58 @@ class DigitalSignParticipant(models.Model):
                 "Please accept to sign electronically.")}}
         if document_sha256 and not consteq(str(document_sha256), request.original_sha256 or ""):
             return {"status": "changed"}
-        my_fields = request.field_ids.filtered(lambda f: f.participant_id == self)
+        if request._source_changed():
+            # What you see is what you sign: the quotation changed after this PDF was made.
+            request._set_canceled(self.env._(
+                "%s changed after it was sent: send a new version for signature.",
+                request.res_name or request.name))
+            return {"status": "changed"}
+        now = fields.Datetime.now()
+        writes, errors = self._check_submitted_values(values, now)
+        if errors:
+            return {"status": "invalid", "errors": errors}
+        # Compare-and-set: only one submission moves the participant to signed.
+        self.env.flush_all()
+        self.env.cr.execute(SQL(
+            """UPDATE digital_sign_participant SET state = 'signed', signed_at = %s
+               WHERE id = %s AND state IN ('sent', 'viewed') RETURNING id""", now, self.id,
+        ))
+        if not self.env.cr.fetchone():
+            self.invalidate_recordset()
+            return {"status": "already_signed"}
+        self.invalidate_recordset(["state", "signed_at"])
+        for field, field_values in writes.items():
+            field_values["filled_at"] = now
+            if "value_image" in field_values:
+                field_values["value_image"] = base64.b64encode(field_values["value_image"])
+            field.sudo().write(field_values)
+        consent_text = self._get_consent_text()
+        self.sudo().write({
+            "consent_at": now, "consent_text": consent_text,
+            "signed_ip": ip, "signed_user_agent": (user_agent or "")[:512],
+        })
+        request._log_event("consent", participant=self, channel="web", ip=ip, user_agent=user_agent,
+                           details={"text_sha256": hashlib.sha256(consent_text.encode()).hexdigest()})
+        request._log_event("signed", participant=self, channel="web", ip=ip, user_agent=user_agent,
+                           details={"fields": len(writes)})
+        request._on_participant_done(self)
+        return {"status": "ok"}
+
+    def _check_submitted_values(self, values, now):
+        """Check what the browser sent against the places the server knows for this
+        participant (page, kind and required come from the database, never the client).
+
+        :return: ``(writes, errors)``: values to store per field, and messages per field id
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        my_fields = self.request_id.field_ids.filtered(lambda f: f.participant_id == self)
         values = {str(key): value for key, value in (values or {}).items()}
         errors = {}
         known_ids = {str(field.id) for field in my_fields}
         unknown = set(values) - known_ids
         if unknown:
-            return {"status": "invalid", "errors": {"fields": self.env._(
-                "The page sent values for places that are not yours.")}}
-        now = fields.Datetime.now()
+            return {}, {"fields": self.env._("The page sent values for places that are not yours.")}
         writes = {}
         for field in my_fields:
             raw = values.get(str(field.id))
@@ -599,34 +642,7 @@ class DigitalSignParticipant(models.Model):
                     errors[str(field.id)] = self.env._("Please fill this in.")
                     continue
                 writes[field] = {"value": text}
-        if errors:
-            return {"status": "invalid", "errors": errors}
-        # Compare-and-set: only one submission moves the participant to signed.
-        self.env.flush_all()
-        self.env.cr.execute(SQL(
-            """UPDATE digital_sign_participant SET state = 'signed', signed_at = %s
-               WHERE id = %s AND state IN ('sent', 'viewed') RETURNING id""", now, self.id,
-        ))
-        if not self.env.cr.fetchone():
-            self.invalidate_recordset()
-            return {"status": "already_signed"}
-        self.invalidate_recordset(["state", "signed_at"])
-        for field, field_values in writes.items():
-            field_values["filled_at"] = now
-            if "value_image" in field_values:
-                field_values["value_image"] = base64.b64encode(field_values["value_image"])
-            field.sudo().write(field_values)
-        consent_text = self._get_consent_text()
-        self.sudo().write({
-            "consent_at": now, "consent_text": consent_text,
-            "signed_ip": ip, "signed_user_agent": (user_agent or "")[:512],
-        })
-        request._log_event("consent", participant=self, channel="web", ip=ip, user_agent=user_agent,
-                           details={"text_sha256": hashlib.sha256(consent_text.encode()).hexdigest()})
-        request._log_event("signed", participant=self, channel="web", ip=ip, user_agent=user_agent,
-                           details={"fields": len(writes)})
-        request._on_participant_done(self)
-        return {"status": "ok"}
+        return writes, errors
 
     def _format_signing_date(self, when):
         lang = self.partner_id.lang or self.request_id.partner_id.lang or self.env.lang or "en_US"
@@ -841,7 +857,16 @@ class DigitalSignParticipant(models.Model):
             }
 
         mine = request.field_ids.filtered(lambda f: f.participant_id == self)
-        others = request.field_ids - mine
+        my_fields = [box(f) for f in mine.sorted(lambda f: (f.page, f.y0, f.x0))]
+        other_fields = [{**box(f), "who": f.participant_id.name or f.role or ""}
+                        for f in request.field_ids - mine]
+        # Each page carries its own places: the template never scans every place per page.
+        for page in pages:
+            page["my_fields"], page["other_fields"] = [], []
+        for key, boxes in (("my_fields", my_fields), ("other_fields", other_fields)):
+            for box_values in boxes:
+                if 1 <= box_values["page"] <= len(pages):
+                    pages[box_values["page"] - 1][key].append(box_values)
         return {
             "participant": self,
             "sign_request": request,
@@ -850,8 +875,7 @@ class DigitalSignParticipant(models.Model):
             "step": link_state,
             "base_path": base_path,
             "pages": pages,
-            "my_fields": [box(f) for f in mine.sorted(lambda f: (f.page, f.y0, f.x0))],
-            "other_fields": [{**box(f), "who": f.participant_id.name or f.role or ""} for f in others],
+            "my_fields": my_fields,
             "document_sha256": request.original_sha256,
             "consent_text": self._get_consent_text(),
             "others": [{
@@ -872,6 +896,6 @@ class DigitalSignParticipant(models.Model):
             "otp_destination": self._get_contact_label(self.otp_channel) if self._otp_required() else "",
             "otp_locked_until": self.otp_locked_until if self.otp_locked_until
             and self.otp_locked_until > fields.Datetime.now() else False,
-            "document_ready": request.finalize_state == "done" and bool(request.signed_pdf),
+            "document_ready": request.finalize_state == "done" and bool(request.signed_sha256),
             "deadline": request._format_time(request.deadline) if request.deadline else "",
         }

@@ -137,6 +137,10 @@ class DigitalSignRequest(models.Model):
     cancel_reason = fields.Text(readonly=True, copy=False)
     reject_reason = fields.Text(readonly=True, copy=False)
     document_kind = fields.Char(readonly=True, copy=False)
+    source_hash = fields.Char(
+        readonly=True, copy=False,
+        help="Digest of the linked record's content when the PDF was made from it: signing "
+        "is refused once the record changed.")
     version = fields.Integer(default=1, readonly=True, copy=False)
     previous_request_id = fields.Many2one(
         "digital.sign.request", string="Previous Version", readonly=True, copy=False,
@@ -603,6 +607,17 @@ class DigitalSignRequest(models.Model):
             "%(company)s asks you to sign \"%(name)s\": %(url)s",
             company=self.company_id.name, name=self.name, url=url,
         )
+
+    def _source_changed(self):
+        """True when the linked record no longer says what the sent PDF says.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        if not self.source_hash:
+            return False
+        record = self._get_linked_mixin_record()
+        return bool(record) and record._digital_sign_content_hash() != self.source_hash
 
     # === BUSINESS: progress === #
     def _on_participant_done(self, participant):
@@ -1071,8 +1086,11 @@ class DigitalSignRequest(models.Model):
         )
         due = Participant.search(domain, limit=self._get_setting("cron_batch_size") * 5)
         self.env["ir.cron"]._commit_progress(remaining=len(due))
-        for request in due.request_id:
-            participants = due.filtered(lambda p: p.request_id == request)
+        by_request = {}
+        for participant in due:
+            by_request.setdefault(participant.request_id, self.env["digital.sign.participant"])
+            by_request[participant.request_id] |= participant
+        for request, participants in by_request.items():
             try:
                 with self.env.cr.savepoint():
                     request.provider_id._send_reminders(request, participants)

@@ -1,4 +1,5 @@
 import base64
+import hashlib
 import logging
 from datetime import datetime, time
 
@@ -78,7 +79,7 @@ class SaleOrder(models.Model):
     def _digital_sign_prepare_request_values(self, wizard):
         values = super()._digital_sign_prepare_request_values(wizard)
         roles = []
-        for line in wizard.line_ids.sorted(lambda l: (l.signing_order, l.id)):
+        for line in wizard.line_ids.sorted(lambda wline: (wline.signing_order, wline.id)):
             role = (line.role or "").strip()
             if role.casefold() in [known["role"].casefold() for known in roles]:
                 continue
@@ -123,6 +124,17 @@ class SaleOrder(models.Model):
         )
         pdf, _type = report._render_qweb_pdf("sale.action_report_saleorder", res_ids=self.ids)
         return pdf
+
+    def _digital_sign_content_hash(self):
+        # What the customer signs: the lines, prices, taxes and totals of the quotation.
+        self.ensure_one()
+        lines = [(line.display_type or "", line.product_id.id, line.name or "", line.product_uom_qty,
+                  line.price_unit, line.discount, tuple(sorted(line.tax_ids.ids)),
+                  line.price_subtotal) for line in self.order_line.sorted("id")]
+        data = repr((self.partner_id.id, self.currency_id.name, self.amount_untaxed,
+                     self.amount_tax, self.amount_total, str(self.validity_date or ""),
+                     self.payment_term_id.id, lines))
+        return hashlib.sha256(data.encode()).hexdigest()
 
     def _digital_sign_invitation_template(self, request, reminder=False):
         self.ensure_one()

@@ -314,6 +314,20 @@ class TestSale(DigitalSignSaleCommon):
         self.assertEqual(order.digital_sign_request_ids, first | second, "the history keeps both")
         self.assertEqual(order.digital_sign_request_count, 2)
 
+    def test_a_quotation_changed_after_sending_can_no_longer_be_signed(self):
+        order = self._create_quotation()
+        with self.mock_mail_gateway():
+            request = self._send(order)
+        participant = request.participant_ids
+        order.order_line[0].price_unit += 10  # the customer's PDF shows the old price
+        result = self._sign(participant)
+        self.assertEqual(result["status"], "changed")
+        self.assertEqual(participant.state, "viewed", "nothing signed")
+        self.assertEqual(request.state, "cancelled")
+        self.assertIn("changed after it was sent", request.cancel_reason)
+        self.assertEqual(order.digital_sign_state, "cancelled")
+        self.assertEqual(order.state, "draft")
+
     # === cancel === #
     def test_cancel_digital_quote_logs_the_reason_kills_links_and_allows_manual_confirm(self):
         order = self._create_quotation()

@@ -231,8 +231,9 @@ export class DigitalSignPage extends Interaction {
             } else if (result.status === "changed") {
                 this.showError(
                     ".o_ds_submit_error",
-                    _t("The document changed since this page was opened. Please reload it.")
+                    _t("This document changed after it was sent to you, so it can no longer be signed. The sender was told and will send the new version.")
                 );
+                this.submitted = true;
             } else {
                 window.location.reload();
             }
