@@ -13,7 +13,7 @@ import logging
 from werkzeug.exceptions import Forbidden
 
 from odoo import fields, http
-from odoo.http import Response, Stream, request
+from odoo.http import Stream, request
 from odoo.tools import consteq
 
 from .. import const

@@ -8,8 +8,8 @@ from odoo.exceptions import UserError, ValidationError
 from .. import const
 from ..engine import http as engine_http
 from ..engine import netguard, providers
-from ..engine.providers import docusign
 from ..engine.errors import EngineError, ProviderUnavailable
+from ..engine.providers import docusign
 from ..utils import engine_error_message
 
 _logger = logging.getLogger(__name__)

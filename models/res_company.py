@@ -16,6 +16,7 @@ Loopback timestamp servers (tests, a local TSA) are refused unless the system pa
 """
 
 import base64
+import hashlib
 import io
 import logging
 import secrets
@@ -48,6 +49,25 @@ _TSA_FAILED_AT = {}  # url -> time.monotonic() of the last failure
 MAX_TSA_CERTIFICATES = 20
 _SEAL_SECRET_FIELDS = ("digital_sign_seal_source", "digital_sign_seal_pkcs12",
                        "digital_sign_seal_password")
+
+
+# Opening a PKCS#12 runs its key derivation (about 0.14 s): each process keeps the identities
+# it opened, keyed by a digest of the file and password, until their certificate expires.
+_IDENTITIES = {}
+
+
+def _load_identity(data, password):
+    key = hashlib.sha256(data + b"\0" + (password or "").encode()).hexdigest()
+    cached = _IDENTITIES.get(key)
+    now = time.time()
+    if cached and cached[1] > now:
+        return cached[0]
+    identity = pades.load_seal_identity(data, password)
+    not_after = pades.describe(identity).not_after.timestamp()
+    if len(_IDENTITIES) > 32:
+        _IDENTITIES.clear()
+    _IDENTITIES[key] = (identity, not_after)
+    return identity
 
 
 def _pem(der):
@@ -279,7 +299,7 @@ class ResCompany(models.Model):
             data = decode_binary(company_sudo.digital_sign_seal_pkcs12)
             if not data:
                 raise CertificateInvalid("no certificate uploaded", code="cert_pkcs12_invalid")
-            identity = pades.load_seal_identity(data, company_sudo.digital_sign_seal_password or None)
+            identity = _load_identity(data, company_sudo.digital_sign_seal_password or None)
         else:
             identity = company_sudo._digital_sign_get_auto_identity()
         company_sudo._digital_sign_remember_seal_certificate(identity)
@@ -300,7 +320,7 @@ class ResCompany(models.Model):
         if not data:
             return None
         try:
-            return pades.load_seal_identity(data, self.digital_sign_seal_auto_password)
+            return _load_identity(data, self.digital_sign_seal_auto_password)
         except CertificateInvalid as error:
             if error.code != "cert_expired":
                 raise
