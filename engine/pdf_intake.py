@@ -206,8 +206,8 @@ def _stream_filters(data, stream_pos):
         return []  # not an indirect object: no parser takes it for a stream
     head = data[obj:stream_pos]
     found = None
-    for found in _FILTER_RE.finditer(head):  # the last /Filter before the data
-        pass
+    for match in _FILTER_RE.finditer(head):  # the last /Filter before the data
+        found = match
     if found is None:
         return []
     value = found.group(1)
@@ -221,7 +221,7 @@ def _decoded_size(raw, filters, budget):
     """Decoded size of ``raw`` through ``filters`` (stops counting just past ``budget``);
     None when the stream cannot be measured (unknown or image-only filters, bad data)."""
     raw = bytes(raw) if len(filters) > 1 else raw
-    for index, name in enumerate(filters):
+    for name in filters:
         if name in _ASCIIHEX or name in _ASCII85:
             raw = _ascii_decode(raw, name)
             if raw is None:

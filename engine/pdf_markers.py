@@ -28,8 +28,8 @@ from types import MappingProxyType
 import pymupdf
 
 from . import anchors
-from .pdf_intake import open_document
 from .mupdf_lock import serialized
+from .pdf_intake import open_document
 
 DEFAULT_FIELD_SIZES = MappingProxyType(
     {

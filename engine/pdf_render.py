@@ -14,8 +14,8 @@ import pymupdf
 from PIL import Image
 
 from .errors import RenderInvalid
-from .pdf_intake import open_document
 from .mupdf_lock import serialized
+from .pdf_intake import open_document
 
 MIN_WIDTH_PX = 16
 MAX_WIDTH_PX = 4000

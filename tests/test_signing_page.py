@@ -9,6 +9,7 @@ from freezegun import freeze_time
 
 from odoo import fields
 from odoo.tests import HttpCase, tagged
+from odoo.tests.common import JsonRpcException
 from odoo.tools import mute_logger
 
 from .common import DigitalSignCommon, make_pdf, signature_data_url
@@ -106,7 +107,7 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
         participant = request.participant_ids
         csrf = self._csrf(participant)
         with mute_logger("odoo.http"):
-            with self.assertRaises(Exception):
+            with self.assertRaises(JsonRpcException):
                 self._rpc(participant, "submit", csrf="bogus", values={}, consent=True)
             response = self.url_open(
                 f"{participant._get_signing_path()}/submit",
@@ -243,7 +244,7 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
         self.assertEqual(sms.number, "+46701234567", "the stored number, never the client's")
         self.assertNotIn("424242", str(participant.sudo().read(["otp_hash"])))
         self.assertEqual(self._rpc(participant, "otp/send", csrf=csrf)["status"], "wait")
-        for attempt in range(4):
+        for _attempt in range(4):
             self.assertEqual(self._rpc(participant, "otp/verify", csrf=csrf, code="000000")["status"], "wrong")
         self.assertEqual(participant.sudo().otp_failures, 4, "failures are committed, not rolled back")
         self.assertEqual(self._rpc(participant, "otp/verify", csrf=csrf, code="000000")["status"], "locked")
@@ -346,8 +347,9 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
         image = self._open(participant, "/page/2")
         self.assertEqual(image.headers["Content-Type"], "image/png", "a text page: palette PNG")
         self.assertTrue(image.content.startswith(b"\x89PNG"))
-        from PIL import Image
         import io
+
+        from PIL import Image
         width, height = Image.open(io.BytesIO(image.content)).size
         self.assertLess(width, height, "the rotated landscape page is shown upright (portrait)")
         self.assertEqual(self._open(participant, "/page/3").status_code, 404)

@@ -131,7 +131,7 @@ def test_long_values_wrap_inside_the_page():
                                        "2001:0db8:85a3:0000:0000:8a2e:0370:7334", "z" * 500),))
     doc = pymupdf.open("pdf", render_certificate(data))
     for page in doc:
-        for x0, y0, x1, y1, *_ in page.get_text("words"):
+        for x0, _y0, x1, _y1, *_ in page.get_text("words"):
             assert 40 <= x0 and x1 <= page.rect.width - 40, (x0, x1)
     text = squeezed("".join(pages_text(doc)))
     assert squeezed(LONG_UA) in text and "z" * 500 in text and "x" * 300 in text

@@ -638,7 +638,8 @@ def test_unsupported_inputs_are_refused(identity, make, reason):
 
 
 def test_pdf_locked_by_a_certification_signature_is_refused(ca, identity, pdf):
-    from asn1crypto import keys, x509 as asn1_x509
+    from asn1crypto import keys
+    from asn1crypto import x509 as asn1_x509
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
     from pyhanko.sign.fields import MDPPerm

@@ -234,7 +234,7 @@ def test_custom_field_sizes_and_clipping_to_the_page():
     text = by_role(detect_markers(data, options))[("text", "B")]
     assert (text.x1 - text.x0, text.y1 - text.y0) == pytest.approx((30, 40))
     assert hash(options) == hash(MarkerOptions(field_sizes={"text": (30, 40)}))
-    with pytest.raises(Exception):
+    with pytest.raises(TypeError):
         options.field_sizes["text"] = (1, 1)  # read-only
 
 
