@@ -1,32 +1,10 @@
 import { registry } from "@web/core/registry";
+import { drawSignature } from "@digital_sign/../tests/tours/tour_utils";
 
 /**
  * Tours of the public signing page. The Python tests (tests/test_signing_tours.py) create the
  * documents, start each tour on a participant's link and check the result in the database.
  */
-
-/** Draw a stroke on the signature pad's canvas with pointer events (mouse or touch). */
-function drawSignature(canvas, pointerType = "mouse") {
-    const rect = canvas.getBoundingClientRect();
-    const points = [[0.15, 0.6], [0.3, 0.3], [0.45, 0.7], [0.6, 0.3], [0.75, 0.65], [0.85, 0.4]];
-    const event = (type, [x, y]) =>
-        new PointerEvent(type, {
-            bubbles: true,
-            cancelable: true,
-            pointerId: 1,
-            pointerType,
-            isPrimary: true,
-            clientX: rect.left + x * rect.width,
-            clientY: rect.top + y * rect.height,
-            pressure: 0.5,
-            buttons: type === "pointerup" ? 0 : 1,
-        });
-    canvas.dispatchEvent(event("pointerdown", points[0]));
-    for (const point of points.slice(1)) {
-        canvas.dispatchEvent(event("pointermove", point));
-    }
-    canvas.dispatchEvent(event("pointerup", points.at(-1)));
-}
 
 function signPlaceSteps(selector, pointerType) {
     return [
@@ -43,8 +21,8 @@ function signPlaceSteps(selector, pointerType) {
         {
             content: "draw the signature",
             trigger: ".modal canvas.o_web_sign_signature",
-            run() {
-                drawSignature(this.anchor, pointerType);
+            async run() {
+                await drawSignature(this.anchor, pointerType);
             },
         },
         {
