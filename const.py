@@ -45,6 +45,12 @@ FIELD_SOURCES = [
     ("manual", "Placed by hand"),
 ]
 CHANNELS = [("email", "E-mail"), ("sms", "SMS")]
+MESSAGE_PURPOSES = [
+    ("invitation", "Invitation"),
+    ("reminder", "Reminder"),
+    ("code", "One-time code"),
+    ("signed_document", "Signed document"),
+]
 OTP_CHANNELS = [("none", "None"), ("email", "E-mail"), ("sms", "SMS")]
 
 SEAL_STATES = [
@@ -79,6 +85,8 @@ EVENT_TYPES = [
     ("link_requested", "New link requested"),
     ("downloaded", "Downloaded"),
     ("reset", "Reset to draft"),
+    ("message_sent", "Message delivered to the sender's gateway"),
+    ("message_failed", "Message not delivered"),
     ("provider_status", "Provider status"),
     ("provider_error", "Provider error"),
     ("sealed", "Sealed"),

@@ -10,5 +10,7 @@ from . import sale_order
 from . import helpdesk_ticket
 from . import crm_lead
 from . import res_company
+from . import mail_mail
+from . import sms_sms
 from . import res_partner
 from . import res_config_settings

@@ -126,7 +126,8 @@ class DigitalSignEvent(models.Model):
             "ip": ip or "",
             "user_agent": (user_agent or "")[:512],
             "channel": channel or "",
-            "details": json.dumps(details, sort_keys=True, default=str) if details else "",
+            "details": json.dumps(details, sort_keys=True, default=str, ensure_ascii=False)
+            if details else "",
             "document_sha256": request_sudo.signed_sha256 if event_type in ("completed", "sealed")
             and request_sudo.signed_sha256 else request_sudo.original_sha256 or "",
             "prev_hash": request_sudo.audit_head or "",

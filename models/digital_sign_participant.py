@@ -301,12 +301,15 @@ class DigitalSignParticipant(models.Model):
         event_type = "reminded" if reminder else "invited"
         contact = self._get_contact_label(self.invite_channel)
         try:
+            purpose = "reminder" if reminder else "invitation"
             if self.invite_channel == "sms":
-                self._queue_sms(request._get_invitation_sms_body(self, url, reminder=reminder))
+                self._queue_sms(request._get_invitation_sms_body(self, url, reminder=reminder),
+                                purpose=purpose)
             else:
                 template = request._get_invitation_template(reminder=reminder)
                 template.with_context(signing_url=url, reminder=reminder).sudo().send_mail(
-                    self.id, email_values={"email_to": self.email, "recipient_ids": []},
+                    self.id, email_values={"email_to": self.email, "recipient_ids": [],
+                                           "digital_sign_purpose": purpose},
                 )
         except Exception as error:  # noqa: BLE001 - any failure is recorded, nothing lost
             _logger.warning("Invitation of participant %s failed: %s", self.id, type(error).__name__)
@@ -317,7 +320,7 @@ class DigitalSignParticipant(models.Model):
                            details={"to": contact})
         return True
 
-    def _queue_sms(self, body):
+    def _queue_sms(self, body, purpose="invitation"):
         """Queue one SMS to this participant's stored number and wake the SMS queue.
 
         The body never reaches the chatter (it may hold a link or a code).
@@ -327,9 +330,23 @@ class DigitalSignParticipant(models.Model):
             "number": self.mobile,
             "body": body,
             "partner_id": self.partner_id.id,
+            "digital_sign_participant_id": self.id,
+            "digital_sign_purpose": purpose,
         })
         self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
         return sms
+
+    def _log_message_outcome(self, channel, purpose, success, failure=""):
+        """Record in the audit trail what the mail server or SMS gateway did with a message
+        sent to this participant (never its content)."""
+        self.ensure_one()
+        purposes = dict(const.MESSAGE_PURPOSES)
+        self.request_id.sudo()._log_event(
+            "message_sent" if success else "message_failed", participant=self, channel=channel,
+            details={"what": purposes.get(purpose, purpose or ""), "to": self._get_contact_label(channel),
+                     "error": failure or ""},
+            ip="", user_agent="",
+        )
 
     def _set_skipped(self):
         self.write({"state": "skipped"})
@@ -449,11 +466,12 @@ class DigitalSignParticipant(models.Model):
             Throttle._hit(f"otp_send_ip:{ip}")
         try:
             if self.otp_channel == "sms":
-                self._queue_sms(self._get_otp_message(code))
+                self._queue_sms(self._get_otp_message(code), purpose="code")
             else:
                 self.env.ref("digital_sign.mail_template_signature_code").with_context(
                     otp_code=code
-                ).sudo().send_mail(self.id, email_values={"email_to": self.email, "recipient_ids": []})
+                ).sudo().send_mail(self.id, email_values={
+                    "email_to": self.email, "recipient_ids": [], "digital_sign_purpose": "code"})
         except Exception as error:  # noqa: BLE001 - fail closed, and say so
             _logger.warning("Code for participant %s not sent: %s", self.id, type(error).__name__)
             self.sudo().write({"otp_hash": False, "otp_visible_code": False})

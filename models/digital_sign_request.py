@@ -1394,6 +1394,7 @@ class DigitalSignRequest(models.Model):
         for participant in self.participant_ids.filtered(lambda p: p.state == "signed" and p.email):
             template.sudo().send_mail(participant.id, email_values={
                 "email_to": participant.email, "recipient_ids": [],
+                "digital_sign_purpose": "signed_document",
                 "attachment_ids": [attachment.copy({"res_model": "mail.compose.message", "res_id": 0}).id],
             })
 

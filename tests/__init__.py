@@ -6,3 +6,4 @@ from . import test_seal
 from . import test_verify
 from . import test_signing_tours
 from . import test_helpdesk
+from . import test_messages

@@ -1,0 +1,26 @@
+from odoo import fields, models
+
+from .. import const
+
+
+class MailMail(models.Model):
+    _inherit = "mail.mail"
+
+    # === FIELDS === #
+    digital_sign_purpose = fields.Selection(const.MESSAGE_PURPOSES)
+
+    # === BUSINESS === #
+    def _postprocess_sent_message(self, success_pids, success_emails, failure_reason=False,
+                                  failure_type=None):
+        """Every e-mail sent to a participant (invitation, reminder, code, signed document)
+        lands in the audit trail with its outcome at the mail server."""
+        for mail in self.filtered(lambda m: m.digital_sign_purpose
+                                  and m.model == "digital.sign.participant" and m.res_id):
+            participant = self.env["digital.sign.participant"].sudo().browse(mail.res_id).exists()
+            if participant:
+                participant._log_message_outcome(
+                    "email", mail.digital_sign_purpose, not failure_type and not failure_reason,
+                    failure_type or "")
+        return super()._postprocess_sent_message(success_pids, success_emails,
+                                                 failure_reason=failure_reason,
+                                                 failure_type=failure_type)
