@@ -353,3 +353,16 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
         width, height = Image.open(io.BytesIO(image.content)).size
         self.assertLess(width, height, "the rotated landscape page is shown upright (portrait)")
         self.assertEqual(self._open(participant, "/page/3").status_code, 404)
+
+    def test_the_document_as_shown_can_be_downloaded_without_anchors(self):
+        request = self._sent_request(pdf=self.pdf_two_roles)
+        participant = request.participant_ids
+        page = self._open(participant)
+        self.assertIn("/download/original", page.text)
+        response = self._open(participant, "/download/original")
+        self.assertEqual(response.headers["Content-Type"], "application/pdf")
+        self.assertIn("no-store", response.headers["Cache-Control"])
+        text = pymupdf.open(stream=response.content, filetype="pdf")[0].get_text()
+        self.assertIn("Customer:", text)
+        self.assertNotIn("{{", text, "anchors are hidden in every document shown")
+        self.assertEqual(self.url_open(f"/digital_sign/s/{participant.id}/{'z' * 43}/download/original").status_code, 404)
