@@ -160,6 +160,9 @@ pg_stop() {
 odoo_bin() {  # odoo_bin [shell|i18n ...] OPTIONS: a subcommand must come first
   local sub=()
   case "${1:-}" in shell|i18n|neutralize|db|module|populate) sub=("$1"); shift;; esac
-  "$PY" "$ODOO_SRC/odoo-bin" "${sub[@]}" --addons-path="$ADDONS_PATH" --db_host="$PGHOST" \
-    --db_port="$PGPORT" --db_user=odoo "$@"
+  local cmd=("$PY" "$ODOO_SRC/odoo-bin" "${sub[@]}" --addons-path="$ADDONS_PATH"
+    --db_host="$PGHOST" --db_port="$PGPORT" --db_user=odoo "$@")
+  # exec_odoo=1 (in a subshell of its own): become Odoo, so the caller's $! is Odoo's pid.
+  if [ "${exec_odoo:-}" = 1 ]; then exec "${cmd[@]}"; fi
+  "${cmd[@]}"
 }
