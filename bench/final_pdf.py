@@ -10,6 +10,7 @@ percentile and the peak RSS; asserts nothing.
 """
 
 import argparse
+import functools
 import io
 import pathlib
 import resource
@@ -173,10 +174,11 @@ def main():
         values = values_for(pages, signature)
         data = certificate_data(pages)
         runs = args.runs if pages <= 10 else max(5, args.runs // 3)
-        cold = timed(lambda: build_final_document(original, values, data, hide_rects=hide), 1)[0]
-        final = timed(lambda: build_final_document(original, values, data, hide_rects=hide), runs)
-        stamp = timed(lambda: stamp_document(original, values, hide_rects=hide), runs)
-        cert = timed(lambda: render_certificate(data), runs)
+        build = functools.partial(build_final_document, original, values, data, hide_rects=hide)
+        cold = timed(build, 1)[0]
+        final = timed(build, runs)
+        stamp = timed(functools.partial(stamp_document, original, values, hide_rects=hide), runs)
+        cert = timed(functools.partial(render_certificate, data), runs)
         size = len(build_final_document(original, values, data, hide_rects=hide))
         median = statistics.median(final)
         print(

@@ -1098,7 +1098,7 @@ def _dss_changed_after(reader, revision):
     )
 
 
-async def _verify(pdf, trust_roots, material, allow_fetching, now):
+async def _verify(pdf, trust_roots, material, allow_fetching, now):  # noqa: C901 - one flat list of checks, each its own verdict
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=True)
         if _is_encrypted(reader):

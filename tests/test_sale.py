@@ -132,7 +132,7 @@ class TestSale(DigitalSignSaleCommon):
                 self.assertFalse(self._new_sms, "no SMS for an e-mail invitation")
                 token = participant.sudo().access_token
                 for record in (order, request):
-                    self.assertFalse(record.message_ids.filtered(lambda m: token in str(m.body)),
+                    self.assertFalse(record.message_ids.filtered(lambda m, token=token: token in str(m.body)),
                                      "the link never goes to the chatter")
                 self.assertFalse(order._has_to_be_signed())
 
@@ -160,7 +160,7 @@ class TestSale(DigitalSignSaleCommon):
                         lambda m: m.model == "digital.sign.participant"))
                 token = participant.sudo().access_token
                 for record in (order, request):
-                    self.assertFalse(record.message_ids.filtered(lambda m: token in str(m.body)))
+                    self.assertFalse(record.message_ids.filtered(lambda m, token=token: token in str(m.body)))
                 self.assertEqual(request.event_ids.filtered(
                     lambda e: e.event_type == "invited").channel, "sms")
                 # the SMS queue sends it through Odoo's gateway
