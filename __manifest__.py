@@ -43,6 +43,9 @@
             "digital_sign/static/src/signing_page/signing_page.esm.js",
             "digital_sign/static/src/verify_page/verify_page.esm.js",
         ],
+        "web.assets_backend": [
+            "digital_sign/static/src/places_editor/*",
+        ],
         "web.assets_tests": [
             "digital_sign/static/tests/tours/**/*",
         ],

@@ -37,6 +37,13 @@ FIELD_KINDS = [
     ("text", "Text"),
     ("checkbox", "Checkbox"),
 ]
+# Size in points of a place added by hand (the signature's comes from Settings).
+PLACE_DEFAULT_SIZES = {
+    "initials": (60, 30),
+    "date": (90, 18),
+    "text": (150, 18),
+    "checkbox": (14, 14),
+}
 FIELD_SOURCES = [
     ("anchor", "Text anchor"),
     ("link", "Report anchor"),

@@ -2,3 +2,4 @@ from . import signing
 from . import webhook
 from . import verify
 from . import portal
+from . import places

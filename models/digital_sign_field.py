@@ -117,6 +117,14 @@ class DigitalSignField(models.Model):
     def action_mark_optional(self):
         self.write({"mandatory": False})
 
+    def action_open_places_editor(self):
+        """From the list of places: the same places on the page images."""
+        request = self.request_id[:1] or self.env["digital.sign.request"].browse(
+            self.env.context.get("count_request_id"))
+        if not request:
+            raise UserError(self.env._("Open the places of one document first."))
+        return request.action_open_places_editor()
+
     # === BUSINESS === #
     def _reset_values(self):
         self.sudo().write({"value": False, "value_image": False, "filled_at": False})

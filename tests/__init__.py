@@ -7,3 +7,4 @@ from . import test_verify
 from . import test_signing_tours
 from . import test_helpdesk
 from . import test_messages
+from . import test_places_editor

@@ -1,0 +1,26 @@
+"""Page images for the backend places editor (logged-in users with read access only)."""
+
+from odoo import http
+from odoo.exceptions import AccessError
+from odoo.http import request
+
+
+class DigitalSignPlacesController(http.Controller):
+    @http.route("/digital_sign/backend/page/<int:request_id>/<int:page>", type="http",
+                auth="user", methods=["GET"], sitemap=False)
+    def backend_page_image(self, request_id, page, **kwargs):
+        sign_request = request.env["digital.sign.request"].browse(request_id).exists()
+        try:
+            sign_request.check_access("read")
+        except AccessError:
+            sign_request = None
+        if not sign_request or not 1 <= page <= sign_request.page_count:
+            raise request.not_found()
+        # The rendering cache is private to administrators: read it as superuser once the
+        # user's own read access is established above.
+        data, mimetype = sign_request.sudo()._get_page_image(page)
+        return request.make_response(data, headers=[
+            ("Content-Type", mimetype),
+            # The URL carries the document's SHA-256: the image for it never changes.
+            ("Cache-Control", "private, max-age=604800"),
+        ])

@@ -1,0 +1,91 @@
+import { registry } from "@web/core/registry";
+
+// Started from Python on a draft document's form, as its owner. The document has three
+// places on page 1: the customer's signature, the customer's date and the cosigner's
+// optional signature.
+registry.category("web_tour.tours").add("digital_sign_places_editor", {
+    steps: () => [
+        {
+            content: "Open the place editor",
+            trigger: ".o_form_view .o_statusbar_buttons button[name='action_open_places_editor']",
+            run: "click",
+        },
+        {
+            content: "The page image is shown",
+            trigger: ".o_ds_pe_page[data-page='1'] img.o_ds_pe_image",
+        },
+        {
+            content: "Every place is drawn, with the count per page and participant",
+            trigger: ".o_ds_pe_summary tbody tr:contains(Carl Cosigner)",
+        },
+        {
+            content: "Select the customer's signature",
+            trigger: ".o_ds_pe_place.o_ds_pe_kind_signature.o_ds_pe_mandatory",
+            run: "click",
+        },
+        {
+            content: "Remove it",
+            trigger: ".o_ds_pe_remove",
+            run: "click",
+        },
+        {
+            content: "Select the date",
+            trigger: ".o_ds_pe_place.o_ds_pe_kind_date",
+            run: "click",
+        },
+        {
+            content: "Nudge it one point right",
+            trigger: ".o_ds_pe_place.o_ds_pe_kind_date.o_ds_pe_selected",
+            run: "press ArrowRight",
+        },
+        {
+            content: "Then ten points down",
+            trigger: ".o_ds_pe_place.o_ds_pe_kind_date.o_ds_pe_selected",
+            run: "press Shift+ArrowDown",
+        },
+        {
+            content: "Drag the cosigner's signature to the top-left corner of the page",
+            trigger: ".o_ds_pe_place.o_ds_pe_kind_signature.o_ds_pe_optional",
+            async run(helpers) {
+                await helpers.drag_and_drop(".o_ds_pe_page[data-page='1']", {
+                    position: { top: 2, left: 2 },
+                    relative: true,
+                });
+            },
+        },
+        {
+            content: "It is selected: make it mandatory",
+            trigger: ".o_ds_pe_place.o_ds_pe_kind_signature.o_ds_pe_selected",
+        },
+        {
+            trigger: ".o_ds_pe_props input.o_ds_pe_is_mandatory",
+            run: "click",
+        },
+        {
+            content: "Add initials",
+            trigger: ".o_ds_pe_add button[data-kind='initials']",
+            run: "click",
+        },
+        {
+            content: "in the middle of page 1",
+            trigger: ".o_ds_pe_page.o_ds_pe_adding[data-page='1']",
+            run: "click",
+        },
+        {
+            content: "The new place is there, selected",
+            trigger: ".o_ds_pe_place.o_ds_pe_kind_initials.o_ds_pe_selected",
+        },
+        {
+            content: "Save",
+            trigger: ".o_ds_pe_save:enabled",
+            run: "click",
+        },
+        {
+            content: "Saved: nothing left to save, the new place has its id",
+            trigger: ".o_ds_pe_save:disabled",
+        },
+        {
+            trigger: ".o_ds_pe_place.o_ds_pe_kind_initials[data-place-id]:not([data-place-id=''])",
+        },
+    ],
+});
