@@ -91,6 +91,7 @@ def main():
     parser.add_argument("--login")
     parser.add_argument("--wait", default="body")
     parser.add_argument("--click", action="append", default=[])
+    parser.add_argument("--scroll", help="scroll this element into view before the shot")
     parser.add_argument("--height", type=int, default=900)
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--full", action="store_true")
@@ -117,6 +118,10 @@ def main():
             time.sleep(0.5)
             browser.wait_for(selector)
             browser.evaluate(f"document.querySelector({json.dumps(selector)}).click()")
+        if args.scroll:
+            browser.wait_for(args.scroll)
+            browser.evaluate(f"document.querySelector({json.dumps(args.scroll)})"
+                             ".scrollIntoView({block: 'center'})")
         time.sleep(args.delay)
         shot = browser.call("Page.captureScreenshot", format="png",
                             captureBeyondViewport=args.full)
