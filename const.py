@@ -140,6 +140,7 @@ DEFAULTS = {
     "reminder_max": 5,
     "poll_interval_minutes": 30,
     "cron_batch_size": 100,
+    "audit_retention_years": 0,
 }
 
 OTP_TTL_SECONDS = 10 * 60

@@ -26,6 +26,20 @@ def chain_hash(prev_hash, values):
     return digest.hexdigest()
 
 
+def personal_digest(salt, ip, user_agent):
+    """Commitment to an event's personal data (IP address and user agent).
+
+    The chain hashes this digest instead of the raw values, so that the raw values can be
+    erased after the retention period without breaking the chain. The salt (random, kept
+    with the values and erased with them) stops anyone from guessing an erased IP address
+    from the digest; while the values are kept, the digest shows they were not changed.
+    """
+    digest = hashlib.sha256()
+    digest.update(bytes.fromhex(salt))
+    digest.update(canonical_json({"ip": ip or "", "user_agent": user_agent or ""}))
+    return digest.hexdigest()
+
+
 def first_broken_link(rows):
     """Walk ``rows`` (iterable of ``(row_id, prev_hash, stored_hash, values)`` in chain order)
     and return ``(row_id, reason)`` for the first row that does not hold, or None.

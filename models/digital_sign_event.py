@@ -1,6 +1,9 @@
 import json
 import logging
+import secrets
 from datetime import UTC, datetime
+
+from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -18,6 +21,10 @@ class DigitalSignEvent(models.Model):
     Each row stores ``hash = sha256(prev_hash || canonical_json(row))``; the request keeps the
     head of its chain, so removing the last rows is detected too. Nobody, administrators
     included, can change or delete a row through the ORM.
+
+    Personal data (IP address, user agent) enters the chain through a salted digest
+    (``personal_digest``), so the retention job can erase it, salt included, after the
+    configured number of years and the chain still verifies.
     """
 
     _name = "digital.sign.event"
@@ -40,6 +47,14 @@ class DigitalSignEvent(models.Model):
     actor_id = fields.Many2one("res.users", string="By User", readonly=True)
     ip = fields.Char("IP Address", readonly=True, groups="digital_sign.group_manager")
     user_agent = fields.Char(readonly=True, groups="digital_sign.group_manager")
+    personal_salt = fields.Char(readonly=True, groups="base.group_system", copy=False)
+    personal_digest = fields.Char(
+        readonly=True, help="Salted SHA-256 of the IP address and user agent, covered by the chain."
+    )
+    anonymized_on = fields.Datetime(
+        "Personal Data Erased On", readonly=True,
+        help="The IP address and user agent were erased at the end of the retention period.",
+    )
     channel = fields.Char(readonly=True)
     details = fields.Text(readonly=True)
     document_sha256 = fields.Char("Document SHA-256", readonly=True)
@@ -82,19 +97,34 @@ class DigitalSignEvent(models.Model):
         """
         self.ensure_one()
         event = self.sudo()
-        return {
+        values = {
             "request": event.request_id.id,
             "sequence": event.sequence,
             "type": event.event_type,
             "timestamp": event.timestamp or "",
             "participant": event.participant_id.id or 0,
             "actor": event.actor_id.id or 0,
-            "ip": event.ip or "",
-            "user_agent": event.user_agent or "",
             "channel": event.channel or "",
             "details": event.details or "",
             "document_sha256": event.document_sha256 or "",
         }
+        if event.personal_digest:
+            values["personal"] = event.personal_digest
+        else:  # rows written before personal data had its own digest
+            values.update(ip=event.ip or "", user_agent=event.user_agent or "")
+        return values
+
+    def _personal_data_altered(self):
+        """Whether the kept IP address or user agent differ from what the chain covers.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        event = self.sudo()
+        if not event.personal_digest or not event.personal_salt:
+            return False  # legacy row (its raw values are in the chain) or erased data
+        return event.personal_digest != audit.personal_digest(
+            event.personal_salt, event.ip, event.user_agent)
 
     @api.model
     def _append(self, request, event_type, participant=None, channel=None, details=None,
@@ -125,6 +155,7 @@ class DigitalSignEvent(models.Model):
             "actor_id": False if self.env.user._is_public() else self.env.user.id,
             "ip": ip or "",
             "user_agent": (user_agent or "")[:512],
+            "personal_salt": secrets.token_hex(16),
             "channel": channel or "",
             "details": json.dumps(details, sort_keys=True, default=str, ensure_ascii=False)
             if details else "",
@@ -132,6 +163,8 @@ class DigitalSignEvent(models.Model):
             and request_sudo.signed_sha256 else request_sudo.original_sha256 or "",
             "prev_hash": request_sudo.audit_head or "",
         }
+        vals["personal_digest"] = audit.personal_digest(
+            vals["personal_salt"], vals["ip"], vals["user_agent"])
         event = self.sudo().with_context(digital_sign_event_append=True).create(vals)
         digest = audit.chain_hash(vals["prev_hash"], event._hash_values())
         # Raw SQL: write() is forbidden on events; the hash is set once, right after insert,
@@ -145,3 +178,33 @@ class DigitalSignEvent(models.Model):
         event.invalidate_recordset(["hash"])
         request_sudo.invalidate_recordset(["audit_head"])
         return event
+
+    # === RETENTION === #
+    @api.model
+    def _cron_erase_personal_data(self):
+        """Erase the IP address and user agent of events older than the retention period
+        (Settings; 0 keeps them). The chain keeps their salted digest and still verifies;
+        the certificates of completion already issued are not touched."""
+        years = self.env["digital.sign.request"]._get_setting("audit_retention_years")
+        if years <= 0:
+            return
+        limit = fields.Datetime.now() - relativedelta(years=years)
+        batch_size = self.env["digital.sign.request"]._get_setting("cron_batch_size") * 10
+        domain = [("event_date", "<", limit), ("anonymized_on", "=", False),
+                  ("personal_digest", "!=", False)]
+        events = self.sudo().search(domain, limit=batch_size, order="id")
+        self.env["ir.cron"]._commit_progress(remaining=self.sudo().search_count(domain))
+        if not events:
+            return
+        # Raw SQL: write() is forbidden on events (append-only); only the personal values,
+        # which the chain covers through personal_digest, are erased.
+        self.env.cr.execute(SQL(
+            """UPDATE digital_sign_event
+                  SET ip = NULL, user_agent = NULL, personal_salt = NULL, anonymized_on = %s
+                WHERE id IN %s""",
+            fields.Datetime.now(), tuple(events.ids),
+        ))
+        events.invalidate_recordset(["ip", "user_agent", "personal_salt", "anonymized_on"])
+        _logger.info("Personal data erased from %s audit events older than %s years",
+                     len(events), years)
+        self.env["ir.cron"]._commit_progress(len(events))

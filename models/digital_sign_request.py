@@ -1545,6 +1545,9 @@ class DigitalSignRequest(models.Model):
         }
         if broken:
             return Event.browse(broken[0]), reasons[broken[1]]
+        altered = events.filtered(lambda event: event._personal_data_altered())[:1]
+        if altered:
+            return altered, self.env._("its IP address or user agent was changed")
         head = self.sudo().audit_head or ""
         last_hash = events[-1:].hash or ""
         if head != last_hash:

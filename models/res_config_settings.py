@@ -45,6 +45,12 @@ class ResConfigSettings(models.TransientModel):
         "Default Validity (days)", config_parameter="digital_sign.default_validity_days",
         default=const.DEFAULTS["default_validity_days"],
     )
+    digital_sign_audit_retention_years = fields.Integer(
+        "Keep IP Addresses (years)", config_parameter="digital_sign.audit_retention_years",
+        default=const.DEFAULTS["audit_retention_years"],
+        help="Erase the IP address and user agent of audit events older than this; 0 keeps "
+             "them. The audit trail still verifies; issued certificates are not changed.",
+    )
     digital_sign_max_upload_mb = fields.Integer(
         "Upload Limit (MB)", config_parameter="digital_sign.max_upload_mb",
         default=const.DEFAULTS["max_upload_mb"],

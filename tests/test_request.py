@@ -196,6 +196,19 @@ class TestRequest(DigitalSignCommon):
             cr.execute(SQL("UPDATE digital_sign_event SET ip = '6.6.6.6' WHERE id = %s", events[2].id))
             event, reason = broken()
             self.assertEqual(event, events[2])
+            self.assertIn("IP address or user agent was changed", reason)
+            savepoint.rollback()
+        with cr.savepoint(flush=False) as savepoint:
+            cr.execute(SQL("UPDATE digital_sign_event SET personal_digest = repeat('0', 64) WHERE id = %s",
+                           events[2].id))
+            event, reason = broken()
+            self.assertEqual(event, events[2])
+            self.assertIn("content was changed", reason)
+            savepoint.rollback()
+        with cr.savepoint(flush=False) as savepoint:
+            cr.execute(SQL("UPDATE digital_sign_event SET details = '{}' WHERE id = %s", events[1].id))
+            event, reason = broken()
+            self.assertEqual(event, events[1])
             self.assertIn("content was changed", reason)
             savepoint.rollback()
         with cr.savepoint(flush=False) as savepoint:
@@ -222,6 +235,37 @@ class TestRequest(DigitalSignCommon):
         self.env.invalidate_all()
         self.assertIsNone(request._check_integrity())
         self.assertIn("intact (5 events)", request.action_verify_integrity()["params"]["message"])
+
+    def test_personal_data_is_erased_after_the_retention_period_and_the_chain_holds(self):
+        with freeze_time("2020-03-01 10:00:00"):
+            old = self._create_request(name="Old")
+            old.action_send()
+            old._log_event("viewed", participant=old.participant_ids, ip="192.0.2.10",
+                           user_agent="Mozilla/5.0 (old)")
+        recent = self._create_request(name="Recent")
+        recent.action_send()
+        recent._log_event("viewed", participant=recent.participant_ids, ip="192.0.2.20",
+                          user_agent="Mozilla/5.0 (recent)")
+        cron = self.env.ref("digital_sign.ir_cron_erase_personal_data")
+        self.registry_enter_test_mode()  # the scheduled action's cursor sees this test's data
+
+        cron.method_direct_trigger()  # retention 0: nothing is erased
+        self.assertIn("192.0.2.10", old.event_ids.mapped("ip"))
+
+        self.env["ir.config_parameter"].sudo().set_param("digital_sign.audit_retention_years", 5)
+        cron.method_direct_trigger()
+        self.env.invalidate_all()
+        old_viewed = old.event_ids.filtered(lambda e: e.event_type == "viewed")
+        self.assertFalse(old_viewed.ip or old_viewed.user_agent)
+        self.assertFalse(old_viewed.sudo().personal_salt, "the salt goes with the values")
+        self.assertTrue(old_viewed.anonymized_on)
+        self.assertTrue(all(old.event_ids.mapped("anonymized_on")))
+        self.assertIsNone(old._check_integrity(), "the chain still verifies after erasure")
+        recent_viewed = recent.event_ids.filtered(lambda e: e.event_type == "viewed")
+        self.assertEqual((recent_viewed.ip, recent_viewed.user_agent),
+                         ("192.0.2.20", "Mozilla/5.0 (recent)"), "younger events keep theirs")
+        self.assertFalse(recent_viewed.anonymized_on)
+        self.assertIsNone(recent._check_integrity())
 
     # === Access rights === #
     def test_users_see_their_own_and_their_teams_documents_only(self):

@@ -81,3 +81,14 @@ def test_canonical_json_is_order_independent():
     assert audit.canonical_json({"b": 1, "a": "é"}) == audit.canonical_json({"a": "é", "b": 1})
     with pytest.raises(ValueError):
         audit.canonical_json({"x": float("nan")})
+
+
+def test_personal_digest_binds_the_values_and_hides_them_without_the_salt():
+    salt = "00112233445566778899aabbccddeeff"
+    digest = audit.personal_digest(salt, "192.0.2.10", "Mozilla/5.0")
+    assert digest == audit.personal_digest(salt, "192.0.2.10", "Mozilla/5.0")
+    assert digest != audit.personal_digest(salt, "192.0.2.11", "Mozilla/5.0")
+    assert digest != audit.personal_digest(salt, "192.0.2.10", "Mozilla/5.1")
+    # Another salt, another digest: without the (erased) salt, no address can be tried.
+    assert digest != audit.personal_digest("ff" * 16, "192.0.2.10", "Mozilla/5.0")
+    assert audit.personal_digest(salt, "", None) == audit.personal_digest(salt, None, "")
