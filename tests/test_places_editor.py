@@ -4,15 +4,21 @@ it shows (logged-in users with access only), and the editor itself in Chromium."
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, tagged
 
-from .common import DigitalSignCommon
+from .common import DigitalSignCommon, make_pdf
 
 
 class PlacesEditorCommon(DigitalSignCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        two_pages = make_pdf([
+            {"texts": [(72, 600, "Customer: {{sign:Customer}}"),
+                       (72, 650, "Date: {{date:Customer}}"),
+                       (320, 600, "Cosigner: {{sign:Cosigner:optional}}")]},
+            {"texts": [(72, 150, "Initials: {{initials:Customer}}")]},
+        ])
         cls.request = cls._create_request(
-            pdf=cls.pdf_two_roles, user=cls.user_a, participants=[
+            pdf=two_pages, user=cls.user_a, participants=[
                 {"partner_id": cls.customer.id, "name": cls.customer.name,
                  "email": cls.customer.email, "role": "Customer"},
                 {"partner_id": cls.cosigner.id, "name": cls.cosigner.name,
@@ -23,6 +29,7 @@ class PlacesEditorCommon(DigitalSignCommon):
         cls.customer_sign = fields_by["signature", "Customer"]
         cls.customer_date = fields_by["date", "Customer"]
         cls.cosigner_sign = fields_by["signature", "Cosigner"]
+        cls.customer_initials = fields_by["initials", "Customer"]
         cls.ingrid, cls.carl = cls.request.participant_ids.sorted("id")
 
 
@@ -40,6 +47,7 @@ class TestPlacesEditorData(PlacesEditorCommon):
         self.assertEqual(place["participant_id"], self.ingrid.id)
         self.assertAlmostEqual(place["width"], self.customer_sign.x1 - self.customer_sign.x0)
         self.assertEqual(data["default_sizes"]["signature"], (100, 50))
+        self.assertEqual([p["page"] for p in data["places"] if p["kind"] == "initials"], [2])
 
     def test_save_creates_moves_and_removes_in_one_call(self):
         date_x0, date_width = self.customer_date.x0, self.customer_date.x1 - self.customer_date.x0
@@ -56,9 +64,9 @@ class TestPlacesEditorData(PlacesEditorCommon):
                                msg="moving a place keeps its size")
         self.assertTrue(self.cosigner_sign.mandatory)
         self.assertEqual(self.cosigner_sign.participant_id, self.ingrid)
-        initials = self.request.field_ids.filtered(lambda f: f.kind == "initials")
+        initials = self.request.field_ids.filtered(lambda f: f.source == "manual")
         self.assertRecordValues(initials, [{
-            "source": "manual", "participant_id": self.carl.id, "mandatory": False,
+            "kind": "initials", "source": "manual", "participant_id": self.carl.id, "mandatory": False,
             "x0": 100, "y0": 120, "x1": 160, "y1": 150,
         }])
         self.assertEqual({p["id"] for p in data["places"]}, set(self.request.field_ids.ids))
@@ -137,7 +145,11 @@ class TestPlacesEditorPages(PlacesEditorCommon, HttpCase):
         self.assertAlmostEqual(self.customer_date.x0, date_before[0] + 1, places=2)
         self.assertAlmostEqual(self.customer_date.y0, date_before[1] + 10, places=2)
         self.assertRecordValues(self.cosigner_sign, [{"x0": 0, "y0": 0, "mandatory": True}])
-        initials = self.request.field_ids.filtered(lambda f: f.kind == "initials")
+        moved = self.customer_initials
+        self.assertEqual(moved.page, 1, "dragged from page 2 onto page 1")
+        self.assertAlmostEqual(moved.x0, 0, places=2)
+        self.assertAlmostEqual(moved.y1, height, places=2, msg="down to the bottom of page 1")
+        initials = self.request.field_ids.filtered(lambda f: f.kind == "initials" and f.source == "manual")
         self.assertEqual(len(initials), 1)
         self.assertRecordValues(initials, [{"source": "manual", "participant_id": self.carl.id,
                                             "mandatory": True}])

@@ -188,50 +188,40 @@ class TestRequest(DigitalSignCommon):
         events = request.event_ids.sorted("sequence")  # created, sent, invited, viewed, consent
         cr = self.env.cr
 
-        def broken():
-            self.env.invalidate_all()
-            return request._check_integrity()
+        def tampered(query, *args):
+            """Run ``query`` in a savepoint and return what the check says, then undo it."""
+            with cr.savepoint(flush=False) as savepoint:
+                cr.execute(SQL(query, *args))
+                self.env.invalidate_all()
+                result = request._check_integrity()
+                savepoint.rollback()
+            self.assertTrue(result, f"tampering went unnoticed: {query}")
+            return result
 
-        with cr.savepoint(flush=False) as savepoint:
-            cr.execute(SQL("UPDATE digital_sign_event SET ip = '6.6.6.6' WHERE id = %s", events[2].id))
-            event, reason = broken()
-            self.assertEqual(event, events[2])
-            self.assertIn("IP address or user agent was changed", reason)
-            savepoint.rollback()
-        with cr.savepoint(flush=False) as savepoint:
-            cr.execute(SQL("UPDATE digital_sign_event SET personal_digest = repeat('0', 64) WHERE id = %s",
-                           events[2].id))
-            event, reason = broken()
-            self.assertEqual(event, events[2])
-            self.assertIn("content was changed", reason)
-            savepoint.rollback()
-        with cr.savepoint(flush=False) as savepoint:
-            cr.execute(SQL("UPDATE digital_sign_event SET details = '{}' WHERE id = %s", events[1].id))
-            event, reason = broken()
-            self.assertEqual(event, events[1])
-            self.assertIn("content was changed", reason)
-            savepoint.rollback()
-        with cr.savepoint(flush=False) as savepoint:
-            cr.execute(SQL("DELETE FROM digital_sign_event WHERE id = %s", events[1].id))
-            event, reason = broken()
-            self.assertEqual(event, events[2])
-            self.assertIn("removed or inserted", reason)
-            savepoint.rollback()
-        with cr.savepoint(flush=False) as savepoint:
-            cr.execute(SQL("DELETE FROM digital_sign_event WHERE id = %s", events[-1].id))
-            event, reason = broken()
-            self.assertIn("last events were removed", reason)
-            savepoint.rollback()
-        with cr.savepoint(flush=False) as savepoint:
-            cr.execute(SQL(
-                """INSERT INTO digital_sign_event (request_id, company_id, sequence, event_type,
-                   event_date, timestamp, prev_hash, hash)
-                   SELECT request_id, company_id, 3, 'signed', event_date, timestamp, hash,
-                          repeat('0', 64) FROM digital_sign_event WHERE id = %s""", events[1].id))
-            event, reason = broken()
-            self.assertTrue(event)
-            self.assertNotIn(event, events[:2])
-            savepoint.rollback()
+        cases = [
+            ("UPDATE digital_sign_event SET ip = '6.6.6.6' WHERE id = %s", events[2],
+             events[2], "IP address or user agent was changed"),
+            ("UPDATE digital_sign_event SET personal_digest = repeat('0', 64) WHERE id = %s",
+             events[2], events[2], "content was changed"),
+            ("UPDATE digital_sign_event SET details = '{}' WHERE id = %s", events[1],
+             events[1], "content was changed"),
+            ("DELETE FROM digital_sign_event WHERE id = %s", events[1],
+             events[2], "removed or inserted"),
+        ]
+        for query, target, first_bad, reason_part in cases:
+            with self.subTest(query=query):
+                event, reason = tampered(query, target.id)
+                self.assertEqual(event, first_bad)
+                self.assertIn(reason_part, reason)
+        _event, reason = tampered("DELETE FROM digital_sign_event WHERE id = %s", events[-1].id)
+        self.assertIn("last events were removed", reason)
+        event, _reason = tampered(
+            """INSERT INTO digital_sign_event (request_id, company_id, sequence, event_type,
+               event_date, timestamp, prev_hash, hash)
+               SELECT request_id, company_id, 3, 'signed', event_date, timestamp, hash,
+                      repeat('0', 64) FROM digital_sign_event WHERE id = %s""", events[1].id)
+        self.assertTrue(event)
+        self.assertNotIn(event, events[:2])
         self.env.invalidate_all()
         self.assertIsNone(request._check_integrity())
         self.assertIn("intact (5 events)", request.action_verify_integrity()["params"]["message"])

@@ -243,13 +243,19 @@ export class PlacesEditor extends Component {
         const pageEl = ev.currentTarget.closest(".o_ds_pe_page");
         const rect = pageEl.getBoundingClientRect();
         const page = this.pageOf(place);
+        const scaleX = page.width / rect.width;
+        const scaleY = page.height / rect.height;
         this.drag = {
             place,
             mode,
+            pagesEl: pageEl.closest(".o_ds_pe_pages"),
             startX: ev.clientX,
             startY: ev.clientY,
-            scaleX: page.width / rect.width,
-            scaleY: page.height / rect.height,
+            scaleX,
+            scaleY,
+            // Where the place was grabbed, in points from its top-left corner.
+            grabX: (ev.clientX - rect.left) * scaleX - place.x0,
+            grabY: (ev.clientY - rect.top) * scaleY - place.y0,
             origin: { x0: place.x0, y0: place.y0, width: place.width, height: place.height },
         };
         ev.currentTarget.closest(".o_ds_pe_place").focus();
@@ -262,12 +268,20 @@ export class PlacesEditor extends Component {
         if (!drag) {
             return;
         }
-        const dx = (ev.clientX - drag.startX) * drag.scaleX;
-        const dy = (ev.clientY - drag.startY) * drag.scaleY;
         const { origin } = drag;
         if (drag.mode === "move") {
-            this.setPlace(drag.place, { x0: origin.x0 + dx, y0: origin.y0 + dy });
+            // The place follows the pointer onto whichever page it is over.
+            const target = this.pageAt(drag.pagesEl, ev.clientX, ev.clientY, drag.place.page);
+            const rect = target.el.getBoundingClientRect();
+            const page = this.state.data.pages[target.number - 1];
+            this.setPlace(drag.place, {
+                page: target.number,
+                x0: (ev.clientX - rect.left) * (page.width / rect.width) - drag.grabX,
+                y0: (ev.clientY - rect.top) * (page.height / rect.height) - drag.grabY,
+            });
         } else {
+            const dx = (ev.clientX - drag.startX) * drag.scaleX;
+            const dy = (ev.clientY - drag.startY) * drag.scaleY;
             const page = this.pageOf(drag.place);
             this.setPlace(drag.place, {
                 width: clamp(origin.width + dx, MIN_SIZE, page.width - origin.x0),
@@ -278,6 +292,27 @@ export class PlacesEditor extends Component {
 
     onPointerUp() {
         this.drag = null;
+    }
+
+    /**
+     * The page under a point of the screen: the one whose box holds it, else the nearest
+     * one vertically (between two pages, or above the first), else ``current``.
+     */
+    pageAt(pagesEl, clientX, clientY, current) {
+        let best = null;
+        for (const el of pagesEl.querySelectorAll(".o_ds_pe_page")) {
+            const rect = el.getBoundingClientRect();
+            const distance =
+                clientY < rect.top ? rect.top - clientY : Math.max(0, clientY - rect.bottom);
+            if (!best || distance < best.distance) {
+                best = { el, distance, number: parseInt(el.dataset.page, 10) };
+            }
+        }
+        if (!best) {
+            const el = pagesEl.querySelector(`.o_ds_pe_page[data-page='${current}']`);
+            return { el, number: current };
+        }
+        return best;
     }
 
     // --- Save / discard ---------------------------------------------------------------------

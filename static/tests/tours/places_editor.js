@@ -1,8 +1,8 @@
 import { registry } from "@web/core/registry";
 
 // Started from Python on a draft document's form, as its owner. The document has three
-// places on page 1: the customer's signature, the customer's date and the cosigner's
-// optional signature.
+// places on page 1 (the customer's signature, the customer's date and the cosigner's
+// optional signature) and the customer's initials on page 2.
 registry.category("web_tour.tours").add("digital_sign_places_editor", {
     steps: () => [
         {
@@ -54,6 +54,27 @@ registry.category("web_tour.tours").add("digital_sign_places_editor", {
             },
         },
         {
+            content: "Drag the initials from page 2 to the bottom-left corner of page 1",
+            trigger: ".o_ds_pe_page[data-page='2'] .o_ds_pe_place.o_ds_pe_kind_initials",
+            async run(helpers) {
+                const page1 = document.querySelector(".o_ds_pe_page[data-page='1']");
+                const { height } = page1.getBoundingClientRect();
+                await helpers.drag_and_drop(".o_ds_pe_page[data-page='1']", {
+                    position: { top: height - 2, left: 2 },
+                    relative: true,
+                });
+            },
+        },
+        {
+            content: "It is on page 1 now",
+            trigger: ".o_ds_pe_page[data-page='1'] .o_ds_pe_place.o_ds_pe_kind_initials.o_ds_pe_selected",
+        },
+        {
+            content: "Select the cosigner's signature again",
+            trigger: ".o_ds_pe_place.o_ds_pe_kind_signature.o_ds_pe_optional",
+            run: "click",
+        },
+        {
             content: "It is selected: make it mandatory",
             trigger: ".o_ds_pe_place.o_ds_pe_kind_signature.o_ds_pe_selected",
         },
@@ -73,7 +94,7 @@ registry.category("web_tour.tours").add("digital_sign_places_editor", {
         },
         {
             content: "The new place is there, selected",
-            trigger: ".o_ds_pe_place.o_ds_pe_kind_initials.o_ds_pe_selected",
+            trigger: ".o_ds_pe_place.o_ds_pe_kind_initials.o_ds_pe_selected.o_ds_pe_new",
         },
         {
             content: "Save",
@@ -85,7 +106,7 @@ registry.category("web_tour.tours").add("digital_sign_places_editor", {
             trigger: ".o_ds_pe_save:disabled",
         },
         {
-            trigger: ".o_ds_pe_place.o_ds_pe_kind_initials[data-place-id]:not([data-place-id=''])",
+            trigger: ".o_ds_pe_page[data-page='1']:not(:has(.o_ds_pe_new)) .o_ds_pe_kind_initials",
         },
     ],
 });
