@@ -2,6 +2,7 @@ import { Component, onWillStart, useExternalListener, useState } from "@odoo/owl
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
+import { useSetupAction } from "@web/search/action_hook";
 import { Layout } from "@web/search/layout";
 import { standardActionServiceProps } from "@web/webclient/actions/action_service";
 
@@ -21,8 +22,8 @@ function round2(value) {
  * The visual "Count signatures": every page of the document with its places drawn on it.
  * Places are moved by dragging (or with the arrow keys, Shift for 10 points), resized from
  * their corner, added by choosing a kind and clicking on a page, and assigned or marked
- * mandatory in the side panel. Nothing is written until Save, which sends every change in
- * one call (one transaction, the server's constraints applied).
+ * mandatory in the side panel. Nothing is written until Save (or leaving the editor), which
+ * sends every change in one call (one transaction, the server's constraints applied).
  */
 export class PlacesEditor extends Component {
     static template = "digital_sign.PlacesEditor";
@@ -46,6 +47,17 @@ export class PlacesEditor extends Component {
         });
         this.drag = null;
         this.newKey = 0;
+        // Like a form view: leaving saves the changes (a refused save keeps the user here),
+        // and closing the tab with unsaved changes asks first.
+        useSetupAction({
+            beforeLeave: () => (this.dirty ? this.save() : undefined),
+            beforeUnload: (ev) => {
+                if (this.dirty) {
+                    ev.preventDefault();
+                    ev.returnValue = "";
+                }
+            },
+        });
         useExternalListener(window, "pointermove", this.onPointerMove);
         useExternalListener(window, "pointerup", this.onPointerUp);
         onWillStart(() => this.load());

@@ -108,5 +108,25 @@ registry.category("web_tour.tours").add("digital_sign_places_editor", {
         {
             trigger: ".o_ds_pe_page[data-page='1']:not(:has(.o_ds_pe_new)) .o_ds_pe_kind_initials",
         },
+        {
+            content: "One more nudge of the date, not saved",
+            trigger: ".o_ds_pe_place.o_ds_pe_kind_date",
+            run: "click",
+        },
+        {
+            trigger: ".o_ds_pe_place.o_ds_pe_kind_date.o_ds_pe_selected",
+            run: "press ArrowRight",
+        },
+        {
+            trigger: ".o_ds_pe_save:enabled",
+        },
+        {
+            content: "Leave for the document: the change is saved on the way, like a form",
+            trigger: ".o_control_panel button:contains(Document)",
+            run: "click",
+        },
+        {
+            trigger: ".o_form_view .o_statusbar_buttons button[name='action_open_places_editor']",
+        },
     ],
 });
