@@ -10,7 +10,7 @@ from freezegun import freeze_time
 from odoo import fields
 from odoo.tests import HttpCase, tagged
 from odoo.tests.common import JsonRpcException
-from odoo.tools import mute_logger
+from odoo.tools import config, mute_logger
 
 from .common import DigitalSignCommon, make_pdf, signature_data_url
 
@@ -115,6 +115,24 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
                 headers={"Sec-Fetch-Site": "cross-site"})
             self.assertIn("Forbidden", response.json()["error"]["data"]["name"])
         self.assertEqual(participant.state, "viewed")  # the GET of the page only marked it viewed
+
+    # === client IP in the audit trail === #
+    def test_audit_ip_ignores_forged_forwarding_headers_unless_behind_a_proxy(self):
+        forged = {"X-Forwarded-For": "203.0.113.66", "X-Forwarded-Host": "sign.example.com"}
+
+        def viewed_ip(proxy_mode):
+            request = self._sent_request(name=f"Contract (proxy mode {proxy_mode})")
+            participant = request.participant_ids
+            with patch.dict(config.options, {"proxy_mode": proxy_mode}):
+                response = self.url_open(participant._get_signing_path(), headers=forged,
+                                         allow_redirects=False)
+            self.assertEqual(response.status_code, 200)
+            viewed = request.event_ids.filtered(lambda e: e.event_type == "viewed")
+            self.assertEqual(len(viewed), 1)
+            return viewed.sudo().ip
+
+        self.assertEqual(viewed_ip(False), "127.0.0.1", "a forged header is not believed")
+        self.assertEqual(viewed_ip(True), "203.0.113.66", "behind a proxy, the client's address")
 
     # === the flow === #
     def test_one_signer_signs_once_and_gets_the_final_document(self):
