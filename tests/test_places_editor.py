@@ -157,3 +157,12 @@ class TestPlacesEditorPages(PlacesEditorCommon, HttpCase):
         self.assertAlmostEqual((initials.x0 + initials.x1) / 2, width / 2, delta=1)
         self.assertAlmostEqual((initials.y0 + initials.y1) / 2, height / 2, delta=1)
         self.assertAlmostEqual(initials.x1 - initials.x0, 60, places=2)
+
+    def test_tour_place_editor_on_a_sent_document_changes_nothing(self):
+        self.request.with_user(self.user_a).action_send()
+        before = self.request.field_ids.read(["page", "x0", "y0", "x1", "y1", "mandatory"])
+        self.start_tour(f"/odoo/digital.sign.request/{self.request.id}",
+                        "digital_sign_places_editor_readonly", login="sign_user_a")
+        self.request.field_ids.invalidate_recordset()
+        self.assertEqual(self.request.field_ids.read(["page", "x0", "y0", "x1", "y1", "mandatory"]),
+                         before)

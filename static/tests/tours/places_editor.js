@@ -130,3 +130,45 @@ registry.category("web_tour.tours").add("digital_sign_places_editor", {
         },
     ],
 });
+
+// The same editor on a document already sent: places are shown, nothing can change.
+registry.category("web_tour.tours").add("digital_sign_places_editor_readonly", {
+    steps: () => [
+        {
+            trigger: ".o_form_view .o_statusbar_buttons button[name='action_open_places_editor']",
+            run: "click",
+        },
+        {
+            content: "The editor says why nothing can change, and offers no Save",
+            trigger: ".o_ds_pe_panel .alert-warning:contains(draft)",
+        },
+        {
+            trigger: ".o_ds_places_editor:not(:has(.o_ds_pe_save)):not(:has(.o_ds_pe_add))",
+        },
+        {
+            content: "Try to drag the customer's signature anyway",
+            trigger: ".o_ds_pe_place.o_ds_pe_kind_signature.o_ds_pe_mandatory",
+            async run(helpers) {
+                await helpers.drag_and_drop(".o_ds_pe_page[data-page='1']", {
+                    position: { top: 2, left: 2 },
+                    relative: true,
+                });
+            },
+        },
+        {
+            content: "Selected, its properties shown read-only",
+            trigger: ".o_ds_pe_props select.o_ds_pe_participant:disabled",
+        },
+        {
+            trigger: ".o_ds_pe_props:not(:has(.o_ds_pe_remove))",
+        },
+        {
+            content: "Leave: nothing to save",
+            trigger: ".o_control_panel button:contains(Document)",
+            run: "click",
+        },
+        {
+            trigger: ".o_form_view .o_statusbar_buttons button[name='action_open_places_editor']",
+        },
+    ],
+});
