@@ -1,5 +1,21 @@
 import { registry } from "@web/core/registry";
 
+const PAGE_1 = ".o_ds_pe_page[data-page='1']";
+
+/**
+ * A step's run that drags its trigger to a point of page 1, in pixels from the page's top
+ * left corner (a negative ``top`` counts from its bottom).
+ */
+function dropOnPage1({ top, left }) {
+    return async (helpers) => {
+        const { height } = document.querySelector(PAGE_1).getBoundingClientRect();
+        await helpers.drag_and_drop(PAGE_1, {
+            position: { top: top < 0 ? height + top : top, left },
+            relative: true,
+        });
+    };
+}
+
 // Started from Python on a draft document's form, as its owner. The document has three
 // places on page 1 (the customer's signature, the customer's date and the cosigner's
 // optional signature) and the customer's initials on page 2.
@@ -46,24 +62,12 @@ registry.category("web_tour.tours").add("digital_sign_places_editor", {
         {
             content: "Drag the cosigner's signature to the top-left corner of the page",
             trigger: ".o_ds_pe_place.o_ds_pe_kind_signature.o_ds_pe_optional",
-            async run(helpers) {
-                await helpers.drag_and_drop(".o_ds_pe_page[data-page='1']", {
-                    position: { top: 2, left: 2 },
-                    relative: true,
-                });
-            },
+            run: dropOnPage1({ top: 2, left: 2 }),
         },
         {
             content: "Drag the initials from page 2 to the bottom-left corner of page 1",
             trigger: ".o_ds_pe_page[data-page='2'] .o_ds_pe_place.o_ds_pe_kind_initials",
-            async run(helpers) {
-                const page1 = document.querySelector(".o_ds_pe_page[data-page='1']");
-                const { height } = page1.getBoundingClientRect();
-                await helpers.drag_and_drop(".o_ds_pe_page[data-page='1']", {
-                    position: { top: height - 2, left: 2 },
-                    relative: true,
-                });
-            },
+            run: dropOnPage1({ top: -2, left: 2 }),
         },
         {
             content: "It is on page 1 now",
@@ -148,12 +152,7 @@ registry.category("web_tour.tours").add("digital_sign_places_editor_readonly", {
         {
             content: "Try to drag the customer's signature anyway",
             trigger: ".o_ds_pe_place.o_ds_pe_kind_signature.o_ds_pe_mandatory",
-            async run(helpers) {
-                await helpers.drag_and_drop(".o_ds_pe_page[data-page='1']", {
-                    position: { top: 2, left: 2 },
-                    relative: true,
-                });
-            },
+            run: dropOnPage1({ top: 2, left: 2 }),
         },
         {
             content: "Selected, its properties shown read-only",
