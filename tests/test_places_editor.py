@@ -2,7 +2,7 @@
 it shows (logged-in users with access only), and the editor itself in Chromium."""
 
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from .common import DigitalSignCommon, make_pdf
 
@@ -129,6 +129,11 @@ class TestPlacesEditorPages(PlacesEditorCommon, HttpCase):
         self.authenticate("sign_user_b", "sign_user_b")
         self.assertEqual(self.url_open(self._page_url()).status_code, 404,
                          "another team's document looks like no document")
+
+        new_test_user(self.env, login="sign_portal", groups="base.group_portal")
+        self.authenticate("sign_portal", "sign_portal")
+        self.assertEqual(self.url_open(self._page_url()).status_code, 404,
+                         "a portal user (even the customer) has no backend pages")
 
     def test_page_image_needs_a_login(self):
         self.authenticate(None, None)
