@@ -48,6 +48,12 @@ page10 = new_request(pdf10, f"bench view 10 {stamp}")
 page200 = new_request(pdf200, f"bench view 200 {stamp}")
 submits = [new_request(pdf10, f"bench submit {stamp} {n}") for n in range(SUBMITS)]
 signature_field = {r.id: r.field_ids.filtered(lambda f: f.kind == "signature")[:1].id for r in submits}
+# Documents signed through the page in Chromium, a fresh one per run.
+BROWSER_SUBMITS = int(os.environ.get("BENCH_BROWSER_SUBMITS", "5"))
+browser_submits = {
+    pages: [new_request(pdf, f"bench browser {pages} {stamp} {n}") for n in range(BROWSER_SUBMITS)]
+    for pages, pdf in ((10, pdf10), (200, pdf200))
+}
 
 # The final document (values + certificate of completion), on real records.
 final = {}
@@ -73,5 +79,7 @@ print("BENCH_JSON " + json.dumps({
     "page200": page200.participant_ids._get_signing_path(),
     "submits": [[r.participant_ids._get_signing_path(), signature_field[r.id]] for r in submits],
     "quote": quote.get_portal_url() if quote else None,
+    "browser_submits": {pages: [r.participant_ids._get_signing_path() for r in requests]
+                        for pages, requests in browser_submits.items()},
     "final": final,
 }))
