@@ -20,17 +20,13 @@ import concurrent.futures
 import http.client
 import json
 import re
-import shutil
 import statistics
-import subprocess
-import tempfile
 import threading
 import time
 import urllib.parse
-import urllib.request
 
+import cdp
 import requests
-import websocket
 
 
 def percentile(values, pct):
@@ -199,37 +195,11 @@ FILL_AND_CONSENT = r"""
 """
 
 
-class Chromium:
-    def __init__(self, port=9361):
-        binary = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-        self.profile = tempfile.mkdtemp(prefix="ds-bench-")
-        self.process = subprocess.Popen([
-            binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--disable-quic", f"--remote-debugging-port={port}", f"--user-data-dir={self.profile}",
-        ], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            try:
-                info = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/version"))
-                break
-            except OSError:
-                time.sleep(0.1)
-        self.ws = websocket.create_connection(info["webSocketDebuggerUrl"], timeout=60,
-                                              suppress_origin=True)
-        self.n = 0
+class Chromium(cdp.Chromium):
+    """A Chromium connected to the browser: each measure runs in a fresh context."""
 
-    def call(self, method, session=None, **params):
-        self.n += 1
-        message = {"id": self.n, "method": method, "params": params}
-        if session:
-            message["sessionId"] = session
-        self.ws.send(json.dumps(message))
-        while True:
-            reply = json.loads(self.ws.recv())
-            if reply.get("id") == self.n:
-                if "error" in reply:
-                    raise RuntimeError(reply["error"])
-                return reply.get("result", {})
+    def __init__(self, port=9361):
+        super().__init__(port, flags=["--disable-quic"])
 
     def first_paint(self, url, selector=None, phone=False):
         context = self.call("Target.createBrowserContext")["browserContextId"]
@@ -272,7 +242,7 @@ class Chromium:
             self.call("Page.navigate", session, url=url)
             deadline = time.time() + 30
             while not self.call("Runtime.evaluate", session, returnByValue=True,
-                                expression="!!document.querySelector('.o_ds_ready .o_ds_submit')")["result"].get("value"):
+                                expression="document.body?.getAttribute('is-ready') === 'true'")["result"].get("value"):
                 if time.time() > deadline:
                     raise TimeoutError(url)
                 time.sleep(0.05)
@@ -299,11 +269,6 @@ class Chromium:
         finally:
             self.call("Target.closeTarget", targetId=target)
             self.call("Target.disposeBrowserContext", browserContextId=context)
-
-    def close(self):
-        self.process.terminate()
-        self.process.wait(10)
-        shutil.rmtree(self.profile, ignore_errors=True)
 
 
 def main():

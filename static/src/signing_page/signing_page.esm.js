@@ -45,11 +45,6 @@ export class DigitalSignPage extends Interaction {
         }
     }
 
-    start() {
-        // The page reacts to clicks from now on (tests and benchmarks wait for this).
-        this.el.classList.add("o_ds_ready");
-    }
-
     // --- helpers ---
 
     async call(route, params = {}) {
