@@ -12,46 +12,17 @@ import argparse
 import base64
 import json
 import os
-import shutil
-import subprocess
-import tempfile
 import time
-import urllib.request
 
+import cdp
 import requests
-import websocket
 
 
-class Browser:
+class Browser(cdp.Chromium):
+    """A Chromium connected to its page, with the helpers the screenshots need."""
+
     def __init__(self, port=9345):
-        chrome = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-        self.profile = tempfile.mkdtemp(prefix="ds-shot-")
-        self.process = subprocess.Popen([
-            chrome, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--hide-scrollbars", f"--remote-debugging-port={port}", f"--user-data-dir={self.profile}",
-            "about:blank",
-        ], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            try:
-                targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json"))
-                page = next(t for t in targets if t["type"] == "page")
-                break
-            except (OSError, StopIteration):
-                time.sleep(0.1)
-        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60,
-                                              suppress_origin=True)
-        self.counter = 0
-
-    def call(self, method, **params):
-        self.counter += 1
-        self.ws.send(json.dumps({"id": self.counter, "method": method, "params": params}))
-        while True:
-            message = json.loads(self.ws.recv())
-            if message.get("id") == self.counter:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                return message.get("result", {})
+        super().__init__(port, page=True, flags=["--hide-scrollbars"])
 
     def evaluate(self, expression):
         result = self.call("Runtime.evaluate", expression=expression, returnByValue=True,
@@ -65,11 +36,6 @@ class Browser:
                 return True
             time.sleep(0.2)
         raise TimeoutError(selector)
-
-    def close(self):
-        self.process.terminate()
-        self.process.wait(10)
-        shutil.rmtree(self.profile, ignore_errors=True)
 
 
 def login(base_url, credentials):
