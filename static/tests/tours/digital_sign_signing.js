@@ -1,45 +1,10 @@
 import { registry } from "@web/core/registry";
-import { drawSignature } from "@digital_sign/../tests/tours/tour_utils";
+import { signAndSubmitSteps, signPlaceSteps, submitSteps } from "@digital_sign/../tests/tours/tour_utils";
 
 /**
  * Tours of the public signing page. The Python tests (tests/test_signing_tours.py) create the
  * documents, start each tour on a participant's link and check the result in the database.
  */
-
-function signPlaceSteps(selector, pointerType) {
-    return [
-        {
-            content: "open the signature pad of a place",
-            trigger: `${selector}:not(.o_ds_filled)`,
-            run: "click",
-        },
-        {
-            content: "choose to draw",
-            trigger: ".modal .o_web_sign_draw_button",
-            run: "click",
-        },
-        {
-            content: "draw the signature",
-            trigger: ".modal canvas.o_web_sign_signature",
-            async run() {
-                await drawSignature(this.anchor, pointerType);
-            },
-        },
-        {
-            trigger: ".modal canvas.o_web_sign_signature",
-            run: "canvasNotEmpty",
-        },
-        {
-            content: "adopt it",
-            trigger: ".modal .modal-footer .btn-primary:enabled",
-            run: "click",
-        },
-        {
-            content: "the place shows the signature",
-            trigger: `${selector}.o_ds_filled img`,
-        },
-    ];
-}
 
 function signDocumentSteps(pointerType = "mouse") {
     return [
@@ -55,22 +20,7 @@ function signDocumentSteps(pointerType = "mouse") {
         {
             trigger: ".o_ds_field.o_ds_current",
         },
-        ...signPlaceSteps(".o_ds_field_signature", pointerType),
-        {
-            content: "consent to sign electronically",
-            trigger: ".o_ds_consent_input",
-            run: "check",
-        },
-        {
-            content: "sign",
-            trigger: ".o_ds_submit",
-            run: "click",
-            expectUnloadPage: true,
-        },
-        {
-            content: "the page now says it is signed",
-            trigger: ".o_ds_done h1:contains(Signed)",
-        },
+        ...signAndSubmitSteps(".o_ds_field_signature", pointerType),
     ];
 }
 
@@ -103,9 +53,7 @@ registry.category("web_tour.tours").add("digital_sign_sign_all_kinds", {
             trigger: "input.o_ds_field_text",
             run: "edit Plan B",
         },
-        { trigger: ".o_ds_consent_input", run: "check" },
-        { trigger: ".o_ds_submit", run: "click", expectUnloadPage: true },
-        { trigger: ".o_ds_done h1:contains(Signed)" },
+        ...submitSteps(),
     ],
 });
 

@@ -1,5 +1,5 @@
 import { registry } from "@web/core/registry";
-import { drawSignature } from "@digital_sign/../tests/tours/tour_utils";
+import { signAndSubmitSteps } from "@digital_sign/../tests/tours/tour_utils";
 
 // Started from Python on the quotation's form view, as its salesperson.
 registry.category("web_tour.tours").add("digital_sign_sale_send", {
@@ -45,41 +45,6 @@ registry.category("web_tour.tours").add("digital_sign_sale_sign", {
             content: "Wait for the page's interactions",
             trigger: "body[is-ready=true]",
         },
-        {
-            content: "Open the signature place",
-            trigger: ".o_digital_sign .o_ds_field_signature.o_ds_required",
-            run: "click",
-        },
-        {
-            content: "Draw a signature",
-            trigger: ".modal canvas.o_web_sign_signature",
-            async run() {
-                await drawSignature(this.anchor);
-            },
-        },
-        {
-            content: "Adopt it",
-            trigger: ".modal .modal-footer .btn-primary:enabled",
-            run: "click",
-        },
-        {
-            content: "The signature is in its place",
-            trigger: "body:not(:has(.modal)) .o_ds_field_signature img",
-        },
-        {
-            content: "Consent to sign electronically",
-            trigger: ".o_ds_consent_input",
-            run: "check",
-        },
-        {
-            content: "Sign",
-            trigger: ".o_ds_submit:enabled",
-            run: "click",
-            expectUnloadPage: true,
-        },
-        {
-            content: "The page says it is signed",
-            trigger: ".o_ds_done",
-        },
+        ...signAndSubmitSteps(".o_digital_sign .o_ds_field_signature.o_ds_required"),
     ],
 });
