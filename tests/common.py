@@ -28,6 +28,12 @@ def make_pdf(pages=None, producer_title="digital_sign tests"):
     return data
 
 
+def person(name, role, **values):
+    """Participant values for a test: ``person("Carl", "Cosigner", mandatory=False)`` is Carl,
+    carl@example.com, in the role Cosigner."""
+    return {"name": name, "email": f"{name.lower()}@example.com", "role": role, **values}
+
+
 def signature_data_url(width=240, height=90):
     """A real PNG signature (a drawn stroke), as Odoo's signature widget sends it."""
     import io

@@ -23,7 +23,7 @@ from odoo.addons.digital_sign.engine.providers import TOKEN_CACHE
 from odoo.addons.digital_sign.engine.testing.fake_docusign import FakeDocuSign
 from odoo.addons.digital_sign.engine.testing.fake_getaccept import FakeGetAccept
 
-from .common import DigitalSignCommon
+from .common import DigitalSignCommon, person
 
 
 def _signed_pdf():
@@ -96,7 +96,7 @@ class ProviderCommon(DigitalSignCommon):
 class TestGetAccept(ProviderCommon):
     def test_send_creates_the_document_with_its_recipients(self):
         request = self._send_with(self.ga_provider, pdf=self.pdf_two_roles, participants=[
-            {"name": "Ingrid", "email": "ingrid@example.com", "role": "Customer", "signing_order": 1},
+            person("Ingrid", "Customer", signing_order=1),
             {"name": "Carl", "mobile": "+46707654321", "role": "Cosigner", "signing_order": 2,
              "invite_channel": "sms", "mandatory": False},
         ])

@@ -7,7 +7,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import SQL, mute_logger
 
-from .common import DigitalSignCommon, b64, make_pdf
+from .common import DigitalSignCommon, b64, make_pdf, person
 
 
 @tagged("post_install", "-at_install")
@@ -49,8 +49,8 @@ class TestRequest(DigitalSignCommon):
     # === Markers === #
     def test_places_come_from_markers_and_go_to_their_roles(self):
         request = self._create_request(pdf=self.pdf_two_roles, participants=[
-            {"name": "Ingrid", "email": "ingrid@example.com", "role": "Customer"},
-            {"name": "Carl", "email": "carl@example.com", "role": "cosigner", "mandatory": False},
+            person("Ingrid", "Customer"),
+            person("Carl", "cosigner", mandatory=False),
         ])
         by_role = {(f.role, f.kind): f for f in request.field_ids}
         self.assertEqual(set(by_role), {("Customer", "signature"), ("Customer", "date"),

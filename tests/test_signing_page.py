@@ -12,7 +12,7 @@ from odoo.tests import HttpCase, tagged
 from odoo.tests.common import JsonRpcException
 from odoo.tools import config, mute_logger
 
-from .common import DigitalSignCommon, make_pdf, signature_data_url
+from .common import DigitalSignCommon, make_pdf, person, signature_data_url
 
 PNG_SIGNATURE = signature_data_url()
 
@@ -50,8 +50,8 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
     # === access === #
     def test_every_bad_link_gets_the_same_404(self):
         request = self._sent_request(pdf=self.pdf_two_roles, participants=[
-            {"name": "Ingrid", "email": "ingrid@example.com", "role": "Customer"},
-            {"name": "Carl", "email": "carl@example.com", "role": "Cosigner", "signing_order": 1},
+            person("Ingrid", "Customer"),
+            person("Carl", "Cosigner", signing_order=1),
         ])
         ingrid, carl = request.participant_ids.sorted("id")
         request._portal_ensure_token()
@@ -137,7 +137,7 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
     # === the flow === #
     def test_one_signer_signs_once_and_gets_the_final_document(self):
         request = self._sent_request(pdf=self.pdf_two_roles, participants=[
-            {"name": "Ingrid", "email": "ingrid@example.com", "role": "Customer"},
+            person("Ingrid", "Customer"),
         ])
         participant = request.participant_ids
         page = self._open(participant)
@@ -189,8 +189,8 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
 
     def test_signing_order_second_link_waits_for_its_turn(self):
         request = self._sent_request(pdf=self.pdf_two_roles, participants=[
-            {"name": "Ingrid", "email": "ingrid@example.com", "role": "Customer", "signing_order": 1},
-            {"name": "Carl", "email": "carl@example.com", "role": "Cosigner", "signing_order": 2},
+            person("Ingrid", "Customer", signing_order=1),
+            person("Carl", "Cosigner", signing_order=2),
         ])
         ingrid, carl = request.participant_ids.sorted("signing_order")
         self.assertEqual(carl.state, "waiting")
@@ -204,8 +204,8 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
 
     def test_optional_participant_is_skipped_when_the_mandatory_ones_signed(self):
         request = self._sent_request(pdf=self.pdf_two_roles, participants=[
-            {"name": "Ingrid", "email": "ingrid@example.com", "role": "Customer"},
-            {"name": "Carl", "email": "carl@example.com", "role": "Cosigner", "mandatory": False},
+            person("Ingrid", "Customer"),
+            person("Carl", "Cosigner", mandatory=False),
         ])
         ingrid, carl = request.participant_ids.sorted("id")
         carl_path = carl._get_signing_path()
@@ -300,7 +300,7 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
 
     def test_customer_names_a_missing_participant(self):
         request = self._sent_request(pdf=self.pdf_two_roles, participants=[
-            {"name": "Ingrid", "email": "ingrid@example.com", "role": "Customer", "is_primary": True},
+            person("Ingrid", "Customer", is_primary=True),
             {"name": "Cosigner", "role": "Cosigner", "to_be_named": True},
         ])
         ingrid, cosigner = request.participant_ids.sorted("id")
@@ -320,8 +320,8 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
 
     def test_reengage_kills_the_old_link(self):
         request = self._sent_request(pdf=self.pdf_two_roles, participants=[
-            {"name": "Ingrid", "email": "ingrid@example.com", "role": "Customer"},
-            {"name": "Carl", "email": "carl@example.com", "role": "Cosigner"},
+            person("Ingrid", "Customer"),
+            person("Carl", "Cosigner"),
         ])
         carl = request.participant_ids.filtered(lambda p: p.role == "Cosigner")
         old_path = carl._get_signing_path()

@@ -10,7 +10,7 @@ from freezegun import freeze_time
 
 from odoo.tests import HttpCase, tagged
 
-from .common import DigitalSignCommon, make_pdf
+from .common import DigitalSignCommon, make_pdf, person
 
 
 class SigningTourCommon(DigitalSignCommon, HttpCase):
@@ -65,8 +65,8 @@ class TestSigningTours(SigningTourCommon):
 
     def test_tour_two_participants_in_order(self):
         request = self._sent(pdf=self.pdf_two_roles, participants=[
-            {"name": "Ingrid", "email": "ingrid@example.com", "role": "Customer", "signing_order": 1},
-            {"name": "Carl", "email": "carl@example.com", "role": "Cosigner", "signing_order": 2},
+            person("Ingrid", "Customer", signing_order=1),
+            person("Carl", "Cosigner", signing_order=2),
         ])
         ingrid, carl = request.participant_ids.sorted("signing_order")
         self.assertFalse(carl._get_signing_path(), "the second link does not exist before its turn")
@@ -78,8 +78,8 @@ class TestSigningTours(SigningTourCommon):
 
     def test_tour_optional_participant_skipped(self):
         request = self._sent(pdf=self.pdf_two_roles, participants=[
-            {"name": "Ingrid", "email": "ingrid@example.com", "role": "Customer"},
-            {"name": "Carl", "email": "carl@example.com", "role": "Cosigner", "mandatory": False},
+            person("Ingrid", "Customer"),
+            person("Carl", "Cosigner", mandatory=False),
         ])
         ingrid, carl = request.participant_ids.sorted("id")
         self.start_tour(ingrid._get_signing_path(), "digital_sign_sign")
@@ -122,7 +122,7 @@ class TestSigningTours(SigningTourCommon):
 
     def test_tour_customer_names_a_missing_participant(self):
         request = self._sent(pdf=self.pdf_two_roles, participants=[
-            {"name": "Ingrid", "email": "ingrid@example.com", "role": "Customer", "is_primary": True},
+            person("Ingrid", "Customer", is_primary=True),
             {"name": "Cosigner", "role": "Cosigner", "to_be_named": True},
         ])
         ingrid, cosigner = request.participant_ids.sorted("id")
@@ -133,7 +133,7 @@ class TestSigningTours(SigningTourCommon):
 
     def test_tour_reengage_kills_the_old_link(self):
         request = self._sent(pdf=self.pdf_two_roles, participants=[
-            {"name": "Ingrid", "email": "ingrid@example.com", "role": "Customer", "is_primary": True},
+            person("Ingrid", "Customer", is_primary=True),
             {"name": "Cosigner", "role": "Cosigner", "to_be_named": True},
         ])
         ingrid, cosigner = request.participant_ids.sorted("id")
