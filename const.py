@@ -73,6 +73,7 @@ EVENT_TYPES = [
     ("invited", "Invitation sent"),
     ("invite_failed", "Invitation failed"),
     ("viewed", "Viewed"),
+    ("opened_logged_in", "Opened while logged in"),
     ("consent", "Consent given"),
     ("code_sent", "Code sent"),
     ("code_send_failed", "Code not sent"),
@@ -83,6 +84,7 @@ EVENT_TYPES = [
     ("rejected", "Rejected"),
     ("completed", "Completed"),
     ("finalized", "Final document ready"),
+    ("finalize_refused", "Final document refused"),
     ("cancelled", "Cancelled"),
     ("expired", "Expired"),
     ("reminded", "Reminder sent"),
@@ -92,6 +94,7 @@ EVENT_TYPES = [
     ("link_requested", "New link requested"),
     ("downloaded", "Downloaded"),
     ("reset", "Reset to draft"),
+    ("deadline_changed", "Deadline changed"),
     ("message_sent", "Message delivered to the sender's gateway"),
     ("message_failed", "Message not delivered"),
     ("provider_status", "Provider status"),
@@ -141,7 +144,17 @@ DEFAULTS = {
     "poll_interval_minutes": 30,
     "cron_batch_size": 100,
     "audit_retention_years": 0,
+    "live_links_for_readers": False,
 }
+
+# Who sees a document's live signing links (and the current one-time code) besides its
+# owner: a link is a bearer credential. "Links for everyone who sees the document" in the
+# settings widens it to every reader (contact centres pasting links into a chat).
+LIVE_LINK_GROUPS = (
+    "digital_sign.group_manager",
+    "sales_team.group_sale_manager",
+    "helpdesk_mgmt.group_helpdesk_manager",
+)
 
 OTP_TTL_SECONDS = 10 * 60
 OTP_MAX_FAILURES = 5

@@ -23,6 +23,7 @@ _logger = logging.getLogger(__name__)
 
 BASE = "/digital_sign/s/<int:participant_id>/<string:token>"
 SESSION_KEY = "digital_sign_verified"
+SESSION_OPENED_KEY = "digital_sign_opened_as"
 NO_STORE = {
     "Cache-Control": "no-store, max-age=0",
     "Referrer-Policy": "no-referrer",
@@ -95,6 +96,18 @@ class DigitalSignController(http.Controller):
         verified[str(participant_sudo.id)] = self._token_digest(participant_sudo)
         request.session[SESSION_KEY] = verified
 
+    def _note_logged_in_user(self, participant_sudo):
+        """A browser logged in as one of the sender's users opened this page: the audit
+        trail says so (once per session), and so does the certificate of completion."""
+        user = request.env.user
+        if user._is_public() or not user._is_internal():
+            return
+        opened = list(request.session.get(SESSION_OPENED_KEY) or [])
+        if participant_sudo.id in opened:
+            return
+        participant_sudo._log_opened_logged_in(user)
+        request.session[SESSION_OPENED_KEY] = [*opened, participant_sudo.id][-50:]
+
     def _with_headers(self, response):
         response.headers.update(NO_STORE)
         return response
@@ -106,6 +119,7 @@ class DigitalSignController(http.Controller):
         if not participant_sudo:
             return self._not_found()
         participant_sudo._expire_if_late()
+        self._note_logged_in_user(participant_sudo)
         link_state = participant_sudo._link_state()
         values = participant_sudo._prepare_page_values(link_state, token)
         if link_state == "sign":

@@ -76,6 +76,7 @@ DEFAULT_LABELS = types.MappingProxyType(
         "viewed_at": "Viewed",
         "signed_at": "Signed",
         "rejected_at": "Rejected",
+        "logged_in_as": "Opened while logged in as",
         "section_events": "Event log",
         "event_at": "Time",
         "event": "Event",
@@ -108,6 +109,9 @@ class CertParticipant:
     viewed_at: str
     signed_at: str
     rejected_at: str
+    # Users of the sender's system whose browser session opened this participant's page
+    # ("Alice Sender (alice)"), '' when none: the page was not opened by an anonymous visitor.
+    logged_in_as: str = ""
 
 
 @dataclass(frozen=True)
@@ -524,6 +528,8 @@ class _Body:
             rows.append(("signed_at", self.text(p.signed_at, value_width)))
         if rejected:
             rows.append(("rejected_at", self.text(rejected, value_width)))
+        if display_text(p.logged_in_as):
+            rows.append(("logged_in_as", self.text(p.logged_in_as, value_width)))
         return "<h3>%s</h3>%s" % (heading, self._kv(rows))
 
     def _events(self, events):

@@ -1,3 +1,4 @@
+from . import digital_sign_evidence_mixin
 from . import digital_sign_provider
 from . import digital_sign_request
 from . import digital_sign_participant
@@ -10,6 +11,7 @@ from . import sale_order
 from . import helpdesk_ticket
 from . import crm_lead
 from . import res_company
+from . import ir_attachment
 from . import mail_mail
 from . import sms_sms
 from . import res_partner

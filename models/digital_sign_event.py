@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from .. import const
@@ -34,7 +34,7 @@ class DigitalSignEvent(models.Model):
 
     # === FIELDS === #
     request_id = fields.Many2one(
-        "digital.sign.request", required=True, index=True, ondelete="cascade", readonly=True
+        "digital.sign.request", required=True, index=True, ondelete="restrict", readonly=True
     )
     company_id = fields.Many2one("res.company", index=True, readonly=True)
     sequence = fields.Integer(readonly=True)
@@ -77,17 +77,17 @@ class DigitalSignEvent(models.Model):
     # === CRUD === #
     @api.model_create_multi
     def create(self, vals_list):
-        if not self.env.context.get("digital_sign_event_append"):
-            raise UserError(self.env._("Audit events are written by the signature flow only."))
+        if not (self.env.su and self.env.context.get("digital_sign_event_append")):
+            raise AccessError(self.env._("Audit events are written by the signature flow only."))
         return super().create(vals_list)
 
     def write(self, vals):
-        raise UserError(self.env._("The audit trail is append-only: events cannot be changed."))
+        raise AccessError(self.env._("The audit trail is append-only: events cannot be changed."))
 
     def unlink(self):
-        # Deleting a draft request removes its (non-evidential) events through the database's
-        # ON DELETE CASCADE; through the ORM an event can never be deleted.
-        raise UserError(self.env._("The audit trail is append-only: events cannot be deleted."))
+        # Deleting a never-sent draft removes its (non-evidential) events in SQL (see the
+        # request's unlink); through the ORM an event can never be deleted.
+        raise AccessError(self.env._("The audit trail is append-only: events cannot be deleted."))
 
     # === BUSINESS === #
     def _hash_values(self):

@@ -8,12 +8,14 @@ class DigitalSignField(models.Model):
     _name = "digital.sign.field"
     _description = "Signature Place"
     _order = "request_id, page, y0, x0, id"
+    _inherit = ["digital.sign.evidence.mixin"]
 
     # === FIELDS === #
     request_id = fields.Many2one(
-        "digital.sign.request", required=True, index=True, ondelete="cascade"
+        "digital.sign.request", required=True, index=True, ondelete="cascade", evidence="create"
     )
-    company_id = fields.Many2one(related="request_id.company_id", store=True, index=True)
+    company_id = fields.Many2one(related="request_id.company_id", store=True, index=True,
+                                 evidence="flow")
     request_state = fields.Selection(related="request_id.state", string="Request State")
     participant_id = fields.Many2one(
         "digital.sign.participant",
@@ -21,25 +23,31 @@ class DigitalSignField(models.Model):
         index="btree_not_null",
         ondelete="set null",
         domain="[('request_id', '=', request_id)]",
+        evidence="draft",
     )
-    page = fields.Integer(required=True, default=1)
-    x0 = fields.Float("Left", digits=(16, 2), help="Points from the left edge of the page.")
-    y0 = fields.Float("Top", digits=(16, 2), help="Points from the top edge of the page.")
-    x1 = fields.Float("Right", digits=(16, 2))
-    y1 = fields.Float("Bottom", digits=(16, 2))
-    width = fields.Float(compute="_compute_size", inverse="_inverse_size", digits=(16, 2))
-    height = fields.Float(compute="_compute_size", inverse="_inverse_size", digits=(16, 2))
-    kind = fields.Selection(const.FIELD_KINDS, required=True, default="signature")
-    role = fields.Char(help="The role named by the marker; matched with participants' roles.")
-    mandatory = fields.Boolean(default=True)
+    page = fields.Integer(required=True, default=1, evidence="draft")
+    x0 = fields.Float("Left", digits=(16, 2), help="Points from the left edge of the page.",
+                      evidence="draft")
+    y0 = fields.Float("Top", digits=(16, 2), help="Points from the top edge of the page.",
+                      evidence="draft")
+    x1 = fields.Float("Right", digits=(16, 2), evidence="draft")
+    y1 = fields.Float("Bottom", digits=(16, 2), evidence="draft")
+    width = fields.Float(compute="_compute_size", inverse="_inverse_size", digits=(16, 2),
+                         evidence="draft")
+    height = fields.Float(compute="_compute_size", inverse="_inverse_size", digits=(16, 2),
+                          evidence="draft")
+    kind = fields.Selection(const.FIELD_KINDS, required=True, default="signature", evidence="draft")
+    role = fields.Char(help="The role named by the marker; matched with participants' roles.",
+                       evidence="draft")
+    mandatory = fields.Boolean(default=True, evidence="draft")
     source = fields.Selection(const.FIELD_SOURCES, default="manual", required=True,
-                              readonly=True)
-    marker = fields.Json(readonly=True, copy=True,
+                              readonly=True, evidence="flow")
+    marker = fields.Json(readonly=True, copy=True, evidence="flow",
                          help="Rectangle of the marker that defined this place (hidden in the "
                               "document shown and produced).")
-    value = fields.Text(copy=False, readonly=True)
-    value_image = fields.Binary(attachment=True, copy=False, readonly=True)
-    filled_at = fields.Datetime(copy=False, readonly=True)
+    value = fields.Text(copy=False, readonly=True, evidence="flow")
+    value_image = fields.Binary(attachment=True, copy=False, readonly=True, evidence="flow")
+    filled_at = fields.Datetime(copy=False, readonly=True, evidence="flow")
 
     # === COMPUTE === #
     @api.depends("x0", "x1", "y0", "y1")
@@ -91,6 +99,7 @@ class DigitalSignField(models.Model):
     # === CRUD === #
     @api.model_create_multi
     def create(self, vals_list):
+        self = self._evidence_check_create(vals_list)  # noqa: PLW0642 - defaults cleaned
         requests = self.env["digital.sign.request"].browse(
             [vals["request_id"] for vals in vals_list if vals.get("request_id")]
         )
@@ -99,11 +108,12 @@ class DigitalSignField(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        layout_keys = {"page", "x0", "y0", "x1", "y1", "kind", "mandatory", "participant_id",
-                       "request_id"}
-        if layout_keys & set(vals) and any(f.request_id.state != "draft" for f in self):
-            raise UserError(self.env._("Places can only change while the document is a draft."))
+        self._evidence_check_write(vals)
         return super().write(vals)
+
+    def _evidence_document_state(self):
+        self.ensure_one()
+        return self.request_id.state
 
     @api.ondelete(at_uninstall=False)
     def _unlink_if_draft(self):

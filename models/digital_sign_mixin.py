@@ -11,6 +11,7 @@ class DigitalSignMixin(models.AbstractModel):
     ``_digital_sign_*`` hooks."""
 
     _name = "digital.sign.mixin"
+    _inherit = ["digital.sign.evidence.mixin"]
     _description = "Digital Signing on a Document"
 
     # === FIELDS === #
@@ -21,12 +22,12 @@ class DigitalSignMixin(models.AbstractModel):
     )
     digital_sign_request_id = fields.Many2one(
         "digital.sign.request", string="Current Signature Request", readonly=True, copy=False,
-        index="btree_not_null", groups="digital_sign.group_user",
+        index="btree_not_null", groups="digital_sign.group_user", evidence="flow",
     )
     digital_sign_state = fields.Selection(
         [("none", "None")] + const.REQUEST_STATES, string="Digital Status", default="none",
         required=True, readonly=True, copy=False, index=True,
-        group_expand="_group_expand_digital_sign_states",
+        group_expand="_group_expand_digital_sign_states", evidence="flow",
     )
     digital_sign_request_count = fields.Integer(
         "Signatures", compute="_compute_digital_sign_request_count",
@@ -34,7 +35,8 @@ class DigitalSignMixin(models.AbstractModel):
     )
     digital_sign_url = fields.Char(
         "Signing Link", compute="_compute_digital_sign_url", groups="digital_sign.group_user",
-        help="The personal link sent to the first participant of the current request.",
+        help="The personal link sent to the first participant of the current request (shown "
+        "to its owner and the managers: a link lets anyone sign).",
     )
     digital_sign_checked_at = fields.Datetime(
         related="digital_sign_request_id.last_checked_at", string="Status Checked At",
@@ -49,11 +51,13 @@ class DigitalSignMixin(models.AbstractModel):
             record.digital_sign_request_count = counts.get(record.id, 0)
 
     @api.depends("digital_sign_request_id.state")
+    @api.depends_context("uid")
     def _compute_digital_sign_url(self):
         for record in self:
             request = record.digital_sign_request_id
             url = ""
-            if request and request.state in const.OPEN_REQUEST_STATES and request.has_access("read"):
+            if request and request.state in const.OPEN_REQUEST_STATES \
+                    and request._can_see_live_links():
                 participant = request.sudo().participant_ids.filtered(
                     lambda p: p.state in ("sent", "viewed")
                 ).sorted(lambda p: (not p.is_primary, p.signing_order, p.id))[:1]
@@ -63,6 +67,16 @@ class DigitalSignMixin(models.AbstractModel):
     def _group_expand_digital_sign_states(self, states, domain):
         # The summaries show every status of the flow as a column, in order.
         return [key for key, _label in const.REQUEST_STATES]
+
+    # === CRUD === #
+    @api.model_create_multi
+    def create(self, vals_list):
+        self = self._evidence_check_create(vals_list)  # noqa: PLW0642 - defaults cleaned
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._evidence_check_write(vals)
+        return super().write(vals)
 
     # === ACTIONS === #
     def action_digital_sign_send(self):

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from markupsafe import Markup
 
-from odoo import api, fields, models
+from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, consteq, email_normalize, file_open
 from odoo.tools.misc import format_date, hmac
@@ -30,67 +30,78 @@ class DigitalSignParticipant(models.Model):
     _name = "digital.sign.participant"
     _description = "Signature Participant"
     _order = "request_id, signing_order, id"
+    _inherit = ["digital.sign.evidence.mixin"]
 
     # === FIELDS === #
     request_id = fields.Many2one(
-        "digital.sign.request", required=True, index=True, ondelete="cascade"
+        "digital.sign.request", required=True, index=True, ondelete="cascade", evidence="create"
     )
-    company_id = fields.Many2one(related="request_id.company_id", store=True, index=True)
+    company_id = fields.Many2one(related="request_id.company_id", store=True, index=True,
+                                 evidence="flow")
     request_state = fields.Selection(related="request_id.state", string="Request State")
-    name = fields.Char(required=True)
-    partner_id = fields.Many2one("res.partner", string="Contact", index="btree_not_null")
-    email = fields.Char()
-    mobile = fields.Char(help="Stored in E.164 international format.")
-    role = fields.Char(default="Customer", required=True,
+    name = fields.Char(required=True, evidence="draft")
+    partner_id = fields.Many2one("res.partner", string="Contact", index="btree_not_null",
+                                 evidence="draft")
+    email = fields.Char(evidence="draft")
+    mobile = fields.Char(help="Stored in E.164 international format.", evidence="draft")
+    role = fields.Char(default="Customer", required=True, evidence="draft",
                        help="The role label: Customer, Cosigner, Lawyer... Places found in the "
                             "document for a role go to the participant of that role.")
-    mandatory = fields.Boolean(default=True)
+    mandatory = fields.Boolean(default=True, evidence="draft")
     is_primary = fields.Boolean(
-        "Primary Customer", help="The customer who names missing participants."
+        "Primary Customer", help="The customer who names missing participants.", evidence="draft"
     )
     signing_order = fields.Integer(
-        default=1, required=True, help="Equal numbers sign in parallel; a higher number is "
-        "invited when every mandatory participant before it has signed."
+        default=1, required=True, evidence="draft",
+        help="Equal numbers sign in parallel; a higher number is invited when every mandatory "
+        "participant before it has signed."
     )
     invite_channel = fields.Selection(const.CHANNELS, string="Invitation", default="email",
-                                      required=True)
+                                      required=True, evidence="draft")
     otp_channel = fields.Selection(const.OTP_CHANNELS, string="One-time Code", default="none",
-                                   required=True)
+                                   required=True, evidence="draft")
     to_be_named = fields.Boolean(
-        "To Be Named by the Customer",
+        "To Be Named by the Customer", evidence="draft",
         help="The contact details are unknown: the primary customer names this person on "
         "the signing page before going on.",
     )
-    access_token = fields.Char(copy=False, groups="base.group_system")
+    # The link is a bearer credential: no one reads the token through the ORM (see
+    # _get_signing_url and the request's _can_see_live_links for who is shown the link).
+    access_token = fields.Char(copy=False, groups=fields.NO_ACCESS, evidence="flow")
     state = fields.Selection(const.PARTICIPANT_STATES, default="waiting", required=True,
-                             copy=False, index=True)
-    invited_at = fields.Datetime(readonly=True, copy=False)
-    viewed_at = fields.Datetime(readonly=True, copy=False)
-    consent_at = fields.Datetime("Consent Given", readonly=True, copy=False)
-    consent_text = fields.Text(readonly=True, copy=False)
-    otp_verified_at = fields.Datetime("Code Verified", readonly=True, copy=False)
-    signed_at = fields.Datetime(readonly=True, copy=False)
-    rejected_at = fields.Datetime(readonly=True, copy=False)
-    reject_reason = fields.Text(readonly=True, copy=False)
+                             copy=False, index=True, evidence="flow")
+    invited_at = fields.Datetime(readonly=True, copy=False, evidence="flow")
+    viewed_at = fields.Datetime(readonly=True, copy=False, evidence="flow")
+    consent_at = fields.Datetime("Consent Given", readonly=True, copy=False, evidence="flow")
+    consent_text = fields.Text(readonly=True, copy=False, evidence="flow")
+    otp_verified_at = fields.Datetime("Code Verified", readonly=True, copy=False, evidence="flow")
+    signed_at = fields.Datetime(readonly=True, copy=False, evidence="flow")
+    rejected_at = fields.Datetime(readonly=True, copy=False, evidence="flow")
+    reject_reason = fields.Text(readonly=True, copy=False, evidence="flow")
     signed_ip = fields.Char("Signed from IP", readonly=True, copy=False,
-                            groups="digital_sign.group_manager")
+                            groups="digital_sign.group_manager", evidence="flow")
     signed_user_agent = fields.Char(readonly=True, copy=False,
-                                    groups="digital_sign.group_manager")
-    reminder_count = fields.Integer(readonly=True, copy=False)
-    last_reminder_at = fields.Datetime(readonly=True, copy=False)
-    provider_recipient_id = fields.Char(readonly=True, copy=False)
+                                    groups="digital_sign.group_manager", evidence="flow")
+    reminder_count = fields.Integer(readonly=True, copy=False, evidence="flow")
+    last_reminder_at = fields.Datetime(readonly=True, copy=False, evidence="flow")
+    provider_recipient_id = fields.Char(readonly=True, copy=False, evidence="flow")
     # One-time code: only an HMAC of (participant, code) is stored.
-    otp_hash = fields.Char(copy=False, groups=fields.NO_ACCESS)
-    otp_expires_at = fields.Datetime(copy=False, groups=fields.NO_ACCESS)
-    otp_failures = fields.Integer(copy=False, groups=fields.NO_ACCESS)
-    otp_sent_at = fields.Datetime("Code Sent", readonly=True, copy=False)
-    otp_locked_until = fields.Datetime("Code Locked Until", readonly=True, copy=False)
-    otp_visible_code = fields.Char(
-        "Current Code", copy=False, readonly=True, groups="digital_sign.group_user",
-        help="Shown only when the setting \"Agents may see the current code\" is on.",
+    otp_hash = fields.Char(copy=False, groups=fields.NO_ACCESS, evidence="flow")
+    otp_expires_at = fields.Datetime(copy=False, groups=fields.NO_ACCESS, evidence="flow")
+    otp_failures = fields.Integer(copy=False, groups=fields.NO_ACCESS, evidence="flow")
+    otp_sent_at = fields.Datetime("Code Sent", readonly=True, copy=False, evidence="flow")
+    otp_locked_until = fields.Datetime("Code Locked Until", readonly=True, copy=False,
+                                       evidence="flow")
+    # The current code, kept only while "Agents may see the current code" is on; shown
+    # through otp_agent_code to those who may see live links.
+    otp_visible_code = fields.Char(copy=False, groups=fields.NO_ACCESS, evidence="flow")
+    otp_agent_code = fields.Char(
+        "Current Code", compute="_compute_otp_agent_code",
+        help="Shown only when the setting \"Agents may see the current code\" is on, to the "
+        "users who may see live signing links.",
     )
     named_by_id = fields.Many2one(
-        "digital.sign.participant", string="Named By", readonly=True, copy=False,
+        "digital.sign.participant", string="Named By", readonly=True, copy=False, evidence="flow",
         help="The customer who gave this participant's contact details.",
     )
     masked_contact = fields.Char("Reached At", compute="_compute_masked_contact")
@@ -102,6 +113,14 @@ class DigitalSignParticipant(models.Model):
         for participant in self:
             participant.masked_contact = participant._get_contact_label(
                 participant.invite_channel
+            )
+
+    @api.depends_context("uid")
+    def _compute_otp_agent_code(self):
+        for participant in self:
+            participant.otp_agent_code = (
+                participant.sudo().otp_visible_code
+                if participant.request_id._can_see_live_links() else False
             )
 
     def _compute_field_count(self):
@@ -142,25 +161,38 @@ class DigitalSignParticipant(models.Model):
     # === CRUD === #
     @api.model_create_multi
     def create(self, vals_list):
+        self = self._evidence_check_create(vals_list)  # noqa: PLW0642 - defaults cleaned
+        if not self.env.su:
+            requests = self.env["digital.sign.request"].browse(
+                {vals["request_id"] for vals in vals_list if vals.get("request_id")})
+            if any(request.state != "draft" for request in requests):
+                raise UserError(self.env._(
+                    "Participants can only be added while the document is a draft."))
         for vals in vals_list:
             self._normalize_contact_vals(vals)
         participants = super().create(vals_list)
         for request in participants.request_id:
             if not request.participant_ids.filtered("is_primary"):
-                request.participant_ids.sorted(lambda p: (p.signing_order, p.id))[:1].is_primary = True
+                request.participant_ids.sorted(
+                    lambda p: (p.signing_order, p.id))[:1].sudo().is_primary = True
         return participants
 
     def write(self, vals):
+        self._evidence_check_write(vals)
         self._normalize_contact_vals(vals)
-        contact_keys = {"email", "mobile", "invite_channel", "name", "partner_id"}
-        if contact_keys & set(vals) and not self.env.context.get("digital_sign_reengage"):
-            for participant in self:
-                if participant.state not in ("waiting",) and participant.request_id.state != "draft":
-                    raise UserError(self.env._(
-                        "%(name)s was already invited: use \"Re-engage\" to change the contact "
-                        "details (the old link then stops working).", name=participant.name,
-                    ))
         return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_if_draft(self):
+        sent = self.filtered(lambda p: p.request_id.state != "draft")
+        if sent:
+            raise UserError(self.env._(
+                "%(names)s: a participant of a document that was sent cannot be removed.",
+                names=", ".join(sent.mapped("name"))))
+
+    def _evidence_document_state(self):
+        self.ensure_one()
+        return self.request_id.state
 
     def _normalize_contact_vals(self, vals):
         """Normalise e-mail and mobile (E.164) in ``vals``; refuse a garbled number with a
@@ -285,7 +317,7 @@ class DigitalSignParticipant(models.Model):
         request = self.request_id
         if not reminder:
             self._generate_token()
-            self.write({"state": "sent", "invited_at": fields.Datetime.now()})
+            self.sudo().write({"state": "sent", "invited_at": fields.Datetime.now()})
         return request.provider_id._send_invitation(self, reminder=reminder)
 
     def _send_invitation_message(self, reminder=False):
@@ -307,10 +339,8 @@ class DigitalSignParticipant(models.Model):
                                 purpose=purpose)
             else:
                 template = request._get_invitation_template(reminder=reminder)
-                template.with_context(signing_url=url, reminder=reminder).sudo().send_mail(
-                    self.id, email_values={"email_to": self.email, "recipient_ids": [],
-                                           "digital_sign_purpose": purpose},
-                )
+                self._queue_mail(template.with_context(signing_url=url, reminder=reminder),
+                                 purpose)
         except Exception as error:  # noqa: BLE001 - any failure is recorded, nothing lost
             _logger.warning("Invitation of participant %s failed: %s", self.id, type(error).__name__)
             request._log_event("invite_failed", participant=self, channel=self.invite_channel,
@@ -319,6 +349,22 @@ class DigitalSignParticipant(models.Model):
         request._log_event(event_type, participant=self, channel=self.invite_channel,
                            details={"to": contact})
         return True
+
+    def _queue_mail(self, template, purpose, attachment_ids=None):
+        """Queue one e-mail of ``template`` (rendered on this participant) to the stored
+        address, sent by Odoo's mail queue after commit.
+
+        An invitation or a code is a credential: the message is linked to no document and
+        written by the superuser, so no user reads it through the chatter or the messages
+        of the participant (only the outgoing mail queue, for administrators, until it is
+        sent and deleted).
+        """
+        self.ensure_one()
+        values = {"email_to": self.email, "recipient_ids": [], "model": False, "res_id": False,
+                  "digital_sign_participant_id": self.id, "digital_sign_purpose": purpose}
+        if attachment_ids:
+            values["attachment_ids"] = attachment_ids
+        return template.with_user(SUPERUSER_ID).send_mail(self.id, email_values=values)
 
     def _queue_sms(self, body, purpose="invitation"):
         """Queue one SMS to this participant's stored number and wake the SMS queue.
@@ -349,14 +395,14 @@ class DigitalSignParticipant(models.Model):
         )
 
     def _set_skipped(self):
-        self.write({"state": "skipped"})
+        self.sudo().write({"state": "skipped"})
         self._revoke_tokens()
         for participant in self:
             participant.request_id._log_event("participant_skipped", participant=participant)
 
     def _set_expired(self):
         """Expire; the link keeps working only to say so and to ask for a new one."""
-        self.filtered(lambda p: p.state not in const.PARTICIPANT_FINAL_STATES).write(
+        self.filtered(lambda p: p.state not in const.PARTICIPANT_FINAL_STATES).sudo().write(
             {"state": "expired"}
         )
 
@@ -402,10 +448,17 @@ class DigitalSignParticipant(models.Model):
         self.ensure_one()
         if self.state != "sent":
             return False
-        self.write({"state": "viewed", "viewed_at": fields.Datetime.now()})
+        self.sudo().write({"state": "viewed", "viewed_at": fields.Datetime.now()})
         self.request_id._log_event("viewed", participant=self, channel="web")
         self.request_id._set_viewed()
         return True
+
+    def _log_opened_logged_in(self, user):
+        """The signing page was opened by a browser logged in as ``user`` (one of the sender's
+        users): log it, with who it was."""
+        self.ensure_one()
+        self.request_id._log_event("opened_logged_in", participant=self, channel="web",
+                                   details={"user": f"{user.name} ({user.login})"})
 
     def _get_consent_text(self):
         text = self.env["ir.config_parameter"].sudo().get_param("digital_sign.consent_text")
@@ -468,10 +521,8 @@ class DigitalSignParticipant(models.Model):
             if self.otp_channel == "sms":
                 self._queue_sms(self._get_otp_message(code), purpose="code")
             else:
-                self.env.ref("digital_sign.mail_template_signature_code").with_context(
-                    otp_code=code
-                ).sudo().send_mail(self.id, email_values={
-                    "email_to": self.email, "recipient_ids": [], "digital_sign_purpose": "code"})
+                self._queue_mail(self.env.ref("digital_sign.mail_template_signature_code")
+                                 .with_context(otp_code=code), "code")
         except Exception as error:  # noqa: BLE001 - fail closed, and say so
             _logger.warning("Code for participant %s not sent: %s", self.id, type(error).__name__)
             self.sudo().write({"otp_hash": False, "otp_visible_code": False})
@@ -684,7 +735,8 @@ class DigitalSignParticipant(models.Model):
         if not reason:
             return {"status": "invalid", "errors": {"reason": self.env._(
                 "Please say why you do not sign.")}}
-        self.write({"state": "rejected", "rejected_at": fields.Datetime.now(), "reject_reason": reason})
+        self.sudo().write({"state": "rejected", "rejected_at": fields.Datetime.now(),
+                           "reject_reason": reason})
         request._log_event("rejected", participant=self, channel="web", ip=ip, user_agent=user_agent,
                            details={"reason": reason})
         if self.mandatory:
@@ -755,10 +807,10 @@ class DigitalSignParticipant(models.Model):
             return {"status": "invalid", "errors": errors}
         for participant, vals in updates.items():
             if vals is None:
-                participant.write({"to_be_named": False})
+                participant.sudo().write({"to_be_named": False})
                 participant._set_skipped()
                 continue
-            participant.with_context(digital_sign_reengage=True).write(
+            participant.sudo().write(
                 {**vals, "to_be_named": False, "named_by_id": self.id})
             self.request_id._log_event(
                 "participant_named", participant=participant, channel="web", ip=ip,
@@ -796,10 +848,10 @@ class DigitalSignParticipant(models.Model):
             vals["mobile"] = mobile or False
         if not vals:
             return {"status": "invalid", "errors": {}}
-        self.with_context(digital_sign_reengage=True).write(vals)
+        self.sudo().write(vals)
         problem = self._get_channel_problem()
         if problem:
-            self.with_context(digital_sign_reengage=True).write(
+            self.sudo().write(
                 {key: old[key] or False for key in vals})
             return {"status": "invalid", "errors": {"contact": problem}}
         new = {"email": self.email or "", "mobile": self.mobile or ""}

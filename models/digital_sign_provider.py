@@ -304,7 +304,7 @@ class DigitalSignProvider(models.Model):
     def _external_send(self, sign_request):
         """The envelope is created by the outbox job right after this transaction commits
         (a retried transaction must not create two envelopes)."""
-        sign_request.provider_sync_state = "to_send"
+        sign_request.sudo().provider_sync_state = "to_send"
         self.env.ref("digital_sign.ir_cron_provider_outbox").sudo()._trigger()
         return True
 
@@ -313,7 +313,7 @@ class DigitalSignProvider(models.Model):
 
     def _external_cancel(self, sign_request, reason):
         if not sign_request.provider_reference:
-            sign_request.provider_sync_state = "none"
+            sign_request.sudo().provider_sync_state = "none"
             return True
         try:
             self._check_call_allowed()
@@ -322,7 +322,7 @@ class DigitalSignProvider(models.Model):
             self._note_rate_limit(error)
             sign_request._log_event("provider_error", channel=self.code,
                                     details={"action": "cancel", "code": error.code})
-            sign_request.state_message = engine_error_message(self.env, error)
+            sign_request.sudo().state_message = engine_error_message(self.env, error)
             return False
         return True
 
@@ -368,7 +368,7 @@ class DigitalSignProvider(models.Model):
         return self._schedule_refresh(sign_request)
 
     def _schedule_refresh(self, sign_request):
-        sign_request.provider_refresh_requested = True
+        sign_request.sudo().provider_refresh_requested = True
         self.env.ref("digital_sign.ir_cron_poll_provider_status").sudo()._trigger()
         return True
 

@@ -1,5 +1,6 @@
 import base64
 import hashlib
+import json
 import logging
 from datetime import UTC, timedelta
 
@@ -40,16 +41,17 @@ PLACE_EDITOR_KEYS = ("page", "kind", "role", "participant_id", "mandatory")
 class DigitalSignRequest(models.Model):
     _name = "digital.sign.request"
     _description = "Document for Signature"
-    _inherit = ["portal.mixin", "mail.thread", "mail.activity.mixin"]
+    _inherit = ["portal.mixin", "mail.thread", "mail.activity.mixin", "digital.sign.evidence.mixin"]
     _order = "id desc"
     _rec_names_search = ["name", "reference"]
     _check_company_auto = True
 
     # === FIELDS === #
-    reference = fields.Char(readonly=True, copy=False, index="trigram", default="/")
-    name = fields.Char(required=True, tracking=True)
+    reference = fields.Char(readonly=True, copy=False, index="trigram", default="/", evidence="flow")
+    name = fields.Char(required=True, tracking=True, evidence="draft")
     company_id = fields.Many2one(
-        "res.company", required=True, index=True, default=lambda self: self.env.company
+        "res.company", required=True, index=True, default=lambda self: self.env.company,
+        evidence="draft",
     )
     user_id = fields.Many2one(
         "res.users",
@@ -58,6 +60,7 @@ class DigitalSignRequest(models.Model):
         tracking=True,
         default=lambda self: self.env.user,
         domain="[('share', '=', False)]",
+        evidence="open",
     )
     team_id = fields.Many2one(
         "crm.team",
@@ -65,34 +68,40 @@ class DigitalSignRequest(models.Model):
         index=True,
         check_company=True,
         default=lambda self: self._default_team_id(),
+        evidence="draft",
     )
-    helpdesk_team_id = fields.Many2one("helpdesk.ticket.team", index=True)
+    helpdesk_team_id = fields.Many2one("helpdesk.ticket.team", index=True, evidence="draft")
     partner_id = fields.Many2one(
-        "res.partner", string="Customer", index=True, tracking=True, check_company=True
+        "res.partner", string="Customer", index=True, tracking=True, check_company=True,
+        evidence="draft",
     )
-    res_model = fields.Char("Linked Model", index=True, readonly=True)
-    res_id = fields.Many2oneReference("Linked Record ID", model_field="res_model", readonly=True)
+    res_model = fields.Char("Linked Model", index=True, readonly=True, evidence="create")
+    res_id = fields.Many2oneReference("Linked Record ID", model_field="res_model", readonly=True,
+                                      evidence="create")
     res_name = fields.Char("Linked Record", compute="_compute_res_name")
     res_model_name = fields.Char("Linked Document Type", compute="_compute_res_name")
-    original_pdf = fields.Binary("Original PDF", attachment=True, copy=False)
-    original_filename = fields.Char(copy=False)
-    original_sha256 = fields.Char("Original SHA-256", readonly=True, copy=False)
-    signed_pdf = fields.Binary("Signed PDF", attachment=True, readonly=True, copy=False)
-    signed_filename = fields.Char(readonly=True, copy=False)
-    signed_sha256 = fields.Char("Signed SHA-256", readonly=True, copy=False, index="btree_not_null")
-    page_count = fields.Integer(readonly=True, copy=False)
-    page_geometry = fields.Json(readonly=True, copy=False)
-    deadline = fields.Datetime(tracking=True, copy=False)
+    original_pdf = fields.Binary("Original PDF", attachment=True, copy=False, evidence="draft")
+    original_filename = fields.Char(copy=False, evidence="draft")
+    original_sha256 = fields.Char("Original SHA-256", readonly=True, copy=False, evidence="flow")
+    signed_pdf = fields.Binary("Signed PDF", attachment=True, readonly=True, copy=False,
+                               evidence="flow")
+    signed_filename = fields.Char(readonly=True, copy=False, evidence="flow")
+    signed_sha256 = fields.Char("Signed SHA-256", readonly=True, copy=False, index="btree_not_null",
+                                evidence="flow")
+    page_count = fields.Integer(readonly=True, copy=False, evidence="flow")
+    page_geometry = fields.Json(readonly=True, copy=False, evidence="flow")
+    deadline = fields.Datetime(tracking=True, copy=False, evidence="open")
     sending_mode = fields.Selection(
         [("standard", "Standard"), ("conversation", "During a conversation")],
         default="standard",
         required=True,
+        evidence="draft",
         help="During a conversation, the deadline is the number of signatures times the "
         "single-signature timeout of the settings.",
     )
     state = fields.Selection(
         const.REQUEST_STATES, default="draft", required=True, tracking=True, index=True,
-        copy=False, group_expand="_group_expand_states",
+        copy=False, group_expand="_group_expand_states", evidence="flow",
     )
     provider_id = fields.Many2one(
         "digital.sign.provider",
@@ -101,57 +110,63 @@ class DigitalSignRequest(models.Model):
         check_company=True,
         default=lambda self: self._default_provider_id(),
         tracking=True,
+        evidence="draft",
     )
     provider_code = fields.Selection(related="provider_id.code")
-    provider_reference = fields.Char(readonly=True, copy=False, index="btree_not_null")
-    state_message = fields.Text(readonly=True, copy=False)
-    last_checked_at = fields.Datetime("Status Checked At", readonly=True, copy=False)
+    provider_reference = fields.Char(readonly=True, copy=False, index="btree_not_null",
+                                     evidence="flow")
+    state_message = fields.Text(readonly=True, copy=False, evidence="flow")
+    last_checked_at = fields.Datetime("Status Checked At", readonly=True, copy=False,
+                                      evidence="flow")
     provider_sync_state = fields.Selection(
         [("none", "Not with a service"), ("to_send", "To send to the service"),
          ("sent", "With the service"), ("error", "Refused by the service")],
-        default="none", required=True, readonly=True, copy=False, index=True,
+        default="none", required=True, readonly=True, copy=False, index=True, evidence="flow",
     )
-    provider_status = fields.Char("Service Status", readonly=True, copy=False)
-    provider_failures = fields.Integer(readonly=True, copy=False)
-    provider_next_check_at = fields.Datetime(readonly=True, copy=False, index="btree_not_null")
-    provider_refresh_requested = fields.Boolean(readonly=True, copy=False)
+    provider_status = fields.Char("Service Status", readonly=True, copy=False, evidence="flow")
+    provider_failures = fields.Integer(readonly=True, copy=False, evidence="flow")
+    provider_next_check_at = fields.Datetime(readonly=True, copy=False, index="btree_not_null",
+                                             evidence="flow")
+    provider_refresh_requested = fields.Boolean(readonly=True, copy=False, evidence="flow")
     participant_ids = fields.One2many(
         "digital.sign.participant", "request_id", string="Participants", copy=True
     )
-    field_ids = fields.One2many("digital.sign.field", "request_id", string="Fields", copy=True)
+    field_ids = fields.One2many("digital.sign.field", "request_id", string="Fields")
     event_ids = fields.One2many("digital.sign.event", "request_id", string="Audit Trail")
-    audit_head = fields.Char(readonly=True, copy=False, groups="base.group_system")
-    sent_on = fields.Datetime(readonly=True, copy=False)
-    signed_on = fields.Datetime(readonly=True, copy=False)
+    audit_head = fields.Char(readonly=True, copy=False, groups="base.group_system",
+                             evidence="flow")
+    sent_on = fields.Datetime(readonly=True, copy=False, evidence="flow")
+    signed_on = fields.Datetime(readonly=True, copy=False, evidence="flow")
     finalize_state = fields.Selection(
         [("none", "Not yet"), ("pending", "Finalising"), ("done", "Done"), ("error", "Error")],
         string="Final Document", default="none", required=True, readonly=True, copy=False,
-        index=True,
+        index=True, evidence="flow",
     )
-    finalize_error = fields.Text(readonly=True, copy=False)
+    finalize_error = fields.Text(readonly=True, copy=False, evidence="flow")
     interim_pdf = fields.Binary(
         "Document Awaiting its Seal", attachment=True, readonly=True, copy=False,
-        groups="base.group_system",
+        groups="base.group_system", evidence="flow",
     )
     seal_state = fields.Selection(const.SEAL_STATES, default="none", required=True, readonly=True,
-                                  copy=False)
-    cancel_reason = fields.Text(readonly=True, copy=False)
-    reject_reason = fields.Text(readonly=True, copy=False)
-    document_kind = fields.Char(readonly=True, copy=False)
+                                  copy=False, evidence="flow")
+    cancel_reason = fields.Text(readonly=True, copy=False, evidence="flow")
+    reject_reason = fields.Text(readonly=True, copy=False, evidence="flow")
+    document_kind = fields.Char(readonly=True, copy=False, evidence="create")
     source_hash = fields.Char(
-        readonly=True, copy=False,
+        readonly=True, copy=False, evidence="create",
         help="Digest of the linked record's content when the PDF was made from it: signing "
         "is refused once the record changed.")
-    version = fields.Integer(default=1, readonly=True, copy=False)
+    version = fields.Integer(default=1, readonly=True, copy=False, evidence="create")
     previous_request_id = fields.Many2one(
         "digital.sign.request", string="Previous Version", readonly=True, copy=False,
-        index="btree_not_null",
+        index="btree_not_null", evidence="create",
     )
     participant_count = fields.Integer(compute="_compute_counts")
     field_count = fields.Integer(compute="_compute_counts")
     signed_participant_count = fields.Integer(compute="_compute_counts")
     progress_label = fields.Char("Signatures", compute="_compute_counts")
     color = fields.Integer(compute="_compute_color")
+    active = fields.Boolean(default=True, tracking=True)
 
     # === SQL === #
     _reference_uniq = models.Constraint(
@@ -170,10 +185,15 @@ class DigitalSignRequest(models.Model):
         return [key for key, _label in const.REQUEST_STATES]
 
     @api.depends("res_model", "res_id")
+    @api.depends_context("uid")
     def _compute_res_name(self):
         for request in self:
             record = request._get_linked_record()
-            request.res_name = record.sudo().display_name if record else False
+            # Never the name of a record this user cannot read.
+            request.res_name = (
+                record.display_name if record and record.has_access("read")
+                else self.env._("(restricted)") if record else False
+            )
             request.res_model_name = (
                 self.env["ir.model"]._get(request.res_model).name if record else False
             )
@@ -229,21 +249,32 @@ class DigitalSignRequest(models.Model):
     # === CRUD === #
     @api.model_create_multi
     def create(self, vals_list):
+        self = self._evidence_check_create(vals_list)  # noqa: PLW0642 - defaults cleaned
         for vals in vals_list:
             if vals.get("original_pdf"):
                 vals.update(self._prepare_document_values(vals["original_pdf"]))
             if not vals.get("reference") or vals["reference"] == "/":
                 company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
-                vals["reference"] = self.env["ir.sequence"].with_company(company).next_by_code(
-                    "digital.sign.request"
-                ) or "/"
+                vals["reference"] = self.env["ir.sequence"].sudo().with_company(
+                    company).next_by_code("digital.sign.request") or "/"
         requests = super().create(vals_list)
+        if not self.env.su:
+            # Constraints run as the superuser: the user's own right comes here.
+            for request in requests.filtered("res_model"):
+                self.env[request.res_model].browse(request.res_id).check_access("write")
         for request in requests:
             request._log_event("created", details={"name": request.name})
         requests._sync_linked_records()
         return requests
 
     def write(self, vals):
+        self._evidence_check_write(vals)
+        if "active" in vals and not vals["active"] and not self.env.su:
+            open_requests = self.filtered(lambda r: r.state in const.OPEN_REQUEST_STATES)
+            if open_requests:
+                raise UserError(self.env._(
+                    "%(refs)s: a document out for signature cannot be archived; cancel it first.",
+                    refs=", ".join(open_requests.mapped("reference"))))
         if "original_pdf" in vals:
             if any(request.state != "draft" for request in self):
                 raise UserError(self.env._(
@@ -253,10 +284,33 @@ class DigitalSignRequest(models.Model):
             vals.update(self._prepare_document_values(vals["original_pdf"]))
             if vals.get("original_pdf"):
                 self.field_ids.filtered(lambda f: f.source != "manual").unlink()
+        if "deadline" in vals and not self.env.su:
+            for request in self.filtered(lambda r: r.state in const.OPEN_REQUEST_STATES):
+                request._log_event("deadline_changed", details={
+                    "old": fields.Datetime.to_string(request.deadline) or "",
+                    "new": fields.Datetime.to_string(
+                        fields.Datetime.to_datetime(vals["deadline"])) or "",
+                })
         result = super().write(vals)
         if "state" in vals:
             self._sync_linked_records()
         return result
+
+    def copy(self, default=None):
+        """Copy a document with its participants and places (never its evidence). Places
+        are copied by the flow: their origin (an anchor found in the PDF) is not user input,
+        and each copied place goes to the copy of its participant."""
+        new_requests = super().copy(default)
+        for old, new in zip(self, new_requests):
+            participants = dict(zip(old.participant_ids, new.participant_ids))
+            self.env["digital.sign.field"].sudo().create([
+                field.copy_data({
+                    "request_id": new.id,
+                    "participant_id": participants.get(field.participant_id, field.participant_id).id,
+                })[0]
+                for field in old.field_ids
+            ])
+        return new_requests
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_sent(self):
@@ -264,8 +318,34 @@ class DigitalSignRequest(models.Model):
             if request.sent_on or request.state not in ("draft", "cancelled"):
                 raise UserError(self.env._(
                     "%(ref)s was sent for signature: its audit trail is evidence and cannot be "
-                    "deleted. Cancel it instead.", ref=request.reference,
+                    "deleted. Cancel or archive it instead.", ref=request.reference,
                 ))
+
+    def unlink(self):
+        # A draft that was never sent has no evidence: its own events ("created") go with it.
+        # The database refuses any other deletion of events (ON DELETE RESTRICT): no cascade
+        # can remove the audit trail of a document that was sent.
+        if self.ids:
+            self.env.cr.execute(SQL(
+                "DELETE FROM digital_sign_event WHERE request_id IN %s", tuple(self.ids)))
+        return super().unlink()
+
+    @api.constrains("res_model", "res_id")
+    def _check_linked_record(self):
+        """A request is linked only to a document that carries the signing mixin (and a user
+        links it only to a record they may change: checked in create, as constraints run as
+        the superuser)."""
+        Mixin = self.env.registry["digital.sign.mixin"]
+        for request in self:
+            if not request.res_model and not request.res_id:
+                continue
+            model = request.res_model
+            if not model or model not in self.env or not isinstance(self.env[model], Mixin):
+                raise ValidationError(self.env._(
+                    "A signature document can only be linked to a quotation, a ticket or "
+                    "another document that can be sent for signature."))
+            if not self.env[model].browse(request.res_id).exists():
+                raise ValidationError(self.env._("The linked record does not exist."))
 
     def _prepare_document_values(self, value):
         """Validate an uploaded PDF and return the values that describe it.
@@ -329,7 +409,13 @@ class DigitalSignRequest(models.Model):
             request.check_access("write")
             if request.state != "cancelled":
                 raise UserError(self.env._("Only cancelled documents can go back to draft."))
-            request.write({"state": "draft", "cancel_reason": False, "deadline": False})
+            signed = request.participant_ids.filtered(lambda p: p.state == "signed")
+            if signed:
+                raise UserError(self.env._(
+                    "%(names)s already signed %(ref)s: a signature is never erased. Duplicate "
+                    "the document to send a new version.",
+                    names=", ".join(signed.mapped("name")), ref=request.reference))
+            request.sudo().write({"state": "draft", "cancel_reason": False, "deadline": False})
             request.participant_ids._reset()
             request.field_ids._reset_values()
             request._log_event("reset")
@@ -442,7 +528,7 @@ class DigitalSignRequest(models.Model):
         for field_id, values in changes.get("write") or []:
             field = own([field_id])
             field.write(clean(values, field))
-        Field.create([{**clean(values), "request_id": self.id, "source": "manual"}
+        Field.create([{**clean(values), "request_id": self.id}
                       for values in changes.get("create") or []])
         return self.get_places_editor_data()
 
@@ -503,6 +589,28 @@ class DigitalSignRequest(models.Model):
             "target": "new",
         }
 
+    # === BUSINESS: who sees what === #
+    def _evidence_document_state(self):
+        self.ensure_one()
+        return self.state
+
+    def _can_see_live_links(self):
+        """Whether the current user may see this document's live signing links and current
+        one-time code: its owner and the managers, or every reader when the setting says so.
+        A link is a bearer credential (whoever holds it can sign).
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        if self.env.su:
+            return True
+        if not self.has_access("read"):
+            return False
+        user = self.env.user
+        if user == self.user_id or any(user.has_group(group) for group in const.LIVE_LINK_GROUPS):
+            return True
+        return self._get_setting("live_links_for_readers")
+
     # === BUSINESS: document and places === #
     def _get_setting(self, key):
         value = self.env["ir.config_parameter"].sudo().get_param(f"digital_sign.{key}")
@@ -537,6 +645,10 @@ class DigitalSignRequest(models.Model):
         Note: self.ensure_one()
         """
         self.ensure_one()
+        if not self.env.su:
+            self.check_access("write")
+        if self.state != "draft":
+            raise UserError(self.env._("Places can only change while the document is a draft."))
         data = self._get_original_bytes()
         if not data:
             return self.env["digital.sign.field"]
@@ -554,7 +666,9 @@ class DigitalSignRequest(models.Model):
             "source": placement.source,
             "marker": list(placement.marker),
         } for placement in placements]
-        new_fields = self.env["digital.sign.field"].create(fields_vals)
+        # The flow creates them: where a place came from (an anchor and its hidden rectangle)
+        # is evidence, never user input.
+        new_fields = self.env["digital.sign.field"].sudo().create(fields_vals).sudo(self.env.su)
         self._assign_fields_to_participants()
         return new_fields
 
@@ -633,9 +747,10 @@ class DigitalSignRequest(models.Model):
         """
         self.ensure_one()
         now = fields.Datetime.now()
+        values = {"sent_on": now}
         if not self.deadline or self.deadline <= now or self.sending_mode == "conversation":
-            self.deadline = self._compute_deadline(now)
-        self.write({"sent_on": now})
+            values["deadline"] = self._compute_deadline(now)
+        self.sudo().write(values)
         self._update_state("sent", allowed=("draft",))
         self._log_event("sent", details={
             "deadline": fields.Datetime.to_string(self.deadline),
@@ -749,7 +864,7 @@ class DigitalSignRequest(models.Model):
                 "Request %s: skipping %s -> %s", request.reference, request.state, target
             )
         if changed:
-            changed.write({"state": target})
+            changed.sudo().write({"state": target})
             if message:
                 for request in changed:
                     request.message_post(body=message)
@@ -763,7 +878,7 @@ class DigitalSignRequest(models.Model):
         completion, seal) is built right after by a scheduled action, so nobody waits for it.
         """
         changed = self._update_state("signed", allowed=("sent", "viewed"))
-        changed.write({"signed_on": fields.Datetime.now(), "finalize_state": "pending"})
+        changed.sudo().write({"signed_on": fields.Datetime.now(), "finalize_state": "pending"})
         for request in changed:
             request.participant_ids.filtered(
                 lambda p: p.state not in const.PARTICIPANT_FINAL_STATES
@@ -776,7 +891,7 @@ class DigitalSignRequest(models.Model):
     def _set_rejected(self, reason=""):
         changed = self._update_state("rejected", allowed=("sent", "viewed"))
         for request in changed:
-            request.reject_reason = reason
+            request.sudo().reject_reason = reason
             # Links of those still to act die; who signed or refused can still see so.
             request.participant_ids.filtered(
                 lambda p: p.state not in ("signed", "rejected"))._revoke_tokens()
@@ -786,7 +901,7 @@ class DigitalSignRequest(models.Model):
     def _set_canceled(self, reason=""):
         changed = self._update_state("cancelled", allowed=("draft", "sent", "viewed"))
         for request in changed:
-            request.cancel_reason = reason
+            request.sudo().cancel_reason = reason
             request.participant_ids._revoke_tokens()
             request._log_event("cancelled", details={"reason": reason or ""})
             if request.sent_on:
@@ -881,7 +996,7 @@ class DigitalSignRequest(models.Model):
             self.sudo()._poll_one()
         elif not provider._is_external():
             self._expire_if_late()
-            self.last_checked_at = now
+            self.sudo().last_checked_at = now
         states = dict(const.REQUEST_STATES)
         message = self.env._("%(ref)s: %(state)s (checked at %(time)s).", ref=self.reference,
                              state=states[self.state], time=self._format_time(self.last_checked_at or now))
@@ -952,15 +1067,16 @@ class DigitalSignRequest(models.Model):
         provider._check_call_allowed()
         created = provider._get_client().create_envelope(self._prepare_envelope(), check_existing=True)
         for participant in self.participant_ids:
-            participant.provider_recipient_id = created.recipient_ids.get(str(participant.id), False)
-        self.write({
+            participant.sudo().provider_recipient_id = created.recipient_ids.get(
+                str(participant.id), False)
+        self.sudo().write({
             "provider_reference": created.provider_reference,
             "provider_sync_state": "sent",
             "provider_failures": 0,
             "state_message": False,
             "last_checked_at": fields.Datetime.now(),
         })
-        self.participant_ids.filtered(lambda p: p.state == "waiting" and not p.to_be_named).write(
+        self.participant_ids.filtered(lambda p: p.state == "waiting" and not p.to_be_named).sudo().write(
             {"state": "sent", "invited_at": fields.Datetime.now()})
         self._log_event("provider_status", channel=provider.code, details={
             "status": created.status.raw_status, "envelope": created.provider_reference})
@@ -980,7 +1096,7 @@ class DigitalSignRequest(models.Model):
         }
         if permanent and self.provider_sync_state == "to_send":
             values["provider_sync_state"] = "error"
-        self.write(values)
+        self.sudo().write(values)
         self._log_event("provider_error", channel=self.provider_id.code,
                         details={"code": error.code, "failures": failures})
         if permanent:
@@ -1010,14 +1126,14 @@ class DigitalSignRequest(models.Model):
                 values[stamp] = at
             if recipient.status == "rejected" and recipient.reason:
                 values["reject_reason"] = recipient.reason
-            participant.write(values)
+            participant.sudo().write(values)
             if recipient.status in ("viewed", "signed", "rejected"):
                 self._log_event(recipient.status, participant=participant, channel=self.provider_id.code,
                                 details={"by": "service", "at": fields.Datetime.to_string(at)})
         if status.raw_status != self.provider_status:
             self._log_event("provider_status", channel=self.provider_id.code,
                             details={"status": status.raw_status, "reason": status.reason or ""})
-        self.write({"provider_status": status.raw_status, "last_checked_at": now,
+        self.sudo().write({"provider_status": status.raw_status, "last_checked_at": now,
                     "provider_failures": 0, "state_message": False, "provider_next_check_at": False,
                     "provider_refresh_requested": False})
         if status.status == "viewed":
@@ -1102,7 +1218,7 @@ class DigitalSignRequest(models.Model):
             except Exception:  # noqa: BLE001 - one bad request must not stop the batch
                 _logger.exception("Applying the status of %s failed", request.reference)
         if checked:
-            checked.write({"last_checked_at": fields.Datetime.now(), "provider_failures": 0,
+            checked.sudo().write({"last_checked_at": fields.Datetime.now(), "provider_failures": 0,
                            "provider_next_check_at": False, "provider_refresh_requested": False})
         provider.sudo().last_poll_at = fields.Datetime.now()
         self.env["ir.cron"]._commit_progress(len(requests))
@@ -1184,7 +1300,7 @@ class DigitalSignRequest(models.Model):
                 with self.env.cr.savepoint():
                     request.provider_id._send_reminders(request, participants)
                     for participant in participants:
-                        participant.write({"reminder_count": participant.reminder_count + 1,
+                        participant.sudo().write({"reminder_count": participant.reminder_count + 1,
                                            "last_reminder_at": now})
                         if request.provider_id._is_external():
                             request._log_event("reminded", participant=participant,
@@ -1293,7 +1409,7 @@ class DigitalSignRequest(models.Model):
             _logger.exception("Final document of %s failed", self.reference)
             message = engine_error_message(self.env, error) if isinstance(error, EngineError) \
                 else self.env._("The final document could not be built: %s", error)
-            self.write({"finalize_error": message})
+            self.sudo().write({"finalize_error": message})
             self._log_event("seal_failed", details={"error": type(error).__name__})
             return False
         return True
@@ -1350,6 +1466,13 @@ class DigitalSignRequest(models.Model):
         request_sudo = self.sudo()
         channels = dict(const.OTP_CHANNELS)
         states = dict(const.PARTICIPANT_STATES)
+        events_sudo = request_sudo.event_ids.sorted("sequence")
+        opened_as = {}
+        for event in events_sudo.filtered(lambda e: e.event_type == "opened_logged_in"):
+            user = json.loads(event.details or "{}").get("user", "")
+            names = opened_as.setdefault(event.participant_id.id, [])
+            if user and user not in names:
+                names.append(user)
         participants = tuple(
             certificate.CertParticipant(
                 name=p.name or "",
@@ -1367,6 +1490,7 @@ class DigitalSignRequest(models.Model):
                 viewed_at=self._format_time(p.viewed_at),
                 signed_at=self._format_time(p.signed_at),
                 rejected_at=self._format_time(p.rejected_at),
+                logged_in_as=", ".join(opened_as.get(p.id, ())),
             )
             for p in request_sudo.participant_ids
         )
@@ -1379,7 +1503,7 @@ class DigitalSignRequest(models.Model):
                 ip=e.ip or "",
                 detail=e.summary or "",
             )
-            for e in request_sudo.event_ids.sorted("sequence")
+            for e in events_sudo
         )
         return certificate.CertificateData(
             reference=self.reference,
@@ -1434,6 +1558,10 @@ class DigitalSignRequest(models.Model):
         self.ensure_one()
         if self.state != "signed" or self.finalize_state == "done":
             return False
+        problem = self._get_evidence_problem()
+        if problem:
+            self._refuse_finalize(problem)
+            return False
         pdf = decode_binary(self.sudo().interim_pdf) or (
             self.provider_id._download_signed(self) if self.provider_id._is_external()
             else self._build_final_document())
@@ -1457,6 +1585,54 @@ class DigitalSignRequest(models.Model):
         self._on_signed()
         return True
 
+    def _get_evidence_problem(self):
+        """Why the signatures of this signed request cannot be trusted, or ''.
+
+        Checked before the final document is built: its state, its participants' signatures
+        and its places' values must have come from the flow, which logs each step in the
+        hash-chained audit trail. A request marked signed by any other means (a database
+        change) gets no final document and no seal.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        request = self.sudo()
+        broken = request._check_integrity()
+        if broken:
+            return self.env._("the audit trail is broken (%s).", broken[1])
+        events = request.event_ids
+        signed_in_trail = events.filtered(lambda e: e.event_type == "signed").participant_id
+        external = request.provider_id._is_external()
+        for participant in request.participant_ids:
+            if participant.mandatory and participant.state != "signed":
+                return self.env._("%s is a mandatory participant who has not signed.",
+                                  participant.name)
+            if participant.state != "signed":
+                continue
+            if participant not in signed_in_trail:
+                return self.env._("%s is marked signed, but the audit trail holds no signature "
+                                  "of theirs.", participant.name)
+            if external:
+                continue  # the service holds the values; its signed copy is downloaded
+            unfilled = request.field_ids.filtered(
+                lambda f, p=participant: f.participant_id == p and f.mandatory
+                and not f._is_filled())
+            if unfilled:
+                return self.env._("%(name)s is marked signed, but %(place)s is empty.",
+                                  name=participant.name, place=unfilled[0].display_name)
+        if not events.filtered(lambda e: e.event_type == "completed"):
+            return self.env._("the audit trail does not show the document completed.")
+        return ""
+
+    def _refuse_finalize(self, problem):
+        """The evidence did not come from the flow: no final document; the owner is told."""
+        self.ensure_one()
+        message = self.env._("No final document for %(ref)s: %(problem)s",
+                             ref=self.reference, problem=problem)
+        self.sudo().write({"finalize_state": "error", "finalize_error": message})
+        self._log_event("finalize_refused", details={"reason": problem})
+        self._notify_owner(self.env._("%s: evidence refused", self.reference), message)
+
     def _distribute_signed_document(self, pdf, filename):
         """Post the signed PDF in this request's chatter and the linked record's, and e-mail
         it to every participant who signed.
@@ -1470,22 +1646,21 @@ class DigitalSignRequest(models.Model):
             "mimetype": "application/pdf",
             "res_model": self._name,
             "res_id": self.id,
+            "digital_sign_locked": True,
         })
         body = self.env._("%(name)s is signed by everyone. The signed document is attached.",
                           name=self.name)
         self.message_post(body=body, attachment_ids=attachment.ids, subtype_xmlid="mail.mt_note")
         record = self._get_linked_record()
         if record and hasattr(record, "message_post"):
-            copy = attachment.copy({"res_model": record._name, "res_id": record.id})
+            copy = attachment.copy({"res_model": record._name, "res_id": record.id,
+                                    "digital_sign_locked": True})
             record.sudo().message_post(body=body, attachment_ids=copy.ids,
                                        subtype_xmlid="mail.mt_note")
         template = self.env.ref("digital_sign.mail_template_signed_document")
         for participant in self.participant_ids.filtered(lambda p: p.state == "signed" and p.email):
-            template.sudo().send_mail(participant.id, email_values={
-                "email_to": participant.email, "recipient_ids": [],
-                "digital_sign_purpose": "signed_document",
-                "attachment_ids": [attachment.copy({"res_model": "mail.compose.message", "res_id": 0}).id],
-            })
+            participant._queue_mail(template, "signed_document", attachment_ids=[
+                attachment.copy({"res_model": "mail.compose.message", "res_id": 0}).id])
 
     # === BUSINESS: linked record === #
     def _get_linked_record(self):

@@ -119,6 +119,10 @@ class HelpdeskTicket(models.Model):
         and the customer as recipient, so the agent sends it as a reply. Otherwise tell the
         agent it was sent.
 
+        The link is a credential: the reply is an internal note addressed to the customer
+        alone. The customer receives it by e-mail; followers are not notified, and the
+        ticket's portal page (which shows no internal notes) never shows it.
+
         :param request: the digital.sign.request just sent
         :param wizard: the digital.sign.request.send record, or None (sent from the request)
         :return: an action
@@ -137,14 +141,15 @@ class HelpdeskTicket(models.Model):
             "name": self.env._("Reply with the signing link"),
             "res_model": "mail.compose.message",
             "view_mode": "form",
-            "views": [(False, "form")],
+            "views": [(self.env.ref(
+                "digital_sign.mail_compose_message_view_form_conversation").id, "form")],
             "target": "new",
             "context": {
                 "default_model": self._name,
                 "default_res_ids": self.ids,
                 "default_composition_mode": "comment",
                 "default_message_type": "comment",
-                "default_subtype_xmlid": "mail.mt_comment",
+                "default_subtype_xmlid": "mail.mt_note",
                 "default_partner_ids": recipient.ids,
                 "default_body": self._digital_sign_conversation_body(request, url, recipient),
                 "default_email_add_signature": False,

@@ -7,6 +7,8 @@ class MailMail(models.Model):
     _inherit = "mail.mail"
 
     # === FIELDS === #
+    digital_sign_participant_id = fields.Many2one(
+        "digital.sign.participant", index="btree_not_null", ondelete="set null")
     digital_sign_purpose = fields.Selection(const.MESSAGE_PURPOSES)
 
     # === BUSINESS === #
@@ -14,9 +16,8 @@ class MailMail(models.Model):
                                   failure_type=None):
         """Every e-mail sent to a participant (invitation, reminder, code, signed document)
         lands in the audit trail with its outcome at the mail server."""
-        for mail in self.filtered(lambda m: m.digital_sign_purpose
-                                  and m.model == "digital.sign.participant" and m.res_id):
-            participant = self.env["digital.sign.participant"].sudo().browse(mail.res_id).exists()
+        for mail in self.filtered("digital_sign_participant_id"):
+            participant = mail.digital_sign_participant_id.sudo()
             if participant:
                 participant._log_message_outcome(
                     "email", mail.digital_sign_purpose, not failure_type and not failure_reason,

@@ -70,6 +70,13 @@ class ResConfigSettings(models.TransientModel):
         help="Show the participant's current one-time code in the backend, for phone support. "
         "Off by default: codes are otherwise stored only as a hash.",
     )
+    digital_sign_live_links_for_readers = fields.Boolean(
+        "Links for Everyone Who Sees the Document",
+        config_parameter="digital_sign.live_links_for_readers",
+        help="Off: a live signing link (and the current code) is shown only to the document's "
+        "owner and to the managers. On: to every user who can see the document, e.g. a "
+        "contact centre that pastes links into a chat.",
+    )
     digital_sign_reminder_first_days = fields.Integer(
         "First Reminder After (days)", config_parameter="digital_sign.reminder_first_days",
         default=const.DEFAULTS["reminder_first_days"],

@@ -223,7 +223,7 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
         message = ticket.message_ids.filtered(lambda m: url in str(m.body))
         self.assertEqual(len(message), 1, "the agent's reply carries the link")
         self.assertEqual(message.message_type, "comment")
-        self.assertEqual(message.subtype_id, self.env.ref("mail.mt_comment"))
+        self.assertEqual(message.subtype_id, self.env.ref("mail.mt_note"))
         self.assertEqual(message.author_id, self.agent.partner_id)
         self.assertIn(self.portal_partner, message.partner_ids)
 

@@ -37,8 +37,8 @@ class TestMessageOutcomes(DigitalSignCommon, SMSCase, MockEmail):
     def test_email_outcomes_are_audited(self):
         request = self._create_request(name="Mail")
         request.action_send()
-        mail = self.env["mail.mail"].sudo().search([("model", "=", "digital.sign.participant"),
-                                                    ("res_id", "=", request.participant_ids.id)])
+        mail = self.env["mail.mail"].sudo().search(
+            [("digital_sign_participant_id", "=", request.participant_ids.id)])
         self.assertEqual(mail.digital_sign_purpose, "invitation")
         with self.mock_mail_gateway(mail_unlink_sent=False):
             mail.send()

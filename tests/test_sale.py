@@ -128,7 +128,9 @@ class TestSale(DigitalSignSaleCommon):
                 mail = self._find_mail_mail_wemail("ingrid@example.com", "outgoing")
                 self.assertIn(subjects[kind], mail.subject)
                 self.assertIn(url, mail.body_html)
-                self.assertEqual(mail.model, "digital.sign.participant")
+                # A credential: linked to no document, so no chatter or message list shows it.
+                self.assertFalse(mail.model)
+                self.assertEqual(mail.digital_sign_participant_id, participant)
                 self.assertFalse(self._new_sms, "no SMS for an e-mail invitation")
                 token = participant.sudo().access_token
                 for record in (order, request):
