@@ -189,6 +189,20 @@ pg_dirs() {
   PG_DATA="$place/pg" PG_SOCK="$place/pgsock"
 }
 
+# odoo_data DB_NAME: set ODOO_DATA to Odoo's data directory (filestore, sessions) beside this
+# checkout's cluster, so that the same database name in two checkouts never shares files. A
+# cluster made before gets a copy of DB_NAME's files from Odoo's default place, once.
+odoo_data() {
+  local old="${XDG_DATA_HOME:-${HOME:-/nonexistent}/.local/share}/Odoo/filestore/$1"
+  ODOO_DATA="${PG_DATA%/pg}/odoo-data"
+  [ -d "$ODOO_DATA" ] && return 0
+  mkdir -p -m 700 "$ODOO_DATA"
+  if [ -f "$PG_DATA/PG_VERSION" ] && [ -d "$old" ]; then
+    say "copying the files of $1 from $old to $ODOO_DATA"
+    mkdir "$ODOO_DATA/filestore" && cp -a "$old" "$ODOO_DATA/filestore/"
+  fi
+}
+
 # pg_scratch_dir PREFIX: print a new directory under /tmp for a throwaway cluster (tests,
 # benchmarks), private to the cluster's owner. The caller removes it.
 pg_scratch_dir() {
@@ -219,7 +233,7 @@ pg_start() {
   fi
   if ! pg_run "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     # pg_ctl hands -o to /bin/sh, and PostgreSQL reads the socket directory as a list that
-    # double quotes protect: a path with spaces (or quotes, or commas) stays one directory.
+    # double quotes protect: a socket path with spaces (or commas) stays one directory.
     pg_run "$bindir/pg_ctl" -D "$data" -w -t 60 -l "$data/server.log" \
       -o "-k $(sh_quote "\"${sock//\"/\"\"}\"") -c listen_addresses='' -p $port ${PG_EXTRA_OPTS:-}" \
       start >/dev/null \
@@ -236,11 +250,11 @@ pg_stop() {
   [ -f "$data/PG_VERSION" ] && pg_run "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
 }
 
-odoo_bin() {  # odoo_bin [shell|i18n ...] OPTIONS: a subcommand must come first
+odoo_bin() {  # odoo_bin [shell|i18n ...] OPTIONS: a subcommand must come first; ODOO_DATA: --data-dir
   local sub=()
   case "${1:-}" in shell|i18n|neutralize|db|module|populate) sub=("$1"); shift;; esac
   local cmd=("$PY" "$ODOO_SRC/odoo-bin" "${sub[@]}" --addons-path="$ADDONS_PATH"
-    --db_host="$PGHOST" --db_port="$PGPORT" --db_user=odoo "$@")
+    --db_host="$PGHOST" --db_port="$PGPORT" --db_user=odoo ${ODOO_DATA:+"--data-dir=$ODOO_DATA"} "$@")
   # exec_odoo=1 (in a subshell of its own): become Odoo, so the caller's $! is Odoo's pid.
   if [ "${exec_odoo:-}" = 1 ]; then exec "${cmd[@]}"; fi
   "${cmd[@]}"

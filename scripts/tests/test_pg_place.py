@@ -1,4 +1,4 @@
-"""Where the scripts keep a checkout's PostgreSQL cluster: pg_dirs in scripts/common.sh.
+"""Where the scripts keep a checkout's database: pg_dirs and odoo_data in scripts/common.sh.
 
 PostgreSQL refuses to run as root, so root's clusters belong to the postgres system user, which
 cannot enter root's private home: there the cluster goes to a place of its own, named after the
@@ -28,7 +28,7 @@ NORMAL_USER = "nobody" if IS_ROOT else None  # None: the user running the tests
 # The account that runs root's clusters; without root, any account but ours will do.
 POSTGRES = "postgres" if IS_ROOT else "nobody"
 
-SOURCE = 'source "$1/scripts/common.sh"; PG_FALLBACK_BASE=$2; shift 2\n'
+SOURCE = 'set -e; source "$1/scripts/common.sh"; PG_FALLBACK_BASE=$2; shift 2\n'
 DIRS = 'pg_dirs\nprintf "%s\\n" "$PG_OWNER" "$PG_DATA" "$PG_SOCK"\n'
 # Start the checkout's cluster, leave a mark in it or check the mark, stop it.
 CLUSTER = """
@@ -101,7 +101,8 @@ def private(path):
 
 
 def postgres_can(test, path):
-    return subprocess.run(["runuser", "-u", "postgres", "--", "test", test, str(path)]).returncode == 0
+    command = ["runuser", "-u", "postgres", "--", "test", test, str(path)]
+    return subprocess.run(command, check=False).returncode == 0
 
 
 def test_normal_user_keeps_the_cluster_in_the_checkout(world):
@@ -171,3 +172,28 @@ def test_checkout_path_with_spaces(world):
     assert data.parent == expected_place(world / "lib", home)
     assert data.parent.name.startswith("digital_sign-")
 
+
+
+def test_odoo_files_live_beside_the_cluster_and_a_former_filestore_is_copied_once(world):
+    """Two checkouts' databases of one name must not share a filestore: Odoo's data directory
+    goes beside each cluster; a cluster made before keeps its files (a copy of the old place)."""
+    home = world / "home"
+    old = home / ".local" / "share" / "Odoo" / "filestore" / "digital_sign" / "ab"
+    old.mkdir(parents=True)
+    (old / "ab12").write_bytes(b"attachment")
+    script = 'PG_DATA=$1/pg HOME=$2; unset XDG_DATA_HOME; odoo_data digital_sign; echo "$ODOO_DATA"'
+    fresh, former = checkout(world / "fresh"), checkout(world / "former")
+    (former / "pg").mkdir(parents=True)
+    (former / "pg" / "PG_VERSION").write_text("15\n")
+
+    for root in (fresh, former):
+        said = sh(root, world / "lib", script, str(root), str(home)).stdout.strip()
+        assert said == str(root / "odoo-data")
+
+    assert not (fresh / "odoo-data" / "filestore").exists()  # a new cluster starts empty
+    copied = former / "odoo-data" / "filestore" / "digital_sign" / "ab" / "ab12"
+    assert copied.read_bytes() == b"attachment"
+    assert private(former / "odoo-data") and private(fresh / "odoo-data")
+    copied.unlink()  # copied once: a later run leaves the new place as it is
+    sh(former, world / "lib", script, str(former), str(home))
+    assert not copied.exists()
