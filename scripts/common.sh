@@ -132,8 +132,8 @@ pg_owner() {  # sets PG_OWNER, and creates the postgres user when root needs it
     PG_OWNER=postgres
   fi
 }
-pg_run() {  # run a PostgreSQL program as the cluster's owner
-  if [ -n "$PG_OWNER" ]; then runuser -u "$PG_OWNER" -- "$@"; else "$@"; fi
+pg_run() {  # run a PostgreSQL program as the cluster's owner (from /: it may not enter ours)
+  if [ -n "$PG_OWNER" ]; then (cd / && runuser -u "$PG_OWNER" -- "$@"); else "$@"; fi
 }
 
 # pg_can_enter USER DIR: whether USER may enter DIR, that is has the search (x) right on DIR and
@@ -223,7 +223,7 @@ pg_start() {
   mkdir -p "$data" "$sock"
   if [ -n "$PG_OWNER" ]; then
     chown "$PG_OWNER" "$data" "$sock"
-    runuser -u "$PG_OWNER" -- test -w "$data" -a -w "$sock" \
+    pg_run test -w "$data" -a -w "$sock" \
       || die "the $PG_OWNER user cannot reach $data (a parent directory is private)"
   fi
   # Private: the socket lets anyone who reaches it in as a superuser (--auth=trust).
