@@ -118,32 +118,125 @@ ensure_addons_dir() {
   ADDONS_PATH="$ODOO_SRC/addons,$ADDONS_DIR"
 }
 
-# A PostgreSQL cluster of our own, on a Unix socket only.  pg_start DATA_DIR SOCKET_DIR PORT
+# A PostgreSQL cluster of our own, on a Unix socket only, run by PG_OWNER ("" = the user running
+# the script; PostgreSQL refuses root, so root's clusters belong to the postgres system user).
 PG_OWNER=""
-pg_run() {  # run a PostgreSQL program as the cluster's owner
-  if [ -n "$PG_OWNER" ]; then runuser -u "$PG_OWNER" -- "$@"; else "$@"; fi
-}
-pg_start() {
-  local data=$1 sock=$2 port=$3 bindir
-  bindir=$(pg_bindir) || die "PostgreSQL server binaries not found"
+# Where a checkout's cluster goes when PG_OWNER cannot reach the checkout (root's home is private
+# on Debian and Ubuntu): /var/lib, not /var/tmp, whose old files the system may delete.
+PG_FALLBACK_BASE=/var/lib/digital_sign
+
+pg_owner() {  # sets PG_OWNER, and creates the postgres user when root needs it
+  PG_OWNER=""
   if [ "$(id -u)" = 0 ]; then
-    # PostgreSQL refuses to run as root: the cluster belongs to the postgres system user.
     id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
     PG_OWNER=postgres
   fi
+}
+pg_run() {  # run a PostgreSQL program as the cluster's owner (from /: it may not enter ours)
+  if [ -n "$PG_OWNER" ]; then (cd / && runuser -u "$PG_OWNER" -- "$@"); else "$@"; fi
+}
+
+# pg_can_enter USER DIR: whether USER may enter DIR, that is has the search (x) right on DIR and
+# on each of its parents, from the owner/group/other bits (ACLs aside: a "no" only moves the
+# cluster). Reads modes only, so it needs no privilege and gives the same answer to anyone.
+pg_can_enter() {
+  local uid groups d owner group mode bit
+  uid=$(id -u "$1" 2>/dev/null) || return 1
+  [ "$uid" = 0 ] && return 0
+  groups=" $(id -G "$1") "
+  d=$(cd -P "$2" 2>/dev/null && pwd) || return 1
+  while :; do
+    read -r owner group mode < <(stat -c '%u %g %a' "$d") || return 1
+    mode=$((8#$mode))
+    if [ "$owner" = "$uid" ]; then bit=$(( mode >> 6 & 1 ))
+    elif [[ $groups == *" $group "* ]]; then bit=$(( mode >> 3 & 1 ))
+    else bit=$(( mode & 1 )); fi
+    [ "$bit" = 1 ] || return 1
+    [ "$d" = / ] && return 0
+    d=$(dirname "$d")
+  done
+}
+
+# pg_place CHECKOUT OWNER: print the directory that holds the cluster of CHECKOUT (a path without
+# symbolic links, whose .run/ exists) when OWNER runs it ("" = us): CHECKOUT/.run, or, when OWNER
+# cannot enter it, PG_FALLBACK_BASE/<checkout's name>-<hash of its path>, one per checkout.
+pg_place() {
+  local checkout=$1 owner=$2 name
+  if [ -z "$owner" ] || pg_can_enter "$owner" "$checkout/.run"; then
+    echo "$checkout/.run"; return 0
+  fi
+  name=$(basename "$checkout"); name=${name//[^A-Za-z0-9._-]/_}
+  echo "$PG_FALLBACK_BASE/${name:0:32}-$(printf %s "$checkout" | sha256sum | cut -c1-12)"
+}
+
+# pg_dirs: set PG_DATA and PG_SOCK to this checkout's own cluster, kept across runs (scripts/run,
+# scripts/i18n). Away from .run/, the directory belongs to PG_OWNER with mode 700, and
+# .run/pg-place points to it.
+pg_dirs() {
+  local checkout place
+  pg_owner
+  mkdir -p "$RUN_DIR"
+  checkout=$(cd -P "$ROOT" && pwd)
+  place=$(pg_place "$checkout" "$PG_OWNER")
+  if [ "$place" = "$checkout/.run" ]; then
+    rm -f "$RUN_DIR/pg-place"
+  else
+    install -d -m 711 "$PG_FALLBACK_BASE"  # enter, not list
+    install -d -m 700 -o "$PG_OWNER" "$place"
+    ln -sfn "$place" "$RUN_DIR/pg-place"
+    say "the $PG_OWNER user cannot reach $RUN_DIR: this checkout's database lives in $place"
+  fi
+  PG_DATA="$place/pg" PG_SOCK="$place/pgsock"
+}
+
+# odoo_data DB_NAME: set ODOO_DATA to Odoo's data directory (filestore, sessions) beside this
+# checkout's cluster, so that the same database name in two checkouts never shares files. A
+# cluster made before gets a copy of DB_NAME's files from Odoo's default place, once.
+odoo_data() {
+  local old="${XDG_DATA_HOME:-${HOME:-/nonexistent}/.local/share}/Odoo/filestore/$1"
+  ODOO_DATA="${PG_DATA%/pg}/odoo-data"
+  [ -d "$ODOO_DATA" ] && return 0
+  mkdir -p -m 700 "$ODOO_DATA"
+  if [ -f "$PG_DATA/PG_VERSION" ] && [ -d "$old" ]; then
+    say "copying the files of $1 from $old to $ODOO_DATA"
+    mkdir "$ODOO_DATA/filestore" && cp -a "$old" "$ODOO_DATA/filestore/"
+  fi
+}
+
+# pg_scratch_dir PREFIX: print a new directory under /tmp for a throwaway cluster (tests,
+# benchmarks), private to the cluster's owner. The caller removes it.
+pg_scratch_dir() {
+  local dir
+  dir=$(mktemp -d "/tmp/$1.XXXXXX")  # mode 700
+  pg_owner
+  [ -z "$PG_OWNER" ] || chown "$PG_OWNER" "$dir"
+  echo "$dir"
+}
+
+sh_quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }  # one word for /bin/sh, whatever it holds
+
+# pg_start DATA_DIR SOCKET_DIR PORT
+pg_start() {
+  local data=$1 sock=$2 port=$3 bindir
+  bindir=$(pg_bindir) || die "PostgreSQL server binaries not found"
+  pg_owner
   mkdir -p "$data" "$sock"
   if [ -n "$PG_OWNER" ]; then
     chown "$PG_OWNER" "$data" "$sock"
-    runuser -u "$PG_OWNER" -- test -w "$data" -a -w "$sock" \
-      || die "the postgres user cannot reach $data (a parent directory is private): move the checkout, or run as a normal user"
+    pg_run test -w "$data" -a -w "$sock" \
+      || die "the $PG_OWNER user cannot reach $data (a parent directory is private)"
   fi
-  chmod 700 "$data"
+  # Private: the socket lets anyone who reaches it in as a superuser (--auth=trust).
+  chmod 700 "$data" "$sock"
   if [ ! -f "$data/PG_VERSION" ]; then
     pg_run "$bindir/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
   fi
   if ! pg_run "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    # pg_ctl hands -o to /bin/sh, and PostgreSQL reads the socket directory as a list that
+    # double quotes protect: a socket path with spaces (or commas) stays one directory.
     pg_run "$bindir/pg_ctl" -D "$data" -w -t 60 -l "$data/server.log" \
-      -o "-k $sock -c listen_addresses='' -p $port ${PG_EXTRA_OPTS:-}" start >/dev/null \
+      -o "-k $(sh_quote "\"${sock//\"/\"\"}\"") -c listen_addresses='' -p $port ${PG_EXTRA_OPTS:-}" \
+      start >/dev/null \
       || { tail -20 "$data/server.log" >&2; die "PostgreSQL did not start"; }
   fi
   PGHOST=$sock PGPORT=$port; export PGHOST PGPORT
@@ -157,11 +250,11 @@ pg_stop() {
   [ -f "$data/PG_VERSION" ] && pg_run "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
 }
 
-odoo_bin() {  # odoo_bin [shell|i18n ...] OPTIONS: a subcommand must come first
+odoo_bin() {  # odoo_bin [shell|i18n ...] OPTIONS: a subcommand must come first; ODOO_DATA: --data-dir
   local sub=()
   case "${1:-}" in shell|i18n|neutralize|db|module|populate) sub=("$1"); shift;; esac
   local cmd=("$PY" "$ODOO_SRC/odoo-bin" "${sub[@]}" --addons-path="$ADDONS_PATH"
-    --db_host="$PGHOST" --db_port="$PGPORT" --db_user=odoo "$@")
+    --db_host="$PGHOST" --db_port="$PGPORT" --db_user=odoo ${ODOO_DATA:+"--data-dir=$ODOO_DATA"} "$@")
   # exec_odoo=1 (in a subshell of its own): become Odoo, so the caller's $! is Odoo's pid.
   if [ "${exec_odoo:-}" = 1 ]; then exec "${cmd[@]}"; fi
   "${cmd[@]}"
