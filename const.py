@@ -96,6 +96,9 @@ EVENT_TYPES = [
     ("message_failed", "Message not delivered"),
     ("provider_status", "Provider status"),
     ("provider_error", "Provider error"),
+    ("provider_inconsistent", "Service status inconsistent"),
+    ("provider_cancelled", "Cancelled at the service"),
+    ("provider_cancel_failed", "Cancellation at the service failed"),
     ("sealed", "Sealed"),
     ("seal_failed", "Sealing failed"),
     ("seal_fallback", "Sealed without timestamp"),
@@ -122,6 +125,17 @@ PROVIDER_FEATURES = {
 }
 # DocuSign's rule: at most one status request per envelope per 15 minutes.
 PROVIDER_MIN_POLL_SECONDS = {"docusign": 15 * 60}
+# Withdrawing an envelope at the service after a local cancel: retried with a growing delay
+# (or the service's Retry-After), then the owner is told and the queue stops.
+PROVIDER_CANCEL_STATES = [
+    ("none", "Nothing to withdraw"),
+    ("pending", "Cancel pending at the service"),
+    ("done", "Cancelled at the service"),
+    ("failed", "Cancel failed at the service"),
+]
+PROVIDER_CANCEL_MAX_ATTEMPTS = 8
+PROVIDER_CANCEL_FIRST_DELAY = 5 * 60  # seconds, doubled after each failure
+PROVIDER_CANCEL_MAX_DELAY = 6 * 3600
 
 # === DEFAULTS (ir.config_parameter digital_sign.<key>) === #
 DEFAULTS = {

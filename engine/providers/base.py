@@ -301,7 +301,7 @@ class ProviderClient:
         :param status: an :class:`EnvelopeStatus`
         :return: an :class:`EnvelopeStatus` (``status`` itself when nothing was missing)
         """
-        if status.recipients or status.status != "signed":
+        if not needs_recipients(status):
             return status
         recipients = self.get_recipients(status.provider_reference)
         _logger.info("%s: recipients of signed envelope %s fetched", self.code,
@@ -368,6 +368,12 @@ def lower_headers(headers):
 
 def b64(data):
     return base64.b64encode(data).decode("ascii")
+
+
+def needs_recipients(status):
+    """Whether ``status`` says the envelope is signed without saying who signed (see
+    :meth:`ProviderClient.ensure_recipients`)."""
+    return status.status == "signed" and not status.recipients
 
 
 def validate_envelope(envelope):
