@@ -137,6 +137,14 @@ PROVIDER_CANCEL_MAX_ATTEMPTS = 8
 PROVIDER_CANCEL_FIRST_DELAY = 5 * 60  # seconds, doubled after each failure
 PROVIDER_CANCEL_MAX_DELAY = 6 * 3600
 
+# === AUDIT TRAIL ANCHORS === #
+ANCHOR_MODES = [("hmac", "HMAC (key outside the database)"), ("tsa", "RFC 3161 timestamp")]
+ANCHOR_TRIGGERS = [("signed", "Signature"), ("completed", "Completion"), ("daily", "Daily")]
+ANCHOR_EVENT_TYPES = ("signed", "completed")  # events whose head is anchored at once
+# odoo.conf options (kept outside the database): the key text, or a file holding it
+ANCHOR_KEY_OPTION = "digital_sign_anchor_key"
+ANCHOR_KEY_FILE_OPTION = "digital_sign_anchor_key_file"
+
 # === DEFAULTS (ir.config_parameter digital_sign.<key>) === #
 DEFAULTS = {
     "arrow_width": 18.0,
@@ -228,5 +236,9 @@ ENGINE_ERROR_MESSAGES = {
     "stamp_bad_image": _lt("A signature is missing its image."),
     "render_bad_page": _lt("This page does not exist in the document."),
     "render_bad_option": _lt("The page cannot be shown at this size or format."),
+    "anchor_key_invalid": _lt(
+        "The anchor key of the Odoo configuration is too short: use at least %(minimum)s "
+        "random characters."
+    ),
     "engine_error": _lt("An unexpected error occurred."),
 }

@@ -107,13 +107,12 @@ def head_digest(head_hash):
 def timestamp_head(server, head_hash):
     """An RFC 3161 token over ``head_hash`` from ``server`` (a ``pades.TimestampServer``).
 
-    :return: ``(token_der, pades.TimestampCheck)``: the token and what it says (its time,
-        its TSA certificate and the chain it carries)
+    :return: ``(token_der, pades.TimestampCheck)``: the token (checked: imprint, nonce,
+        signature) and what it says (its time, its TSA certificate and the chain it carries)
     :raises TimestampUnavailable: the server failed (retryable)
     """
-    digest = head_digest(head_hash)
-    token = pades.request_timestamp_token(server, digest)
-    return token, pades.check_timestamp_token(token, digest, trust_roots=())
+    token = pades.request_timestamp_token(server, head_digest(head_hash))
+    return token, pades.describe_timestamp_token(token)
 
 
 def check_anchor(anchor, current_hash, *, keys=(), tsa_trust_roots=()):

@@ -751,7 +751,8 @@ class TimestampCheck:
     """Outcome of ``check_timestamp_token``. ``status``: ``valid`` (imprint, signature and
     trust hold), ``imprint_mismatch`` (a sound token, for other data), ``signature_invalid``
     (the token or its signature was altered), ``untrusted`` (sound, but its certificate does
-    not chain to a trusted one), ``damaged`` (not a readable token)."""
+    not chain to a trusted one), ``damaged`` (not a readable token); ``unchecked`` from
+    ``describe_timestamp_token``."""
 
     status: str
     gen_time: datetime | None = None  # the TSA's time (when readable)
@@ -779,12 +780,10 @@ def request_timestamp_token(server, digest, md_algorithm="sha256"):
     return token.dump()
 
 
-def check_timestamp_token(token_der, digest, *, trust_roots, md_algorithm="sha256"):
-    """Check an RFC 3161 token: its imprint is ``digest``, its signature verifies with the
-    TSA certificate it carries, and that certificate chains to one of ``trust_roots`` (valid
-    at the token's own time). Never raises on bad input.
+def _read_timestamp_token(token_der):
+    """``(signed_data, tst_info, fields for a TimestampCheck)`` of a DER token.
 
-    :return: a ``TimestampCheck``
+    :raises ValueError: not a readable token
     """
     try:
         token = cms.ContentInfo.load(bytes(token_der))
@@ -793,19 +792,45 @@ def check_timestamp_token(token_der, digest, *, trust_roots, md_algorithm="sha25
         signed_data = token["content"]
         tst_info = signed_data["encap_content_info"]["content"].parsed
         gen_time = _utc(tst_info["gen_time"].native)
-        imprint = tst_info["message_imprint"]
         certificates = tuple(choice.chosen.dump() for choice in signed_data["certificates"] or ()
                              if choice.name == "certificate")
-        signer_cert = extract_certificate_info(signed_data).signer_cert
+        cert = x509.load_der_x509_certificate(
+            extract_certificate_info(signed_data).signer_cert.dump())
     except Exception as exc:  # noqa: BLE001 - any decoding problem: not a usable token
-        return TimestampCheck(status="damaged", detail=f"unreadable token: {exc!r}")
-    cert = x509.load_der_x509_certificate(signer_cert.dump())
-    base = {
+        raise ValueError(f"unreadable token: {exc!r}") from None
+    return signed_data, tst_info, {
         "gen_time": gen_time,
         "tsa_subject": cert.subject.rfc4514_string(),
         "tsa_fingerprint": cert.fingerprint(hashes.SHA256()).hex(),
         "certificates": certificates,
     }
+
+
+def describe_timestamp_token(token_der):
+    """What a token says (its time, its TSA certificate, the chain it carries), unchecked:
+    for a token ``request_timestamp_token`` just checked.
+
+    :return: a ``TimestampCheck`` with status ``unchecked`` (or ``damaged``)
+    """
+    try:
+        return TimestampCheck(status="unchecked", **_read_timestamp_token(token_der)[2])
+    except ValueError as exc:
+        return TimestampCheck(status="damaged", detail=str(exc))
+
+
+def check_timestamp_token(token_der, digest, *, trust_roots, md_algorithm="sha256"):
+    """Check an RFC 3161 token: its imprint is ``digest``, its signature verifies with the
+    TSA certificate it carries, and that certificate chains to one of ``trust_roots`` (valid
+    at the token's own time). Never raises on bad input.
+
+    :return: a ``TimestampCheck``
+    """
+    try:
+        signed_data, tst_info, base = _read_timestamp_token(token_der)
+    except ValueError as exc:
+        return TimestampCheck(status="damaged", detail=str(exc))
+    gen_time, certificates = base["gen_time"], base["certificates"]
+    imprint = tst_info["message_imprint"]
     if (imprint["hash_algorithm"]["algorithm"].native != md_algorithm
             or not hmac.compare_digest(imprint["hashed_message"].native, bytes(digest))):
         return TimestampCheck(status="imprint_mismatch", detail="token is for other data", **base)

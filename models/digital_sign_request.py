@@ -129,6 +129,8 @@ class DigitalSignRequest(models.Model):
     field_ids = fields.One2many("digital.sign.field", "request_id", string="Fields", copy=True)
     event_ids = fields.One2many("digital.sign.event", "request_id", string="Audit Trail")
     audit_head = fields.Char(readonly=True, copy=False, groups="base.group_system")
+    anchor_ids = fields.One2many("digital.sign.anchor", "request_id", string="Anchors",
+                                 groups="digital_sign.group_manager")
     sent_on = fields.Datetime(readonly=True, copy=False)
     signed_on = fields.Datetime(readonly=True, copy=False)
     finalize_state = fields.Selection(
@@ -468,8 +470,13 @@ class DigitalSignRequest(models.Model):
         return True
 
     def action_verify_integrity(self):
+        """Check the audit trail: its hash chain, and its anchors outside the database (a
+        chain rewritten consistently by someone with database access is caught by them).
+        The message says how far the trail is anchored, or that it is not."""
         self.ensure_one()
+        self.check_access("read")
         broken = self._check_integrity()
+        count = len(self.sudo().event_ids)
         if broken:
             event, reason = broken
             message = self.env._(
@@ -483,16 +490,61 @@ class DigitalSignRequest(models.Model):
             )
             notif_type = "danger"
         else:
-            message = self.env._(
-                "The audit trail of %(ref)s is intact (%(count)s events).",
-                ref=self.reference, count=len(self.event_ids),
-            )
-            notif_type = "success"
+            message, notif_type = self._describe_anchoring(count)
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
-            "params": {"message": message, "type": notif_type, "sticky": bool(broken)},
+            "params": {"message": message, "type": notif_type, "sticky": notif_type != "success"},
         }
+
+    def _describe_anchoring(self, count):
+        """``(message, notification type)`` for an intact chain of ``count`` events: how far
+        its anchors outside the database cover it, or why it is not anchored.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        checked = self._check_anchors()
+        last_sequence = max(self.sudo().event_ids.mapped("sequence") or [0])
+        valid = checked["valid"].sorted(lambda a: (a.sequence, a.id))
+        intact = self.env._("The audit trail of %(ref)s is intact (%(count)s events)",
+                            ref=self.reference, count=count)
+        if valid:
+            last = valid[-1]
+            modes = ", ".join(sorted({dict(const.ANCHOR_MODES)[a.mode] for a in valid
+                                      if a.sequence == last.sequence}))
+            if last.sequence >= last_sequence:
+                return self.env._(
+                    "%(intact)s and anchored outside the database up to its last event "
+                    "(%(modes)s, %(time)s).", intact=intact, modes=modes,
+                    time=self._format_time(last.anchored_at)), "success"
+            return self.env._(
+                "%(intact)s. It is anchored outside the database up to event #%(seq)s "
+                "(%(modes)s, %(time)s); the %(later)s later events are anchored at the next "
+                "signature or by the daily run.", intact=intact, seq=last.sequence, modes=modes,
+                time=self._format_time(last.anchored_at),
+                later=last_sequence - last.sequence), "info"
+        if checked["unchecked"]:
+            anchor, check = checked["unchecked"][0]
+            if check.status == "unknown_key":
+                why = self.env._("they were made with an anchor key (%(key)s) that the server's "
+                                 "configuration no longer holds: add it back, after the current "
+                                 "key, to check them", key=anchor.key_id)
+            else:
+                why = self.env._("the certificate of their timestamp authority (%(tsa)s) is not "
+                                 "one this database trusts", tsa=check.tsa_subject)
+            return self.env._("%(intact)s as far as the database shows, but its anchors could "
+                              "not be checked: %(why)s.", intact=intact, why=why), "warning"
+        config = self.env["digital.sign.anchor"]._get_configuration(self.company_id)
+        if config["key_id"] or config["tsa_url"]:
+            return self.env._(
+                "%(intact)s as far as the database shows, but it is not anchored outside the "
+                "database yet (anchors are made at each signature and daily).",
+                intact=intact), "warning"
+        return self.env._(
+            "%(intact)s as far as the database shows, but it is not anchored outside the "
+            "database: configure %(option)s in the Odoo configuration file, or a timestamp "
+            "server in the settings.", intact=intact, option=const.ANCHOR_KEY_OPTION), "warning"
 
     def action_open_linked_record(self):
         self.ensure_one()
@@ -1760,7 +1812,9 @@ class DigitalSignRequest(models.Model):
         )
 
     def _check_integrity(self):
-        """Walk the hash chain of this request's events.
+        """Walk the hash chain of this request's events, then check its anchors outside the
+        database: a chain rewritten consistently by someone with database access (every hash
+        recomputed, the head moved) no longer matches the anchors made before.
 
         :return: None if intact, else ``(event or None, reason)`` naming the first bad link
         Note: self.ensure_one()
@@ -1783,7 +1837,32 @@ class DigitalSignRequest(models.Model):
         last_hash = events[-1:].hash or ""
         if head != last_hash:
             return None, self.env._("the last events were removed")
+        checked = self._check_anchors(events)
+        anchor = checked["rewritten"]
+        if anchor:
+            event = events.filtered(lambda e: e.sequence == anchor.sequence)[:1]
+            if checked["check"].status == "rewritten":
+                return event or None, self.env._(
+                    "the audit trail was rewritten after it was anchored at %(time)s (%(mode)s)",
+                    time=self._format_time(anchor.anchored_at),
+                    mode=dict(const.ANCHOR_MODES)[anchor.mode])
+            return event or None, self.env._(
+                "its anchor of %(time)s (%(mode)s) does not verify: the anchor or the audit "
+                "trail was altered", time=self._format_time(anchor.anchored_at),
+                mode=dict(const.ANCHOR_MODES)[anchor.mode])
         return None
+
+    def _check_anchors(self, events=None):
+        """Check this request's anchors against its chain as it is now (see
+        ``digital.sign.anchor._check_request``).
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        if events is None:
+            events = self.env["digital.sign.event"].sudo().search([("request_id", "=", self.id)])
+        hashes = {event.sequence: event.hash for event in events.sudo()}
+        return self.env["digital.sign.anchor"]._check_request(self, hashes)
 
     def _lock_for_update(self):
         """Lock this request's row until the end of the transaction so that concurrent
