@@ -19,6 +19,7 @@
         "data/ir_cron_data.xml",
         "views/digital_sign_request_views.xml",
         "views/digital_sign_request_seal_views.xml",
+        "views/digital_sign_request_sync_views.xml",
         "views/digital_sign_field_views.xml",
         "views/digital_sign_provider_views.xml",
         "views/digital_sign_request_cancel_views.xml",

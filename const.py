@@ -99,6 +99,9 @@ EVENT_TYPES = [
     ("message_failed", "Message not delivered"),
     ("provider_status", "Provider status"),
     ("provider_error", "Provider error"),
+    ("provider_inconsistent", "Service status inconsistent"),
+    ("provider_cancelled", "Cancelled at the service"),
+    ("provider_cancel_failed", "Cancellation at the service failed"),
     ("sealed", "Sealed"),
     ("seal_failed", "Sealing failed"),
     ("seal_fallback", "Sealed without timestamp"),
@@ -125,6 +128,25 @@ PROVIDER_FEATURES = {
 }
 # DocuSign's rule: at most one status request per envelope per 15 minutes.
 PROVIDER_MIN_POLL_SECONDS = {"docusign": 15 * 60}
+# Withdrawing an envelope at the service after a local cancel: retried with a growing delay
+# (or the service's Retry-After), then the owner is told and the queue stops.
+PROVIDER_CANCEL_STATES = [
+    ("none", "Nothing to withdraw"),
+    ("pending", "Cancel pending at the service"),
+    ("done", "Cancelled at the service"),
+    ("failed", "Cancel failed at the service"),
+]
+PROVIDER_CANCEL_MAX_ATTEMPTS = 8
+PROVIDER_CANCEL_FIRST_DELAY = 5 * 60  # seconds, doubled after each failure
+PROVIDER_CANCEL_MAX_DELAY = 6 * 3600
+
+# === AUDIT TRAIL ANCHORS === #
+ANCHOR_MODES = [("hmac", "HMAC (key outside the database)"), ("tsa", "RFC 3161 timestamp")]
+ANCHOR_TRIGGERS = [("signed", "Signature"), ("completed", "Completion"), ("daily", "Daily")]
+ANCHOR_EVENT_TYPES = ("signed", "completed")  # events whose head is anchored at once
+# odoo.conf options (kept outside the database): the key text, or a file holding it
+ANCHOR_KEY_OPTION = "digital_sign_anchor_key"
+ANCHOR_KEY_FILE_OPTION = "digital_sign_anchor_key_file"
 
 # === DEFAULTS (ir.config_parameter digital_sign.<key>) === #
 DEFAULTS = {
@@ -227,5 +249,9 @@ ENGINE_ERROR_MESSAGES = {
     "stamp_bad_image": _lt("A signature is missing its image."),
     "render_bad_page": _lt("This page does not exist in the document."),
     "render_bad_option": _lt("The page cannot be shown at this size or format."),
+    "anchor_key_invalid": _lt(
+        "The anchor key of the Odoo configuration is too short: use at least %(minimum)s "
+        "random characters."
+    ),
     "engine_error": _lt("An unexpected error occurred."),
 }

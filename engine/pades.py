@@ -66,7 +66,12 @@ from pyhanko.sign.validation import (
 )
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import NoDSSFoundError
-from pyhanko.sign.validation.generic_cms import extract_tst_data, validate_sig_integrity
+from pyhanko.sign.validation.generic_cms import (
+    extract_tst_data,
+    validate_sig_integrity,
+    validate_tst_signed_data,
+)
+from pyhanko.sign.validation.status import TimestampSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import PathError, RevokedError, ValidationError
 from pyhanko_certvalidator.policy_decl import (
@@ -739,6 +744,110 @@ class _TsaClient(TimeStamper):
                 _TOKEN_SIZES.clear()
             _TOKEN_SIZES[self.server.url] = size
         return token
+
+
+@dataclass(frozen=True)
+class TimestampCheck:
+    """Outcome of ``check_timestamp_token``. ``status``: ``valid`` (imprint, signature and
+    trust hold), ``imprint_mismatch`` (a sound token, for other data), ``signature_invalid``
+    (the token or its signature was altered), ``untrusted`` (sound, but its certificate does
+    not chain to a trusted one), ``damaged`` (not a readable token); ``unchecked`` from
+    ``describe_timestamp_token``."""
+
+    status: str
+    gen_time: datetime | None = None  # the TSA's time (when readable)
+    tsa_subject: str = ""  # RFC 4514 subject of the TSA certificate
+    tsa_fingerprint: str = ""  # SHA-256 of the TSA certificate, lower-case hex
+    certificates: tuple = ()  # DER certificates carried by the token
+    detail: str = ""  # for logs only
+
+
+def request_timestamp_token(server, digest, md_algorithm="sha256"):
+    """Ask ``server`` (a ``TimestampServer``) for an RFC 3161 token over ``digest``.
+
+    The answer is checked (status, nonce, imprint, signature) before it is returned.
+
+    :return: the token (a CMS ``ContentInfo``) as DER bytes
+    :raises TimestampUnavailable: the server failed or answered something unusable
+        (params: reason)
+    :raises UnsafeUrl: the server URL is not allowed
+    """
+    tsa = _TsaClient(server)
+    try:
+        token = _run(tsa.async_timestamp(bytes(digest), md_algorithm))
+    except _TsaFailure as exc:
+        raise TimestampUnavailable(exc.detail, reason=exc.reason) from None
+    return token.dump()
+
+
+def _read_timestamp_token(token_der):
+    """``(signed_data, tst_info, fields for a TimestampCheck)`` of a DER token.
+
+    :raises ValueError: not a readable token
+    """
+    try:
+        token = cms.ContentInfo.load(bytes(token_der))
+        if token["content_type"].native != "signed_data":
+            raise ValueError("token is not SignedData")
+        signed_data = token["content"]
+        tst_info = signed_data["encap_content_info"]["content"].parsed
+        gen_time = _utc(tst_info["gen_time"].native)
+        certificates = tuple(choice.chosen.dump() for choice in signed_data["certificates"] or ()
+                             if choice.name == "certificate")
+        cert = x509.load_der_x509_certificate(
+            extract_certificate_info(signed_data).signer_cert.dump())
+    except Exception as exc:  # noqa: BLE001 - any decoding problem: not a usable token
+        raise ValueError(f"unreadable token: {exc!r}") from None
+    return signed_data, tst_info, {
+        "gen_time": gen_time,
+        "tsa_subject": cert.subject.rfc4514_string(),
+        "tsa_fingerprint": cert.fingerprint(hashes.SHA256()).hex(),
+        "certificates": certificates,
+    }
+
+
+def describe_timestamp_token(token_der):
+    """What a token says (its time, its TSA certificate, the chain it carries), unchecked:
+    for a token ``request_timestamp_token`` just checked.
+
+    :return: a ``TimestampCheck`` with status ``unchecked`` (or ``damaged``)
+    """
+    try:
+        return TimestampCheck(status="unchecked", **_read_timestamp_token(token_der)[2])
+    except ValueError as exc:
+        return TimestampCheck(status="damaged", detail=str(exc))
+
+
+def check_timestamp_token(token_der, digest, *, trust_roots, md_algorithm="sha256"):
+    """Check an RFC 3161 token: its imprint is ``digest``, its signature verifies with the
+    TSA certificate it carries, and that certificate chains to one of ``trust_roots`` (valid
+    at the token's own time). Never raises on bad input.
+
+    :return: a ``TimestampCheck``
+    """
+    try:
+        signed_data, tst_info, base = _read_timestamp_token(token_der)
+    except ValueError as exc:
+        return TimestampCheck(status="damaged", detail=str(exc))
+    gen_time, certificates = base["gen_time"], base["certificates"]
+    imprint = tst_info["message_imprint"]
+    if (imprint["hash_algorithm"]["algorithm"].native != md_algorithm
+            or not hmac.compare_digest(imprint["hashed_message"].native, bytes(digest))):
+        return TimestampCheck(status="imprint_mismatch", detail="token is for other data", **base)
+    context = ValidationContext(
+        trust_roots=_parse_roots(trust_roots), other_certs=_asn1_certs(certificates),
+        allow_fetching=False, moment=gen_time, retroactive_revinfo=True)
+    try:
+        status = TimestampSignatureStatus(
+            **_run(validate_tst_signed_data(signed_data, context, bytes(digest))))
+    except Exception as exc:  # noqa: BLE001 - a signature that cannot be checked is invalid
+        return TimestampCheck(status="signature_invalid", detail=f"{exc!r}", **base)
+    if not (status.intact and status.valid):
+        return TimestampCheck(status="signature_invalid", detail="signature does not verify",
+                              **base)
+    if not status.trusted:
+        return TimestampCheck(status="untrusted", detail="TSA certificate not trusted", **base)
+    return TimestampCheck(status="valid", **base)
 
 
 # --- sealing ------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from . import digital_sign_request
 from . import digital_sign_participant
 from . import digital_sign_field
 from . import digital_sign_event
+from . import digital_sign_anchor
 from . import digital_sign_throttle
 from . import digital_sign_webhook_event
 from . import digital_sign_mixin

@@ -133,7 +133,8 @@ class DigitalSignEvent(models.Model):
 
         The head of the chain is updated on the request row in the same transaction: two
         concurrent appends to one request conflict, and Odoo retries the later one, so the
-        chain never forks.
+        chain never forks. A signature or completion anchors the new head outside the
+        database (digital.sign.anchor).
 
         :return: the new event
         """
@@ -177,6 +178,8 @@ class DigitalSignEvent(models.Model):
         ))
         event.invalidate_recordset(["hash"])
         request_sudo.invalidate_recordset(["audit_head"])
+        if event_type in const.ANCHOR_EVENT_TYPES:
+            self.env["digital.sign.anchor"]._anchor_at_signing(request, event_type)
         return event
 
     # === RETENTION === #

@@ -41,6 +41,11 @@ class DigitalSignMixin(models.AbstractModel):
     digital_sign_checked_at = fields.Datetime(
         related="digital_sign_request_id.last_checked_at", string="Status Checked At",
     )
+    digital_sign_cancel_pending = fields.Boolean(
+        "Cancel Pending at the Service", compute="_compute_digital_sign_cancel_pending",
+        help="A signature request of this document was cancelled here, and its signature "
+        "service has not confirmed the cancellation yet (retried automatically).",
+    )
 
     # === COMPUTE === #
     def _compute_digital_sign_request_count(self):
@@ -49,6 +54,15 @@ class DigitalSignMixin(models.AbstractModel):
         ))
         for record in self:
             record.digital_sign_request_count = counts.get(record.id, 0)
+
+    def _compute_digital_sign_cancel_pending(self):
+        ids = [record._origin.id for record in self if record._origin.id]
+        pending = set(self.env["digital.sign.request"].sudo().search([
+            ("res_model", "=", self._name), ("res_id", "in", ids),
+            ("provider_cancel_state", "=", "pending"),
+        ]).mapped("res_id")) if ids else set()
+        for record in self:
+            record.digital_sign_cancel_pending = record._origin.id in pending
 
     @api.depends("digital_sign_request_id.state")
     @api.depends_context("uid")

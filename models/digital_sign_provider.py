@@ -225,7 +225,18 @@ class DigitalSignProvider(models.Model):
         return self._dispatch("send_invitation", participant, reminder=reminder)
 
     def _cancel_request(self, sign_request, reason=""):
+        """Withdraw ``sign_request`` at the service (one call; nothing for the portal).
+
+        :raise EngineError: the service did not confirm (the cancel queue retries)
+        """
         return self._dispatch("cancel", sign_request, reason)
+
+    def _complete_status(self, sign_request, status):
+        """``status``, with the recipients a signed status lacks fetched from the service.
+
+        :raise EngineError: the service could not be asked
+        """
+        return self._dispatch("complete_status", sign_request, status)
 
     def _fetch_status(self, sign_request):
         """Ask the service for the request's status and apply it."""
@@ -312,19 +323,15 @@ class DigitalSignProvider(models.Model):
         return True  # the service invites (and reminds) by itself
 
     def _external_cancel(self, sign_request, reason):
-        if not sign_request.provider_reference:
-            sign_request.sudo().provider_sync_state = "none"
-            return True
-        try:
-            self._check_call_allowed()
-            self._get_client().cancel(sign_request.provider_reference, reason or "")
-        except EngineError as error:
-            self._note_rate_limit(error)
-            sign_request._log_event("provider_error", channel=self.code,
-                                    details={"action": "cancel", "code": error.code})
-            sign_request.sudo().state_message = engine_error_message(self.env, error)
-            return False
+        self._check_call_allowed()
+        self._get_client().cancel(sign_request.provider_reference, reason or "")
         return True
+
+    def _external_complete_status(self, sign_request, status):
+        if providers.needs_recipients(status):
+            self._check_call_allowed()
+            return self._get_client().ensure_recipients(status)
+        return status
 
     def _external_fetch_status(self, sign_request):
         self._check_call_allowed()
@@ -359,6 +366,7 @@ class DigitalSignProvider(models.Model):
     _getaccept_send = _external_send
     _getaccept_send_invitation = _external_send_invitation
     _getaccept_cancel = _external_cancel
+    _getaccept_complete_status = _external_complete_status
     _getaccept_fetch_status = _external_fetch_status
     _getaccept_download_signed = _external_download_signed
     _getaccept_send_reminders = _external_send_reminders
@@ -392,20 +400,29 @@ class DigitalSignProvider(models.Model):
     _docusign_send = _external_send
     _docusign_send_invitation = _external_send_invitation
     _docusign_cancel = _external_cancel
+    _docusign_complete_status = _external_complete_status
     _docusign_fetch_status = _external_fetch_status
     _docusign_download_signed = _external_download_signed
     _docusign_send_reminders = _external_send_reminders
 
     def _docusign_apply_webhook(self, sign_request, event):
         # Connect messages are HMAC-verified: their envelope status is applied directly, which
-        # spares a status request (DocuSign allows one per envelope per 15 minutes).
-        # A voided envelope's reason (cancelled or expired) is not in the message: fetch it.
+        # spares a status request (DocuSign allows one per envelope per 15 minutes). A
+        # completion without its recipients gets them first (_apply_provider_status).
+        # A voided envelope's reason (cancelled or expired) may be missing: fetch it.
         status = docusign.envelope_state(event.raw_status)
         if not status or (event.raw_status or "").lower() == "voided":
             return self._schedule_refresh(sign_request)
-        sign_request._apply_provider_status(providers.EnvelopeStatus(
-            provider_reference=sign_request.provider_reference, status=status,
-            raw_status=event.raw_status))
+        try:
+            with self.env.cr.savepoint():
+                sign_request._apply_provider_status(event.status or providers.EnvelopeStatus(
+                    provider_reference=sign_request.provider_reference, status=status,
+                    raw_status=event.raw_status))
+        except EngineError as error:
+            _logger.info("Connect message for %s not applied (%s): status fetch scheduled",
+                         sign_request.reference, error.code)
+            self._note_rate_limit(error)
+            return self._schedule_refresh(sign_request)
         return True
 
     # === PORTAL === #
@@ -418,6 +435,9 @@ class DigitalSignProvider(models.Model):
 
     def _portal_cancel(self, sign_request, reason):
         return True
+
+    def _portal_complete_status(self, sign_request, status):
+        return status
 
     def _portal_get_api_urls(self):
         return None, {}

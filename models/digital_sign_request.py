@@ -128,6 +128,14 @@ class DigitalSignRequest(models.Model):
     provider_next_check_at = fields.Datetime(readonly=True, copy=False, index="btree_not_null",
                                              evidence="flow")
     provider_refresh_requested = fields.Boolean(readonly=True, copy=False, evidence="flow")
+    provider_cancel_state = fields.Selection(
+        const.PROVIDER_CANCEL_STATES, string="Cancellation at the Service", default="none",
+        required=True, readonly=True, copy=False, index=True, evidence="flow",
+        help="A document cancelled here while a signature service holds it: its envelope is "
+        "withdrawn at the service (retried until the service confirms).")
+    provider_cancel_attempts = fields.Integer(readonly=True, copy=False, evidence="flow")
+    provider_cancel_next_at = fields.Datetime(readonly=True, copy=False, index="btree_not_null",
+                                              evidence="flow")
     participant_ids = fields.One2many(
         "digital.sign.participant", "request_id", string="Participants", copy=True
     )
@@ -135,6 +143,8 @@ class DigitalSignRequest(models.Model):
     event_ids = fields.One2many("digital.sign.event", "request_id", string="Audit Trail")
     audit_head = fields.Char(readonly=True, copy=False, groups="base.group_system",
                              evidence="flow")
+    anchor_ids = fields.One2many("digital.sign.anchor", "request_id", string="Anchors",
+                                 groups="digital_sign.group_manager")
     sent_on = fields.Datetime(readonly=True, copy=False, evidence="flow")
     signed_on = fields.Datetime(readonly=True, copy=False, evidence="flow")
     finalize_state = fields.Selection(
@@ -409,6 +419,10 @@ class DigitalSignRequest(models.Model):
             request.check_access("write")
             if request.state != "cancelled":
                 raise UserError(self.env._("Only cancelled documents can go back to draft."))
+            if request.provider_cancel_state == "pending":
+                raise UserError(self.env._(
+                    "%s is still being withdrawn at the signature service: wait until the "
+                    "service confirms the cancellation.", request.reference))
             signed = request.participant_ids.filtered(lambda p: p.state == "signed")
             if signed:
                 raise UserError(self.env._(
@@ -542,8 +556,13 @@ class DigitalSignRequest(models.Model):
         return True
 
     def action_verify_integrity(self):
+        """Check the audit trail: its hash chain, and its anchors outside the database (a
+        chain rewritten consistently by someone with database access is caught by them).
+        The message says how far the trail is anchored, or that it is not."""
         self.ensure_one()
+        self.check_access("read")
         broken = self._check_integrity()
+        count = len(self.sudo().event_ids)
         if broken:
             event, reason = broken
             message = self.env._(
@@ -557,16 +576,61 @@ class DigitalSignRequest(models.Model):
             )
             notif_type = "danger"
         else:
-            message = self.env._(
-                "The audit trail of %(ref)s is intact (%(count)s events).",
-                ref=self.reference, count=len(self.event_ids),
-            )
-            notif_type = "success"
+            message, notif_type = self._describe_anchoring(count)
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
-            "params": {"message": message, "type": notif_type, "sticky": bool(broken)},
+            "params": {"message": message, "type": notif_type, "sticky": notif_type != "success"},
         }
+
+    def _describe_anchoring(self, count):
+        """``(message, notification type)`` for an intact chain of ``count`` events: how far
+        its anchors outside the database cover it, or why it is not anchored.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        checked = self._check_anchors()
+        last_sequence = max(self.sudo().event_ids.mapped("sequence") or [0])
+        valid = checked["valid"].sorted(lambda a: (a.sequence, a.id))
+        intact = self.env._("The audit trail of %(ref)s is intact (%(count)s events)",
+                            ref=self.reference, count=count)
+        if valid:
+            last = valid[-1]
+            modes = ", ".join(sorted({dict(const.ANCHOR_MODES)[a.mode] for a in valid
+                                      if a.sequence == last.sequence}))
+            if last.sequence >= last_sequence:
+                return self.env._(
+                    "%(intact)s and anchored outside the database up to its last event "
+                    "(%(modes)s, %(time)s).", intact=intact, modes=modes,
+                    time=self._format_time(last.anchored_at)), "success"
+            return self.env._(
+                "%(intact)s. It is anchored outside the database up to event #%(seq)s "
+                "(%(modes)s, %(time)s); the %(later)s later events are anchored at the next "
+                "signature or by the daily run.", intact=intact, seq=last.sequence, modes=modes,
+                time=self._format_time(last.anchored_at),
+                later=last_sequence - last.sequence), "info"
+        if checked["unchecked"]:
+            anchor, check = checked["unchecked"][0]
+            if check.status == "unknown_key":
+                why = self.env._("they were made with an anchor key (%(key)s) that the server's "
+                                 "configuration no longer holds: add it back, after the current "
+                                 "key, to check them", key=anchor.key_id)
+            else:
+                why = self.env._("the certificate of their timestamp authority (%(tsa)s) is not "
+                                 "one this database trusts", tsa=check.tsa_subject)
+            return self.env._("%(intact)s as far as the database shows, but its anchors could "
+                              "not be checked: %(why)s.", intact=intact, why=why), "warning"
+        config = self.env["digital.sign.anchor"]._get_configuration(self.company_id)
+        if config["key_id"] or config["tsa_url"]:
+            return self.env._(
+                "%(intact)s as far as the database shows, but it is not anchored outside the "
+                "database yet (anchors are made at each signature and daily).",
+                intact=intact), "warning"
+        return self.env._(
+            "%(intact)s as far as the database shows, but it is not anchored outside the "
+            "database: configure %(option)s in the Odoo configuration file, or a timestamp "
+            "server in the settings.", intact=intact, option=const.ANCHOR_KEY_OPTION), "warning"
 
     def action_open_linked_record(self):
         self.ensure_one()
@@ -873,15 +937,25 @@ class DigitalSignRequest(models.Model):
     def _set_viewed(self):
         return self._update_state("viewed", allowed=("sent",))
 
-    def _set_signed(self):
+    def _set_signed(self, signed_on=None):
         """Every mandatory participant signed. The final document (values, certificate of
         completion, seal) is built right after by a scheduled action, so nobody waits for it.
+        Optional participants who did not act are skipped; a request with a mandatory
+        participant who has not signed is never completed (nor that participant skipped).
+
+        :param signed_on: when it was completed (a service's time), default now
         """
-        changed = self._update_state("signed", allowed=("sent", "viewed"))
-        changed.sudo().write({"signed_on": fields.Datetime.now(), "finalize_state": "pending"})
+        complete = self.filtered(lambda r: all(
+            p.state == "signed" for p in r.participant_ids.filtered("mandatory")))
+        for request in self - complete:
+            _logger.warning("Request %s: not completed, a mandatory participant has not "
+                            "signed", request.reference)
+        changed = complete._update_state("signed", allowed=("sent", "viewed"))
+        changed.sudo().write({"signed_on": signed_on or fields.Datetime.now(),
+                              "finalize_state": "pending"})
         for request in changed:
             request.participant_ids.filtered(
-                lambda p: p.state not in const.PARTICIPANT_FINAL_STATES
+                lambda p: p.state not in const.PARTICIPANT_FINAL_STATES and not p.mandatory
             )._set_skipped()
             request._log_event("completed")
         if changed:
@@ -898,14 +972,20 @@ class DigitalSignRequest(models.Model):
             request._on_rejected(reason)
         return changed
 
-    def _set_canceled(self, reason=""):
+    def _set_canceled(self, reason="", by_service=False):
+        """Cancel here at once: every link dies. An envelope held by a signature service is
+        withdrawn by the cancel queue right after this transaction commits, and retried until
+        the service confirms; meanwhile ``provider_cancel_state`` says "pending".
+
+        :param by_service: the service itself reported the envelope cancelled
+        """
         changed = self._update_state("cancelled", allowed=("draft", "sent", "viewed"))
         for request in changed:
             request.sudo().cancel_reason = reason
             request.participant_ids._revoke_tokens()
             request._log_event("cancelled", details={"reason": reason or ""})
             if request.sent_on:
-                request.provider_id._cancel_request(request, reason)
+                request._queue_provider_cancel(by_service=by_service)
             request._on_cancelled(reason)
         return changed
 
@@ -1103,49 +1183,227 @@ class DigitalSignRequest(models.Model):
             self._notify_owner(self.env._("%s: the signature service refused it", self.reference),
                                values["state_message"])
 
+    def _queue_provider_cancel(self, by_service=False):
+        """After a cancel here: withdraw the envelope at the service, right after this
+        transaction commits (the cancel queue; ``provider_cancel_state`` says "pending"
+        until the service confirms).
+
+        :param by_service: the service already reports it cancelled: nothing to withdraw
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        provider = self.provider_id
+        request_sudo = self.sudo()
+        if not provider._is_external():
+            provider._cancel_request(self, self.cancel_reason or "")
+        elif by_service:
+            request_sudo.provider_cancel_state = "done"
+        elif not self.provider_reference:
+            # Never created at the service: the outbox only sends open requests.
+            request_sudo.provider_sync_state = "none"
+        else:
+            request_sudo.write({"provider_cancel_state": "pending", "provider_cancel_attempts": 0,
+                                "provider_cancel_next_at": fields.Datetime.now()})
+            self.env.ref("digital_sign.ir_cron_provider_cancel").sudo()._trigger()
+
+    @api.model
+    def _cron_provider_cancel(self):
+        """Withdraw at their service the envelopes of requests cancelled here; each attempt is
+        in the audit trail; failures are retried with a growing delay (or the service's
+        Retry-After), and after the last attempt the owner is told and the queue stops."""
+        now = fields.Datetime.now()
+        domain = Domain("provider_cancel_state", "=", "pending") & (
+            Domain("provider_cancel_next_at", "=", False) | Domain("provider_cancel_next_at", "<=", now))
+        requests = self.search(domain, limit=self._get_setting("cron_batch_size"),
+                               order="provider_cancel_next_at asc nulls first, id")
+        requests = requests.try_lock_for_update()
+        self.env["ir.cron"]._commit_progress(remaining=self.search_count(domain))
+        for request in requests:
+            provider = request.provider_id
+            if provider.blocked_until and provider.blocked_until > now:
+                # The service asked us to slow down: not an attempt, just later.
+                request.sudo().provider_cancel_next_at = provider.blocked_until
+            else:
+                try:
+                    with self.env.cr.savepoint():
+                        request._provider_cancel_attempt()
+                except Exception as error:  # noqa: BLE001 - one bad request must not block the queue
+                    _logger.warning("Withdrawing %s at the service failed", request.reference,
+                                    exc_info=True)
+                    # still an attempt: nothing is retried forever
+                    request._record_provider_cancel_failure(
+                        EngineError(type(error).__name__), request.provider_cancel_attempts + 1)
+            if not self.env["ir.cron"]._commit_progress(1):
+                break
+
+    def _provider_cancel_attempt(self):
+        """One call withdrawing this cancelled request's envelope at its service.
+
+        :return: True when the service confirmed (or knows nothing to withdraw)
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        if self.provider_cancel_state != "pending":
+            return False
+        provider = self.provider_id
+        attempt = self.provider_cancel_attempts + 1
+        if not self.provider_reference:
+            return self._set_provider_cancelled(attempt, result="not_sent")
+        try:
+            provider._cancel_request(self, self.cancel_reason or "")
+        except EngineError as error:
+            provider._note_rate_limit(error)
+            if error.code == "provider_not_found":
+                return self._set_provider_cancelled(attempt, result="not_found")
+            return self._record_provider_cancel_failure(error, attempt)
+        return self._set_provider_cancelled(attempt)
+
+    def _set_provider_cancelled(self, attempt, result="cancelled"):
+        self.ensure_one()
+        self.sudo().write({"provider_cancel_state": "done", "provider_cancel_attempts": attempt,
+                           "provider_cancel_next_at": False, "state_message": False})
+        self._log_event("provider_cancelled", channel=self.provider_id.code,
+                        details={"attempt": attempt, "result": result})
+        return True
+
+    def _record_provider_cancel_failure(self, error, attempt):
+        """A withdrawal failed: log it, then retry later, or stop and tell the owner when the
+        service already completed the envelope or after the last attempt.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        provider = self.provider_id
+        signed_there = error.params.get("state") == "signed"
+        give_up = signed_there or attempt >= const.PROVIDER_CANCEL_MAX_ATTEMPTS
+        delay = min(const.PROVIDER_CANCEL_FIRST_DELAY * 2 ** (attempt - 1),
+                    const.PROVIDER_CANCEL_MAX_DELAY)
+        delay = max(delay, int(getattr(error, "retry_after", None) or 0))
+        next_at = False if give_up else fields.Datetime.now() + timedelta(seconds=delay)
+        message = engine_error_message(self.env, error)
+        self.sudo().write({
+            "provider_cancel_state": "failed" if give_up else "pending",
+            "provider_cancel_attempts": attempt, "provider_cancel_next_at": next_at,
+            "state_message": message,
+        })
+        self._log_event("provider_cancel_failed", channel=provider.code, details={
+            "attempt": attempt, "code": error.code, "signed_at_service": signed_there,
+            "next_try": fields.Datetime.to_string(next_at) if next_at else "",
+        })
+        if signed_there:
+            self._notify_owner(
+                self.env._("%s was signed at the service before it was cancelled", self.reference),
+                self.env._("%(provider)s completed %(ref)s before the cancellation reached it. "
+                           "It stays cancelled here, but the service holds a signed copy: check "
+                           "with the customer.", provider=provider.name, ref=self.reference))
+        elif give_up:
+            self._notify_owner(
+                self.env._("%s could not be withdrawn at the service", self.reference),
+                self.env._("%(ref)s is cancelled here, but %(provider)s did not confirm the "
+                           "cancellation after %(count)s attempts (%(error)s). Withdraw it at "
+                           "the service by hand: its signers may still be able to sign there.",
+                           ref=self.reference, provider=provider.name, count=attempt,
+                           error=message))
+        return False
+
     def _apply_provider_status(self, status):
         """Apply a status read from the service (never from an unverified webhook payload).
         Transitions go through the ``_set_*`` methods, so replays change nothing.
 
+        A status saying the envelope is signed but carrying no recipients gets them from the
+        service first: nothing is written before. Each signer's times are the service's.
+        A completion where a mandatory participant has not signed at the service completes
+        nothing: the inconsistency is logged and the owner told.
+
         :param status: engine.providers.EnvelopeStatus
+        :raise EngineError: the recipients could not be fetched (nothing was written)
         Note: self.ensure_one()
         """
         self.ensure_one()
+        provider = self.provider_id
+        status = provider._complete_status(self, status)
         now = fields.Datetime.now()
         by_key = {str(p.id): p for p in self.participant_ids}
         by_remote = {p.provider_recipient_id: p for p in self.participant_ids if p.provider_recipient_id}
+        stamps = {"viewed": "viewed_at", "signed": "signed_at", "rejected": "rejected_at",
+                  "sent": "invited_at"}
         for recipient in status.recipients:
             participant = by_key.get(recipient.key) or by_remote.get(recipient.provider_id)
             if not participant or participant.state == recipient.status:
                 continue
+            at, clock = self._provider_time(recipient, status, now)
             values = {"state": recipient.status}
-            at = recipient.at.replace(tzinfo=None) if recipient.at else now
-            stamp = {"viewed": "viewed_at", "signed": "signed_at", "rejected": "rejected_at",
-                     "sent": "invited_at"}.get(recipient.status)
+            stamp = stamps.get(recipient.status)
             if stamp and not participant[stamp]:
                 values[stamp] = at
             if recipient.status == "rejected" and recipient.reason:
                 values["reject_reason"] = recipient.reason
             participant.sudo().write(values)
             if recipient.status in ("viewed", "signed", "rejected"):
-                self._log_event(recipient.status, participant=participant, channel=self.provider_id.code,
-                                details={"by": "service", "at": fields.Datetime.to_string(at)})
+                self._log_event(recipient.status, participant=participant, channel=provider.code,
+                                details={"by": "service", "at": fields.Datetime.to_string(at),
+                                         "clock": clock})
         if status.raw_status != self.provider_status:
-            self._log_event("provider_status", channel=self.provider_id.code,
+            self._log_event("provider_status", channel=provider.code,
                             details={"status": status.raw_status, "reason": status.reason or ""})
-        self.sudo().write({"provider_status": status.raw_status, "last_checked_at": now,
-                    "provider_failures": 0, "state_message": False, "provider_next_check_at": False,
-                    "provider_refresh_requested": False})
+        self.sudo().write({
+            "provider_status": status.raw_status, "last_checked_at": now, "provider_failures": 0,
+            "state_message": False, "provider_next_check_at": False,
+            "provider_refresh_requested": False,
+        })
         if status.status == "viewed":
             self._set_viewed()
         elif status.status == "signed":
-            self._set_signed()
+            unsigned = self.participant_ids.filtered(lambda p: p.mandatory and p.state != "signed")
+            if unsigned:
+                self._record_provider_inconsistency(status, unsigned)
+                return
+            signed_at = [p.signed_at for p in self.participant_ids if p.state == "signed" and p.signed_at]
+            self._set_signed(signed_on=max(signed_at) if signed_at else None)
         elif status.status == "rejected":
-            self._set_rejected(status.reason or self.env._("Rejected at %s", self.provider_id.name))
+            self._set_rejected(status.reason or self.env._("Rejected at %s", provider.name))
         elif status.status == "cancelled":
-            self._set_canceled(status.reason or self.env._("Recalled at %s", self.provider_id.name))
+            self._set_canceled(status.reason or self.env._("Recalled at %s", provider.name),
+                               by_service=True)
         elif status.status == "expired":
             self._set_expired()
+
+    def _provider_time(self, recipient, status, now):
+        """``(time, clock)`` of a recipient's change: the service's time for that recipient
+        (for a signature without one, the envelope's completion time at the service), else
+        the time we learnt it, said so by ``clock`` = "received".
+
+        Note: self.ensure_one()
+        """
+        at = recipient.at or (status.changed_at if recipient.status == "signed" else None)
+        if at is None:
+            return now, "received"
+        return at.astimezone(UTC).replace(tzinfo=None, microsecond=0), "service"
+
+    def _record_provider_inconsistency(self, status, unsigned):
+        """The service says the envelope is complete, but ``unsigned`` (mandatory
+        participants) have no signature there: nothing is completed and no signature is
+        made up. Logged and told to the owner once per distinct situation.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        details = {"status": status.raw_status, "unsigned": sorted(unsigned.ids)}
+        message = self.env._(
+            "%(provider)s says %(ref)s is complete, but %(names)s did not sign there. The "
+            "document stays open and no signature is recorded for them: check with the "
+            "service.", provider=self.provider_id.name, ref=self.reference,
+            names=", ".join(unsigned.mapped("name")))
+        self.sudo().state_message = message
+        Event = self.env["digital.sign.event"].sudo()
+        last = Event.search([("request_id", "=", self.id),
+                             ("event_type", "=", "provider_inconsistent")],
+                            order="sequence desc", limit=1)
+        if last and json.loads(last.details or "{}") == details:
+            return
+        self._log_event("provider_inconsistent", channel=self.provider_id.code, details=details)
+        self._notify_owner(self.env._("%s: the signature service's status is inconsistent",
+                                      self.reference), message)
 
     def _poll_one(self):
         """Fetch and apply one request's status; failures are recorded, never raised."""
@@ -1215,6 +1473,10 @@ class DigitalSignRequest(models.Model):
             try:
                 with self.env.cr.savepoint():
                     request._apply_provider_status(status)
+            except EngineError as error:  # the recipients of a completion could not be had
+                provider._note_rate_limit(error)
+                request._record_provider_error(error)
+                request.sudo().provider_refresh_requested = True  # asked again, on its own
             except Exception:  # noqa: BLE001 - one bad request must not stop the batch
                 _logger.exception("Applying the status of %s failed", request.reference)
         if checked:
@@ -1229,6 +1491,7 @@ class DigitalSignRequest(models.Model):
         of overlap), then only the changed requests are touched."""
         since = (provider.last_poll_at - timedelta(minutes=3)).replace(tzinfo=UTC)
         started = fields.Datetime.now()
+        self._poll_refresh_requested(provider)
         try:
             changes = provider._get_client().list_changes(since)
         except NotImplementedError:
@@ -1248,6 +1511,10 @@ class DigitalSignRequest(models.Model):
             try:
                 with self.env.cr.savepoint():
                     request._apply_provider_status(status)
+            except EngineError as error:  # the recipients of a completion could not be had
+                provider._note_rate_limit(error)
+                request._record_provider_error(error)
+                request.sudo().provider_refresh_requested = True  # asked again, on its own
             except Exception:  # noqa: BLE001
                 _logger.exception("Applying the status of %s failed", request.reference)
         # Every open request of this provider is now known to be up to date.
@@ -1260,6 +1527,22 @@ class DigitalSignRequest(models.Model):
         provider.sudo().last_poll_at = started
         self.env["ir.cron"]._commit_progress(len(requests), remaining=0)
         return True
+
+    @api.model
+    def _poll_refresh_requested(self, provider):
+        """Ask for the status of each request flagged for a refresh whose next try is due (a
+        change the listing brought that could not be applied: it will not be listed again)."""
+        now = fields.Datetime.now()
+        requests = self.search(
+            Domain("provider_id", "=", provider.id)
+            & Domain("state", "in", const.OPEN_REQUEST_STATES)
+            & Domain("provider_sync_state", "=", "sent")
+            & Domain("provider_refresh_requested", "=", True)
+            & (Domain("provider_next_check_at", "=", False) | Domain("provider_next_check_at", "<=", now)),
+            limit=self._get_setting("cron_batch_size"), order="id",
+        ).try_lock_for_update()
+        for request in requests:
+            request._poll_one()
 
     def _recipients_changed(self, status):
         self.ensure_one()
@@ -1704,7 +1987,9 @@ class DigitalSignRequest(models.Model):
         )
 
     def _check_integrity(self):
-        """Walk the hash chain of this request's events.
+        """Walk the hash chain of this request's events, then check its anchors outside the
+        database: a chain rewritten consistently by someone with database access (every hash
+        recomputed, the head moved) no longer matches the anchors made before.
 
         :return: None if intact, else ``(event or None, reason)`` naming the first bad link
         Note: self.ensure_one()
@@ -1727,7 +2012,32 @@ class DigitalSignRequest(models.Model):
         last_hash = events[-1:].hash or ""
         if head != last_hash:
             return None, self.env._("the last events were removed")
+        checked = self._check_anchors(events)
+        anchor = checked["rewritten"]
+        if anchor:
+            event = events.filtered(lambda e: e.sequence == anchor.sequence)[:1]
+            if checked["check"].status == "rewritten":
+                return event or None, self.env._(
+                    "the audit trail was rewritten after it was anchored at %(time)s (%(mode)s)",
+                    time=self._format_time(anchor.anchored_at),
+                    mode=dict(const.ANCHOR_MODES)[anchor.mode])
+            return event or None, self.env._(
+                "its anchor of %(time)s (%(mode)s) does not verify: the anchor or the audit "
+                "trail was altered", time=self._format_time(anchor.anchored_at),
+                mode=dict(const.ANCHOR_MODES)[anchor.mode])
         return None
+
+    def _check_anchors(self, events=None):
+        """Check this request's anchors against its chain as it is now (see
+        ``digital.sign.anchor._check_request``).
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        if events is None:
+            events = self.env["digital.sign.event"].sudo().search([("request_id", "=", self.id)])
+        hashes = {event.sequence: event.hash for event in events.sudo()}
+        return self.env["digital.sign.anchor"]._check_request(self, hashes)
 
     def _lock_for_update(self):
         """Lock this request's row until the end of the transaction so that concurrent

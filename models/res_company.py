@@ -380,7 +380,12 @@ class ResCompany(models.Model):
         """Trust, from now on, the top of the chain the timestamp server sent with the token
         of ``pdf`` (a document we just sealed through our own request to that server)."""
         self.ensure_one()
-        ders = _timestamp_token_certificates(pdf)
+        self._digital_sign_remember_tsa_chain(_timestamp_token_certificates(pdf))
+
+    def _digital_sign_remember_tsa_chain(self, ders):
+        """Trust, from now on, the top of ``ders``: the chain (DER certificates) the
+        timestamp server sent with a token we just asked it for."""
+        self.ensure_one()
         if not ders:
             return
         certs = [x509.load_der_x509_certificate(der) for der in ders]
@@ -394,6 +399,12 @@ class ResCompany(models.Model):
         known = list(self.digital_sign_tsa_certificates or ())
         known += [pem for pem in pems if pem not in known]
         self.write({"digital_sign_tsa_certificates": known[-MAX_TSA_CERTIFICATES:]})
+
+    def _digital_sign_tsa_trust_roots(self):
+        """The certificates (DER) trusted for this company's timestamp tokens: the tops of
+        the chains its timestamp servers sent with the tokens we asked for."""
+        self.ensure_one()
+        return [der_from_pem(pem) for pem in self.sudo().digital_sign_tsa_certificates or ()]
 
     @api.model
     def _digital_sign_trust_roots(self):

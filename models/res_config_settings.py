@@ -138,6 +138,8 @@ class ResConfigSettings(models.TransientModel):
     digital_sign_seal_fallback = fields.Selection(
         related="company_id.digital_sign_seal_fallback", readonly=False)
     digital_sign_seal_level = fields.Char(related="company_id.digital_sign_seal_level")
+    digital_sign_anchor_status = fields.Char(
+        "Audit Trail Anchoring", compute="_compute_digital_sign_anchor_status")
 
     # === COMPUTE === #
     @api.depends("company_id")
@@ -148,6 +150,13 @@ class ResConfigSettings(models.TransientModel):
             settings.digital_sign_seal_source = company_sudo.digital_sign_seal_source
             if is_system:
                 settings.update({name: company_sudo[name] for name in SEAL_SECRET_FIELDS})
+
+    @api.depends("company_id", "digital_sign_tsa_url")
+    def _compute_digital_sign_anchor_status(self):
+        for settings in self:
+            settings.digital_sign_anchor_status = self.env[
+                "digital.sign.anchor"]._describe_configuration(
+                    settings.company_id, tsa_url=settings.digital_sign_tsa_url or "")
 
     def _inverse_digital_sign_seal_certificate(self):
         is_system = self.env.user.has_group("base.group_system")

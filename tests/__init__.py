@@ -1,6 +1,7 @@
 from . import test_request
 from . import test_signing_page
 from . import test_provider
+from . import test_anchor
 from . import test_sale
 from . import test_seal
 from . import test_verify

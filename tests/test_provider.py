@@ -5,7 +5,8 @@ The provider clients (engine/providers) run unchanged; only the base URL points 
 """
 
 import base64
-from datetime import UTC, timedelta
+import json
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pymupdf
@@ -23,6 +24,7 @@ from odoo.addons.digital_sign.engine.providers import TOKEN_CACHE
 from odoo.addons.digital_sign.engine.testing.fake_docusign import FakeDocuSign
 from odoo.addons.digital_sign.engine.testing.fake_getaccept import FakeGetAccept
 
+from .. import const
 from .common import DigitalSignCommon, person
 
 
@@ -193,8 +195,46 @@ class TestGetAccept(ProviderCommon):
     def test_cancel_recalls_at_the_service(self):
         request = self._send_with(self.ga_provider)
         request._set_canceled("accepted by phone")
-        self.assertIn(request.provider_reference, self.getaccept.deleted)
         self.assertEqual(request.state, "cancelled")
+        self.assertEqual(request.provider_cancel_state, "pending", "the call waits for the commit")
+        self.env.ref("digital_sign.ir_cron_provider_cancel").method_direct_trigger()
+        self.assertIn(request.provider_reference, self.getaccept.deleted)
+        self.assertEqual(request.provider_cancel_state, "done")
+        self.assertIn("provider_cancelled", request.event_ids.mapped("event_type"))
+
+    def test_completion_needs_every_mandatory_signer_at_the_service(self):
+        request = self._send_with(self.ga_provider, pdf=self.pdf_two_roles, participants=[
+            person("Ingrid", "Customer"), person("Carl", "Cosigner")])
+        ingrid, carl = request.participant_ids
+        signed_at = fields.Datetime.now() - timedelta(hours=3)
+        self.getaccept.clock = lambda: signed_at.replace(tzinfo=UTC)
+        self.addCleanup(setattr, self.getaccept, "clock", lambda: datetime.now(UTC))
+        self.getaccept.set_status(request.provider_reference, "signed",
+                                  recipients={carl.provider_recipient_id: "viewed"})
+        self.getaccept.omit_recipients = True
+        self.addCleanup(setattr, self.getaccept, "omit_recipients", False)
+        request.action_check_status()
+        self.assertEqual(self.getaccept.call_count("GET", "/recipients"), 1)
+        self.assertEqual(request.state, "sent", "no completion without Carl's signature")
+        self.assertEqual((ingrid.state, ingrid.signed_at), ("signed", signed_at),
+                         "the service's signing time, not ours")
+        self.assertEqual(carl.state, "viewed", "a mandatory participant is never skipped")
+        self.assertFalse(carl.signed_at, "no signature is made up")
+        self.assertIn("Carl", request.state_message)
+        self.assertEqual(request.event_ids.filtered(
+            lambda e: e.event_type == "provider_inconsistent").mapped("participant_id"),
+            self.env["digital.sign.participant"])
+        self.assertEqual(len(request.event_ids.filtered(
+            lambda e: e.event_type == "provider_inconsistent")), 1)
+        self.assertTrue(request.activity_ids, "the owner is told")
+        request.action_check_status()
+        self.assertEqual(len(request.event_ids.filtered(
+            lambda e: e.event_type == "provider_inconsistent")), 1, "told once")
+        self.getaccept.set_recipient_status(request.provider_reference,
+                                            carl.provider_recipient_id, "signed")
+        request.action_check_status()
+        self.assertEqual(request.state, "signed")
+        self.assertEqual(request.signed_on, max(request.participant_ids.mapped("signed_at")))
 
     def test_reminders_use_the_service_api(self):
         request = self._send_with(self.ga_provider)
@@ -259,6 +299,54 @@ class TestDocuSign(ProviderCommon):
             other.action_check_status()
         self.assertEqual(other.state, "cancelled")
 
+    def _complete_at(self, request, signed_at, **kwargs):
+        """Complete the envelope at the fake DocuSign with its clock at ``signed_at``."""
+        self.docusign.clock = lambda: signed_at.replace(tzinfo=UTC)
+        try:
+            self.docusign.set_status(request.provider_reference, "completed", **kwargs)
+        finally:
+            self.docusign.clock = lambda: datetime.now(UTC)
+
+    def test_completion_listed_without_recipients_fetches_them_first(self):
+        request = self._send_with(self.ds_provider, pdf=self.pdf_two_roles, participants=[
+            person("Ingrid", "Customer"), person("Carl", "Cosigner", mandatory=False)])
+        signed_at = fields.Datetime.now() - timedelta(hours=2)
+        self._complete_at(request, signed_at)
+        self.docusign.recipients_in_listings = False
+        self.addCleanup(setattr, self.docusign, "recipients_in_listings", True)
+        self.ds_provider.last_poll_at = fields.Datetime.now() - timedelta(hours=3)
+        self.docusign.reset_calls()
+        with freeze_time(fields.Datetime.now() + timedelta(minutes=40)):
+            self.env.ref("digital_sign.ir_cron_poll_provider_status").method_direct_trigger()
+        self.assertEqual(self.docusign.call_count("GET", "/recipients"), 1)
+        self.assertEqual(request.state, "signed")
+        self.assertEqual(request.participant_ids.mapped("state"), ["signed", "signed"],
+                         "nobody is skipped when the service says they signed")
+        self.assertEqual(request.participant_ids.mapped("signed_at"), [signed_at, signed_at])
+        self.assertEqual(request.signed_on, signed_at)
+
+    def test_a_failed_recipients_fetch_writes_nothing_and_is_retried(self):
+        request = self._send_with(self.ds_provider)
+        self._complete_at(request, fields.Datetime.now() - timedelta(minutes=5))
+        self.docusign.recipients_in_listings = False
+        self.addCleanup(setattr, self.docusign, "recipients_in_listings", True)
+        self.ds_provider.last_poll_at = fields.Datetime.now() - timedelta(hours=1)
+        self.docusign.fail_next(3, 503, method="GET", path="/recipients")  # GETs are retried twice
+        events = len(request.event_ids)
+        with freeze_time(fields.Datetime.now() + timedelta(minutes=40)):
+            self.env.ref("digital_sign.ir_cron_poll_provider_status").method_direct_trigger()
+        self.assertEqual(request.state, "sent")
+        self.assertEqual(request.participant_ids.state, "sent", "nothing marked")
+        self.assertEqual(request.provider_failures, 1)
+        self.assertTrue(request.provider_refresh_requested)
+        self.assertEqual(request.event_ids.sorted("sequence")[-1].event_type, "provider_error")
+        self.assertEqual(len(request.event_ids), events + 1)
+        # the listing will not bring it again: the next run asks for it on its own
+        with freeze_time(fields.Datetime.now() + timedelta(hours=2)):
+            self.env.ref("digital_sign.ir_cron_poll_provider_status").method_direct_trigger()
+        self.assertEqual(request.state, "signed")
+        self.assertEqual(request.participant_ids.state, "signed")
+
     def test_completed_envelope_downloads_the_combined_document(self):
         request = self._send_with(self.ds_provider)
         self.docusign.set_download(request.provider_reference, _signed_pdf())
@@ -269,6 +357,123 @@ class TestDocuSign(ProviderCommon):
         self.env.ref("digital_sign.ir_cron_finalize_documents").method_direct_trigger()
         self.assertEqual(request.finalize_state, "done")
         self.assertEqual(self.docusign.call_count("GET", "/documents/"), 1)
+
+
+@tagged("post_install", "-at_install")
+class TestProviderCancel(ProviderCommon):
+    """A document cancelled here dies at once; its envelope at the service is withdrawn by a
+    queue that retries until the service confirms, then tells the owner and stops."""
+
+    def _cancel(self, request, reason="accepted by phone"):
+        request._set_canceled(reason)
+        self.assertEqual(request.state, "cancelled")
+        self.assertFalse(request.participant_ids._get_signing_path(), "links die at once")
+        self.assertEqual(request.provider_cancel_state, "pending")
+
+    def _run_queue(self, at=None):
+        with freeze_time(at or fields.Datetime.now()):
+            self.env.ref("digital_sign.ir_cron_provider_cancel").method_direct_trigger()
+
+    def _events(self, request, event_type):
+        return request.event_ids.filtered(lambda e: e.event_type == event_type)
+
+    def test_a_failed_cancel_is_retried_until_the_service_confirms(self):
+        order = self.env["sale.order"].create({"partner_id": self.customer.id})
+        request = self._send_with(self.ds_provider, res_model="sale.order", res_id=order.id)
+        self.assertEqual(order.digital_sign_request_id, request)
+        start = fields.Datetime.now()
+        self.docusign.fail_next(1, 500, method="PUT")
+        with freeze_time(start):
+            self._cancel(request)
+            self._run_queue()
+        self.assertEqual(request.provider_cancel_state, "pending", "a 500 is not swallowed")
+        self.assertEqual(request.provider_cancel_attempts, 1)
+        self.assertEqual(request.provider_cancel_next_at, start + timedelta(minutes=5))
+        self.assertTrue(request.state_message)
+        self.assertTrue(order.digital_sign_cancel_pending, "the quotation shows it too")
+        self.assertEqual(self.docusign.envelope(request.provider_reference)["status"], "sent")
+        calls = self.docusign.call_count("PUT")
+        self._run_queue(start + timedelta(minutes=4))
+        self.assertEqual(self.docusign.call_count("PUT"), calls, "not before the delay")
+        self.docusign.delay_next(1, seconds=3, method="PUT")  # read timeout: 2 s
+        self._run_queue(start + timedelta(minutes=6))
+        self.assertEqual(request.provider_cancel_attempts, 2)
+        self.assertEqual(request.provider_cancel_next_at, start + timedelta(minutes=16))
+        self._run_queue(start + timedelta(minutes=17))
+        self.assertEqual(request.provider_cancel_state, "done")
+        self.assertFalse(request.state_message)
+        self.assertFalse(order.digital_sign_cancel_pending)
+        self.assertEqual(self.docusign.envelope(request.provider_reference)["status"], "voided")
+        failed = self._events(request, "provider_cancel_failed")
+        self.assertEqual([json.loads(e.details)["code"] for e in failed.sorted("sequence")],
+                         ["provider_server_error", "provider_timeout"], "each attempt is logged")
+        self.assertEqual(json.loads(self._events(request, "provider_cancelled").details)["attempt"], 3)
+        self.assertIsNone(request._check_integrity())
+
+    def test_retry_after_is_honoured(self):
+        request = self._send_with(self.ds_provider)
+        start = fields.Datetime.now()
+        self.docusign.rate_limit_next(1, retry_after=3600, method="PUT")
+        with freeze_time(start):
+            self._cancel(request)
+            self._run_queue()
+        self.assertEqual(request.provider_cancel_state, "pending")
+        self.assertGreaterEqual(request.provider_cancel_next_at, start + timedelta(seconds=3600))
+        self.assertGreaterEqual(self.ds_provider.blocked_until, start + timedelta(seconds=3600))
+        self._run_queue(start + timedelta(minutes=30))
+        self.assertEqual(request.provider_cancel_attempts, 1, "no call while the service waits")
+        self._run_queue(start + timedelta(hours=1, minutes=1))
+        self.assertEqual(request.provider_cancel_state, "done")
+
+    def test_after_the_last_attempt_the_owner_is_told_and_the_queue_stops(self):
+        request = self._send_with(self.ga_provider)
+        self.getaccept.fail_next(100, 500, method="DELETE")
+        now = fields.Datetime.now()
+        with freeze_time(now):
+            self._cancel(request)
+        for _attempt in range(const.PROVIDER_CANCEL_MAX_ATTEMPTS):
+            now += timedelta(seconds=const.PROVIDER_CANCEL_MAX_DELAY + 1)
+            self._run_queue(now)
+        self.assertEqual(request.provider_cancel_state, "failed")
+        self.assertEqual(request.provider_cancel_attempts, const.PROVIDER_CANCEL_MAX_ATTEMPTS)
+        self.assertFalse(request.provider_cancel_next_at)
+        self.assertEqual(len(self._events(request, "provider_cancel_failed")),
+                         const.PROVIDER_CANCEL_MAX_ATTEMPTS)
+        self.assertTrue(request.activity_ids.filtered(lambda a: "withdrawn" in (a.summary or "")))
+        calls = self.getaccept.call_count("DELETE")
+        self._run_queue(now + timedelta(days=2))
+        self.assertEqual(self.getaccept.call_count("DELETE"), calls, "nothing retried forever")
+        self.assertNotIn(request.provider_reference, self.getaccept.deleted)
+
+    def test_an_envelope_already_signed_at_the_service_is_reported_not_retried(self):
+        request = self._send_with(self.ds_provider)
+        self.docusign.set_status(request.provider_reference, "completed")
+        self._cancel(request)
+        self._run_queue()
+        self.assertEqual(request.provider_cancel_state, "failed")
+        self.assertTrue(json.loads(self._events(request, "provider_cancel_failed").details)[
+            "signed_at_service"])
+        self.assertTrue(request.activity_ids.filtered(lambda a: "signed at the service" in (a.summary or "")))
+
+    def test_nothing_is_withdrawn_when_the_service_cancelled_it(self):
+        request = self._send_with(self.ga_provider)
+        self.getaccept.set_status(request.provider_reference, "recalled")
+        self.getaccept.reset_calls()
+        request.action_check_status()
+        self.assertEqual(request.state, "cancelled")
+        self.assertEqual(request.provider_cancel_state, "done")
+        self._run_queue()
+        self.assertEqual(self.getaccept.call_count("DELETE"), 0)
+
+    def test_a_pending_cancel_blocks_reset_to_draft(self):
+        request = self._send_with(self.ga_provider)
+        self._cancel(request)
+        with self.assertRaises(UserError):
+            request.action_reset_to_draft()
+        self._run_queue()
+        self.assertEqual(request.provider_cancel_state, "done")
+        request.action_reset_to_draft()
+        self.assertEqual(request.state, "draft")
 
 
 @tagged("post_install", "-at_install")
@@ -303,6 +508,56 @@ class TestWebhooks(ProviderCommon, HttpCase):
                                            generated=fields.Datetime.now().replace(tzinfo=UTC))
         self.assertEqual(self._post("docusign", body2, {
             "X-DocuSign-Signature-1": self.docusign.sign_connect(body2, "ds-connect-key")}).status_code, 200)
+
+    def _post_connect(self, request, **kwargs):
+        body = self.docusign.connect_body(request.provider_reference, "envelope-completed",
+                                          **kwargs)
+        return self._post("docusign", body, {
+            "X-DocuSign-Signature-1": self.docusign.sign_connect(body, "ds-connect-key")})
+
+    def test_docusign_completion_without_recipients_fetches_them_before_marking(self):
+        request = self._send_with(self.ds_provider, pdf=self.pdf_two_roles, participants=[
+            person("Ingrid", "Customer"), person("Carl", "Cosigner")])
+        ingrid, carl = request.participant_ids
+        signed_at = fields.Datetime.now() - timedelta(hours=2)
+        self.docusign.clock = lambda: signed_at.replace(tzinfo=UTC)
+        self.docusign.set_status(request.provider_reference, "completed",
+                                 leave_pending=(carl.provider_recipient_id,))
+        self.docusign.clock = lambda: datetime.now(UTC)
+        self.docusign.reset_calls()
+        response = self._post_connect(request, include_recipients=False)
+        self.assertEqual(response.json()["status"], "ok")
+        self.assertEqual(self.docusign.call_count("GET", "/recipients"), 1)
+        self.assertEqual(request.state, "sent", "Carl did not sign at the service")
+        self.assertEqual((ingrid.state, ingrid.signed_at), ("signed", signed_at))
+        self.assertEqual(carl.state, "sent", "never skipped by a completion")
+        self.assertIn("provider_inconsistent", request.event_ids.mapped("event_type"))
+        # Carl signs: the next message completes it, with each one's time at the service
+        carl_at = fields.Datetime.now() - timedelta(minutes=10)
+        self.docusign.clock = lambda: carl_at.replace(tzinfo=UTC)
+        self.docusign.set_recipient_status(request.provider_reference,
+                                           carl.provider_recipient_id, "completed")
+        self.docusign.clock = lambda: datetime.now(UTC)
+        self.assertEqual(self._post_connect(request, include_recipients=False,
+                                            retry_count=1).json()["status"], "ok")
+        self.assertEqual(request.state, "signed")
+        self.assertEqual([p.signed_at for p in request.participant_ids], [signed_at, carl_at])
+        self.assertEqual(request.signed_on, carl_at)
+
+    def test_docusign_completion_whose_recipients_cannot_be_fetched_changes_nothing(self):
+        request = self._send_with(self.ds_provider)
+        self.docusign.set_status(request.provider_reference, "completed")
+        self.docusign.fail_next(3, 503, method="GET", path="/recipients")
+        events = len(request.event_ids)
+        with mute_logger("odoo.addons.digital_sign.models.digital_sign_provider"):
+            response = self._post_connect(request, include_recipients=False)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual((request.state, request.participant_ids.state), ("sent", "sent"))
+        self.assertEqual(len(request.event_ids), events, "nothing written")
+        self.assertTrue(request.provider_refresh_requested, "a status fetch is scheduled")
+        with freeze_time(fields.Datetime.now() + timedelta(minutes=40)):
+            self.env.ref("digital_sign.ir_cron_poll_provider_status").method_direct_trigger()
+        self.assertEqual(request.state, "signed")
 
     def test_getaccept_webhook_only_schedules_a_fetch(self):
         request = self._send_with(self.ga_provider)

@@ -18,6 +18,7 @@ from .base import (
     RecipientStatus,
     TokenCache,
     WebhookEvent,
+    needs_recipients,
 )
 from .docusign import DEMO_BASE_URL, DocuSignClient
 from .getaccept import GETACCEPT_BASE_URL, GetAcceptClient
@@ -55,4 +56,5 @@ __all__ = [
     "TokenCache",
     "WebhookEvent",
     "get_client",
+    "needs_recipients",
 ]

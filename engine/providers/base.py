@@ -17,7 +17,7 @@ import logging
 import re
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 from .. import http
@@ -115,12 +115,15 @@ class CreatedEnvelope:
 class WebhookEvent:
     """A verified inbound notification. ``event_id`` is stable for one provider event (a
     redelivery gives the same id: deduplicate on it). Callers re-fetch the status through
-    the API rather than trusting ``raw_status``."""
+    the API rather than trusting ``raw_status``, unless the provider authenticates its
+    messages: ``status`` then holds the envelope status the message carried (None when it
+    carried none; its ``recipients`` are empty when the message had no recipient data)."""
 
     event_id: str
     provider_reference: str
     event: str
     raw_status: str
+    status: EnvelopeStatus | None = None
 
 
 # --- Time -------------------------------------------------------------------------------
@@ -282,6 +285,29 @@ class ProviderClient:
         """:return: :class:`EnvelopeStatus`"""
         raise NotImplementedError
 
+    def get_recipients(self, provider_reference):
+        """The recipients of an envelope, with their status and the provider's times (a
+        signer's ``at`` is when the provider says they signed).
+
+        :return: tuple of :class:`RecipientStatus`
+        """
+        raise NotImplementedError
+
+    def ensure_recipients(self, status):
+        """``status``, with its recipients fetched when it says the envelope is signed but
+        carries no recipient data (a webhook message or a listing entry without them): who
+        signed, and when, is never inferred from the envelope's status alone.
+
+        :param status: an :class:`EnvelopeStatus`
+        :return: an :class:`EnvelopeStatus` (``status`` itself when nothing was missing)
+        """
+        if not needs_recipients(status):
+            return status
+        recipients = self.get_recipients(status.provider_reference)
+        _logger.info("%s: recipients of signed envelope %s fetched", self.code,
+                     status.provider_reference)
+        return replace(status, recipients=tuple(recipients))
+
     def list_changes(self, since):
         """Envelopes whose status changed at or after ``since``, in ONE call, sorted by
         ``changed_at``. If the provider capped the result, call again with ``since`` = the
@@ -342,6 +368,12 @@ def lower_headers(headers):
 
 def b64(data):
     return base64.b64encode(data).decode("ascii")
+
+
+def needs_recipients(status):
+    """Whether ``status`` says the envelope is signed without saying who signed (see
+    :meth:`ProviderClient.ensure_recipients`)."""
+    return status.status == "signed" and not status.recipients
 
 
 def validate_envelope(envelope):

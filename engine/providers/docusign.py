@@ -23,6 +23,11 @@ through ``smsAuthentication.senderProvidedNumbers`` with ``SMS Auth $``, expiry 
 ``notification.expirations``, our reference as ``transactionId`` (found again with
 ``GET /envelopes?transaction_ids=``).
 
+A status that says the envelope is completed but carries no recipient data (a Connect
+message sent without recipients, a listing entry) is completed with
+``GET /envelopes/{id}/recipients`` (:meth:`~.base.ProviderClient.ensure_recipients`): each
+signer's time is their ``signedDateTime``.
+
 Status: ``created`` draft, ``sent`` sent, ``delivered`` viewed, ``signed`` viewed (transient:
 only ``completed`` is done), ``completed`` signed, ``declined`` rejected, ``voided``
 cancelled unless the void reason says the envelope expired (expired), ``timedout`` expired.
@@ -370,6 +375,10 @@ class DocuSignClient(ProviderClient):
         data.setdefault("envelopeId", provider_reference)
         return self._status(data)
 
+    def get_recipients(self, provider_reference):
+        data = self._json("GET", f"/envelopes/{self._path_id(provider_reference)}/recipients")
+        return tuple(self._recipient_statuses(data)[0])
+
     def list_changes(self, since):
         params = {
             "from_date": format_datetime(since),
@@ -470,6 +479,9 @@ class DocuSignClient(ProviderClient):
         if not envelope_id:
             raise WebhookRejected("webhook without an envelope id", code="webhook_malformed")
         raw_status = str(summary.get("status") or payload.get("status") or "").lower()
+        status = None
+        if summary.get("status"):
+            status = self._status({**summary, "envelopeId": envelope_id})
         event = str(payload.get("event") or (f"envelope-{raw_status}" if raw_status else ""))
         raw_status = raw_status or EVENT_STATUS.get(event, "")
         generated = str(payload.get("generatedDateTime") or payload.get("statusChangedDateTime")
@@ -487,7 +499,7 @@ class DocuSignClient(ProviderClient):
                                        str(data.get("recipientId") or ""), generated))
             event_id = "docusign:" + hashlib.sha256(fingerprint.encode()).hexdigest()[:40]
         return WebhookEvent(event_id=event_id, provider_reference=envelope_id, event=event,
-                            raw_status=raw_status)
+                            raw_status=raw_status, status=status)
 
     # --- internals ---
     def _find_by_transaction(self, reference):
@@ -593,6 +605,24 @@ class DocuSignClient(ProviderClient):
             status = "sent"
         recipients_data = data.get("recipients") if isinstance(data.get("recipients"),
                                                                dict) else {}
+        recipients, declined = self._recipient_statuses(recipients_data, keys)
+        reason = voided_reason if raw == "voided" else declined if status == "rejected" else ""
+        changed_at = parse_datetime(data.get("statusChangedDateTime")) or parse_datetime(
+            data.get("lastModifiedDateTime"))
+        return EnvelopeStatus(
+            provider_reference=str(data.get("envelopeId") or ""),
+            status=status,
+            raw_status=raw,
+            recipients=apply_final_state(status, recipients, changed_at),
+            changed_at=changed_at,
+            reason=reason,
+        )
+
+    @staticmethod
+    def _recipient_statuses(recipients_data, keys=None):
+        """``([RecipientStatus], first decline reason)`` of a ``recipients`` object (the
+        signers; each signer's time is the provider's: signedDateTime for a signature)."""
+        keys = keys or {}
         recipients, declined = [], ""
         for signer in recipients_data.get("signers") or []:
             if not isinstance(signer, dict):
@@ -616,14 +646,4 @@ class DocuSignClient(ProviderClient):
             recipients.append(RecipientStatus(provider_id=provider_id, key=key,
                                               status=recipient_status,
                                               at=parse_datetime(stamp), reason=reason))
-        reason = voided_reason if raw == "voided" else declined if status == "rejected" else ""
-        changed_at = parse_datetime(data.get("statusChangedDateTime")) or parse_datetime(
-            data.get("lastModifiedDateTime"))
-        return EnvelopeStatus(
-            provider_reference=str(data.get("envelopeId") or ""),
-            status=status,
-            raw_status=raw,
-            recipients=apply_final_state(status, recipients, changed_at),
-            changed_at=changed_at,
-            reason=reason,
-        )
+        return recipients, declined

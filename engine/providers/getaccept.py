@@ -220,12 +220,19 @@ class GetAcceptClient(ProviderClient):
 
     def get_status(self, provider_reference):
         document = self._json("GET", f"/documents/{self._path_id(provider_reference)}")
-        if not isinstance(document.get("recipients"), list):
-            data = self._json("GET", f"/documents/{self._path_id(provider_reference)}/recipients")
-            document["recipients"] = data.get("recipients") or []
+        if not document.get("recipients") or not isinstance(document["recipients"], list):
+            document["recipients"] = self._recipients_data(provider_reference)
         if not document.get("id"):
             document["id"] = provider_reference
         return self._status(document)
+
+    def get_recipients(self, provider_reference):
+        return tuple(self._recipient_statuses(self._recipients_data(provider_reference)))
+
+    def _recipients_data(self, provider_reference):
+        data = self._json("GET", f"/documents/{self._path_id(provider_reference)}/recipients")
+        recipients = data.get("recipients")
+        return recipients if isinstance(recipients, list) else []
 
     def list_changes(self, since):
         raise NotImplementedError("GetAccept has no changed-since listing")
@@ -427,22 +434,7 @@ class GetAcceptClient(ProviderClient):
             _logger.warning("getaccept: unknown document status %r on %s", raw,
                             document.get("id"))
             status = "sent"
-        recipients = []
-        for item in document.get("recipients") or []:
-            if not isinstance(item, dict):
-                continue
-            provider_id = str(item.get("id") or "")
-            raw_recipient = str(item.get("status") or "").lower()
-            recipient_status = RECIPIENT_STATES.get(raw_recipient, "sent")
-            at = None
-            if recipient_status == "signed":
-                signed = [parse_datetime(m.get("signed_at")) for m in
-                          item.get("signing_methods") or [] if isinstance(m, dict)]
-                signed = [s for s in signed if s]
-                at = max(signed) if signed else None
-            recipients.append(RecipientStatus(provider_id=provider_id,
-                                              key=keys.get(provider_id, ""),
-                                              status=recipient_status, at=at))
+        recipients = self._recipient_statuses(document.get("recipients") or [], keys)
         if status == "signed":
             changed = document.get("sign_date")
         elif status == "expired":
@@ -457,3 +449,26 @@ class GetAcceptClient(ProviderClient):
             recipients=apply_final_state(status, recipients, changed_at),
             changed_at=changed_at,
         )
+
+    @staticmethod
+    def _recipient_statuses(items, keys=None):
+        """``[RecipientStatus]`` of GetAccept recipients; a signer's time is the latest
+        ``signed_at`` of their signing methods (GetAccept's own time)."""
+        keys = keys or {}
+        recipients = []
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            provider_id = str(item.get("id") or "")
+            raw_recipient = str(item.get("status") or "").lower()
+            recipient_status = RECIPIENT_STATES.get(raw_recipient, "sent")
+            at = None
+            if recipient_status == "signed":
+                signed = [parse_datetime(m.get("signed_at")) for m in
+                          item.get("signing_methods") or [] if isinstance(m, dict)]
+                signed = [s for s in signed if s]
+                at = max(signed) if signed else None
+            recipients.append(RecipientStatus(provider_id=provider_id,
+                                              key=keys.get(provider_id, ""),
+                                              status=recipient_status, at=at))
+        return recipients

@@ -12,8 +12,11 @@ host (here ``127.0.0.1:<port>``), ``exp`` in the future. Envelopes live in memor
                                 base_url=ds.base_url, oauth_base_url=ds.oauth_base_url,
                                 session=make_session(allow_loopback=True))
         ds.set_status(envelope_id, "completed")      # any envelope status
+        ds.set_status(envelope_id, "completed", leave_pending=("2",))  # recipient 2 unsigned
+        ds.recipients_in_listings = False            # listings without recipient data
         ds.expire(envelope_id)                       # voided, "Envelope has expired."
         body = ds.connect_body(envelope_id, "envelope-completed")
+        body = ds.connect_body(envelope_id, include_recipients=False)  # summary only
         headers = {"X-DocuSign-Signature-1": ds.sign_connect(body, "hmac-key")}
 
 ``tokens_issued`` counts JWT grants; ``revoke_tokens()`` makes the next call answer 401;
@@ -82,6 +85,7 @@ class FakeDocuSign(FakeServer):
         self.account_name = account_name
         self.token_ttl = token_ttl
         self.consent_required = False
+        self.recipients_in_listings = True
         self.envelopes = {}
         self.by_transaction = {}
         self.issued_tokens = {}
@@ -111,10 +115,11 @@ class FakeDocuSign(FakeServer):
         with self.lock:
             return self.envelopes.get(envelope_id)
 
-    def set_status(self, envelope_id, status, *, reason=""):
+    def set_status(self, envelope_id, status, *, reason="", leave_pending=()):
         """Set an envelope's status; signers follow (delivered: invited ones delivered;
-        signed/completed: all completed; declined: the first pending one declined with
-        ``reason``; voided: ``voidedReason`` = ``reason``)."""
+        signed/completed: all completed, at the fake's clock, except the recipient ids in
+        ``leave_pending``; declined: the first pending one declined with ``reason``;
+        voided: ``voidedReason`` = ``reason``)."""
         with self.lock:
             envelope = self.envelopes[envelope_id]
             now = self.now()
@@ -133,6 +138,8 @@ class FakeDocuSign(FakeServer):
                         signer["deliveredDateTime"] = now
             elif status in ("signed", "completed"):
                 for signer in pending:
+                    if signer["recipientId"] in leave_pending:
+                        continue
                     signer["status"] = status
                     signer["signedDateTime"] = now
                 if status == "completed":
@@ -201,8 +208,10 @@ class FakeDocuSign(FakeServer):
         return ids
 
     def connect_body(self, envelope_id, event="envelope-completed", *, generated=None,
-                     recipient_id=None, include_summary=True, retry_count=0):
-        """A Connect (JSON SIM) message for an envelope, as bytes."""
+                     recipient_id=None, include_summary=True, include_recipients=True,
+                     retry_count=0):
+        """A Connect (JSON SIM) message for an envelope, as bytes. Connect sends the
+        recipients only when the configuration asks for them (``include_recipients``)."""
         with self.lock:
             envelope = self.envelopes[envelope_id]
             data = {"accountId": self.account_id, "userId": self.user_id,
@@ -210,7 +219,8 @@ class FakeDocuSign(FakeServer):
             if recipient_id:
                 data["recipientId"] = recipient_id
             if include_summary:
-                data["envelopeSummary"] = self._view(envelope, include_recipients=True)
+                data["envelopeSummary"] = self._view(envelope,
+                                                     include_recipients=include_recipients)
             payload = {
                 "event": event,
                 "apiVersion": "v2.1",
@@ -462,7 +472,8 @@ class FakeDocuSign(FakeServer):
                 or query.get("transaction_ids")):
             return _error(400, "INVALID_REQUEST_PARAMETER",
                           "from_date, envelope_ids or transaction_ids is required")
-        include_recipients = "recipients" in (query.get("include") or "").split(",")
+        include_recipients = "recipients" in (query.get("include") or "").split(",") \
+            and self.recipients_in_listings
         with self.lock:
             if query.get("transaction_ids"):
                 ids = [self.by_transaction.get(t) for t in query["transaction_ids"].split(",")]

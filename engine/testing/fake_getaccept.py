@@ -9,6 +9,8 @@ Tests and benchmarks only. Documents live in memory (thousands are fine)::
         fake.set_status(created.provider_reference, "signed")     # any GetAccept status
         fake.set_recipient_status(doc_id, recipient_id, "viewed")
         fake.set_download(doc_id, b"not a pdf")                   # what /download returns
+        fake.omit_recipients = True                               # GET /documents/{id} without
+                                                                  # its recipients
         fake.webhook_body(doc_id, "document.signed")              # a webhook payload (bytes)
 
 Users for ``POST /auth``: ``users={"me@example.com": "password"}``; ``revoke_tokens()``
@@ -54,6 +56,7 @@ class FakeGetAccept(FakeServer):
         self.tokens_issued = 0
         self.reminders = []
         self.deleted = set()
+        self.omit_recipients = False
         self._ids = itertools.count(1)
         p = self.prefix
         for method, template, handler in (
@@ -370,7 +373,7 @@ class FakeGetAccept(FakeServer):
             return denied
         with self.lock:
             document, missing = self._document_or_404(request)
-            return missing or self._view(document)
+            return missing or self._view(document, with_recipients=not self.omit_recipients)
 
     def _delete(self, request):
         denied = self._guard(request)

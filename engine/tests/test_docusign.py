@@ -4,6 +4,7 @@ import base64
 import json
 import logging
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -303,6 +304,39 @@ def test_declined_carries_the_reason(fake, client):
     assert rejected[0].at is not None
 
 
+def test_completed_listing_without_recipients_fetches_them_with_their_signing_times(fake,
+                                                                                    client):
+    created = client.create_envelope(envelope())
+    signed_at = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=2)
+    fake.clock = lambda: signed_at
+    fake.set_status(created.provider_reference, "completed")
+    fake.clock = lambda: datetime.now(timezone.utc)
+    fake.recipients_in_listings = False
+    [listed] = client.list_changes(signed_at - timedelta(minutes=1))
+    assert listed.status == "signed" and listed.recipients == ()
+    fake.reset_calls()
+    status = client.ensure_recipients(listed)
+    assert fake.call_count("GET", "/recipients") == 1
+    assert (status.status, status.raw_status) == ("signed", "completed")
+    assert [(r.key, r.status, r.at) for r in status.recipients] == [
+        ("p1", "signed", signed_at), ("p2", "signed", signed_at), ("p3", "signed", signed_at)]
+    fake.reset_calls()
+    assert client.ensure_recipients(status) is status  # recipients known: no call
+    sent = client.get_status(created.provider_reference)
+    assert fake.total_calls == 1
+    unsigned = replace(sent, status="sent", recipients=())
+    assert client.ensure_recipients(unsigned) is unsigned  # only a completion needs them
+    assert fake.total_calls == 1
+
+
+def test_a_completion_that_leaves_a_signer_unsigned_says_so(fake, client):
+    created = client.create_envelope(envelope())
+    fake.set_status(created.provider_reference, "completed", leave_pending=("3",))
+    recipients = {r.key: r for r in client.get_recipients(created.provider_reference)}
+    assert recipients["p1"].status == recipients["p2"].status == "signed"
+    assert recipients["p3"].status != "signed" and recipients["p3"].at != recipients["p1"].at
+
+
 def test_unknown_envelope_is_not_found(client):
     with pytest.raises(ProviderRejected) as info:
         client.get_status("00000000-0000-0000-0000-000000000000")
@@ -445,6 +479,28 @@ def test_connect_webhook_valid(fake, client):
     assert event.event == "envelope-completed"
     assert event.raw_status == "completed"
     assert event.event_id.startswith("docusign:")
+
+
+def test_connect_webhook_carries_the_envelope_status_and_its_recipients(fake, client):
+    created = client.create_envelope(envelope())
+    fake.set_status(created.provider_reference, "completed")
+    body = fake.connect_body(created.provider_reference, "envelope-completed")
+    event = client.parse_webhook(signed(fake, body, SECRET), body, [SECRET])
+    assert event.status.status == "signed"
+    assert {r.key: r.status for r in event.status.recipients} == {
+        "p1": "signed", "p2": "signed", "p3": "signed"}
+    assert all(r.at for r in event.status.recipients)
+    bare = fake.connect_body(created.provider_reference, "envelope-completed",
+                             include_recipients=False)
+    event = client.parse_webhook(signed(fake, bare, SECRET), bare, [SECRET])
+    assert event.status.status == "signed" and event.status.recipients == ()
+    fake.reset_calls()
+    completed = client.ensure_recipients(event.status)
+    assert fake.call_count("GET", "/recipients") == 1
+    assert {r.key for r in completed.recipients if r.status == "signed"} == {"p1", "p2", "p3"}
+    legacy = fake.connect_body(created.provider_reference, "envelope-completed",
+                               include_summary=False)
+    assert client.parse_webhook(signed(fake, legacy, SECRET), legacy, [SECRET]).status is None
 
 
 def test_connect_webhook_without_secret(fake, client):

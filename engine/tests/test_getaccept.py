@@ -180,6 +180,26 @@ def test_signed_status_has_times(fake, client):
     assert all(r.status == "signed" and r.at for r in status.recipients)
 
 
+def test_a_document_answer_without_recipients_gets_them_with_their_signing_times(fake,
+                                                                                 client):
+    created = client.create_envelope(envelope())
+    signed_at = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=3)
+    fake.clock = lambda: signed_at
+    fake.set_status(created.provider_reference, "signed",
+                    recipients={created.recipient_ids["p2"]: "viewed"})
+    fake.clock = lambda: datetime.now(timezone.utc)
+    fake.omit_recipients = True
+    fake.reset_calls()
+    status = client.get_status(created.provider_reference)
+    assert fake.call_count("GET", "/recipients") == 1
+    by_key = {r.provider_id: r for r in status.recipients}
+    assert by_key[created.recipient_ids["p1"]].status == "signed"
+    assert by_key[created.recipient_ids["p1"]].at == signed_at
+    assert by_key[created.recipient_ids["p2"]].status == "viewed"
+    assert {r.provider_id: r.status for r in client.get_recipients(
+        created.provider_reference)} == {r.provider_id: r.status for r in status.recipients}
+
+
 def test_expired_document_expires_pending_recipients(fake, client):
     created = client.create_envelope(envelope())
     fake.set_recipient_status(created.provider_reference, created.recipient_ids["p1"], "signed")
