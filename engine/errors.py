@@ -28,8 +28,8 @@ class PdfInvalid(EngineError):
     ``pdf_empty``, ``pdf_not_pdf``, ``pdf_damaged``, ``pdf_encrypted``, ``pdf_no_pages``,
     ``pdf_too_large`` (params: size, limit), ``pdf_too_many_pages`` (params: pages, limit),
     ``pdf_bomb`` (a stream decodes to more than the allowed size), ``pdf_active_content``
-    (active content that could not be removed, or found where none may be: see
-    :mod:`.pdf_sanitize`).
+    (params: kinds, codes of :data:`.pdf_sanitize.ACTIVE_KINDS`: active content that could
+    not be removed, or found where none may be).
     """
 
     code = "pdf_damaged"

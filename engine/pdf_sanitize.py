@@ -197,7 +197,7 @@ def sanitize_pdf(data):
     if left or pages != page_count:
         raise PdfInvalid(
             f"active content left after removal: {left}; pages {page_count} -> {pages}",
-            code="pdf_active_content",
+            code="pdf_active_content", kinds=tuple(dict.fromkeys(item.kind for item in left)),
         )
     return Sanitized(data=clean, removed=removed)
 

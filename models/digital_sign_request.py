@@ -9,9 +9,18 @@ from odoo.fields import Domain
 from odoo.tools import SQL
 
 from .. import const
-from ..engine import audit, certificate, pdf_intake, pdf_markers, pdf_render, pdf_stamp, providers
+from ..engine import (
+    audit,
+    certificate,
+    pdf_intake,
+    pdf_markers,
+    pdf_render,
+    pdf_sanitize,
+    pdf_stamp,
+    providers,
+)
 from ..engine import otp as otp_tools
-from ..engine.errors import EngineError
+from ..engine.errors import EngineError, PdfInvalid
 from ..utils import client_info, decode_binary, engine_error_message
 
 _logger = logging.getLogger(__name__)
@@ -77,6 +86,15 @@ class DigitalSignRequest(models.Model):
     original_pdf = fields.Binary("Original PDF", attachment=True, copy=False)
     original_filename = fields.Char(copy=False)
     original_sha256 = fields.Char("Original SHA-256", readonly=True, copy=False)
+    uploaded_sha256 = fields.Char(
+        "Uploaded File SHA-256", readonly=True, copy=False,
+        help="The file as it was uploaded. It differs from the original's when active content "
+        "was removed from it at intake.")
+    removed_content = fields.Json(
+        readonly=True, copy=False,
+        help="What was removed from the upload: engine.pdf_sanitize.summarize() of it.")
+    removed_content_summary = fields.Text(
+        "Active Content Removed", compute="_compute_removed_content_summary")
     signed_pdf = fields.Binary("Signed PDF", attachment=True, readonly=True, copy=False)
     signed_filename = fields.Char(readonly=True, copy=False)
     signed_sha256 = fields.Char("Signed SHA-256", readonly=True, copy=False, index="btree_not_null")
@@ -178,6 +196,13 @@ class DigitalSignRequest(models.Model):
                 self.env["ir.model"]._get(request.res_model).name if record else False
             )
 
+    @api.depends("removed_content")
+    def _compute_removed_content_summary(self):
+        for request in self:
+            request.removed_content_summary = "\n".join(
+                request._describe_removed_content(entry) for entry in request.removed_content or ()
+            ) or False
+
     @api.depends("participant_ids.state", "participant_ids.mandatory", "field_ids")
     def _compute_counts(self):
         for request in self:
@@ -240,6 +265,7 @@ class DigitalSignRequest(models.Model):
         requests = super().create(vals_list)
         for request in requests:
             request._log_event("created", details={"name": request.name})
+            request._log_removed_content()
         requests._sync_linked_records()
         return requests
 
@@ -254,6 +280,9 @@ class DigitalSignRequest(models.Model):
             if vals.get("original_pdf"):
                 self.field_ids.filtered(lambda f: f.source != "manual").unlink()
         result = super().write(vals)
+        if vals.get("removed_content"):
+            for request in self:
+                request._log_removed_content()
         if "state" in vals:
             self._sync_linked_records()
         return result
@@ -268,14 +297,23 @@ class DigitalSignRequest(models.Model):
                 ))
 
     def _prepare_document_values(self, value):
-        """Validate an uploaded PDF and return the values that describe it.
+        """Validate an uploaded PDF, remove its active content, and return the values that
+        describe it.
+
+        Active content (scripts, automatic actions, embedded files, XFA, rich media...: see
+        engine.pdf_sanitize) never reaches a participant: the cleaned file becomes the
+        original everyone sees and signs (``original_pdf``, ``original_sha256``), the upload's
+        hash is kept in ``uploaded_sha256`` and what was removed in ``removed_content``. A
+        file without any comes back byte for byte, both hashes equal.
 
         :param value: the Binary value written (base64)
-        :return: dict with original_sha256, page_count and page_geometry
+        :return: dict with uploaded_sha256, original_sha256, removed_content, page_count,
+            page_geometry, and original_pdf when the file was cleaned
         :raise UserError: when the engine refuses the file (its message says why)
         """
         if not value:
-            return {"original_sha256": False, "page_count": 0, "page_geometry": False}
+            return {"original_sha256": False, "uploaded_sha256": False, "removed_content": False,
+                    "page_count": 0, "page_geometry": False}
         data = decode_binary(value)
         try:
             info = pdf_intake.inspect_pdf(
@@ -283,18 +321,73 @@ class DigitalSignRequest(models.Model):
                 max_bytes=int(self._get_setting("max_upload_mb")) * 1024 * 1024,
                 max_pages=int(self._get_setting("max_pages")),
             )
+            sanitized = pdf_sanitize.sanitize_pdf(data)
         except EngineError as error:
             if error.code == "pdf_too_large":
                 error.params = {
                     "size": round(len(data) / 1024 / 1024, 1),
                     "limit": self._get_setting("max_upload_mb"),
                 }
-            raise UserError(engine_error_message(self.env, error)) from error
-        return {
+            raise UserError(self._engine_error_message(error)) from error
+        values = {
+            "uploaded_sha256": info.sha256,
             "original_sha256": info.sha256,
+            "removed_content": False,
             "page_count": info.page_count,
             "page_geometry": [[page.width, page.height] for page in info.pages],
         }
+        if sanitized.changed:
+            values.update({
+                "original_pdf": base64.b64encode(sanitized.data),
+                "original_sha256": hashlib.sha256(sanitized.data).hexdigest(),
+                "removed_content": pdf_sanitize.summarize(sanitized.removed),
+            })
+        return values
+
+    def _engine_error_message(self, error):
+        """The translated message of an engine error, with the kinds of active content named
+        in the user's language."""
+        if error.code == "pdf_active_content":
+            kinds = error.params.get("kinds") or ()
+            error.params = {"kinds": ", ".join(self._active_content_label(kind) for kind in kinds)
+                            or self.env._("unknown")}
+        return engine_error_message(self.env, error)
+
+    def _active_content_label(self, kind):
+        label = const.ACTIVE_CONTENT_LABELS.get(kind)
+        return label._translate(self.env.lang) if label is not None else kind
+
+    def _describe_removed_content(self, entry):
+        """One line for one entry of ``removed_content``: "JavaScript: the document, page 2"."""
+        places = [self.env._("the document")] if entry.get("document") else []
+        pages = entry.get("pages") or []
+        if pages:
+            places.append(self.env._("page %(pages)s", pages=", ".join(map(str, pages)))
+                          if len(pages) == 1 else
+                          self.env._("pages %(pages)s", pages=", ".join(map(str, pages))))
+        kind = self._active_content_label(entry.get("kind"))
+        return self.env._("%(kind)s: %(places)s", kind=kind, places=", ".join(places))
+
+    def _log_removed_content(self):
+        """Log what was removed from the upload, with both hashes (stable codes, not words:
+        the audit trail reads the same in every language).
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        request_sudo = self.sudo()
+        removed = "; ".join(
+            "%s (%s)" % (entry["kind"], ", ".join(
+                (["document"] if entry.get("document") else [])
+                + [f"p. {page}" for page in entry.get("pages") or ()]))
+            for entry in request_sudo.removed_content or ()
+        )
+        if removed:
+            self._log_event("sanitized", details={
+                "removed": removed,
+                "uploaded_sha256": request_sudo.uploaded_sha256,
+                "original_sha256": request_sudo.original_sha256,
+            })
 
     # === ACTIONS === #
     def action_send(self):
@@ -1386,6 +1479,7 @@ class DigitalSignRequest(models.Model):
             title=self.name,
             company=self.company_id.name,
             original_sha256=self.original_sha256 or "",
+            uploaded_sha256=self.uploaded_sha256 or "",
             original_pages=self.page_count,
             created_at=self._format_time(self.create_date),
             completed_at=self._format_time(self.signed_on),
@@ -1417,6 +1511,22 @@ class DigitalSignRequest(models.Model):
             hide_rects=self._get_hide_rects(),
         )
 
+    def _check_final_document(self, pdf):
+        """The last check before sealing: the final document carries no active content (it is
+        built from the cleaned original; a service's signed copy is checked the same way).
+
+        :raise EngineError: ``pdf_active_content``, naming what was found; nothing is sealed
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        found = pdf_sanitize.find_active_content(pdf)
+        if found:
+            kinds = tuple(dict.fromkeys(item.kind for item in found))
+            _logger.warning("Request %s: the final document carries active content %s, not sealed",
+                            self.reference, ", ".join(kinds))
+            raise PdfInvalid("active content in the final document", code="pdf_active_content",
+                             kinds=", ".join(self._active_content_label(kind) for kind in kinds))
+
     def _seal_document(self, pdf):
         """Seal the final PDF. Returns the bytes to keep, or None when sealing must wait
         (the request then stays in the sealing step and is retried).
@@ -1437,6 +1547,7 @@ class DigitalSignRequest(models.Model):
         pdf = decode_binary(self.sudo().interim_pdf) or (
             self.provider_id._download_signed(self) if self.provider_id._is_external()
             else self._build_final_document())
+        self._check_final_document(pdf)
         sealed = self._seal_document(pdf)
         if sealed is None:
             if not self.sudo().interim_pdf:
