@@ -23,6 +23,7 @@ from ..engine.errors import PdfInvalid
 from ..engine.testing import active_pdf
 from ..models.digital_sign_request import DigitalSignRequest
 from .common import DigitalSignCommon, b64, make_pdf
+from .test_helpdesk import DigitalSignHelpdeskCommon
 from .test_seal import SealTestMixin
 
 DIRTY_KINDS = ("javascript", "open_action", "embedded_file")
@@ -172,6 +173,36 @@ class TestIntake(SealTestMixin, DigitalSignCommon):
         self.assertTrue(sign_request._finalize_safely())
         self.assertEqual(sign_request.finalize_state, "done")
         self.assert_no_active_content(self._signed_bytes(sign_request))
+
+
+@tagged("post_install", "-at_install")
+class TestIntakeWizard(DigitalSignHelpdeskCommon):
+    def test_the_wizard_says_what_will_be_removed_before_sending(self):
+        ticket = self._create_ticket()
+        dirty = active_pdf.add_active_content(self.arrow_pdf, ("launch", "additional_actions"))
+        wizard_form = self._open_wizard(ticket)
+        wizard_form.pdf_source = "upload"
+        wizard_form.pdf_file = b64(self.arrow_pdf)
+        self.assertFalse(wizard_form.active_content_warning)
+        wizard_form.pdf_file = b64(dirty)
+        self.assertEqual(wizard_form.active_content_warning.splitlines(), [
+            "JavaScript: the document, page 1",
+            "Actions run on events (opening a page, entering a field, printing...): the "
+            "document, page 1",
+            "Commands that start a program or open a file: page 1",
+        ])
+        self.assertIn("arrow", wizard_form.marker_summary, "the places are found as before")
+        arch = etree.fromstring(self.env["digital.sign.request.send"].get_views(
+            [(False, "form")])["views"]["form"]["arch"])
+        (alert,) = arch.xpath("//div[@name='active_content_alert']")
+        self.assertEqual(alert.get("invisible"), "not active_content_warning")
+        # sent anyway: the request holds the cleaned document and the upload's hash
+        sign_request, _action = self._send(ticket, pdf=dirty)
+        self.assertEqual(sign_request.uploaded_sha256, sha256(dirty))
+        self.assertEqual(pdf_sanitize.find_active_content(sign_request._get_original_bytes()), ())
+        self.assertEqual([entry["kind"] for entry in sign_request.removed_content],
+                         ["javascript", "additional_actions", "launch"])
+        self.assertEqual(sign_request.field_ids.mapped("source"), ["arrow_glyph"])
 
 
 def _encrypted_pdf():
