@@ -183,6 +183,9 @@ ENGINE_ERROR_MESSAGES = {
     "pdf_active_content": _lt(
         "This PDF carries active content that could not be removed: %(kinds)s."
     ),
+    "final_active_content": _lt(
+        "The final document carries active content (%(kinds)s): it is not sealed."
+    ),
     "marker_not_found": _lt("No signature place was found in the document."),
     "image_empty": _lt("The signature is empty."),
     "image_format": _lt("A signature image must be a PNG or JPEG picture."),

@@ -202,6 +202,17 @@ def sanitize_pdf(data):
     return Sanitized(data=clean, removed=removed)
 
 
+def refuse_active_content(data):
+    """The check before sealing: raise :class:`~.errors.PdfInvalid` ``final_active_content``
+    (params: kinds, codes of :data:`ACTIVE_KINDS`) when the PDF ``data`` carries any."""
+    found = find_active_content(data)
+    if found:
+        raise PdfInvalid(
+            f"active content: {found}", code="final_active_content",
+            kinds=tuple(dict.fromkeys(item.kind for item in found)),
+        )
+
+
 def summarize(items):
     """``items`` (ActiveContent) grouped by kind, in the order of :data:`ACTIVE_KINDS`:
     ``[{"kind": "javascript", "document": True, "pages": [2, 5]}, ...]`` (plain values, for

@@ -20,8 +20,8 @@ from ..engine import (
     providers,
 )
 from ..engine import otp as otp_tools
-from ..engine.errors import EngineError, PdfInvalid
-from ..utils import client_info, decode_binary, engine_error_message
+from ..engine.errors import EngineError
+from ..utils import active_content_label, client_info, decode_binary, engine_error_message
 
 _logger = logging.getLogger(__name__)
 
@@ -263,9 +263,10 @@ class DigitalSignRequest(models.Model):
                     "digital.sign.request"
                 ) or "/"
         requests = super().create(vals_list)
-        for request in requests:
+        for request, vals in zip(requests, vals_list, strict=True):
             request._log_event("created", details={"name": request.name})
-            request._log_removed_content()
+            if vals.get("original_pdf"):  # removed_content comes from the upload, not the caller
+                request._log_removed_content()
         requests._sync_linked_records()
         return requests
 
@@ -280,7 +281,7 @@ class DigitalSignRequest(models.Model):
             if vals.get("original_pdf"):
                 self.field_ids.filtered(lambda f: f.source != "manual").unlink()
         result = super().write(vals)
-        if vals.get("removed_content"):
+        if vals.get("original_pdf") and vals.get("removed_content"):
             for request in self:
                 request._log_removed_content()
         if "state" in vals:
@@ -328,7 +329,7 @@ class DigitalSignRequest(models.Model):
                     "size": round(len(data) / 1024 / 1024, 1),
                     "limit": self._get_setting("max_upload_mb"),
                 }
-            raise UserError(self._engine_error_message(error)) from error
+            raise UserError(engine_error_message(self.env, error)) from error
         values = {
             "uploaded_sha256": info.sha256,
             "original_sha256": info.sha256,
@@ -344,19 +345,6 @@ class DigitalSignRequest(models.Model):
             })
         return values
 
-    def _engine_error_message(self, error):
-        """The translated message of an engine error, with the kinds of active content named
-        in the user's language."""
-        if error.code == "pdf_active_content":
-            kinds = error.params.get("kinds") or ()
-            error.params = {"kinds": ", ".join(self._active_content_label(kind) for kind in kinds)
-                            or self.env._("unknown")}
-        return engine_error_message(self.env, error)
-
-    def _active_content_label(self, kind):
-        label = const.ACTIVE_CONTENT_LABELS.get(kind)
-        return label._translate(self.env.lang) if label is not None else kind
-
     def _describe_removed_content(self, entry):
         """One line for one entry of ``removed_content``: "JavaScript: the document, page 2"."""
         places = [self.env._("the document")] if entry.get("document") else []
@@ -365,7 +353,7 @@ class DigitalSignRequest(models.Model):
             places.append(self.env._("page %(pages)s", pages=", ".join(map(str, pages)))
                           if len(pages) == 1 else
                           self.env._("pages %(pages)s", pages=", ".join(map(str, pages))))
-        kind = self._active_content_label(entry.get("kind"))
+        kind = active_content_label(self.env, entry.get("kind"))
         return self.env._("%(kind)s: %(places)s", kind=kind, places=", ".join(places))
 
     def _log_removed_content(self):
@@ -1511,22 +1499,6 @@ class DigitalSignRequest(models.Model):
             hide_rects=self._get_hide_rects(),
         )
 
-    def _check_final_document(self, pdf):
-        """The last check before sealing: the final document carries no active content (it is
-        built from the cleaned original; a service's signed copy is checked the same way).
-
-        :raise EngineError: ``pdf_active_content``, naming what was found; nothing is sealed
-        Note: self.ensure_one()
-        """
-        self.ensure_one()
-        found = pdf_sanitize.find_active_content(pdf)
-        if found:
-            kinds = tuple(dict.fromkeys(item.kind for item in found))
-            _logger.warning("Request %s: the final document carries active content %s, not sealed",
-                            self.reference, ", ".join(kinds))
-            raise PdfInvalid("active content in the final document", code="pdf_active_content",
-                             kinds=", ".join(self._active_content_label(kind) for kind in kinds))
-
     def _seal_document(self, pdf):
         """Seal the final PDF. Returns the bytes to keep, or None when sealing must wait
         (the request then stays in the sealing step and is retried).
@@ -1547,7 +1519,9 @@ class DigitalSignRequest(models.Model):
         pdf = decode_binary(self.sudo().interim_pdf) or (
             self.provider_id._download_signed(self) if self.provider_id._is_external()
             else self._build_final_document())
-        self._check_final_document(pdf)
+        # The last check before sealing: built from the cleaned original, the final document
+        # carries no active content; a service's signed copy is checked the same way.
+        pdf_sanitize.refuse_active_content(pdf)
         sealed = self._seal_document(pdf)
         if sealed is None:
             if not self.sudo().interim_pdf:

@@ -20,6 +20,7 @@ from engine.pdf_sanitize import (
     ACTIVE_KINDS,
     ActiveContent,
     find_active_content,
+    refuse_active_content,
     sanitize_pdf,
     summarize,
 )
@@ -343,9 +344,14 @@ def test_a_dirty_upload_gives_a_clean_sealed_document():
                  b"/XFA", b"/RichMedia"):
         assert not re.search(re.escape(name) + rb"[\s/<>\[\]()]", sealed), name
     assert pades.verify_pdf(sealed, trust_roots=ca.trust_roots).intact
+    assert refuse_active_content(sealed) is None
     # what the last check before sealing is for: built from a dirty original, it is not clean
     unsafe = build_final_document(dirty, [], certificate_data(), hide_rects=hide)
-    assert kinds_of(find_active_content(unsafe)) >= {"javascript", "open_action", "launch"}
+    with pytest.raises(PdfInvalid) as caught:
+        refuse_active_content(unsafe)
+    assert caught.value.code == "final_active_content"
+    assert {"javascript", "open_action", "launch"} <= set(caught.value.params["kinds"])
+    assert len(set(caught.value.params["kinds"])) == len(caught.value.params["kinds"])
 
 
 # --- the summary ------------------------------------------------------------------------
