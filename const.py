@@ -118,7 +118,7 @@ ACTIVE_CONTENT_LABELS = {
     "multimedia": _lt("Sound, video or 3D"),
     "form_submission": _lt("Form submission or data import"),
     "remote_goto": _lt("Links that open another document"),
-    "unsafe_link": _lt("Links other than web or e-mail addresses (javascript:, file:...)"),
+    "unsafe_link": _lt("Links other than web, e-mail or phone addresses (javascript:, file:...)"),
 }
 
 # Kinds of digital quotes, each with its own e-mail template and SMS wording.

@@ -31,12 +31,12 @@ stable codes (:data:`ACTIVE_KINDS`, translated on the Odoo side):
 ``remote_goto``
     GoToR and GoToE actions (open another document, or one embedded in this one);
 ``unsafe_link``
-    URI actions whose address is not ``http``, ``https`` or ``mailto`` (``javascript:``,
-    ``file:``, ``data:``, relative addresses...).
+    URI actions whose address is not ``http``, ``https``, ``mailto`` or ``tel``
+    (``javascript:``, ``file:``, ``data:``, relative addresses...).
 
-Plain links stay: http(s) and mailto URIs (the report anchors of :mod:`.pdf_markers` are such
-links), GoTo within the document, named actions (next page, print...), as do bookmarks and
-form fields themselves (only their actions go).
+Plain links stay: http(s), mailto and tel URIs (the report anchors of :mod:`.pdf_markers` are
+such links), GoTo within the document, named actions (next page, print...), as do bookmarks
+and form fields themselves (only their actions go).
 
 How: MuPDF is the one parser, as for every other step (intake, stamping, the final document),
 so what is checked is what the final document is built from. A fast pass prints each object's
@@ -77,7 +77,7 @@ ACTIVE_KINDS = (
     "remote_goto",
     "unsafe_link",
 )
-SAFE_URI_SCHEMES = ("http", "https", "mailto")
+SAFE_URI_SCHEMES = ("http", "https", "mailto", "tel")
 
 # An action's /S -> (kind, the entries of which at least one makes it do something)
 _ACTIONS = {
@@ -295,14 +295,16 @@ class _Walker:
         embedded file stream; () otherwise."""
         if not _mupdf.pdf_is_dict(obj):
             return ()
-        kind = self._name(obj, "Type")
-        subtype = self._name(obj, "Subtype")
-        if kind == "EmbeddedFile":
+        if self._name(obj, "Type") == "EmbeddedFile":
             return ("embedded_file",)
-        if subtype in _ANNOTATIONS and _has(obj, "Rect"):
+        subtype = self._name(obj, "Subtype")
+        if subtype in _ANNOTATIONS:  # these subtypes name nothing else but RichMedia parts
             return (_ANNOTATIONS[subtype],)
+        # An action is known by its /S and by what it needs to do anything (/Type is
+        # optional and a viewer does not read it): a structure element whose type is named
+        # like an action has none of that.
         action = self._name(obj, "S")
-        if action not in _ACTIONS or (kind and kind != "Action"):
+        if action not in _ACTIONS:
             return ()
         found, keys = _ACTIONS[action]
         if not any(_has(obj, key) for key in keys):

@@ -38,7 +38,7 @@ PROBE_ACTIONS = frozenset({"JavaScript", "Launch", "SubmitForm", "ImportData", "
                            "GoToE", "Rendition", "Movie", "Sound", "GoTo3DView",
                            "RichMediaExecute"})
 PROBE_SUBTYPES = frozenset({"FileAttachment", "RichMedia", "Screen", "Movie", "Sound", "3D"})
-SAFE_SCHEMES = ("http:", "https:", "mailto:")
+SAFE_SCHEMES = ("http:", "https:", "mailto:", "tel:")
 
 
 def add_active_content(data, kinds=KINDS, page=1, use_objstms=False):

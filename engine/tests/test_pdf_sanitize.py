@@ -131,11 +131,12 @@ def test_a_destination_to_open_at_and_plain_links_are_not_active():
     data = raw_one_page(
         catalog_extra=b"/OpenAction [3 0 R /Fit] /Names << /Dests << /Names [(top) [3 0 R /Fit]]"
                       b" >> >>",
-        page_extra=b"/Annots [5 0 R 6 0 R 7 0 R 8 0 R 9 0 R]",
+        page_extra=b"/Annots [5 0 R 6 0 R 7 0 R 8 0 R 9 0 R 10 0 R]",
         extra_objects=[
             link(b"https://www.example.com/terms"),
             link(b"HTTP://EXAMPLE.COM/UPPER", b"[72 560 200 580]"),
             link(b"mailto:sales@example.com", b"[72 520 200 540]"),
+            link(b"tel:+46701234567", b"[72 400 200 420]"),
             link(b"<< /S /GoTo /D [3 0 R /Fit] >>", b"[72 480 200 500]"),
             link(b"<< /S /Named /N /NextPage >>", b"[72 440 200 460]"),
         ],
@@ -217,6 +218,15 @@ def test_an_indirect_action_type_and_escaped_names_are_seen_through():
     assert b"/OpenAction" not in escaped and b"/JavaScript" not in escaped
     assert kinds_of(find_active_content(escaped)) == {"open_action", "javascript"}
     assert_clean(sanitize_pdf(escaped).data)
+
+
+def test_a_type_or_a_missing_rectangle_does_not_hide_anything():
+    data = raw_one_page(
+        catalog_extra=b"/OpenAction << /Type /StructElem /S /JavaScript /JS (x) >>",
+        page_extra=b"/Annots [5 0 R]",
+        extra_objects=[b"<< /Type /Annot /Subtype /FileAttachment /FS << /F (a.exe) >> >>"])
+    assert kinds_of(find_active_content(data)) == {"open_action", "javascript", "embedded_file"}
+    assert_clean(sanitize_pdf(data).data)
 
 
 def test_bookmarks_keep_their_destination_and_lose_their_scripts():
