@@ -36,7 +36,7 @@ def engine_error_message(env, error):
 def active_content_label(env, kind):
     """The translated name of a kind of active content (engine.pdf_sanitize.ACTIVE_KINDS)."""
     label = const.ACTIVE_CONTENT_LABELS.get(kind)
-    return label._translate(env.lang) if label is not None else str(kind)
+    return env._(label) if label is not None else str(kind)  # env._: en_US without a lang
 
 
 def decode_binary(value):
