@@ -69,6 +69,7 @@ SEAL_STATES = [
 
 EVENT_TYPES = [
     ("created", "Created"),
+    ("sanitized", "Active content removed"),
     ("sent", "Sent"),
     ("invited", "Invitation sent"),
     ("invite_failed", "Invitation failed"),
@@ -108,6 +109,23 @@ EVENT_TYPES = [
     ("seal_waiting", "Waiting for the timestamp server"),
     ("seal_overdue", "Timestamp server down for 24 hours"),
 ]
+
+# What engine.pdf_sanitize removes from an upload, by its stable code (ACTIVE_KINDS).
+ACTIVE_CONTENT_LABELS = {
+    "javascript": _lt("JavaScript"),
+    "open_action": _lt("An action run when the document opens"),
+    "additional_actions": _lt(
+        "Actions run on events (opening a page, entering a field, printing...)"
+    ),
+    "launch": _lt("Commands that start a program or open a file"),
+    "embedded_file": _lt("Embedded files"),
+    "xfa": _lt("XFA form"),
+    "rich_media": _lt("Rich media (Flash and similar)"),
+    "multimedia": _lt("Sound, video or 3D"),
+    "form_submission": _lt("Form submission or data import"),
+    "remote_goto": _lt("Links that open another document"),
+    "unsafe_link": _lt("Links other than web, e-mail or phone addresses (javascript:, file:...)"),
+}
 
 # Kinds of digital quotes, each with its own e-mail template and SMS wording.
 SALE_DOCUMENT_KINDS = [
@@ -197,6 +215,12 @@ ENGINE_ERROR_MESSAGES = {
     "pdf_too_large": _lt("This PDF is too large (%(size)s MB; the limit is %(limit)s MB)."),
     "pdf_too_many_pages": _lt("This PDF has too many pages (%(pages)s; the limit is %(limit)s)."),
     "pdf_bomb": _lt("This PDF expands to an excessive size when read and was refused."),
+    "pdf_active_content": _lt(
+        "This PDF carries active content that could not be removed: %(kinds)s."
+    ),
+    "final_active_content": _lt(
+        "The final document carries active content (%(kinds)s): it is not sealed."
+    ),
     "marker_not_found": _lt("No signature place was found in the document."),
     "image_empty": _lt("The signature is empty."),
     "image_format": _lt("A signature image must be a PNG or JPEG picture."),

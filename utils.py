@@ -25,10 +25,18 @@ def engine_error_message(env, error):
     text = message._translate(env.lang) if hasattr(message, "_translate") else str(message)
     params = dict(getattr(error, "params", {}) or {})
     params.setdefault("detail", getattr(error, "detail", "") or "")
+    if isinstance(params.get("kinds"), (list, tuple)):  # codes of active content
+        params["kinds"] = ", ".join(active_content_label(env, kind) for kind in params["kinds"])
     try:
         return text % params
     except (KeyError, TypeError, ValueError):
         return text
+
+
+def active_content_label(env, kind):
+    """The translated name of a kind of active content (engine.pdf_sanitize.ACTIVE_KINDS)."""
+    label = const.ACTIVE_CONTENT_LABELS.get(kind)
+    return env._(label) if label is not None else str(kind)  # env._: en_US without a lang
 
 
 def decode_binary(value):

@@ -1,6 +1,9 @@
 """Benchmark: marker detection (and intake, hiding, rendering) on a 200-page document.
 
 Run from the repository root: ``.venv/bin/python bench/markers.py [--pages 200] [--runs 5]``.
+Intake is timed as it runs on upload: ``inspect_pdf``, then ``inspect_pdf`` + ``sanitize_pdf``
+on the clean document (returned as is), and ``sanitize_pdf`` alone on a copy carrying one
+specimen of every kind of active content (found, removed, saved and checked again).
 The document is built with reportlab: every page carries ~45 lines of ordinary text, a table
 of boxes and a footer; every 10th page a text anchor of each kind, an arrow glyph, an arrow
 image and a link anchor; every 25th page is rotated 90 degrees. A second document is the same
@@ -24,7 +27,8 @@ for path in (ROOT, ROOT / "engine" / "tests"):
 
 import pdfgen  # noqa: E402
 
-from engine import anchors, pdf_intake, pdf_markers, pdf_render  # noqa: E402
+from engine import anchors, pdf_intake, pdf_markers, pdf_render, pdf_sanitize  # noqa: E402
+from engine.testing import active_pdf  # noqa: E402
 
 GOAL_PAGES_PER_SECOND = 200
 LOREM = (
@@ -125,6 +129,11 @@ def main():
           f"{time.perf_counter() - start:.1f} s; {os.cpu_count()} CPUs; {args.runs} runs each")
 
     phase("inspect_pdf", lambda: pdf_intake.inspect_pdf(data), args.runs, args.pages)
+    phase("inspect + sanitize (clean)", lambda: pdf_intake.inspect_pdf(data) and
+          pdf_sanitize.sanitize_pdf(data), args.runs, args.pages)
+    dirty = active_pdf.add_active_content(data, page=args.pages // 2)
+    phase("sanitize (active content)", lambda: pdf_sanitize.sanitize_pdf(dirty), args.runs,
+          args.pages)
     median, found = phase("detect_markers", lambda: pdf_markers.detect_markers(data), args.runs,
                           args.pages)
     every = build(args.pages, footer_anchor=True)

@@ -1,6 +1,7 @@
 """The certificate of completion appended to the signed PDF.
 
-It lists the request (reference, title, company, SHA-256 and page count of the original),
+It lists the request (reference, title, company, SHA-256 and page count of the original, and
+the SHA-256 of the file as uploaded when active content was removed from it at intake),
 every participant (role, masked contacts, invitation and code channels, whether the code was
 verified, IP address, user agent, consent / invited / viewed / signed or rejected times), the
 full event log, and a QR code with the public verification address. Every heading and label
@@ -52,6 +53,7 @@ DEFAULT_LABELS = types.MappingProxyType(
         "document_title": "Title",
         "company": "Company",
         "original_sha256": "SHA-256 of the original document",
+        "uploaded_sha256": "SHA-256 of the file as uploaded (active content removed since)",
         "original_pages": "Pages of the original document",
         "created_at": "Created",
         "completed_at": "Completed",
@@ -136,6 +138,7 @@ class CertificateData:
     participants: tuple[CertParticipant, ...]
     events: tuple[CertEvent, ...]
     verify_url: str = ""  # printed, linked and encoded as a QR code
+    uploaded_sha256: str = ""  # printed when it differs from original_sha256
     seal_note: str = ""
     interim: bool = False
     # every heading/label text; keys missing here come from DEFAULT_LABELS
@@ -453,6 +456,14 @@ class _Body:
                 '<span class="hash">%s</span>'
                 % self.text(str(data.original_sha256 or ""), value_width, HASH_PT),
             ),
+        ]
+        uploaded = str(data.uploaded_sha256 or "")
+        if uploaded and uploaded != str(data.original_sha256 or ""):
+            rows.append((
+                "uploaded_sha256",
+                '<span class="hash">%s</span>' % self.text(uploaded, value_width, HASH_PT),
+            ))
+        rows += [
             ("original_pages", self.text(_int_text(data.original_pages), value_width)),
             ("created_at", self.text(data.created_at, value_width)),
             ("completed_at", self.text(data.completed_at, value_width)),

@@ -27,7 +27,10 @@ class PdfInvalid(EngineError):
 
     ``pdf_empty``, ``pdf_not_pdf``, ``pdf_damaged``, ``pdf_encrypted``, ``pdf_no_pages``,
     ``pdf_too_large`` (params: size, limit), ``pdf_too_many_pages`` (params: pages, limit),
-    ``pdf_bomb`` (a stream decodes to more than the allowed size).
+    ``pdf_bomb`` (a stream decodes to more than the allowed size), ``pdf_active_content``
+    (active content that could not be removed), ``final_active_content`` (active content in
+    a document about to be sealed); both with params: kinds, codes of
+    :data:`.pdf_sanitize.ACTIVE_KINDS`.
     """
 
     code = "pdf_damaged"

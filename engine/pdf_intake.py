@@ -109,7 +109,7 @@ def inspect_pdf(data, *, max_bytes=DEFAULT_MAX_BYTES, max_pages=DEFAULT_MAX_PAGE
 def _describe(doc, data, size, max_pages):
     if not doc.is_pdf:
         raise PdfInvalid("not a PDF document", code="pdf_not_pdf")
-    if doc.needs_pass or doc.is_encrypted or _has_encrypt(doc):
+    if doc.needs_pass or doc.is_encrypted or has_encryption(doc):
         raise PdfInvalid("encrypted", code="pdf_encrypted")
     count = doc.page_count
     if doc.is_repaired:
@@ -143,7 +143,9 @@ def _describe(doc, data, size, max_pages):
     )
 
 
-def _has_encrypt(doc):
+def has_encryption(doc):
+    """Whether the open pymupdf ``doc`` has an /Encrypt dictionary (an owner password alone
+    included, which MuPDF opens without asking)."""
     try:
         kind, _value = doc.xref_get_key(-1, "Encrypt")
     except Exception:

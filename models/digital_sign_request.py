@@ -10,10 +10,19 @@ from odoo.fields import Domain
 from odoo.tools import SQL
 
 from .. import const
-from ..engine import audit, certificate, pdf_intake, pdf_markers, pdf_render, pdf_stamp, providers
+from ..engine import (
+    audit,
+    certificate,
+    pdf_intake,
+    pdf_markers,
+    pdf_render,
+    pdf_sanitize,
+    pdf_stamp,
+    providers,
+)
 from ..engine import otp as otp_tools
 from ..engine.errors import EngineError
-from ..utils import client_info, decode_binary, engine_error_message
+from ..utils import active_content_label, client_info, decode_binary, engine_error_message
 
 _logger = logging.getLogger(__name__)
 
@@ -83,6 +92,15 @@ class DigitalSignRequest(models.Model):
     original_pdf = fields.Binary("Original PDF", attachment=True, copy=False, evidence="draft")
     original_filename = fields.Char(copy=False, evidence="draft")
     original_sha256 = fields.Char("Original SHA-256", readonly=True, copy=False, evidence="flow")
+    uploaded_sha256 = fields.Char(
+        "Uploaded File SHA-256", readonly=True, copy=False, evidence="flow",
+        help="The file as it was uploaded. It differs from the original's when active content "
+        "was removed from it at intake.")
+    removed_content = fields.Json(
+        readonly=True, copy=False, evidence="flow",
+        help="What was removed from the upload: engine.pdf_sanitize.summarize() of it.")
+    removed_content_summary = fields.Text(
+        "Active Content Removed", compute="_compute_removed_content_summary")
     signed_pdf = fields.Binary("Signed PDF", attachment=True, readonly=True, copy=False,
                                evidence="flow")
     signed_filename = fields.Char(readonly=True, copy=False, evidence="flow")
@@ -208,6 +226,13 @@ class DigitalSignRequest(models.Model):
                 self.env["ir.model"]._get(request.res_model).name if record else False
             )
 
+    @api.depends("removed_content")
+    def _compute_removed_content_summary(self):
+        for request in self:
+            request.removed_content_summary = "\n".join(
+                request._describe_removed_content(entry) for entry in request.removed_content or ()
+            ) or False
+
     @api.depends("participant_ids.state", "participant_ids.mandatory", "field_ids")
     def _compute_counts(self):
         for request in self:
@@ -272,8 +297,10 @@ class DigitalSignRequest(models.Model):
             # Constraints run as the superuser: the user's own right comes here.
             for request in requests.filtered("res_model"):
                 self.env[request.res_model].browse(request.res_id).check_access("write")
-        for request in requests:
+        for request, vals in zip(requests, vals_list, strict=True):
             request._log_event("created", details={"name": request.name})
+            if vals.get("original_pdf"):  # removed_content comes from the upload, not the caller
+                request._log_removed_content()
         requests._sync_linked_records()
         return requests
 
@@ -302,6 +329,9 @@ class DigitalSignRequest(models.Model):
                         fields.Datetime.to_datetime(vals["deadline"])) or "",
                 })
         result = super().write(vals)
+        if vals.get("original_pdf") and vals.get("removed_content"):
+            for request in self:
+                request._log_removed_content()
         if "state" in vals:
             self._sync_linked_records()
         return result
@@ -358,14 +388,23 @@ class DigitalSignRequest(models.Model):
                 raise ValidationError(self.env._("The linked record does not exist."))
 
     def _prepare_document_values(self, value):
-        """Validate an uploaded PDF and return the values that describe it.
+        """Validate an uploaded PDF, remove its active content, and return the values that
+        describe it.
+
+        Active content (scripts, automatic actions, embedded files, XFA, rich media...: see
+        engine.pdf_sanitize) never reaches a participant: the cleaned file becomes the
+        original everyone sees and signs (``original_pdf``, ``original_sha256``), the upload's
+        hash is kept in ``uploaded_sha256`` and what was removed in ``removed_content``. A
+        file without any comes back byte for byte, both hashes equal.
 
         :param value: the Binary value written (base64)
-        :return: dict with original_sha256, page_count and page_geometry
+        :return: dict with uploaded_sha256, original_sha256, removed_content, page_count,
+            page_geometry, and original_pdf when the file was cleaned
         :raise UserError: when the engine refuses the file (its message says why)
         """
         if not value:
-            return {"original_sha256": False, "page_count": 0, "page_geometry": False}
+            return {"original_sha256": False, "uploaded_sha256": False, "removed_content": False,
+                    "page_count": 0, "page_geometry": False}
         data = decode_binary(value)
         try:
             info = pdf_intake.inspect_pdf(
@@ -373,6 +412,7 @@ class DigitalSignRequest(models.Model):
                 max_bytes=int(self._get_setting("max_upload_mb")) * 1024 * 1024,
                 max_pages=int(self._get_setting("max_pages")),
             )
+            sanitized = pdf_sanitize.sanitize_pdf(data)
         except EngineError as error:
             if error.code == "pdf_too_large":
                 error.params = {
@@ -380,11 +420,52 @@ class DigitalSignRequest(models.Model):
                     "limit": self._get_setting("max_upload_mb"),
                 }
             raise UserError(engine_error_message(self.env, error)) from error
-        return {
+        values = {
+            "uploaded_sha256": info.sha256,
             "original_sha256": info.sha256,
+            "removed_content": False,
             "page_count": info.page_count,
             "page_geometry": [[page.width, page.height] for page in info.pages],
         }
+        if sanitized.changed:
+            values.update({
+                "original_pdf": base64.b64encode(sanitized.data),
+                "original_sha256": hashlib.sha256(sanitized.data).hexdigest(),
+                "removed_content": pdf_sanitize.summarize(sanitized.removed),
+            })
+        return values
+
+    def _describe_removed_content(self, entry):
+        """One line for one entry of ``removed_content``: "JavaScript: the document, page 2"."""
+        places = [self.env._("the document")] if entry.get("document") else []
+        pages = entry.get("pages") or []
+        if pages:
+            places.append(self.env._("page %(pages)s", pages=", ".join(map(str, pages)))
+                          if len(pages) == 1 else
+                          self.env._("pages %(pages)s", pages=", ".join(map(str, pages))))
+        kind = active_content_label(self.env, entry.get("kind"))
+        return self.env._("%(kind)s: %(places)s", kind=kind, places=", ".join(places))
+
+    def _log_removed_content(self):
+        """Log what was removed from the upload, with both hashes (stable codes, not words:
+        the audit trail reads the same in every language).
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        request_sudo = self.sudo()
+        removed = "; ".join(
+            "%s (%s)" % (entry["kind"], ", ".join(
+                (["document"] if entry.get("document") else [])
+                + [f"p. {page}" for page in entry.get("pages") or ()]))
+            for entry in request_sudo.removed_content or ()
+        )
+        if removed:
+            self._log_event("sanitized", details={
+                "removed": removed,
+                "uploaded_sha256": request_sudo.uploaded_sha256,
+                "original_sha256": request_sudo.original_sha256,
+            })
 
     # === ACTIONS === #
     def action_send(self):
@@ -1793,6 +1874,7 @@ class DigitalSignRequest(models.Model):
             title=self.name,
             company=self.company_id.name,
             original_sha256=self.original_sha256 or "",
+            uploaded_sha256=self.uploaded_sha256 or "",
             original_pages=self.page_count,
             created_at=self._format_time(self.create_date),
             completed_at=self._format_time(self.signed_on),
@@ -1848,6 +1930,9 @@ class DigitalSignRequest(models.Model):
         pdf = decode_binary(self.sudo().interim_pdf) or (
             self.provider_id._download_signed(self) if self.provider_id._is_external()
             else self._build_final_document())
+        # The last check before sealing: built from the cleaned original, the final document
+        # carries no active content; a service's signed copy is checked the same way.
+        pdf_sanitize.refuse_active_content(pdf)
         sealed = self._seal_document(pdf)
         if sealed is None:
             if not self.sudo().interim_pdf:

@@ -121,9 +121,19 @@ class SaleOrder(models.Model):
             # While modules install (demo data), Odoo applies only the views loaded so far;
             # the report extension of this module must apply all the same.
             load_all_views=True,
+            digital_sign_without_edi=True,  # see _get_edi_builders
         )
         pdf, _type = report._render_qweb_pdf("sale.action_report_saleorder", res_ids=self.ids)
         return pdf
+
+    def _get_edi_builders(self):
+        # Odoo embeds a machine-readable copy of the order (a UBL XML file, sale_edi_ubl) in
+        # the quotation PDF. The copy printed for signature carries none: participants sign
+        # what they see, and intake removes embedded files from any PDF anyway (see
+        # engine.pdf_sanitize), so the quotation goes through it byte for byte.
+        if self.env.context.get("digital_sign_without_edi"):
+            return []
+        return super()._get_edi_builders()
 
     def _digital_sign_content_hash(self):
         # What the customer signs: the lines, prices, taxes and totals of the quotation.

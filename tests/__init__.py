@@ -1,4 +1,5 @@
 from . import test_request
+from . import test_intake
 from . import test_signing_page
 from . import test_provider
 from . import test_anchor

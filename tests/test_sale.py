@@ -1,4 +1,5 @@
 import base64
+import hashlib
 import re
 from datetime import timedelta
 from unittest.mock import patch
@@ -18,7 +19,7 @@ from odoo.addons.mail.tests.common import MockEmail
 from odoo.addons.sale.models.sale_order import SaleOrder as SaleOrderBase
 from odoo.addons.sms.tests.common import SMSCase
 
-from ..engine import anchors
+from ..engine import anchors, pdf_sanitize
 from .common import DigitalSignCommon, signature_data_url
 
 PNG_SIGNATURE = signature_data_url()
@@ -266,6 +267,36 @@ class TestSale(DigitalSignSaleCommon):
         shown = pymupdf.open(stream=request._get_display_pdf(), filetype="pdf")
         self.assertFalse([link for page in shown for link in page.get_links()
                           if (link.get("uri") or "").startswith(anchors.ANCHOR_LINK_PREFIX)])
+
+    def test_the_quotation_pdf_has_no_active_content_and_is_kept_byte_for_byte(self):
+        order = self._create_quotation()
+        Report = type(self.env["ir.actions.report"])
+        render = Report._render_qweb_pdf
+        rendered = []
+
+        def spy(report, report_ref, res_ids=None, data=None):
+            result = render(report, report_ref, res_ids=res_ids, data=data)
+            rendered.append(result[0])
+            return result
+
+        with self.mock_mail_gateway(), patch.object(Report, "_render_qweb_pdf", spy):
+            request = self._send(order)
+        self.assertEqual(len(rendered), 1)
+        self.assertEqual(pdf_sanitize.find_active_content(rendered[0]), ())
+        self.assertEqual(base64.b64decode(request.original_pdf), rendered[0])
+        self.assertEqual(request.original_sha256, hashlib.sha256(rendered[0]).hexdigest())
+        self.assertEqual(request.uploaded_sha256, request.original_sha256)
+        self.assertFalse(request.removed_content)
+        self.assertNotIn("sanitized", request.sudo().event_ids.mapped("event_type"))
+        # Odoo's own print embeds the order as a UBL file (sale_edi_ubl, installed with sale
+        # through account_edi_ubl_cii): the copy to sign leaves it out, rather than have
+        # intake remove it every time
+        self.assertTrue(order._get_edi_builders())
+        plain, _type = self.env["ir.actions.report"].with_context(
+            force_report_rendering=True)._render_qweb_pdf(
+            "sale.action_report_saleorder", res_ids=order.ids)
+        self.assertEqual({item.kind for item in pdf_sanitize.find_active_content(plain)},
+                         {"embedded_file"})
 
     def test_a_role_that_cannot_be_an_anchor_is_refused_clearly(self):
         order = self._create_quotation()

@@ -3,7 +3,7 @@ from odoo.exceptions import UserError
 from odoo.tools import email_normalize
 
 from .. import const
-from ..engine import pdf_markers
+from ..engine import pdf_markers, pdf_sanitize
 from ..engine.errors import EngineError
 from ..utils import decode_binary, engine_error_message
 
@@ -47,6 +47,7 @@ class DigitalSignRequestSend(models.TransientModel):
                                readonly=False)
     contact_warning = fields.Text(compute="_compute_contact_warning")
     marker_summary = fields.Text("Places Found", compute="_compute_marker_summary")
+    active_content_warning = fields.Text(compute="_compute_active_content_warning")
     live_request_id = fields.Many2one("digital.sign.request", compute="_compute_live_request_id")
     live_request_replaced = fields.Boolean(compute="_compute_live_request_id")
     provider_id = fields.Many2one(
@@ -134,6 +135,25 @@ class DigitalSignRequestSend(models.TransientModel):
                 except EngineError as error:
                     summary = engine_error_message(self.env, error)
             wizard.marker_summary = summary
+
+    @api.depends("pdf_source", "pdf_file", "attachment_id")
+    def _compute_active_content_warning(self):
+        """What will be removed from the chosen PDF before it is sent (the request's intake
+        removes it; this says so before sending). A refused file is explained by the places
+        summary and refused on creation."""
+        Request = self.env["digital.sign.request"]
+        for wizard in self:
+            data = wizard._get_uploaded_pdf() if wizard.pdf_source != "report" else b""
+            found = ()
+            if data:
+                try:
+                    found = pdf_sanitize.find_active_content(data)
+                except EngineError:
+                    found = ()
+            wizard.active_content_warning = "\n".join(
+                Request._describe_removed_content(entry)
+                for entry in pdf_sanitize.summarize(found)
+            ) or False
 
     def _summarize_placements(self, placements):
         if not placements:

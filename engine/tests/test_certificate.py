@@ -264,6 +264,18 @@ def test_final_document_appends_the_certificate_after_the_stamped_original():
     assert any(link.get("uri") == URL for link in doc[3].get_links())
 
 
+def test_the_uploaded_hash_is_printed_beside_the_original_one_when_they_differ():
+    uploaded = hashlib.sha256(b"the upload, scripts included").hexdigest()
+    original = original_pdf(pages=1)
+    for given, shown in ((uploaded, True), (SHA, False), ("", False)):
+        out = pymupdf.open("pdf", build_final_document(original, [], cert_data(
+            uploaded_sha256=given)))
+        text = squeezed("".join(pages_text(out, start=1)))
+        assert SHA in text
+        assert (uploaded in text) is shown
+        assert ("SHA-256ofthefileasuploaded" in text) is shown
+
+
 def test_final_document_without_values_still_gets_its_certificate():
     original = original_pdf(pages=1)
     out = pymupdf.open("pdf", build_final_document(original, [], cert_data(interim=True)))
