@@ -141,6 +141,20 @@ class _OfflineEmbeddingFilter(logging.Filter):
 logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_OfflineEmbeddingFilter())
 
 
+class _NoTracebackFilter(logging.Filter):
+    """Keep pyHanko's warning about a file changed after a signature, or a certificate
+    without a trusted path, to one line: ``verify_pdf`` reports both, and the public
+    verification page must not let anyone fill the logs with tracebacks."""
+
+    def filter(self, record):
+        record.exc_info = record.exc_text = None
+        return True
+
+
+for _name in ("pyhanko.sign.diff_analysis.policies", "pyhanko.sign.validation.generic_cms"):
+    logging.getLogger(_name).addFilter(_NoTracebackFilter())
+
+
 # --- plain-value types ----------------------------------------------------------------
 @dataclass(frozen=True)
 class SealIdentity:
@@ -212,6 +226,59 @@ class SealPin:
         moment = _utc(moment)
         return ((self.since is None or moment >= _utc(self.since) - SEAL_PIN_GRACE)
                 and (self.until is None or moment <= _utc(self.until) + SEAL_PIN_GRACE))
+
+
+_HISTORY_TIME = "%Y-%m-%d %H:%M:%S"  # UTC, as the caller stores datetimes
+
+
+def _history_time(value):
+    return _utc(datetime.strptime(value[:19], _HISTORY_TIME)) if value else None
+
+
+def seal_periods(entry):
+    """``[[since, until or None], ...]`` (UTC text) of one entry of a seal certificate
+    history (a dict with ``fingerprint``, ``added`` and ``periods``); an entry written before
+    periods existed is in use since it was added."""
+    periods = entry.get("periods")
+    if periods is not None:
+        return [list(period) for period in periods]
+    return [[entry.get("added"), None]]
+
+
+def is_current_seal(history, fingerprint):
+    """Whether ``fingerprint`` is the only certificate of ``history`` in use (open period)."""
+    in_use = [entry.get("fingerprint") for entry in history or ()
+              if (seal_periods(entry) or [[None, "closed"]])[-1][1] is None]
+    return in_use == [fingerprint]
+
+
+def use_seal_certificate(history, fingerprint, now):
+    """``history`` (a list of dicts, one per certificate, left unchanged) once
+    ``fingerprint`` (which must have an entry) is the seal certificate from ``now`` on: its
+    period opens, the open period of any other closes.
+
+    :return: a new list of new dicts, each with its ``periods``
+    """
+    moment = _utc(now).strftime(_HISTORY_TIME)
+    updated = []
+    for entry in history:
+        entry, periods = dict(entry), seal_periods(entry)
+        if entry.get("fingerprint") == fingerprint:
+            if not periods or periods[-1][1] is not None:
+                periods.append([moment, None])
+        elif periods and periods[-1][1] is None:
+            periods[-1][1] = moment
+        entry["periods"] = periods
+        updated.append(entry)
+    return updated
+
+
+def seal_pins(history):
+    """The ``SealPin`` of each period of each certificate of a seal certificate history."""
+    return tuple(
+        SealPin(entry["fingerprint"], since=_history_time(since), until=_history_time(until))
+        for entry in history or () if entry.get("fingerprint")
+        for since, until in seal_periods(entry))
 
 
 @dataclass(frozen=True)

@@ -296,3 +296,35 @@ def test_intake_refusals(ca, pin, data, kwargs, status, refusal):
 def test_sealed_documents_may_exceed_the_page_limit_by_their_certificate(ca, identity, pin):
     sealed = pades.seal_pdf(make_pdf(pages=pdf_intake.DEFAULT_MAX_PAGES + 2), identity)
     assert check(sealed.pdf, ca, pin, issued_by_us(sealed)).status == "valid"
+
+
+# --- the history of our seal certificates -------------------------------------------------
+def test_seal_history_records_each_period_of_use():
+    utc = timezone.utc
+    first_use, rotated, back = (datetime(2025, 3, 1, 9, 0, tzinfo=utc),
+                                datetime(2025, 6, 1, 12, 30, tzinfo=utc),
+                                datetime(2025, 9, 1, 8, 0, tzinfo=utc))
+    # an entry written before periods existed is in use since it was added
+    history = [{"fingerprint": "a" * 64, "added": "2025-03-01 09:00:00"}]
+    assert pades.is_current_seal(history, "a" * 64)
+    assert pades.seal_pins(history) == (pades.SealPin("a" * 64, since=first_use),)
+    # a new certificate takes over: the old one's period closes, the new one's opens
+    history.append({"fingerprint": "b" * 64, "added": "2025-06-01 12:30:00"})
+    assert not pades.is_current_seal(history, "b" * 64)
+    rotated_history = pades.use_seal_certificate(history, "b" * 64, rotated)
+    assert "periods" not in history[0], "the input is left unchanged"
+    assert rotated_history[0]["periods"] == [["2025-03-01 09:00:00", "2025-06-01 12:30:00"]]
+    assert rotated_history[1]["periods"] == [["2025-06-01 12:30:00", None]]
+    assert pades.is_current_seal(rotated_history, "b" * 64)
+    assert not pades.is_current_seal(rotated_history, "a" * 64)
+    # going back to the first one opens a second period for it
+    final = pades.use_seal_certificate(rotated_history, "a" * 64, back)
+    assert pades.use_seal_certificate(final, "a" * 64, back) == final  # already in use
+    assert pades.seal_pins(final) == (
+        pades.SealPin("a" * 64, since=first_use, until=rotated),
+        pades.SealPin("a" * 64, since=back),
+        pades.SealPin("b" * 64, since=rotated, until=back),
+    )
+    in_between = rotated + timedelta(days=30)
+    assert not any(pin.covers("a" * 64, in_between) for pin in pades.seal_pins(final))
+    assert any(pin.covers("b" * 64, in_between) for pin in pades.seal_pins(final))
