@@ -350,7 +350,7 @@ class _Measure:
     def __init__(self, budget):
         self.budget = budget
         self.largest = 0
-        self.stages = 0
+        self.stages = []  # each stage's counted output, in order
 
     def count(self, pieces):
         produced = 0
@@ -362,10 +362,10 @@ class _Measure:
             yield piece
 
     def stage(self, decoder, pieces, give_back=_ignore):
-        self.stages += 1
-        if self.stages > MAX_FILTERS:
+        if len(self.stages) >= MAX_FILTERS:
             raise _bomb(f"more than {MAX_FILTERS} filters on one stream")
-        return self.count(decoder(pieces, give_back))
+        self.stages.append(self.count(decoder(pieces, give_back)))
+        return self.stages[-1]
 
     def sniffed(self, pieces, give_back=_ignore, *, inner=True):
         """Decode ``pieces`` as they look; ``inner``: they are the output of a filter, and
@@ -410,6 +410,11 @@ class _Measure:
                 stream = self.sniffed(stream)
         for _piece in stream:
             pass
+        # A filter that stops early (bad data, its end marker) does not stop the ones before
+        # it: parsers decode each filter's data to its end, pyHanko all of it in memory.
+        for stage in reversed(self.stages):
+            for _piece in stage:
+                pass
         return self.largest if self.stages else None
 
 

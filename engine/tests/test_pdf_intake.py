@@ -396,6 +396,22 @@ def test_inspect_pdf_runs_the_document_check():
     assert inspect_pdf(data).page_count == 1
 
 
+@pytest.mark.parametrize("name, stream", [
+    ("Flate output that starts like zlib data", flate_stream(
+        b"/Filter /FlateDecode", pdfgen.zlib_data(b"\x78\x9cnot zlib after all", HIDDEN))),
+    ("a second filter that stops at once", flate_stream(
+        b"/Filter [/FlateDecode /ASCIIHexDecode]", pdfgen.zlib_data(b"<not hex>", HIDDEN))),
+    ("a second filter that ends early", flate_stream(
+        b"/Filter [/FlateDecode /RunLengthDecode]", pdfgen.zlib_data(b"\x00a\x80", HIDDEN))),
+])
+def test_every_filter_is_measured_to_its_end(name, stream):
+    """pyHanko decodes each filter's data in full before the next filter: a later filter (or
+    a guess about the decoded data) that stops early does not stop the measure."""
+    with pytest.raises(PdfInvalid) as caught:
+        check_streams(pdfgen.page_with_content(stream), max_stream=HIDDEN - 1)
+    assert caught.value.code == "pdf_bomb"
+
+
 def test_too_many_filters_on_one_stream():
     data = b"x" * 100
     for _i in range(17):
