@@ -227,6 +227,8 @@ class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
         response = self._upload(forged)
         self.assertEqual(self._verdict(response), "not_our_seal")
         self.assertIn("not our seal", response.text)
+        self.assertIn("Signed with", response.text)  # the certificate found, not called a seal
+        self.assertNotIn("Seal level", response.text)
         self.assertNotIn("o_ds_certificate_download", response.text)
 
     def test_rotated_seal_certificate_keeps_its_documents_valid(self):
