@@ -204,6 +204,20 @@ THROTTLE_BAD_TOKENS_PER_IP = 30  # per 10 minutes
 THROTTLE_CODE_SENDS_PER_IP = 20  # per 15 minutes
 THROTTLE_VERIFY_PER_IP = 20  # document checks on the public verification page, per 10 minutes
 
+# What changed after sealing (engine.pdf_changes.Change), on the verification page
+SEAL_CHANGE_MESSAGES = {
+    "signature_added": _lt("Another signature was added, by %(signer)s."),
+    "signature_added_unnamed": _lt("Another signature was added."),
+    "page_added": _lt("A page was added."),
+    "page_added_plural": _lt("%(count)s pages were added."),
+    "page_removed": _lt("A page was removed."),
+    "page_removed_plural": _lt("%(count)s pages were removed."),
+    "page_content": _lt("The content of page %(page)s changed."),
+    "annotations": _lt("Annotations were added or changed on page %(page)s."),
+    "form_fields": _lt("Form fields were added, filled in or changed."),
+    "other": _lt("Other parts of the file were changed."),
+}
+
 ENGINE_ERROR_MESSAGES = {
     "pdf_empty": _lt("The file is empty."),
     "pdf_not_pdf": _lt("This file is not a PDF document."),

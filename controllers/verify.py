@@ -1,6 +1,8 @@
 """The verification page: anyone uploads a PDF and learns whether this database sealed it,
-whether it changed since, with which certificate and timestamp, and who signed it (names
-only). The file is read into memory, checked and dropped: it is never stored.
+whether it changed since (and what changed), with which certificate and timestamp, and who
+signed it (names only). The file is read into memory, checked and dropped: it is never
+stored. It goes through the same intake checks as every PDF (size, decompression bombs, page
+count) before any parser reads it; any input, however hostile, gets a page with a verdict.
 
 ``?ref=`` (the link printed under the QR code of the certificate of completion) only names
 the document expected: references are sequential, so the page reveals nothing about a
@@ -21,6 +23,7 @@ from odoo import http
 from odoo.http import content_disposition, request
 
 from .. import const
+from ..engine import pades
 from ..models.res_company import der_from_pem, dn_label
 from ..utils import client_info, decode_binary
 from .signing import NO_STORE
@@ -43,6 +46,11 @@ class DigitalSignVerifyController(http.Controller):
     def _max_upload_bytes(self):
         return int(request.env["digital.sign.request"]._get_setting("max_upload_mb")) * 1024 * 1024
 
+    def _max_pages(self):
+        """The page limit of uploads, plus room for the certificate of completion."""
+        return int(request.env["digital.sign.request"]._get_setting("max_pages")) \
+            + pades.VERIFY_EXTRA_PAGES
+
     def _format_time(self, value, sign_request=None):
         """An aware UTC datetime as text, in the request's time zone when there is one."""
         if not value:
@@ -60,6 +68,7 @@ class DigitalSignVerifyController(http.Controller):
             "critical_css": request.env["digital.sign.participant"]._critical_css(),
             "max_upload_bytes": self._max_upload_bytes(),
             "max_upload_mb": self._max_upload_bytes() // (1024 * 1024),
+            "max_pages": self._max_pages(),
             "outcome": False,
             "status": "",
             "backend": False,
@@ -69,6 +78,8 @@ class DigitalSignVerifyController(http.Controller):
             "signers": [],
             "seal": None,
             "result": None,
+            "changes": [],
+            "refusal": "",
             "ref_mismatch": False,
             **extra,
         }
@@ -112,6 +123,8 @@ class DigitalSignVerifyController(http.Controller):
         values = {
             "outcome": check["outcome"],
             "status": result.status,
+            "refusal": result.refusal,
+            "changes": request.env["res.company"]._digital_sign_change_texts(result.changes),
             "sign_request": request_sudo,
             "completed_at": request_sudo._format_time(request_sudo.signed_on) if request_sudo else "",
             "signers": signers,
@@ -148,7 +161,8 @@ class DigitalSignVerifyController(http.Controller):
         if not data:
             values["outcome"] = "no_file"
             return self._render(values)
-        check = request.env["res.company"].sudo()._digital_sign_check_document(data)
+        check = request.env["res.company"].sudo()._digital_sign_check_document(
+            data, max_bytes=limit, max_pages=self._max_pages())
         values.update(self._result_values(check, data))
         values["ref_mismatch"] = bool(
             values["ref"] and check["request"] and check["request"].reference != values["ref"])
@@ -172,7 +186,8 @@ class DigitalSignVerifyController(http.Controller):
         if not data:
             values["outcome"] = "no_document"
             return self._render(values)
-        check = request.env["res.company"].sudo()._digital_sign_check_document(data)
+        check = request.env["res.company"].sudo()._digital_sign_check_document(
+            data, max_bytes=max(len(data), self._max_upload_bytes()), max_pages=self._max_pages())
         values.update(self._result_values(check, data, full=full))
         values["ref_mismatch"] = check["request"] != sign_request.sudo()
         return self._render(values)

@@ -19,6 +19,15 @@ instead. A timestamp server failure is never papered over: ``TimestampUnavailabl
 
 Verification (``verify_pdf``) never raises on bad input; it reports one status (``STATUSES``)
 and the details. It validates against the explicit ``trust_roots`` only (never the OS store).
+The file first goes through the intake checks (size, decompression bombs, page count:
+``pdf_intake.inspect_pdf``): no parser reads a file they refuse. Then it finds OUR seal: the
+signature in the part of the file we issued (the longest revision prefix whose SHA-256 the
+caller knows, ``issued``), made with one of our own seal certificates (``pinned``, by
+SHA-256 fingerprint and period of use: a certificate from the same CA is not our seal).
+Everything after that seal must be what PAdES allows after a signature (a DSS, document
+timestamps: pyHanko's ``ModificationLevel.LTA_UPDATES``); anything more (a page, content, an
+annotation, a form value, another signature by anyone) is ``modified_after_sealing``, with
+what changed (``engine.pdf_changes``).
 
 Placeholder size: pyHanko sizes ``/Contents`` from an estimate, which a TSA returning a bigger
 token than expected overflows ("Final ByteRange payload larger than expected", pyHanko #515).
@@ -81,19 +90,28 @@ from pyhanko_certvalidator.policy_decl import (
 )
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from .errors import CertificateInvalid, SealError, TimestampUnavailable
+from . import pdf_intake
+from .errors import CertificateInvalid, PdfInvalid, SealError, TimestampUnavailable
 from .netguard import check_outbound_url, is_loopback_address
+from .pdf_changes import Change, describe_changes
 
 LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
 STATUSES = (
-    "valid",  # intact, covers the file (or only harmless revisions follow), chain trusted
+    "valid",  # intact, covers the file (or only a DSS and document timestamps follow), trusted
     "no_signature",  # a readable PDF without any signature
     "seal_broken",  # digest mismatch, bad signature value, unreadable CMS, odd byte range
-    "modified_after_sealing",  # a later incremental update changes the content
+    "not_our_seal",  # intact, but not made with a pinned certificate (another one, same CA...)
+    "modified_after_sealing",  # a later update does more than add a DSS or document timestamps
     "bytes_appended",  # bytes after the last revision that are not a PDF revision
     "untrusted",  # intact and unmodified, but the chain (or key usage) is not trusted
     "damaged",  # not a readable PDF
+    "refused",  # refused before any parser read it (``refusal``: the intake's error code)
 )
+SEAL_PIN_GRACE = timedelta(days=1)  # clock skew around a pin's period of use
+VERIFY_EXTRA_PAGES = 100  # a sealed file has the certificate of completion after the pages
+_DAMAGED_CODES = frozenset({"pdf_empty", "pdf_not_pdf", "pdf_damaged", "pdf_encrypted",
+                            "pdf_no_pages"})  # the other intake refusals are "refused"
+_ALLOWED_AFTER_SEAL = ("NONE", "LTA_UPDATES")  # pyHanko ModificationLevel names
 DEFAULT_FIELD_NAME = "DigitalSignSeal"
 REQUIRED_KEY_USAGE = frozenset({"digital_signature", "non_repudiation"})  # asn1crypto names
 REQUIRED_KEY_USAGE_NAMES = frozenset({"digitalSignature", "nonRepudiation"})  # RFC 5280
@@ -126,6 +144,20 @@ class _OfflineEmbeddingFilter(logging.Filter):
 
 
 logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_OfflineEmbeddingFilter())
+
+
+class _NoTracebackFilter(logging.Filter):
+    """Keep pyHanko's warning about a file changed after a signature, or a certificate
+    without a trusted path, to one line: ``verify_pdf`` reports both, and the public
+    verification page must not let anyone fill the logs with tracebacks."""
+
+    def filter(self, record):
+        record.exc_info = record.exc_text = None
+        return True
+
+
+for _name in ("pyhanko.sign.diff_analysis.policies", "pyhanko.sign.validation.generic_cms"):
+    logging.getLogger(_name).addFilter(_NoTracebackFilter())
 
 
 # --- plain-value types ----------------------------------------------------------------
@@ -181,10 +213,90 @@ class SealResult:
 
 
 @dataclass(frozen=True)
+class SealPin:
+    """A certificate that sealed this database's documents, and when it was the one in use.
+
+    ``since``/``until`` are aware datetimes (None: open); a seal made with it outside that
+    period (give or take ``SEAL_PIN_GRACE``) is not ours."""
+
+    fingerprint: str  # SHA-256 of the DER certificate, lower-case hex
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def covers(self, fingerprint, moment):
+        if (fingerprint or "").lower() != self.fingerprint.lower():
+            return False
+        if moment is None:
+            return True
+        moment = _utc(moment)
+        return ((self.since is None or moment >= _utc(self.since) - SEAL_PIN_GRACE)
+                and (self.until is None or moment <= _utc(self.until) + SEAL_PIN_GRACE))
+
+
+_HISTORY_TIME = "%Y-%m-%d %H:%M:%S"  # UTC, as the caller stores datetimes
+
+
+def _history_time(value):
+    return _utc(datetime.strptime(value[:19], _HISTORY_TIME)) if value else None
+
+
+def seal_periods(entry):
+    """``[[since, until or None], ...]`` (UTC text) of one entry of a seal certificate
+    history (a dict with ``fingerprint``, ``added`` and ``periods``); an entry written before
+    periods existed is in use since it was added."""
+    periods = entry.get("periods")
+    if periods is not None:
+        return [list(period) for period in periods]
+    return [[entry.get("added"), None]]
+
+
+def is_current_seal(history, fingerprint):
+    """Whether ``fingerprint`` is the only certificate of ``history`` in use (open period)."""
+    in_use = [entry.get("fingerprint") for entry in history or ()
+              if (seal_periods(entry) or [[None, "closed"]])[-1][1] is None]
+    return in_use == [fingerprint]
+
+
+def use_seal_certificate(history, fingerprint, now):
+    """``history`` (a list of dicts, one per certificate, left unchanged) once
+    ``fingerprint`` (which must have an entry) is the seal certificate from ``now`` on: its
+    period opens, the open period of any other closes.
+
+    :return: a new list of new dicts, each with its ``periods``
+    """
+    moment = _utc(now).strftime(_HISTORY_TIME)
+    updated = []
+    for entry in history:
+        entry, periods = dict(entry), seal_periods(entry)
+        if entry.get("fingerprint") == fingerprint:
+            if not periods or periods[-1][1] is not None:
+                periods.append([moment, None])
+        elif periods and periods[-1][1] is None:
+            periods[-1][1] = moment
+        entry["periods"] = periods
+        updated.append(entry)
+    return updated
+
+
+def seal_pins(history):
+    """The ``SealPin`` of each period of each certificate of a seal certificate history."""
+    return tuple(
+        SealPin(entry["fingerprint"], since=_history_time(since), until=_history_time(until))
+        for entry in history or () if entry.get("fingerprint")
+        for since, until in seal_periods(entry))
+
+
+@dataclass(frozen=True)
 class VerifyResult:
-    """Outcome of ``verify_pdf`` for the most recent signature (``/Sig``) of the file."""
+    """Outcome of ``verify_pdf`` for the seal of the file: with ``issued``, the last
+    signature of the part we issued; else with ``pinned``, the last signature made with a
+    pinned certificate; else (or when none is) the last signature (``/Sig``)."""
 
     status: str  # one of STATUSES
+    refusal: str = ""  # status "refused" or "damaged" by the intake: its PdfInvalid code
+    issued_sha256: str = ""  # the revision prefix that ``issued`` recognised
+    pinned: bool = False  # the seal certificate matches a pin (and its period)
+    changes: tuple = ()  # status modified_after_sealing: engine.pdf_changes.Change, in order
     signature_count: int = 0  # /Sig signatures (document timestamps not counted)
     signed_revision_sha256: str = ""  # SHA-256 of the file up to the end of the sealed revision
     revision_sha256s: tuple = ()  # SHA-256 of the file cut at each revision end, from the
@@ -1207,7 +1319,64 @@ def _dss_changed_after(reader, revision):
     )
 
 
-async def _verify(pdf, trust_roots, material, allow_fetching, now):  # noqa: C901 - one flat list of checks, each its own verdict
+def _signer_certificate(sig):
+    """The signer's certificate (cryptography), or None when it cannot be read."""
+    try:
+        return x509.load_der_x509_certificate(sig.signer_cert.dump())
+    except Exception:  # noqa: BLE001 - reported by the validation that follows
+        return None
+
+
+def _fingerprint_of(sig):
+    cert = _signer_certificate(sig)
+    return cert.fingerprint(hashes.SHA256()).hex() if cert is not None else ""
+
+
+def _issued_prefixes(issued, digests):
+    """``{digest: pins or None}`` of the ``digests`` that ``issued`` recognises (a callable
+    returning such a mapping, or a collection of digests)."""
+    if callable(issued):
+        found = issued(tuple(digests)) or {}
+        return {digest: found[digest] for digest in digests if digest in found}
+    return {digest: None for digest in digests if digest in issued}
+
+
+def _pick_seal(signatures, ends, issued, pinned):
+    """``(seal, pins, issued digest, issued revision)``: the signature to validate, the pins
+    it must match (None: no pinning) and the revision prefix we issued (or "" and None)."""
+    candidates, pins, digest, revision = signatures, pinned, "", None
+    if issued is not None:
+        known = _issued_prefixes(issued, [sha for _revision, _end, sha in ends])
+        for end_revision, end, sha in reversed(ends):
+            if sha in known:
+                digest, revision = sha, end_revision
+                candidates = [s for s in signatures if _byte_range_end(s) <= end] or signatures
+                if known[sha] is not None:
+                    pins = tuple(known[sha])
+                break
+    seal = candidates[-1]
+    if pins is not None:
+        fingerprints = {pin.fingerprint.lower() for pin in pins}
+        ours = [s for s in candidates if _fingerprint_of(s) in fingerprints]
+        seal = ours[-1] if ours else seal
+    return seal, pins, digest, revision
+
+
+def _what_changed(reader, signatures, base_revision):
+    """The changes after ``base_revision``, for the page; "other" when none is recognised."""
+    described = []
+    for signature in signatures:
+        cert = _signer_certificate(signature)
+        described.append((signature.signed_revision,
+                          cert.subject.rfc4514_string() if cert is not None else ""))
+    try:
+        changes = describe_changes(reader, base_revision, signatures=described)
+    except Exception:  # noqa: BLE001 - a structure too odd to describe is still a change
+        changes = ()
+    return changes or (Change("other"),)
+
+
+async def _verify(pdf, roots, ts_roots, material, allow_fetching, now, pinned, issued):  # noqa: C901 - one flat list of checks, each its own verdict
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=True)
         if _is_encrypted(reader):
@@ -1228,33 +1397,30 @@ async def _verify(pdf, trust_roots, material, allow_fetching, now):  # noqa: C90
     signatures = [s for s in embedded if s.sig_object_type == "/Sig"]
     if not signatures:
         return VerifyResult(status="no_signature", detail=f"{len(embedded)} document timestamps")
-    sig = signatures[-1]
     count = len(signatures)
 
-    # hashes of the file as it stood at the end of each revision since the first seal
-    signed_end = _byte_range_end(sig)
+    # hashes of the file as it stood at the end of each revision since the first signature
     total = reader.xrefs.total_revisions
-    ends = {signed_end}
-    last_end = None
+    revision_ends = []  # (revision, end offset)
     for revision in range(signatures[0].signed_revision, total):
         end = _revision_end(pdf, reader, revision)
-        if end is not None:
-            ends.add(end)
-            last_end = end
-    ends = {e for e in ends if 0 < e <= len(pdf)}
+        if end is not None and 0 < end <= len(pdf):
+            revision_ends.append((revision, end))
+    last_end = revision_ends[-1][1] if revision_ends else None
+    ends = {end for _revision, end in revision_ends}
+    ends |= {e for e in (_byte_range_end(s) for s in signatures) if 0 < e <= len(pdf)}
     prefix_sha256 = dict(zip(sorted(ends), _prefix_hashes(pdf, ends)))
-    signed_revision_sha256 = prefix_sha256.get(signed_end, "")
     revision_sha256s = tuple(prefix_sha256[e] for e in sorted(ends))
 
-    signer_cert = None
-    try:
-        signer_cert = x509.load_der_x509_certificate(sig.signer_cert.dump())
-    except Exception:  # noqa: BLE001, S110 - reported as seal_broken below
-        pass
+    sig, pins, issued_sha256, issued_revision = _pick_seal(
+        signatures, [(r, e, prefix_sha256[e]) for r, e in revision_ends], issued, pinned)
+    signed_end = _byte_range_end(sig)
+    signer_cert = _signer_certificate(sig)
     base = {
         "signature_count": count,
-        "signed_revision_sha256": signed_revision_sha256,
+        "signed_revision_sha256": prefix_sha256.get(signed_end, ""),
         "revision_sha256s": revision_sha256s,
+        "issued_sha256": issued_sha256,
     }
     if signer_cert is not None:
         base.update(
@@ -1264,23 +1430,23 @@ async def _verify(pdf, trust_roots, material, allow_fetching, now):  # noqa: C90
             self_signed=_is_self_signed(signer_cert),
         )
 
-    roots = _parse_roots(trust_roots)
     dss_certs, _dss_crls, _dss_ocsps, dss_vri = _read_dss(reader)
     extra_certs = _asn1_certs(material.certs) + dss_certs
     moment = _utc(now) if now is not None else None
 
-    def context(at=moment, retroactive=False):
+    def context(at=moment, retroactive=False, trusted=roots):
         # DSS revocation data dates from sealing: it serves the long-term validation (at the
         # timestamp's time) only. Stale data in a "now" context would fail where no data
         # passes (soft-fail), so "now" uses the caller's material and fetching only.
         return ValidationContext(
-            trust_roots=roots, other_certs=list(extra_certs), crls=list(material.crls),
+            trust_roots=trusted, other_certs=list(extra_certs), crls=list(material.crls),
             ocsps=list(material.ocsps), allow_fetching=allow_fetching, moment=at,
             retroactive_revinfo=retroactive)
 
     try:
         status = await async_validate_pdf_signature(
-            sig, signer_validation_context=context(), ts_validation_context=context(),
+            sig, signer_validation_context=context(),
+            ts_validation_context=context(trusted=ts_roots),
             key_usage_settings=_usage_constraints())
     except Exception as exc:  # noqa: BLE001 - broken CMS, unsupported algorithm...
         return VerifyResult(status="seal_broken", detail=f"validation failed: {exc!r}", **base)
@@ -1310,7 +1476,7 @@ async def _verify(pdf, trust_roots, material, allow_fetching, now):  # noqa: C90
     for dts in later_dts:
         try:
             dts_status = await async_validate_pdf_timestamp(
-                dts, validation_context=context(), skip_diff=True)
+                dts, validation_context=context(trusted=ts_roots), skip_diff=True)
             later_dts_ok = later_dts_ok or bool(dts_status.intact and dts_status.valid)
         except Exception:  # noqa: BLE001, S112 - a broken DTS just does not count
             continue
@@ -1325,7 +1491,8 @@ async def _verify(pdf, trust_roots, material, allow_fetching, now):  # noqa: C90
     if not trusted and status.intact and status.valid and level in ("B-LT", "B-LTA"):
         try:
             ltv_kwargs = {
-                "trust_roots": roots, "other_certs": _asn1_certs(material.certs),
+                "trust_roots": list({r.dump(): r for r in roots + ts_roots}.values()),
+                "other_certs": _asn1_certs(material.certs),
                 "crls": list(material.crls), "ocsps": list(material.ocsps),
                 "allow_fetching": allow_fetching,
             }
@@ -1336,7 +1503,7 @@ async def _verify(pdf, trust_roots, material, allow_fetching, now):  # noqa: C90
                 RevocationInfoValidationType.PADES_LTA if level == "B-LTA"
                 else RevocationInfoValidationType.PADES_LT,
                 validation_context_kwargs=ltv_kwargs,
-                bootstrap_validation_context=context(),
+                bootstrap_validation_context=context(trusted=ts_roots),
                 key_usage_settings=_usage_constraints(), skip_diff=True,
             )
             trusted = bool(ltv.trusted)
@@ -1346,8 +1513,8 @@ async def _verify(pdf, trust_roots, material, allow_fetching, now):  # noqa: C90
         try:
             at_time = await async_validate_pdf_signature(
                 sig, signer_validation_context=context(at=timestamp_time, retroactive=True),
-                ts_validation_context=context(), key_usage_settings=_usage_constraints(),
-                skip_diff=True)
+                ts_validation_context=context(trusted=ts_roots),
+                key_usage_settings=_usage_constraints(), skip_diff=True)
             trusted = bool(at_time.trusted)
         except Exception:  # noqa: BLE001, S110
             pass
@@ -1357,12 +1524,23 @@ async def _verify(pdf, trust_roots, material, allow_fetching, now):  # noqa: C90
     trusted = trusted and key_usage_ok
     result["trusted"] = trusted
 
+    # ours: the certificate is pinned, and was in use when the seal was made
+    seal_time = timestamp_time or result["signing_time"]
+    pinned_ok = pins is None or any(pin.covers(base.get("cert_fingerprint"), seal_time)
+                                    for pin in pins)
+    result["pinned"] = pins is not None and pinned_ok
+
     # verdict, worst first
     if not (status.intact and status.valid) or coverage is None or coverage.name == "UNCLEAR":
         verdict = "seal_broken"
+    elif not pinned_ok:
+        verdict = "not_our_seal"
     elif (coverage.name not in ("ENTIRE_FILE", "ENTIRE_REVISION")
-          or mod_level is None or mod_level.name == "OTHER" or status.docmdp_ok is False):
+          or mod_level is None or mod_level.name not in _ALLOWED_AFTER_SEAL
+          or status.docmdp_ok is False):
         verdict = "modified_after_sealing"
+        base_revision = sig.signed_revision if issued_revision is None else issued_revision
+        result["changes"] = _what_changed(reader, signatures, base_revision)
     elif coverage.name != "ENTIRE_FILE" and (last_end is None or len(pdf) > last_end):
         verdict = "bytes_appended"
     elif not trusted:
@@ -1372,22 +1550,49 @@ async def _verify(pdf, trust_roots, material, allow_fetching, now):  # noqa: C90
     return VerifyResult(status=verdict, **result)
 
 
-def verify_pdf(pdf, *, trust_roots, validation_material=None, allow_fetching=False, now=None):
-    """Verify the most recent seal of ``pdf``; never raises on bad input.
+def verify_pdf(pdf, *, trust_roots, timestamp_roots=None, pinned=None, issued=None,
+               validation_material=None, allow_fetching=False, now=None, max_bytes=None,
+               max_pages=None):
+    """Verify the seal of ``pdf`` (see the module docstring); never raises on bad input.
 
-    :param trust_roots: DER/PEM certificates trusted as roots (the only trust source)
+    :param trust_roots: DER/PEM certificates trusted as roots of seal certificates (the only
+        trust source)
+    :param timestamp_roots: roots trusted for timestamps (default: ``trust_roots``)
+    :param pinned: the ``SealPin`` of every seal certificate of ours; the seal must match
+        one (None: no pinning, any certificate chaining to ``trust_roots`` will do)
+    :param issued: which revision prefixes of the file (SHA-256, hex) we issued: a callable
+        taking the candidates (a tuple) and returning ``{digest: pins}`` for those it knows
+        (pins: the ``SealPin`` of the issuer, or None for ``pinned``), or a collection of
+        digests. The seal is then looked for in the longest such prefix
     :param validation_material: extra certificates/CRLs/OCSP responses (DER), as for sealing
     :param allow_fetching: fetch missing revocation data online
     :param now: validation time (default: the current time)
+    :param max_bytes: size limit of the intake (default ``pdf_intake.DEFAULT_MAX_BYTES``)
+    :param max_pages: page limit of the intake (default ``pdf_intake.DEFAULT_MAX_PAGES``
+        plus ``VERIFY_EXTRA_PAGES`` for the certificate of completion)
     :return: a ``VerifyResult`` (``status`` in ``STATUSES``)
     """
     if not isinstance(pdf, (bytes, bytearray, memoryview)) or not len(pdf):
-        return VerifyResult(status="damaged", detail="no bytes")
+        return VerifyResult(status="damaged", refusal="pdf_empty", detail="no bytes")
+    pdf = bytes(pdf)
+    try:
+        pdf_intake.inspect_pdf(
+            pdf, max_bytes=pdf_intake.DEFAULT_MAX_BYTES if max_bytes is None else max_bytes,
+            max_pages=pdf_intake.DEFAULT_MAX_PAGES + VERIFY_EXTRA_PAGES if max_pages is None
+            else max_pages)
+    except PdfInvalid as error:
+        return VerifyResult(status="damaged" if error.code in _DAMAGED_CODES else "refused",
+                            refusal=error.code, detail=f"intake: {error.detail}")
+    except Exception as exc:  # noqa: BLE001 - verification must never raise on input
+        return VerifyResult(status="damaged", refusal="pdf_damaged", detail=f"intake: {exc!r}")
     try:
         material = _coerce_material(validation_material)
     except (ValueError, TypeError):
         material = ValidationMaterial()
+    roots = _parse_roots(trust_roots)
+    ts_roots = roots if timestamp_roots is None else _parse_roots(timestamp_roots)
+    pins = None if pinned is None else tuple(pinned)
     try:
-        return _run(_verify(bytes(pdf), trust_roots, material, allow_fetching, now))
+        return _run(_verify(pdf, roots, ts_roots, material, allow_fetching, now, pins, issued))
     except Exception as exc:  # noqa: BLE001 - verification must never raise on input
         return VerifyResult(status="damaged", detail=f"verification failed: {exc!r}")

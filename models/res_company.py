@@ -11,6 +11,12 @@ roots of uploaded chains) and the certificates of the timestamp servers that ans
 own requests (``digital_sign_tsa_certificates``: the top of the chain each token carried,
 kept on first use so the timestamps of our documents can be checked years later).
 
+Ours: trusting a CA is not enough. Each entry of ``digital_sign_seal_certificates`` records
+when it was the company's seal certificate (``periods``, UTC); the verification accepts as
+our seal only a signature by one of those certificates, made within its period, over the
+bytes of a request we issued (``signed_sha256``), and nothing but a DSS or document
+timestamps after it (``engine.pades.verify_pdf``).
+
 Loopback timestamp servers (tests, a local TSA) are refused unless the system parameter
 ``digital_sign.allow_loopback_tsa`` is set (the tests set it).
 """
@@ -32,6 +38,7 @@ from odoo import api, fields, models, modules
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
+from .. import const
 from ..engine import pades
 from ..engine.errors import CertificateInvalid, SealError, TimestampUnavailable, UnsafeUrl
 from ..engine.netguard import check_outbound_url
@@ -47,6 +54,18 @@ TSA_TIMEOUT = 10.0  # seconds, per timestamp request
 TSA_BREAKER_SECONDS = 300
 _TSA_FAILED_AT = {}  # url -> time.monotonic() of the last failure
 MAX_TSA_CERTIFICATES = 20
+MAX_ISSUED_CANDIDATES = 1000  # revision prefixes of an uploaded file looked up
+VERIFY_OUTCOMES = {  # engine.pades.STATUSES -> outcome of the verification page
+    "valid": "valid",
+    "modified_after_sealing": "modified",
+    "bytes_appended": "appended",
+    "seal_broken": "broken",
+    "not_our_seal": "not_our_seal",
+    "untrusted": "untrusted",
+    "no_signature": "unknown",
+    "damaged": "damaged",
+    "refused": "refused",
+}
 _SEAL_SECRET_FIELDS = ("digital_sign_seal_source", "digital_sign_seal_pkcs12",
                        "digital_sign_seal_password")
 
@@ -354,27 +373,31 @@ class ResCompany(models.Model):
         return identity
 
     def _digital_sign_remember_seal_certificate(self, identity):
-        """Add the certificate of ``identity`` (and what to trust for it) to the certificates
-        this database trusts, once."""
+        """Record the certificate of ``identity`` as this company's seal from now on: add it
+        (and what to trust for it) to the certificates this database trusts, once, and open
+        its period of use, closing the period of the certificate it replaces."""
         self.ensure_one()
         fingerprint = _fingerprint(identity.certificate)
-        if any(e.get("fingerprint") == fingerprint for e in self.digital_sign_seal_certificates or ()):
+        if pades.is_current_seal(self.digital_sign_seal_certificates, fingerprint):
             return
         self._digital_sign_lock()
         known = list(self.digital_sign_seal_certificates or ())
-        if any(e.get("fingerprint") == fingerprint for e in known):
+        if pades.is_current_seal(known, fingerprint):
             return
-        info = pades.describe(identity)
-        known.append({
-            "fingerprint": fingerprint,
-            "certificate": _pem(identity.certificate),
-            "anchors": [_pem(der) for der in _chain_anchors(identity.certificate, identity.chain)],
-            "subject": info.subject,
-            "issuer": info.issuer,
-            "self_signed": info.self_signed,
-            "added": fields.Datetime.to_string(fields.Datetime.now()),
-        })
-        self.write({"digital_sign_seal_certificates": known})
+        now = fields.Datetime.now()
+        if not any(entry.get("fingerprint") == fingerprint for entry in known):
+            info = pades.describe(identity)
+            known.append({
+                "fingerprint": fingerprint,
+                "certificate": _pem(identity.certificate),
+                "anchors": [_pem(der) for der in _chain_anchors(identity.certificate, identity.chain)],
+                "subject": info.subject,
+                "issuer": info.issuer,
+                "self_signed": info.self_signed,
+                "added": fields.Datetime.to_string(now),
+            })
+        self.write({"digital_sign_seal_certificates": pades.use_seal_certificate(
+            known, fingerprint, now)})
 
     def _digital_sign_remember_tsa_certificates(self, pdf):
         """Trust, from now on, the top of the chain the timestamp server sent with the token
@@ -410,16 +433,40 @@ class ResCompany(models.Model):
     def _digital_sign_trust_roots(self):
         """Every certificate a document of this database may chain to (DER): the seal
         certificates ever used, the roots of their chains, the timestamp servers' roots."""
-        companies_sudo = self.env["res.company"].sudo().with_context(active_test=False).search(
-            [("digital_sign_seal_source", "!=", False)])
+        return list(dict.fromkeys(self._digital_sign_seal_roots()
+                                  + self._digital_sign_timestamp_roots()))
+
+    @api.model
+    def _digital_sign_seal_roots(self):
+        """The seal certificates ever used and the roots of their chains (DER)."""
         ders = []
-        for company_sudo in companies_sudo:
+        for company_sudo in self._digital_sign_sealing_companies():
             for entry in company_sudo.digital_sign_seal_certificates or ():
                 for pem in [entry.get("certificate"), *(entry.get("anchors") or ())]:
                     if pem:
                         ders.append(der_from_pem(pem))
+        return list(dict.fromkeys(ders))
+
+    @api.model
+    def _digital_sign_timestamp_roots(self):
+        """The roots of the timestamp servers that answered our requests (DER)."""
+        ders = []
+        for company_sudo in self._digital_sign_sealing_companies():
             ders += [der_from_pem(pem) for pem in company_sudo.digital_sign_tsa_certificates or ()]
         return list(dict.fromkeys(ders))
+
+    @api.model
+    def _digital_sign_sealing_companies(self):
+        return self.env["res.company"].sudo().with_context(active_test=False).search(
+            [("digital_sign_seal_source", "!=", False)])
+
+    def _digital_sign_seal_pins(self):
+        """The certificates this company sealed with, each with its period of use.
+
+        :return: tuple of engine.pades.SealPin
+        """
+        return tuple(pin for company_sudo in self.sudo()
+                     for pin in pades.seal_pins(company_sudo.digital_sign_seal_certificates))
 
     @api.model
     def _digital_sign_find_seal_certificate(self, fingerprint):
@@ -633,35 +680,69 @@ class ResCompany(models.Model):
 
     # === BUSINESS: verification === #
     @api.model
-    def _digital_sign_check_document(self, pdf):
-        """Check a PDF: its seal, and whether it is a document this database sealed.
+    def _digital_sign_issued(self, digests):
+        """Which of ``digests`` (SHA-256 of revision prefixes of a file being verified) are
+        signed documents of this database, with the pins of the company that sealed each.
+
+        :return: ``{digest: tuple of engine.pades.SealPin}``
+        """
+        requests_sudo = self.env["digital.sign.request"].sudo().with_context(
+            active_test=False).search_fetch(
+            [("signed_sha256", "in", list(digests)[:MAX_ISSUED_CANDIDATES])],
+            ["signed_sha256", "company_id"])
+        return {request_sudo.signed_sha256: request_sudo.company_id._digital_sign_seal_pins()
+                for request_sudo in requests_sudo}
+
+    @api.model
+    def _digital_sign_check_document(self, pdf, max_bytes=None, max_pages=None):
+        """Check a PDF: whether it is a document this database sealed, unchanged since.
+
+        The file goes through the intake checks first (size, decompression bombs, page
+        count); then the seal must be the last signature of the bytes of one of our
+        requests (``signed_sha256``), made with the seal certificate its company used then;
+        after it, a DSS and document timestamps only.
 
         :param bytes pdf: the file (never stored)
-        :return: dict with ``outcome`` (valid, modified, appended, broken, untrusted,
-            unknown, damaged), ``result`` (engine.pades.VerifyResult), ``request``
-            (the matching digital.sign.request, sudo, or empty) and ``seal_company``
-            (the company whose certificate made the seal, sudo, or empty)
+        :param int max_bytes: size limit (default: the engine's)
+        :param int max_pages: page limit (default: the engine's, plus the certificate)
+        :return: dict with ``outcome`` (valid, modified, appended, broken, not_our_seal,
+            untrusted, unknown, damaged, refused), ``result`` (engine.pades.VerifyResult),
+            ``request`` (the matching digital.sign.request, sudo, or empty) and
+            ``seal_company`` (the company whose certificate made the seal, sudo, or empty)
         """
-        result = pades.verify_pdf(pdf, trust_roots=self._digital_sign_trust_roots(),
-                                  allow_fetching=False)
-        Request = self.env["digital.sign.request"].sudo()
-        request_sudo = Request
-        if result.revision_sha256s:
-            request_sudo = Request.search(
-                [("signed_sha256", "in", list(result.revision_sha256s))], limit=1)
-        seal_company, _entry = self._digital_sign_find_seal_certificate(result.cert_fingerprint)
-        outcome = {
-            "valid": "valid",
-            "modified_after_sealing": "modified",
-            "bytes_appended": "appended",
-            "seal_broken": "broken",
-            "untrusted": "untrusted",
-            "no_signature": "unknown",
-            "damaged": "damaged",
-        }.get(result.status, "damaged")
+        result = pades.verify_pdf(
+            pdf, trust_roots=self._digital_sign_seal_roots(),
+            timestamp_roots=self._digital_sign_timestamp_roots(),
+            pinned=self._digital_sign_sealing_companies()._digital_sign_seal_pins(),
+            issued=self._digital_sign_issued, allow_fetching=False,
+            max_bytes=max_bytes, max_pages=max_pages)
+        request_sudo = self.env["digital.sign.request"].sudo()
+        if result.issued_sha256:
+            request_sudo = request_sudo.with_context(active_test=False).search(
+                [("signed_sha256", "=", result.issued_sha256)], limit=1)
+        seal_company = self.env["res.company"]
+        if result.pinned:
+            seal_company, _entry = self._digital_sign_find_seal_certificate(result.cert_fingerprint)
+        outcome = VERIFY_OUTCOMES.get(result.status, "damaged")
         if outcome == "valid" and not request_sudo:
-            outcome = "unknown"  # a good seal, but not over a document of this database
+            outcome = "unknown"  # our seal, but over no document of this database
         if result.detail:
             _logger.info("Verification: %s (%s)", result.status, result.detail[:300])
         return {"outcome": outcome, "result": result, "request": request_sudo,
                 "seal_company": seal_company}
+
+    def _digital_sign_change_texts(self, changes):
+        """What changed after sealing (``engine.pdf_changes.Change``), as sentences."""
+        texts = []
+        for change in changes:
+            key = change.kind
+            if key in ("page_added", "page_removed") and change.count > 1:
+                key += "_plural"
+            elif key == "signature_added" and not change.signer:
+                key += "_unnamed"
+            message = const.SEAL_CHANGE_MESSAGES.get(key) or const.SEAL_CHANGE_MESSAGES["other"]
+            texts.append(message._translate(self.env.lang) % {
+                "count": change.count, "page": change.page,
+                "signer": dn_label(change.signer)[:120],
+            })
+        return texts

@@ -3,6 +3,7 @@ check of a request: verdicts, what the public sees, limits, and the Chromium tou
 
 import io
 import re
+from unittest.mock import patch
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -13,11 +14,11 @@ from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.digital_sign import const
-from odoo.addons.digital_sign.engine import pades
-from odoo.addons.digital_sign.engine.testing import pki
+from odoo.addons.digital_sign.engine import pades, pdf_intake
+from odoo.addons.digital_sign.engine.testing import bombs, pki, tamper
 
 from .common import DigitalSignCommon, make_pdf
-from .test_seal import SealTestMixin
+from .test_seal import P12_PASSWORD, SealTestMixin
 
 
 def flip_byte(pdf):
@@ -27,6 +28,16 @@ def flip_byte(pdf):
     data = bytearray(pdf)
     data[position] ^= 0x01
     return bytes(data)
+
+
+def pymupdf_encrypted():
+    import pymupdf
+
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 72), "secret")
+    data = doc.tobytes(encryption=pymupdf.PDF_ENCRYPT_AES_256, owner_pw="o", user_pw="u")
+    doc.close()
+    return data
 
 
 def replace_first_page_content(pdf):
@@ -63,6 +74,18 @@ class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
     def _verdict(self, response):
         match = re.search(r'data-outcome="([a-z_]+)"', response.text)
         return match and match.group(1)
+
+    def _changes(self, response):
+        return [" ".join(item.split()) for item in
+                re.findall(r"<li>([^<]*)</li>", response.text.split('class="o_ds_changes"', 1)[-1]
+                           .split("</ul>", 1)[0])] if "o_ds_changes" in response.text else []
+
+    def _colleague(self):
+        """Another certificate from the company's CA, fit for signing: an employee's."""
+        return self.pki.issue("Colleague of the company", issuer=self.pki.intermediate)
+
+    def _forget_throttle(self):
+        self.env["digital.sign.throttle"].sudo().search([("key", "=like", "verify:%")]).unlink()
 
     # === verdicts === #
     def test_sealed_document_is_valid_and_shows_names_only(self):
@@ -137,13 +160,166 @@ class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
         self.assertIn("data added after the seal", response.text)
         self.assertIn(sign_request.reference, response.text)
 
-    def test_seal_from_another_certificate_is_not_trusted(self):
+    def test_seal_from_another_certificate_is_not_ours(self):
         stranger = pki.Pki(label="someone else")
         identity = pades.load_seal_identity(stranger.pkcs12(stranger.leaf, b"pw"), b"pw")
         sealed = pades.seal_pdf(make_pdf(), identity).pdf
         response = self._upload(sealed)
-        self.assertEqual(self._verdict(response), "untrusted")
-        self.assertIn("certificate not trusted", response.text)
+        self.assertEqual(self._verdict(response), "not_our_seal")
+        self.assertIn("not our seal", response.text)
+
+    # === evidence against insiders === #
+    def test_signature_by_a_colleague_of_the_same_ca_is_a_change_after_sealing(self):
+        self._use_ca_certificate()
+        sign_request = self._sealed_request()
+        signed = self._signed_bytes(sign_request)
+        colleague = self._colleague()
+        countersigned = tamper.append_signature(signed, colleague, [self.pki.intermediate])
+        # the colleague's signature alone is flawless and chains to the trusted CA
+        alone = pades.verify_pdf(countersigned, trust_roots=self.pki.trust_roots)
+        self.assertTrue(alone.intact and alone.valid and alone.trusted)
+        response = self._upload(countersigned)
+        self.assertEqual(self._verdict(response), "modified")
+        self.assertIn("changed after sealing", response.text)
+        self.assertEqual(self._changes(response),
+                         ["Another signature was added, by Colleague of the company "
+                          "(digital_sign tests)."])
+        self.assertIn(sign_request.reference, response.text, "recognised as our document")
+
+    def test_page_added_after_sealing_is_a_change(self):
+        sign_request = self._sealed_request()
+        response = self._upload(tamper.append_page(self._signed_bytes(sign_request)))
+        self.assertEqual(self._verdict(response), "modified")
+        self.assertEqual(self._changes(response), ["A page was added."])
+        self.assertIn(sign_request.reference, response.text)
+
+    def test_content_and_annotations_changed_after_sealing_are_listed(self):
+        signed = self._signed_bytes(self._sealed_request())
+        response = self._upload(tamper.append_annotation(tamper.replace_page_content(signed)))
+        self.assertEqual(self._verdict(response), "modified")
+        self.assertEqual(self._changes(response), [
+            "The content of page 1 changed.", "Annotations were added or changed on page 1."])
+
+    def test_dss_added_after_sealing_is_still_valid(self):
+        self._use_ca_certificate()
+        signed = self._signed_bytes(self._sealed_request())
+        updated = tamper.append_dss(signed, [self.pki.root.cert_der, self.pki.intermediate.cert_der])
+        self.assertNotEqual(updated, signed)
+        response = self._upload(updated)
+        self.assertEqual(self._verdict(response), "valid")
+        self.assertIn("Ingrid Customer", response.text)
+
+    def test_document_timestamp_added_after_sealing_is_still_valid(self):
+        self._use_ca_certificate()
+        self._use_tsa()
+        signed = self._signed_bytes(self._sealed_request())
+        response = self._upload(tamper.append_document_timestamp(signed, self.tsa.url))
+        self.assertEqual(self._verdict(response), "valid")
+
+    def test_seal_by_another_certificate_of_the_same_ca_is_not_ours(self):
+        self._use_ca_certificate()
+        self._sealed_request()
+        identity = pades.load_seal_identity(
+            self.pki.pkcs12(self._colleague(), P12_PASSWORD), P12_PASSWORD)
+        forged = pades.seal_pdf(make_pdf(), identity).pdf
+        self.assertEqual(pades.verify_pdf(forged, trust_roots=self.pki.trust_roots).status,
+                         "valid", "the CA alone vouches for it")
+        response = self._upload(forged)
+        self.assertEqual(self._verdict(response), "not_our_seal")
+        self.assertIn("not our seal", response.text)
+        self.assertIn("Signed with", response.text)  # the certificate found, not called a seal
+        self.assertNotIn("Seal level", response.text)
+        self.assertNotIn("o_ds_certificate_download", response.text)
+
+    def test_rotated_seal_certificate_keeps_its_documents_valid(self):
+        first = self._sealed_request(name="Before the rotation")
+        self._use_ca_certificate()
+        second = self._sealed_request(name="After the rotation")
+        history = self.env.company.digital_sign_seal_certificates
+        self.assertEqual(len(history), 2)
+        self.assertIsNotNone(history[0]["periods"][-1][1], "the self-signed one was retired")
+        self.assertIsNone(history[1]["periods"][-1][1], "the uploaded one is in use")
+        for sign_request in (first, second):
+            response = self._upload(self._signed_bytes(sign_request))
+            self.assertEqual(self._verdict(response), "valid", sign_request.name)
+            self.assertIn(sign_request.reference, response.text)
+
+    def test_decompression_bomb_is_refused_before_any_parser(self):
+        bomb = bombs.xref_stream_bomb(2 << 30)
+
+        def no_parser(*args, **kwargs):
+            raise AssertionError("a parser read a refused upload")
+
+        with patch.object(pades, "PdfFileReader", no_parser), \
+                patch.object(pdf_intake.pymupdf, "open", no_parser):
+            response = self._upload(bomb)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self._verdict(response), "refused")
+        self.assertIn("expand to an excessive size", response.text)
+
+    def test_too_many_pages_are_refused(self):
+        self.env["ir.config_parameter"].sudo().set_param("digital_sign.max_pages", 1)
+        many = make_pdf([{"texts": []}] * (2 + pades.VERIFY_EXTRA_PAGES))
+        response = self._upload(many)
+        self.assertEqual(self._verdict(response), "refused")
+        self.assertIn(f"({1 + pades.VERIFY_EXTRA_PAGES} at most)", response.text)
+
+    def test_hostile_input_gets_a_clear_answer(self):
+        """Whatever comes in, the public page answers with a verdict, never a server error."""
+        signed = self._signed_bytes(self._sealed_request())
+        encrypted = pymupdf_encrypted()
+        cases = [
+            # label, form fields, files, expected HTTP status, expected verdict
+            ("no file at all", {}, None, 200, "no_file"),
+            ("the file as a text field", {"document": "%PDF-1.7 not a file"}, None, 200, "no_file"),
+            ("an empty file", {}, {"document": ("a.pdf", b"", "application/pdf")}, 200, "no_file"),
+            ("garbage", {}, {"document": ("a.pdf", b"\x00\xff" * 500, "application/pdf")},
+             200, "damaged"),
+            ("a PDF header then garbage", {},
+             {"document": ("a.pdf", b"%PDF-1.7\n" + b"garbage " * 100, "application/pdf")},
+             200, "damaged"),
+            ("truncated", {}, {"document": ("a.pdf", signed[:len(signed) // 2], "application/pdf")},
+             200, "damaged"),
+            ("encrypted", {}, {"document": ("a.pdf", encrypted, "application/pdf")}, 200, "damaged"),
+            ("an image named .pdf", {},
+             {"document": ("a.pdf", b"GIF89a\x01\x00\x01\x00" + bytes(30), "image/gif")},
+             200, "damaged"),
+            ("the file under another name", {}, {"other": ("a.pdf", signed, "application/pdf")},
+             200, "no_file"),
+            ("ref as a file", {}, {"document": ("a.pdf", signed, "application/pdf"),
+                                   "ref": ("ref.txt", b"DS/0001", "text/plain")}, 200, "valid"),
+            ("a huge ref", {"ref": "R" * 100000}, {"document": ("a.pdf", signed, "application/pdf")},
+             200, "valid"),
+            ("markup in ref", {"ref": "<script>alert(1)</script>"},
+             {"document": ("a.pdf", b"junk", "application/pdf")}, 200, "damaged"),
+            ("unknown fields", {"document_id": "1", "id": "x" * 50},
+             {"document": ("a.pdf", make_pdf(), "application/pdf")}, 200, "unknown"),
+            ("a bomb", {}, {"document": ("a.pdf", bombs.xref_stream_bomb(1 << 30),
+                                         "application/pdf")}, 200, "refused"),
+            ("over the size limit", {}, {"document": ("a.pdf", make_pdf() + b"%" + b"x" * (
+                20 * 1024 * 1024), "application/pdf")}, 413, "too_large"),
+        ]
+        csrf = self._csrf()
+        for label, data, files, status, verdict in cases:
+            with self.subTest(label):
+                self._forget_throttle()
+                response = self.url_open("/digital_sign/verify", data={"csrf_token": csrf, **data},
+                                         files=files or {"nothing": ("", b"", "text/plain")},
+                                         timeout=60)
+                self.assertEqual(response.status_code, status)
+                self.assertEqual(self._verdict(response), verdict)
+                self.assertNotIn("<script>alert(1)</script>", response.text)
+        # bodies that are not a form: refused by Odoo itself, cleanly
+        with mute_logger("odoo.http"):
+            for label, kwargs in (
+                ("a JSON body", {"json": {"document": "x", "csrf_token": csrf}}),
+                ("no CSRF token", {"data": {"document": "x"}}),
+                ("a wrong method", {"method": "PUT", "data": {"csrf_token": csrf}}),
+            ):
+                with self.subTest(label):
+                    response = self.url_open("/digital_sign/verify", **kwargs)
+                    self.assertLess(response.status_code, 500)
+                    self.assertGreaterEqual(response.status_code, 400)
 
     def test_random_pdf_and_not_a_pdf(self):
         response = self._upload(make_pdf())
@@ -234,11 +410,17 @@ class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
 
     # === tour === #
     def test_verification_page_tour(self):
+        self._use_ca_certificate()
         sign_request = self._sealed_request()
         signed = self._signed_bytes(sign_request)
+        colleague = self._colleague()
+        forger = pades.load_seal_identity(self.pki.pkcs12(colleague, P12_PASSWORD), P12_PASSWORD)
         files = {
             "verify_tour_sealed": signed,
             "verify_tour_modified": replace_first_page_content(signed),
+            "verify_tour_countersigned": tamper.append_signature(
+                signed, colleague, [self.pki.intermediate]),
+            "verify_tour_forged": pades.seal_pdf(make_pdf(), forger).pdf,
             "verify_tour_random": make_pdf(producer_title="random"),
         }
         for name, data in files.items():

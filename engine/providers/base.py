@@ -21,7 +21,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 from .. import http
-from ..errors import ProviderAuthError, ProviderRejected
+from ..errors import PdfInvalid, ProviderAuthError, ProviderRejected
+from ..pdf_streams import check_streams
 
 _logger = http.install_masking_filter(logging.getLogger(__name__))
 
@@ -259,9 +260,17 @@ class ProviderClient:
 
     @staticmethod
     def _check_pdf(body):
+        """The signed PDF as received, once it passed the checks every PDF from outside
+        passes before a parser reads it (here: decompression bombs; the size is capped by
+        the download itself). It is sealed next, by pyHanko."""
         if not body.startswith(b"%PDF-"):
             raise ProviderRejected("the signed document is not a PDF",
                                    code="provider_bad_response")
+        try:
+            check_streams(body)
+        except PdfInvalid as error:
+            raise ProviderRejected(f"the signed document was refused: {error.detail}",
+                                   code="provider_bad_response", reason=error.code) from None
         return body
 
     # --- API ---

@@ -23,6 +23,8 @@ import pymupdf
 from PIL import Image as PILImage
 from PIL import ImageDraw
 
+from engine.testing.bombs import stored_block, xref_stream_bomb, zlib_data  # noqa: F401
+
 PAGE_SIZES = {
     "A4": (595.28, 841.89),
     "A4L": (841.89, 595.28),
@@ -332,6 +334,17 @@ def bomb_pdf(decoded_size=300 * 1000 * 1000, filters=b"/FlateDecode"):
     return one_page_raw_pdf(
         extra_objects=[stream_object(b"/Filter %s" % filters, deflate_zeros(decoded_size))]
     )
+
+
+def page_with_content(stream):
+    """A one-page PDF whose page content is the stream object ``stream`` (as written by
+    :func:`stream_object`, or by hand)."""
+    return raw_pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        stream,
+    ])
 
 
 def encrypted_pdf(user_pw="user", owner_pw="owner"):

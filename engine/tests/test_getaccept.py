@@ -11,6 +11,7 @@ from engine.errors import ProviderAuthError, ProviderRejected, ProviderUnavailab
 from engine.http import make_session
 from engine.providers import Envelope, FieldPlacement, GetAcceptClient, Recipient, TokenCache
 from engine.providers import getaccept as getaccept_module
+from engine.testing import bombs
 from engine.testing.fake_getaccept import FakeGetAccept
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -228,6 +229,17 @@ def test_download_refuses_a_non_pdf(fake, client):
     with pytest.raises(ProviderRejected) as info:
         client.download_signed(created.provider_reference)
     assert info.value.code == "provider_bad_response"
+
+
+def test_download_refuses_a_decompression_bomb(fake, client):
+    """The signed PDF goes to pyHanko for the seal next: a file that inflates to a gigabyte
+    is refused before."""
+    created = client.create_envelope(envelope())
+    fake.set_download(created.provider_reference, bombs.xref_stream_bomb(1 << 30))
+    with pytest.raises(ProviderRejected) as info:
+        client.download_signed(created.provider_reference)
+    assert info.value.code == "provider_bad_response"
+    assert info.value.params["reason"] == "pdf_bomb"
 
 
 def test_download_is_capped(fake, client, monkeypatch):

@@ -6,12 +6,13 @@ import os
 import subprocess
 import sys
 import zlib
+from unittest.mock import patch
 
 import pdfgen
 import pymupdf
 import pytest
 
-from engine import pdf_intake
+from engine import pdf_intake, pdf_streams
 from engine.errors import PdfInvalid
 from engine.pdf_intake import PageInfo, PdfInfo, check_streams, inspect_pdf
 
@@ -200,31 +201,49 @@ def test_flate_bomb_is_refused(bomb):
     assert refused(bomb).code == "pdf_bomb"
 
 
-def test_flate_bomb_memory_stays_bounded(tmp_path, bomb):
-    """Run in a child process so that its peak RSS is its own: inflating 300 MB would need
-    300 MB; the bounded inflater stays far below."""
-    path = tmp_path / "bomb.pdf"
-    path.write_bytes(bomb)
+def run_bounded(tmp_path, data, call):
+    """Run ``call`` (source text of an expression using ``data``) in a child process, so
+    that its peak RSS is its own; return its PdfInvalid code (or None) and how much its peak
+    RSS grew, in KiB."""
+    path = tmp_path / "input.pdf"
+    path.write_bytes(data)
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     script = (
         "import json, resource, sys\n"
         f"sys.path.insert(0, {root!r})\n"
-        "from engine.pdf_intake import inspect_pdf\n"
+        "from engine import pades, pdf_intake\n"
         "from engine.errors import PdfInvalid\n"
         f"data = open({str(path)!r}, 'rb').read()\n"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "try:\n"
-        "    inspect_pdf(data); code = None\n"
+        f"    outcome = {call}; code = getattr(outcome, 'refusal', None)\n"
         "except PdfInvalid as exc:\n"
         "    code = exc.code\n"
         "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "print(json.dumps({'code': code, 'growth_kib': after - before}))\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            check=True, timeout=120)
+                            check=True, timeout=300)
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["code"] == "pdf_bomb"
-    assert report["growth_kib"] < 48 * 1024
+    return report["code"], report["growth_kib"]
+
+
+def test_flate_bomb_memory_stays_bounded(tmp_path, bomb):
+    """Inflating 300 MB would need 300 MB; the bounded inflater stays far below."""
+    code, growth_kib = run_bounded(tmp_path, bomb, "pdf_intake.inspect_pdf(data)")
+    assert code == "pdf_bomb"
+    assert growth_kib < 48 * 1024
+
+
+def test_gigabyte_cross_reference_stream_is_refused_in_bounded_memory(tmp_path):
+    """A 4 MB file whose cross-reference stream inflates to 4 GiB: every parser inflates it
+    on opening (pyHanko all of it, in memory), so a check that let it through would need
+    gigabytes here."""
+    bomb = pdfgen.xref_stream_bomb(4 << 30)
+    assert len(bomb) < 5 * 1024 * 1024
+    code, growth_kib = run_bounded(tmp_path, bomb, "pdf_intake.inspect_pdf(data)")
+    assert code == "pdf_bomb"
+    assert growth_kib < 64 * 1024
 
 
 def test_many_streams_together_are_a_bomb():
@@ -297,3 +316,142 @@ def test_bomb_in_an_object_stream_is_caught_before_mupdf_opens_it():
     with pytest.raises(PdfInvalid) as caught:
         inspect_pdf(data[:cut] + bomb_stream + data[cut:])
     assert caught.value.code == "pdf_bomb"
+
+
+# --- bombs that hide from a naive scan ----------------------------------------------------
+HIDDEN = 2 * 1024 * 1024  # what the hidden payloads inflate to; the limit is set below it
+
+
+def flate_stream(dictionary, data, between=b" "):
+    return b"<< /Length %d %s >>%sstream\n" % (len(data), dictionary, between) + data \
+        + b"\nendstream"
+
+
+def padding(size=70 * 1024):
+    return b"/Padding [" + b" " * size + b"]"
+
+
+ZEROS = pdfgen.zlib_data(zeros=HIDDEN)
+
+HIDDEN_BOMBS = {
+    "two Flate filters": flate_stream(
+        b"/Filter [/FlateDecode /FlateDecode]", zlib.compress(pdfgen.zlib_data(zeros=HIDDEN))),
+    "a comment between the dictionary and its data": flate_stream(
+        b"/Filter /FlateDecode", ZEROS, between=b" % " + b"a long comment " * 5 + b"\n"),
+    "a dictionary padded beyond the window": flate_stream(
+        b"/Filter /FlateDecode " + padding(), ZEROS),
+    "the filter behind a comment, and a decoy": flate_stream(
+        b"/Filter %c\n/FlateDecode /Decoy (/Filter /DCTDecode)", ZEROS),
+    "a hex-escaped key": flate_stream(b"/Fil#74er /FlateDecode", ZEROS),
+    "an endstream keyword inside the compressed data": flate_stream(
+        b"/Filter /FlateDecode", pdfgen.zlib_data(b"\nendstream\nendobj\n", HIDDEN)),
+    "a stream keyword inside the compressed data": flate_stream(
+        b"/Filter /FlateDecode", pdfgen.zlib_data(b">>\nstream\n", HIDDEN)),
+    "hexadecimal text with a padded dictionary": flate_stream(
+        b"/Filter [/AHx /Fl] " + padding(), ZEROS.hex().encode() + b">"),
+    "ASCII85 text with a padded dictionary": flate_stream(
+        b"/Filter [/A85 /Fl] " + padding(), __import__("base64").a85encode(ZEROS) + b"~>"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HIDDEN_BOMBS))
+def test_hidden_bombs_are_measured_before_any_parser(name):
+    data = pdfgen.page_with_content(HIDDEN_BOMBS[name])
+    doc = pymupdf.open(stream=data, filetype="pdf")
+    assert len(doc.xref_stream(4)) >= HIDDEN, "MuPDF does inflate it"
+    doc.close()
+    with pytest.raises(PdfInvalid) as caught:
+        check_streams(data, max_stream=HIDDEN // 2)
+    assert caught.value.code == "pdf_bomb"
+
+
+@pytest.mark.parametrize("filters, encode", [
+    (b"/LZWDecode", pdfgen.lzw_encode),
+    (b"/RunLengthDecode", pdfgen.runlength_encode),
+    (b"[/FlateDecode /LZWDecode]", lambda raw: zlib.compress(pdfgen.lzw_encode(raw))),
+])
+def test_streams_as_mupdf_reads_them_are_measured(filters, encode):
+    """What a raw scan cannot see (an LZW or RunLength stream whose dictionary is padded
+    beyond its window) is measured once MuPDF opened the file, before anything decodes it."""
+    raw = bytes(HIDDEN // 8)  # LZW-encoded in Python: kept small
+    data = pdfgen.page_with_content(flate_stream(b"/Filter " + filters + b" " + padding(),
+                                                 encode(raw)))
+    doc = pymupdf.open(stream=data, filetype="pdf")
+    try:
+        assert doc.xref_stream(4) == raw
+        with pytest.raises(PdfInvalid) as caught:
+            pdf_streams.check_document_streams(doc, max_stream=len(raw) // 2)
+        assert caught.value.code == "pdf_bomb"
+        assert pdf_streams.check_document_streams(doc) == len(raw)
+    finally:
+        doc.close()
+
+
+def test_inspect_pdf_runs_the_document_check():
+    raw = bytes(HIDDEN // 8)
+    data = pdfgen.page_with_content(flate_stream(b"/Filter /LZWDecode " + padding(),
+                                                 pdfgen.lzw_encode(raw)))
+    with patch.object(pdf_streams, "MAX_STREAM_BYTES", len(raw) // 2):
+        assert refused(data).code == "pdf_bomb"
+    assert inspect_pdf(data).page_count == 1
+
+
+@pytest.mark.parametrize("name, stream", [
+    ("Flate output that starts like zlib data", flate_stream(
+        b"/Filter /FlateDecode", pdfgen.zlib_data(b"\x78\x9cnot zlib after all", HIDDEN))),
+    ("a second filter that stops at once", flate_stream(
+        b"/Filter [/FlateDecode /ASCIIHexDecode]", pdfgen.zlib_data(b"<not hex>", HIDDEN))),
+    ("a second filter that ends early", flate_stream(
+        b"/Filter [/FlateDecode /RunLengthDecode]", pdfgen.zlib_data(b"\x00a\x80", HIDDEN))),
+])
+def test_every_filter_is_measured_to_its_end(name, stream):
+    """pyHanko decodes each filter's data in full before the next filter: a later filter (or
+    a guess about the decoded data) that stops early does not stop the measure."""
+    with pytest.raises(PdfInvalid) as caught:
+        check_streams(pdfgen.page_with_content(stream), max_stream=HIDDEN - 1)
+    assert caught.value.code == "pdf_bomb"
+
+
+def test_too_many_filters_on_one_stream():
+    data = b"x" * 100
+    for _i in range(17):
+        data = zlib.compress(data)
+    stream = flate_stream(b"/Filter [" + b"/Fl " * 17 + b"]", data)
+    with pytest.raises(PdfInvalid) as caught:
+        check_streams(pdfgen.page_with_content(stream))
+    assert caught.value.code == "pdf_bomb"
+
+
+def test_too_many_filter_chains_near_one_stream():
+    decoys = b" ".join(b"/Filter [%s]" % (b"/Fl " * n) for n in range(1, 12))
+    stream = flate_stream(decoys, zlib.compress(b"q Q"))
+    with pytest.raises(PdfInvalid) as caught:
+        check_streams(pdfgen.page_with_content(stream))
+    assert caught.value.code == "pdf_bomb"
+
+
+def test_overlapping_streams_cost_linear_work():
+    """Each "stream" keyword below starts zlib data that runs through all the following ones
+    (their keywords sit in stored blocks): measuring each to its end would take quadratic
+    time. The scan stops when the decoders have read a few times the file."""
+    segment = b"stream\n\x78\x01" + b"\x00\x00\x00\xff\xff" * 100 + b"\x00\x09\x00\xf6\xff"
+    data = pdfgen.page_with_content(flate_stream(b"", b"q Q")) + segment * 20000
+    with pytest.raises(PdfInvalid) as caught:
+        check_streams(data)
+    assert caught.value.code == "pdf_bomb"
+    assert "over and over" in caught.value.detail
+
+
+def test_many_small_streams_are_not_a_bomb():
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        pdfgen.stream_object(b"/Filter /FlateDecode", zlib.compress(b"BT ET")),
+    ]
+    for n in range(20000):
+        objects.append(pdfgen.stream_object(b"", b"q 1 0 0 1 0 0 cm Q") if n % 2 else
+                       pdfgen.stream_object(b"/Filter /FlateDecode", zlib.compress(b"q Q" * 10)))
+    data = pdfgen.raw_pdf(objects)
+    assert check_streams(data) == 5 + 10000 * 30
+    assert inspect_pdf(data).page_count == 1

@@ -2,7 +2,9 @@ import { registry } from "@web/core/registry";
 
 /**
  * The verification page, as a visitor uses it: upload the sealed PDF (valid), a modified
- * copy (not valid, with the reason) and a PDF this database never sealed (unknown).
+ * copy (not valid, with the reason), a copy signed afterwards by a colleague holding a
+ * certificate from the same CA (not valid: what changed is listed), a PDF sealed with that
+ * colleague's certificate (not our seal) and a PDF this database never sealed (unknown).
  * The files are public attachments made by the Python test (tests/test_verify.py), named by
  * their XML ids.
  */
@@ -72,6 +74,19 @@ registry.category("web_tour.tours").add("digital_sign_verify", {
         },
         {
             trigger: ".o_ds_verdict .o_ds_reason:contains('after it was sealed')",
+        },
+        ...uploadSteps("verify_tour_countersigned"),
+        {
+            content: "A signature added after the seal, even from the same CA, is a change",
+            trigger: ".o_ds_verdict[data-outcome='modified'] h1:contains('changed after sealing')",
+        },
+        {
+            trigger: ".o_ds_verdict .o_ds_changes li:contains('Another signature was added, by Colleague')",
+        },
+        ...uploadSteps("verify_tour_forged"),
+        {
+            content: "A seal made with another certificate of the same CA is not ours",
+            trigger: ".o_ds_verdict[data-outcome='not_our_seal'] h1:contains('not our seal')",
         },
         ...uploadSteps("verify_tour_random"),
         {
