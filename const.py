@@ -150,6 +150,9 @@ OTP_RESEND_SECONDS = 60
 THROTTLE_BAD_TOKENS_PER_IP = 30  # per 10 minutes
 THROTTLE_CODE_SENDS_PER_IP = 20  # per 15 minutes
 THROTTLE_VERIFY_PER_IP = 20  # document checks on the public verification page, per 10 minutes
+# Bounded state: slices per window, and rows per scope (the key's part before ':').
+THROTTLE_BUCKETS = 10
+THROTTLE_MAX_ROWS_PER_SCOPE = 10000
 
 ENGINE_ERROR_MESSAGES = {
     "pdf_empty": _lt("The file is empty."),

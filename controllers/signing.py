@@ -55,7 +55,7 @@ class DigitalSignController(http.Controller):
         # the limit, every bad link from that IP gets a 429 instead of the 404.
         ip = self._client_ip()
         if ip:
-            request.env["digital.sign.throttle"]._hit(f"bad_token:{ip}")
+            request.env["digital.sign.throttle"]._hit(f"bad_token:{ip}", 600)
         return Participant
 
     def _not_found(self):

@@ -461,9 +461,10 @@ class DigitalSignParticipant(models.Model):
             "otp_sent_at": now,
             "otp_visible_code": code if show_code in ("1", "True") else False,
         })
-        Throttle._hit(key)
+        Throttle._hit(key, 15 * 60)
+        Throttle._hit(key, 24 * 3600)
         if ip:
-            Throttle._hit(f"otp_send_ip:{ip}")
+            Throttle._hit(f"otp_send_ip:{ip}", 15 * 60)
         try:
             if self.otp_channel == "sms":
                 self._queue_sms(self._get_otp_message(code), purpose="code")
@@ -833,7 +834,7 @@ class DigitalSignParticipant(models.Model):
         key = f"new_link:{self.id}"
         if Throttle._is_limited(key, 1, 24 * 3600):
             return {"status": "already_asked"}
-        Throttle._hit(key)
+        Throttle._hit(key, 24 * 3600)
         request = self.request_id
         request._log_event("link_requested", participant=self, channel="web")
         request._notify_owner(

@@ -8,3 +8,4 @@ from . import test_signing_tours
 from . import test_helpdesk
 from . import test_messages
 from . import test_places_editor
+from . import test_public_routes
