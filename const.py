@@ -150,6 +150,8 @@ OTP_RESEND_SECONDS = 60
 THROTTLE_BAD_TOKENS_PER_IP = 30  # per 10 minutes
 THROTTLE_CODE_SENDS_PER_IP = 20  # per 15 minutes
 THROTTLE_VERIFY_PER_IP = 20  # document checks on the public verification page, per 10 minutes
+DAY = 24 * 3600
+THROTTLE_DOWNLOAD_LOGS_PER_DOCUMENT = 20  # "downloaded" events a day at most (cookieless clients)
 # Bounded state: slices per window, and rows per scope (the key's part before ':').
 THROTTLE_BUCKETS = 10
 THROTTLE_MAX_ROWS_PER_SCOPE = 10000

@@ -6,7 +6,7 @@ user's own contact. Colleagues of the same company may read the ticket, but neve
 another person's link (that would sign in their name). Whoever may read the ticket (its
 portal access rules, or its access token) downloads the signed documents through a route
 that checks the ticket first and then that the document belongs to that ticket; anything
-else gets a 404.
+else gets a 404. The download is logged once per session.
 """
 
 from odoo import fields, http
@@ -16,7 +16,7 @@ from odoo.http import Stream, request
 from odoo.addons.helpdesk_mgmt.controllers.myaccount import CustomerPortalHelpdesk
 
 from .. import const
-from .signing import NO_STORE
+from .signing import NO_STORE, log_download_once
 
 TICKET_MODEL = "helpdesk.ticket"
 
@@ -98,8 +98,9 @@ class DigitalSignHelpdeskPortal(CustomerPortalHelpdesk):
         stream.download_name = sign_request_sudo.signed_filename or "signed.pdf"
         stream.mimetype = "application/pdf"
         stream.public = False
-        sign_request_sudo._log_event("downloaded", channel="portal",
-                                     details={"document": "signed", "ticket": ticket_sudo.id})
+        log_download_once(sign_request_sudo, f"t:{ticket_sudo.id}:{sign_request_sudo.id}",
+                          channel="portal",
+                          details={"document": "signed", "ticket": ticket_sudo.id})
         response = stream.get_response(as_attachment=True)
         response.headers.update(NO_STORE)
         return response

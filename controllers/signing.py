@@ -5,6 +5,9 @@ value read with sudo); every failure (unknown id, wrong token, another participa
 a revoked token, the quotation's portal token) gets the same 404 from one helper, which also
 counts the failure per IP in the database. State-changing calls are POSTs (JSON-RPC) that
 carry the CSRF token and are refused when the browser says they come from another site.
+
+A GET changes nothing: mail systems' link scanners open links, so the participant becomes
+"viewed" only when the rendered page's script reports it (``/viewed``).
 """
 
 import hashlib
@@ -23,12 +26,37 @@ _logger = logging.getLogger(__name__)
 
 BASE = "/digital_sign/s/<int:participant_id>/<string:token>"
 SESSION_KEY = "digital_sign_verified"
+DOWNLOADS_SESSION_KEY = "digital_sign_downloads"
+MAX_SESSION_DOWNLOADS = 100  # keys remembered per session (the session stays small)
 NO_STORE = {
     "Cache-Control": "no-store, max-age=0",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": "frame-ancestors 'none'",
 }
+
+
+def log_download_once(sign_request_sudo, key, participant_sudo=None, channel="web",
+                      details=None):
+    """Log the download of a signed document once per browser session, and at most
+    ``THROTTLE_DOWNLOAD_LOGS_PER_DOCUMENT`` times a day per document for clients that
+    keep no session (each GET of a cookieless client is a new session): repeated GETs never
+    grow the audit trail without bound.
+
+    :param str key: what was downloaded, unique per document and reader
+    """
+    done = list(request.session.get(DOWNLOADS_SESSION_KEY) or [])
+    if key in done:
+        return
+    Throttle = request.env["digital.sign.throttle"]
+    throttle_key = f"download_log:{sign_request_sudo.id}"
+    if Throttle._is_limited(throttle_key, const.THROTTLE_DOWNLOAD_LOGS_PER_DOCUMENT,
+                            const.DAY):
+        return
+    Throttle._hit(throttle_key, const.DAY)
+    sign_request_sudo._log_event("downloaded", participant=participant_sudo, channel=channel,
+                                 details=details or {"document": "signed"})
+    request.session[DOWNLOADS_SESSION_KEY] = [*done, key][-MAX_SESSION_DOWNLOADS:]
 
 
 class DigitalSignController(http.Controller):
@@ -115,7 +143,6 @@ class DigitalSignController(http.Controller):
                 values["step"] = "name"
             else:
                 values["step"] = "sign"
-                participant_sudo._mark_viewed()
         return self._with_headers(request.render("digital_sign.signing_page", values))
 
     @http.route(BASE + "/page/<int:page>", type="http", auth="public", methods=["GET"],
@@ -149,8 +176,8 @@ class DigitalSignController(http.Controller):
                 return self._not_found()
             stream = Stream.from_binary_field(sign_request, "signed_pdf")
             stream.download_name = sign_request.signed_filename or "signed.pdf"
-            sign_request._log_event("downloaded", participant=participant_sudo, channel="web",
-                                    details={"document": "signed"})
+            log_download_once(sign_request, f"s:{participant_sudo.id}",
+                              participant_sudo=participant_sudo)
         elif which == "original":
             stream = Stream(type="data", data=sign_request._get_display_pdf(),
                             download_name=f"{sign_request.name}.pdf")
@@ -161,6 +188,20 @@ class DigitalSignController(http.Controller):
         return self._with_headers(stream.get_response(as_attachment=True))
 
     # === ACTIONS (JSON-RPC, POST) === #
+    @http.route(BASE + "/viewed", type="jsonrpc", auth="public", methods=["POST"])
+    def viewed(self, participant_id, token, csrf_token=None, **kwargs):
+        """The page's script reports that it showed the document: the participant (and
+        the request) become viewed. Only this call does it, never the GET of the link."""
+        self._check_post(csrf_token)
+        participant_sudo = self._get_participant_sudo(participant_id, token)
+        if not participant_sudo:
+            return self._json_not_found()
+        if participant_sudo._link_state() != "sign" or not self._session_verified(participant_sudo) \
+                or participant_sudo._get_missing_participants():
+            return {"status": "closed"}
+        participant_sudo._mark_viewed()
+        return {"status": "ok"}
+
     @http.route(BASE + "/otp/send", type="jsonrpc", auth="public", methods=["POST"])
     def otp_send(self, participant_id, token, csrf_token=None, **kwargs):
         self._check_post(csrf_token)

@@ -398,7 +398,12 @@ class DigitalSignParticipant(models.Model):
 
     def _mark_viewed(self):
         """First display of the document: the participant (and the request, if it was
-        only sent) become viewed."""
+        only sent) become viewed.
+
+        Called when the page's script reports that it showed the document (a POST from the
+        rendered page), or on signing or rejecting; never on a bare GET of the link, which
+        mail systems' link scanners make.
+        """
         self.ensure_one()
         if self.state != "sent":
             return False
@@ -588,6 +593,8 @@ class DigitalSignParticipant(models.Model):
         writes, errors = self._check_submitted_values(values, now)
         if errors:
             return {"status": "invalid", "errors": errors}
+        # Signing proves the page was shown, even if its "viewed" report never arrived.
+        self._mark_viewed()
         # Compare-and-set: only one submission moves the participant to signed.
         self.env.flush_all()
         self.env.cr.execute(SQL(
@@ -685,6 +692,7 @@ class DigitalSignParticipant(models.Model):
         if not reason:
             return {"status": "invalid", "errors": {"reason": self.env._(
                 "Please say why you do not sign.")}}
+        self._mark_viewed()
         self.write({"state": "rejected", "rejected_at": fields.Datetime.now(), "reject_reason": reason})
         request._log_event("rejected", participant=self, channel="web", ip=ip, user_agent=user_agent,
                            details={"reason": reason})

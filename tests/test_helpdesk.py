@@ -405,7 +405,10 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
         self.assertEqual(response.content, base64.b64decode(quote.signed_pdf))
         self.assertEqual(response.headers["Content-Type"], "application/pdf")
         self.assertIn("no-store", response.headers["Cache-Control"])
-        self.assertTrue(quote.event_ids.filtered(lambda e: e.event_type == "downloaded"))
+        self.assertEqual(self.url_open(download).status_code, 200)
+        quote.invalidate_recordset()
+        self.assertEqual(len(quote.event_ids.filtered(lambda e: e.event_type == "downloaded")), 1,
+                         "logged once per session, not per GET")
         not_found = [
             f"/my/ticket/{other_ticket.id}/signed/{other.id}",  # another customer's ticket
             f"/my/ticket/{ticket.id}/signed/{other.id}",  # a document of another ticket

@@ -1,4 +1,5 @@
-"""The public routes against insiders and hostile clients: floods of bad links."""
+"""The public routes against insiders and hostile clients: link scanners, repeated downloads,
+floods of bad links."""
 
 import re
 from contextlib import contextmanager
@@ -70,6 +71,80 @@ class PublicRoutesCommon(DigitalSignCommon, HttpCase):
 
 @tagged("post_install", "-at_install")
 class TestPublicRoutes(PublicRoutesCommon):
+    # === viewed: only when the page's script reports it === #
+    def test_a_bare_get_changes_nothing_the_page_report_marks_viewed(self):
+        request = self._sent()
+        participant = request.participant_ids
+        events = len(request.event_ids)
+        # a link scanner (or curl): the page, its images, the document
+        for path in ("", "/page/1", "/download/original"):
+            with self._browser():
+                response = self.url_open(self._path(participant) + path)
+            self.assertEqual(response.status_code, 200, path)
+        self.assertEqual((participant.state, request.state), ("sent", "sent"))
+        self.assertFalse(participant.viewed_at)
+        self.assertEqual(len(request.event_ids), events, "no event for a GET")
+        # the rendered page reports it showed the document
+        csrf = self._csrf(participant)
+        self.assertEqual(self._rpc(participant, "viewed", csrf=csrf), {"status": "ok"})
+        self.assertEqual((participant.state, request.state), ("viewed", "viewed"))
+        self.assertTrue(participant.viewed_at)
+        self.assertEqual(self._rpc(participant, "viewed", csrf=csrf), {"status": "ok"})
+        self.assertEqual(len(self._events(request, "viewed")), 1, "once")
+
+    def test_viewed_needs_the_document_on_the_page(self):
+        request = self._sent(participants=[{
+            "name": "Ingrid", "email": "ingrid@example.com", "mobile": "+46701234567",
+            "role": "Customer", "otp_channel": "sms"}])
+        participant = request.participant_ids
+        self.assertEqual(self._rpc(participant, "viewed"), {"status": "closed"},
+                         "behind the code, the document was not shown")
+        self.assertEqual(participant.state, "sent")
+        self.assertFalse(self._events(request, "viewed"))
+
+    def test_signing_marks_viewed_when_the_report_never_came(self):
+        request = self._sent()
+        participant = request.participant_ids
+        self.assertEqual(self._sign(participant)["status"], "ok")
+        types = request.event_ids.sorted("sequence").mapped("event_type")
+        self.assertLess(types.index("viewed"), types.index("signed"))
+        self.assertTrue(participant.viewed_at)
+
+    # === the signed copy === #
+    def _signed_and_final(self, **kwargs):
+        request = self._sent(**kwargs)
+        participant = request.participant_ids
+        csrf = self._csrf(participant)
+        if participant.otp_channel != "none":
+            with patch(GENERATE_CODE, return_value="135790"):
+                self.assertEqual(self._rpc(participant, "otp/send", csrf=csrf)["status"], "ok")
+            self.assertEqual(self._rpc(participant, "otp/verify", csrf=csrf, code="135790"),
+                             {"status": "ok"})
+        self.assertEqual(self._sign(participant, csrf=csrf)["status"], "ok")
+        self.env.ref("digital_sign.ir_cron_finalize_documents").method_direct_trigger()
+        self.assertEqual(request.finalize_state, "done")
+        return request, participant
+
+    def test_downloading_the_signed_copy_is_logged_once_per_session(self):
+        request, participant = self._signed_and_final()
+        path = self._path(participant, "download/signed")
+        for _i in range(3):
+            self.assertEqual(self.url_open(path).status_code, 200)
+        self.assertEqual(len(self._events(request, "downloaded")), 1)
+        with self._browser():
+            self.url_open(path)
+            self.url_open(path)
+        self.assertEqual(len(self._events(request, "downloaded")), 2, "another session")
+
+    def test_cookieless_downloads_log_a_bounded_number_of_events(self):
+        request, participant = self._signed_and_final()
+        path = self._path(participant, "download/signed")
+        with patch(f"{CONST}.THROTTLE_DOWNLOAD_LOGS_PER_DOCUMENT", 3):
+            for _i in range(8):  # each GET without a cookie is a new session
+                with self._browser():
+                    self.assertEqual(self.url_open(path).status_code, 200)
+        self.assertEqual(len(self._events(request, "downloaded")), 3)
+
     # === bounded state === #
     def test_bad_links_from_one_ip_keep_one_row(self):
         request = self._sent()

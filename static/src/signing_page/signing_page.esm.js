@@ -9,6 +9,9 @@ import { SignatureDialog } from "@web/core/signature/signature_dialog";
  * participant's places; this interaction fills them, guides from one place to the next and
  * talks to the JSON-RPC routes of the page. Every call carries the CSRF token; the server
  * decides what is required and answers with a status.
+ *
+ * Opening the link changes nothing on the server (mail systems' link scanners open links):
+ * once the first page of the document is shown, this script reports it (`viewed`).
  */
 export class DigitalSignPage extends Interaction {
     static selector = ".o_digital_sign";
@@ -42,6 +45,32 @@ export class DigitalSignPage extends Interaction {
         this.updateProgress();
         if (this.el.querySelector(".o_ds_finalising")) {
             this.pollFinalDocument();
+        }
+    }
+
+    start() {
+        if (this.el.dataset.step === "sign") {
+            this.reportViewedWhenShown();
+        }
+    }
+
+    /**
+     * Tell the server that the participant saw the document, once its first page is
+     * painted (a bare GET of the link, as a link scanner makes, never does it).
+     */
+    reportViewedWhenShown() {
+        const image = this.el.querySelector(".o_ds_page img");
+        if (!image) {
+            return;
+        }
+        const report = async () => {
+            await this.call("viewed");
+            this.el.dataset.viewedReported = "1";
+        };
+        if (image.complete && image.naturalWidth) {
+            report();
+        } else {
+            this.addListener(image, "load", report, { once: true });
         }
     }
 
