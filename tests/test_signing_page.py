@@ -9,8 +9,7 @@ from freezegun import freeze_time
 
 from odoo import fields
 from odoo.tests import HttpCase, tagged
-from odoo.tests.common import JsonRpcException
-from odoo.tools import config, mute_logger
+from odoo.tools import config
 
 from .common import DigitalSignCommon, make_pdf, person, signature_data_url
 
@@ -108,15 +107,19 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
         request = self._sent_request()
         participant = request.participant_ids
         csrf = self._csrf(participant)
-        with mute_logger("odoo.http"):
-            with self.assertRaises(JsonRpcException):
-                self._rpc(participant, "submit", csrf="bogus", values={}, consent=True)
-            response = self.url_open(
-                f"{participant._get_signing_path()}/submit",
-                json={"jsonrpc": "2.0", "method": "call", "params": {"csrf_token": csrf}},
-                headers={"Sec-Fetch-Site": "cross-site"})
-            self.assertIn("Forbidden", response.json()["error"]["data"]["name"])
-        self.assertEqual(participant.state, "sent", "neither the GET nor the refused POSTs")
+        field = request.field_ids
+        params = {"values": {str(field.id): PNG_SIGNATURE}, "consent": True,
+                  "document_sha256": request.original_sha256}
+        for bad in ("bogus", "", None, ["list"], {"a": "b"}, 42, True, "é" * 40, csrf + "x" * 300):
+            with self.subTest(csrf=str(bad)[:20]):
+                result = self.make_jsonrpc_request(f"{participant._get_signing_path()}/submit",
+                                                   {**params, "csrf_token": bad})
+                self.assertEqual(result, {"error": "forbidden"})
+        result = self._rpc(participant, "submit", csrf=csrf, values={}, consent=True,
+                           headers={"Sec-Fetch-Site": "cross-site"})
+        self.assertEqual(result, {"error": "forbidden"})
+        self.assertEqual(participant.state, "sent", "neither the GETs nor the refused POSTs")
+        self.assertFalse(request.event_ids.filtered(lambda e: e.event_type in ("viewed", "signed")))
 
     # === client IP in the audit trail === #
     def test_audit_ip_ignores_forged_forwarding_headers_unless_behind_a_proxy(self):
