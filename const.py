@@ -185,6 +185,7 @@ DEFAULTS = {
     "cron_batch_size": 100,
     "audit_retention_years": 0,
     "live_links_for_readers": False,
+    "signed_link_days": 30,
 }
 
 # Who sees a document's live signing links (and the current one-time code) besides its
@@ -200,9 +201,24 @@ OTP_TTL_SECONDS = 10 * 60
 OTP_MAX_FAILURES = 5
 OTP_LOCK_SECONDS = 15 * 60
 OTP_RESEND_SECONDS = 60
+OTP_MAX_FAILURES_PER_DAY = 10  # wrong codes of a participant over 24 hours, across resends
+OTP_DAY_LOCK_SECONDS = 24 * 3600  # ... then signing is locked this long
+DAY = 24 * 3600
 THROTTLE_BAD_TOKENS_PER_IP = 30  # per 10 minutes
 THROTTLE_CODE_SENDS_PER_IP = 20  # per 15 minutes
 THROTTLE_VERIFY_PER_IP = 20  # document checks on the public verification page, per 10 minutes
+# Public actions that send a message or write rows, per DAY (a participant acting from their
+# own link, and an IP address whatever link it uses).
+THROTTLE_REENGAGE_PER_PARTICIPANT = 5
+THROTTLE_REENGAGE_PER_IP = 10
+THROTTLE_NAME_PER_PARTICIPANT = 5
+THROTTLE_NAME_PER_IP = 20
+THROTTLE_NEW_LINK_PER_PARTICIPANT = 1
+THROTTLE_NEW_LINK_PER_IP = 5
+THROTTLE_DOWNLOAD_LOGS_PER_DOCUMENT = 20  # "downloaded" events a day at most (cookieless clients)
+# Bounded state: slices per window, and rows per scope (the key's part before ':').
+THROTTLE_BUCKETS = 10
+THROTTLE_MAX_ROWS_PER_SCOPE = 10000
 
 # What changed after sealing (engine.pdf_changes.Change), on the verification page
 SEAL_CHANGE_MESSAGES = {

@@ -2,10 +2,11 @@
 
 The page lists the ticket's documents out for signature and the signed ones. A signing
 link is shown only to the person it belongs to: a participant whose contact is the portal
-user or another contact of the user's commercial entity. Whoever may read the ticket (its
+user's own contact. Colleagues of the same company may read the ticket, but never open
+another person's link (that would sign in their name). Whoever may read the ticket (its
 portal access rules, or its access token) downloads the signed documents through a route
 that checks the ticket first and then that the document belongs to that ticket; anything
-else gets a 404.
+else gets a 404. The download is logged once per session.
 """
 
 from odoo import fields, http
@@ -15,7 +16,7 @@ from odoo.http import Stream, request
 from odoo.addons.helpdesk_mgmt.controllers.myaccount import CustomerPortalHelpdesk
 
 from .. import const
-from .signing import NO_STORE
+from .signing import NO_STORE, log_download_once
 
 TICKET_MODEL = "helpdesk.ticket"
 
@@ -28,15 +29,13 @@ class DigitalSignHelpdeskPortal(CustomerPortalHelpdesk):
         return values
 
     def _digital_sign_own_partners(self):
-        """The contacts whose signing links the current user may see: their own contact and
-        the other contacts of their commercial entity. None for the public user (a ticket
+        """The contacts whose signing links the current user may see: their own contact
+        only (not the other contacts of their company). None for the public user (a ticket
         opened with its access token shows no signing link)."""
         user = request.env.user
         if user._is_public():
             return request.env["res.partner"]
-        return request.env["res.partner"].sudo().with_context(active_test=False).search(
-            [("id", "child_of", user.commercial_partner_id.id)]
-        )
+        return user.partner_id
 
     def _digital_sign_ticket_values(self, ticket_sudo, access_token):
         """The ticket's documents for its portal page.
@@ -99,8 +98,9 @@ class DigitalSignHelpdeskPortal(CustomerPortalHelpdesk):
         stream.download_name = sign_request_sudo.signed_filename or "signed.pdf"
         stream.mimetype = "application/pdf"
         stream.public = False
-        sign_request_sudo._log_event("downloaded", channel="portal",
-                                     details={"document": "signed", "ticket": ticket_sudo.id})
+        log_download_once(sign_request_sudo, f"t:{ticket_sudo.id}:{sign_request_sudo.id}",
+                          channel="portal",
+                          details={"document": "signed", "ticket": ticket_sudo.id})
         response = stream.get_response(as_attachment=True)
         response.headers.update(NO_STORE)
         return response

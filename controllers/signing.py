@@ -5,18 +5,25 @@ value read with sudo); every failure (unknown id, wrong token, another participa
 a revoked token, the quotation's portal token) gets the same 404 from one helper, which also
 counts the failure per IP in the database. State-changing calls are POSTs (JSON-RPC) that
 carry the CSRF token and are refused when the browser says they come from another site.
+
+A GET changes nothing: mail systems' link scanners open links, so the participant becomes
+"viewed" only when the rendered page's script reports it (``/viewed``). Every JSON call goes
+through ``_public_call``, which checks the CSRF token, the link and the parameters' types
+before any code reads them, and answers a refusal in the route's own shape (never a
+traceback): ``{"error": "forbidden" | "not_found"}`` or ``{"status": "invalid"}``. Limits
+answer ``{"status": "limited"}``.
 """
 
 import hashlib
 import logging
-
-from werkzeug.exceptions import Forbidden
 
 from odoo import fields, http
 from odoo.http import Stream, request
 from odoo.tools import consteq
 
 from .. import const
+from ..engine import images as engine_images
+from ..engine import params as P
 from ..utils import client_info
 
 _logger = logging.getLogger(__name__)
@@ -24,12 +31,40 @@ _logger = logging.getLogger(__name__)
 BASE = "/digital_sign/s/<int:participant_id>/<string:token>"
 SESSION_KEY = "digital_sign_verified"
 SESSION_OPENED_KEY = "digital_sign_opened_as"
+DOWNLOADS_SESSION_KEY = "digital_sign_downloads"
+MAX_SESSION_DOWNLOADS = 100  # keys remembered per session (the session stays small)
+# A signature image as the page sends it: a data URL of at most engine_images' limit.
+MAX_IMAGE_TEXT = 2 * engine_images.MAX_IMAGE_BYTES
+CONTACT = {"name": P.Text(256), "email": P.Text(320), "mobile": P.Text(64)}
 NO_STORE = {
     "Cache-Control": "no-store, max-age=0",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": "frame-ancestors 'none'",
 }
+
+
+def log_download_once(sign_request_sudo, key, participant_sudo=None, channel="web",
+                      details=None):
+    """Log the download of a signed document once per browser session, and at most
+    ``THROTTLE_DOWNLOAD_LOGS_PER_DOCUMENT`` times a day per document for clients that
+    keep no session (each GET of a cookieless client is a new session): repeated GETs never
+    grow the audit trail without bound.
+
+    :param str key: what was downloaded, unique per document and reader
+    """
+    done = list(request.session.get(DOWNLOADS_SESSION_KEY) or [])
+    if key in done:
+        return
+    Throttle = request.env["digital.sign.throttle"]
+    throttle_key = f"download_log:{sign_request_sudo.id}"
+    if Throttle._is_limited(throttle_key, const.THROTTLE_DOWNLOAD_LOGS_PER_DOCUMENT,
+                            const.DAY):
+        return
+    Throttle._hit(throttle_key, const.DAY)
+    sign_request_sudo._log_event("downloaded", participant=participant_sudo, channel=channel,
+                                 details=details or {"document": "signed"})
+    request.session[DOWNLOADS_SESSION_KEY] = [*done, key][-MAX_SESSION_DOWNLOADS:]
 
 
 class DigitalSignController(http.Controller):
@@ -49,14 +84,16 @@ class DigitalSignController(http.Controller):
         Every caller answers an empty recordset the same way, whatever failed.
         """
         Participant = request.env["digital.sign.participant"].sudo()
-        participant_sudo = Participant.browse(participant_id).exists()
+        # An id beyond PostgreSQL's integer would crash the query: it is simply unknown.
+        participant_sudo = Participant.browse(participant_id).exists() \
+            if P.Id().fits(participant_id) else Participant
         if participant_sudo and participant_sudo._token_matches(token):
             return participant_sudo
         # Wrong guesses are counted per IP in the database (every worker sees them); past
         # the limit, every bad link from that IP gets a 429 instead of the 404.
         ip = self._client_ip()
         if ip:
-            request.env["digital.sign.throttle"]._hit(f"bad_token:{ip}")
+            request.env["digital.sign.throttle"]._hit(f"bad_token:{ip}", 600)
         return Participant
 
     def _not_found(self):
@@ -71,22 +108,44 @@ class DigitalSignController(http.Controller):
     def _json_not_found(self):
         return {"error": "not_found"}
 
-    def _check_post(self, csrf_token):
-        """A state-changing call must come from our own page: valid CSRF token, and not a
-        cross-site request according to the browser (Fetch Metadata)."""
+    def _is_own_page_post(self, csrf_token):
+        """True when a state-changing call comes from our own page: a valid CSRF token (a
+        short ASCII str: Odoo's check expects one), and not a cross-site request according
+        to the browser (Fetch Metadata)."""
         if request.httprequest.headers.get("Sec-Fetch-Site") == "cross-site":
-            raise Forbidden()
-        if not csrf_token or not request.validate_csrf(csrf_token):
-            raise Forbidden()
+            return False
+        return P.Text(256, ascii=True).fits(csrf_token) and bool(csrf_token) \
+            and request.validate_csrf(csrf_token)
+
+    def _public_call(self, participant_id, token, params, **shape):
+        """The entrance of every JSON call of the page: the call must come from our page,
+        the link must be the participant's own, and the parameters must have ``shape``
+        (see ``engine.params``) before any code reads them.
+
+        :param dict params: the call's parameters, as Odoo passed them
+        :return: ``(participant_sudo, values, None)``, or ``(None, None, refusal)`` where
+            the refusal is the answer to return, in the routes' shape
+        """
+        if not self._is_own_page_post(params.get("csrf_token")):
+            return None, None, {"error": "forbidden"}
+        participant_sudo = self._get_participant_sudo(participant_id, token)
+        if not participant_sudo:
+            return None, None, self._json_not_found()
+        values, bad = P.check(params, shape)
+        if bad:
+            return None, None, {"status": "invalid", "errors": {bad: request.env._(
+                "The page sent a value the server cannot accept. Reload the page and try "
+                "again.")}}
+        return participant_sudo, values, None
 
     def _session_verified(self, participant_sudo):
         """True when this browser session verified the participant's one-time code for the
-        current link (a new link needs a new code)."""
+        current link (a new link needs a new code), or when the link needs no code now."""
         if not participant_sudo._otp_required():
             return True
         verified = request.session.get(SESSION_KEY) or {}
         expected = verified.get(str(participant_sudo.id))
-        return bool(expected) and consteq(expected, self._token_digest(participant_sudo))
+        return isinstance(expected, str) and consteq(expected, self._token_digest(participant_sudo))
 
     def _token_digest(self, participant_sudo):
         return hashlib.sha256((participant_sudo.access_token or "").encode()).hexdigest()
@@ -112,6 +171,18 @@ class DigitalSignController(http.Controller):
         response.headers.update(NO_STORE)
         return response
 
+    def _at_code_step(self, participant_sudo):
+        """True when the link shows the one-time code form: to sign, or to see the signed
+        copy again after the link's window."""
+        return participant_sudo._link_state() in ("sign", "signed") \
+            and participant_sudo._otp_required()
+
+    def _shows_document(self, participant_sudo):
+        """True when the page shows the document to sign (after the code and the naming of
+        missing participants)."""
+        return participant_sudo._link_state() == "sign" and self._session_verified(participant_sudo) \
+            and not participant_sudo._get_missing_participants()
+
     # === PAGES === #
     @http.route(BASE, type="http", auth="public", methods=["GET"], sitemap=False)
     def signing_page(self, participant_id, token, **kwargs):
@@ -122,14 +193,10 @@ class DigitalSignController(http.Controller):
         self._note_logged_in_user(participant_sudo)
         link_state = participant_sudo._link_state()
         values = participant_sudo._prepare_page_values(link_state, token)
-        if link_state == "sign":
-            if not self._session_verified(participant_sudo):
-                values["step"] = "otp"
-            elif participant_sudo._get_missing_participants():
-                values["step"] = "name"
-            else:
-                values["step"] = "sign"
-                participant_sudo._mark_viewed()
+        if link_state in ("sign", "signed") and not self._session_verified(participant_sudo):
+            values["step"] = "otp"
+        elif link_state == "sign":
+            values["step"] = "name" if participant_sudo._get_missing_participants() else "sign"
         return self._with_headers(request.render("digital_sign.signing_page", values))
 
     @http.route(BASE + "/page/<int:page>", type="http", auth="public", methods=["GET"],
@@ -146,10 +213,8 @@ class DigitalSignController(http.Controller):
         return self._with_headers(response)
 
     def _can_see_document(self, participant_sudo):
-        link_state = participant_sudo._link_state()
-        if link_state in ("sign",):
-            return self._session_verified(participant_sudo)
-        return link_state == "signed"
+        return participant_sudo._link_state() in ("sign", "signed") \
+            and self._session_verified(participant_sudo)
 
     @http.route(BASE + "/download/<string:which>", type="http", auth="public",
                 methods=["GET"], sitemap=False)
@@ -163,8 +228,8 @@ class DigitalSignController(http.Controller):
                 return self._not_found()
             stream = Stream.from_binary_field(sign_request, "signed_pdf")
             stream.download_name = sign_request.signed_filename or "signed.pdf"
-            sign_request._log_event("downloaded", participant=participant_sudo, channel="web",
-                                    details={"document": "signed"})
+            log_download_once(sign_request, f"s:{participant_sudo.id}",
+                              participant_sudo=participant_sudo)
         elif which == "original":
             stream = Stream(type="data", data=sign_request._get_display_pdf(),
                             download_name=f"{sign_request.name}.pdf")
@@ -175,99 +240,133 @@ class DigitalSignController(http.Controller):
         return self._with_headers(stream.get_response(as_attachment=True))
 
     # === ACTIONS (JSON-RPC, POST) === #
+    @http.route(BASE + "/viewed", type="jsonrpc", auth="public", methods=["POST"])
+    def viewed(self, participant_id, token, **params):
+        """The page's script reports that it showed the document: the participant (and
+        the request) become viewed. Only this call does it, never the GET of the link."""
+        participant_sudo, _values, refusal = self._public_call(participant_id, token, params)
+        if refusal:
+            return refusal
+        if not self._shows_document(participant_sudo):
+            return {"status": "closed"}
+        participant_sudo._mark_viewed()
+        return {"status": "ok"}
+
     @http.route(BASE + "/otp/send", type="jsonrpc", auth="public", methods=["POST"])
-    def otp_send(self, participant_id, token, csrf_token=None, **kwargs):
-        self._check_post(csrf_token)
-        participant_sudo = self._get_participant_sudo(participant_id, token)
-        if not participant_sudo or participant_sudo._link_state() != "sign" \
-                or not participant_sudo._otp_required():
+    def otp_send(self, participant_id, token, **params):
+        participant_sudo, _values, refusal = self._public_call(participant_id, token, params)
+        if refusal:
+            return refusal
+        if not self._at_code_step(participant_sudo):
             return self._json_not_found()
         result = participant_sudo._otp_send(ip=self._client_ip())
         return self._jsonable(result)
 
     @http.route(BASE + "/otp/verify", type="jsonrpc", auth="public", methods=["POST"])
-    def otp_verify(self, participant_id, token, code=None, csrf_token=None, **kwargs):
-        self._check_post(csrf_token)
-        participant_sudo = self._get_participant_sudo(participant_id, token)
-        if not participant_sudo or participant_sudo._link_state() != "sign" \
-                or not participant_sudo._otp_required():
+    def otp_verify(self, participant_id, token, **params):
+        participant_sudo, values, refusal = self._public_call(
+            participant_id, token, params, code=P.Text(32))
+        if refusal:
+            return refusal
+        if not self._at_code_step(participant_sudo):
             return self._json_not_found()
-        result = participant_sudo._otp_verify(code)
+        if not values["code"]:
+            return {"status": "invalid", "errors": {"code": request.env._(
+                "Enter the code you received.")}}
+        result = participant_sudo._otp_verify(values["code"])
         if result["status"] == "ok":
             self._mark_session_verified(participant_sudo)
         return self._jsonable(result)
 
     @http.route(BASE + "/submit", type="jsonrpc", auth="public", methods=["POST"])
-    def submit(self, participant_id, token, values=None, consent=False, document_sha256=None,
-               csrf_token=None, **kwargs):
-        self._check_post(csrf_token)
-        participant_sudo = self._get_participant_sudo(participant_id, token)
-        if not participant_sudo:
-            return self._json_not_found()
+    def submit(self, participant_id, token, **params):
+        participant_sudo, values, refusal = self._public_call(
+            participant_id, token, params,
+            values=P.Mapping(P.Text(16, ascii=True),
+                             P.AnyOf((P.Text(MAX_IMAGE_TEXT), P.Flag())), max_items=500),
+            consent=P.Flag(),
+            document_sha256=P.Text(64, ascii=True),
+        )
+        if refusal:
+            return refusal
         if participant_sudo.state == "signed":
             return {"status": "already_signed"}
         if not self._session_verified(participant_sudo) \
                 or participant_sudo._get_missing_participants():
             return {"status": "closed"}
+        if not values["document_sha256"]:
+            # What you see is what you sign: the page says which document it showed.
+            return {"status": "invalid", "errors": {"document_sha256": request.env._(
+                "Reload the page and try again.")}}
         ip, user_agent = client_info()
-        result = participant_sudo._submit(values or {}, bool(consent), document_sha256,
-                                          ip=ip, user_agent=user_agent)
+        result = participant_sudo._submit(values["values"] or {}, bool(values["consent"]),
+                                          values["document_sha256"], ip=ip,
+                                          user_agent=user_agent)
         return self._jsonable(result)
 
     @http.route(BASE + "/reject", type="jsonrpc", auth="public", methods=["POST"])
-    def reject(self, participant_id, token, reason=None, csrf_token=None, **kwargs):
-        self._check_post(csrf_token)
-        participant_sudo = self._get_participant_sudo(participant_id, token)
-        if not participant_sudo or not self._session_verified(participant_sudo):
+    def reject(self, participant_id, token, **params):
+        participant_sudo, values, refusal = self._public_call(
+            participant_id, token, params, reason=P.Text(2000))
+        if refusal:
+            return refusal
+        if not self._session_verified(participant_sudo):
             return self._json_not_found()
         ip, user_agent = client_info()
-        return self._jsonable(participant_sudo._reject(reason, ip=ip, user_agent=user_agent))
+        return self._jsonable(participant_sudo._reject(values["reason"], ip=ip,
+                                                       user_agent=user_agent))
 
     @http.route(BASE + "/name", type="jsonrpc", auth="public", methods=["POST"])
-    def name_participants(self, participant_id, token, participants=None, csrf_token=None,
-                          **kwargs):
-        self._check_post(csrf_token)
-        participant_sudo = self._get_participant_sudo(participant_id, token)
-        if not participant_sudo or participant_sudo._link_state() != "sign" \
+    def name_participants(self, participant_id, token, **params):
+        participant_sudo, values, refusal = self._public_call(
+            participant_id, token, params,
+            participants=P.Items(P.Record({"id": P.Id(), "include": P.Flag(), **CONTACT}),
+                                 max_items=50),
+        )
+        if refusal:
+            return refusal
+        if participant_sudo._link_state() != "sign" \
                 or not self._session_verified(participant_sudo):
             return self._json_not_found()
         ip, user_agent = client_info()
-        result = participant_sudo._name_participants(
-            participants if isinstance(participants, list) else [], ip=ip, user_agent=user_agent)
+        result = participant_sudo._name_participants(values["participants"] or [], ip=ip,
+                                                     user_agent=user_agent)
         return self._jsonable(result)
 
     @http.route(BASE + "/reengage", type="jsonrpc", auth="public", methods=["POST"])
-    def reengage(self, participant_id, token, other_id=None, email=None, mobile=None,
-                 csrf_token=None, **kwargs):
-        self._check_post(csrf_token)
-        participant_sudo = self._get_participant_sudo(participant_id, token)
-        if not participant_sudo or participant_sudo._link_state() not in ("sign", "signed") \
+    def reengage(self, participant_id, token, **params):
+        participant_sudo, values, refusal = self._public_call(
+            participant_id, token, params, other_id=P.Id(), email=CONTACT["email"],
+            mobile=CONTACT["mobile"])
+        if refusal:
+            return refusal
+        if participant_sudo._link_state() not in ("sign", "signed") \
                 or not self._session_verified(participant_sudo):
             return self._json_not_found()
         other_sudo = participant_sudo.request_id.participant_ids.filtered(
-            lambda p: p.id == other_id and p.named_by_id == participant_sudo)
+            lambda p: p.id == values["other_id"] and p.named_by_id == participant_sudo)
         if not other_sudo:
             return self._json_not_found()
         ip, user_agent = client_info()
-        result = other_sudo._reengage(email=email, mobile=mobile, by=participant_sudo, ip=ip,
-                                      user_agent=user_agent)
+        result = other_sudo._reengage(email=values["email"], mobile=values["mobile"],
+                                      by=participant_sudo, ip=ip, user_agent=user_agent)
         return self._jsonable(result)
 
     @http.route(BASE + "/new_link", type="jsonrpc", auth="public", methods=["POST"])
-    def ask_new_link(self, participant_id, token, csrf_token=None, **kwargs):
-        self._check_post(csrf_token)
-        participant_sudo = self._get_participant_sudo(participant_id, token)
-        if not participant_sudo or participant_sudo._link_state() != "expired":
+    def ask_new_link(self, participant_id, token, **params):
+        participant_sudo, _values, refusal = self._public_call(participant_id, token, params)
+        if refusal:
+            return refusal
+        if participant_sudo._link_state() != "expired":
             return self._json_not_found()
-        return self._jsonable(participant_sudo._ask_new_link())
+        return self._jsonable(participant_sudo._ask_new_link(ip=self._client_ip()))
 
     @http.route(BASE + "/status", type="jsonrpc", auth="public", methods=["POST"])
-    def status(self, participant_id, token, csrf_token=None, **kwargs):
+    def status(self, participant_id, token, **params):
         """Poll while the final document is being prepared."""
-        self._check_post(csrf_token)
-        participant_sudo = self._get_participant_sudo(participant_id, token)
-        if not participant_sudo:
-            return self._json_not_found()
+        participant_sudo, _values, refusal = self._public_call(participant_id, token, params)
+        if refusal:
+            return refusal
         sign_request = participant_sudo.request_id
         return {
             "link_state": participant_sudo._link_state(),
@@ -280,4 +379,3 @@ class DigitalSignController(http.Controller):
             key: fields.Datetime.to_string(value) if hasattr(value, "isoformat") else value
             for key, value in result.items()
         }
-

@@ -149,7 +149,7 @@ class DigitalSignVerifyController(http.Controller):
             values["outcome"] = "throttled"
             return self._render(values, status=429)
         if ip:
-            Throttle._hit(key)
+            Throttle._hit(key, THROTTLE_WINDOW)
         if not document or not hasattr(document, "read"):
             values["outcome"] = "no_file"
             return self._render(values)

@@ -17,3 +17,4 @@ from . import mail_mail
 from . import sms_sms
 from . import res_partner
 from . import res_config_settings
+from . import ir_http

@@ -281,7 +281,9 @@ class DigitalSignParticipant(models.Model):
     def _token_matches(self, token):
         self.ensure_one()
         stored = self.sudo().access_token
-        return bool(stored and token) and consteq(stored, str(token))
+        # consteq refuses non-ASCII str (TypeError): such a token is simply wrong.
+        return bool(stored and isinstance(token, str) and token.isascii()) \
+            and consteq(stored, token)
 
     def _get_signing_path(self):
         self.ensure_one()
@@ -444,7 +446,12 @@ class DigitalSignParticipant(models.Model):
 
     def _mark_viewed(self):
         """First display of the document: the participant (and the request, if it was
-        only sent) become viewed."""
+        only sent) become viewed.
+
+        Called when the page's script reports that it showed the document (a POST from the
+        rendered page), or on signing or rejecting; never on a bare GET of the link, which
+        mail systems' link scanners make.
+        """
         self.ensure_one()
         if self.state != "sent":
             return False
@@ -475,8 +482,31 @@ class DigitalSignParticipant(models.Model):
         return hmac(self.env(su=True), "digital_sign.otp", (self.id, code))
 
     def _otp_required(self):
+        """True when the link needs a one-time code first: to sign, when the sender chose a
+        code channel; to see the signed copy again, once the days the link keeps giving it
+        (setting ``signed_link_days``) have passed since the signature.
+
+        Note: self.ensure_one()
+        """
         self.ensure_one()
+        if self.state == "signed":
+            return self._signed_link_closed()
         return self.otp_channel in ("email", "sms")
+
+    def _signed_link_closed(self):
+        """True when this participant signed more than ``signed_link_days`` days ago: the
+        bare link no longer gives the signed copy (a leaked or forwarded link stops being
+        enough), a code on the participant's channel does."""
+        self.ensure_one()
+        days = self.request_id._get_setting("signed_link_days")
+        return bool(self.state == "signed" and self.signed_at
+                    and self.signed_at + timedelta(days=max(days, 0)) < fields.Datetime.now())
+
+    def _get_code_channel(self):
+        """The channel of this participant's one-time codes: the code channel the sender
+        chose, else (for the signed copy) the invitation's channel."""
+        self.ensure_one()
+        return self.otp_channel if self.otp_channel in ("email", "sms") else self.invite_channel
 
     def _otp_send(self, ip=""):
         """Draw a new code, store its HMAC and send it on the code channel, to the stored
@@ -496,13 +526,14 @@ class DigitalSignParticipant(models.Model):
                 (self.otp_sent_at + timedelta(seconds=const.OTP_RESEND_SECONDS) - now).total_seconds()
             ) + 1}
         key = f"otp_send:{self.id}"
-        if Throttle._is_limited(key, 3, 15 * 60) or Throttle._is_limited(key, 10, 24 * 3600) \
+        if Throttle._is_limited(key, 3, 15 * 60) or Throttle._is_limited(key, 10, const.DAY) \
                 or (ip and Throttle._is_limited(f"otp_send_ip:{ip}", const.THROTTLE_CODE_SENDS_PER_IP, 15 * 60)):
             return {"status": "limited"}
-        destination = self._get_contact(self.otp_channel)
-        masked = self._get_contact_label(self.otp_channel)
+        channel = self._get_code_channel()
+        destination = self._get_contact(channel)
+        masked = self._get_contact_label(channel)
         if not destination:
-            self.request_id._log_event("code_send_failed", participant=self, channel=self.otp_channel,
+            self.request_id._log_event("code_send_failed", participant=self, channel=channel,
                                        details={"to": masked, "error": "no destination"})
             return {"status": "failed"}
         code = engine_otp.generate_code()
@@ -514,27 +545,35 @@ class DigitalSignParticipant(models.Model):
             "otp_sent_at": now,
             "otp_visible_code": code if show_code in ("1", "True") else False,
         })
-        Throttle._hit(key)
+        Throttle._hit(key, 15 * 60)
+        Throttle._hit(key, const.DAY)
         if ip:
-            Throttle._hit(f"otp_send_ip:{ip}")
+            Throttle._hit(f"otp_send_ip:{ip}", 15 * 60)
         try:
-            if self.otp_channel == "sms":
+            if channel == "sms":
                 self._queue_sms(self._get_otp_message(code), purpose="code")
             else:
                 self._queue_mail(self.env.ref("digital_sign.mail_template_signature_code")
-                                 .with_context(otp_code=code), "code")
+                                 .with_context(otp_code=code,
+                                               digital_sign_signed_copy=self.state == "signed"),
+                                 "code")
         except Exception as error:  # noqa: BLE001 - fail closed, and say so
             _logger.warning("Code for participant %s not sent: %s", self.id, type(error).__name__)
             self.sudo().write({"otp_hash": False, "otp_visible_code": False})
-            self.request_id._log_event("code_send_failed", participant=self, channel=self.otp_channel,
+            self.request_id._log_event("code_send_failed", participant=self, channel=channel,
                                        details={"to": masked, "error": type(error).__name__})
             return {"status": "failed"}
-        self.request_id._log_event("code_sent", participant=self, channel=self.otp_channel,
+        self.request_id._log_event("code_sent", participant=self, channel=channel,
                                    details={"to": masked})
         return {"status": "ok", "to": masked}
 
     def _get_otp_message(self, code):
         lang = self.partner_id.lang or self.request_id.partner_id.lang or self.env.lang
+        if self.state == "signed":
+            return self.with_context(lang=lang).env._(
+                "%(code)s is your code to open the signed document \"%(name)s\". It is valid "
+                "for 10 minutes. Never share it.", code=code, name=self.request_id.name,
+            )
         return self.with_context(lang=lang).env._(
             "%(code)s is your code to sign \"%(name)s\". It is valid for 10 minutes. "
             "Never share it.", code=code, name=self.request_id.name,
@@ -544,47 +583,77 @@ class DigitalSignParticipant(models.Model):
         """Check a typed code. Failures are recorded and returned, never raised (a raise
         would roll the counter back).
 
+        Two limits: ``OTP_MAX_FAILURES`` wrong tries burn a code and lock for
+        ``OTP_LOCK_SECONDS``; and, since a new code can be asked for after the lock,
+        ``OTP_MAX_FAILURES_PER_DAY`` failed tries over 24 hours (wrong or without a live
+        code), whatever the codes, lock for ``OTP_DAY_LOCK_SECONDS``. Each lock tells the
+        owner.
+
         :return: dict with ``status`` in ok, wrong, expired, locked
         Note: self.ensure_one()
         """
         self.ensure_one()
         now = fields.Datetime.now()
         participant_sudo = self.sudo()
+        channel = self._get_code_channel()
         if self.otp_locked_until and self.otp_locked_until > now:
             return {"status": "locked", "until": self.otp_locked_until}
         code = engine_otp.normalize_code(typed)
         stored = participant_sudo.otp_hash
-        if not stored or not participant_sudo.otp_expires_at or participant_sudo.otp_expires_at < now:
-            self.request_id._log_event("code_failed", participant=self, channel=self.otp_channel,
-                                       details={"reason": "expired"})
-            return {"status": "expired"}
-        if code and consteq(stored, self._otp_hash(code)):
-            participant_sudo.write({"otp_hash": False, "otp_expires_at": False, "otp_failures": 0,
-                                    "otp_visible_code": False, "otp_verified_at": now})
-            self.request_id._log_event("code_verified", participant=self, channel=self.otp_channel,
-                                       details={"to": self._get_contact_label(self.otp_channel)})
-            return {"status": "ok"}
-        failures = participant_sudo.otp_failures + 1
-        values = {"otp_failures": failures}
-        self.request_id._log_event("code_failed", participant=self, channel=self.otp_channel,
-                                   details={"reason": "wrong", "failures": failures})
-        if failures >= const.OTP_MAX_FAILURES:
-            values.update({
-                "otp_hash": False, "otp_expires_at": False, "otp_visible_code": False,
-                "otp_locked_until": now + timedelta(seconds=const.OTP_LOCK_SECONDS),
-            })
+        expired = not stored or not participant_sudo.otp_expires_at \
+            or participant_sudo.otp_expires_at < now
+        if not expired and code and consteq(stored, self._otp_hash(code)):
+            values = {"otp_hash": False, "otp_expires_at": False, "otp_failures": 0,
+                      "otp_visible_code": False}
+            details = {"to": self._get_contact_label(channel)}
+            if self.state == "signed":
+                # The signed copy, after the link's window: otp_verified_at stays the
+                # evidence of the code verified to sign.
+                details["for"] = "signed copy"
+            else:
+                values["otp_verified_at"] = now
             participant_sudo.write(values)
-            self.request_id._log_event("code_locked", participant=self, channel=self.otp_channel,
-                                       details={"until": fields.Datetime.to_string(values["otp_locked_until"])})
-            self.request_id._notify_owner(
-                self.env._("Signing locked for %s", self.name),
-                self.env._("%(name)s typed a wrong code %(count)s times: signing is locked for "
-                           "15 minutes. Call them if they need help.", name=self.name,
-                           count=failures),
-            )
-            return {"status": "locked", "until": values["otp_locked_until"]}
-        participant_sudo.write(values)
-        return {"status": "wrong", "left": const.OTP_MAX_FAILURES - failures}
+            self.request_id._log_event("code_verified", participant=self, channel=channel,
+                                       details=details)
+            return {"status": "ok"}
+        # A try without a live code counts over the day too: each try writes an event, so
+        # tries must stay bounded.
+        Throttle = self.env["digital.sign.throttle"]
+        day_key = f"otp_fail:{self.id}"
+        Throttle._hit(day_key, const.DAY)
+        day_failures = Throttle._count(day_key, const.DAY)
+        failures = participant_sudo.otp_failures + (0 if expired else 1)
+        self.request_id._log_event(
+            "code_failed", participant=self, channel=channel,
+            details={"reason": "expired"} if expired
+            else {"reason": "wrong", "failures": failures})
+        for_a_day = day_failures >= const.OTP_MAX_FAILURES_PER_DAY
+        if for_a_day or (not expired and failures >= const.OTP_MAX_FAILURES):
+            until = now + timedelta(seconds=const.OTP_DAY_LOCK_SECONDS if for_a_day
+                                    else const.OTP_LOCK_SECONDS)
+            participant_sudo.write({
+                "otp_failures": failures, "otp_hash": False, "otp_expires_at": False,
+                "otp_visible_code": False, "otp_locked_until": until,
+            })
+            self.request_id._log_event("code_locked", participant=self, channel=channel,
+                                       details={"until": fields.Datetime.to_string(until),
+                                                "failures_24h": day_failures})
+            if for_a_day:
+                note = self.env._(
+                    "%(name)s typed %(count)s wrong codes within 24 hours: signing is locked "
+                    "for 24 hours. Call them if they need help; someone else may be trying "
+                    "their link.", name=self.name, count=day_failures)
+            else:
+                note = self.env._(
+                    "%(name)s typed a wrong code %(count)s times: signing is locked for "
+                    "15 minutes. Call them if they need help.", name=self.name, count=failures)
+            self.request_id._notify_owner(self.env._("Signing locked for %s", self.name), note)
+            return {"status": "locked", "until": until}
+        if expired:
+            return {"status": "expired"}
+        participant_sudo.write({"otp_failures": failures})
+        return {"status": "wrong", "left": min(const.OTP_MAX_FAILURES - failures,
+                                               const.OTP_MAX_FAILURES_PER_DAY - day_failures)}
 
     # --- submitting --- #
     @api.model
@@ -638,6 +707,8 @@ class DigitalSignParticipant(models.Model):
         writes, errors = self._check_submitted_values(values, now)
         if errors:
             return {"status": "invalid", "errors": errors}
+        # Signing proves the page was shown, even if its "viewed" report never arrived.
+        self._mark_viewed()
         # Compare-and-set: only one submission moves the participant to signed.
         self.env.flush_all()
         self.env.cr.execute(SQL(
@@ -735,6 +806,7 @@ class DigitalSignParticipant(models.Model):
         if not reason:
             return {"status": "invalid", "errors": {"reason": self.env._(
                 "Please say why you do not sign.")}}
+        self._mark_viewed()
         self.sudo().write({"state": "rejected", "rejected_at": fields.Datetime.now(),
                            "reject_reason": reason})
         request._log_event("rejected", participant=self, channel="web", ip=ip, user_agent=user_agent,
@@ -760,10 +832,14 @@ class DigitalSignParticipant(models.Model):
 
         :param list entries: [{"id": int, "name": str, "email": str, "mobile": str,
             "include": bool}]
-        :return: dict with ``status`` ok or invalid (with ``errors`` per id)
+        :return: dict with ``status`` ok, invalid (with ``errors`` per id) or limited
+            (``THROTTLE_NAME_PER_*`` namings a day, for this participant or this IP)
         Note: self.ensure_one()
         """
         self.ensure_one()
+        if self._public_limit_reached("name", ip, const.THROTTLE_NAME_PER_PARTICIPANT,
+                                      const.THROTTLE_NAME_PER_IP):
+            return {"status": "limited"}
         missing = self._get_missing_participants()
         by_id = {str(entry.get("id")): entry for entry in entries or [] if isinstance(entry, dict)}
         errors = {}
@@ -805,6 +881,8 @@ class DigitalSignParticipant(models.Model):
                                     "invite_channel": invite, "otp_channel": otp}
         if errors:
             return {"status": "invalid", "errors": errors}
+        if updates:
+            self._public_count("name", ip)
         for participant, vals in updates.items():
             if vals is None:
                 participant.sudo().write({"to_be_named": False})
@@ -824,12 +902,16 @@ class DigitalSignParticipant(models.Model):
         old link stops working at once and a new one is sent.
 
         :param by: the participant who asked (customer side), or None for the owner
-        :return: dict with ``status`` ok, closed or invalid
+        :return: dict with ``status`` ok, closed, invalid or limited (the customer side
+            only: ``THROTTLE_REENGAGE_PER_*`` changes a day, for ``by`` or this IP)
         Note: self.ensure_one()
         """
         self.ensure_one()
         if self.state not in ("waiting", "sent") or self.request_id.state not in ("draft", "sent", "viewed"):
             return {"status": "closed"}
+        if by and by._public_limit_reached("reengage", ip, const.THROTTLE_REENGAGE_PER_PARTICIPANT,
+                                           const.THROTTLE_REENGAGE_PER_IP):
+            return {"status": "limited"}
         old = {"email": self.email or "", "mobile": self.mobile or ""}
         vals = {}
         if email is not None:
@@ -855,6 +937,8 @@ class DigitalSignParticipant(models.Model):
                 {key: old[key] or False for key in vals})
             return {"status": "invalid", "errors": {"contact": problem}}
         new = {"email": self.email or "", "mobile": self.mobile or ""}
+        if by:
+            by._public_count("reengage", ip)
         self.request_id._log_event(
             "contact_changed", participant=self, channel="web" if by else "backend", ip=ip,
             user_agent=user_agent,
@@ -874,18 +958,22 @@ class DigitalSignParticipant(models.Model):
                 _CRITICAL_CSS.append(Markup(css.read()))
         return _CRITICAL_CSS[0]
 
-    def _ask_new_link(self):
+    def _ask_new_link(self, ip=""):
         """The link expired: tell the owner that this participant asks for a new one (at
-        most once a day).
+        most once a day, and ``THROTTLE_NEW_LINK_PER_IP`` times a day from one IP).
 
+        :return: dict with ``status`` ok, already_asked or limited
         Note: self.ensure_one()
         """
         self.ensure_one()
         Throttle = self.env["digital.sign.throttle"]
-        key = f"new_link:{self.id}"
-        if Throttle._is_limited(key, 1, 24 * 3600):
+        if Throttle._is_limited(f"new_link:{self.id}", const.THROTTLE_NEW_LINK_PER_PARTICIPANT,
+                                const.DAY):
             return {"status": "already_asked"}
-        Throttle._hit(key)
+        if ip and Throttle._is_limited(f"new_link_ip:{ip}", const.THROTTLE_NEW_LINK_PER_IP,
+                                       const.DAY):
+            return {"status": "limited"}
+        self._public_count("new_link", ip)
         request = self.request_id
         request._log_event("link_requested", participant=self, channel="web")
         request._notify_owner(
@@ -895,6 +983,26 @@ class DigitalSignParticipant(models.Model):
                        name=self.name, doc=request.name),
         )
         return {"status": "ok"}
+
+    def _public_limit_reached(self, action, ip, per_participant, per_ip):
+        """True when this participant, or the IP ``ip``, did the public ``action`` (name,
+        reengage, new_link...) its allowed number of times over the last day.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        Throttle = self.env["digital.sign.throttle"]
+        return Throttle._is_limited(f"{action}:{self.id}", per_participant, const.DAY) or bool(
+            ip and Throttle._is_limited(f"{action}_ip:{ip}", per_ip, const.DAY))
+
+    def _public_count(self, action, ip):
+        """Count one public ``action`` of this participant from ``ip`` (see
+        ``_public_limit_reached``)."""
+        self.ensure_one()
+        Throttle = self.env["digital.sign.throttle"]
+        Throttle._hit(f"{action}:{self.id}", const.DAY)
+        if ip:
+            Throttle._hit(f"{action}_ip:{ip}", const.DAY)
 
     def _prepare_page_values(self, link_state, token):
         """Everything the signing page template shows (read with sudo: the caller resolved
@@ -962,8 +1070,10 @@ class DigitalSignParticipant(models.Model):
                 "id": p.id, "role": p.role, "mandatory": p.mandatory,
                 "needs_both": p.otp_channel != "none",
             } for p in self._get_missing_participants()],
-            "otp_channel": self.otp_channel,
-            "otp_destination": self._get_contact_label(self.otp_channel) if self._otp_required() else "",
+            "otp_channel": self._get_code_channel(),
+            "otp_destination": self._get_contact_label(self._get_code_channel())
+            if self._otp_required() else "",
+            "signed_link_days": request._get_setting("signed_link_days"),
             "otp_locked_until": self.otp_locked_until if self.otp_locked_until
             and self.otp_locked_until > fields.Datetime.now() else False,
             "document_ready": request.finalize_state == "done" and bool(request.signed_sha256),

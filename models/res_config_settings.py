@@ -51,6 +51,13 @@ class ResConfigSettings(models.TransientModel):
         help="Erase the IP address and user agent of audit events older than this; 0 keeps "
              "them. The audit trail still verifies; issued certificates are not changed.",
     )
+    digital_sign_signed_link_days = fields.Integer(
+        "Signed Copy by Link (days)", config_parameter="digital_sign.signed_link_days",
+        default=const.DEFAULTS["signed_link_days"],
+        help="After signing, the participant's link gives the signed copy for this many days; "
+             "then the page first asks for a one-time code on the participant's channel "
+             "(at least 1).",
+    )
     digital_sign_max_upload_mb = fields.Integer(
         "Upload Limit (MB)", config_parameter="digital_sign.max_upload_mb",
         default=const.DEFAULTS["max_upload_mb"],
@@ -196,6 +203,13 @@ class ResConfigSettings(models.TransientModel):
             )
             if any(value <= 0 for value in values):
                 raise ValidationError(self.env._("Digital signing sizes and limits must be positive."))
+
+    @api.constrains("digital_sign_signed_link_days")
+    def _check_digital_sign_signed_link_days(self):
+        # At least 1: Odoo does not store 0 for an integer setting (it would mean the default).
+        if any(settings.digital_sign_signed_link_days < 1 for settings in self):
+            raise ValidationError(self.env._(
+                "The signed copy is given by link for at least 1 day."))
 
     # === CRUD === #
     def set_values(self):

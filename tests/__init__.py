@@ -11,3 +11,4 @@ from . import test_helpdesk
 from . import test_messages
 from . import test_places_editor
 from . import test_evidence
+from . import test_public_routes

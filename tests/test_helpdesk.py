@@ -405,7 +405,10 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
         self.assertEqual(response.content, base64.b64decode(quote.signed_pdf))
         self.assertEqual(response.headers["Content-Type"], "application/pdf")
         self.assertIn("no-store", response.headers["Cache-Control"])
-        self.assertTrue(quote.event_ids.filtered(lambda e: e.event_type == "downloaded"))
+        self.assertEqual(self.url_open(download).status_code, 200)
+        quote.invalidate_recordset()
+        self.assertEqual(len(quote.event_ids.filtered(lambda e: e.event_type == "downloaded")), 1,
+                         "logged once per session, not per GET")
         not_found = [
             f"/my/ticket/{other_ticket.id}/signed/{other.id}",  # another customer's ticket
             f"/my/ticket/{ticket.id}/signed/{other.id}",  # a document of another ticket
@@ -439,14 +442,45 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
         self.assertEqual(page.status_code, 200)
         self.assertIn("Repair quote", page.text)
         self.assertNotIn(link, page.text)
-        # a colleague of the customer (same company) sees it
+
+    def test_portal_shows_each_colleague_only_their_own_link(self):
         company = self.env["res.partner"].create({"name": "Petra's company", "is_company": True})
         self.portal_partner.parent_id = company
         colleague = new_test_user(self.env, login="hd_portal_colleague", groups="base.group_portal",
                                   name="Per Colleague", email="per@example.com")
         colleague.partner_id.parent_id = company
+        ticket = self._create_ticket()
+        wizard_form = self._open_wizard(ticket)
+        wizard_form.name = "Repair quote"
+        wizard_form.pdf_file = b64(self.pdf_two_roles)
+        with wizard_form.line_ids.new() as line:
+            line.partner_id = colleague.partner_id
+            line.role = "Cosigner"
+        wizard_form.save().action_send()
+        quote = ticket.digital_sign_request_id
+        petra = quote.participant_ids.filtered(lambda p: p.partner_id == self.portal_partner)
+        per = quote.participant_ids.filtered(lambda p: p.partner_id == colleague.partner_id)
+        self.assertTrue(petra._get_signing_path() and per._get_signing_path())
+        # Per reads the ticket of his company, and sees his own link only
         self.authenticate(colleague.login, colleague.login)
-        self.assertIn(link, self._portal_page(ticket).text)
+        page = self._portal_page(ticket)
+        self.assertEqual(page.status_code, 200)
+        self.assertIn("Repair quote", page.text)
+        self.assertIn(per._get_signing_path(), page.text)
+        self.assertNotIn(petra._get_signing_path(), page.text, "never a colleague's link")
+        # and Petra hers only
+        self.authenticate(self.portal_user.login, self.portal_user.login)
+        page = self._portal_page(ticket)
+        self.assertIn(petra._get_signing_path(), page.text)
+        self.assertNotIn(per._get_signing_path(), page.text)
+        # a colleague who signs nothing on this document sees it without any link
+        other = new_test_user(self.env, login="hd_portal_colleague2", groups="base.group_portal",
+                              name="Pia Colleague", email="pia@example.com")
+        other.partner_id.parent_id = company
+        self.authenticate(other.login, other.login)
+        page = self._portal_page(ticket)
+        self.assertIn("Repair quote", page.text)
+        self.assertNotIn("/digital_sign/s/", page.text)
 
     # === contacts, access, views === #
     def test_the_contact_counts_documents_sent_from_tickets(self):

@@ -343,6 +343,8 @@ class TestSale(DigitalSignSaleCommon):
         self.assertEqual(self.url_open(old_path).status_code, 404, "the old link is dead")
         new_path = second.participant_ids._get_signing_path()
         self.assertEqual(self.url_open(new_path).status_code, 200)
+        self.assertEqual(order.digital_sign_state, "sent", "opening the link is not viewing")
+        self.assertEqual(self._rpc(second.participant_ids, "viewed"), {"status": "ok"})
         self.assertEqual(order.digital_sign_state, "viewed")
         self.assertEqual(order.digital_sign_request_ids, first | second, "the history keeps both")
         self.assertEqual(order.digital_sign_request_count, 2)
@@ -355,7 +357,7 @@ class TestSale(DigitalSignSaleCommon):
         order.order_line[0].price_unit += 10  # the customer's PDF shows the old price
         result = self._sign(participant)
         self.assertEqual(result["status"], "changed")
-        self.assertEqual(participant.state, "viewed", "nothing signed")
+        self.assertEqual(participant.state, "sent", "nothing signed")
         self.assertEqual(request.state, "cancelled")
         self.assertIn("changed after it was sent", request.cancel_reason)
         self.assertEqual(order.digital_sign_state, "cancelled")

@@ -44,6 +44,17 @@ class TestSigningTours(SigningTourCommon):
         self._finalize()
         self._assert_signature_inside_its_place(request)
 
+    def test_tour_the_page_reports_that_it_showed_the_document(self):
+        request = self._sent()
+        participant = request.participant_ids
+        self.url_open(participant._get_signing_path())
+        self.assertEqual(participant.state, "sent", "opening the link is not seeing the document")
+        self.start_tour(participant._get_signing_path(), "digital_sign_view")
+        self.assertEqual((participant.state, request.state), ("viewed", "viewed"))
+        viewed = request.event_ids.filtered(lambda e: e.event_type == "viewed")
+        self.assertEqual(len(viewed), 1)
+        self.assertEqual(viewed.channel, "web")
+
     def test_tour_every_kind_of_place(self):
         pdf = make_pdf([{"texts": [
             (72, 500, "Sign: {{sign:Customer}}"), (72, 600, "Initials: {{initials:Customer}}"),

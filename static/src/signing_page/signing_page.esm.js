@@ -9,6 +9,9 @@ import { SignatureDialog } from "@web/core/signature/signature_dialog";
  * participant's places; this interaction fills them, guides from one place to the next and
  * talks to the JSON-RPC routes of the page. Every call carries the CSRF token; the server
  * decides what is required and answers with a status.
+ *
+ * Opening the link changes nothing on the server (mail systems' link scanners open links):
+ * once the first page of the document is shown, this script reports it (`viewed`).
  */
 export class DigitalSignPage extends Interaction {
     static selector = ".o_digital_sign";
@@ -42,6 +45,32 @@ export class DigitalSignPage extends Interaction {
         this.updateProgress();
         if (this.el.querySelector(".o_ds_finalising")) {
             this.pollFinalDocument();
+        }
+    }
+
+    start() {
+        if (this.el.dataset.step === "sign") {
+            this.reportViewedWhenShown();
+        }
+    }
+
+    /**
+     * Tell the server that the participant saw the document, once its first page is
+     * painted (a bare GET of the link, as a link scanner makes, never does it).
+     */
+    reportViewedWhenShown() {
+        const image = this.el.querySelector(".o_ds_page img");
+        if (!image) {
+            return;
+        }
+        const report = async () => {
+            await this.call("viewed");
+            this.el.dataset.viewedReported = "1";
+        };
+        if (image.complete && image.naturalWidth) {
+            report();
+        } else {
+            this.addListener(image, "load", report, { once: true });
         }
     }
 
@@ -104,6 +133,34 @@ export class DigitalSignPage extends Interaction {
 
     notFound() {
         window.location.reload();
+    }
+
+    /**
+     * The message for the answers every route may give: a refused call (stale page,
+     * another link, bad request) or a limit reached. Empty for the route's own answers.
+     */
+    commonMessage(result) {
+        if (result.error === "forbidden") {
+            return _t("This page is out of date: reload it and try again.");
+        }
+        if (result.error === "not_found") {
+            return _t("This link does not work.");
+        }
+        if (result.error) {
+            return _t("The request was refused: reload the page and try again.");
+        }
+        if (result.status === "limited") {
+            return _t(
+                "This was done too many times today: please try again tomorrow, or contact the sender."
+            );
+        }
+        return "";
+    }
+
+    /** A time sent by the server (UTC, "YYYY-MM-DD HH:MM:SS") in the reader's time zone. */
+    localTime(value) {
+        const date = new Date(`${String(value || "").replace(" ", "T")}Z`);
+        return isNaN(date) ? "" : date.toLocaleString();
     }
 
     // --- places ---
@@ -213,6 +270,10 @@ export class DigitalSignPage extends Interaction {
             if (result.error === "not_found") {
                 return this.notFound();
             }
+            if (this.commonMessage(result)) {
+                this.showError(".o_ds_submit_error", this.commonMessage(result));
+                return;
+            }
             if (result.status === "ok" || result.status === "already_signed") {
                 this.submitted = true;
                 window.location.reload();
@@ -256,6 +317,10 @@ export class DigitalSignPage extends Interaction {
         this.setBusy(button, true);
         try {
             const result = await this.call("reject", { reason });
+            if (this.commonMessage(result)) {
+                this.showError(".o_ds_submit_error", this.commonMessage(result));
+                return;
+            }
             if (result.status === "invalid") {
                 this.showError(".o_ds_submit_error", Object.values(result.errors).join(" "));
                 return;
@@ -280,11 +345,11 @@ export class DigitalSignPage extends Interaction {
             const texts = {
                 ok: _t("A code was sent to %s.", result.to),
                 wait: _t("A code was just sent: wait %s seconds before asking again.", result.seconds),
-                locked: _t("Too many wrong codes: try again later."),
+                locked: _t("Too many wrong codes: try again after %s.", this.localTime(result.until)),
                 limited: _t("Too many codes were asked for: try again later."),
                 failed: _t("The code could not be sent. Please contact the sender."),
             };
-            message.textContent = result.error ? _t("This link does not work.") : texts[result.status] || "";
+            message.textContent = texts[result.status] || this.commonMessage(result);
             this.el.querySelector(".o_ds_otp_code")?.focus();
         } finally {
             this.setBusy(button, false);
@@ -314,9 +379,15 @@ export class DigitalSignPage extends Interaction {
             const texts = {
                 wrong: _t("Wrong code. %s tries left.", result.left),
                 expired: _t("This code expired or was replaced: ask for a new one."),
-                locked: _t("Too many wrong codes: signing is locked for 15 minutes. The sender was told."),
+                locked: _t(
+                    "Too many wrong codes: signing is locked until %s. The sender was told.",
+                    this.localTime(result.until)
+                ),
             };
-            message.textContent = result.error ? _t("This link does not work.") : texts[result.status] || "";
+            message.textContent =
+                texts[result.status] ||
+                this.commonMessage(result) ||
+                Object.values(result.errors || {}).join(" ");
         } finally {
             this.setBusy(button, false);
         }
@@ -350,6 +421,7 @@ export class DigitalSignPage extends Interaction {
                 window.location.reload();
                 return;
             }
+            this.showError(".o_ds_name_error", this.commonMessage(result));
             for (const fieldset of this.el.querySelectorAll(".o_ds_person")) {
                 fieldset.querySelector(".o_ds_person_error").textContent =
                     (result.errors || {})[fieldset.dataset.participantId] || "";
@@ -383,7 +455,9 @@ export class DigitalSignPage extends Interaction {
                 return;
             }
             li.querySelector(".o_ds_reengage_error").textContent =
-                Object.values(result.errors || {}).join(" ") || _t("This contact cannot be changed any more.");
+                this.commonMessage(result) ||
+                Object.values(result.errors || {}).join(" ") ||
+                _t("This contact cannot be changed any more.");
         } finally {
             this.setBusy(button, false);
         }
@@ -398,10 +472,12 @@ export class DigitalSignPage extends Interaction {
         }
         this.setBusy(button, true);
         const result = await this.call("new_link");
+        const texts = {
+            ok: _t("The sender was asked to send you a new link."),
+            already_asked: _t("The sender was already asked today."),
+        };
         this.el.querySelector(".o_ds_new_link_message").textContent =
-            result.status === "ok"
-                ? _t("The sender was asked to send you a new link.")
-                : _t("The sender was already asked today.");
+            texts[result.status] || this.commonMessage(result);
     }
 
     async pollFinalDocument() {

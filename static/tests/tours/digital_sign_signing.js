@@ -129,3 +129,10 @@ registry.category("web_tour.tours").add("digital_sign_reengage", {
         { trigger: ".o_ds_participants li:contains(Carl) .o_ds_pcontact:contains(c•••w@example.com)" },
     ],
 });
+
+registry.category("web_tour.tours").add("digital_sign_view", {
+    steps: () => [
+        { content: "the first page of the document is shown", trigger: ".o_ds_page[data-page='1'] img" },
+        { content: "the page reported it to the server", trigger: ".o_digital_sign[data-viewed-reported]" },
+    ],
+});
