@@ -12,7 +12,7 @@ from odoo.tools import SQL
 from .. import const
 from ..engine import (
     audit,
-    certificate,
+    completion_certificate,
     pdf_intake,
     pdf_markers,
     pdf_render,
@@ -1820,10 +1820,10 @@ class DigitalSignRequest(models.Model):
             if field.source in ("anchor", "link") and field.marker
         ]
 
-    def _prepare_certificate_data(self, interim=False):
+    def _prepare_completion_data(self, interim=False):
         """Everything the certificate of completion shows.
 
-        :return: engine.certificate.CertificateData
+        :return: engine.completion_certificate.CompletionData
         Note: self.ensure_one()
         """
         self.ensure_one()
@@ -1838,7 +1838,7 @@ class DigitalSignRequest(models.Model):
             if user and user not in names:
                 names.append(user)
         participants = tuple(
-            certificate.CertParticipant(
+            completion_certificate.CompletionParticipant(
                 name=p.name or "",
                 role=p.role or "",
                 email_masked=otp_tools.mask_email(p.email),
@@ -1860,7 +1860,7 @@ class DigitalSignRequest(models.Model):
         )
         types = dict(const.EVENT_TYPES)
         events = tuple(
-            certificate.CertEvent(
+            completion_certificate.CompletionEvent(
                 at=self._format_time(e.event_date),
                 event=types.get(e.event_type, e.event_type),
                 participant=e.participant_id.name or "",
@@ -1869,7 +1869,7 @@ class DigitalSignRequest(models.Model):
             )
             for e in events_sudo
         )
-        return certificate.CertificateData(
+        return completion_certificate.CompletionData(
             reference=self.reference,
             title=self.name,
             company=self.company_id.name,
@@ -1887,7 +1887,7 @@ class DigitalSignRequest(models.Model):
         )
 
     def _get_seal_note(self):
-        """The sentence the certificate prints about the seal."""
+        """The sentence the certificate of completion prints about the seal."""
         self.ensure_one()
         return self.company_id.sudo()._digital_sign_seal_note()
 
@@ -1899,10 +1899,10 @@ class DigitalSignRequest(models.Model):
         Note: self.ensure_one()
         """
         self.ensure_one()
-        return certificate.build_final_document(
+        return completion_certificate.build_final_document(
             self._get_original_bytes(),
             self._prepare_stamp_values(),
-            self._prepare_certificate_data(),
+            self._prepare_completion_data(),
             hide_rects=self._get_hide_rects(),
         )
 

@@ -132,7 +132,7 @@ class SealTestMixin:
     def _events(self, sign_request, event_type):
         return sign_request.sudo().event_ids.filtered(lambda e: e.event_type == event_type)
 
-    def _certificate_text(self, pdf):
+    def _completion_certificate_text(self, pdf):
         doc = pymupdf.open(stream=pdf, filetype="pdf")
         text = " ".join(doc[i].get_text() for i in range(doc.page_count))
         doc.close()
@@ -176,7 +176,7 @@ class TestSeal(SealTestMixin, DigitalSignCommon):
         self.assertIsNone(result.timestamp_time, "no timestamp server: no trusted time")
         self.assertFalse(json.loads(self._events(sign_request, "sealed").details)["timestamp"])
         # the certificate of completion says the seal certificate is self-signed
-        text = self._certificate_text(signed)
+        text = self._completion_certificate_text(signed)
         self.assertIn("self-signed", text)
         self.assertIn(result.cert_fingerprint, text.replace(" ", ""))
         # the next document uses the same certificate
@@ -217,7 +217,7 @@ class TestSeal(SealTestMixin, DigitalSignCommon):
         self.assertEqual(independent.status, "valid")
         self.assertEqual(independent.coverage, "ENTIRE_FILE")
         # the certificate of completion names the issuer
-        text = self._certificate_text(signed)
+        text = self._completion_certificate_text(signed)
         self.assertIn("issued by", text)
         self.assertIn("Intermediate CA", text)
         self.assertNotIn("self-signed", text)
