@@ -23,8 +23,7 @@ from odoo import http
 from odoo.http import content_disposition, request
 
 from .. import const
-from ..engine import pades
-from ..models.res_company import der_from_pem, dn_label
+from ..engine import pades_verify, x509
 from ..utils import client_info, decode_binary
 from .signing import NO_STORE
 
@@ -49,7 +48,7 @@ class DigitalSignVerifyController(http.Controller):
     def _max_pages(self):
         """The page limit of uploads, plus room for the certificate of completion."""
         return int(request.env["digital.sign.request"]._get_setting("max_pages")) \
-            + pades.VERIFY_EXTRA_PAGES
+            + pades_verify.VERIFY_EXTRA_PAGES
 
     def _format_time(self, value, sign_request=None):
         """An aware UTC datetime as text, in the request's time zone when there is one."""
@@ -109,8 +108,8 @@ class DigitalSignVerifyController(http.Controller):
         seal = None
         if result.cert_fingerprint:
             seal = {
-                "subject": dn_label(result.signer_subject),
-                "issuer": dn_label(result.signer_issuer),
+                "subject": x509.dn_label(result.signer_subject),
+                "issuer": x509.dn_label(result.signer_issuer),
                 "self_signed": result.self_signed,
                 "fingerprint": result.cert_fingerprint,
                 "company": seal_company.name if seal_company else "",
@@ -213,7 +212,7 @@ class DigitalSignVerifyController(http.Controller):
             body = "".join(pems).encode()
             mimetype = "application/x-pem-file"
         else:
-            body = der_from_pem(pems[0])
+            body = x509.der_from_pem(pems[0])
             mimetype = "application/pkix-cert"
         name = re.sub(r"[^A-Za-z0-9]+", "-", company_sudo.name or "company").strip("-") or "company"
         return request.make_response(body, headers=[

@@ -3,11 +3,11 @@ page understands: a page added or removed, the content of a page changed, annota
 form values changed, another signature added.
 
 This only describes. Whether a change is allowed after a seal is pyHanko's difference
-analysis' call (``pades.verify_pdf``); this module runs when that analysis already said the
-file changed, on the revisions after the last one we issued. It compares the structure each
-revision leaves (the page tree, each page's content and resources, annotations, form values)
-with the one before, reading no stream data (nothing is decoded), and visits a bounded
-number of objects per revision.
+analysis' call (``pades_verify.verify_pdf``); this module runs when that analysis already
+said the file changed, on the revisions after the last one we issued. It compares the
+structure each revision leaves (the page tree, each page's content and resources,
+annotations, form values) with the one before, reading no stream data (nothing is decoded),
+and visits a bounded number of objects per revision.
 """
 
 from dataclasses import dataclass

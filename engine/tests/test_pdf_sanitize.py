@@ -13,7 +13,7 @@ import pdfgen
 import pymupdf
 import pytest
 
-from engine import anchors, pades, pdf_markers
+from engine import anchors, pades, pades_verify, pdf_markers, seal_identity
 from engine.completion_certificate import CompletionData, build_final_document
 from engine.errors import PdfInvalid
 from engine.pdf_sanitize import (
@@ -347,13 +347,13 @@ def test_a_dirty_upload_gives_a_clean_sealed_document():
     hide = [(p.page, *p.marker) for p in pdf_markers.detect_markers(clean)]
     final = build_final_document(clean, [], completion_data(), hide_rects=hide)
     ca = pki.Pki()
-    identity = pades.load_seal_identity(ca.pkcs12(ca.leaf, PASSWORD), PASSWORD)
+    identity = seal_identity.load_seal_identity(ca.pkcs12(ca.leaf, PASSWORD), PASSWORD)
     sealed = pades.seal_pdf(final, identity, level="B-B").pdf
     assert_clean(sealed)
     for name in (b"/JS", b"/JavaScript", b"/OpenAction", b"/AA", b"/Launch", b"/EmbeddedFiles",
                  b"/XFA", b"/RichMedia"):
         assert not re.search(re.escape(name) + rb"[\s/<>\[\]()]", sealed), name
-    assert pades.verify_pdf(sealed, trust_roots=ca.trust_roots).intact
+    assert pades_verify.verify_pdf(sealed, trust_roots=ca.trust_roots).intact
     assert refuse_active_content(sealed) is None
     # what the last check before sealing is for: built from a dirty original, it is not clean
     unsafe = build_final_document(dirty, [], completion_data(), hide_rects=hide)
