@@ -90,7 +90,7 @@ class DigitalSignVerifyController(http.Controller):
         return response
 
     def _result_values(self, check, data, full=False):
-        """What the page shows about one check (``res.company._digital_sign_check_document``).
+        """What the page shows about one check (``digital.sign.request._verify_signed_document``).
         The public sees names and times; ``full`` adds the technical detail for managers."""
         result = check["result"]
         request_sudo = check["request"]
@@ -123,7 +123,8 @@ class DigitalSignVerifyController(http.Controller):
             "outcome": check["outcome"],
             "status": result.status,
             "refusal": result.refusal,
-            "changes": request.env["res.company"]._digital_sign_change_texts(result.changes),
+            "changes": request.env["digital.sign.request"]._describe_seal_changes(
+                result.changes),
             "sign_request": request_sudo,
             "completed_at": request_sudo._format_time(request_sudo.signed_on) if request_sudo else "",
             "signers": signers,
@@ -160,7 +161,7 @@ class DigitalSignVerifyController(http.Controller):
         if not data:
             values["outcome"] = "no_file"
             return self._render(values)
-        check = request.env["res.company"].sudo()._digital_sign_check_document(
+        check = request.env["digital.sign.request"].sudo()._verify_signed_document(
             data, max_bytes=limit, max_pages=self._max_pages())
         values.update(self._result_values(check, data))
         values["ref_mismatch"] = bool(
@@ -185,7 +186,7 @@ class DigitalSignVerifyController(http.Controller):
         if not data:
             values["outcome"] = "no_document"
             return self._render(values)
-        check = request.env["res.company"].sudo()._digital_sign_check_document(
+        check = request.env["digital.sign.request"].sudo()._verify_signed_document(
             data, max_bytes=max(len(data), self._max_upload_bytes()), max_pages=self._max_pages())
         values.update(self._result_values(check, data, full=full))
         values["ref_mismatch"] = check["request"] != sign_request.sudo()

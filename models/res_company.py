@@ -1,7 +1,7 @@
 """The company's seal: its certificate (self-signed by default, or uploaded), its timestamp
-server, sealing the final document of a request (PAdES, engine/pades.py) and checking a
-sealed document against the certificates this database ever sealed with
-(engine/pades_verify.py).
+server and the level of its seals, and what this database trusts for the documents it
+sealed. The request seals its own final document with them (``digital.sign.request``); the
+engine does the work (engine/seal_identity.py, engine/timestamp.py, engine/pades.py).
 
 Secrets (the PKCS#12 files and their passwords, the timestamp server's credentials) live in
 fields restricted to ``base.group_system``, are read with sudo and never logged.
@@ -14,9 +14,8 @@ kept on first use so the timestamps of our documents can be checked years later)
 
 Ours: trusting a CA is not enough. Each entry of ``digital_sign_seal_certificates`` records
 when it was the company's seal certificate (``periods``, UTC); the verification accepts as
-our seal only a signature by one of those certificates, made within its period, over the
-bytes of a request we issued (``signed_sha256``), and nothing but a DSS or document
-timestamps after it (``engine.pades_verify.verify_pdf``).
+our seal only a signature by one of those certificates, made within its period
+(``_digital_sign_seal_pins``), over the bytes of a request we issued.
 
 Loopback timestamp servers (tests, a local TSA) are refused unless the system parameter
 ``digital_sign.allow_loopback_tsa`` is set (the tests set it).
@@ -25,40 +24,24 @@ Loopback timestamp servers (tests, a local TSA) are refused unless the system pa
 import base64
 import logging
 import secrets
-import urllib.parse
-from datetime import timedelta
 
 from odoo import api, fields, models, modules
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
-from .. import const
-from ..engine import pades, pades_verify, seal_identity, timestamp, x509
-from ..engine.errors import CertificateInvalid, SealError, TimestampUnavailable, UnsafeUrl
+from ..engine import seal_identity, timestamp, x509
+from ..engine.errors import CertificateInvalid, UnsafeUrl
 from ..engine.netguard import check_outbound_url
 from ..utils import decode_binary, engine_error_message
 
 _logger = logging.getLogger(__name__)
 
-SEAL_WAIT_LIMIT = timedelta(hours=24)  # then the owner is told and the fallback applies
 AUTO_SEAL_VALID_DAYS = 3650
 TSA_TIMEOUT = 10.0  # seconds, per timestamp request
 # A timestamp server that just failed is not called again for a few minutes by this worker:
 # a cron run with many waiting documents must not wait for a dead server once per document.
 TSA_BREAKER_SECONDS = 300
 MAX_TSA_CERTIFICATES = 20
-MAX_ISSUED_CANDIDATES = 1000  # revision prefixes of an uploaded file looked up
-VERIFY_OUTCOMES = {  # engine.pades_verify.STATUSES -> outcome of the verification page
-    "valid": "valid",
-    "modified_after_sealing": "modified",
-    "bytes_appended": "appended",
-    "seal_broken": "broken",
-    "not_our_seal": "not_our_seal",
-    "untrusted": "untrusted",
-    "no_signature": "unknown",
-    "damaged": "damaged",
-    "refused": "refused",
-}
 _SEAL_SECRET_FIELDS = ("digital_sign_seal_source", "digital_sign_seal_pkcs12",
                        "digital_sign_seal_password")
 
@@ -420,7 +403,7 @@ class ResCompany(models.Model):
                     return company_sudo, entry
         return self.env["res.company"], None
 
-    # === BUSINESS: sealing === #
+    # === BUSINESS: timestamp server and level === #
     def _digital_sign_allow_loopback_tsa(self):
         return bool(self.env["ir.config_parameter"].sudo().get_param(
             "digital_sign.allow_loopback_tsa"))
@@ -461,195 +444,3 @@ class ResCompany(models.Model):
         if not self.sudo().digital_sign_tsa_url:
             return "B-B"
         return "B-LTA" if self.digital_sign_seal_lta else "B-LT"
-
-    def _digital_sign_seal(self, sign_request, pdf, identity, level, server=None):
-        material, allow_fetching = self._digital_sign_get_validation_options()
-        return pades.seal_pdf(
-            pdf, identity, level=level, timestamp=server,
-            validation_material=material if level in ("B-LT", "B-LTA") else None,
-            allow_fetching=allow_fetching,
-            reason=self.env._("Evidence of the electronic signatures of %s", sign_request.reference),
-            location=self.city or self.country_id.name or "",
-        )
-
-    def _digital_sign_seal_document(self, sign_request, pdf):
-        """Seal the final PDF of ``sign_request`` with this company's seal (the last write:
-        the caller stores exactly the bytes returned).
-
-        The level is B-B without a timestamp server, else B-LT (B-T when revocation data
-        cannot be had) or B-LTA. When the timestamp server fails (or failed a moment ago: the
-        engine's timestamp client rests it), the request waits in the sealing step
-        (``seal_state`` pending; the cron retries); after 24 hours its owner gets one activity
-        and ``digital_sign_seal_fallback`` decides between waiting on and sealing without a
-        timestamp (B-B). The local clock never stands in for a timestamp.
-
-        :return: the sealed bytes, or None when sealing must wait
-        :raise EngineError: the seal cannot be made (certificate refused, PDF unsupported)
-        Note: self.ensure_one()
-        """
-        self.ensure_one()
-        identity = self._digital_sign_get_seal_identity()
-        level = self._digital_sign_seal_level()
-        server = self._digital_sign_get_timestamp_server() if level != "B-B" else None
-        try:
-            result = self._digital_sign_seal(sign_request, pdf, identity, level, server)
-        except (TimestampUnavailable, UnsafeUrl) as error:
-            return self._digital_sign_seal_wait(sign_request, pdf, identity, error)
-        except SealError as error:
-            if (error.code != "seal_pdf_unsupported"
-                    or error.params.get("reason") != "signing_refused"):
-                raise
-            # The PDF forbids any change (a certification signature, e.g. from a signature
-            # service): keep it exactly as it came, and say it is not sealed.
-            sign_request.sudo().seal_state = "unsealed"
-            sign_request._log_event("seal_failed", details={"reason": "signing_refused"})
-            _logger.warning("Request %s: the document forbids changes, kept unsealed",
-                            sign_request.reference)
-            return pdf
-        if server is not None:
-            self.sudo()._digital_sign_remember_tsa_chain(result.timestamp_certificates)
-        return self._digital_sign_seal_done(sign_request, result, identity, "sealed")
-
-    def _digital_sign_seal_done(self, sign_request, result, identity, event_type, extra=None):
-        request_sudo = sign_request.sudo()
-        request_sudo.write({"seal_state": "sealed", "signed_sha256": result.sha256})
-        details = {
-            "level": result.level,
-            "sha256": result.sha256,
-            "timestamp": result.timestamp_time.isoformat() if result.timestamp_time else "",
-            "certificate": x509.fingerprint(identity.certificate),
-            **(extra or {}),
-        }
-        sign_request._log_event(event_type, details=details)
-        _logger.info("Request %s sealed (%s)", sign_request.reference, result.level)
-        return result.pdf
-
-    def _digital_sign_waiting_since(self, sign_request):
-        """When ``sign_request`` started waiting for the timestamp server, or None."""
-        event = self.env["digital.sign.event"].sudo().search([
-            ("request_id", "=", sign_request.id), ("event_type", "=", "seal_waiting"),
-        ], order="sequence", limit=1)
-        return event.event_date if event else None
-
-    def _digital_sign_seal_wait(self, sign_request, pdf, identity, error):
-        """The timestamp server failed: wait (None), or seal without timestamp after 24 hours
-        when the company chose so."""
-        request_sudo = sign_request.sudo()
-        reason = (getattr(error, "params", None) or {}).get("reason") or error.code
-        host = urllib.parse.urlsplit(self.sudo().digital_sign_tsa_url or "").hostname or ""
-        since = self._digital_sign_waiting_since(sign_request)
-        now = fields.Datetime.now()
-        if since is None:
-            since = now
-            sign_request._log_event("seal_waiting", details={"reason": reason, "server": host})
-            _logger.warning("Request %s waits for the timestamp server %s (%s)",
-                            sign_request.reference, host, reason)
-        if request_sudo.seal_state != "pending":
-            request_sudo.seal_state = "pending"
-        if now - since < SEAL_WAIT_LIMIT:
-            return None
-        Event = self.env["digital.sign.event"].sudo()
-        if not Event.search_count([("request_id", "=", sign_request.id),
-                                   ("event_type", "=", "seal_overdue")], limit=1):
-            sign_request._log_event("seal_overdue", details={
-                "since": fields.Datetime.to_string(since), "reason": reason,
-                "fallback": self.digital_sign_seal_fallback})
-            self._digital_sign_notify_seal_overdue(sign_request, since)
-        if self.digital_sign_seal_fallback != "unsealed_time":
-            return None
-        result = self._digital_sign_seal(sign_request, pdf, identity, "B-B")
-        _logger.warning("Request %s sealed without a timestamp after waiting since %s",
-                        sign_request.reference, since)
-        return self._digital_sign_seal_done(sign_request, result, identity, "seal_fallback", {
-            "waiting_since": fields.Datetime.to_string(since), "reason": reason,
-        })
-
-    def _digital_sign_notify_seal_overdue(self, sign_request, since):
-        request_sudo = sign_request.sudo()
-        owner = request_sudo.user_id or request_sudo.create_uid
-        if not owner:
-            return
-        if self.digital_sign_seal_fallback == "unsealed_time":
-            note = self.env._(
-                "The timestamp server did not answer since %(since)s (UTC): %(ref)s is sealed "
-                "without a trusted timestamp, as the settings ask.",
-                since=fields.Datetime.to_string(since), ref=sign_request.reference)
-        else:
-            note = self.env._(
-                "The timestamp server did not answer since %(since)s (UTC): %(ref)s keeps "
-                "waiting for its seal. Check the timestamp server in the settings.",
-                since=fields.Datetime.to_string(since), ref=sign_request.reference)
-        request_sudo.activity_schedule(
-            "mail.mail_activity_data_todo", user_id=owner.id,
-            summary=self.env._("Timestamp server down: %s is not sealed yet", sign_request.reference),
-            note=note,
-        )
-
-    # === BUSINESS: verification === #
-    @api.model
-    def _digital_sign_issued(self, digests):
-        """Which of ``digests`` (SHA-256 of revision prefixes of a file being verified) are
-        signed documents of this database, with the pins of the company that sealed each.
-
-        :return: ``{digest: tuple of engine.seal_identity.SealPin}``
-        """
-        requests_sudo = self.env["digital.sign.request"].sudo().with_context(
-            active_test=False).search_fetch(
-            [("signed_sha256", "in", list(digests)[:MAX_ISSUED_CANDIDATES])],
-            ["signed_sha256", "company_id"])
-        return {request_sudo.signed_sha256: request_sudo.company_id._digital_sign_seal_pins()
-                for request_sudo in requests_sudo}
-
-    @api.model
-    def _digital_sign_check_document(self, pdf, max_bytes=None, max_pages=None):
-        """Check a PDF: whether it is a document this database sealed, unchanged since.
-
-        The file goes through the intake checks first (size, decompression bombs, page
-        count); then the seal must be the last signature of the bytes of one of our
-        requests (``signed_sha256``), made with the seal certificate its company used then;
-        after it, a DSS and document timestamps only.
-
-        :param bytes pdf: the file (never stored)
-        :param int max_bytes: size limit (default: the engine's)
-        :param int max_pages: page limit (default: the engine's, plus the certificate)
-        :return: dict with ``outcome`` (valid, modified, appended, broken, not_our_seal,
-            untrusted, unknown, damaged, refused), ``result`` (engine.pades_verify.VerifyResult),
-            ``request`` (the matching digital.sign.request, sudo, or empty) and
-            ``seal_company`` (the company whose certificate made the seal, sudo, or empty)
-        """
-        result = pades_verify.verify_pdf(
-            pdf, trust_roots=self._digital_sign_seal_roots(),
-            timestamp_roots=self._digital_sign_timestamp_roots(),
-            pinned=self._digital_sign_sealing_companies()._digital_sign_seal_pins(),
-            issued=self._digital_sign_issued, allow_fetching=False,
-            max_bytes=max_bytes, max_pages=max_pages)
-        request_sudo = self.env["digital.sign.request"].sudo()
-        if result.issued_sha256:
-            request_sudo = request_sudo.with_context(active_test=False).search(
-                [("signed_sha256", "=", result.issued_sha256)], limit=1)
-        seal_company = self.env["res.company"]
-        if result.pinned:
-            seal_company, _entry = self._digital_sign_find_seal_certificate(result.cert_fingerprint)
-        outcome = VERIFY_OUTCOMES.get(result.status, "damaged")
-        if outcome == "valid" and not request_sudo:
-            outcome = "unknown"  # our seal, but over no document of this database
-        if result.detail:
-            _logger.info("Verification: %s (%s)", result.status, result.detail[:300])
-        return {"outcome": outcome, "result": result, "request": request_sudo,
-                "seal_company": seal_company}
-
-    def _digital_sign_change_texts(self, changes):
-        """What changed after sealing (``engine.pdf_changes.Change``), as sentences."""
-        texts = []
-        for change in changes:
-            key = change.kind
-            if key in ("page_added", "page_removed") and change.count > 1:
-                key += "_plural"
-            elif key == "signature_added" and not change.signer:
-                key += "_unnamed"
-            message = const.SEAL_CHANGE_MESSAGES.get(key) or const.SEAL_CHANGE_MESSAGES["other"]
-            texts.append(message._translate(self.env.lang) % {
-                "count": change.count, "page": change.page,
-                "signer": x509.dn_label(change.signer)[:120],
-            })
-        return texts

@@ -326,7 +326,7 @@ class TestSeal(SealTestMixin, DigitalSignCommon):
                                          docmdp_permissions=MDPPerm.NO_CHANGES),
             signer=signer).getvalue()
         sign_request = self._signed_request()
-        kept = self.env.company._digital_sign_seal_document(sign_request, certified)
+        kept = sign_request._seal_final_document(certified)
         self.assertEqual(kept, certified)
         self.assertEqual(sign_request.seal_state, "unsealed")
         self.assertEqual(json.loads(self._events(sign_request, "seal_failed").details)["reason"],
@@ -425,7 +425,8 @@ class TestSealPending(SealTestMixin, DigitalSignCommon, HttpCase):
         sign_request = self._signed_request()
         participant = sign_request.participant_ids
         cron = self.env.ref("digital_sign.ir_cron_finalize_documents")
-        with self.assertLogs("odoo.addons.digital_sign.models.res_company", logging.WARNING):
+        with self.assertLogs("odoo.addons.digital_sign.models.digital_sign_request",
+                             logging.WARNING):
             cron.method_direct_trigger()
         self.assertEqual(sign_request.finalize_state, "pending")
         self.assertEqual(sign_request.seal_state, "pending")
