@@ -66,6 +66,7 @@ SEAL_STATES = [
     ("sealed", "Sealed"),
     ("unsealed", "Sealing skipped"),
 ]
+SEAL_WAIT_HOURS = 24  # waiting for the timestamp server: then the owner is told, fallback applies
 
 EVENT_TYPES = [
     ("created", "Created"),
@@ -219,6 +220,21 @@ THROTTLE_DOWNLOAD_LOGS_PER_DOCUMENT = 20  # "downloaded" events a day at most (c
 # Bounded state: slices per window, and rows per scope (the key's part before ':').
 THROTTLE_BUCKETS = 10
 THROTTLE_MAX_ROWS_PER_SCOPE = 10000
+
+# The verification page: its outcome for each engine.pades_verify.STATUSES, and how many
+# revision prefixes of an uploaded file are looked up among the signed documents
+SEAL_VERIFY_OUTCOMES = {
+    "valid": "valid",
+    "modified_after_sealing": "modified",
+    "bytes_appended": "appended",
+    "seal_broken": "broken",
+    "not_our_seal": "not_our_seal",
+    "untrusted": "untrusted",
+    "no_signature": "unknown",
+    "damaged": "damaged",
+    "refused": "refused",
+}
+SEAL_VERIFY_MAX_CANDIDATES = 1000
 
 # What changed after sealing (engine.pdf_changes.Change), on the verification page
 SEAL_CHANGE_MESSAGES = {

@@ -28,12 +28,12 @@ from reportlab.lib.utils import ImageReader  # noqa: E402
 from reportlab.pdfgen import canvas  # noqa: E402
 
 from engine import anchors  # noqa: E402
-from engine.certificate import (  # noqa: E402
-    CertEvent,
-    CertificateData,
-    CertParticipant,
+from engine.completion_certificate import (  # noqa: E402
+    CompletionData,
+    CompletionEvent,
+    CompletionParticipant,
     build_final_document,
-    render_certificate,
+    render_completion_certificate,
 )
 from engine.images import check_signature_image  # noqa: E402
 from engine.pdf_stamp import StampValue, stamp_document  # noqa: E402
@@ -97,13 +97,13 @@ def signature_png():
     return check_signature_image(out.getvalue())
 
 
-def certificate_data(pages):
+def completion_data(pages):
     people = (
         ("Łukasz Żółć", "Customer", "203.0.113.7"),
         ("Ελένη Παπαδοπούλου", "Seller", "2001:db8:85a3::8a2e:370:7334"),
     )
     participants = tuple(
-        CertParticipant(
+        CompletionParticipant(
             name=name, role=role, email_masked="l•••z@example.com",
             mobile_masked="+46•••••4567", invite_channel="email", otp_channel="sms",
             otp_verified=True, state="signed", ip=ip,
@@ -115,7 +115,7 @@ def certificate_data(pages):
         for name, role, ip in people
     )
     events = tuple(
-        CertEvent(
+        CompletionEvent(
             at=f"2026-11-23 14:{minute:02d} CET",
             event=("sent", "viewed", "code sent", "code verified", "consented", "signed")[
                 minute % 6
@@ -125,7 +125,7 @@ def certificate_data(pages):
         )
         for minute in range(24)
     )
-    return CertificateData(
+    return CompletionData(
         reference="SIGN/2026/00042", title="Sales contract 2026/0042", company="ACME AB",
         original_sha256="9f" * 32, original_pages=pages, created_at="2026-11-22 09:00 CET",
         completed_at="2026-11-23 14:05 CET", timezone="Europe/Stockholm",
@@ -172,13 +172,13 @@ def main():
     for pages, goal in GOALS.items():
         original, hide = build_document(pages)
         values = values_for(pages, signature)
-        data = certificate_data(pages)
+        data = completion_data(pages)
         runs = args.runs if pages <= 10 else max(5, args.runs // 3)
         build = functools.partial(build_final_document, original, values, data, hide_rects=hide)
         cold = timed(build, 1)[0]
         final = timed(build, runs)
         stamp = timed(functools.partial(stamp_document, original, values, hide_rects=hide), runs)
-        cert = timed(functools.partial(render_certificate, data), runs)
+        cert = timed(functools.partial(render_completion_certificate, data), runs)
         size = len(build_final_document(original, values, data, hide_rects=hide))
         median = statistics.median(final)
         print(

@@ -23,8 +23,7 @@ from odoo import http
 from odoo.http import content_disposition, request
 
 from .. import const
-from ..engine import pades
-from ..models.res_company import der_from_pem, dn_label
+from ..engine import pades_verify, x509
 from ..utils import client_info, decode_binary
 from .signing import NO_STORE
 
@@ -49,7 +48,7 @@ class DigitalSignVerifyController(http.Controller):
     def _max_pages(self):
         """The page limit of uploads, plus room for the certificate of completion."""
         return int(request.env["digital.sign.request"]._get_setting("max_pages")) \
-            + pades.VERIFY_EXTRA_PAGES
+            + pades_verify.VERIFY_EXTRA_PAGES
 
     def _format_time(self, value, sign_request=None):
         """An aware UTC datetime as text, in the request's time zone when there is one."""
@@ -91,7 +90,7 @@ class DigitalSignVerifyController(http.Controller):
         return response
 
     def _result_values(self, check, data, full=False):
-        """What the page shows about one check (``res.company._digital_sign_check_document``).
+        """What the page shows about one check (``digital.sign.request._verify_signed_document``).
         The public sees names and times; ``full`` adds the technical detail for managers."""
         result = check["result"]
         request_sudo = check["request"]
@@ -109,8 +108,8 @@ class DigitalSignVerifyController(http.Controller):
         seal = None
         if result.cert_fingerprint:
             seal = {
-                "subject": dn_label(result.signer_subject),
-                "issuer": dn_label(result.signer_issuer),
+                "subject": x509.dn_label(result.signer_subject),
+                "issuer": x509.dn_label(result.signer_issuer),
                 "self_signed": result.self_signed,
                 "fingerprint": result.cert_fingerprint,
                 "company": seal_company.name if seal_company else "",
@@ -124,7 +123,8 @@ class DigitalSignVerifyController(http.Controller):
             "outcome": check["outcome"],
             "status": result.status,
             "refusal": result.refusal,
-            "changes": request.env["res.company"]._digital_sign_change_texts(result.changes),
+            "changes": request.env["digital.sign.request"]._describe_seal_changes(
+                result.changes),
             "sign_request": request_sudo,
             "completed_at": request_sudo._format_time(request_sudo.signed_on) if request_sudo else "",
             "signers": signers,
@@ -161,7 +161,7 @@ class DigitalSignVerifyController(http.Controller):
         if not data:
             values["outcome"] = "no_file"
             return self._render(values)
-        check = request.env["res.company"].sudo()._digital_sign_check_document(
+        check = request.env["digital.sign.request"].sudo()._verify_signed_document(
             data, max_bytes=limit, max_pages=self._max_pages())
         values.update(self._result_values(check, data))
         values["ref_mismatch"] = bool(
@@ -186,7 +186,7 @@ class DigitalSignVerifyController(http.Controller):
         if not data:
             values["outcome"] = "no_document"
             return self._render(values)
-        check = request.env["res.company"].sudo()._digital_sign_check_document(
+        check = request.env["digital.sign.request"].sudo()._verify_signed_document(
             data, max_bytes=max(len(data), self._max_upload_bytes()), max_pages=self._max_pages())
         values.update(self._result_values(check, data, full=full))
         values["ref_mismatch"] = check["request"] != sign_request.sudo()
@@ -213,7 +213,7 @@ class DigitalSignVerifyController(http.Controller):
             body = "".join(pems).encode()
             mimetype = "application/x-pem-file"
         else:
-            body = der_from_pem(pems[0])
+            body = x509.der_from_pem(pems[0])
             mimetype = "application/pkix-cert"
         name = re.sub(r"[^A-Za-z0-9]+", "-", company_sudo.name or "company").strip("-") or "company"
         return request.make_response(body, headers=[

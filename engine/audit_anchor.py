@@ -26,7 +26,7 @@ import hmac
 import re
 from dataclasses import dataclass
 
-from . import pades
+from . import timestamp
 from .audit import canonical_json
 from .errors import EngineError
 
@@ -105,14 +105,15 @@ def head_digest(head_hash):
 
 
 def timestamp_head(server, head_hash):
-    """An RFC 3161 token over ``head_hash`` from ``server`` (a ``pades.TimestampServer``).
+    """An RFC 3161 token over ``head_hash`` from ``server`` (a ``timestamp.TimestampServer``),
+    asked through the one timestamp client (:func:`.timestamp.request_timestamp_token`).
 
-    :return: ``(token_der, pades.TimestampCheck)``: the token (checked: imprint, nonce,
+    :return: ``(token_der, timestamp.TimestampCheck)``: the token (checked: imprint, nonce,
         signature) and what it says (its time, its TSA certificate and the chain it carries)
-    :raises TimestampUnavailable: the server failed (retryable)
+    :raises TimestampUnavailable: the server failed, or failed a moment ago (retryable)
     """
-    token = pades.request_timestamp_token(server, head_digest(head_hash))
-    return token, pades.describe_timestamp_token(token)
+    token = timestamp.request_timestamp_token(server, head_digest(head_hash))
+    return token, timestamp.describe_timestamp_token(token)
 
 
 def check_anchor(anchor, current_hash, *, keys=(), tsa_trust_roots=()):
@@ -142,8 +143,8 @@ def check_anchor(anchor, current_hash, *, keys=(), tsa_trust_roots=()):
             digest = head_digest(anchor["head_hash"])
         except ValueError:
             return AnchorCheck("forged", "not a head hash")
-        result = pades.check_timestamp_token(anchor.get("token") or b"", digest,
-                                             trust_roots=tsa_trust_roots)
+        result = timestamp.check_timestamp_token(anchor.get("token") or b"", digest,
+                                                 trust_roots=tsa_trust_roots)
         extra = {"tsa_subject": result.tsa_subject, "tsa_fingerprint": result.tsa_fingerprint}
         if result.status == "valid":
             return AnchorCheck("valid", **extra)

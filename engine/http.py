@@ -1,4 +1,5 @@
-"""Outbound HTTP for the e-signature provider clients.
+"""Outbound HTTP for every call the engine makes: the e-signature provider clients and the
+RFC 3161 timestamp client (:mod:`.timestamp`).
 
 This module is the only place in the engine that creates a ``requests.Session``:
 
@@ -306,13 +307,16 @@ def _read_capped(response, max_bytes, deadline):
 
 
 def request(session, method, url, *, timeout=DEFAULT_TIMEOUT, max_bytes=DEFAULT_MAX_BYTES,
-            **kwargs):
+            max_seconds=None, **kwargs):
     """Send one HTTP request and return the ``requests.Response`` of a 2xx answer, with its
     body already read (at most ``max_bytes``; ``response.content`` is set).
 
     Always passes ``timeout`` (connect, read), ``allow_redirects=False`` and
     ``verify=True``, whatever ``kwargs`` say. Other ``kwargs`` go to ``session.request``
-    (``params``, ``json``, ``data``, ``headers``).
+    (``params``, ``json``, ``data``, ``headers``, ``auth``).
+
+    :param max_seconds: the whole exchange must be over within this many seconds (checked
+        while the body is read); default: four read timeouts, at least 60 s
 
     :raise UnsafeUrl: not https (http only to loopback on an ``allow_loopback`` session)
     :raise ProviderUnavailable: ``provider_timeout``, ``provider_unreachable``,
@@ -322,6 +326,7 @@ def request(session, method, url, *, timeout=DEFAULT_TIMEOUT, max_bytes=DEFAULT_
     :raise ProviderRejected: ``provider_not_found`` (404), ``provider_rejected`` (other
         4xx, ``detail`` = the provider's scrubbed message, ``params['provider_code']``),
         ``provider_bad_response`` (redirect, body over ``max_bytes``)
+    :raise ProviderUnavailable: ``provider_timeout`` also when ``max_seconds`` ran out
     """
     check_url(url, allow_loopback=getattr(session, _LOOPBACK_ATTR, False))
     method = method.upper()
@@ -334,7 +339,9 @@ def request(session, method, url, *, timeout=DEFAULT_TIMEOUT, max_bytes=DEFAULT_
         timeout = DEFAULT_TIMEOUT
     timeout = (timeout[0] or DEFAULT_TIMEOUT[0], timeout[1] or DEFAULT_TIMEOUT[1])
     read_timeout = timeout[1]
-    deadline = time.monotonic() + max(60.0, 4 * float(read_timeout))
+    if max_seconds is None:
+        max_seconds = max(60.0, 4 * float(read_timeout))
+    deadline = time.monotonic() + float(max_seconds)
     try:
         response = session.request(method, url, timeout=timeout, allow_redirects=False,
                                    verify=True, stream=True, **kwargs)

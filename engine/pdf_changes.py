@@ -3,11 +3,11 @@ page understands: a page added or removed, the content of a page changed, annota
 form values changed, another signature added.
 
 This only describes. Whether a change is allowed after a seal is pyHanko's difference
-analysis' call (``pades.verify_pdf``); this module runs when that analysis already said the
-file changed, on the revisions after the last one we issued. It compares the structure each
-revision leaves (the page tree, each page's content and resources, annotations, form values)
-with the one before, reading no stream data (nothing is decoded), and visits a bounded
-number of objects per revision.
+analysis' call (``pades_verify.verify_pdf``); this module runs when that analysis already
+said the file changed, on the revisions after the last one we issued. It compares the
+structure each revision leaves (the page tree, each page's content and resources,
+annotations, form values) with the one before, reading no stream data (nothing is decoded),
+and visits a bounded number of objects per revision.
 """
 
 from dataclasses import dataclass
@@ -113,22 +113,31 @@ def _page(page):
                  attributes, tuple(annotations))
 
 
-def _pages(resolver, budget):
-    """``[(page key, _Page)]`` in order (the page tree walked depth first)."""
-    pages, seen = [], set()
-    stack = [resolver.root.raw_get("/Pages")]
+def _walk(stack, budget):
+    """Depth-first walk of a tree of dictionaries: pop ``(raw object, context)`` pairs from
+    ``stack`` (the caller pushes the children while iterating) and yield ``(key, dictionary,
+    context)`` for each dictionary not met yet, within ``budget``."""
+    seen = set()
     while stack and budget.take():
-        raw = stack.pop()
+        raw, context = stack.pop()
         key = _key(raw)
         if key is not None:
             if key in seen:
                 continue
             seen.add(key)
         node = _resolve(raw)
-        if not isinstance(node, generic.DictionaryObject):
-            continue
+        if isinstance(node, generic.DictionaryObject):
+            yield key, node, context
+
+
+def _pages(resolver, budget):
+    """``[(page key, _Page)]`` in order (the page tree walked depth first)."""
+    pages = []
+    stack = [(resolver.root.raw_get("/Pages"), None)]
+    for key, node, _context in _walk(stack, budget):
         if "/Kids" in node:
-            stack.extend(reversed(list(_elements(_resolve(node.raw_get("/Kids"))))))
+            stack.extend((kid, None) for kid in
+                         reversed(list(_elements(_resolve(node.raw_get("/Kids"))))))
         else:
             pages.append((key, _page(node)))
     return pages
@@ -143,17 +152,7 @@ def _field_values(resolver, budget):
     except (KeyError, TypeError):
         return values
     stack = [(raw, "") for raw in reversed(list(_elements(fields)))]
-    seen = set()
-    while stack and budget.take():
-        raw, prefix = stack.pop()
-        key = _key(raw)
-        if key is not None:
-            if key in seen:
-                continue
-            seen.add(key)
-        field = _resolve(raw)
-        if not isinstance(field, generic.DictionaryObject):
-            continue
+    for _ref, field, prefix in _walk(stack, budget):
         name = prefix + str(field.get("/T", ""))
         kids = _resolve(field.raw_get("/Kids")) if "/Kids" in field else None
         if kids is not None:

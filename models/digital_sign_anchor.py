@@ -1,6 +1,5 @@
 import base64
 import logging
-import time
 from datetime import UTC
 
 from odoo import api, fields, models
@@ -11,7 +10,6 @@ from .. import const
 from ..engine import audit_anchor
 from ..engine.errors import EngineError
 from ..utils import engine_error_message
-from . import res_company
 
 _logger = logging.getLogger(__name__)
 
@@ -203,20 +201,18 @@ class DigitalSignAnchor(models.Model):
 
     def _timestamp_head(self, request_sudo, values):
         """An RFC 3161 anchor of the head in ``values`` from the company's timestamp server,
-        or nothing when there is none or it fails (the next run tries again)."""
+        or nothing when there is none or it fails (the next run tries again). The engine's
+        timestamp client asks it, as it does for seals (a server that just failed rests)."""
         company_sudo = request_sudo.company_id.sudo()
         server = company_sudo._digital_sign_get_timestamp_server()
         if server is None:
             return self.browse()
         try:
-            company_sudo._digital_sign_check_breaker(server.url)
             token, info = audit_anchor.timestamp_head(server, values["head_hash"])
         except EngineError as error:
-            res_company._TSA_FAILED_AT[server.url] = time.monotonic()
             _logger.warning("Timestamp of the audit trail of request %s failed: %s",
                             request_sudo.id, error.code)
             return self.browse()
-        res_company._TSA_FAILED_AT.pop(server.url, None)
         company_sudo._digital_sign_remember_tsa_chain(info.certificates)
         return self.sudo().with_context(digital_sign_anchor_append=True).create({
             **values, "mode": "tsa",

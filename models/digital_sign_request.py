@@ -2,6 +2,7 @@ import base64
 import hashlib
 import json
 import logging
+import urllib.parse
 from datetime import UTC, timedelta
 
 from odoo import api, fields, models
@@ -12,16 +13,19 @@ from odoo.tools import SQL
 from .. import const
 from ..engine import (
     audit,
-    certificate,
+    completion_certificate,
+    pades,
+    pades_verify,
     pdf_intake,
     pdf_markers,
     pdf_render,
     pdf_sanitize,
     pdf_stamp,
     providers,
+    x509,
 )
 from ..engine import otp as otp_tools
-from ..engine.errors import EngineError
+from ..engine.errors import EngineError, SealError, TimestampUnavailable, UnsafeUrl
 from ..utils import active_content_label, client_info, decode_binary, engine_error_message
 
 _logger = logging.getLogger(__name__)
@@ -1820,10 +1824,10 @@ class DigitalSignRequest(models.Model):
             if field.source in ("anchor", "link") and field.marker
         ]
 
-    def _prepare_certificate_data(self, interim=False):
+    def _prepare_completion_data(self, interim=False):
         """Everything the certificate of completion shows.
 
-        :return: engine.certificate.CertificateData
+        :return: engine.completion_certificate.CompletionData
         Note: self.ensure_one()
         """
         self.ensure_one()
@@ -1838,7 +1842,7 @@ class DigitalSignRequest(models.Model):
             if user and user not in names:
                 names.append(user)
         participants = tuple(
-            certificate.CertParticipant(
+            completion_certificate.CompletionParticipant(
                 name=p.name or "",
                 role=p.role or "",
                 email_masked=otp_tools.mask_email(p.email),
@@ -1860,7 +1864,7 @@ class DigitalSignRequest(models.Model):
         )
         types = dict(const.EVENT_TYPES)
         events = tuple(
-            certificate.CertEvent(
+            completion_certificate.CompletionEvent(
                 at=self._format_time(e.event_date),
                 event=types.get(e.event_type, e.event_type),
                 participant=e.participant_id.name or "",
@@ -1869,7 +1873,7 @@ class DigitalSignRequest(models.Model):
             )
             for e in events_sudo
         )
-        return certificate.CertificateData(
+        return completion_certificate.CompletionData(
             reference=self.reference,
             title=self.name,
             company=self.company_id.name,
@@ -1887,7 +1891,7 @@ class DigitalSignRequest(models.Model):
         )
 
     def _get_seal_note(self):
-        """The sentence the certificate prints about the seal."""
+        """The sentence the certificate of completion prints about the seal."""
         self.ensure_one()
         return self.company_id.sudo()._digital_sign_seal_note()
 
@@ -1899,21 +1903,12 @@ class DigitalSignRequest(models.Model):
         Note: self.ensure_one()
         """
         self.ensure_one()
-        return certificate.build_final_document(
+        return completion_certificate.build_final_document(
             self._get_original_bytes(),
             self._prepare_stamp_values(),
-            self._prepare_certificate_data(),
+            self._prepare_completion_data(),
             hide_rects=self._get_hide_rects(),
         )
-
-    def _seal_document(self, pdf):
-        """Seal the final PDF. Returns the bytes to keep, or None when sealing must wait
-        (the request then stays in the sealing step and is retried).
-
-        Note: self.ensure_one()
-        """
-        self.ensure_one()
-        return self.company_id.sudo()._digital_sign_seal_document(self, pdf)
 
     def _finalize(self):
         """Build, seal and distribute the final document of a signed request.
@@ -1933,7 +1928,7 @@ class DigitalSignRequest(models.Model):
         # The last check before sealing: built from the cleaned original, the final document
         # carries no active content; a service's signed copy is checked the same way.
         pdf_sanitize.refuse_active_content(pdf)
-        sealed = self._seal_document(pdf)
+        sealed = self._seal_final_document(pdf)
         if sealed is None:
             if not self.sudo().interim_pdf:
                 self.sudo().interim_pdf = base64.b64encode(pdf)
@@ -2029,6 +2024,234 @@ class DigitalSignRequest(models.Model):
         for participant in self.participant_ids.filtered(lambda p: p.state == "signed" and p.email):
             participant._queue_mail(template, "signed_document", attachment_ids=[
                 attachment.copy({"res_model": "mail.compose.message", "res_id": 0}).id])
+
+    # === BUSINESS: sealing === #
+    def _seal_final_document(self, pdf):
+        """Seal the final PDF with the company's seal (the last write: the caller stores
+        exactly the bytes returned), and follow the sealing step of this request.
+
+        The level is the company's: B-B without a timestamp server, else B-LT (B-T when
+        revocation data cannot be had) or B-LTA. When the timestamp server fails, the request
+        waits in the sealing step (``seal_state`` pending; the cron retries); after
+        ``const.SEAL_WAIT_HOURS`` its owner gets one activity and the company's
+        ``digital_sign_seal_fallback`` decides between waiting on and sealing without a
+        timestamp (B-B). The local clock never stands in for a timestamp. A document that
+        forbids any change is kept as it came, unsealed.
+
+        :return: the sealed bytes, or None when sealing must wait
+        :raise EngineError: the seal cannot be made (certificate refused, PDF unsupported)
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        company_sudo = self.company_id.sudo()
+        identity = company_sudo._digital_sign_get_seal_identity()
+        level = company_sudo._digital_sign_seal_level()
+        server = company_sudo._digital_sign_get_timestamp_server() if level != "B-B" else None
+        try:
+            result = self._seal_pdf(pdf, identity, level, server)
+        except (TimestampUnavailable, UnsafeUrl) as error:
+            reason = error.params.get("reason") or error.code
+            since = self._set_seal_waiting(reason)
+            if fields.Datetime.now() - since < timedelta(hours=const.SEAL_WAIT_HOURS):
+                return None
+            self._set_seal_overdue(since, reason)
+            if company_sudo.digital_sign_seal_fallback != "unsealed_time":
+                return None
+            return self._seal_without_timestamp(pdf, identity, since, reason)
+        except SealError as error:
+            if (error.code != "seal_pdf_unsupported"
+                    or error.params.get("reason") != "signing_refused"):
+                raise
+            # The PDF forbids any change (a certification signature, e.g. from a signature
+            # service): keep it exactly as it came, and say it is not sealed.
+            self._set_unsealed("signing_refused")
+            return pdf
+        if server is not None:
+            company_sudo._digital_sign_remember_tsa_chain(result.timestamp_certificates)
+        return self._set_sealed(result, identity, "sealed")
+
+    def _seal_pdf(self, pdf, identity, level, timestamp_server=None):
+        """``engine.pades.seal_pdf`` of ``pdf`` for this request, with the revocation data
+        the company hands over for long-term levels.
+
+        :return: engine.pades.SealResult
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        company_sudo = self.company_id.sudo()
+        material, allow_fetching = company_sudo._digital_sign_get_validation_options()
+        return pades.seal_pdf(
+            pdf, identity, level=level, timestamp=timestamp_server,
+            validation_material=material if level in ("B-LT", "B-LTA") else None,
+            allow_fetching=allow_fetching,
+            reason=self.env._("Evidence of the electronic signatures of %s", self.reference),
+            location=company_sudo.city or company_sudo.country_id.name or "",
+        )
+
+    def _seal_without_timestamp(self, pdf, identity, since, reason):
+        """The fallback after waiting: a B-B seal, which the audit trail names as such."""
+        self.ensure_one()
+        result = self._seal_pdf(pdf, identity, "B-B")
+        _logger.warning("Request %s sealed without a timestamp after waiting since %s",
+                        self.reference, since)
+        return self._set_sealed(result, identity, "seal_fallback", {
+            "waiting_since": fields.Datetime.to_string(since), "reason": reason,
+        })
+
+    def _set_sealed(self, result, identity, event_type, extra=None):
+        """Record the seal ``result`` (engine.pades.SealResult): the sealed state, the hash
+        of the sealed bytes and the ``event_type`` event.
+
+        :return: the sealed bytes
+        """
+        self.ensure_one()
+        self.sudo().write({"seal_state": "sealed", "signed_sha256": result.sha256})
+        details = {
+            "level": result.level,
+            "sha256": result.sha256,
+            "timestamp": result.timestamp_time.isoformat() if result.timestamp_time else "",
+            "certificate": x509.fingerprint(identity.certificate),
+            **(extra or {}),
+        }
+        self._log_event(event_type, details=details)
+        _logger.info("Request %s sealed (%s)", self.reference, result.level)
+        return result.pdf
+
+    def _set_unsealed(self, reason):
+        """The document cannot take a seal (``reason``): it is kept unsealed, and said so."""
+        self.ensure_one()
+        self.sudo().seal_state = "unsealed"
+        self._log_event("seal_failed", details={"reason": reason})
+        _logger.warning("Request %s: the document forbids changes, kept unsealed", self.reference)
+
+    def _get_seal_waiting_since(self):
+        """When this request started waiting for the timestamp server, or None."""
+        self.ensure_one()
+        event = self.env["digital.sign.event"].sudo().search([
+            ("request_id", "=", self.id), ("event_type", "=", "seal_waiting"),
+        ], order="sequence", limit=1)
+        return event.event_date if event else None
+
+    def _set_seal_waiting(self, reason):
+        """The timestamp server failed (``reason``): the request waits in the sealing step
+        (logged once, when the wait starts).
+
+        :return: when the wait started
+        """
+        self.ensure_one()
+        request_sudo = self.sudo()
+        since = self._get_seal_waiting_since()
+        if since is None:
+            since = fields.Datetime.now()
+            host = urllib.parse.urlsplit(
+                self.company_id.sudo().digital_sign_tsa_url or "").hostname or ""
+            self._log_event("seal_waiting", details={"reason": reason, "server": host})
+            _logger.warning("Request %s waits for the timestamp server %s (%s)",
+                            self.reference, host, reason)
+        if request_sudo.seal_state != "pending":
+            request_sudo.seal_state = "pending"
+        return since
+
+    def _set_seal_overdue(self, since, reason):
+        """The wait passed its limit: logged, and the owner told, once."""
+        self.ensure_one()
+        if self.env["digital.sign.event"].sudo().search_count(
+                [("request_id", "=", self.id), ("event_type", "=", "seal_overdue")], limit=1):
+            return
+        fallback = self.company_id.sudo().digital_sign_seal_fallback
+        self._log_event("seal_overdue", details={
+            "since": fields.Datetime.to_string(since), "reason": reason, "fallback": fallback})
+        request_sudo = self.sudo()
+        owner = request_sudo.user_id or request_sudo.create_uid
+        if not owner:
+            return
+        if fallback == "unsealed_time":
+            note = self.env._(
+                "The timestamp server did not answer since %(since)s (UTC): %(ref)s is sealed "
+                "without a trusted timestamp, as the settings ask.",
+                since=fields.Datetime.to_string(since), ref=self.reference)
+        else:
+            note = self.env._(
+                "The timestamp server did not answer since %(since)s (UTC): %(ref)s keeps "
+                "waiting for its seal. Check the timestamp server in the settings.",
+                since=fields.Datetime.to_string(since), ref=self.reference)
+        request_sudo.activity_schedule(
+            "mail.mail_activity_data_todo", user_id=owner.id,
+            summary=self.env._("Timestamp server down: %s is not sealed yet", self.reference),
+            note=note,
+        )
+
+    # === BUSINESS: verification of signed documents === #
+    @api.model
+    def _get_issued_seal_pins(self, digests):
+        """Which of ``digests`` (SHA-256 of revision prefixes of a file being verified) are
+        signed documents of this database, with the pins of the company that sealed each.
+
+        :return: ``{digest: tuple of engine.seal_identity.SealPin}``
+        """
+        requests_sudo = self.sudo().with_context(active_test=False).search_fetch(
+            [("signed_sha256", "in", list(digests)[:const.SEAL_VERIFY_MAX_CANDIDATES])],
+            ["signed_sha256", "company_id"])
+        return {request_sudo.signed_sha256: request_sudo.company_id._digital_sign_seal_pins()
+                for request_sudo in requests_sudo}
+
+    @api.model
+    def _verify_signed_document(self, pdf, max_bytes=None, max_pages=None):
+        """Check a PDF: whether it is a document this database sealed, unchanged since.
+
+        The file goes through the intake checks first (size, decompression bombs, page
+        count); then the seal must be the last signature of the bytes of one of our
+        requests (``signed_sha256``), made with the seal certificate its company used then;
+        after it, a DSS and document timestamps only (``engine.pades_verify.verify_pdf``).
+
+        :param bytes pdf: the file (never stored)
+        :param int max_bytes: size limit (default: the engine's)
+        :param int max_pages: page limit (default: the engine's, plus the certificate of
+            completion)
+        :return: dict with ``outcome`` (valid, modified, appended, broken, not_our_seal,
+            untrusted, unknown, damaged, refused), ``result`` (engine.pades_verify.VerifyResult),
+            ``request`` (the matching digital.sign.request, sudo, or empty) and
+            ``seal_company`` (the company whose certificate made the seal, sudo, or empty)
+        """
+        Company = self.env["res.company"].sudo()
+        result = pades_verify.verify_pdf(
+            pdf, trust_roots=Company._digital_sign_seal_roots(),
+            timestamp_roots=Company._digital_sign_timestamp_roots(),
+            pinned=Company._digital_sign_sealing_companies()._digital_sign_seal_pins(),
+            issued=self._get_issued_seal_pins, allow_fetching=False,
+            max_bytes=max_bytes, max_pages=max_pages)
+        request_sudo = self.sudo().browse()
+        if result.issued_sha256:
+            request_sudo = request_sudo.with_context(active_test=False).search(
+                [("signed_sha256", "=", result.issued_sha256)], limit=1)
+        seal_company = self.env["res.company"]
+        if result.pinned:
+            seal_company, _entry = Company._digital_sign_find_seal_certificate(
+                result.cert_fingerprint)
+        outcome = const.SEAL_VERIFY_OUTCOMES.get(result.status, "damaged")
+        if outcome == "valid" and not request_sudo:
+            outcome = "unknown"  # our seal, but over no document of this database
+        if result.detail:
+            _logger.info("Verification: %s (%s)", result.status, result.detail[:300])
+        return {"outcome": outcome, "result": result, "request": request_sudo,
+                "seal_company": seal_company}
+
+    @api.model
+    def _describe_seal_changes(self, changes):
+        """What changed after sealing (``engine.pdf_changes.Change``), as sentences."""
+        texts = []
+        for change in changes:
+            key = change.kind
+            if key in ("page_added", "page_removed") and change.count > 1:
+                key += "_plural"
+            elif key == "signature_added" and not change.signer:
+                key += "_unnamed"
+            message = const.SEAL_CHANGE_MESSAGES.get(key) or const.SEAL_CHANGE_MESSAGES["other"]
+            texts.append(message._translate(self.env.lang) % {
+                "count": change.count, "page": change.page,
+                "signer": x509.dn_label(change.signer)[:120],
+            })
+        return texts
 
     # === BUSINESS: linked record === #
     def _get_linked_record(self):

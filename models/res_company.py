@@ -1,6 +1,7 @@
 """The company's seal: its certificate (self-signed by default, or uploaded), its timestamp
-server, sealing the final document of a request (PAdES, engine/pades.py) and checking a
-sealed document against the certificates this database ever sealed with.
+server and the level of its seals, and what this database trusts for the documents it
+sealed. The request seals its own final document with them (``digital.sign.request``); the
+engine does the work (engine/seal_identity.py, engine/timestamp.py, engine/pades.py).
 
 Secrets (the PKCS#12 files and their passwords, the timestamp server's credentials) live in
 fields restricted to ``base.group_system``, are read with sudo and never logged.
@@ -13,140 +14,36 @@ kept on first use so the timestamps of our documents can be checked years later)
 
 Ours: trusting a CA is not enough. Each entry of ``digital_sign_seal_certificates`` records
 when it was the company's seal certificate (``periods``, UTC); the verification accepts as
-our seal only a signature by one of those certificates, made within its period, over the
-bytes of a request we issued (``signed_sha256``), and nothing but a DSS or document
-timestamps after it (``engine.pades.verify_pdf``).
+our seal only a signature by one of those certificates, made within its period
+(``_digital_sign_seal_pins``), over the bytes of a request we issued.
 
 Loopback timestamp servers (tests, a local TSA) are refused unless the system parameter
 ``digital_sign.allow_loopback_tsa`` is set (the tests set it).
 """
 
 import base64
-import hashlib
-import io
 import logging
 import secrets
-import time
-import urllib.parse
-from datetime import timedelta
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.x509.oid import NameOID
 
 from odoo import api, fields, models, modules
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
-from .. import const
-from ..engine import pades
-from ..engine.errors import CertificateInvalid, SealError, TimestampUnavailable, UnsafeUrl
+from ..engine import seal_identity, timestamp, x509
+from ..engine.errors import CertificateInvalid, UnsafeUrl
 from ..engine.netguard import check_outbound_url
 from ..utils import decode_binary, engine_error_message
 
 _logger = logging.getLogger(__name__)
 
-SEAL_WAIT_LIMIT = timedelta(hours=24)  # then the owner is told and the fallback applies
 AUTO_SEAL_VALID_DAYS = 3650
 TSA_TIMEOUT = 10.0  # seconds, per timestamp request
 # A timestamp server that just failed is not called again for a few minutes by this worker:
 # a cron run with many waiting documents must not wait for a dead server once per document.
 TSA_BREAKER_SECONDS = 300
-_TSA_FAILED_AT = {}  # url -> time.monotonic() of the last failure
 MAX_TSA_CERTIFICATES = 20
-MAX_ISSUED_CANDIDATES = 1000  # revision prefixes of an uploaded file looked up
-VERIFY_OUTCOMES = {  # engine.pades.STATUSES -> outcome of the verification page
-    "valid": "valid",
-    "modified_after_sealing": "modified",
-    "bytes_appended": "appended",
-    "seal_broken": "broken",
-    "not_our_seal": "not_our_seal",
-    "untrusted": "untrusted",
-    "no_signature": "unknown",
-    "damaged": "damaged",
-    "refused": "refused",
-}
 _SEAL_SECRET_FIELDS = ("digital_sign_seal_source", "digital_sign_seal_pkcs12",
                        "digital_sign_seal_password")
-
-
-# Opening a PKCS#12 runs its key derivation (about 0.14 s): each process keeps the identities
-# it opened, keyed by a digest of the file and password, until their certificate expires.
-_IDENTITIES = {}
-
-
-def _load_identity(data, password):
-    key = hashlib.sha256(data + b"\0" + (password or "").encode()).hexdigest()
-    cached = _IDENTITIES.get(key)
-    now = time.time()
-    if cached and cached[1] > now:
-        return cached[0]
-    identity = pades.load_seal_identity(data, password)
-    not_after = pades.describe(identity).not_after.timestamp()
-    if len(_IDENTITIES) > 32:
-        _IDENTITIES.clear()
-    _IDENTITIES[key] = (identity, not_after)
-    return identity
-
-
-def _pem(der):
-    return x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM).decode()
-
-
-def der_from_pem(pem):
-    return x509.load_pem_x509_certificate(pem.encode()).public_bytes(serialization.Encoding.DER)
-
-
-def _fingerprint(der):
-    return x509.load_der_x509_certificate(der).fingerprint(hashes.SHA256()).hex()
-
-
-def _is_self_issued(cert):
-    return cert.subject == cert.issuer
-
-
-def _chain_anchors(leaf_der, chain_ders):
-    """The certificates to trust for a seal certificate: the self-signed ones of its chain,
-    else the top of the chain given, else (no chain) the certificate itself."""
-    certs = [x509.load_der_x509_certificate(der) for der in chain_ders]
-    roots = [cert for cert in certs if _is_self_issued(cert)]
-    if not roots:
-        subjects = {cert.subject for cert in certs}
-        if x509.load_der_x509_certificate(leaf_der).issuer in subjects:
-            roots = [cert for cert in certs if cert.issuer not in subjects]
-    return [cert.public_bytes(serialization.Encoding.DER) for cert in roots] or [leaf_der]
-
-
-def dn_label(rfc4514):
-    """"Common name (organisation)" of an RFC 4514 name, or the name itself."""
-    try:
-        name = x509.Name.from_rfc4514_string(rfc4514 or "")
-    except ValueError:
-        return rfc4514 or ""
-    common = [a.value for a in name.get_attributes_for_oid(NameOID.COMMON_NAME)]
-    organisation = [a.value for a in name.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
-    if common and organisation and organisation[0] not in common[0]:
-        return f"{common[0]} ({organisation[0]})"
-    return (common or organisation or [rfc4514])[0]
-
-
-def _timestamp_token_certificates(pdf):
-    """DER certificates carried by the signature timestamp token of the last seal of
-    ``pdf`` (the timestamp server's certificate and whatever chain it sends)."""
-    # Imported here: only sealing with a timestamp server needs the PDF reader.
-    from pyhanko.pdf_utils.reader import PdfFileReader
-
-    try:
-        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
-        signatures = [s for s in reader.embedded_signatures if s.sig_object_type == "/Sig"]
-        token = signatures[-1].attached_timestamp_data if signatures else None
-        if token is None:
-            return []
-        return [choice.chosen.dump() for choice in token["certificates"] or ()
-                if choice.name == "certificate"]
-    except Exception:  # noqa: BLE001 - only a convenience: a failure keeps what we know
-        _logger.warning("Could not read the timestamp token certificates", exc_info=True)
-        return []
 
 
 class ResCompany(models.Model):
@@ -205,13 +102,15 @@ class ResCompany(models.Model):
                 if company_sudo.digital_sign_seal_source == "upload":
                     data = decode_binary(company_sudo.digital_sign_seal_pkcs12)
                     if data:
-                        info = pades.describe(data, company_sudo.digital_sign_seal_password or None)
+                        info = seal_identity.describe(
+                            data, company_sudo.digital_sign_seal_password or None)
                     else:
                         problem = company.env._("Upload the certificate file (.p12 or .pfx).")
                 else:
                     data = decode_binary(company_sudo.digital_sign_seal_auto_pkcs12)
                     if data:
-                        info = pades.describe(data, company_sudo.digital_sign_seal_auto_password)
+                        info = seal_identity.describe(
+                            data, company_sudo.digital_sign_seal_auto_password)
                     else:
                         problem = company.env._(
                             "The key and its self-signed certificate are made at the first seal.")
@@ -256,7 +155,8 @@ class ResCompany(models.Model):
                     "Upload the seal certificate (a PKCS#12 file, .p12 or .pfx), or choose the "
                     "self-signed certificate made by Odoo."))
             try:
-                pades.load_seal_identity(data, company_sudo.digital_sign_seal_password or None)
+                seal_identity.load_seal_identity(
+                    data, company_sudo.digital_sign_seal_password or None)
             except CertificateInvalid as error:
                 raise ValidationError(company.env._(
                     "The seal certificate was refused: %(reason)s",
@@ -284,31 +184,56 @@ class ResCompany(models.Model):
         return result
 
     # === BUSINESS: seal identity === #
-    def _digital_sign_allow_loopback_tsa(self):
-        return bool(self.env["ir.config_parameter"].sudo().get_param(
-            "digital_sign.allow_loopback_tsa"))
-
     def _digital_sign_describe(self, info):
-        """Several lines describing a pades.CertInfo, for the settings."""
+        """Several lines describing an engine.x509.CertInfo, for the settings."""
         self.ensure_one()
-        lines = [self.env._("Subject: %s", dn_label(info.subject))]
+        lines = [self.env._("Subject: %s", x509.dn_label(info.subject))]
         if info.self_signed:
             lines.append(self.env._("Self-signed: PDF readers trust it only once you add it to "
                                     "their trusted certificates."))
         else:
-            lines.append(self.env._("Issued by: %s", dn_label(info.issuer)))
+            lines.append(self.env._("Issued by: %s", x509.dn_label(info.issuer)))
         lines.append(self.env._(
             "Valid from %(start)s to %(end)s",
             start=info.not_before.strftime("%Y-%m-%d"), end=info.not_after.strftime("%Y-%m-%d")))
         lines.append(self.env._("SHA-256 fingerprint: %s", info.sha256_fingerprint))
         return "\n".join(lines)
 
+    def _digital_sign_seal_note(self):
+        """The sentence the certificate of completion prints about the seal: who seals, with
+        which certificate, and whether it is self-signed.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        try:
+            identity = self._digital_sign_get_seal_identity()
+        except CertificateInvalid:
+            return ""
+        info = seal_identity.describe(identity)
+        if info.self_signed:
+            return self.env._(
+                "Sealed by %(company)s with its own self-signed certificate \"%(subject)s\" "
+                "(SHA-256 %(fingerprint)s). No certification authority vouches for it: PDF "
+                "readers show the seal as trusted only once you trust this certificate, which "
+                "the verification page offers for download.",
+                company=self.name, subject=x509.dn_label(info.subject),
+                fingerprint=info.sha256_fingerprint,
+            )
+        return self.env._(
+            "Sealed by %(company)s with the certificate \"%(subject)s\" issued by "
+            "%(issuer)s (SHA-256 %(fingerprint)s).",
+            company=self.name, subject=x509.dn_label(info.subject),
+            issuer=x509.dn_label(info.issuer),
+            fingerprint=info.sha256_fingerprint,
+        )
+
     def _digital_sign_get_seal_identity(self):
         """The key and certificate that seal this company's documents: the uploaded PKCS#12,
         or the self-signed one, made on first use. The certificate is added to the
         certificates this database trusts.
 
-        :return: engine.pades.SealIdentity (keep it in memory only)
+        :return: engine.seal_identity.SealIdentity (keep it in memory only)
         :raise CertificateInvalid: the uploaded certificate cannot seal (now)
         Note: self.ensure_one()
         """
@@ -318,7 +243,8 @@ class ResCompany(models.Model):
             data = decode_binary(company_sudo.digital_sign_seal_pkcs12)
             if not data:
                 raise CertificateInvalid("no certificate uploaded", code="cert_pkcs12_invalid")
-            identity = _load_identity(data, company_sudo.digital_sign_seal_password or None)
+            identity = seal_identity.load_seal_identity_cached(
+                data, company_sudo.digital_sign_seal_password or None)
         else:
             identity = company_sudo._digital_sign_get_auto_identity()
         company_sudo._digital_sign_remember_seal_certificate(identity)
@@ -339,7 +265,8 @@ class ResCompany(models.Model):
         if not data:
             return None
         try:
-            return _load_identity(data, self.digital_sign_seal_auto_password)
+            return seal_identity.load_seal_identity_cached(
+                data, self.digital_sign_seal_auto_password)
         except CertificateInvalid as error:
             if error.code != "cert_expired":
                 raise
@@ -359,7 +286,7 @@ class ResCompany(models.Model):
             return identity
         password = secrets.token_urlsafe(32)
         country = self.country_id.code if self.country_id.code and len(self.country_id.code) == 2 else ""
-        p12 = pades.generate_self_signed_pkcs12(
+        p12 = seal_identity.generate_self_signed_pkcs12(
             f"{self.name} Document Seal", self.name, country,
             password=password.encode(), valid_days=AUTO_SEAL_VALID_DAYS,
         )
@@ -367,9 +294,9 @@ class ResCompany(models.Model):
             "digital_sign_seal_auto_pkcs12": base64.b64encode(p12),
             "digital_sign_seal_auto_password": password,
         })
-        identity = pades.load_seal_identity(p12, password.encode())
+        identity = seal_identity.load_seal_identity(p12, password.encode())
         _logger.info("Made the self-signed seal certificate of company %s (SHA-256 %s)",
-                     self.id, _fingerprint(identity.certificate))
+                     self.id, x509.fingerprint(identity.certificate))
         return identity
 
     def _digital_sign_remember_seal_certificate(self, identity):
@@ -377,44 +304,37 @@ class ResCompany(models.Model):
         (and what to trust for it) to the certificates this database trusts, once, and open
         its period of use, closing the period of the certificate it replaces."""
         self.ensure_one()
-        fingerprint = _fingerprint(identity.certificate)
-        if pades.is_current_seal(self.digital_sign_seal_certificates, fingerprint):
+        fingerprint = x509.fingerprint(identity.certificate)
+        if seal_identity.is_current_seal(self.digital_sign_seal_certificates, fingerprint):
             return
         self._digital_sign_lock()
         known = list(self.digital_sign_seal_certificates or ())
-        if pades.is_current_seal(known, fingerprint):
+        if seal_identity.is_current_seal(known, fingerprint):
             return
         now = fields.Datetime.now()
         if not any(entry.get("fingerprint") == fingerprint for entry in known):
-            info = pades.describe(identity)
+            info = seal_identity.describe(identity)
             known.append({
                 "fingerprint": fingerprint,
-                "certificate": _pem(identity.certificate),
-                "anchors": [_pem(der) for der in _chain_anchors(identity.certificate, identity.chain)],
+                "certificate": x509.pem_from_der(identity.certificate),
+                "anchors": [x509.pem_from_der(der)
+                            for der in x509.chain_anchors(identity.certificate, identity.chain)],
                 "subject": info.subject,
                 "issuer": info.issuer,
                 "self_signed": info.self_signed,
                 "added": fields.Datetime.to_string(now),
             })
-        self.write({"digital_sign_seal_certificates": pades.use_seal_certificate(
+        self.write({"digital_sign_seal_certificates": seal_identity.use_seal_certificate(
             known, fingerprint, now)})
 
-    def _digital_sign_remember_tsa_certificates(self, pdf):
-        """Trust, from now on, the top of the chain the timestamp server sent with the token
-        of ``pdf`` (a document we just sealed through our own request to that server)."""
-        self.ensure_one()
-        self._digital_sign_remember_tsa_chain(_timestamp_token_certificates(pdf))
-
+    # === BUSINESS: what this database trusts === #
     def _digital_sign_remember_tsa_chain(self, ders):
         """Trust, from now on, the top of ``ders``: the chain (DER certificates) the
         timestamp server sent with a token we just asked it for."""
         self.ensure_one()
         if not ders:
             return
-        certs = [x509.load_der_x509_certificate(der) for der in ders]
-        subjects = {cert.subject for cert in certs}
-        tops = [cert for cert in certs if _is_self_issued(cert) or cert.issuer not in subjects]
-        pems = [cert.public_bytes(serialization.Encoding.PEM).decode() for cert in tops]
+        pems = x509.chain_tops(ders)
         known = list(self.digital_sign_tsa_certificates or ())
         if all(pem in known for pem in pems):
             return
@@ -427,7 +347,7 @@ class ResCompany(models.Model):
         """The certificates (DER) trusted for this company's timestamp tokens: the tops of
         the chains its timestamp servers sent with the tokens we asked for."""
         self.ensure_one()
-        return [der_from_pem(pem) for pem in self.sudo().digital_sign_tsa_certificates or ()]
+        return [x509.der_from_pem(pem) for pem in self.sudo().digital_sign_tsa_certificates or ()]
 
     @api.model
     def _digital_sign_trust_roots(self):
@@ -444,7 +364,7 @@ class ResCompany(models.Model):
             for entry in company_sudo.digital_sign_seal_certificates or ():
                 for pem in [entry.get("certificate"), *(entry.get("anchors") or ())]:
                     if pem:
-                        ders.append(der_from_pem(pem))
+                        ders.append(x509.der_from_pem(pem))
         return list(dict.fromkeys(ders))
 
     @api.model
@@ -452,7 +372,8 @@ class ResCompany(models.Model):
         """The roots of the timestamp servers that answered our requests (DER)."""
         ders = []
         for company_sudo in self._digital_sign_sealing_companies():
-            ders += [der_from_pem(pem) for pem in company_sudo.digital_sign_tsa_certificates or ()]
+            ders += [x509.der_from_pem(pem)
+                     for pem in company_sudo.digital_sign_tsa_certificates or ()]
         return list(dict.fromkeys(ders))
 
     @api.model
@@ -463,10 +384,11 @@ class ResCompany(models.Model):
     def _digital_sign_seal_pins(self):
         """The certificates this company sealed with, each with its period of use.
 
-        :return: tuple of engine.pades.SealPin
+        :return: tuple of engine.seal_identity.SealPin
         """
-        return tuple(pin for company_sudo in self.sudo()
-                     for pin in pades.seal_pins(company_sudo.digital_sign_seal_certificates))
+        return tuple(
+            pin for company_sudo in self.sudo()
+            for pin in seal_identity.seal_pins(company_sudo.digital_sign_seal_certificates))
 
     @api.model
     def _digital_sign_find_seal_certificate(self, fingerprint):
@@ -481,19 +403,26 @@ class ResCompany(models.Model):
                     return company_sudo, entry
         return self.env["res.company"], None
 
-    # === BUSINESS: sealing === #
+    # === BUSINESS: timestamp server and level === #
+    def _digital_sign_allow_loopback_tsa(self):
+        return bool(self.env["ir.config_parameter"].sudo().get_param(
+            "digital_sign.allow_loopback_tsa"))
+
     def _digital_sign_get_timestamp_server(self):
-        """The configured timestamp server (sudo for its credentials), or None."""
+        """The configured timestamp server (sudo for its credentials), or None. A server
+        that failed is rested for ``TSA_BREAKER_SECONDS`` by the engine's timestamp client,
+        for seals and audit-trail anchors alike."""
         self.ensure_one()
         company_sudo = self.sudo()
         if not company_sudo.digital_sign_tsa_url:
             return None
-        return pades.TimestampServer(
+        return timestamp.TimestampServer(
             url=company_sudo.digital_sign_tsa_url.strip(),
             username=company_sudo.digital_sign_tsa_username or "",
             password=company_sudo.digital_sign_tsa_password or "",
             timeout=TSA_TIMEOUT,
             allow_loopback=self._digital_sign_allow_loopback_tsa(),
+            breaker_seconds=TSA_BREAKER_SECONDS,
         )
 
     def _digital_sign_get_validation_options(self):
@@ -502,247 +431,16 @@ class ResCompany(models.Model):
         Override to hand over CRLs and OCSP responses (the tests do). In production, the
         data is fetched from the URLs in the certificates; tests never fetch.
 
-        :return: ``(engine.pades.ValidationMaterial, allow_fetching)``
+        :return: ``(engine.x509.ValidationMaterial, allow_fetching)``
         Note: self.ensure_one()
         """
         self.ensure_one()
-        tsa_certs = tuple(der_from_pem(pem) for pem in self.sudo().digital_sign_tsa_certificates or ())
-        return pades.ValidationMaterial(certs=tsa_certs), not modules.module.current_test
+        tsa_certs = tuple(x509.der_from_pem(pem)
+                          for pem in self.sudo().digital_sign_tsa_certificates or ())
+        return x509.ValidationMaterial(certs=tsa_certs), not modules.module.current_test
 
     def _digital_sign_seal_level(self):
         self.ensure_one()
         if not self.sudo().digital_sign_tsa_url:
             return "B-B"
         return "B-LTA" if self.digital_sign_seal_lta else "B-LT"
-
-    def _digital_sign_seal(self, sign_request, pdf, identity, level, timestamp=None):
-        material, allow_fetching = self._digital_sign_get_validation_options()
-        return pades.seal_pdf(
-            pdf, identity, level=level, timestamp=timestamp,
-            validation_material=material if level in ("B-LT", "B-LTA") else None,
-            allow_fetching=allow_fetching,
-            reason=self.env._("Evidence of the electronic signatures of %s", sign_request.reference),
-            location=self.city or self.country_id.name or "",
-        )
-
-    def _digital_sign_seal_document(self, sign_request, pdf):
-        """Seal the final PDF of ``sign_request`` with this company's seal (the last write:
-        the caller stores exactly the bytes returned).
-
-        The level is B-B without a timestamp server, else B-LT (B-T when revocation data
-        cannot be had) or B-LTA. When the timestamp server fails, the request waits in the
-        sealing step (``seal_state`` pending; the cron retries); after 24 hours its owner
-        gets one activity and ``digital_sign_seal_fallback`` decides between waiting on and
-        sealing without a timestamp (B-B). The local clock never stands in for a timestamp.
-
-        :return: the sealed bytes, or None when sealing must wait
-        :raise EngineError: the seal cannot be made (certificate refused, PDF unsupported)
-        Note: self.ensure_one()
-        """
-        self.ensure_one()
-        identity = self._digital_sign_get_seal_identity()
-        level = self._digital_sign_seal_level()
-        timestamp = self._digital_sign_get_timestamp_server() if level != "B-B" else None
-        try:
-            if timestamp is not None:
-                self._digital_sign_check_breaker(timestamp.url)
-            try:
-                result = self._digital_sign_seal(sign_request, pdf, identity, level, timestamp)
-            except (TimestampUnavailable, UnsafeUrl):
-                if timestamp is not None:
-                    _TSA_FAILED_AT[timestamp.url] = time.monotonic()
-                raise
-        except (TimestampUnavailable, UnsafeUrl) as error:
-            return self._digital_sign_seal_wait(sign_request, pdf, identity, error)
-        except SealError as error:
-            if error.code != "seal_pdf_unsupported" or error.params.get("reason") != "signing_refused":
-                raise
-            # The PDF forbids any change (a certification signature, e.g. from a signature
-            # service): keep it exactly as it came, and say it is not sealed.
-            sign_request.sudo().seal_state = "unsealed"
-            sign_request._log_event("seal_failed", details={"reason": "signing_refused"})
-            _logger.warning("Request %s: the document forbids changes, kept unsealed",
-                            sign_request.reference)
-            return pdf
-        if timestamp is not None:
-            _TSA_FAILED_AT.pop(timestamp.url, None)
-            self.sudo()._digital_sign_remember_tsa_certificates(result.pdf)
-        return self._digital_sign_seal_done(sign_request, result, identity, "sealed")
-
-    def _digital_sign_check_breaker(self, url):
-        failed_at = _TSA_FAILED_AT.get(url)
-        if failed_at is not None and time.monotonic() - failed_at < TSA_BREAKER_SECONDS:
-            raise TimestampUnavailable("failed a moment ago: not called again yet",
-                                       reason="recent_failure")
-
-    def _digital_sign_seal_done(self, sign_request, result, identity, event_type, extra=None):
-        request_sudo = sign_request.sudo()
-        request_sudo.write({"seal_state": "sealed", "signed_sha256": result.sha256})
-        details = {
-            "level": result.level,
-            "sha256": result.sha256,
-            "timestamp": result.timestamp_time.isoformat() if result.timestamp_time else "",
-            "certificate": _fingerprint(identity.certificate),
-            **(extra or {}),
-        }
-        sign_request._log_event(event_type, details=details)
-        _logger.info("Request %s sealed (%s)", sign_request.reference, result.level)
-        return result.pdf
-
-    def _digital_sign_waiting_since(self, sign_request):
-        """When ``sign_request`` started waiting for the timestamp server, or None."""
-        event = self.env["digital.sign.event"].sudo().search([
-            ("request_id", "=", sign_request.id), ("event_type", "=", "seal_waiting"),
-        ], order="sequence", limit=1)
-        return event.event_date if event else None
-
-    def _digital_sign_seal_wait(self, sign_request, pdf, identity, error):
-        """The timestamp server failed: wait (None), or seal without timestamp after 24 hours
-        when the company chose so."""
-        request_sudo = sign_request.sudo()
-        reason = (getattr(error, "params", None) or {}).get("reason") or error.code
-        host = urllib.parse.urlsplit(self.sudo().digital_sign_tsa_url or "").hostname or ""
-        since = self._digital_sign_waiting_since(sign_request)
-        now = fields.Datetime.now()
-        if since is None:
-            since = now
-            sign_request._log_event("seal_waiting", details={"reason": reason, "server": host})
-            _logger.warning("Request %s waits for the timestamp server %s (%s)",
-                            sign_request.reference, host, reason)
-        if request_sudo.seal_state != "pending":
-            request_sudo.seal_state = "pending"
-        if now - since < SEAL_WAIT_LIMIT:
-            return None
-        Event = self.env["digital.sign.event"].sudo()
-        if not Event.search_count([("request_id", "=", sign_request.id),
-                                   ("event_type", "=", "seal_overdue")], limit=1):
-            sign_request._log_event("seal_overdue", details={
-                "since": fields.Datetime.to_string(since), "reason": reason,
-                "fallback": self.digital_sign_seal_fallback})
-            self._digital_sign_notify_seal_overdue(sign_request, since)
-        if self.digital_sign_seal_fallback != "unsealed_time":
-            return None
-        result = self._digital_sign_seal(sign_request, pdf, identity, "B-B")
-        _logger.warning("Request %s sealed without a timestamp after waiting since %s",
-                        sign_request.reference, since)
-        return self._digital_sign_seal_done(sign_request, result, identity, "seal_fallback", {
-            "waiting_since": fields.Datetime.to_string(since), "reason": reason,
-        })
-
-    def _digital_sign_notify_seal_overdue(self, sign_request, since):
-        request_sudo = sign_request.sudo()
-        owner = request_sudo.user_id or request_sudo.create_uid
-        if not owner:
-            return
-        if self.digital_sign_seal_fallback == "unsealed_time":
-            note = self.env._(
-                "The timestamp server did not answer since %(since)s (UTC): %(ref)s is sealed "
-                "without a trusted timestamp, as the settings ask.",
-                since=fields.Datetime.to_string(since), ref=sign_request.reference)
-        else:
-            note = self.env._(
-                "The timestamp server did not answer since %(since)s (UTC): %(ref)s keeps "
-                "waiting for its seal. Check the timestamp server in the settings.",
-                since=fields.Datetime.to_string(since), ref=sign_request.reference)
-        request_sudo.activity_schedule(
-            "mail.mail_activity_data_todo", user_id=owner.id,
-            summary=self.env._("Timestamp server down: %s is not sealed yet", sign_request.reference),
-            note=note,
-        )
-
-    def _digital_sign_seal_note(self):
-        """The sentence the certificate of completion prints about the seal: who seals, with
-        which certificate, and whether it is self-signed.
-
-        Note: self.ensure_one()
-        """
-        self.ensure_one()
-        try:
-            identity = self._digital_sign_get_seal_identity()
-        except CertificateInvalid:
-            return ""
-        info = pades.describe(identity)
-        if info.self_signed:
-            return self.env._(
-                "Sealed by %(company)s with its own self-signed certificate \"%(subject)s\" "
-                "(SHA-256 %(fingerprint)s). No certification authority vouches for it: PDF "
-                "readers show the seal as trusted only once you trust this certificate, which "
-                "the verification page offers for download.",
-                company=self.name, subject=dn_label(info.subject),
-                fingerprint=info.sha256_fingerprint,
-            )
-        return self.env._(
-            "Sealed by %(company)s with the certificate \"%(subject)s\" issued by "
-            "%(issuer)s (SHA-256 %(fingerprint)s).",
-            company=self.name, subject=dn_label(info.subject), issuer=dn_label(info.issuer),
-            fingerprint=info.sha256_fingerprint,
-        )
-
-    # === BUSINESS: verification === #
-    @api.model
-    def _digital_sign_issued(self, digests):
-        """Which of ``digests`` (SHA-256 of revision prefixes of a file being verified) are
-        signed documents of this database, with the pins of the company that sealed each.
-
-        :return: ``{digest: tuple of engine.pades.SealPin}``
-        """
-        requests_sudo = self.env["digital.sign.request"].sudo().with_context(
-            active_test=False).search_fetch(
-            [("signed_sha256", "in", list(digests)[:MAX_ISSUED_CANDIDATES])],
-            ["signed_sha256", "company_id"])
-        return {request_sudo.signed_sha256: request_sudo.company_id._digital_sign_seal_pins()
-                for request_sudo in requests_sudo}
-
-    @api.model
-    def _digital_sign_check_document(self, pdf, max_bytes=None, max_pages=None):
-        """Check a PDF: whether it is a document this database sealed, unchanged since.
-
-        The file goes through the intake checks first (size, decompression bombs, page
-        count); then the seal must be the last signature of the bytes of one of our
-        requests (``signed_sha256``), made with the seal certificate its company used then;
-        after it, a DSS and document timestamps only.
-
-        :param bytes pdf: the file (never stored)
-        :param int max_bytes: size limit (default: the engine's)
-        :param int max_pages: page limit (default: the engine's, plus the certificate)
-        :return: dict with ``outcome`` (valid, modified, appended, broken, not_our_seal,
-            untrusted, unknown, damaged, refused), ``result`` (engine.pades.VerifyResult),
-            ``request`` (the matching digital.sign.request, sudo, or empty) and
-            ``seal_company`` (the company whose certificate made the seal, sudo, or empty)
-        """
-        result = pades.verify_pdf(
-            pdf, trust_roots=self._digital_sign_seal_roots(),
-            timestamp_roots=self._digital_sign_timestamp_roots(),
-            pinned=self._digital_sign_sealing_companies()._digital_sign_seal_pins(),
-            issued=self._digital_sign_issued, allow_fetching=False,
-            max_bytes=max_bytes, max_pages=max_pages)
-        request_sudo = self.env["digital.sign.request"].sudo()
-        if result.issued_sha256:
-            request_sudo = request_sudo.with_context(active_test=False).search(
-                [("signed_sha256", "=", result.issued_sha256)], limit=1)
-        seal_company = self.env["res.company"]
-        if result.pinned:
-            seal_company, _entry = self._digital_sign_find_seal_certificate(result.cert_fingerprint)
-        outcome = VERIFY_OUTCOMES.get(result.status, "damaged")
-        if outcome == "valid" and not request_sudo:
-            outcome = "unknown"  # our seal, but over no document of this database
-        if result.detail:
-            _logger.info("Verification: %s (%s)", result.status, result.detail[:300])
-        return {"outcome": outcome, "result": result, "request": request_sudo,
-                "seal_company": seal_company}
-
-    def _digital_sign_change_texts(self, changes):
-        """What changed after sealing (``engine.pdf_changes.Change``), as sentences."""
-        texts = []
-        for change in changes:
-            key = change.kind
-            if key in ("page_added", "page_removed") and change.count > 1:
-                key += "_plural"
-            elif key == "signature_added" and not change.signer:
-                key += "_unnamed"
-            message = const.SEAL_CHANGE_MESSAGES.get(key) or const.SEAL_CHANGE_MESSAGES["other"]
-            texts.append(message._translate(self.env.lang) % {
-                "count": change.count, "page": change.page,
-                "signer": dn_label(change.signer)[:120],
-            })
-        return texts

@@ -18,9 +18,8 @@ from odoo.tests import tagged
 from odoo.tools import SQL, config, mute_logger
 
 from .. import const
-from ..engine import audit, audit_anchor
+from ..engine import audit, audit_anchor, timestamp
 from ..engine.testing import pki
-from ..models import res_company
 from .common import DigitalSignCommon, signature_data_url
 
 KEY = secrets.token_urlsafe(32)
@@ -52,7 +51,7 @@ class TestAuditAnchors(DigitalSignCommon):
 
     def setUp(self):
         super().setUp()
-        res_company._TSA_FAILED_AT.clear()
+        timestamp.reset_breaker()
         self.tsa.set_mode("ok")
 
     # === helpers === #
@@ -205,7 +204,7 @@ class TestAuditAnchors(DigitalSignCommon):
             cron.method_direct_trigger()
         self.assertFalse(self._anchors(request), "a TSA that is down anchors nothing")
         self.tsa.set_mode("ok")
-        res_company._TSA_FAILED_AT.clear()
+        timestamp.reset_breaker()
         tokens = self.tsa.tokens_issued
         cron.method_direct_trigger()
         anchor = self._anchors(request)

@@ -533,7 +533,7 @@ class TestLiveLinks(ExternalApiMixin, EvidenceCommon, HttpCase):
         self.assertEqual(events.participant_id, cosigner)
         self.assertIn("Alice Sender (sign_user_a)", events.details)
         self.assertEqual(events.actor_id, self.user_a)
-        data = doc._prepare_certificate_data()
+        data = doc._prepare_completion_data()
         row = next(p for p in data.participants if p.name == cosigner.name)
         self.assertEqual(row.logged_in_as, "Alice Sender (sign_user_a)")
         self.assertFalse(next(p for p in data.participants if p.name != cosigner.name).logged_in_as)

@@ -146,13 +146,13 @@ class TestIntake(SealTestMixin, DigitalSignCommon):
             self.assertIsNone(re.search(re.escape(name) + rb"[\s/<>\[\]()]", signed), name)
         self.assertEqual(self._verify(signed).status, "valid")
         # the certificate of completion gives both hashes
-        text = self._certificate_text(signed).replace(" ", "")
+        text = self._completion_certificate_text(signed).replace(" ", "")
         self.assertIn(sign_request.original_sha256, text)
         self.assertIn(sign_request.uploaded_sha256, text)
 
     def test_the_certificate_prints_one_hash_for_a_clean_upload(self):
         sign_request = self._sealed_request()
-        text = self._certificate_text(self._signed_bytes(sign_request))
+        text = self._completion_certificate_text(self._signed_bytes(sign_request))
         self.assertIn(sign_request.original_sha256, text.replace(" ", ""))
         self.assertNotIn("as uploaded", text)
 

@@ -21,7 +21,7 @@ from odoo import fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import HttpCase, tagged
 
-from odoo.addons.digital_sign.engine import pades
+from odoo.addons.digital_sign.engine import pades_verify, timestamp
 from odoo.addons.digital_sign.engine.testing import pki
 from odoo.addons.digital_sign.models import res_company
 
@@ -75,7 +75,7 @@ class SealTestMixin:
 
     def setUp(self):
         super().setUp()
-        res_company._TSA_FAILED_AT.clear()
+        timestamp.reset_breaker()
         self.tsa.set_mode("ok")
         self.tsa.pad_bytes = self.tsa.pad_step = 0
 
@@ -126,13 +126,13 @@ class SealTestMixin:
         return base64.b64decode(sign_request.with_context(bin_size=False).signed_pdf)
 
     def _verify(self, pdf, **kwargs):
-        return pades.verify_pdf(pdf, trust_roots=self.env["res.company"]._digital_sign_trust_roots(),
-                                **kwargs)
+        return pades_verify.verify_pdf(
+            pdf, trust_roots=self.env["res.company"]._digital_sign_trust_roots(), **kwargs)
 
     def _events(self, sign_request, event_type):
         return sign_request.sudo().event_ids.filtered(lambda e: e.event_type == event_type)
 
-    def _certificate_text(self, pdf):
+    def _completion_certificate_text(self, pdf):
         doc = pymupdf.open(stream=pdf, filetype="pdf")
         text = " ".join(doc[i].get_text() for i in range(doc.page_count))
         doc.close()
@@ -176,7 +176,7 @@ class TestSeal(SealTestMixin, DigitalSignCommon):
         self.assertIsNone(result.timestamp_time, "no timestamp server: no trusted time")
         self.assertFalse(json.loads(self._events(sign_request, "sealed").details)["timestamp"])
         # the certificate of completion says the seal certificate is self-signed
-        text = self._certificate_text(signed)
+        text = self._completion_certificate_text(signed)
         self.assertIn("self-signed", text)
         self.assertIn(result.cert_fingerprint, text.replace(" ", ""))
         # the next document uses the same certificate
@@ -213,11 +213,11 @@ class TestSeal(SealTestMixin, DigitalSignCommon):
         self.assertIsNotNone(result.timestamp_time)
         self.assertEqual(self.tsa.tokens_issued, tokens + 1)
         # valid against the test root alone too
-        independent = pades.verify_pdf(signed, trust_roots=self.pki.trust_roots)
+        independent = pades_verify.verify_pdf(signed, trust_roots=self.pki.trust_roots)
         self.assertEqual(independent.status, "valid")
         self.assertEqual(independent.coverage, "ENTIRE_FILE")
         # the certificate of completion names the issuer
-        text = self._certificate_text(signed)
+        text = self._completion_certificate_text(signed)
         self.assertIn("issued by", text)
         self.assertIn("Intermediate CA", text)
         self.assertNotIn("self-signed", text)
@@ -326,7 +326,7 @@ class TestSeal(SealTestMixin, DigitalSignCommon):
                                          docmdp_permissions=MDPPerm.NO_CHANGES),
             signer=signer).getvalue()
         sign_request = self._signed_request()
-        kept = self.env.company._digital_sign_seal_document(sign_request, certified)
+        kept = sign_request._seal_final_document(certified)
         self.assertEqual(kept, certified)
         self.assertEqual(sign_request.seal_state, "unsealed")
         self.assertEqual(json.loads(self._events(sign_request, "seal_failed").details)["reason"],
@@ -345,10 +345,10 @@ class TestSeal(SealTestMixin, DigitalSignCommon):
         self.assertTrue(interim)
         self.assertFalse(sign_request.activity_ids)
         with freeze_time(fields.Datetime.now() + timedelta(hours=23)):
-            res_company._TSA_FAILED_AT.clear()
+            timestamp.reset_breaker()
             self.assertFalse(sign_request._finalize(), "still within 24 hours: it waits")
         with freeze_time(fields.Datetime.now() + timedelta(hours=25)):
-            res_company._TSA_FAILED_AT.clear()
+            timestamp.reset_breaker()
             self.assertTrue(sign_request._finalize())
         self.assertEqual(sign_request.finalize_state, "done")
         self.assertEqual(sign_request.seal_state, "sealed")
@@ -376,7 +376,7 @@ class TestSeal(SealTestMixin, DigitalSignCommon):
         self.assertFalse(sign_request._finalize())
         for hours in (25, 26, 48):
             with freeze_time(fields.Datetime.now() + timedelta(hours=hours)):
-                res_company._TSA_FAILED_AT.clear()
+                timestamp.reset_breaker()
                 self.assertFalse(sign_request._finalize())
         self.assertEqual(sign_request.seal_state, "pending")
         self.assertEqual(len(sign_request.activity_ids), 1, "one activity, not one per retry")
@@ -385,7 +385,7 @@ class TestSeal(SealTestMixin, DigitalSignCommon):
         self.assertFalse(sign_request.signed_pdf)
         # the server is back: a normal B-T seal
         self.tsa.set_mode("ok")
-        res_company._TSA_FAILED_AT.clear()
+        timestamp.reset_breaker()
         self.assertTrue(sign_request._finalize())
         self.assert_sealed_trusted(sign_request, "B-T")
 
@@ -425,7 +425,8 @@ class TestSealPending(SealTestMixin, DigitalSignCommon, HttpCase):
         sign_request = self._signed_request()
         participant = sign_request.participant_ids
         cron = self.env.ref("digital_sign.ir_cron_finalize_documents")
-        with self.assertLogs("odoo.addons.digital_sign.models.res_company", logging.WARNING):
+        with self.assertLogs("odoo.addons.digital_sign.models.digital_sign_request",
+                             logging.WARNING):
             cron.method_direct_trigger()
         self.assertEqual(sign_request.finalize_state, "pending")
         self.assertEqual(sign_request.seal_state, "pending")
@@ -438,13 +439,13 @@ class TestSealPending(SealTestMixin, DigitalSignCommon, HttpCase):
         page = self.url_open(participant._get_signing_path())
         self.assertIn("being finalised", page.text)
         # still down at the next run: no new event
-        res_company._TSA_FAILED_AT.clear()
+        timestamp.reset_breaker()
         cron.method_direct_trigger()
         self.assertEqual(sign_request.finalize_state, "pending")
         self.assertEqual(len(self._events(sign_request, "seal_waiting")), 1)
         # back: the next run seals
         self.tsa.set_mode("ok")
-        res_company._TSA_FAILED_AT.clear()
+        timestamp.reset_breaker()
         cron.method_direct_trigger()
         self.assertEqual(sign_request.finalize_state, "done")
         self.assertEqual(sign_request.seal_state, "sealed")

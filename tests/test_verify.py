@@ -14,7 +14,7 @@ from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.digital_sign import const
-from odoo.addons.digital_sign.engine import pades, pdf_intake
+from odoo.addons.digital_sign.engine import pades, pades_verify, pdf_intake, seal_identity
 from odoo.addons.digital_sign.engine.testing import bombs, pki, tamper
 
 from .common import DigitalSignCommon, make_pdf
@@ -119,7 +119,7 @@ class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
         self.assertIn("attachment", pem.headers["Content-Disposition"])
         certs = x509.load_pem_x509_certificates(pem.content)
         ders = [c.public_bytes(serialization.Encoding.DER) for c in certs]
-        self.assertEqual(pades.verify_pdf(signed, trust_roots=ders).status, "valid",
+        self.assertEqual(pades_verify.verify_pdf(signed, trust_roots=ders).status, "valid",
                          "what the page hands out is what PDF readers need to trust")
         der = self.url_open(f"/digital_sign/verify/certificate/{fingerprint}.cer")
         self.assertEqual(der.status_code, 200)
@@ -162,7 +162,7 @@ class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
 
     def test_seal_from_another_certificate_is_not_ours(self):
         stranger = pki.Pki(label="someone else")
-        identity = pades.load_seal_identity(stranger.pkcs12(stranger.leaf, b"pw"), b"pw")
+        identity = seal_identity.load_seal_identity(stranger.pkcs12(stranger.leaf, b"pw"), b"pw")
         sealed = pades.seal_pdf(make_pdf(), identity).pdf
         response = self._upload(sealed)
         self.assertEqual(self._verdict(response), "not_our_seal")
@@ -176,7 +176,7 @@ class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
         colleague = self._colleague()
         countersigned = tamper.append_signature(signed, colleague, [self.pki.intermediate])
         # the colleague's signature alone is flawless and chains to the trusted CA
-        alone = pades.verify_pdf(countersigned, trust_roots=self.pki.trust_roots)
+        alone = pades_verify.verify_pdf(countersigned, trust_roots=self.pki.trust_roots)
         self.assertTrue(alone.intact and alone.valid and alone.trusted)
         response = self._upload(countersigned)
         self.assertEqual(self._verdict(response), "modified")
@@ -219,10 +219,10 @@ class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
     def test_seal_by_another_certificate_of_the_same_ca_is_not_ours(self):
         self._use_ca_certificate()
         self._sealed_request()
-        identity = pades.load_seal_identity(
+        identity = seal_identity.load_seal_identity(
             self.pki.pkcs12(self._colleague(), P12_PASSWORD), P12_PASSWORD)
         forged = pades.seal_pdf(make_pdf(), identity).pdf
-        self.assertEqual(pades.verify_pdf(forged, trust_roots=self.pki.trust_roots).status,
+        self.assertEqual(pades_verify.verify_pdf(forged, trust_roots=self.pki.trust_roots).status,
                          "valid", "the CA alone vouches for it")
         response = self._upload(forged)
         self.assertEqual(self._verdict(response), "not_our_seal")
@@ -250,7 +250,7 @@ class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
         def no_parser(*args, **kwargs):
             raise AssertionError("a parser read a refused upload")
 
-        with patch.object(pades, "PdfFileReader", no_parser), \
+        with patch.object(pades_verify, "PdfFileReader", no_parser), \
                 patch.object(pdf_intake.pymupdf, "open", no_parser):
             response = self._upload(bomb)
         self.assertEqual(response.status_code, 200)
@@ -259,10 +259,10 @@ class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
 
     def test_too_many_pages_are_refused(self):
         self.env["ir.config_parameter"].sudo().set_param("digital_sign.max_pages", 1)
-        many = make_pdf([{"texts": []}] * (2 + pades.VERIFY_EXTRA_PAGES))
+        many = make_pdf([{"texts": []}] * (2 + pades_verify.VERIFY_EXTRA_PAGES))
         response = self._upload(many)
         self.assertEqual(self._verdict(response), "refused")
-        self.assertIn(f"({1 + pades.VERIFY_EXTRA_PAGES} at most)", response.text)
+        self.assertIn(f"({1 + pades_verify.VERIFY_EXTRA_PAGES} at most)", response.text)
 
     def test_hostile_input_gets_a_clear_answer(self):
         """Whatever comes in, the public page answers with a verdict, never a server error."""
@@ -414,7 +414,7 @@ class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
         sign_request = self._sealed_request()
         signed = self._signed_bytes(sign_request)
         colleague = self._colleague()
-        forger = pades.load_seal_identity(self.pki.pkcs12(colleague, P12_PASSWORD), P12_PASSWORD)
+        forger = seal_identity.load_seal_identity(self.pki.pkcs12(colleague, P12_PASSWORD), P12_PASSWORD)
         files = {
             "verify_tour_sealed": signed,
             "verify_tour_modified": replace_first_page_content(signed),

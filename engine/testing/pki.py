@@ -8,7 +8,7 @@ under a shifted clock::
     identity_p12 = ca.pkcs12(ca.leaf, b"secret")     # leaf key + cert + chain
     material = ca.validation_material()              # certs, CRLs and OCSP responses (DER)
     with ca.timestamp_server() as tsa:               # http://127.0.0.1:<port>/ in a thread
-        server = tsa.server()                        # a pades.TimestampServer for it
+        server = tsa.server()                        # a timestamp.TimestampServer for it
         tsa.set_mode("unavailable")                  # 503 / "hang" / "garbage" / "reject"...
 
 Certificates point their CRL/OCSP/caIssuers URLs at ``pki.digital-sign.invalid`` (a name that
@@ -34,32 +34,14 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ..pades import TimestampServer, ValidationMaterial
+from ..timestamp import TimestampServer
+from ..x509 import ValidationMaterial, new_private_key, utc
 
 BASE_URL = "http://pki.digital-sign.invalid"
 TSA_POLICY_OID = "2.999.7.1"  # 2.999: the ASN.1 arc reserved for examples
 PADDING_ATTR_OID = "2.999.7.2"
 
 MODES = ("ok", "unavailable", "hang", "garbage", "reject", "wrong_imprint", "wrong_content_type")
-
-
-def _utc(now=None):
-    if now is None:
-        return datetime.now(timezone.utc)
-    if now.tzinfo is None:
-        return now.replace(tzinfo=timezone.utc)
-    return now.astimezone(timezone.utc)
-
-
-def new_key(key_type="ec256"):
-    """A fresh private key: ``ec256``, ``ec384`` or ``rsa<bits>`` (``rsa2048``...)."""
-    if key_type == "ec256":
-        return ec.generate_private_key(ec.SECP256R1())
-    if key_type == "ec384":
-        return ec.generate_private_key(ec.SECP384R1())
-    if key_type.startswith("rsa") and key_type[3:].isdigit():
-        return rsa.generate_private_key(public_exponent=65537, key_size=int(key_type[3:]))
-    raise ValueError(f"unknown key type {key_type!r}")
 
 
 def _sign(key, data):
@@ -115,7 +97,7 @@ class Pki:
     """
 
     def __init__(self, *, now=None, key_type="ec256", label="digital_sign test"):
-        self.now = _utc(now)
+        self.now = utc(now)
         self.key_type = key_type
         self.label = label
         self._issuers = {}
@@ -147,7 +129,7 @@ class Pki:
         CA: keyCertSign+cRLSign, others: digitalSignature+nonRepudiation. ``()`` leaves the
         extension out.
         """
-        key = new_key(key_type or self.key_type)
+        key = new_private_key(key_type or self.key_type)
         attrs = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
         if organization:
             attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
@@ -160,8 +142,8 @@ class Pki:
             issuer_cert = issuer.cert
             issuer_name, issuer_key = issuer_cert.subject, issuer.key
             issuer_pub = issuer_cert.public_key()
-        not_before = _utc(not_before) if not_before else self.now - timedelta(hours=1)
-        not_after = _utc(not_after) if not_after else self.now + timedelta(days=2 * 365)
+        not_before = utc(not_before) if not_before else self.now - timedelta(hours=1)
+        not_after = utc(not_after) if not_after else self.now + timedelta(days=2 * 365)
         if key_usage is None:
             key_usage = ("key_cert_sign", "crl_sign") if ca else (
                 "digital_signature", "content_commitment")
@@ -248,8 +230,8 @@ class Pki:
     def crl(self, issuer, *, revoked=(), this_update=None, next_update=None):
         """A DER CRL signed by ``issuer``; ``revoked`` holds ``Issued`` objects or
         ``(Issued, revocation_time)`` pairs."""
-        this_update = _utc(this_update) if this_update else self.now - timedelta(hours=1)
-        next_update = _utc(next_update) if next_update else this_update + timedelta(days=30)
+        this_update = utc(this_update) if this_update else self.now - timedelta(hours=1)
+        next_update = utc(next_update) if next_update else this_update + timedelta(days=30)
         issuer_cert = issuer.cert
         builder = (
             x509.CertificateRevocationListBuilder()
@@ -266,7 +248,7 @@ class Pki:
             builder = builder.add_revoked_certificate(
                 x509.RevokedCertificateBuilder()
                 .serial_number(item.serial)
-                .revocation_date(_utc(when))
+                .revocation_date(utc(when))
                 .build()
             )
         return builder.sign(issuer.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
@@ -276,15 +258,15 @@ class Pki:
         issuer = self.issuer_of(issued)
         if issuer is None:
             raise ValueError("a self-signed certificate has no OCSP responder")
-        this_update = _utc(this_update) if this_update else self.now - timedelta(minutes=30)
-        next_update = _utc(next_update) if next_update else this_update + timedelta(days=7)
+        this_update = utc(this_update) if this_update else self.now - timedelta(minutes=30)
+        next_update = utc(next_update) if next_update else this_update + timedelta(days=7)
         status = ocsp.OCSPCertStatus.REVOKED if revoked_at else ocsp.OCSPCertStatus.GOOD
         builder = (
             ocsp.OCSPResponseBuilder()
             .add_response(
                 cert=issued.cert, issuer=issuer.cert, algorithm=hashes.SHA1(),
                 cert_status=status, this_update=this_update, next_update=next_update,
-                revocation_time=_utc(revoked_at) if revoked_at else None,
+                revocation_time=utc(revoked_at) if revoked_at else None,
                 revocation_reason=None,
             )
             .responder_id(ocsp.OCSPResponderEncoding.HASH, issuer.cert)
@@ -447,7 +429,7 @@ class TsaServer:
         return f"http://{self.host}:{self.port}/tsa"
 
     def server(self, *, timeout=5.0, with_credentials=True):
-        """A ``pades.TimestampServer`` pointing here (loopback explicitly allowed)."""
+        """A ``timestamp.TimestampServer`` pointing here (loopback explicitly allowed)."""
         return TimestampServer(
             url=self.url,
             username=self.username if with_credentials else "",
@@ -488,7 +470,7 @@ class TsaServer:
         with self._lock:
             self.tokens_issued += 1
             count = self.tokens_issued
-        gen_time = _utc(self.clock())
+        gen_time = utc(self.clock())
         cert = asn1_x509.Certificate.load(self.tsa.cert_der)
         tst_info = {
             "version": "v1",

@@ -8,8 +8,8 @@ import pytest
 
 from engine import audit, audit_anchor
 from engine.errors import TimestampUnavailable
-from engine.pades import TimestampServer
 from engine.testing import pki
+from engine.timestamp import TimestampServer
 
 KEY = secrets.token_urlsafe(32)
 OLD_KEY = secrets.token_urlsafe(32)

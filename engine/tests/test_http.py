@@ -146,6 +146,18 @@ def test_read_timeout(server, session, method):
     assert server.call_count(method, "/ok") == 1
 
 
+def test_the_whole_exchange_can_be_bounded(server, session):
+    """``max_seconds`` bounds the exchange, answer included (the timestamp client's bound),
+    where each socket read alone stays within its timeout."""
+    server.delay_next(1, seconds=0.6)
+    with pytest.raises(ProviderUnavailable) as info:
+        http.request(session, "POST", url(server, "/ok"), timeout=(1, 3), max_seconds=0.3)
+    assert info.value.code == "provider_timeout"
+    server.delay_next(1, seconds=0.6)
+    response = http.request(session, "POST", url(server, "/ok"), timeout=(1, 3))
+    assert http.json_or_raise(response) == {"created": True}
+
+
 def test_connection_refused_is_unreachable(session):
     fake = EchoServer().start()
     dead = fake.host_url

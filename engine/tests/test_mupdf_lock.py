@@ -5,7 +5,14 @@ import threading
 import pdfgen  # noqa: F401 - engine/tests helpers on sys.path (conftest)
 import pymupdf
 
-from engine import certificate, mupdf_lock, pdf_intake, pdf_markers, pdf_render, pdf_stamp
+from engine import (
+    completion_certificate,
+    mupdf_lock,
+    pdf_intake,
+    pdf_markers,
+    pdf_render,
+    pdf_stamp,
+)
 
 
 def _pdf():
@@ -39,9 +46,11 @@ def test_entry_points_hold_the_mupdf_lock(monkeypatch):
         lambda: pdf_markers.hide_markers(data),
         lambda: pdf_render.render_page(data, 1, width_px=200),
         lambda: pdf_stamp.stamp_document(data, []),
-        lambda: certificate.render_certificate(certificate.CertificateData(
-            reference="R", title="T", company="C", original_sha256="0" * 64, original_pages=1,
-            created_at="", completed_at="", timezone="UTC", participants=(), events=())),
+        lambda: completion_certificate.render_completion_certificate(
+            completion_certificate.CompletionData(
+                reference="R", title="T", company="C", original_sha256="0" * 64,
+                original_pages=1, created_at="", completed_at="", timezone="UTC",
+                participants=(), events=())),
     ]
     for call in calls:
         before = len(seen)

@@ -1,4 +1,5 @@
-"""PAdES sealing, seal certificates and verification (engine.pades), with a PKI and a TSA
+"""PAdES sealing (engine.pades), seal identities (engine.seal_identity), the timestamp client
+(engine.timestamp) and verification (engine.pades_verify), with a PKI and a TSA
 built at test time (validity relative to now: no fixed-date fixtures)."""
 
 import asyncio
@@ -11,7 +12,7 @@ import pytest
 from pypdf import PdfWriter
 from pypdf.generic import ArrayObject, NameObject, StreamObject
 
-from engine import pades
+from engine import pades, pades_verify, seal_identity, timestamp, x509
 from engine.errors import CertificateInvalid, SealError, TimestampUnavailable, UnsafeUrl
 from engine.testing import pki
 
@@ -34,7 +35,7 @@ def ca():
 
 @pytest.fixture(scope="module")
 def identity(ca):
-    return pades.load_seal_identity(ca.pkcs12(ca.leaf, PASSWORD), PASSWORD)
+    return seal_identity.load_seal_identity(ca.pkcs12(ca.leaf, PASSWORD), PASSWORD)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,7 @@ def pdf():
 
 def verify(data, ca, **kwargs):
     kwargs.setdefault("trust_roots", ca.trust_roots)
-    return pades.verify_pdf(data, **kwargs)
+    return pades_verify.verify_pdf(data, **kwargs)
 
 
 def assert_valid(result, level):
@@ -65,160 +66,9 @@ def assert_valid(result, level):
     assert result.signature_count == 1
 
 
-# --- certificates ---------------------------------------------------------------------
-def test_self_signed_identity_round_trip(pdf):
-    p12 = pades.generate_self_signed_pkcs12("ACME Seal", "ACME", "fr", password=b"pw",
-                                            key_type="ec256")
-    identity = pades.load_seal_identity(p12, b"pw")
-    info = pades.describe(identity)
-    assert info.self_signed
-    assert info.key_usage == ("digitalSignature", "nonRepudiation")
-    assert "CN=ACME Seal" in info.subject and "O=ACME" in info.subject and "C=FR" in info.subject
-    assert info.subject == info.issuer
-    assert info.not_after - info.not_before > timedelta(days=3649)
-    assert info.sha256_fingerprint == hashlib.sha256(identity.certificate).hexdigest()
-    assert pades.describe(p12, b"pw") == info
-    assert pades.describe(identity.certificate) == info
-    from cryptography import x509
-
-    cert = x509.load_der_x509_certificate(identity.certificate)
-    assert cert.extensions.get_extension_for_class(x509.KeyUsage).critical
-    assert "private_key" not in repr(identity)
-
-    sealed = pades.seal_pdf(pdf, identity)
-    ok = pades.verify_pdf(sealed.pdf, trust_roots=[identity.certificate])
-    assert_valid(ok, "B-B")
-    assert ok.self_signed and ok.cert_fingerprint == info.sha256_fingerprint
-    other = pades.verify_pdf(sealed.pdf, trust_roots=[pki.Pki().root.cert_der])
-    assert other.status == "untrusted" and other.intact and not other.trusted
-
-
-def test_default_self_signed_key_is_rsa3072():
-    p12 = pades.generate_self_signed_pkcs12("Default", password=b"pw", valid_days=30)
-    identity = pades.load_seal_identity(p12, b"pw")
-    from cryptography.hazmat.primitives.serialization import load_der_private_key
-
-    assert load_der_private_key(identity.private_key, None).key_size == 3072
-    info = pades.describe(identity)
-    assert info.not_after - info.not_before < timedelta(days=31)
-
-
-def test_unicode_names_and_password():
-    name = "Société Générale d'Électricité — Siège social Paris Île-de-France et Outre-mer"
-    p12 = pades.generate_self_signed_pkcs12(name, "Ünïcode", "de", password="pässwörd",
-                                            key_type="ec256")
-    info = pades.describe(pades.load_seal_identity(p12, "pässwörd".encode()))
-    assert "CN=Société Générale" in info.subject and "C=DE" in info.subject
-    with pytest.raises(CertificateInvalid) as err:
-        pades.load_seal_identity(p12, "passwörd")
-    assert err.value.code == "cert_bad_password"
-
-
-def test_generate_refuses_bad_arguments():
-    with pytest.raises(ValueError):
-        pades.generate_self_signed_pkcs12("", password=b"pw")
-    with pytest.raises(ValueError):
-        pades.generate_self_signed_pkcs12("x", password=b"")
-    with pytest.raises(ValueError):
-        pades.generate_self_signed_pkcs12("x", country="France", password=b"pw")
-
-
-def test_identity_keeps_chain(ca, identity):
-    assert identity.certificate == ca.leaf.cert_der
-    assert set(identity.chain) == {ca.intermediate.cert_der, ca.root.cert_der}
-    info = pades.describe(identity)
-    assert not info.self_signed
-    assert info.serial == format(ca.leaf.serial, "X")
-
-
-def test_wrong_password(ca):
-    with pytest.raises(CertificateInvalid) as err:
-        pades.load_seal_identity(ca.pkcs12(ca.leaf, PASSWORD), b"wrong")
-    assert err.value.code == "cert_bad_password"
-    with pytest.raises(CertificateInvalid) as err:
-        pades.load_seal_identity(ca.pkcs12(ca.leaf, PASSWORD), None)
-    assert err.value.code == "cert_bad_password"
-    with pytest.raises(CertificateInvalid) as err:
-        pades.describe(ca.pkcs12(ca.leaf, PASSWORD), b"wrong")
-    assert err.value.code == "cert_bad_password"
-
-
-def test_unprotected_pkcs12_loads_without_password(ca):
-    identity = pades.load_seal_identity(ca.pkcs12(ca.leaf, None), None)
-    assert identity.certificate == ca.leaf.cert_der
-
-
-@pytest.mark.parametrize("blob", [b"", b"not a pkcs12", b"\x30\x03\x02\x01\x03", b"%PDF-1.7\n"])
-def test_not_pkcs12(blob):
-    with pytest.raises(CertificateInvalid) as err:
-        pades.load_seal_identity(blob, b"pw")
-    assert err.value.code == "cert_pkcs12_invalid"
-
-
-def test_pkcs12_without_key(ca):
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.serialization import pkcs12
-
-    blob = pkcs12.serialize_key_and_certificates(
-        b"no key", None, ca.leaf.cert, [ca.intermediate.cert],
-        serialization.BestAvailableEncryption(PASSWORD))
-    with pytest.raises(CertificateInvalid) as err:
-        pades.load_seal_identity(blob, PASSWORD)
-    assert err.value.code == "cert_no_key"
-
-
-def test_pkcs12_with_foreign_key(ca):
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.serialization import pkcs12
-
-    blob = pkcs12.serialize_key_and_certificates(  # a key, and only someone else's cert
-        b"mismatch", ca.tsa.key, None, [ca.leaf.cert],
-        serialization.BestAvailableEncryption(PASSWORD))
-    with pytest.raises(CertificateInvalid) as err:
-        pades.load_seal_identity(blob, PASSWORD)
-    assert err.value.code == "cert_pkcs12_invalid"
-    # a key stored apart from its own certificate is found
-    blob = pkcs12.serialize_key_and_certificates(
-        b"apart", ca.leaf.key, None, [ca.intermediate.cert, ca.leaf.cert],
-        serialization.BestAvailableEncryption(PASSWORD))
-    assert pades.load_seal_identity(blob, PASSWORD).certificate == ca.leaf.cert_der
-
-
-def test_expired_and_not_yet_valid(ca, identity, pdf):
-    now = datetime.now(timezone.utc)
-    expired = ca.issue("Expired", issuer=ca.intermediate, not_before=now - timedelta(days=400),
-                       not_after=now - timedelta(days=1))
-    with pytest.raises(CertificateInvalid) as err:
-        pades.load_seal_identity(ca.pkcs12(expired, PASSWORD), PASSWORD)
-    assert err.value.code == "cert_expired"
-    future = ca.issue("Future", issuer=ca.intermediate, not_before=now + timedelta(days=2),
-                      not_after=now + timedelta(days=400))
-    with pytest.raises(CertificateInvalid) as err:
-        pades.load_seal_identity(ca.pkcs12(future, PASSWORD), PASSWORD)
-    assert err.value.code == "cert_not_yet_valid"
-    # ... and the clock is injectable: the same file is fine three days later
-    later = pades.load_seal_identity(ca.pkcs12(future, PASSWORD), PASSWORD,
-                                     now=now + timedelta(days=3))
-    assert later.certificate == future.cert_der
-    # sealing re-checks validity at its own `now`
-    with pytest.raises(CertificateInvalid) as err:
-        pades.seal_pdf(pdf, identity, now=now + timedelta(days=5 * 365))
-    assert err.value.code == "cert_expired"
-    # describe() does not judge
-    assert pades.describe(expired.cert_der).not_after < now
-
-
-@pytest.mark.parametrize("usage", [("digital_signature",), ("content_commitment",), ()])
-def test_key_usage_must_have_both_bits(ca, usage):
-    leaf = ca.issue("Weak usage", issuer=ca.intermediate, key_usage=usage)
-    with pytest.raises(CertificateInvalid) as err:
-        pades.load_seal_identity(ca.pkcs12(leaf, PASSWORD), PASSWORD)
-    assert err.value.code == "cert_key_usage"
-
-
 def test_seal_without_non_repudiation_is_not_trusted(ca, pdf):
     leaf = ca.issue("No nonRepudiation", issuer=ca.intermediate, key_usage=("digital_signature",))
-    forced = pades.SealIdentity(  # bypassing load_seal_identity on purpose
+    forced = seal_identity.SealIdentity(  # bypassing load_seal_identity on purpose
         certificate=leaf.cert_der, chain=(ca.intermediate.cert_der, ca.root.cert_der),
         private_key=leaf.key_der)
     sealed = pades.seal_pdf(pdf, forced)
@@ -321,7 +171,7 @@ def test_long_term_levels_survive_expiry(ca, identity, pdf, tsa, material):
     B-T is trusted as of its timestamp, B-LT/B-LTA through their embedded validation data;
     fresh revocation data from the caller works too."""
     later = datetime.now(timezone.utc) + timedelta(days=3 * 365)
-    fresh = pades.ValidationMaterial(crls=(
+    fresh = x509.ValidationMaterial(crls=(
         ca.crl(ca.root, this_update=later - timedelta(hours=1)),
         ca.crl(ca.intermediate, this_update=later - timedelta(hours=1))))
     sealed_bb = pades.seal_pdf(pdf, identity)
@@ -342,7 +192,7 @@ def test_revoked_seal_certificate(ca, identity, pdf, tsa, material):
     assert result.status == "untrusted" and result.intact
     with pytest.raises(CertificateInvalid) as err:
         pades.seal_pdf(pdf, identity, level="B-LT", timestamp=tsa.server(),
-                       validation_material=pades.ValidationMaterial(
+                       validation_material=x509.ValidationMaterial(
                            certs=material.certs, crls=(material.crls[0], crl)))
     assert err.value.code == "cert_revoked"
 
@@ -366,8 +216,8 @@ def test_b_lt_without_revocation_data_falls_back_to_b_t(ca, identity, pdf, tsa):
     {"crls": slice(1, 2), "ocsps": slice(0, 2)},  # nothing for the intermediate CA
 ])
 def test_b_lt_needs_revocation_data_for_both_chains(ca, identity, pdf, tsa, material, keep):
-    partial = pades.ValidationMaterial(certs=material.certs, crls=material.crls[keep["crls"]],
-                                       ocsps=material.ocsps[keep["ocsps"]])
+    partial = x509.ValidationMaterial(certs=material.certs, crls=material.crls[keep["crls"]],
+                                      ocsps=material.ocsps[keep["ocsps"]])
     sealed = pades.seal_pdf(pdf, identity, level="B-LT", timestamp=tsa.server(),
                             validation_material=partial)
     assert sealed.level == "B-T"
@@ -375,13 +225,14 @@ def test_b_lt_needs_revocation_data_for_both_chains(ca, identity, pdf, tsa, mate
 
 
 def test_self_signed_identity_reaches_b_lt(ca, pdf, tsa, material):
-    p12 = pades.generate_self_signed_pkcs12("Company seal", "ACME", password=b"pw",
-                                            key_type="ec256")
-    identity = pades.load_seal_identity(p12, b"pw")
+    p12 = seal_identity.generate_self_signed_pkcs12("Company seal", "ACME", password=b"pw",
+                                                    key_type="ec256")
+    identity = seal_identity.load_seal_identity(p12, b"pw")
     sealed = pades.seal_pdf(pdf, identity, level="B-LT", timestamp=tsa.server(),
                             validation_material=material)
     assert sealed.level == "B-LT"  # the only revocation data needed is the TSA's
-    result = pades.verify_pdf(sealed.pdf, trust_roots=[identity.certificate, ca.root.cert_der])
+    result = pades_verify.verify_pdf(sealed.pdf,
+                                     trust_roots=[identity.certificate, ca.root.cert_der])
     assert_valid(result, "B-LT")
     assert result.self_signed
 
@@ -433,7 +284,7 @@ def test_tsa_timeout_then_recovery(identity, pdf, tsa):
 
 
 def test_tsa_connection_refused_then_recovery(identity, pdf, tsa):
-    server = pades.TimestampServer(url=pki.refused_url(), timeout=2, allow_loopback=True)
+    server = timestamp.TimestampServer(url=pki.refused_url(), timeout=2, allow_loopback=True)
     with pytest.raises(TimestampUnavailable) as err:
         pades.seal_pdf(pdf, identity, level="B-T", timestamp=server)
     assert err.value.params["reason"] == "unreachable"
@@ -456,7 +307,7 @@ def test_tsa_failure_during_long_term_sealing(identity, pdf, tsa, material):
 
 
 def test_tsa_url_goes_through_the_ssrf_guard(identity, pdf, tsa):
-    server = pades.TimestampServer(url=tsa.url, allow_loopback=False)
+    server = timestamp.TimestampServer(url=tsa.url, allow_loopback=False)
     with pytest.raises(UnsafeUrl):
         pades.seal_pdf(pdf, identity, level="B-T", timestamp=server)
     assert tsa.requests == 0
@@ -550,12 +401,12 @@ def test_appended_bytes_are_reported(ca, identity, pdf, tsa, material, level):
 
 
 def test_untrusted_root(identity, pdf):
-    result = pades.verify_pdf(pades.seal_pdf(pdf, identity).pdf,
-                              trust_roots=[pki.Pki().root.cert_der])
+    result = pades_verify.verify_pdf(pades.seal_pdf(pdf, identity).pdf,
+                                     trust_roots=[pki.Pki().root.cert_der])
     assert result.status == "untrusted" and result.intact and not result.trusted
-    result = pades.verify_pdf(pades.seal_pdf(pdf, identity).pdf, trust_roots=[b"junk"])
+    result = pades_verify.verify_pdf(pades.seal_pdf(pdf, identity).pdf, trust_roots=[b"junk"])
     assert result.status == "untrusted"
-    result = pades.verify_pdf(pades.seal_pdf(pdf, identity).pdf, trust_roots=[])
+    result = pades_verify.verify_pdf(pades.seal_pdf(pdf, identity).pdf, trust_roots=[])
     assert result.status == "untrusted"  # never the operating system's store
 
 
@@ -563,7 +414,8 @@ def test_pem_trust_root(ca, identity, pdf):
     from cryptography.hazmat.primitives.serialization import Encoding
 
     pem = ca.root.cert.public_bytes(Encoding.PEM)
-    assert_valid(pades.verify_pdf(pades.seal_pdf(pdf, identity).pdf, trust_roots=[pem]), "B-B")
+    sealed = pades.seal_pdf(pdf, identity).pdf
+    assert_valid(pades_verify.verify_pdf(sealed, trust_roots=[pem]), "B-B")
 
 
 # --- inputs -------------------------------------------------------------------------------

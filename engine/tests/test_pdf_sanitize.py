@@ -13,8 +13,8 @@ import pdfgen
 import pymupdf
 import pytest
 
-from engine import anchors, pades, pdf_markers
-from engine.certificate import CertificateData, build_final_document
+from engine import anchors, pades, pades_verify, pdf_markers, seal_identity
+from engine.completion_certificate import CompletionData, build_final_document
 from engine.errors import PdfInvalid
 from engine.pdf_sanitize import (
     ACTIVE_KINDS,
@@ -332,8 +332,8 @@ def test_unreadable_inputs_keep_their_clear_refusals(function):
 
 
 # --- the final document -----------------------------------------------------------------
-def certificate_data():
-    return CertificateData(
+def completion_data():
+    return CompletionData(
         reference="SIGN/1", title="Contract", company="ACME", original_sha256="0" * 64,
         original_pages=1, created_at="", completed_at="", timezone="UTC", participants=(),
         events=(), verify_url="https://erp.example.com/digital_sign/verify",
@@ -345,18 +345,18 @@ def test_a_dirty_upload_gives_a_clean_sealed_document():
     dirty = active_pdf.add_active_content(report, page=1)
     clean = sanitize_pdf(dirty).data
     hide = [(p.page, *p.marker) for p in pdf_markers.detect_markers(clean)]
-    final = build_final_document(clean, [], certificate_data(), hide_rects=hide)
+    final = build_final_document(clean, [], completion_data(), hide_rects=hide)
     ca = pki.Pki()
-    identity = pades.load_seal_identity(ca.pkcs12(ca.leaf, PASSWORD), PASSWORD)
+    identity = seal_identity.load_seal_identity(ca.pkcs12(ca.leaf, PASSWORD), PASSWORD)
     sealed = pades.seal_pdf(final, identity, level="B-B").pdf
     assert_clean(sealed)
     for name in (b"/JS", b"/JavaScript", b"/OpenAction", b"/AA", b"/Launch", b"/EmbeddedFiles",
                  b"/XFA", b"/RichMedia"):
         assert not re.search(re.escape(name) + rb"[\s/<>\[\]()]", sealed), name
-    assert pades.verify_pdf(sealed, trust_roots=ca.trust_roots).intact
+    assert pades_verify.verify_pdf(sealed, trust_roots=ca.trust_roots).intact
     assert refuse_active_content(sealed) is None
     # what the last check before sealing is for: built from a dirty original, it is not clean
-    unsafe = build_final_document(dirty, [], certificate_data(), hide_rects=hide)
+    unsafe = build_final_document(dirty, [], completion_data(), hide_rects=hide)
     with pytest.raises(PdfInvalid) as caught:
         refuse_active_content(unsafe)
     assert caught.value.code == "final_active_content"

@@ -1,4 +1,4 @@
-"""Verification against insiders (engine.pades.verify_pdf with ``pinned`` and ``issued``):
+"""Verification against insiders (engine.pades_verify.verify_pdf with ``pinned`` and ``issued``):
 the seal must be the one we made, with our own certificate (not merely one from the same
 CA), over the bytes we issued; after it, only what PAdES allows (a DSS, document
 timestamps). Anything else is "modified after sealing", with what changed. And no parser
@@ -15,7 +15,7 @@ from unittest.mock import patch
 import pdfgen
 import pytest
 
-from engine import pades, pdf_intake
+from engine import pades, pades_verify, pdf_intake, seal_identity
 from engine.pdf_changes import Change
 from engine.testing import pki, tamper
 
@@ -40,7 +40,7 @@ def ca():
 
 @pytest.fixture(scope="module")
 def identity(ca):
-    return pades.load_seal_identity(ca.pkcs12(ca.leaf, PASSWORD), PASSWORD)
+    return seal_identity.load_seal_identity(ca.pkcs12(ca.leaf, PASSWORD), PASSWORD)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def colleague(ca):
 
 @pytest.fixture(scope="module")
 def pin(identity):
-    return pades.SealPin(pades.describe(identity).sha256_fingerprint)
+    return seal_identity.SealPin(seal_identity.describe(identity).sha256_fingerprint)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def tsa(ca):
 
 def check(pdf, ca, pin, issued, **kwargs):
     kwargs.setdefault("trust_roots", ca.trust_roots)
-    return pades.verify_pdf(pdf, pinned=[pin], issued=issued, **kwargs)
+    return pades_verify.verify_pdf(pdf, pinned=[pin], issued=issued, **kwargs)
 
 
 def issued_by_us(*results):
@@ -117,7 +117,7 @@ def test_our_own_long_term_revisions_are_part_of_what_we_issued(ca, identity, pi
 def test_signature_appended_by_a_colleague_of_the_same_ca_is_a_change(ca, pin, sealed, colleague):
     updated = tamper.append_signature(sealed.pdf, colleague, [ca.intermediate])
     # the colleague's signature itself is flawless and chains to the same trusted root...
-    alone = pades.verify_pdf(updated, trust_roots=ca.trust_roots)
+    alone = pades_verify.verify_pdf(updated, trust_roots=ca.trust_roots)
     assert alone.intact and alone.valid and alone.trusted
     assert "Colleague" in alone.signer_subject
     # ...but it comes after our seal: the document is no longer the one we sealed
@@ -173,8 +173,8 @@ def test_several_updates_are_all_described(ca, pin, sealed, colleague):
 # --- our certificate, not the CA's ---------------------------------------------------------
 def test_seal_by_another_certificate_of_the_same_ca_is_not_ours(ca, identity, pin, colleague):
     p12 = ca.pkcs12(colleague, PASSWORD)
-    forged = pades.seal_pdf(make_pdf(), pades.load_seal_identity(p12, PASSWORD))
-    assert pades.verify_pdf(forged.pdf, trust_roots=ca.trust_roots).status == "valid", \
+    forged = pades.seal_pdf(make_pdf(), seal_identity.load_seal_identity(p12, PASSWORD))
+    assert pades_verify.verify_pdf(forged.pdf, trust_roots=ca.trust_roots).status == "valid", \
         "without pinning, the CA alone would vouch for it"
     result = check(forged.pdf, ca, pin, issued_by_us())
     assert result.status == "not_our_seal"
@@ -197,7 +197,7 @@ def test_the_seal_is_the_pinned_signature_within_what_we_issued(ca, identity, pi
 def test_pins_of_the_issuing_company_apply(ca, pin, sealed):
     """``issued`` may name the pins of the company that issued the document: another
     company's certificate is not that company's seal."""
-    other_company = pades.SealPin("ab" * 32)
+    other_company = seal_identity.SealPin("ab" * 32)
     result = check(sealed.pdf, ca, pin, lambda digests: {
         digest: (other_company,) for digest in digests if digest == sealed.sha256})
     assert result.status == "not_our_seal"
@@ -209,19 +209,19 @@ def test_pins_of_the_issuing_company_apply(ca, pin, sealed):
 def test_pin_applies_to_its_period_of_use():
     when = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=30)
     ca = pki.Pki(now=when - timedelta(days=30), label="verify test, last month")
-    identity = pades.load_seal_identity(ca.pkcs12(ca.leaf, PASSWORD), PASSWORD)
-    pin = pades.SealPin(pades.describe(identity).sha256_fingerprint)
+    identity = seal_identity.load_seal_identity(ca.pkcs12(ca.leaf, PASSWORD), PASSWORD)
+    pin = seal_identity.SealPin(seal_identity.describe(identity).sha256_fingerprint)
     sealed = pades.seal_pdf(make_pdf(), identity, now=when)
-    used_then = pades.SealPin(pin.fingerprint, since=when - timedelta(days=10),
-                              until=when + timedelta(days=10))
-    used_later = pades.SealPin(pin.fingerprint, since=when + timedelta(days=5))
-    retired_before = pades.SealPin(pin.fingerprint, until=when - timedelta(days=5))
-    grace = pades.SealPin(pin.fingerprint, since=when + timedelta(hours=2))
+    used_then = seal_identity.SealPin(pin.fingerprint, since=when - timedelta(days=10),
+                                      until=when + timedelta(days=10))
+    used_later = seal_identity.SealPin(pin.fingerprint, since=when + timedelta(days=5))
+    retired_before = seal_identity.SealPin(pin.fingerprint, until=when - timedelta(days=5))
+    grace = seal_identity.SealPin(pin.fingerprint, since=when + timedelta(hours=2))
     for pins, status in (([used_then], "valid"), ([used_later], "not_our_seal"),
                          ([retired_before], "not_our_seal"), ([grace], "valid"),
                          ([used_later, used_then], "valid")):
-        result = pades.verify_pdf(sealed.pdf, trust_roots=ca.trust_roots, pinned=pins,
-                                  issued=issued_by_us(sealed))
+        result = pades_verify.verify_pdf(sealed.pdf, trust_roots=ca.trust_roots, pinned=pins,
+                                         issued=issued_by_us(sealed))
         assert result.status == status, (pins, result)
 
 
@@ -251,7 +251,7 @@ def test_a_bomb_is_refused_before_any_parser(ca, pin):
     def no_parser(*args, **kwargs):
         raise AssertionError("a parser was given a refused file")
 
-    with patch.object(pades, "PdfFileReader", no_parser), \
+    with patch.object(pades_verify, "PdfFileReader", no_parser), \
             patch.object(pdf_intake.pymupdf, "open", no_parser):
         result = check(bomb, ca, pin, issued_by_us())
     assert result.status == "refused" and result.refusal == "pdf_bomb"
@@ -267,10 +267,10 @@ def test_gigabyte_bomb_is_refused_in_bounded_memory(tmp_path):
     script = (
         "import json, resource, sys\n"
         f"sys.path.insert(0, {root!r})\n"
-        "from engine import pades\n"
+        "from engine import pades_verify\n"
         f"data = open({str(path)!r}, 'rb').read()\n"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "result = pades.verify_pdf(data, trust_roots=[])\n"
+        "result = pades_verify.verify_pdf(data, trust_roots=[])\n"
         "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "print(json.dumps({'refusal': result.refusal, 'growth_kib': after - before}))\n"
     )
@@ -296,35 +296,3 @@ def test_intake_refusals(ca, pin, data, kwargs, status, refusal):
 def test_sealed_documents_may_exceed_the_page_limit_by_their_certificate(ca, identity, pin):
     sealed = pades.seal_pdf(make_pdf(pages=pdf_intake.DEFAULT_MAX_PAGES + 2), identity)
     assert check(sealed.pdf, ca, pin, issued_by_us(sealed)).status == "valid"
-
-
-# --- the history of our seal certificates -------------------------------------------------
-def test_seal_history_records_each_period_of_use():
-    utc = timezone.utc
-    first_use, rotated, back = (datetime(2025, 3, 1, 9, 0, tzinfo=utc),
-                                datetime(2025, 6, 1, 12, 30, tzinfo=utc),
-                                datetime(2025, 9, 1, 8, 0, tzinfo=utc))
-    # an entry written before periods existed is in use since it was added
-    history = [{"fingerprint": "a" * 64, "added": "2025-03-01 09:00:00"}]
-    assert pades.is_current_seal(history, "a" * 64)
-    assert pades.seal_pins(history) == (pades.SealPin("a" * 64, since=first_use),)
-    # a new certificate takes over: the old one's period closes, the new one's opens
-    history.append({"fingerprint": "b" * 64, "added": "2025-06-01 12:30:00"})
-    assert not pades.is_current_seal(history, "b" * 64)
-    rotated_history = pades.use_seal_certificate(history, "b" * 64, rotated)
-    assert "periods" not in history[0], "the input is left unchanged"
-    assert rotated_history[0]["periods"] == [["2025-03-01 09:00:00", "2025-06-01 12:30:00"]]
-    assert rotated_history[1]["periods"] == [["2025-06-01 12:30:00", None]]
-    assert pades.is_current_seal(rotated_history, "b" * 64)
-    assert not pades.is_current_seal(rotated_history, "a" * 64)
-    # going back to the first one opens a second period for it
-    final = pades.use_seal_certificate(rotated_history, "a" * 64, back)
-    assert pades.use_seal_certificate(final, "a" * 64, back) == final  # already in use
-    assert pades.seal_pins(final) == (
-        pades.SealPin("a" * 64, since=first_use, until=rotated),
-        pades.SealPin("a" * 64, since=back),
-        pades.SealPin("b" * 64, since=rotated, until=back),
-    )
-    in_between = rotated + timedelta(days=30)
-    assert not any(pin.covers("a" * 64, in_between) for pin in pades.seal_pins(final))
-    assert any(pin.covers("b" * 64, in_between) for pin in pades.seal_pins(final))

@@ -5,7 +5,7 @@ the SHA-256 of the file as uploaded when active content was removed from it at i
 every participant (role, masked contacts, invitation and code channels, whether the code was
 verified, IP address, user agent, consent / invited / viewed / signed or rejected times), the
 full event log, and a QR code with the public verification address. Every heading and label
-comes from ``CertificateData.labels`` (defaults: :data:`DEFAULT_LABELS`), so the Odoo side can
+comes from ``CompletionData.labels`` (defaults: :data:`DEFAULT_LABELS`), so the Odoo side can
 pass translations.
 
 Layout is MuPDF's Story (HTML/CSS): text is real, extractable text, long tables flow over as
@@ -92,7 +92,7 @@ DEFAULT_LABELS = types.MappingProxyType(
 
 
 @dataclass(frozen=True)
-class CertParticipant:
+class CompletionParticipant:
     """One participant; times are already-formatted strings with their time zone, '' when
     absent."""
 
@@ -117,7 +117,7 @@ class CertParticipant:
 
 
 @dataclass(frozen=True)
-class CertEvent:
+class CompletionEvent:
     at: str
     event: str
     participant: str
@@ -126,7 +126,7 @@ class CertEvent:
 
 
 @dataclass(frozen=True)
-class CertificateData:
+class CompletionData:
     reference: str
     title: str
     company: str
@@ -135,8 +135,8 @@ class CertificateData:
     created_at: str
     completed_at: str
     timezone: str
-    participants: tuple[CertParticipant, ...]
-    events: tuple[CertEvent, ...]
+    participants: tuple[CompletionParticipant, ...]
+    events: tuple[CompletionEvent, ...]
     verify_url: str = ""  # printed, linked and encoded as a QR code
     uploaded_sha256: str = ""  # printed when it differs from original_sha256
     seal_note: str = ""
@@ -146,9 +146,9 @@ class CertificateData:
 
 
 @serialized
-def render_certificate(data: CertificateData, *, page_size=A4) -> bytes:
-    """Return the certificate alone, as a PDF (bytes)."""
-    pages = _CertificatePages(data, page_size)
+def render_completion_certificate(data: CompletionData, *, page_size=A4) -> bytes:
+    """Return the certificate of completion alone, as a PDF (bytes)."""
+    pages = _CompletionPages(data, page_size)
     run = TextRun(fonts())
     pages.prepare(run)
     aux = Aux()
@@ -164,14 +164,15 @@ def render_certificate(data: CertificateData, *, page_size=A4) -> bytes:
 def build_final_document(
     original: bytes,
     values: Sequence[StampValue],
-    certificate: CertificateData,
+    completion: CompletionData,
     *,
     hide_rects: Sequence[tuple[int, float, float, float, float]] = (),
     page_size=A4,
 ) -> bytes:
     """Stamp ``values`` onto ``original`` (as :func:`~.pdf_stamp.stamp_document` does),
-    append the certificate pages, and return the result of ONE full save."""
-    pages = _CertificatePages(certificate, page_size)
+    append the pages of the certificate of completion, and return the result of ONE full
+    save."""
+    pages = _CompletionPages(completion, page_size)
     return compose(original, values, hide_rects=hide_rects, extra=pages)
 
 
@@ -196,14 +197,14 @@ MAX_QR_CHARS = 1200
 _mupdf = pymupdf.mupdf
 
 
-class _CertificatePages:
-    """Lays the certificate out once (pages recorded as display lists, so the page count is
+class _CompletionPages:
+    """Lays the certificate of completion out once (pages recorded as display lists, so the page count is
     known before anything is written), then writes the pages with header, footer and the
     INTERIM watermark."""
 
     def __init__(self, data, page_size):
-        if not isinstance(data, CertificateData):
-            raise TypeError("certificate must be a CertificateData")
+        if not isinstance(data, CompletionData):
+            raise TypeError("completion must be a CompletionData")
         self.data = data
         self.width, self.height = (float(v) for v in page_size)
         labels = dict(DEFAULT_LABELS)
@@ -415,7 +416,7 @@ a {color: %(accent)s; text-decoration: none;}
 
 
 class _Body:
-    """Builds the certificate HTML; every untrusted value goes through :meth:`text`."""
+    """Builds the HTML of the certificate of completion; every untrusted value goes through :meth:`text`."""
 
     # event log columns: label key and share of the content width
     EVENT_COLUMNS = (
@@ -580,9 +581,9 @@ def _int_text(value):
 __all__ = [
     "A4",
     "DEFAULT_LABELS",
-    "CertEvent",
-    "CertParticipant",
-    "CertificateData",
+    "CompletionEvent",
+    "CompletionParticipant",
+    "CompletionData",
     "build_final_document",
-    "render_certificate",
+    "render_completion_certificate",
 ]

@@ -1,4 +1,4 @@
-"""The certificate of completion (engine.certificate)."""
+"""The certificate of completion (engine.completion_certificate)."""
 
 import dataclasses
 import hashlib
@@ -10,14 +10,14 @@ import pytest
 import qrcode
 from PIL import Image
 
-from engine import anchors, certificate
-from engine.certificate import (
+from engine import anchors, completion_certificate
+from engine.completion_certificate import (
     DEFAULT_LABELS,
-    CertEvent,
-    CertificateData,
-    CertParticipant,
+    CompletionData,
+    CompletionEvent,
+    CompletionParticipant,
     build_final_document,
-    render_certificate,
+    render_completion_certificate,
 )
 from engine.pdf_stamp import StampValue
 
@@ -37,19 +37,19 @@ def participant(**changes):
         viewed_at="2026-11-23 14:00 CET", signed_at="2026-11-23 14:05 CET", rejected_at="",
     )
     values.update(changes)
-    return CertParticipant(**values)
+    return CompletionParticipant(**values)
 
 
 def events(count):
     return tuple(
-        CertEvent(at=f"2026-11-23 {10 + i // 60:02d}:{i % 60:02d} CET", event="viewed",
-                  participant="Łukasz Żółć", ip=f"198.51.100.{i % 250}",
-                  detail=f"detail-{i:03d}")
+        CompletionEvent(at=f"2026-11-23 {10 + i // 60:02d}:{i % 60:02d} CET", event="viewed",
+                        participant="Łukasz Żółć", ip=f"198.51.100.{i % 250}",
+                        detail=f"detail-{i:03d}")
         for i in range(count)
     )
 
 
-def cert_data(**changes):
+def completion_data(**changes):
     values = dict(
         reference="SIGN/2026/00042", title="Sales contract Ærøskøbing", company="ACME AB",
         original_sha256=SHA, original_pages=3, created_at="2026-11-22 09:00 CET",
@@ -68,7 +68,7 @@ def cert_data(**changes):
         seal_note="This document is sealed with a self-signed certificate of ACME AB",
     )
     values.update(changes)
-    return CertificateData(**values)
+    return CompletionData(**values)
 
 
 def pages_text(doc, start=0):
@@ -100,7 +100,7 @@ def signature_png():
 
 # --- content ------------------------------------------------------------------------------
 def test_certificate_lists_the_request_participants_and_events():
-    doc = pymupdf.open("pdf", render_certificate(cert_data()))
+    doc = pymupdf.open("pdf", render_completion_certificate(completion_data()))
     assert not doc.is_repaired
     text = "\n".join(pages_text(doc))
     flat = " ".join(text.split())  # labels may wrap in their column
@@ -127,9 +127,9 @@ def test_certificate_lists_the_request_participants_and_events():
 
 
 def test_long_values_wrap_inside_the_page():
-    data = cert_data(events=(CertEvent("2026-11-23 10:00 CET", "x" * 300, "y" * 200,
-                                       "2001:0db8:85a3:0000:0000:8a2e:0370:7334", "z" * 500),))
-    doc = pymupdf.open("pdf", render_certificate(data))
+    data = completion_data(events=(CompletionEvent("2026-11-23 10:00 CET", "x" * 300, "y" * 200,
+                                                   "2001:0db8:85a3:0000:0000:8a2e:0370:7334", "z" * 500),))
+    doc = pymupdf.open("pdf", render_completion_certificate(data))
     for page in doc:
         for x0, _y0, x1, _y1, *_ in page.get_text("words"):
             assert 40 <= x0 and x1 <= page.rect.width - 40, (x0, x1)
@@ -138,7 +138,7 @@ def test_long_values_wrap_inside_the_page():
 
 
 def test_qr_code_encodes_the_verify_url_and_is_linked():
-    doc = pymupdf.open("pdf", render_certificate(cert_data()))
+    doc = pymupdf.open("pdf", render_completion_certificate(completion_data()))
     page = doc[0]
     (info,) = page.get_image_info(xrefs=True)
     assert info["bbox"][2] - info["bbox"][0] > 70  # printed large enough to scan
@@ -159,19 +159,19 @@ def test_qr_code_encodes_the_verify_url_and_is_linked():
 
 
 def test_unsafe_verify_url_gets_no_link_and_no_code():
-    doc = pymupdf.open("pdf", render_certificate(cert_data(verify_url="javascript:alert(1)")))
+    doc = pymupdf.open("pdf", render_completion_certificate(completion_data(verify_url="javascript:alert(1)")))
     assert not doc[0].get_image_info() and not doc[0].get_links()
     assert "javascript" not in doc[0].get_text()
 
 
 def test_untrusted_values_are_shown_literally_and_cleaned():
-    data = cert_data(
+    data = completion_data(
         title="<script>alert('x')</script> &amp; &lt;b&gt;",
         participants=(participant(name="Eve\u202e\u2066gnp.exe\x07\x1b[31m Mallory\u0000",
                                   user_agent="UA\r\nInjected: header"),),
-        events=(CertEvent("t", "<img src=x onerror=alert(1)>", "p", "1.2.3.4", "a\tb\nc"),),
+        events=(CompletionEvent("t", "<img src=x onerror=alert(1)>", "p", "1.2.3.4", "a\tb\nc"),),
     )
-    text = " ".join("\n".join(pages_text(pymupdf.open("pdf", render_certificate(data)))).split())
+    text = " ".join("\n".join(pages_text(pymupdf.open("pdf", render_completion_certificate(data)))).split())
     assert "<script>alert('x')</script> &amp; &lt;b&gt;" in text
     assert "<img src=x onerror=alert(1)>" in text
     assert "Evegnp.exe[31m Mallory" in text
@@ -181,8 +181,8 @@ def test_untrusted_values_are_shown_literally_and_cleaned():
 
 
 def test_many_events_flow_over_several_pages():
-    data = cert_data(events=events(300))
-    doc = pymupdf.open("pdf", render_certificate(data))
+    data = completion_data(events=events(300))
+    doc = pymupdf.open("pdf", render_completion_certificate(data))
     assert doc.page_count >= 5
     texts = pages_text(doc)
     joined = "\n".join(texts)
@@ -198,20 +198,20 @@ def test_many_events_flow_over_several_pages():
 
 
 def test_interim_marks_every_page():
-    interim = pymupdf.open("pdf", render_certificate(cert_data(interim=True, events=events(120))))
+    interim = pymupdf.open("pdf", render_completion_certificate(completion_data(interim=True, events=events(120))))
     assert interim.page_count >= 2
     for text in pages_text(interim):
         assert "INTERIM" in text
     assert DEFAULT_LABELS["interim_notice"][:40] in pages_text(interim)[0].replace("\n", " ")
-    final = pymupdf.open("pdf", render_certificate(cert_data(events=events(120))))
+    final = pymupdf.open("pdf", render_completion_certificate(completion_data(events=events(120))))
     assert all("INTERIM" not in text for text in pages_text(final))
 
 
 def test_labels_come_from_the_caller_with_defaults_for_missing_keys():
     labels = {"title": "Intyg om slutförande", "reference": "Referens", "interim": "PRELIMINÄR",
               "page": "Sida", "otp_yes": "Verifierad"}
-    data = cert_data(labels=labels, interim=True)
-    text = "\n".join(pages_text(pymupdf.open("pdf", render_certificate(data))))
+    data = completion_data(labels=labels, interim=True)
+    text = "\n".join(pages_text(pymupdf.open("pdf", render_completion_certificate(data))))
     for expected in ("Intyg om slutförande", "Referens", "PRELIMINÄR", "Sida 1 /", "Verifierad",
                      DEFAULT_LABELS["company"]):
         assert expected in text
@@ -219,22 +219,22 @@ def test_labels_come_from_the_caller_with_defaults_for_missing_keys():
 
 
 def test_no_events_and_a_letter_page_size():
-    doc = pymupdf.open("pdf", render_certificate(cert_data(events=()), page_size=(612, 792)))
+    doc = pymupdf.open("pdf", render_completion_certificate(completion_data(events=()), page_size=(612, 792)))
     assert doc[0].rect == pymupdf.Rect(0, 0, 612, 792)
     assert DEFAULT_LABELS["no_events"] in "".join(pages_text(doc))
 
 
 def test_render_certificate_refuses_other_types():
     with pytest.raises(TypeError):
-        render_certificate({"reference": "x"})
+        render_completion_certificate({"reference": "x"})
 
 
 # --- the final document -------------------------------------------------------------------
 def test_final_document_appends_the_certificate_after_the_stamped_original():
     original = original_pdf(pages=3, rotation=90)
     digest = hashlib.sha256(original).hexdigest()
-    data = cert_data(events=events(80))
-    alone = pymupdf.open("pdf", render_certificate(data))
+    data = completion_data(events=events(80))
+    alone = pymupdf.open("pdf", render_completion_certificate(data))
     anchor = anchors.anchor_text("signature", "customer")
     with pymupdf.open("pdf", original) as source:
         page = source[2]
@@ -268,7 +268,7 @@ def test_the_uploaded_hash_is_printed_beside_the_original_one_when_they_differ()
     uploaded = hashlib.sha256(b"the upload, scripts included").hexdigest()
     original = original_pdf(pages=1)
     for given, shown in ((uploaded, True), (SHA, False), ("", False)):
-        out = pymupdf.open("pdf", build_final_document(original, [], cert_data(
+        out = pymupdf.open("pdf", build_final_document(original, [], completion_data(
             uploaded_sha256=given)))
         text = squeezed("".join(pages_text(out, start=1)))
         assert SHA in text
@@ -278,13 +278,13 @@ def test_the_uploaded_hash_is_printed_beside_the_original_one_when_they_differ()
 
 def test_final_document_without_values_still_gets_its_certificate():
     original = original_pdf(pages=1)
-    out = pymupdf.open("pdf", build_final_document(original, [], cert_data(interim=True)))
+    out = pymupdf.open("pdf", build_final_document(original, [], completion_data(interim=True)))
     assert "Original page 1" in out[0].get_text()
     assert all("INTERIM" in out[pno].get_text() for pno in range(1, out.page_count))
 
 
 def test_dataclasses_are_frozen():
-    data = cert_data()
+    data = completion_data()
     with pytest.raises(dataclasses.FrozenInstanceError):
         data.reference = "other"
-    assert certificate.CertificateData.__dataclass_params__.frozen
+    assert completion_certificate.CompletionData.__dataclass_params__.frozen
