@@ -1053,7 +1053,7 @@ class DigitalSignRequest(models.Model):
             request._on_rejected(reason)
         return changed
 
-    def _set_canceled(self, reason="", by_service=False):
+    def _set_cancelled(self, reason="", by_service=False):
         """Cancel here at once: every link dies. An envelope held by a signature service is
         withdrawn by the cancel queue right after this transaction commits, and retried until
         the service confirms; meanwhile ``provider_cancel_state`` says "pending".
@@ -1444,7 +1444,7 @@ class DigitalSignRequest(models.Model):
         elif status.status == "rejected":
             self._set_rejected(status.reason or self.env._("Rejected at %s", provider.name))
         elif status.status == "cancelled":
-            self._set_canceled(status.reason or self.env._("Recalled at %s", provider.name),
+            self._set_cancelled(status.reason or self.env._("Recalled at %s", provider.name),
                                by_service=True)
         elif status.status == "expired":
             self._set_expired()

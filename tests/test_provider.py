@@ -194,7 +194,7 @@ class TestGetAccept(ProviderCommon):
 
     def test_cancel_recalls_at_the_service(self):
         request = self._send_with(self.ga_provider)
-        request._set_canceled("accepted by phone")
+        request._set_cancelled("accepted by phone")
         self.assertEqual(request.state, "cancelled")
         self.assertEqual(request.provider_cancel_state, "pending", "the call waits for the commit")
         self.env.ref("digital_sign.ir_cron_provider_cancel").method_direct_trigger()
@@ -365,7 +365,7 @@ class TestProviderCancel(ProviderCommon):
     queue that retries until the service confirms, then tells the owner and stops."""
 
     def _cancel(self, request, reason="accepted by phone"):
-        request._set_canceled(reason)
+        request._set_cancelled(reason)
         self.assertEqual(request.state, "cancelled")
         self.assertFalse(request.participant_ids._get_signing_path(), "links die at once")
         self.assertEqual(request.provider_cancel_state, "pending")
@@ -626,7 +626,7 @@ class TestRemindersAndExpiry(DigitalSignCommon):
             late.action_send()
             done = self._create_request(name="Done")
             done.action_send()
-            done._set_canceled("stop")
+            done._set_cancelled("stop")
         with freeze_time(start + timedelta(days=3, hours=1)):
             self.env.ref("digital_sign.ir_cron_send_reminders").method_direct_trigger()
         self.assertEqual(late.participant_ids.reminder_count, 0)
