@@ -225,6 +225,8 @@ class ProviderClient:
     code = ""
     features = frozenset()
     default_base_url = None
+    min_status_poll_seconds = 0
+    """The fewest seconds the service allows between two status requests for one envelope."""
     webhook_max_age = timedelta(days=7)
     webhook_max_skew = timedelta(minutes=5)
 
@@ -362,6 +364,16 @@ class ProviderClient:
             ``webhook_bad_signature``, ``webhook_stale``, ``webhook_malformed``
         """
         raise NotImplementedError
+
+    def webhook_status(self, event):
+        """The envelope status a verified webhook may apply as it is, or None: the caller
+        then fetches the status through the API. By default None: a message the service
+        does not authenticate is only a hint that something changed.
+
+        :param event: the :class:`WebhookEvent` :meth:`parse_webhook` returned
+        :return: :class:`EnvelopeStatus` or None
+        """
+        return None
 
 
 # --- Shared helpers ---------------------------------------------------------------------

@@ -161,6 +161,7 @@ class DocuSignClient(ProviderClient):
     features = frozenset({"sms", "otp", "signing_order", "webhook", "status_polling",
                           "reminder_api", "changed_since"})
     default_base_url = None
+    min_status_poll_seconds = 15 * 60  # DocuSign's rule: one status request per 15 minutes
     webhook_max_age = timedelta(days=15)
 
     def __init__(self, credentials, *, base_url=None, oauth_base_url=None, session=None,
@@ -500,6 +501,19 @@ class DocuSignClient(ProviderClient):
             event_id = "docusign:" + hashlib.sha256(fingerprint.encode()).hexdigest()[:40]
         return WebhookEvent(event_id=event_id, provider_reference=envelope_id, event=event,
                             raw_status=raw_status, status=status)
+
+    def webhook_status(self, event):
+        """Connect messages are HMAC-verified: their envelope status is applied as it is,
+        which spares a status request (one per envelope per 15 minutes). A completion
+        without its recipients gets them through :meth:`ensure_recipients` when applied. A
+        voided envelope's reason (cancelled or expired) may be missing, and an unknown
+        status says nothing: both are fetched (None)."""
+        raw_status = (event.raw_status or "").lower()
+        status = envelope_state(raw_status)
+        if not status or raw_status == "voided":
+            return None
+        return event.status or EnvelopeStatus(provider_reference=event.provider_reference,
+                                              status=status, raw_status=event.raw_status)
 
     # --- internals ---
     def _find_by_transaction(self, reference):
