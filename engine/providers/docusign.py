@@ -55,7 +55,6 @@ from .. import http
 from ..errors import ProviderAuthError, ProviderRejected, WebhookRejected
 from .base import (
     MAX_SIGNED_PDF_BYTES,
-    TOKEN_MARGIN,
     CreatedEnvelope,
     EnvelopeStatus,
     ProviderClient,
@@ -217,54 +216,17 @@ class DocuSignClient(ProviderClient):
         key = self.token_cache.key("docusign-token", self.oauth_base_url,
                                    self._credential("integration_key"),
                                    self._credential("user_id"), self._secret_digest())
-        if renew:
-            self.token_cache.discard(key)
-        else:
-            cached = self.token_cache.get(key, self.now())
-            if cached:
-                return cached
-        now = self.now()
-        try:
-            response = self._http(
-                "POST", f"{self.oauth_base_url}/oauth/token",
-                data={"grant_type": JWT_GRANT_TYPE, "assertion": self._assertion(now)},
-                headers={"Accept": "application/json"},
-            )
-        except ProviderRejected as exc:
-            # invalid_grant, consent_required, ...: the credentials need attention
-            raise ProviderAuthError(exc.detail, status=exc.status,
-                                    provider_code=exc.params.get("provider_code", "")) from None
-        data = http.json_or_raise(response)
-        token = data.get("access_token") if isinstance(data, dict) else None
-        if not token or not isinstance(token, str):
-            raise ProviderRejected("no access token in the answer", code="provider_bad_response")
-        try:
-            lifetime = max(int(data.get("expires_in") or JWT_LIFETIME), 60)
-        except (TypeError, ValueError):
-            lifetime = JWT_LIFETIME
-        self.token_cache.set(key, token, now + timedelta(seconds=lifetime) - TOKEN_MARGIN)
-        _logger.info("docusign: new access token obtained (valid %ss)", lifetime)
-        return token
+        return self._cached_token(key, lambda now: self._http(
+            "POST", f"{self.oauth_base_url}/oauth/token",
+            data={"grant_type": JWT_GRANT_TYPE, "assertion": self._assertion(now)},
+            headers={"Accept": "application/json"},
+        ), renew=renew)
 
     def _authorized(self, method, url, **kwargs):
-        headers = {"Accept": "application/json", **kwargs.pop("headers", {})}
-        try:
-            return self._http(method, url,
-                              headers={**headers, "Authorization": f"Bearer {self._token()}"},
-                              **kwargs)
-        except ProviderAuthError as exc:
-            if exc.params.get("status") != 401:
-                raise
-        return self._http(method, url,
-                          headers={**headers, "Authorization": f"Bearer {self._token(renew=True)}"},
-                          **kwargs)
+        return self._bearer_request(method, url, self._token, **kwargs)
 
     def _userinfo(self):
-        data = http.json_or_raise(
-            self._authorized("GET", f"{self.oauth_base_url}/oauth/userinfo"))
-        if not isinstance(data, dict):
-            raise ProviderRejected("unexpected answer shape", code="provider_bad_response")
-        return data
+        return self._json_object(self._authorized("GET", f"{self.oauth_base_url}/oauth/userinfo"))
 
     def _pick_account(self, info):
         wanted = self._credential("account_id")
@@ -320,21 +282,13 @@ class DocuSignClient(ProviderClient):
             raise
 
     def _json(self, method, path, **kwargs):
-        data = http.json_or_raise(self._api(method, path, **kwargs))
-        if not isinstance(data, dict):
-            raise ProviderRejected("unexpected answer shape", code="provider_bad_response")
+        data = self._json_object(self._api(method, path, **kwargs))
         errors = data.get("errorDetails")
         if isinstance(errors, dict) and errors.get("errorCode") not in (None, "", "SUCCESS"):
             raise ProviderRejected(http.scrub_text(errors.get("message") or errors["errorCode"]),
                                    code="provider_rejected",
                                    provider_code=str(errors["errorCode"]))
         return data
-
-    @staticmethod
-    def _path_id(value):
-        if not value:
-            raise ValueError("provider reference is required")
-        return urllib.parse.quote(str(value), safe="")
 
     # --- API ---
     def test_connection(self):
