@@ -138,15 +138,10 @@ SALE_DOCUMENT_KINDS = [
 
 # === PROVIDERS === #
 PROVIDER_CODES = [("portal", "Built-in signing page"), ("getaccept", "GetAccept"), ("docusign", "DocuSign")]
-# Capabilities per provider code; views and code test these flags, never codes.
-PROVIDER_FEATURES = {
-    "portal": {"sms", "otp", "signing_order", "reminders", "customer_named"},
-    "getaccept": {"sms", "otp", "signing_order", "webhook", "status_polling", "reminder_api"},
-    "docusign": {"sms", "otp", "signing_order", "webhook", "status_polling", "reminder_api",
-                 "changed_since"},
-}
-# DocuSign's rule: at most one status request per envelope per 15 minutes.
-PROVIDER_MIN_POLL_SECONDS = {"docusign": 15 * 60}
+# What the built-in signing page offers. A signature service's features (and rules, such as
+# DocuSign's one status request per 15 minutes) are its engine client's: engine/providers.
+# Views and code test the provider's support_* fields, never codes.
+PORTAL_FEATURES = frozenset({"sms", "otp", "signing_order", "reminders", "customer_named"})
 # Withdrawing an envelope at the service after a local cancel: retried with a growing delay
 # (or the service's Retry-After), then the owner is told and the queue stops.
 PROVIDER_CANCEL_STATES = [

@@ -47,11 +47,11 @@ def run_poll(provider, fake, requests, method):
         # the cron's loop: batches of 100 until every request was checked
         remaining = len(requests)
         while remaining > 0:
-            Request._poll_each(provider)
+            provider._poll_each()
             env.flush_all()
-            remaining = Request.search_count(Request._get_poll_domain(provider))
+            remaining = Request.search_count(provider._get_poll_domain())
     else:
-        Request._poll_changed_since(provider)
+        provider._poll_changed_since()
         env.flush_all()
     wall = time.perf_counter() - started
     queries = sql_db.sql_counter - queries_before

@@ -13,6 +13,7 @@ This module is the only place in the engine that creates a ``requests.Session``:
   verifies TLS, refuses anything but ``https`` (``http`` only to loopback on a session made
   with ``allow_loopback=True``, for the local fake servers), reads the body with a size cap,
   and turns every failure into a typed error from :mod:`.errors`.
+* :func:`shared_session` keeps one such session per caller and process.
 * :func:`json_or_raise` parses a JSON body or raises ``provider_bad_response``.
 * :func:`mask_secrets` and :class:`SecretMaskingFilter` keep credentials, tokens, full phone
   numbers and e-mail addresses out of logs.
@@ -23,6 +24,7 @@ import ipaddress
 import logging
 import re
 import secrets
+import threading
 import time
 import urllib.parse
 from datetime import datetime, timezone
@@ -51,6 +53,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD"})
 USER_AGENT = "digital_sign-odoo/19.0"
 
 _LOOPBACK_ATTR = "_digital_sign_allow_loopback"
+_SHARED_SESSIONS = {}
+_SHARED_SESSIONS_LOCK = threading.Lock()
 _RNG = secrets.SystemRandom()
 _CHUNK = 64 * 1024
 
@@ -132,6 +136,19 @@ def make_session(*, retries_for_safe_methods=2, backoff=0.5, allow_loopback=Fals
     if allow_loopback:
         session.trust_env = False
     return session
+
+
+def shared_session(key, *, allow_loopback=False):
+    """The process-wide session kept under ``key`` (made by :func:`make_session` on first
+    use), so that the calls made for one caller reuse their connections.
+
+    :param key: hashable, e.g. ``(database, provider id, allow_loopback)``
+    """
+    with _SHARED_SESSIONS_LOCK:
+        session = _SHARED_SESSIONS.get(key)
+        if session is None:
+            session = _SHARED_SESSIONS[key] = make_session(allow_loopback=allow_loopback)
+        return session
 
 
 # --- URL check --------------------------------------------------------------------------

@@ -39,6 +39,21 @@ def is_loopback_address(address):
     return _unwrap(ipaddress.ip_address(address)).is_loopback
 
 
+def is_loopback_url(url):
+    """True when ``url`` names ``localhost`` or a loopback address literal (no DNS look-up):
+    the only URLs a configuration override may point a client at (local test servers)."""
+    try:
+        host = urllib.parse.urlsplit(url or "").hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return is_loopback_address(host)
+    except ValueError:
+        return False
+
+
 def check_outbound_url(url, *, allow_loopback=False, resolver=socket.getaddrinfo):
     """Return the parsed URL if it may be called, else raise ``UnsafeUrl``.
 

@@ -184,7 +184,7 @@ class DigitalSignMixin(models.AbstractModel):
         self.ensure_one()
         live = self._digital_sign_live_requests()
         for request in live:
-            request._set_canceled(self.env._("Replaced by a new version."))
+            request._set_cancelled(self.env._("Replaced by a new version."))
         return live.sorted("id")[-1:]
 
     def _digital_sign_replaces_live_requests(self):

@@ -699,7 +699,7 @@ class DigitalSignParticipant(models.Model):
             return {"status": "changed"}
         if request._source_changed():
             # What you see is what you sign: the quotation changed after this PDF was made.
-            request._set_canceled(self.env._(
+            request._set_cancelled(self.env._(
                 "%s changed after it was sent: send a new version for signature.",
                 request.res_name or request.name))
             return {"status": "changed"}

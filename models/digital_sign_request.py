@@ -1057,7 +1057,7 @@ class DigitalSignRequest(models.Model):
             request._on_rejected(reason)
         return changed
 
-    def _set_canceled(self, reason="", by_service=False):
+    def _set_cancelled(self, reason="", by_service=False):
         """Cancel here at once: every link dies. An envelope held by a signature service is
         withdrawn by the cancel queue right after this transaction commits, and retried until
         the service confirms; meanwhile ``provider_cancel_state`` says "pending".
@@ -1070,7 +1070,7 @@ class DigitalSignRequest(models.Model):
             request.participant_ids._revoke_tokens()
             request._log_event("cancelled", details={"reason": reason or ""})
             if request.sent_on:
-                request._queue_provider_cancel(by_service=by_service)
+                request.provider_id._queue_withdrawal(request, by_service=by_service)
             request._on_cancelled(reason)
         return changed
 
@@ -1150,16 +1150,18 @@ class DigitalSignRequest(models.Model):
         self.check_access("read")
         provider = self.provider_id
         now = fields.Datetime.now()
-        if provider._is_external() and self.provider_reference and self.state in const.OPEN_REQUEST_STATES:
-            min_age = const.PROVIDER_MIN_POLL_SECONDS.get(provider.code, 0)
+        if provider.support_remote_signing and self.provider_reference \
+                and self.state in const.OPEN_REQUEST_STATES:
+            min_age = provider.status_poll_min_seconds
             if self.last_checked_at and (now - self.last_checked_at).total_seconds() < min_age:
                 message = self.env._(
-                    "%(provider)s allows one status request per 15 minutes: this is the status "
-                    "fetched at %(time)s.", provider=provider.name,
-                    time=self._format_time(self.last_checked_at))
+                    "%(provider)s allows one status request per %(minutes)s minutes: this is "
+                    "the status fetched at %(time)s.", provider=provider.name,
+                    minutes=min_age // 60, time=self._format_time(self.last_checked_at))
                 return self._notify_status(message, "info")
-            self.sudo()._poll_one()
-        elif not provider._is_external():
+            request_sudo = self.sudo()
+            request_sudo.provider_id._poll_one(request_sudo)
+        elif not provider.support_remote_signing:
             self._expire_if_late()
             self.sudo().last_checked_at = now
         states = dict(const.REQUEST_STATES)
@@ -1205,32 +1207,14 @@ class DigitalSignRequest(models.Model):
             fields=places, expires_at=self.deadline.replace(tzinfo=UTC) if self.deadline else None,
         )
 
-    @api.model
-    def _cron_provider_outbox(self):
-        """Create at the service the envelopes of requests sent since the last run."""
-        domain = Domain("provider_sync_state", "=", "to_send") & Domain("state", "in", const.OPEN_REQUEST_STATES)
-        requests = self.search(domain, limit=self._get_setting("cron_batch_size")).try_lock_for_update()
-        self.env["ir.cron"]._commit_progress(remaining=self.search_count(domain))
-        for request in requests:
-            try:
-                with self.env.cr.savepoint():
-                    request._provider_create_envelope()
-            except EngineError as error:
-                request.provider_id._note_rate_limit(error)
-                request._record_provider_error(error, permanent=not error.retryable)
-            if not self.env["ir.cron"]._commit_progress(1):
-                break
+    def _apply_created_envelope(self, created):
+        """Record the envelope the service just created for this request (its reference,
+        its recipients' ids), then apply the status it came with.
 
-    def _provider_create_envelope(self):
-        """POST the envelope (looking for one already made with our reference first, in case
-        a previous attempt timed out after the service created it).
-
+        :param created: engine.providers.CreatedEnvelope
         Note: self.ensure_one()
         """
         self.ensure_one()
-        provider = self.provider_id
-        provider._check_call_allowed()
-        created = provider._get_client().create_envelope(self._prepare_envelope(), check_existing=True)
         for participant in self.participant_ids:
             participant.sudo().provider_recipient_id = created.recipient_ids.get(
                 str(participant.id), False)
@@ -1243,7 +1227,7 @@ class DigitalSignRequest(models.Model):
         })
         self.participant_ids.filtered(lambda p: p.state == "waiting" and not p.to_be_named).sudo().write(
             {"state": "sent", "invited_at": fields.Datetime.now()})
-        self._log_event("provider_status", channel=provider.code, details={
+        self._log_event("provider_status", channel=self.provider_id.code, details={
             "status": created.status.raw_status, "envelope": created.provider_reference})
         self._apply_provider_status(created.status)
 
@@ -1267,81 +1251,6 @@ class DigitalSignRequest(models.Model):
         if permanent:
             self._notify_owner(self.env._("%s: the signature service refused it", self.reference),
                                values["state_message"])
-
-    def _queue_provider_cancel(self, by_service=False):
-        """After a cancel here: withdraw the envelope at the service, right after this
-        transaction commits (the cancel queue; ``provider_cancel_state`` says "pending"
-        until the service confirms).
-
-        :param by_service: the service already reports it cancelled: nothing to withdraw
-        Note: self.ensure_one()
-        """
-        self.ensure_one()
-        provider = self.provider_id
-        request_sudo = self.sudo()
-        if not provider._is_external():
-            provider._cancel_request(self, self.cancel_reason or "")
-        elif by_service:
-            request_sudo.provider_cancel_state = "done"
-        elif not self.provider_reference:
-            # Never created at the service: the outbox only sends open requests.
-            request_sudo.provider_sync_state = "none"
-        else:
-            request_sudo.write({"provider_cancel_state": "pending", "provider_cancel_attempts": 0,
-                                "provider_cancel_next_at": fields.Datetime.now()})
-            self.env.ref("digital_sign.ir_cron_provider_cancel").sudo()._trigger()
-
-    @api.model
-    def _cron_provider_cancel(self):
-        """Withdraw at their service the envelopes of requests cancelled here; each attempt is
-        in the audit trail; failures are retried with a growing delay (or the service's
-        Retry-After), and after the last attempt the owner is told and the queue stops."""
-        now = fields.Datetime.now()
-        domain = Domain("provider_cancel_state", "=", "pending") & (
-            Domain("provider_cancel_next_at", "=", False) | Domain("provider_cancel_next_at", "<=", now))
-        requests = self.search(domain, limit=self._get_setting("cron_batch_size"),
-                               order="provider_cancel_next_at asc nulls first, id")
-        requests = requests.try_lock_for_update()
-        self.env["ir.cron"]._commit_progress(remaining=self.search_count(domain))
-        for request in requests:
-            provider = request.provider_id
-            if provider.blocked_until and provider.blocked_until > now:
-                # The service asked us to slow down: not an attempt, just later.
-                request.sudo().provider_cancel_next_at = provider.blocked_until
-            else:
-                try:
-                    with self.env.cr.savepoint():
-                        request._provider_cancel_attempt()
-                except Exception as error:  # noqa: BLE001 - one bad request must not block the queue
-                    _logger.warning("Withdrawing %s at the service failed", request.reference,
-                                    exc_info=True)
-                    # still an attempt: nothing is retried forever
-                    request._record_provider_cancel_failure(
-                        EngineError(type(error).__name__), request.provider_cancel_attempts + 1)
-            if not self.env["ir.cron"]._commit_progress(1):
-                break
-
-    def _provider_cancel_attempt(self):
-        """One call withdrawing this cancelled request's envelope at its service.
-
-        :return: True when the service confirmed (or knows nothing to withdraw)
-        Note: self.ensure_one()
-        """
-        self.ensure_one()
-        if self.provider_cancel_state != "pending":
-            return False
-        provider = self.provider_id
-        attempt = self.provider_cancel_attempts + 1
-        if not self.provider_reference:
-            return self._set_provider_cancelled(attempt, result="not_sent")
-        try:
-            provider._cancel_request(self, self.cancel_reason or "")
-        except EngineError as error:
-            provider._note_rate_limit(error)
-            if error.code == "provider_not_found":
-                return self._set_provider_cancelled(attempt, result="not_found")
-            return self._record_provider_cancel_failure(error, attempt)
-        return self._set_provider_cancelled(attempt)
 
     def _set_provider_cancelled(self, attempt, result="cancelled"):
         self.ensure_one()
@@ -1448,7 +1357,7 @@ class DigitalSignRequest(models.Model):
         elif status.status == "rejected":
             self._set_rejected(status.reason or self.env._("Rejected at %s", provider.name))
         elif status.status == "cancelled":
-            self._set_canceled(status.reason or self.env._("Recalled at %s", provider.name),
+            self._set_cancelled(status.reason or self.env._("Recalled at %s", provider.name),
                                by_service=True)
         elif status.status == "expired":
             self._set_expired()
@@ -1490,146 +1399,19 @@ class DigitalSignRequest(models.Model):
         self._notify_owner(self.env._("%s: the signature service's status is inconsistent",
                                       self.reference), message)
 
-    def _poll_one(self):
-        """Fetch and apply one request's status; failures are recorded, never raised."""
-        self.ensure_one()
-        try:
-            with self.env.cr.savepoint():
-                self.provider_id._fetch_status(self)
-        except EngineError as error:
-            self.provider_id._note_rate_limit(error)
-            self._record_provider_error(error)
-            return False
-        return True
-
-    @api.model
-    def _get_poll_domain(self, provider):
-        now = fields.Datetime.now()
-        interval = max(self._get_setting("poll_interval_minutes"),
-                       const.PROVIDER_MIN_POLL_SECONDS.get(provider.code, 0) // 60)
-        return (
-            Domain("provider_id", "=", provider.id)
-            & Domain("state", "in", const.OPEN_REQUEST_STATES)
-            & Domain("provider_sync_state", "=", "sent")
-            & (Domain("last_checked_at", "=", False)
-               | Domain("last_checked_at", "<=", now - timedelta(minutes=interval) + timedelta(seconds=59))
-               | Domain("provider_refresh_requested", "=", True))
-            & (Domain("provider_next_check_at", "=", False) | Domain("provider_next_check_at", "<=", now))
-        )
-
-    @api.model
-    def _cron_poll_provider_status(self):
-        """Every 30 minutes: bring every request handled by an enabled external service up to
-        date. One "changed since" call per service where the API has one, else one status call
-        per request; batches of 100, each change in its own savepoint, progress committed per
-        batch; failures are recorded on the request and retried next run."""
-        Provider = self.env["digital.sign.provider"]
-        for provider in Provider.search([("state", "in", ("enabled", "test")), ("code", "!=", "portal")]):
-            if not provider.support_status_polling:
-                continue
-            if provider.blocked_until and provider.blocked_until > fields.Datetime.now():
-                continue
-            if provider.support_changed_since and provider.last_poll_at:
-                self._poll_changed_since(provider)
-            else:
-                self._poll_each(provider)
-
-    @api.model
-    def _poll_each(self, provider):
-        domain = self._get_poll_domain(provider)
-        batch_size = self._get_setting("cron_batch_size")
-        requests = self.search(domain, limit=batch_size, order="last_checked_at asc nulls first, id")
-        requests = requests.try_lock_for_update()
-        self.env["ir.cron"]._commit_progress(remaining=self.search_count(domain))
-        client = provider._get_client()
-        checked = self.browse()
-        for request in requests:
-            try:
-                status = client.get_status(request.provider_reference)
-            except EngineError as error:
-                provider._note_rate_limit(error)
-                request._record_provider_error(error)
-                if error.code == "provider_rate_limited":
-                    break
-                continue
-            if status.raw_status == request.provider_status and not request._recipients_changed(status):
-                checked |= request  # unchanged: stamped in one statement below
-                continue
-            try:
-                with self.env.cr.savepoint():
-                    request._apply_provider_status(status)
-            except EngineError as error:  # the recipients of a completion could not be had
-                provider._note_rate_limit(error)
-                request._record_provider_error(error)
-                request.sudo().provider_refresh_requested = True  # asked again, on its own
-            except Exception:  # noqa: BLE001 - one bad request must not stop the batch
-                _logger.exception("Applying the status of %s failed", request.reference)
-        if checked:
-            checked.sudo().write({"last_checked_at": fields.Datetime.now(), "provider_failures": 0,
-                           "provider_next_check_at": False, "provider_refresh_requested": False})
-        provider.sudo().last_poll_at = fields.Datetime.now()
-        self.env["ir.cron"]._commit_progress(len(requests))
-
-    @api.model
-    def _poll_changed_since(self, provider):
-        """One listing call for every envelope changed since the last poll (with a few minutes
-        of overlap), then only the changed requests are touched."""
-        since = (provider.last_poll_at - timedelta(minutes=3)).replace(tzinfo=UTC)
-        started = fields.Datetime.now()
-        self._poll_refresh_requested(provider)
-        try:
-            changes = provider._get_client().list_changes(since)
-        except NotImplementedError:
-            return self._poll_each(provider)
-        except EngineError as error:
-            provider._note_rate_limit(error)
-            _logger.warning("Status listing of provider %s failed: %s", provider.id, error.code)
-            return False
-        references = {status.provider_reference: status for status in changes}
-        requests = self.search([
-            ("provider_id", "=", provider.id), ("provider_reference", "in", list(references)),
-        ]) if references else self.browse()
-        for request in requests.try_lock_for_update():
-            status = references[request.provider_reference]
-            if status.raw_status == request.provider_status and not request._recipients_changed(status):
-                continue
-            try:
-                with self.env.cr.savepoint():
-                    request._apply_provider_status(status)
-            except EngineError as error:  # the recipients of a completion could not be had
-                provider._note_rate_limit(error)
-                request._record_provider_error(error)
-                request.sudo().provider_refresh_requested = True  # asked again, on its own
-            except Exception:  # noqa: BLE001
-                _logger.exception("Applying the status of %s failed", request.reference)
-        # Every open request of this provider is now known to be up to date.
-        self.env.cr.execute(SQL(
-            """UPDATE digital_sign_request SET last_checked_at = %s
-               WHERE provider_id = %s AND state IN ('sent', 'viewed') AND provider_sync_state = 'sent'""",
-            started, provider.id,
-        ))
-        self.invalidate_model(["last_checked_at"])
-        provider.sudo().last_poll_at = started
-        self.env["ir.cron"]._commit_progress(len(requests), remaining=0)
-        return True
-
-    @api.model
-    def _poll_refresh_requested(self, provider):
-        """Ask for the status of each request flagged for a refresh whose next try is due (a
-        change the listing brought that could not be applied: it will not be listed again)."""
-        now = fields.Datetime.now()
-        requests = self.search(
-            Domain("provider_id", "=", provider.id)
-            & Domain("state", "in", const.OPEN_REQUEST_STATES)
-            & Domain("provider_sync_state", "=", "sent")
-            & Domain("provider_refresh_requested", "=", True)
-            & (Domain("provider_next_check_at", "=", False) | Domain("provider_next_check_at", "<=", now)),
-            limit=self._get_setting("cron_batch_size"), order="id",
-        ).try_lock_for_update()
-        for request in requests:
-            request._poll_one()
+    def _record_status_checked(self):
+        """The service's status was read and is unchanged: stamp the check, clear the
+        failures."""
+        if self:
+            self.sudo().write({"last_checked_at": fields.Datetime.now(), "provider_failures": 0,
+                               "provider_next_check_at": False,
+                               "provider_refresh_requested": False})
 
     def _recipients_changed(self, status):
+        """True when ``status`` says something new about a participant.
+
+        Note: self.ensure_one()
+        """
         self.ensure_one()
         states = {str(p.id): p.state for p in self.participant_ids}
         remote = {p.provider_recipient_id: p.state for p in self.participant_ids if p.provider_recipient_id}
@@ -1670,13 +1452,8 @@ class DigitalSignRequest(models.Model):
                     for participant in participants:
                         participant.sudo().write({"reminder_count": participant.reminder_count + 1,
                                            "last_reminder_at": now})
-                        if request.provider_id._is_external():
-                            request._log_event("reminded", participant=participant,
-                                               channel=request.provider_id.code,
-                                               details={"count": participant.reminder_count})
             except EngineError as error:
-                request.provider_id._note_rate_limit(error)
-                request._record_provider_error(error)
+                request.provider_id._record_call_failure(request, error)
             if not self.env["ir.cron"]._commit_progress(len(participants)):
                 break
 
@@ -1923,7 +1700,7 @@ class DigitalSignRequest(models.Model):
             self._refuse_finalize(problem)
             return False
         pdf = decode_binary(self.sudo().interim_pdf) or (
-            self.provider_id._download_signed(self) if self.provider_id._is_external()
+            self.provider_id._download_signed(self) if self.provider_id.support_remote_signing
             else self._build_final_document())
         # The last check before sealing: built from the cleaned original, the final document
         # carries no active content; a service's signed copy is checked the same way.
@@ -1965,7 +1742,7 @@ class DigitalSignRequest(models.Model):
             return self.env._("the audit trail is broken (%s).", broken[1])
         events = request.event_ids
         signed_in_trail = events.filtered(lambda e: e.event_type == "signed").participant_id
-        external = request.provider_id._is_external()
+        external = request.provider_id.support_remote_signing
         for participant in request.participant_ids:
             if participant.mandatory and participant.state != "signed":
                 return self.env._("%s is a mandatory participant who has not signed.",

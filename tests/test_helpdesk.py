@@ -272,7 +272,7 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
         with self.assertRaises(UserError):
             self._send(ticket, name="Draft terms")
         # once cancelled, the name is free again
-        first._set_canceled("Wrong amount")
+        first._set_cancelled("Wrong amount")
         again, _action = self._send(ticket, name="Repair quote")
         self.assertEqual(again.state, "sent")
         self.assertEqual(ticket.digital_sign_request_count, 4)

@@ -194,7 +194,7 @@ class TestGetAccept(ProviderCommon):
 
     def test_cancel_recalls_at_the_service(self):
         request = self._send_with(self.ga_provider)
-        request._set_canceled("accepted by phone")
+        request._set_cancelled("accepted by phone")
         self.assertEqual(request.state, "cancelled")
         self.assertEqual(request.provider_cancel_state, "pending", "the call waits for the commit")
         self.env.ref("digital_sign.ir_cron_provider_cancel").method_direct_trigger()
@@ -287,6 +287,16 @@ class TestDocuSign(ProviderCommon):
         self.assertEqual(self.docusign.total_calls, 1)
         self.assertEqual({o.state for o in others}, {"viewed"})
 
+    def test_features_are_the_services(self):
+        # what each provider can do comes from its engine client; the built-in page has none
+        portal = self.env["digital.sign.provider"]._get_portal_provider()
+        self.assertEqual(
+            [(p.support_remote_signing, p.support_changed_since, p.status_poll_min_seconds)
+             for p in (self.ds_provider, self.ga_provider, portal)],
+            [(True, True, 15 * 60), (True, False, 0), (False, False, 0)])
+        with self.assertRaises(UserError):
+            portal._get_client()
+
     def test_void_with_expiry_reason_is_expired(self):
         request = self._send_with(self.ds_provider)
         self.docusign.expire(request.provider_reference)
@@ -365,7 +375,7 @@ class TestProviderCancel(ProviderCommon):
     queue that retries until the service confirms, then tells the owner and stops."""
 
     def _cancel(self, request, reason="accepted by phone"):
-        request._set_canceled(reason)
+        request._set_cancelled(reason)
         self.assertEqual(request.state, "cancelled")
         self.assertFalse(request.participant_ids._get_signing_path(), "links die at once")
         self.assertEqual(request.provider_cancel_state, "pending")
@@ -489,7 +499,7 @@ class TestWebhooks(ProviderCommon, HttpCase):
         body = self.docusign.connect_body(request.provider_reference, event="envelope-delivered")
         good = {"X-DocuSign-Signature-1": self.docusign.sign_connect(body, "ds-connect-key")}
         bad = {"X-DocuSign-Signature-1": self.docusign.sign_connect(body, "wrong-key")}
-        with mute_logger("odoo.http", "odoo.addons.digital_sign.controllers.webhook"):
+        with mute_logger("odoo.http", "odoo.addons.digital_sign.models.digital_sign_provider"):
             self.assertEqual(self._post("docusign", body, bad).status_code, 403)
             self.assertEqual(self._post("docusign", body).status_code, 403)
             self.assertEqual(self._post("docusign", body[:-1] + b" ", good).status_code, 403)
@@ -563,7 +573,7 @@ class TestWebhooks(ProviderCommon, HttpCase):
         request = self._send_with(self.ga_provider)
         self.getaccept.set_status(request.provider_reference, "signed")
         body = self.getaccept.webhook_body(request.provider_reference, event="document.signed")
-        with mute_logger("odoo.http", "odoo.addons.digital_sign.controllers.webhook"):
+        with mute_logger("odoo.http", "odoo.addons.digital_sign.models.digital_sign_provider"):
             self.assertEqual(self._post("getaccept", body, params="?token=wrong").status_code, 403)
         response = self._post("getaccept", body, params="?token=ga-hook-secret")
         self.assertEqual(response.status_code, 200)
@@ -576,9 +586,18 @@ class TestWebhooks(ProviderCommon, HttpCase):
         self.ga_provider.webhook_secret = False
         request = self._send_with(self.ga_provider)
         body = self.getaccept.webhook_body(request.provider_reference)
-        with mute_logger("odoo.http", "odoo.addons.digital_sign.controllers.webhook"):
+        with mute_logger("odoo.http", "odoo.addons.digital_sign.models.digital_sign_provider"):
             self.assertEqual(self._post("getaccept", body, params="?token=").status_code, 403)
             self.assertEqual(self._post("getaccept", body).status_code, 403)
+
+    def test_a_provider_without_webhooks_refuses_them(self):
+        portal = self.env["digital.sign.provider"]._get_portal_provider()
+        self.assertFalse(portal.support_webhook)
+        self.assertFalse(portal.webhook_url)
+        self.assertTrue(self.ga_provider.webhook_url.endswith("/digital_sign/webhook/getaccept"))
+        with mute_logger("odoo.http"):
+            self.assertEqual(self._post("portal", b"{}").status_code, 403)
+            self.assertEqual(self._post("no_such_code", b"{}").status_code, 403)
 
     def test_oversized_webhook_is_refused(self):
         with mute_logger("odoo.http"):
@@ -626,7 +645,7 @@ class TestRemindersAndExpiry(DigitalSignCommon):
             late.action_send()
             done = self._create_request(name="Done")
             done.action_send()
-            done._set_canceled("stop")
+            done._set_cancelled("stop")
         with freeze_time(start + timedelta(days=3, hours=1)):
             self.env.ref("digital_sign.ir_cron_send_reminders").method_direct_trigger()
         self.assertEqual(late.participant_ids.reminder_count, 0)

@@ -68,7 +68,7 @@ class TestRequest(DigitalSignCommon):
         self.assertIn(first.reference, str(error.exception))
         # another customer may use the name; and once the first is cancelled, so may this one
         self._create_request(name="Lease", partner_id=self.cosigner.id)
-        first._set_canceled("replaced")
+        first._set_cancelled("replaced")
         self._create_request(name="Lease")
 
     # === Send checks === #

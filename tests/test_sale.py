@@ -316,7 +316,7 @@ class TestSale(DigitalSignSaleCommon):
         request.participant_ids._mark_viewed()
         self.assertEqual(order.digital_sign_state, "viewed")
         self.assertFalse(order._has_to_be_signed())
-        request._set_canceled("Signed on paper")
+        request._set_cancelled("Signed on paper")
         self.assertTrue(order._has_to_be_signed(), "once cancelled, Odoo's own way is back")
 
     # === a new version === #
@@ -617,7 +617,7 @@ class TestSale(DigitalSignSaleCommon):
         with self.mock_mail_gateway():
             self._send(first)
             request = self._send(second)
-        request._set_canceled("Accepted at the counter")
+        request._set_cancelled("Accepted at the counter")
         lead.invalidate_recordset()
         self.assertEqual(lead.digital_sign_order_count, 2)
         self.assertEqual(lead.digital_sign_order_ids, first | second)

@@ -79,7 +79,7 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
         self.assertEqual(len(bodies), 1, "every bad link answers exactly the same")
         # a revoked (cancelled) link too
         old_path = ingrid._get_signing_path()
-        request._set_canceled("test")
+        request._set_cancelled("test")
         self.assertEqual(self.url_open(old_path).status_code, 404)
         self.assertEqual(self.url_open(old_path).text, bodies.pop())
 

@@ -21,5 +21,5 @@ class DigitalSignRequestCancel(models.TransientModel):
                     ref=request.reference,
                     state=dict(request._fields["state"]._description_selection(self.env))[request.state],
                 ))
-        self.request_ids._set_canceled(self.reason)
+        self.request_ids._set_cancelled(self.reason)
         return {"type": "ir.actions.act_window_close"}

@@ -16,6 +16,7 @@ import hashlib
 import logging
 import re
 import threading
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -225,6 +226,10 @@ class ProviderClient:
     code = ""
     features = frozenset()
     default_base_url = None
+    token_lifetime = 3600
+    """Seconds an access token lives when the service does not say."""
+    min_status_poll_seconds = 0
+    """The fewest seconds the service allows between two status requests for one envelope."""
     webhook_max_age = timedelta(days=7)
     webhook_max_skew = timedelta(minutes=5)
 
@@ -257,6 +262,70 @@ class ProviderClient:
     def _http(self, method, url, **kwargs):
         kwargs.setdefault("timeout", self.timeout)
         return http.request(self.session, method, url, **kwargs)
+
+    def _cached_token(self, key, request_token, *, renew=False):
+        """The access token cached under ``key``, or a new one, kept until shortly before
+        it expires.
+
+        :param request_token: ``request_token(now)`` makes the call whose JSON answer holds
+            ``access_token`` (and ``expires_in``, else :attr:`token_lifetime` seconds)
+        :param renew: drop the cached token first (the service refused it)
+        :raise ProviderAuthError: the service refused the credentials
+        """
+        if renew:
+            self.token_cache.discard(key)
+        else:
+            cached = self.token_cache.get(key, self.now())
+            if cached:
+                return cached
+        now = self.now()
+        try:
+            response = request_token(now)
+        except ProviderRejected as exc:
+            # invalid_grant, consent_required, a wrong password...: the credentials need attention
+            raise ProviderAuthError(exc.detail, status=exc.status,
+                                    provider_code=exc.params.get("provider_code", "")) from None
+        data = http.json_or_raise(response)
+        token = data.get("access_token") if isinstance(data, dict) else None
+        if not token or not isinstance(token, str):
+            raise ProviderRejected("no access token in the answer", code="provider_bad_response")
+        try:
+            lifetime = max(int(data.get("expires_in") or self.token_lifetime), 60)
+        except (TypeError, ValueError):
+            lifetime = self.token_lifetime
+        self.token_cache.set(key, token, now + timedelta(seconds=lifetime) - TOKEN_MARGIN)
+        _logger.info("%s: new access token obtained (valid %ss)", self.code, lifetime)
+        return token
+
+    def _bearer_request(self, method, url, token, *, renewable=True, **kwargs):
+        """A call authorised by ``token(renew=False)``; on a 401 the token is renewed once
+        (``token(renew=True)``) and the call made again, unless not ``renewable``."""
+        headers = {"Accept": "application/json", **kwargs.pop("headers", {})}
+        try:
+            return self._http(method, url,
+                              headers={**headers, "Authorization": f"Bearer {token()}"},
+                              **kwargs)
+        except ProviderAuthError as exc:
+            if not renewable or exc.params.get("status") != 401:
+                raise
+        return self._http(method, url,
+                          headers={**headers, "Authorization": f"Bearer {token(renew=True)}"},
+                          **kwargs)
+
+    @staticmethod
+    def _json_object(response):
+        """The JSON object of ``response``; anything else is ``provider_bad_response``."""
+        data = http.json_or_raise(response)
+        if not isinstance(data, dict):
+            raise ProviderRejected("unexpected answer shape", code="provider_bad_response")
+        return data
+
+    @staticmethod
+    def _path_id(value):
+        """``value`` as one quoted URL path segment."""
+        if not value:
+            raise ValueError("provider reference is required")
+        return urllib.parse.quote(str(value), safe="")
 
     @staticmethod
     def _check_pdf(body):
@@ -362,6 +431,16 @@ class ProviderClient:
             ``webhook_bad_signature``, ``webhook_stale``, ``webhook_malformed``
         """
         raise NotImplementedError
+
+    def webhook_status(self, event):
+        """The envelope status a verified webhook may apply as it is, or None: the caller
+        then fetches the status through the API. By default None: a message the service
+        does not authenticate is only a hint that something changed.
+
+        :param event: the :class:`WebhookEvent` :meth:`parse_webhook` returned
+        :return: :class:`EnvelopeStatus` or None
+        """
+        return None
 
 
 # --- Shared helpers ---------------------------------------------------------------------

@@ -35,14 +35,11 @@ import hmac
 import json
 import logging
 import re
-import urllib.parse
-from datetime import timedelta
 
 from .. import http
-from ..errors import ProviderAuthError, ProviderRejected, WebhookRejected
+from ..errors import ProviderRejected, WebhookRejected
 from .base import (
     MAX_SIGNED_PDF_BYTES,
-    TOKEN_MARGIN,
     CreatedEnvelope,
     EnvelopeStatus,
     ProviderClient,
@@ -119,60 +116,21 @@ class GetAcceptClient(ProviderClient):
         if api_token:
             return api_token
         self._require("email", "password")
-        key = self._token_key()
-        if renew:
-            self.token_cache.discard(key)
-        else:
-            cached = self.token_cache.get(key, self.now())
-            if cached:
-                return cached
         body = {"email": self._credential("email"), "password": self._credential("password")}
         for optional in ("entity_id", "client_id"):
             if self._credential(optional):
                 body[optional] = self._credential(optional)
-        try:
-            response = self._http("POST", f"{self.base_url}/auth", json=body)
-        except ProviderRejected as exc:
-            raise ProviderAuthError(exc.detail, status=exc.status,
-                                    provider_code=exc.params.get("provider_code", "")) from None
-        data = http.json_or_raise(response)
-        token = data.get("access_token") if isinstance(data, dict) else None
-        if not token or not isinstance(token, str):
-            raise ProviderRejected("no access token in the answer", code="provider_bad_response")
-        try:
-            lifetime = max(int(data.get("expires_in") or 3600), 60)
-        except (TypeError, ValueError):
-            lifetime = 3600
-        expires_at = self.now() + timedelta(seconds=lifetime) - TOKEN_MARGIN
-        self.token_cache.set(key, token, expires_at)
-        _logger.info("getaccept: new access token obtained (valid %ss)", lifetime)
-        return token
+        return self._cached_token(
+            self._token_key(),
+            lambda now: self._http("POST", f"{self.base_url}/auth", json=body), renew=renew)
 
     def _api(self, method, path, **kwargs):
-        headers = {"Accept": "application/json", **kwargs.pop("headers", {})}
-        url = f"{self.base_url}{path}"
-        try:
-            return self._http(method, url,
-                              headers={**headers, "Authorization": f"Bearer {self._token()}"},
-                              **kwargs)
-        except ProviderAuthError as exc:
-            if self._credential("api_token") or exc.params.get("status") != 401:
-                raise
-        return self._http(method, url,
-                          headers={**headers, "Authorization": f"Bearer {self._token(renew=True)}"},
-                          **kwargs)
+        # An API token is the credential itself: nothing to renew.
+        return self._bearer_request(method, f"{self.base_url}{path}", self._token,
+                                    renewable=not self._credential("api_token"), **kwargs)
 
     def _json(self, method, path, **kwargs):
-        data = http.json_or_raise(self._api(method, path, **kwargs))
-        if not isinstance(data, dict):
-            raise ProviderRejected("unexpected answer shape", code="provider_bad_response")
-        return data
-
-    @staticmethod
-    def _path_id(value):
-        if not value:
-            raise ValueError("provider reference is required")
-        return urllib.parse.quote(str(value), safe="")
+        return self._json_object(self._api(method, path, **kwargs))
 
     # --- API ---
     def test_connection(self):

@@ -599,6 +599,23 @@ def test_connect_webhook_malformed_after_a_valid_signature(fake, client, body):
     assert info.value.code == "webhook_malformed"
 
 
+def test_connect_status_is_applied_as_sent_except_voided_or_unknown(fake, client):
+    created = client.create_envelope(envelope())
+    fake.set_status(created.provider_reference, "completed")
+    body = fake.connect_body(created.provider_reference, "envelope-completed")
+    event = client.parse_webhook(signed(fake, body, SECRET), body, [SECRET])
+    assert client.webhook_status(event) == event.status
+    legacy = fake.connect_body(created.provider_reference, "envelope-delivered",
+                               include_summary=False)
+    event = client.parse_webhook(signed(fake, legacy, SECRET), legacy, [SECRET])
+    status = client.webhook_status(event)
+    assert (status.provider_reference, status.status, status.recipients) == (
+        created.provider_reference, "viewed", ())
+    for raw_status in ("voided", "Voided", "no-such-status", ""):
+        assert client.webhook_status(replace(event, raw_status=raw_status)) is None
+    assert client.min_status_poll_seconds == 15 * 60
+
+
 def test_connect_webhook_legacy_json(fake, client):
     body = json.dumps({"envelopeId": "e-9", "status": "Completed"}).encode()
     event = client.parse_webhook(signed(fake, body, SECRET), body, [SECRET])

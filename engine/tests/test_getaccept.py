@@ -1,6 +1,7 @@
 """GetAccept client against the fake GetAccept server (real HTTP over 127.0.0.1)."""
 
 import base64
+import json
 import logging
 import time
 from datetime import datetime, timedelta, timezone
@@ -461,6 +462,16 @@ def test_credentials_never_logged(fake, caplog):
     assert created.provider_reference in text  # ids are logged
     for secret in [PASSWORD, "hook-secret-xyz", "+46701234567", "+33612345678"] + tokens:
         assert secret not in text
+
+
+def test_webhook_only_hints_at_a_change(fake, client):
+    # GetAccept signs nothing: its status is always fetched through the API.
+    body = json.dumps({"event": "document.signed", "document": {"id": "d-1",
+                                                              "status": "signed"}}).encode()
+    event = client.parse_webhook({}, body, ["s"], params={"token": "s"})
+    assert event.raw_status == "signed"
+    assert client.webhook_status(event) is None
+    assert client.min_status_poll_seconds == 0
 
 
 def test_webhook_token_in_basic_auth(fake, client):

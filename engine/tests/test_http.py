@@ -8,7 +8,7 @@ from email.utils import format_datetime
 import pytest
 import requests
 
-from engine import http
+from engine import http, netguard
 from engine.errors import ProviderAuthError, ProviderRejected, ProviderUnavailable, UnsafeUrl
 from engine.testing.fakeserver import FakeResponse, FakeServer, json_response
 
@@ -264,6 +264,30 @@ def test_loopback_only_when_allowed():
     assert http.check_url("https://8.8.8.8/x")
     with pytest.raises(UnsafeUrl):
         http.check_url("http://10.0.0.1/x", allow_loopback=True)
+
+
+def test_loopback_urls_are_recognised_without_a_lookup():
+    assert netguard.is_loopback_url("http://127.0.0.1:1234/v1")
+    assert netguard.is_loopback_url("http://localhost:1234/v1")
+    assert netguard.is_loopback_url("http://[::1]:1234/v1")
+    assert netguard.is_loopback_url("http://[::ffff:127.0.0.1]/v1")
+    assert not netguard.is_loopback_url("https://api.getaccept.com/v1")
+    assert not netguard.is_loopback_url("https://evil.example.com/v1")
+    assert not netguard.is_loopback_url("http://10.0.0.1/v1")
+    assert not netguard.is_loopback_url("http://[::1/v1")  # malformed
+    assert not netguard.is_loopback_url("")
+    assert not netguard.is_loopback_url(None)
+
+
+def test_shared_session_is_one_per_key():
+    first = http.shared_session(("db", 1, False))
+    assert http.shared_session(("db", 1, False)) is first
+    assert http.shared_session(("db", 2, False)) is not first
+    loopback = http.shared_session(("db", 1, True), allow_loopback=True)
+    assert loopback is not first
+    assert http.check_url("http://127.0.0.1:1/x", allow_loopback=True)
+    with pytest.raises(UnsafeUrl):
+        http.request(first, "GET", "http://127.0.0.1:1/x")
 
 
 def test_parse_retry_after():
