@@ -34,6 +34,7 @@
         "views/digital_sign_templates.xml",
         "views/digital_sign_verify_templates.xml",
         "views/helpdesk_portal_templates.xml",
+        "views/digital_sign_portal_templates.xml",
         "views/digital_sign_menus.xml",
     ],
     "demo": [

@@ -140,8 +140,11 @@ class DigitalSignController(http.Controller):
 
     def _session_verified(self, participant_sudo):
         """True when this browser session verified the participant's one-time code for the
-        current link (a new link needs a new code), or when the link needs no code now."""
-        if not participant_sudo._otp_required():
+        current link (a new link needs a new code), or when the link needs no code now: none
+        is due, or the browser is logged in as this participant and the sender required no
+        code (see ``_login_waives_code``)."""
+        if not participant_sudo._otp_required() \
+                or participant_sudo._login_waives_code(request.env.user):
             return True
         verified = request.session.get(SESSION_KEY) or {}
         expected = verified.get(str(participant_sudo.id))
@@ -156,10 +159,12 @@ class DigitalSignController(http.Controller):
         request.session[SESSION_KEY] = verified
 
     def _note_logged_in_user(self, participant_sudo):
-        """A browser logged in as one of the sender's users opened this page: the audit
-        trail says so (once per session), and so does the certificate of completion."""
+        """A browser logged in (as one of the sender's users, or as a portal user: the
+        participant from their portal, or someone else holding the link) opened this page:
+        the audit trail says so (once per session), and so does the certificate of
+        completion."""
         user = request.env.user
-        if user._is_public() or not user._is_internal():
+        if user._is_public():
             return
         opened = list(request.session.get(SESSION_OPENED_KEY) or [])
         if participant_sudo.id in opened:

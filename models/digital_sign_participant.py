@@ -461,11 +461,39 @@ class DigitalSignParticipant(models.Model):
         return True
 
     def _log_opened_logged_in(self, user):
-        """The signing page was opened by a browser logged in as ``user`` (one of the sender's
-        users): log it, with who it was."""
+        """The signing page was opened by a browser logged in as ``user``: log it, with who
+        it was. A portal user is named as such, and the event says whether they are this
+        participant (their own contact) or someone else holding the link."""
         self.ensure_one()
+        label = f"{user.name} ({user.login})"
+        details = {"user": label}
+        if user.share:
+            details = {"user": f"portal user {label}",
+                       "is_participant": self._is_logged_in_as(user)}
         self.request_id._log_event("opened_logged_in", participant=self, channel="web",
-                                   details={"user": f"{user.name} ({user.login})"})
+                                   details=details)
+
+    def _is_logged_in_as(self, user):
+        """True when ``user`` (logged in) is this participant: the user's own contact is the
+        participant's contact. Never for the public user.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        return bool(self.partner_id) and not user._is_public() \
+            and user.partner_id == self.partner_id
+
+    def _login_waives_code(self, user):
+        """True when being logged in as ``user`` proves who this participant is, so the
+        one-time code that the link alone would need is not asked: the user is this
+        participant, and the sender required no code (``otp_channel`` 'none'; such a code is
+        then only the one asked for the signed copy after the link's window). A code the
+        sender required is always asked.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        return self.otp_channel == "none" and self._is_logged_in_as(user)
 
     def _get_consent_text(self):
         text = self.env["ir.config_parameter"].sudo().get_param("digital_sign.consent_text")

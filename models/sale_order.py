@@ -39,6 +39,14 @@ class SaleOrder(models.Model):
             return False
         return super()._has_to_be_signed()
 
+    def _has_to_be_paid(self):
+        # Accepting by payment would confirm the quotation without its signature: while a
+        # digital signature is under way, the customer signs first and pays afterwards (the
+        # order of Odoo's own "Sign & Pay").
+        if self.digital_sign_state in const.LIVE_REQUEST_STATES:
+            return False
+        return super()._has_to_be_paid()
+
     # === BUSINESS: digital.sign.mixin hooks === #
     def _digital_sign_get_partner(self):
         self.ensure_one()

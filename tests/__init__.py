@@ -12,3 +12,4 @@ from . import test_messages
 from . import test_places_editor
 from . import test_evidence
 from . import test_public_routes
+from . import test_portal

@@ -377,11 +377,15 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
         other, _action = self._send(other_ticket, name="Other quote")
         other_link = other.participant_ids._get_signing_path()
 
+        sign = f"/my/signatures/{quote.id}/sign"
         self.authenticate(self.portal_user.login, self.portal_user.login)
         page = self._portal_page(ticket)
         self.assertEqual(page.status_code, 200)
         self.assertIn("Repair quote", page.text)
-        self.assertIn(petra._get_signing_path(), page.text)
+        self.assertIn(sign, page.text)
+        self.assertNotIn("/digital_sign/s/", page.text, "no signing link in the page")
+        self.assertTrue(self.url_open(sign, allow_redirects=False).headers["Location"].endswith(
+            petra._get_signing_path()), "Sign leads to her own page")
         self.assertNotIn(carl._get_signing_path(), page.text, "never another person's link")
         self.assertNotIn("Other quote", page.text)
         self.assertNotIn(other_link, page.text)
@@ -462,17 +466,21 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
         per = quote.participant_ids.filtered(lambda p: p.partner_id == colleague.partner_id)
         self.assertTrue(petra._get_signing_path() and per._get_signing_path())
         # Per reads the ticket of his company, and sees his own link only
+        sign = f"/my/signatures/{quote.id}/sign"
         self.authenticate(colleague.login, colleague.login)
         page = self._portal_page(ticket)
         self.assertEqual(page.status_code, 200)
         self.assertIn("Repair quote", page.text)
-        self.assertIn(per._get_signing_path(), page.text)
-        self.assertNotIn(petra._get_signing_path(), page.text, "never a colleague's link")
+        self.assertIn(sign, page.text)
+        self.assertNotIn("/digital_sign/s/", page.text, "no signing link in the page")
+        self.assertTrue(self.url_open(sign, allow_redirects=False).headers["Location"].endswith(
+            per._get_signing_path()), "never a colleague's link")
         # and Petra hers only
         self.authenticate(self.portal_user.login, self.portal_user.login)
         page = self._portal_page(ticket)
-        self.assertIn(petra._get_signing_path(), page.text)
-        self.assertNotIn(per._get_signing_path(), page.text)
+        self.assertIn(sign, page.text)
+        self.assertTrue(self.url_open(sign, allow_redirects=False).headers["Location"].endswith(
+            petra._get_signing_path()))
         # a colleague who signs nothing on this document sees it without any link
         other = new_test_user(self.env, login="hd_portal_colleague2", groups="base.group_portal",
                               name="Pia Colleague", email="pia@example.com")
@@ -481,6 +489,10 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
         page = self._portal_page(ticket)
         self.assertIn("Repair quote", page.text)
         self.assertNotIn("/digital_sign/s/", page.text)
+        self.assertNotIn(sign, page.text)
+        with mute_logger("odoo.http"):
+            self.assertEqual(self.url_open(sign, allow_redirects=False).status_code, 404,
+                             "a document she neither signs nor receives")
 
     # === contacts, access, views === #
     def test_the_contact_counts_documents_sent_from_tickets(self):
