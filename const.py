@@ -5,6 +5,12 @@ from odoo.tools.translate import LazyTranslate
 
 _lt = LazyTranslate(__name__)
 
+# === PATHS === #
+# Each path is written here once: its builder formats it with values, its route with
+# werkzeug converters (``<int:participant_id>``...).
+SIGNING_PATH = "/digital_sign/s/{participant_id}/{token}"  # a participant's signing page
+PLACES_PAGE_PATH = "/digital_sign/backend/page/{request_id}/{page}"  # the places editor's images
+
 # === STATES === #
 REQUEST_STATES = [
     ("draft", "Draft"),
@@ -44,6 +50,8 @@ PLACE_DEFAULT_SIZES = {
     "text": (150, 18),
     "checkbox": (14, 14),
 }
+# What the places editor may change on a place (besides its box: x0, y0, width, height).
+PLACE_EDITOR_KEYS = ("page", "kind", "role", "participant_id", "mandatory")
 FIELD_SOURCES = [
     ("anchor", "Text anchor"),
     ("link", "Report anchor"),

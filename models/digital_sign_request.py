@@ -44,7 +44,6 @@ def _demo_signature_png():
     image.save(buffer, "PNG")
     return buffer.getvalue()
 CACHE_RES_FIELD = "digital_sign_cache"
-PLACE_EDITOR_KEYS = ("page", "kind", "role", "participant_id", "mandatory")
 
 
 class DigitalSignRequest(models.Model):
@@ -553,79 +552,6 @@ class DigitalSignRequest(models.Model):
             "params": {"request_id": self.id},
             "context": {"active_id": self.id, "active_model": self._name},
         }
-
-    def get_places_editor_data(self):
-        """Everything the places editor shows, in one call (read with the user's rights).
-
-        Note: self.ensure_one()
-        """
-        self.ensure_one()
-        self.check_access("read")
-        kinds = self.env["digital.sign.field"]._fields["kind"]._description_selection(self.env)
-        geometry = self.page_geometry or []
-        sig_size = (self._get_setting("signature_width"), self._get_setting("signature_height"))
-        return {
-            "id": self.id,
-            "reference": self.reference,
-            "name": self.name,
-            "editable": self.state == "draft" and self.has_access("write"),
-            "pages": [{
-                "number": number, "width": width, "height": height,
-                "src": f"/digital_sign/backend/page/{self.id}/{number}?sha={self.original_sha256}",
-            } for number, (width, height) in enumerate(geometry, start=1)],
-            "participants": [{
-                "id": participant.id, "name": participant.name, "role": participant.role or "",
-            } for participant in self.participant_ids.sorted(lambda p: (p.signing_order, p.id))],
-            "kinds": [[key, label] for key, label in kinds],
-            "default_sizes": {**const.PLACE_DEFAULT_SIZES, "signature": sig_size},
-            "places": [{
-                "id": field.id, "page": field.page, "kind": field.kind, "role": field.role or "",
-                "participant_id": field.participant_id.id or False,
-                "mandatory": field.mandatory, "source": field.source,
-                "x0": field.x0, "y0": field.y0, "width": field.x1 - field.x0,
-                "height": field.y1 - field.y0,
-            } for field in self.field_ids],
-        }
-
-    def save_places(self, changes):
-        """Apply the places editor's changes in one transaction: ``changes`` holds
-        ``create`` (list of values), ``write`` (list of ``[id, values]``) and ``unlink``
-        (list of ids). Only layout values are accepted; the field model's constraints (a
-        draft document, a place inside its page, a participant of this document) apply.
-
-        :return: the editor's data after the save
-        Note: self.ensure_one()
-        """
-        self.ensure_one()
-        if self.state != "draft":
-            raise UserError(self.env._("Places can only change while the document is a draft."))
-        Field = self.env["digital.sign.field"]
-
-        def clean(values, field=None):
-            vals = {key: values[key] for key in PLACE_EDITOR_KEYS if key in values}
-            if any(key in values for key in ("x0", "y0", "width", "height")):
-                current = {"x0": field.x0, "y0": field.y0, "width": field.x1 - field.x0,
-                           "height": field.y1 - field.y0} if field else {}
-                box = {key: float(values.get(key, current.get(key, 0.0)))
-                       for key in ("x0", "y0", "width", "height")}
-                vals.update(x0=box["x0"], y0=box["y0"], x1=box["x0"] + box["width"],
-                            y1=box["y0"] + box["height"])
-            return vals
-
-        def own(ids):
-            records = Field.browse(ids).exists()
-            if records.request_id - self or len(records) != len(set(ids)):
-                raise UserError(self.env._("These places do not belong to %s.", self.reference))
-            return records
-
-        changes = changes or {}
-        own(changes.get("unlink") or []).unlink()
-        for field_id, values in changes.get("write") or []:
-            field = own([field_id])
-            field.write(clean(values, field))
-        Field.create([{**clean(values), "request_id": self.id}
-                      for values in changes.get("create") or []])
-        return self.get_places_editor_data()
 
     def action_detect_fields(self):
         """Replace the detected (non-manual) places by a fresh detection."""
