@@ -37,7 +37,7 @@
         "views/digital_sign_menus.xml",
     ],
     "demo": [
-        "data/digital_sign_demo.xml",
+        "demo/digital_sign_demo.xml",
     ],
     "assets": {
         "web.assets_frontend": [
