@@ -8,7 +8,8 @@ _lt = LazyTranslate(__name__)
 # === PATHS === #
 # Each path is written here once: its builder formats it with values, its route with
 # werkzeug converters (``<int:participant_id>``...).
-SIGNING_PATH = "/digital_sign/s/{participant_id}/{token}"  # a participant's signing page
+SIGNING_PATH_PREFIX = "/digital_sign/s/"
+SIGNING_PATH = SIGNING_PATH_PREFIX + "{participant_id}/{token}"  # a participant's signing page
 PLACES_PAGE_PATH = "/digital_sign/backend/page/{request_id}/{page}"  # the places editor's images
 
 # === STATES === #

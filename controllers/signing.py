@@ -28,7 +28,7 @@ from ..utils import client_info
 
 _logger = logging.getLogger(__name__)
 
-BASE = "/digital_sign/s/<int:participant_id>/<string:token>"
+BASE = const.SIGNING_PATH.format(participant_id="<int:participant_id>", token="<string:token>")
 SESSION_KEY = "digital_sign_verified"
 SESSION_OPENED_KEY = "digital_sign_opened_as"
 DOWNLOADS_SESSION_KEY = "digital_sign_downloads"
@@ -192,7 +192,7 @@ class DigitalSignController(http.Controller):
         participant_sudo._expire_if_late()
         self._note_logged_in_user(participant_sudo)
         link_state = participant_sudo._link_state()
-        values = participant_sudo._prepare_page_values(link_state, token)
+        values = participant_sudo._prepare_page_values(link_state)
         if link_state in ("sign", "signed") and not self._session_verified(participant_sudo):
             values["step"] = "otp"
         elif link_state == "sign":

@@ -286,11 +286,16 @@ class DigitalSignParticipant(models.Model):
             and consteq(stored, token)
 
     def _get_signing_path(self):
+        """Return the path of this participant's signing page ('' when it has no link): the
+        one place that builds it (``const.SIGNING_PATH``).
+
+        Note: self.ensure_one()
+        """
         self.ensure_one()
         token = self.sudo().access_token
         if not token:
             return ""
-        return f"/digital_sign/s/{self.id}/{token}"
+        return const.SIGNING_PATH.format(participant_id=self.id, token=token)
 
     def _get_signing_url(self):
         """Return the absolute signing link of this participant ('' when it has none).
@@ -1004,7 +1009,7 @@ class DigitalSignParticipant(models.Model):
         if ip:
             Throttle._hit(f"{action}_ip:{ip}", const.DAY)
 
-    def _prepare_page_values(self, link_state, token):
+    def _prepare_page_values(self, link_state):
         """Everything the signing page template shows (read with sudo: the caller resolved
         this participant from its own token).
 
@@ -1013,7 +1018,7 @@ class DigitalSignParticipant(models.Model):
         self.ensure_one()
         request = self.request_id
         geometry = request.page_geometry or []
-        base_path = f"/digital_sign/s/{self.id}/{token}"
+        base_path = self._get_signing_path()
         states = dict(const.PARTICIPANT_STATES)
         pages = [{
             "number": number,
