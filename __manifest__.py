@@ -40,6 +40,11 @@
         "demo/digital_sign_demo.xml",
     ],
     "assets": {
+        # The public pages' own style sheet, in their head (see views/digital_sign_templates.xml).
+        "digital_sign.public_page_assets": [
+            "digital_sign/static/src/signing_page/signing_page.css",
+            "digital_sign/static/src/verify_page/verify_page.css",
+        ],
         "web.assets_frontend": [
             "digital_sign/static/src/signing_page/signing_page.esm.js",
             "digital_sign/static/src/verify_page/verify_page.esm.js",

@@ -5,11 +5,9 @@ import secrets
 import unicodedata
 from datetime import timedelta
 
-from markupsafe import Markup
-
 from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, consteq, email_normalize, file_open
+from odoo.tools import SQL, consteq, email_normalize
 from odoo.tools.misc import format_date, hmac
 
 from .. import const
@@ -23,7 +21,6 @@ _logger = logging.getLogger(__name__)
 
 MAX_TEXT_LENGTH = 4000
 MAX_NAME_LENGTH = 256
-_CRITICAL_CSS = []  # read once per process
 
 
 class DigitalSignParticipant(models.Model):
@@ -954,14 +951,6 @@ class DigitalSignParticipant(models.Model):
         if self.state == "sent":
             self._invite()
         return {"status": "ok"}
-
-    @api.model
-    def _critical_css(self):
-        """The signing page's own style sheet, inlined in its head (a constant file)."""
-        if not _CRITICAL_CSS:
-            with file_open("digital_sign/static/src/signing_page/signing_page.css") as css:
-                _CRITICAL_CSS.append(Markup(css.read()))
-        return _CRITICAL_CSS[0]
 
     def _ask_new_link(self, ip=""):
         """The link expired: tell the owner that this participant asks for a new one (at
