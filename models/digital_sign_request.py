@@ -388,21 +388,7 @@ class DigitalSignRequest(models.Model):
         if not value:
             return {"original_sha256": False, "uploaded_sha256": False, "removed_content": False,
                     "page_count": 0, "page_geometry": False}
-        data = decode_binary(value)
-        try:
-            info = pdf_intake.inspect_pdf(
-                data,
-                max_bytes=int(self._get_setting("max_upload_mb")) * 1024 * 1024,
-                max_pages=int(self._get_setting("max_pages")),
-            )
-            sanitized = pdf_sanitize.sanitize_pdf(data)
-        except EngineError as error:
-            if error.code == "pdf_too_large":
-                error.params = {
-                    "size": round(len(data) / 1024 / 1024, 1),
-                    "limit": self._get_setting("max_upload_mb"),
-                }
-            raise UserError(engine_error_message(self.env, error)) from error
+        info, sanitized = self._intake_pdf(decode_binary(value))
         values = {
             "uploaded_sha256": info.sha256,
             "original_sha256": info.sha256,
@@ -417,6 +403,32 @@ class DigitalSignRequest(models.Model):
                 "removed_content": pdf_sanitize.summarize(sanitized.removed),
             })
         return values
+
+    @api.model
+    def _intake_pdf(self, data):
+        """The intake of a PDF that comes in to be signed, before any other parser reads it:
+        the engine's checks (size and page limits of the settings, decompression bombs,
+        damage, encryption), then the removal of its active content.
+
+        :param bytes data: the PDF as uploaded
+        :return: ``(engine.pdf_intake.PdfInfo, engine.pdf_sanitize.Sanitized)``
+        :raise UserError: when the engine refuses the file (its message says why)
+        """
+        try:
+            info = pdf_intake.inspect_pdf(
+                data,
+                max_bytes=int(self._get_setting("max_upload_mb")) * 1024 * 1024,
+                max_pages=int(self._get_setting("max_pages")),
+            )
+            sanitized = pdf_sanitize.sanitize_pdf(data)
+        except EngineError as error:
+            if error.code == "pdf_too_large":
+                error.params = {
+                    "size": round(len(data) / 1024 / 1024, 1),
+                    "limit": self._get_setting("max_upload_mb"),
+                }
+            raise UserError(engine_error_message(self.env, error)) from error
+        return info, sanitized
 
     def _describe_removed_content(self, entry):
         """One line for one entry of ``removed_content``: "JavaScript: the document, page 2"."""
