@@ -794,7 +794,7 @@ class DigitalSignRequest(models.Model):
                 "name the others."
             ))
 
-    def _compute_deadline(self, now=None):
+    def _get_send_deadline(self, now=None):
         """Return the deadline of a request sent now: the number of signatures times the
         single-signature timeout during a conversation, else the default validity.
 
@@ -816,7 +816,7 @@ class DigitalSignRequest(models.Model):
         now = fields.Datetime.now()
         values = {"sent_on": now}
         if not self.deadline or self.deadline <= now or self.sending_mode == "conversation":
-            values["deadline"] = self._compute_deadline(now)
+            values["deadline"] = self._get_send_deadline(now)
         self.sudo().write(values)
         self._update_state("sent", allowed=("draft",))
         self._log_event("sent", details={
