@@ -260,18 +260,11 @@ ENGINE_ERROR_MESSAGES = {
     "final_active_content": _lt(
         "The final document carries active content (%(kinds)s): it is not sealed."
     ),
-    "marker_not_found": _lt("No signature place was found in the document."),
     "image_empty": _lt("The signature is empty."),
     "image_format": _lt("A signature image must be a PNG or JPEG picture."),
     "image_too_large": _lt("The signature image is too large (at most 1 MB)."),
     "image_dimensions": _lt("The signature image has unusable dimensions."),
     "image_damaged": _lt("The signature image could not be read."),
-    "phone_empty": _lt("A mobile number is required."),
-    "phone_unparseable": _lt(
-        "This phone number could not be understood: use the international format "
-        "(for example +46 70 123 45 67)."
-    ),
-    "phone_invalid": _lt("This is not a valid phone number."),
     "provider_timeout": _lt("The signature service did not answer in time. It will be retried."),
     "provider_unreachable": _lt("The signature service could not be reached. It will be retried."),
     "provider_server_error": _lt("The signature service had an error. It will be retried."),

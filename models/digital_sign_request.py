@@ -2054,7 +2054,3 @@ class DigitalSignRequest(models.Model):
         self.env.cr.execute(SQL(
             "SELECT id FROM digital_sign_request WHERE id IN %s FOR NO KEY UPDATE", tuple(self.ids)
         ))
-
-    def _get_document_hash(self):
-        self.ensure_one()
-        return self.original_sha256 or hashlib.sha256(self._get_original_bytes()).hexdigest()
