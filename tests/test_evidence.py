@@ -15,8 +15,7 @@ from odoo import Command, fields
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import b64, make_pdf, person, signature_data_url
-from .test_helpdesk import DigitalSignHelpdeskCommon
+from .common import DigitalSignHelpdeskCommon, b64, make_pdf, person, signature_data_url
 
 PNG_SIGNATURE = signature_data_url()
 FORGED_PDF = make_pdf([{"texts": [(72, 700, "Forged")]}])

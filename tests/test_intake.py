@@ -22,8 +22,7 @@ from ..engine import pdf_intake, pdf_markers, pdf_sanitize
 from ..engine.errors import PdfInvalid
 from ..engine.testing import active_pdf, bombs
 from ..models.digital_sign_request import DigitalSignRequest
-from .common import DigitalSignCommon, b64, make_pdf
-from .test_helpdesk import DigitalSignHelpdeskCommon
+from .common import DigitalSignCommon, DigitalSignHelpdeskCommon, b64, make_pdf
 from .test_seal import SealTestMixin
 
 DIRTY_KINDS = ("javascript", "open_action", "embedded_file")
