@@ -223,10 +223,11 @@ class TestIntakeWizard(DigitalSignHelpdeskCommon):
                          "This PDF expands to an excessive size when read and was refused.")
         self.assertFalse(wizard_form.active_content_warning)
         self.env["ir.config_parameter"].sudo().set_param("digital_sign.max_upload_mb", 1)
-        oversized = self.arrow_pdf + b"%" + b"x" * (1024 * 1024) + b"\n"
+        padding = 2 * 1024 * 1024 - len(self.arrow_pdf) - 2  # a valid PDF of exactly 2 MB
+        oversized = self.arrow_pdf + b"%" + b"x" * padding + b"\n"
         wizard_form.pdf_file = b64(oversized)
         self.assertEqual(wizard_form.marker_summary,
-                         "This PDF is too large (1.0 MB; the limit is 1 MB).")
+                         "This PDF is too large (2.0 MB; the limit is 1 MB).")
         self.assertFalse(wizard_form.active_content_warning)
         # the same file is refused with the same message when the wizard sends it
         with self.assertRaisesRegex(UserError, "too large"):
