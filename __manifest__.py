@@ -40,7 +40,7 @@
         "demo/digital_sign_demo.xml",
     ],
     "assets": {
-        # The public pages' own style sheet, in their head (see views/digital_sign_templates.xml).
+        # The public pages' own style sheet, in their head (controllers/public_page.py).
         "digital_sign.public_page_assets": [
             "digital_sign/static/src/signing_page/signing_page.css",
             "digital_sign/static/src/verify_page/verify_page.css",
