@@ -22,9 +22,9 @@
         "views/digital_sign_request_sync_views.xml",
         "views/digital_sign_field_views.xml",
         "views/digital_sign_provider_views.xml",
-        "views/digital_sign_request_cancel_views.xml",
-        "views/digital_sign_request_send_views.xml",
-        "views/digital_sign_participant_reengage_views.xml",
+        "wizards/digital_sign_request_cancel_views.xml",
+        "wizards/digital_sign_request_send_views.xml",
+        "wizards/digital_sign_participant_reengage_views.xml",
         "views/sale_order_views.xml",
         "views/sale_order_report_templates.xml",
         "views/crm_lead_views.xml",
@@ -38,9 +38,14 @@
         "views/digital_sign_menus.xml",
     ],
     "demo": [
-        "data/digital_sign_demo.xml",
+        "demo/digital_sign_demo.xml",
     ],
     "assets": {
+        # The public pages' own style sheet, in their head (controllers/public_page.py).
+        "digital_sign.public_page_assets": [
+            "digital_sign/static/src/signing_page/signing_page.css",
+            "digital_sign/static/src/verify_page/verify_page.css",
+        ],
         "web.assets_frontend": [
             "digital_sign/static/src/signing_page/signing_page.esm.js",
             "digital_sign/static/src/verify_page/verify_page.esm.js",

@@ -5,6 +5,13 @@ from odoo.tools.translate import LazyTranslate
 
 _lt = LazyTranslate(__name__)
 
+# === PATHS === #
+# Each path is written here once: its builder formats it with values, its route with
+# werkzeug converters (``<int:participant_id>``...).
+SIGNING_PATH_PREFIX = "/digital_sign/s/"
+SIGNING_PATH = SIGNING_PATH_PREFIX + "{participant_id}/{token}"  # a participant's signing page
+PLACES_PAGE_PATH = "/digital_sign/backend/page/{request_id}/{page}"  # the places editor's images
+
 # === STATES === #
 REQUEST_STATES = [
     ("draft", "Draft"),
@@ -44,6 +51,8 @@ PLACE_DEFAULT_SIZES = {
     "text": (150, 18),
     "checkbox": (14, 14),
 }
+# What the places editor may change on a place (besides its box: x0, y0, width, height).
+PLACE_EDITOR_KEYS = ("page", "kind", "role", "participant_id", "mandatory")
 FIELD_SOURCES = [
     ("anchor", "Text anchor"),
     ("link", "Report anchor"),
@@ -262,18 +271,11 @@ ENGINE_ERROR_MESSAGES = {
     "final_active_content": _lt(
         "The final document carries active content (%(kinds)s): it is not sealed."
     ),
-    "marker_not_found": _lt("No signature place was found in the document."),
     "image_empty": _lt("The signature is empty."),
     "image_format": _lt("A signature image must be a PNG or JPEG picture."),
     "image_too_large": _lt("The signature image is too large (at most 1 MB)."),
     "image_dimensions": _lt("The signature image has unusable dimensions."),
     "image_damaged": _lt("The signature image could not be read."),
-    "phone_empty": _lt("A mobile number is required."),
-    "phone_unparseable": _lt(
-        "This phone number could not be understood: use the international format "
-        "(for example +46 70 123 45 67)."
-    ),
-    "phone_invalid": _lt("This is not a valid phone number."),
     "provider_timeout": _lt("The signature service did not answer in time. It will be retried."),
     "provider_unreachable": _lt("The signature service could not be reached. It will be retried."),
     "provider_server_error": _lt("The signature service had an error. It will be retried."),

@@ -4,10 +4,12 @@ from odoo import http
 from odoo.exceptions import AccessError
 from odoo.http import request
 
+from .. import const
+
 
 class DigitalSignPlacesController(http.Controller):
-    @http.route("/digital_sign/backend/page/<int:request_id>/<int:page>", type="http",
-                auth="user", methods=["GET"], sitemap=False)
+    @http.route(const.PLACES_PAGE_PATH.format(request_id="<int:request_id>", page="<int:page>"),
+                type="http", auth="user", methods=["GET"], sitemap=False)
     def backend_page_image(self, request_id, page, **kwargs):
         sign_request = request.env["digital.sign.request"].browse(request_id).exists()
         try:

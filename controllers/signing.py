@@ -25,46 +25,19 @@ from .. import const
 from ..engine import images as engine_images
 from ..engine import params as P
 from ..utils import client_info
+from . import public_page
+
+# Until controllers/portal.py imports them from the page kit (public_page) itself:
+from .public_page import NO_STORE, log_download_once  # noqa: F401
 
 _logger = logging.getLogger(__name__)
 
-BASE = "/digital_sign/s/<int:participant_id>/<string:token>"
+BASE = const.SIGNING_PATH.format(participant_id="<int:participant_id>", token="<string:token>")
 SESSION_KEY = "digital_sign_verified"
 SESSION_OPENED_KEY = "digital_sign_opened_as"
-DOWNLOADS_SESSION_KEY = "digital_sign_downloads"
-MAX_SESSION_DOWNLOADS = 100  # keys remembered per session (the session stays small)
 # A signature image as the page sends it: a data URL of at most engine_images' limit.
 MAX_IMAGE_TEXT = 2 * engine_images.MAX_IMAGE_BYTES
 CONTACT = {"name": P.Text(256), "email": P.Text(320), "mobile": P.Text(64)}
-NO_STORE = {
-    "Cache-Control": "no-store, max-age=0",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "frame-ancestors 'none'",
-}
-
-
-def log_download_once(sign_request_sudo, key, participant_sudo=None, channel="web",
-                      details=None):
-    """Log the download of a signed document once per browser session, and at most
-    ``THROTTLE_DOWNLOAD_LOGS_PER_DOCUMENT`` times a day per document for clients that
-    keep no session (each GET of a cookieless client is a new session): repeated GETs never
-    grow the audit trail without bound.
-
-    :param str key: what was downloaded, unique per document and reader
-    """
-    done = list(request.session.get(DOWNLOADS_SESSION_KEY) or [])
-    if key in done:
-        return
-    Throttle = request.env["digital.sign.throttle"]
-    throttle_key = f"download_log:{sign_request_sudo.id}"
-    if Throttle._is_limited(throttle_key, const.THROTTLE_DOWNLOAD_LOGS_PER_DOCUMENT,
-                            const.DAY):
-        return
-    Throttle._hit(throttle_key, const.DAY)
-    sign_request_sudo._log_event("downloaded", participant=participant_sudo, channel=channel,
-                                 details=details or {"document": "signed"})
-    request.session[DOWNLOADS_SESSION_KEY] = [*done, key][-MAX_SESSION_DOWNLOADS:]
 
 
 class DigitalSignController(http.Controller):
@@ -99,11 +72,7 @@ class DigitalSignController(http.Controller):
     def _not_found(self):
         """The one answer to any bad link. Returned, not raised, so the failure counter of
         this IP is committed."""
-        status = 429 if self._is_throttled() else 404
-        response = request.render("digital_sign.signing_not_found", {"status": status})
-        response.status_code = status
-        response.headers.update(NO_STORE)
-        return response
+        return public_page.not_found(429 if self._is_throttled() else 404)
 
     def _json_not_found(self):
         return {"error": "not_found"}
@@ -172,10 +141,6 @@ class DigitalSignController(http.Controller):
         participant_sudo._log_opened_logged_in(user)
         request.session[SESSION_OPENED_KEY] = [*opened, participant_sudo.id][-50:]
 
-    def _with_headers(self, response):
-        response.headers.update(NO_STORE)
-        return response
-
     def _at_code_step(self, participant_sudo):
         """True when the link shows the one-time code form: to sign, or to see the signed
         copy again after the link's window."""
@@ -197,12 +162,12 @@ class DigitalSignController(http.Controller):
         participant_sudo._expire_if_late()
         self._note_logged_in_user(participant_sudo)
         link_state = participant_sudo._link_state()
-        values = participant_sudo._prepare_page_values(link_state, token)
+        values = participant_sudo._prepare_page_values(link_state)
         if link_state in ("sign", "signed") and not self._session_verified(participant_sudo):
             values["step"] = "otp"
         elif link_state == "sign":
             values["step"] = "name" if participant_sudo._get_missing_participants() else "sign"
-        return self._with_headers(request.render("digital_sign.signing_page", values))
+        return public_page.render("digital_sign.signing_page", values)
 
     @http.route(BASE + "/page/<int:page>", type="http", auth="public", methods=["GET"],
                 sitemap=False)
@@ -215,7 +180,7 @@ class DigitalSignController(http.Controller):
             return self._not_found()
         data, mimetype = sign_request._get_page_image(page)
         response = request.make_response(data, headers=[("Content-Type", mimetype)])
-        return self._with_headers(response)
+        return public_page.no_store(response)
 
     def _can_see_document(self, participant_sudo):
         return participant_sudo._link_state() in ("sign", "signed") \
@@ -233,8 +198,8 @@ class DigitalSignController(http.Controller):
                 return self._not_found()
             stream = Stream.from_binary_field(sign_request, "signed_pdf")
             stream.download_name = sign_request.signed_filename or "signed.pdf"
-            log_download_once(sign_request, f"s:{participant_sudo.id}",
-                              participant_sudo=participant_sudo)
+            public_page.log_download_once(sign_request, f"s:{participant_sudo.id}",
+                                          participant_sudo=participant_sudo)
         elif which == "original":
             stream = Stream(type="data", data=sign_request._get_display_pdf(),
                             download_name=f"{sign_request.name}.pdf")
@@ -242,7 +207,7 @@ class DigitalSignController(http.Controller):
             return self._not_found()
         stream.mimetype = "application/pdf"
         stream.public = False
-        return self._with_headers(stream.get_response(as_attachment=True))
+        return public_page.no_store(stream.get_response(as_attachment=True))
 
     # === ACTIONS (JSON-RPC, POST) === #
     @http.route(BASE + "/viewed", type="jsonrpc", auth="public", methods=["POST"])

@@ -25,7 +25,7 @@ from odoo.http import content_disposition, request
 from .. import const
 from ..engine import pades_verify, x509
 from ..utils import client_info, decode_binary
-from .signing import NO_STORE
+from . import public_page
 
 _logger = logging.getLogger(__name__)
 
@@ -64,7 +64,6 @@ class DigitalSignVerifyController(http.Controller):
         return {
             "ref": ref,
             "company": request.env.company,
-            "critical_css": request.env["digital.sign.participant"]._critical_css(),
             "max_upload_bytes": self._max_upload_bytes(),
             "max_upload_mb": self._max_upload_bytes() // (1024 * 1024),
             "max_pages": self._max_pages(),
@@ -84,10 +83,7 @@ class DigitalSignVerifyController(http.Controller):
         }
 
     def _render(self, values, status=200):
-        response = request.render("digital_sign.verify_page", values)
-        response.status_code = status
-        response.headers.update(NO_STORE)
-        return response
+        return public_page.render("digital_sign.verify_page", values, status=status)
 
     def _result_values(self, check, data, full=False):
         """What the page shows about one check (``digital.sign.request._verify_signed_document``).

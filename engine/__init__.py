@@ -1,2 +1,2 @@
-# Pure-Python core of digital_sign: PDF intake, markers, stamping, sealing, OTP, phone
-# numbers and e-signature provider clients. Nothing here imports odoo (a test checks it).
+# Pure-Python core of digital_sign: PDF intake, markers, stamping, sealing, OTP codes and
+# e-signature provider clients. Nothing here imports odoo (a test checks it).

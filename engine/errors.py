@@ -36,23 +36,12 @@ class PdfInvalid(EngineError):
     code = "pdf_damaged"
 
 
-class MarkerNotFound(EngineError):
-    code = "marker_not_found"
-
-
 class ImageInvalid(EngineError):
     """A signature image was refused. Codes: ``image_empty``, ``image_format`` (not PNG/JPEG,
     SVG included), ``image_too_large`` (bytes), ``image_dimensions`` (too small or too big),
     ``image_damaged``."""
 
     code = "image_damaged"
-
-
-class PhoneInvalid(EngineError):
-    """A phone number could not be turned into E.164. Codes: ``phone_empty``,
-    ``phone_unparseable``, ``phone_invalid``."""
-
-    code = "phone_invalid"
 
 
 # --- Providers --------------------------------------------------------------------------

@@ -2,15 +2,13 @@
 
 Codes are 6 digits drawn from ``secrets``. The engine never stores or compares codes: the
 Odoo side keeps only an HMAC of (participant, code) and compares digests in constant time.
+How long a code lives, how many tries it gets and how often it may be sent are the Odoo
+side's policy (``const.OTP_*``).
 """
 
 import secrets
 
 CODE_DIGITS = 6
-CODE_TTL_SECONDS = 10 * 60
-MAX_FAILURES_PER_CODE = 5
-LOCK_SECONDS = 15 * 60
-RESEND_INTERVAL_SECONDS = 60
 
 
 def generate_code(randbelow=secrets.randbelow):

@@ -8,6 +8,7 @@ from . import digital_sign_anchor
 from . import digital_sign_throttle
 from . import digital_sign_webhook_event
 from . import digital_sign_mixin
+from . import digital_sign_demo
 from . import sale_order
 from . import helpdesk_ticket
 from . import crm_lead

@@ -135,7 +135,107 @@ class DigitalSignField(models.Model):
             raise UserError(self.env._("Open the places of one document first."))
         return request.action_open_places_editor()
 
+    # === PLACES EDITOR (RPC of the backend editor, with the user's rights) === #
+    @api.model
+    def get_places_editor_data(self, request_id):
+        """Everything the places editor shows of the document ``request_id``, in one call:
+        its pages, participants, place kinds and default sizes, and its places.
+
+        :param int request_id: the digital.sign.request the editor opened
+        :return: dict (id, reference, name, editable, pages, participants, kinds,
+            default_sizes, places)
+        :raise AccessError: when the user may not read the document
+        """
+        sign_request = self.env["digital.sign.request"].browse(request_id)
+        sign_request.ensure_one()
+        sign_request.check_access("read")
+        kinds = self._fields["kind"]._description_selection(self.env)
+        geometry = sign_request.page_geometry or []
+        signature_size = (sign_request._get_setting("signature_width"),
+                          sign_request._get_setting("signature_height"))
+        return {
+            "id": sign_request.id,
+            "reference": sign_request.reference,
+            "name": sign_request.name,
+            "editable": sign_request.state == "draft" and sign_request.has_access("write"),
+            "pages": [{
+                "number": number, "width": width, "height": height,
+                "src": const.PLACES_PAGE_PATH.format(request_id=sign_request.id, page=number)
+                + f"?sha={sign_request.original_sha256}",
+            } for number, (width, height) in enumerate(geometry, start=1)],
+            "participants": [{
+                "id": participant.id, "name": participant.name, "role": participant.role or "",
+            } for participant in sign_request.participant_ids.sorted(
+                lambda p: (p.signing_order, p.id))],
+            "kinds": [[key, label] for key, label in kinds],
+            "default_sizes": {**const.PLACE_DEFAULT_SIZES, "signature": signature_size},
+            "places": [{
+                "id": field.id, "page": field.page, "kind": field.kind, "role": field.role or "",
+                "participant_id": field.participant_id.id or False,
+                "mandatory": field.mandatory, "source": field.source,
+                "x0": field.x0, "y0": field.y0, "width": field.x1 - field.x0,
+                "height": field.y1 - field.y0,
+            } for field in sign_request.field_ids],
+        }
+
+    @api.model
+    def save_places_editor_data(self, request_id, changes):
+        """Apply the places editor's changes to the document ``request_id`` in one call, all
+        or nothing (the call is one transaction): ``changes`` holds ``create`` (list of
+        values), ``write`` (list of ``[id, values]``) and ``unlink`` (list of ids). Only layout
+        values are accepted (``const.PLACE_EDITOR_KEYS`` and the box); this model's rules and
+        access rights apply (a draft document, a place inside its page, a participant of this
+        document).
+
+        :param int request_id: the digital.sign.request the editor opened
+        :param dict changes: see above
+        :return: the editor's data after the save (``get_places_editor_data``)
+        :raise UserError: the document is no longer a draft, or a place is not its own
+        """
+        sign_request = self.env["digital.sign.request"].browse(request_id)
+        sign_request.ensure_one()
+        if sign_request.state != "draft":
+            raise UserError(self.env._("Places can only change while the document is a draft."))
+        changes = changes or {}
+        self._browse_places_of(sign_request, changes.get("unlink") or []).unlink()
+        for field_id, values in changes.get("write") or []:
+            field = self._browse_places_of(sign_request, [field_id])
+            field.write(field._prepare_editor_values(values))
+        self.create([{**self._prepare_editor_values(values), "request_id": sign_request.id}
+                     for values in changes.get("create") or []])
+        return self.get_places_editor_data(sign_request.id)
+
     # === BUSINESS === #
+    @api.model
+    def _browse_places_of(self, sign_request, ids):
+        """The places ``ids``, every one of them a place of ``sign_request``.
+
+        :raise UserError: an id is unknown or a place of another document
+        """
+        places = self.browse(ids).exists()
+        if places.request_id - sign_request or len(places) != len(set(ids)):
+            raise UserError(self.env._("These places do not belong to %s.",
+                                       sign_request.reference))
+        return places
+
+    def _prepare_editor_values(self, values):
+        """The values to write for a place the editor sends: its layout keys, and its box as
+        ``x0, y0, width, height`` (a key left out keeps this place's current value; a new
+        place, ``self`` empty, gets 0).
+
+        :param dict values: what the editor sent for one place
+        :return: dict of field values
+        """
+        vals = {key: values[key] for key in const.PLACE_EDITOR_KEYS if key in values}
+        if any(key in values for key in ("x0", "y0", "width", "height")):
+            current = {"x0": self.x0, "y0": self.y0, "width": self.x1 - self.x0,
+                       "height": self.y1 - self.y0} if self else {}
+            box = {key: float(values.get(key, current.get(key, 0.0)))
+                   for key in ("x0", "y0", "width", "height")}
+            vals.update(x0=box["x0"], y0=box["y0"], x1=box["x0"] + box["width"],
+                        y1=box["y0"] + box["height"])
+        return vals
+
     def _reset_values(self):
         self.sudo().write({"value": False, "value_image": False, "filled_at": False})
 

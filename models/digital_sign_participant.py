@@ -5,11 +5,9 @@ import secrets
 import unicodedata
 from datetime import timedelta
 
-from markupsafe import Markup
-
 from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, consteq, email_normalize, file_open
+from odoo.tools import SQL, consteq, email_normalize
 from odoo.tools.misc import format_date, hmac
 
 from .. import const
@@ -23,7 +21,6 @@ _logger = logging.getLogger(__name__)
 
 MAX_TEXT_LENGTH = 4000
 MAX_NAME_LENGTH = 256
-_CRITICAL_CSS = []  # read once per process
 
 
 class DigitalSignParticipant(models.Model):
@@ -286,11 +283,16 @@ class DigitalSignParticipant(models.Model):
             and consteq(stored, token)
 
     def _get_signing_path(self):
+        """Return the path of this participant's signing page ('' when it has no link): the
+        one place that builds it (``const.SIGNING_PATH``).
+
+        Note: self.ensure_one()
+        """
         self.ensure_one()
         token = self.sudo().access_token
         if not token:
             return ""
-        return f"/digital_sign/s/{self.id}/{token}"
+        return const.SIGNING_PATH.format(participant_id=self.id, token=token)
 
     def _get_signing_url(self):
         """Return the absolute signing link of this participant ('' when it has none).
@@ -978,14 +980,6 @@ class DigitalSignParticipant(models.Model):
             self._invite()
         return {"status": "ok"}
 
-    @api.model
-    def _critical_css(self):
-        """The signing page's own style sheet, inlined in its head (a constant file)."""
-        if not _CRITICAL_CSS:
-            with file_open("digital_sign/static/src/signing_page/signing_page.css") as css:
-                _CRITICAL_CSS.append(Markup(css.read()))
-        return _CRITICAL_CSS[0]
-
     def _ask_new_link(self, ip=""):
         """The link expired: tell the owner that this participant asks for a new one (at
         most once a day, and ``THROTTLE_NEW_LINK_PER_IP`` times a day from one IP).
@@ -1032,7 +1026,7 @@ class DigitalSignParticipant(models.Model):
         if ip:
             Throttle._hit(f"{action}_ip:{ip}", const.DAY)
 
-    def _prepare_page_values(self, link_state, token):
+    def _prepare_page_values(self, link_state):
         """Everything the signing page template shows (read with sudo: the caller resolved
         this participant from its own token).
 
@@ -1041,7 +1035,7 @@ class DigitalSignParticipant(models.Model):
         self.ensure_one()
         request = self.request_id
         geometry = request.page_geometry or []
-        base_path = f"/digital_sign/s/{self.id}/{token}"
+        base_path = self._get_signing_path()
         states = dict(const.PARTICIPANT_STATES)
         pages = [{
             "number": number,

@@ -31,24 +31,7 @@ from ..utils import active_content_label, client_info, decode_binary, engine_err
 _logger = logging.getLogger(__name__)
 
 PAGE_IMAGE_WIDTH = 1100
-
-
-def _demo_signature_png():
-    """A handwritten-looking stroke for demo signatures."""
-    import io  # noqa: PLC0415 - demo only
-
-    from PIL import Image, ImageDraw  # noqa: PLC0415
-
-    image = Image.new("RGBA", (360, 120), (255, 255, 255, 0))
-    draw = ImageDraw.Draw(image)
-    points = [(20, 80), (45, 30), (60, 95), (85, 40), (105, 85), (130, 35), (150, 70), (175, 60),
-              (200, 90), (230, 40), (255, 75), (290, 55), (340, 60)]
-    draw.line(points, fill=(22, 38, 120, 255), width=5, joint="curve")
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
 CACHE_RES_FIELD = "digital_sign_cache"
-PLACE_EDITOR_KEYS = ("page", "kind", "role", "participant_id", "mandatory")
 
 
 class DigitalSignRequest(models.Model):
@@ -409,21 +392,7 @@ class DigitalSignRequest(models.Model):
         if not value:
             return {"original_sha256": False, "uploaded_sha256": False, "removed_content": False,
                     "page_count": 0, "page_geometry": False}
-        data = decode_binary(value)
-        try:
-            info = pdf_intake.inspect_pdf(
-                data,
-                max_bytes=int(self._get_setting("max_upload_mb")) * 1024 * 1024,
-                max_pages=int(self._get_setting("max_pages")),
-            )
-            sanitized = pdf_sanitize.sanitize_pdf(data)
-        except EngineError as error:
-            if error.code == "pdf_too_large":
-                error.params = {
-                    "size": round(len(data) / 1024 / 1024, 1),
-                    "limit": self._get_setting("max_upload_mb"),
-                }
-            raise UserError(engine_error_message(self.env, error)) from error
+        info, sanitized = self._intake_pdf(decode_binary(value))
         values = {
             "uploaded_sha256": info.sha256,
             "original_sha256": info.sha256,
@@ -438,6 +407,32 @@ class DigitalSignRequest(models.Model):
                 "removed_content": pdf_sanitize.summarize(sanitized.removed),
             })
         return values
+
+    @api.model
+    def _intake_pdf(self, data):
+        """The intake of a PDF that comes in to be signed, before any other parser reads it:
+        the engine's checks (size and page limits of the settings, decompression bombs,
+        damage, encryption), then the removal of its active content.
+
+        :param bytes data: the PDF as uploaded
+        :return: ``(engine.pdf_intake.PdfInfo, engine.pdf_sanitize.Sanitized)``
+        :raise UserError: when the engine refuses the file (its message says why)
+        """
+        try:
+            info = pdf_intake.inspect_pdf(
+                data,
+                max_bytes=int(self._get_setting("max_upload_mb")) * 1024 * 1024,
+                max_pages=int(self._get_setting("max_pages")),
+            )
+            sanitized = pdf_sanitize.sanitize_pdf(data)
+        except EngineError as error:
+            if error.code == "pdf_too_large":
+                error.params = {
+                    "size": round(len(data) / 1024 / 1024, 1),
+                    "limit": self._get_setting("max_upload_mb"),
+                }
+            raise UserError(engine_error_message(self.env, error)) from error
+        return info, sanitized
 
     def _describe_removed_content(self, entry):
         """One line for one entry of ``removed_content``: "JavaScript: the document, page 2"."""
@@ -557,79 +552,6 @@ class DigitalSignRequest(models.Model):
             "params": {"request_id": self.id},
             "context": {"active_id": self.id, "active_model": self._name},
         }
-
-    def get_places_editor_data(self):
-        """Everything the places editor shows, in one call (read with the user's rights).
-
-        Note: self.ensure_one()
-        """
-        self.ensure_one()
-        self.check_access("read")
-        kinds = self.env["digital.sign.field"]._fields["kind"]._description_selection(self.env)
-        geometry = self.page_geometry or []
-        sig_size = (self._get_setting("signature_width"), self._get_setting("signature_height"))
-        return {
-            "id": self.id,
-            "reference": self.reference,
-            "name": self.name,
-            "editable": self.state == "draft" and self.has_access("write"),
-            "pages": [{
-                "number": number, "width": width, "height": height,
-                "src": f"/digital_sign/backend/page/{self.id}/{number}?sha={self.original_sha256}",
-            } for number, (width, height) in enumerate(geometry, start=1)],
-            "participants": [{
-                "id": participant.id, "name": participant.name, "role": participant.role or "",
-            } for participant in self.participant_ids.sorted(lambda p: (p.signing_order, p.id))],
-            "kinds": [[key, label] for key, label in kinds],
-            "default_sizes": {**const.PLACE_DEFAULT_SIZES, "signature": sig_size},
-            "places": [{
-                "id": field.id, "page": field.page, "kind": field.kind, "role": field.role or "",
-                "participant_id": field.participant_id.id or False,
-                "mandatory": field.mandatory, "source": field.source,
-                "x0": field.x0, "y0": field.y0, "width": field.x1 - field.x0,
-                "height": field.y1 - field.y0,
-            } for field in self.field_ids],
-        }
-
-    def save_places(self, changes):
-        """Apply the places editor's changes in one transaction: ``changes`` holds
-        ``create`` (list of values), ``write`` (list of ``[id, values]``) and ``unlink``
-        (list of ids). Only layout values are accepted; the field model's constraints (a
-        draft document, a place inside its page, a participant of this document) apply.
-
-        :return: the editor's data after the save
-        Note: self.ensure_one()
-        """
-        self.ensure_one()
-        if self.state != "draft":
-            raise UserError(self.env._("Places can only change while the document is a draft."))
-        Field = self.env["digital.sign.field"]
-
-        def clean(values, field=None):
-            vals = {key: values[key] for key in PLACE_EDITOR_KEYS if key in values}
-            if any(key in values for key in ("x0", "y0", "width", "height")):
-                current = {"x0": field.x0, "y0": field.y0, "width": field.x1 - field.x0,
-                           "height": field.y1 - field.y0} if field else {}
-                box = {key: float(values.get(key, current.get(key, 0.0)))
-                       for key in ("x0", "y0", "width", "height")}
-                vals.update(x0=box["x0"], y0=box["y0"], x1=box["x0"] + box["width"],
-                            y1=box["y0"] + box["height"])
-            return vals
-
-        def own(ids):
-            records = Field.browse(ids).exists()
-            if records.request_id - self or len(records) != len(set(ids)):
-                raise UserError(self.env._("These places do not belong to %s.", self.reference))
-            return records
-
-        changes = changes or {}
-        own(changes.get("unlink") or []).unlink()
-        for field_id, values in changes.get("write") or []:
-            field = own([field_id])
-            field.write(clean(values, field))
-        Field.create([{**clean(values), "request_id": self.id}
-                      for values in changes.get("create") or []])
-        return self.get_places_editor_data()
 
     def action_detect_fields(self):
         """Replace the detected (non-manual) places by a fresh detection."""
@@ -876,7 +798,7 @@ class DigitalSignRequest(models.Model):
                 "name the others."
             ))
 
-    def _compute_deadline(self, now=None):
+    def _get_send_deadline(self, now=None):
         """Return the deadline of a request sent now: the number of signatures times the
         single-signature timeout during a conversation, else the default validity.
 
@@ -898,7 +820,7 @@ class DigitalSignRequest(models.Model):
         now = fields.Datetime.now()
         values = {"sent_on": now}
         if not self.deadline or self.deadline <= now or self.sending_mode == "conversation":
-            values["deadline"] = self._compute_deadline(now)
+            values["deadline"] = self._get_send_deadline(now)
         self.sudo().write(values)
         self._update_state("sent", allowed=("draft",))
         self._log_event("sent", details={
@@ -2132,97 +2054,3 @@ class DigitalSignRequest(models.Model):
         self.env.cr.execute(SQL(
             "SELECT id FROM digital_sign_request WHERE id IN %s FOR NO KEY UPDATE", tuple(self.ids)
         ))
-
-    def _get_document_hash(self):
-        self.ensure_one()
-        return self.original_sha256 or hashlib.sha256(self._get_original_bytes()).hexdigest()
-
-    # === DEMO === #
-    def _demo_send(self):
-        """Find the places of demo documents and send them (demo data only)."""
-        for request in self.filtered(lambda r: r.state == "draft"):
-            if not request.field_ids:
-                request._detect_fields()
-            request._assign_fields_to_participants()
-            request.action_send()
-
-    @api.model
-    def _demo_populate(self):
-        """Demo documents in every state: digital quotes on demo quotations (through the send
-        wizard and Odoo's own report), helpdesk tickets, and their outcomes."""
-        signature = base64.b64encode(_demo_signature_png())
-
-        def sign(request):
-            participant = request.participant_ids.filtered(lambda p: p.state in ("sent", "viewed"))[:1]
-            participant._mark_viewed()
-            values = {str(f.id): "data:image/png;base64," + signature.decode()
-                      for f in request.field_ids if f.participant_id == participant
-                      and f.kind in ("signature", "initials")}
-            values.update({str(f.id): True for f in request.field_ids
-                           if f.participant_id == participant and f.kind == "checkbox"})
-            participant._submit(values, True, request.original_sha256, ip="192.0.2.10",
-                                user_agent="Mozilla/5.0 (demo)")
-            request._finalize()
-
-        outcomes = ["sent", "viewed", "signed", "rejected", "expired", "sent"]
-        orders = self.env["sale.order"].search(
-            [("state", "in", ("draft", "sent")), ("order_line", "!=", False),
-             ("partner_id.email", "!=", False)], limit=len(outcomes), order="id")
-        for order, outcome in zip(orders, outcomes):
-            try:
-                with self.env.cr.savepoint():
-                    wizard = self.env["digital.sign.request.send"].create(
-                        {"res_model": "sale.order", "res_id": order.id})
-                    request = wizard._create_request()
-                    request.action_send()
-                    self._demo_apply_outcome(request, outcome, sign)
-            except Exception:  # noqa: BLE001 - demo data must not block an install
-                _logger.warning("Demo digital quote for %s skipped", order.name, exc_info=True)
-        tickets = self.env["helpdesk.ticket"].search([("partner_id.email", "!=", False)], limit=2,
-                                                     order="id")
-        pdf = base64.b64encode(self.env.ref(
-            "digital_sign.demo_request_service_agreement")._get_original_bytes())
-        for ticket, outcome in zip(tickets, ("sent", "signed")):
-            try:
-                with self.env.cr.savepoint():
-                    wizard = self.env["digital.sign.request.send"].create({
-                        "res_model": "helpdesk.ticket", "res_id": ticket.id,
-                        "name": f"Service agreement ({ticket.number})", "pdf_source": "upload",
-                        "pdf_file": pdf, "pdf_filename": "service_agreement.pdf",
-                    })
-                    request = wizard._create_request()
-                    request.action_send()
-                    self._demo_apply_outcome(request, outcome, sign)
-            except Exception:  # noqa: BLE001
-                _logger.warning("Demo ticket document for %s skipped", ticket.display_name, exc_info=True)
-
-    @api.model
-    def _demo_apply_outcome(self, request, outcome, sign):
-        participant = request.participant_ids[:1]
-        if outcome == "viewed":
-            participant._mark_viewed()
-        elif outcome == "signed":
-            sign(request)
-        elif outcome == "rejected":
-            participant._mark_viewed()
-            participant._reject("The delivery date does not suit us; please call me.",
-                                ip="192.0.2.11", user_agent="Mozilla/5.0 (demo)")
-        elif outcome == "expired":
-            request.deadline = fields.Datetime.now() - timedelta(hours=1)
-            request._set_expired()
-
-    @api.model
-    def _demo_signing_link(self):
-        """Return a live signing link of the demo document, sending a fresh copy when the
-        demo document was already signed, rejected or expired (used by scripts/run)."""
-        request = self.env.ref("digital_sign.demo_request_service_agreement", raise_if_not_found=False)
-        if not request:
-            return ""
-        if request.state not in const.OPEN_REQUEST_STATES:
-            request = request.copy({"name": f"{request.name} ({fields.Date.today()})"})
-            request.field_ids.filtered(lambda f: f.source != "manual").unlink()
-            request._demo_send()
-        participant = request.participant_ids.filtered(
-            lambda p: p.state in ("sent", "viewed")
-        )[:1]
-        return participant._get_signing_url() if participant else ""

@@ -1,7 +1,7 @@
 from odoo import models
 from odoo.http import request
 
-PUBLIC_JSON_PREFIX = "/digital_sign/s/"
+from .. import const
 
 
 class IrHttp(models.AbstractModel):
@@ -16,6 +16,6 @@ class IrHttp(models.AbstractModel):
         keeps the exception (Odoo logs it before answering)."""
         dispatcher = request.dispatcher if request else None
         if dispatcher is not None and dispatcher.routing_type == "jsonrpc" \
-                and request.httprequest.path.startswith(PUBLIC_JSON_PREFIX):
+                and request.httprequest.path.startswith(const.SIGNING_PATH_PREFIX):
             return dispatcher._response(result={"error": "bad_request"})
         return super()._handle_error(exception)

@@ -15,8 +15,7 @@ from odoo import Command, fields
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import b64, make_pdf, person, signature_data_url
-from .test_helpdesk import DigitalSignHelpdeskCommon
+from .common import DigitalSignHelpdeskCommon, b64, make_pdf, person, signature_data_url
 
 PNG_SIGNATURE = signature_data_url()
 FORGED_PDF = make_pdf([{"texts": [(72, 700, "Forged")]}])
@@ -653,9 +652,10 @@ class TestFlowAsUsers(EvidenceCommon, HttpCase):
         self.assertTrue(action)
         self.assertEqual(len(request.field_ids), 3)
         self.assertTrue(all(request.field_ids.mapped("participant_id")))
-        data = request.save_places({"create": [{
-            "page": 1, "kind": "text", "x0": 72, "y0": 100, "width": 100, "height": 20,
-            "participant_id": request.participant_ids[0].id}]})
+        data = self.env["digital.sign.field"].with_user(self.user_a).save_places_editor_data(
+            request.id, {"create": [{
+                "page": 1, "kind": "text", "x0": 72, "y0": 100, "width": 100, "height": 20,
+                "participant_id": request.participant_ids[0].id}]})
         self.assertEqual(len(data["places"]), 4)
         self.assertEqual(request.field_ids.filtered(lambda f: f.kind == "text").source, "manual")
         request.action_detect_fields()

@@ -18,12 +18,11 @@ from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
-from ..engine import pdf_sanitize
+from ..engine import pdf_intake, pdf_markers, pdf_sanitize
 from ..engine.errors import PdfInvalid
-from ..engine.testing import active_pdf
+from ..engine.testing import active_pdf, bombs
 from ..models.digital_sign_request import DigitalSignRequest
-from .common import DigitalSignCommon, b64, make_pdf
-from .test_helpdesk import DigitalSignHelpdeskCommon
+from .common import DigitalSignCommon, DigitalSignHelpdeskCommon, b64, make_pdf
 from .test_seal import SealTestMixin
 
 DIRTY_KINDS = ("javascript", "open_action", "embedded_file")
@@ -204,6 +203,35 @@ class TestIntakeWizard(DigitalSignHelpdeskCommon):
         self.assertEqual([entry["kind"] for entry in sign_request.removed_content],
                          ["javascript", "additional_actions", "launch"])
         self.assertEqual(sign_request.field_ids.mapped("source"), ["arrow_glyph"])
+
+
+    def test_the_wizard_runs_the_intake_before_looking_for_places(self):
+        """An upload the intake refuses gets the intake's clear message in the places
+        summary, and no parser reads it (a bomb is not opened, not even to find places)."""
+        ticket = self._create_ticket()
+        wizard_form = self._open_wizard(ticket)
+        wizard_form.pdf_source = "upload"
+
+        def no_parser(*args, **kwargs):
+            raise AssertionError("a parser read a refused upload")
+
+        with patch.object(pdf_intake.pymupdf, "open", no_parser), \
+                patch.object(pdf_markers, "detect_markers", no_parser), \
+                patch.object(pdf_sanitize, "find_active_content", no_parser):
+            wizard_form.pdf_file = b64(bombs.xref_stream_bomb(2 << 30))
+        self.assertEqual(wizard_form.marker_summary,
+                         "This PDF expands to an excessive size when read and was refused.")
+        self.assertFalse(wizard_form.active_content_warning)
+        self.env["ir.config_parameter"].sudo().set_param("digital_sign.max_upload_mb", 1)
+        padding = 2 * 1024 * 1024 - len(self.arrow_pdf) - 2  # a valid PDF of exactly 2 MB
+        oversized = self.arrow_pdf + b"%" + b"x" * padding + b"\n"
+        wizard_form.pdf_file = b64(oversized)
+        self.assertEqual(wizard_form.marker_summary,
+                         "This PDF is too large (2.0 MB; the limit is 1 MB).")
+        self.assertFalse(wizard_form.active_content_warning)
+        # the same file is refused with the same message when the wizard sends it
+        with self.assertRaisesRegex(UserError, "too large"):
+            self._send(ticket, pdf=oversized)
 
 
 def _encrypted_pdf():

@@ -31,12 +31,13 @@ class PlacesEditorCommon(DigitalSignCommon):
         cls.cosigner_sign = fields_by["signature", "Cosigner"]
         cls.customer_initials = fields_by["initials", "Customer"]
         cls.ingrid, cls.carl = cls.request.participant_ids.sorted("id")
+        cls.Field = cls.env["digital.sign.field"]
 
 
 @tagged("post_install", "-at_install")
 class TestPlacesEditorData(PlacesEditorCommon):
     def test_editor_data_describes_pages_participants_and_places(self):
-        data = self.request.with_user(self.user_a).get_places_editor_data()
+        data = self.Field.with_user(self.user_a).get_places_editor_data(self.request.id)
         self.assertTrue(data["editable"])
         self.assertEqual(len(data["pages"]), self.request.page_count)
         width, height = self.request.page_geometry[0]
@@ -51,7 +52,7 @@ class TestPlacesEditorData(PlacesEditorCommon):
 
     def test_save_creates_moves_and_removes_in_one_call(self):
         date_x0, date_width = self.customer_date.x0, self.customer_date.x1 - self.customer_date.x0
-        data = self.request.with_user(self.user_a).save_places({
+        data = self.Field.with_user(self.user_a).save_places_editor_data(self.request.id, {
             "create": [{"page": 1, "kind": "initials", "participant_id": self.carl.id,
                         "mandatory": False, "x0": 100, "y0": 120, "width": 60, "height": 30}],
             "write": [[self.customer_date.id, {"x0": date_x0 + 5}],
@@ -74,7 +75,7 @@ class TestPlacesEditorData(PlacesEditorCommon):
     def test_save_is_all_or_nothing(self):
         width, _height = self.request.page_geometry[0]
         with self.assertRaises(ValidationError):
-            self.request.with_user(self.user_a).save_places({
+            self.Field.with_user(self.user_a).save_places_editor_data(self.request.id, {
                 "unlink": [self.customer_sign.id],
                 "write": [[self.customer_date.id, {"x0": width - 10}]],
             })
@@ -83,24 +84,30 @@ class TestPlacesEditorData(PlacesEditorCommon):
     def test_save_refuses_foreign_places_and_participants(self):
         other = self._create_request(name="Other", user=self.user_a)
         with self.assertRaisesRegex(UserError, "do not belong"):
-            self.request.with_user(self.user_a).save_places({"unlink": other.field_ids.ids})
+            self.Field.with_user(self.user_a).save_places_editor_data(
+                self.request.id, {"unlink": other.field_ids.ids})
         self.assertTrue(other.field_ids)
         with self.assertRaises(ValidationError):
-            self.request.with_user(self.user_a).save_places({
+            self.Field.with_user(self.user_a).save_places_editor_data(self.request.id, {
                 "write": [[self.customer_sign.id, {"participant_id": other.participant_ids.id}]],
             })
 
     def test_save_refused_once_sent(self):
         self.request.with_user(self.user_a).action_send()
-        data = self.request.with_user(self.user_a).get_places_editor_data()
+        data = self.Field.with_user(self.user_a).get_places_editor_data(self.request.id)
         self.assertFalse(data["editable"])
         with self.assertRaisesRegex(UserError, "draft"):
-            self.request.with_user(self.user_a).save_places({"unlink": [self.customer_sign.id]})
+            self.Field.with_user(self.user_a).save_places_editor_data(
+                self.request.id, {"unlink": [self.customer_sign.id]})
         self.assertTrue(self.customer_sign.exists())
 
     def test_another_team_cannot_open_the_editor(self):
         with self.assertRaises(AccessError):
-            self.request.with_user(self.user_b).get_places_editor_data()
+            self.Field.with_user(self.user_b).get_places_editor_data(self.request.id)
+        with self.assertRaises(AccessError):
+            self.Field.with_user(self.user_b).save_places_editor_data(
+                self.request.id, {"unlink": [self.customer_sign.id]})
+        self.assertTrue(self.customer_sign.exists())
         with self.assertRaises(AccessError):
             self.request.with_user(self.user_b).action_open_places_editor()
 

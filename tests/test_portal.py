@@ -474,7 +474,7 @@ class TestPortalQuotation(DigitalSignPortalCommon):
         self.assertNotIn(sign, page.text)
         self.assertNotIn("/digital_sign/s/", page.text)
         # no digital signature under way any more: Odoo's payment is back
-        sign_request._set_canceled("Accepted by phone")
+        sign_request._set_cancelled("Accepted by phone")
         self.assertTrue(order._has_to_be_paid())
 
     def test_the_signed_pdf_sits_beside_the_orders_documents(self):

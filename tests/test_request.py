@@ -343,3 +343,60 @@ class TestRequest(DigitalSignCommon):
         participant._mark_viewed()
         with self.assertRaises(UserError):
             participant.action_open_reengage()
+
+
+@tagged("post_install", "-at_install")
+class TestRemindersAndExpiry(DigitalSignCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.registry_enter_test_mode_cls()  # the scheduled actions' cursors see this test
+
+    def test_reminders_count_spacing_limit_and_deadline(self):
+        start = fields.Datetime.now().replace(microsecond=0)
+        with freeze_time(start):
+            request = self._create_request(name="Reminded", deadline=start + timedelta(days=25))
+            request.action_send()
+        participant = request.participant_ids
+        cron = self.env.ref("digital_sign.ir_cron_send_reminders")
+        mails = self.env["mail.mail"].sudo()
+
+        def run(days):
+            with freeze_time(start + timedelta(days=days)):
+                cron.method_direct_trigger()
+            return participant.reminder_count
+
+        before = mails.search_count([])
+        self.assertEqual(run(2.9), 0, "nothing before N days")
+        self.assertEqual(run(3.01), 1)
+        self.assertEqual(run(4), 1, "spaced by M days")
+        self.assertEqual(run(6.02), 2)
+        self.assertEqual(run(9.03), 3)
+        self.assertEqual(run(12.04), 4)
+        self.assertEqual(run(15.05), 5)
+        self.assertEqual(run(18.06), 5, "at most 5")
+        self.assertEqual(mails.search_count([]), before + 5)
+        self.assertEqual(len(request.event_ids.filtered(lambda e: e.event_type == "reminded")), 5)
+
+    def test_no_reminder_after_the_deadline_or_a_final_state(self):
+        start = fields.Datetime.now().replace(microsecond=0)
+        with freeze_time(start):
+            late = self._create_request(name="Late", deadline=start + timedelta(days=2))
+            late.action_send()
+            done = self._create_request(name="Done")
+            done.action_send()
+            done._set_cancelled("stop")
+        with freeze_time(start + timedelta(days=3, hours=1)):
+            self.env.ref("digital_sign.ir_cron_send_reminders").method_direct_trigger()
+        self.assertEqual(late.participant_ids.reminder_count, 0)
+        self.assertEqual(done.participant_ids.reminder_count, 0)
+
+    def test_expiry_cron_expires_participants_and_tells_the_owner(self):
+        request = self._create_request(name="Expiring")
+        request.action_send()
+        with freeze_time(request.deadline + timedelta(minutes=1)):
+            self.env.ref("digital_sign.ir_cron_expire_requests").method_direct_trigger()
+        self.assertEqual(request.state, "expired")
+        self.assertEqual(request.participant_ids.state, "expired")
+        self.assertTrue(request.activity_ids.filtered(lambda a: "expired" in (a.summary or "").lower()))
+        self.assertIn("expired", request.event_ids.mapped("event_type"))

@@ -83,6 +83,27 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
         self.assertEqual(self.url_open(old_path).status_code, 404)
         self.assertEqual(self.url_open(old_path).text, bodies.pop())
 
+    def test_public_pages_paint_with_their_own_style_sheet_in_the_head(self):
+        """The signing page, its not-found page and the verification page carry the rules of
+        the bundle digital_sign.public_page_assets in their head: nothing else is fetched
+        before the document paints."""
+        participant = self._sent_request().participant_ids
+        pages = {
+            "signing": self._open(participant),
+            "not found": self.url_open(f"/digital_sign/s/{participant.id}/{'x' * 43}"),
+            "verification": self.url_open("/digital_sign/verify"),
+        }
+        for name, response in pages.items():
+            with self.subTest(page=name):
+                head = response.text.split("</head>", 1)[0]
+                style = re.search(r"<style>(.*?)</style>", head, re.S)
+                self.assertTrue(style, "the head carries the style sheet")
+                self.assertIn(".o_ds_bar", style.group(1))
+                self.assertIn(".o_ds_verify_page", style.group(1))
+                self.assertNotIn("&gt;", style.group(1), "the rules are not escaped")
+                self.assertNotIn("public_page_assets", head, "no request for the rules")
+                self.assertEqual(response.headers["Referrer-Policy"], "no-referrer")
+
     def test_tokens_are_long_random_and_compared_in_constant_time(self):
         request = self._sent_request()
         participant = request.participant_ids

@@ -46,8 +46,8 @@ class DigitalSignRequestSend(models.TransientModel):
                                string="Participants", compute="_compute_line_ids", store=True,
                                readonly=False)
     contact_warning = fields.Text(compute="_compute_contact_warning")
-    marker_summary = fields.Text("Places Found", compute="_compute_marker_summary")
-    active_content_warning = fields.Text(compute="_compute_active_content_warning")
+    marker_summary = fields.Text("Places Found", compute="_compute_pdf_preview")
+    active_content_warning = fields.Text(compute="_compute_pdf_preview")
     live_request_id = fields.Many2one("digital.sign.request", compute="_compute_live_request_id")
     live_request_replaced = fields.Boolean(compute="_compute_live_request_id")
     provider_id = fields.Many2one(
@@ -123,37 +123,34 @@ class DigitalSignRequestSend(models.TransientModel):
             wizard.contact_warning = "\n".join(p for p in problems if p) or False
 
     @api.depends("pdf_source", "pdf_file", "attachment_id")
-    def _compute_marker_summary(self):
-        for wizard in self:
-            summary = False
-            data = wizard._get_uploaded_pdf() if wizard.pdf_source != "report" else b""
-            if data:
-                try:
-                    placements = pdf_markers.detect_markers(
-                        data, self.env["digital.sign.request"]._get_marker_options())
-                    summary = wizard._summarize_placements(placements)
-                except EngineError as error:
-                    summary = engine_error_message(self.env, error)
-            wizard.marker_summary = summary
-
-    @api.depends("pdf_source", "pdf_file", "attachment_id")
-    def _compute_active_content_warning(self):
-        """What will be removed from the chosen PDF before it is sent (the request's intake
-        removes it; this says so before sending). A refused file is explained by the places
-        summary and refused on creation."""
+    def _compute_pdf_preview(self):
+        """What the chosen PDF will give once sent: the places found in it, and what will be
+        removed from it. The file goes through the request's intake first (its checks, then
+        the removal of active content), as every PDF that comes in, before any parser looks
+        for places: a refused file is explained by the places summary (and refused on
+        creation)."""
         Request = self.env["digital.sign.request"]
         for wizard in self:
+            wizard.marker_summary = wizard.active_content_warning = False
             data = wizard._get_uploaded_pdf() if wizard.pdf_source != "report" else b""
-            found = ()
-            if data:
-                try:
-                    found = pdf_sanitize.find_active_content(data)
-                except EngineError:
-                    found = ()
+            if not data:
+                continue
+            try:
+                _info, sanitized = Request._intake_pdf(data)
+            except UserError as error:
+                wizard.marker_summary = error.args[0]
+                continue
             wizard.active_content_warning = "\n".join(
                 Request._describe_removed_content(entry)
-                for entry in pdf_sanitize.summarize(found)
+                for entry in pdf_sanitize.summarize(sanitized.removed)
             ) or False
+            try:
+                placements = pdf_markers.detect_markers(sanitized.data,
+                                                        Request._get_marker_options())
+            except EngineError as error:
+                wizard.marker_summary = engine_error_message(self.env, error)
+            else:
+                wizard.marker_summary = wizard._summarize_placements(placements)
 
     def _summarize_placements(self, placements):
         if not placements:

@@ -67,8 +67,8 @@ export class PlacesEditor extends Component {
     async load(data) {
         data =
             data ||
-            (await this.orm.call("digital.sign.request", "get_places_editor_data", [
-                [this.requestId],
+            (await this.orm.call("digital.sign.field", "get_places_editor_data", [
+                this.requestId,
             ]));
         this.state.data = data;
         this.state.places = data.places.map((place) => ({
@@ -349,8 +349,8 @@ export class PlacesEditor extends Component {
         }
         this.state.saving = true;
         try {
-            const data = await this.orm.call("digital.sign.request", "save_places", [
-                [this.requestId],
+            const data = await this.orm.call("digital.sign.field", "save_places_editor_data", [
+                this.requestId,
                 changes,
             ]);
             await this.load(data);

@@ -1,0 +1,90 @@
+"""What every public page of digital_sign shares: the signing page (and its "link not found"
+page), the verification page, and the signed documents served to the portal.
+
+- ``NO_STORE``: the headers of every such page and file. Links carry credentials (a token in
+  the path) and pages show personal data: no cache, no referrer, no framing.
+- :func:`render`: a QWeb page with those headers and a status.
+- :func:`not_found`: the one answer to a bad signing link, a static page that nothing in it
+  tells one failure from another.
+- :func:`log_download_once`: the audit event of a signed document downloaded, bounded.
+- The client's address and browser: ``utils.client_info`` (the audit trail uses it too).
+- :func:`style_sheet`: the pages' own style sheet, the asset bundle ``ASSETS``, in the head of
+  ``digital_sign.signing_layout`` and of the not-found page, so that the first page of a
+  document paints before Odoo's frontend bundle arrives (at the end of the body).
+"""
+
+from markupsafe import Markup
+
+from odoo.http import request
+
+from .. import const
+
+ASSETS = "digital_sign.public_page_assets"
+_STYLE_SHEETS = {}  # version of the bundle's CSS -> the compiled CSS (per process)
+DOWNLOADS_SESSION_KEY = "digital_sign_downloads"
+MAX_SESSION_DOWNLOADS = 100  # keys remembered per session (the session stays small)
+NO_STORE = {
+    "Cache-Control": "no-store, max-age=0",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+}
+
+
+def no_store(response):
+    """Give ``response`` the headers of a public page (``NO_STORE``) and return it."""
+    response.headers.update(NO_STORE)
+    return response
+
+
+def style_sheet():
+    """The style sheet of the public pages: the bundle ``ASSETS`` as Odoo compiles it, for a
+    ``<style>`` in the page's head. Inlined rather than linked (``t-call-assets``): a linked
+    style sheet is one more request, to a busy worker, before anything paints, and the first
+    page of a document must paint with the HTML and its image alone (measured side by side
+    with ``./scripts/bench portal``'s first-paint measure, 2 workers on 2 cores: 50 to 150 ms
+    later with the link). Compiled once per process and version of the bundle's files."""
+    bundle = request.env["ir.qweb"]._get_asset_bundle(ASSETS, js=False)
+    version = bundle.get_version("css")
+    if version not in _STYLE_SHEETS:
+        _STYLE_SHEETS.clear()
+        # Our own static files, compiled by Odoo: a constant, not data.
+        _STYLE_SHEETS[version] = Markup(bundle.preprocess_css())
+    return _STYLE_SHEETS[version]
+
+
+def render(template, values, status=200):
+    """Render the QWeb ``template`` with ``values`` as a public page with ``status`` (its
+    style sheet is given as ``public_page_css``)."""
+    response = request.render(template, {"public_page_css": style_sheet(), **values})
+    response.status_code = status
+    return no_store(response)
+
+
+def not_found(status=404):
+    """The one answer to any bad link (404, or 429 once an address guessed too often).
+    Returned, not raised, so that the caller's failure counter is committed."""
+    return render("digital_sign.signing_not_found", {"status": status}, status=status)
+
+
+def log_download_once(sign_request_sudo, key, participant_sudo=None, channel="web",
+                      details=None):
+    """Log the download of a signed document once per browser session, and at most
+    ``THROTTLE_DOWNLOAD_LOGS_PER_DOCUMENT`` times a day per document for clients that
+    keep no session (each GET of a cookieless client is a new session): repeated GETs never
+    grow the audit trail without bound.
+
+    :param str key: what was downloaded, unique per document and reader
+    """
+    done = list(request.session.get(DOWNLOADS_SESSION_KEY) or [])
+    if key in done:
+        return
+    Throttle = request.env["digital.sign.throttle"]
+    throttle_key = f"download_log:{sign_request_sudo.id}"
+    if Throttle._is_limited(throttle_key, const.THROTTLE_DOWNLOAD_LOGS_PER_DOCUMENT,
+                            const.DAY):
+        return
+    Throttle._hit(throttle_key, const.DAY)
+    sign_request_sudo._log_event("downloaded", participant=participant_sudo, channel=channel,
+                                 details=details or {"document": "signed"})
+    request.session[DOWNLOADS_SESSION_KEY] = [*done, key][-MAX_SESSION_DOWNLOADS:]
