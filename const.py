@@ -159,6 +159,8 @@ PROVIDER_CANCEL_STATES = [
     ("done", "Cancelled at the service"),
     ("failed", "Cancel failed at the service"),
 ]
+PROVIDER_OWNER_TOLD_AFTER = 5  # failures in a row of a service's calls before the owner is told
+PROVIDER_MAX_SEND_ATTEMPTS = 20  # the outbox stops (and tells the owner) after these (~2 weeks)
 PROVIDER_CANCEL_MAX_ATTEMPTS = 8
 PROVIDER_CANCEL_FIRST_DELAY = 5 * 60  # seconds, doubled after each failure
 PROVIDER_CANCEL_MAX_DELAY = 6 * 3600

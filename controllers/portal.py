@@ -98,7 +98,7 @@ class DigitalSignPortal(SaleCustomerPortal, CustomerPortalHelpdesk):
         participants sign at the service)."""
         provider = participant_sudo.request_id.provider_id
         return participant_sudo._link_state() == "sign" \
-            and not (provider and provider._is_external()) \
+            and not (provider and provider.support_remote_signing) \
             and bool(participant_sudo._get_signing_path())
 
     # === VALUES === #
@@ -111,7 +111,7 @@ class DigitalSignPortal(SaleCustomerPortal, CustomerPortalHelpdesk):
         """True when the signed PDF ends with our certificate of completion (built here: a
         service's signed copy carries the service's own)."""
         provider = sign_request_sudo.provider_id
-        return bool(sign_request_sudo.page_count) and not (provider and provider._is_external())
+        return bool(sign_request_sudo.page_count) and not (provider and provider.support_remote_signing)
 
     def _digital_sign_status(self, sign_request_sudo, own_sudo):
         """The state of a document as the portal says it to the user.

@@ -376,8 +376,12 @@ class DigitalSignProvider(models.Model):
     def _cron_provider_outbox(self):
         """Create at their service the envelopes of requests sent since the last run."""
         Request = self.env["digital.sign.request"]
-        domain = Domain("provider_sync_state", "=", "to_send") & Domain("state", "in", const.OPEN_REQUEST_STATES)
-        requests = Request.search(domain, limit=Request._get_setting("cron_batch_size")).try_lock_for_update()
+        now = fields.Datetime.now()
+        domain = Domain("provider_sync_state", "=", "to_send") \
+            & Domain("state", "in", const.OPEN_REQUEST_STATES) \
+            & (Domain("provider_next_check_at", "=", False) | Domain("provider_next_check_at", "<=", now))
+        requests = Request.search(domain, limit=Request._get_setting("cron_batch_size"),
+                                  order="provider_next_check_at asc nulls first, id").try_lock_for_update()
         self.env["ir.cron"]._commit_progress(remaining=Request.search_count(domain))
         for request in requests:
             provider = request.provider_id
@@ -385,7 +389,10 @@ class DigitalSignProvider(models.Model):
                 with self.env.cr.savepoint():
                     provider._create_envelope(request)
             except EngineError as error:
-                provider._record_call_failure(request, error, permanent=not error.retryable)
+                # A 2xx answer we could not read may hide an envelope made: the next try
+                # looks for it first (``check_existing``), so it is retried like a timeout.
+                permanent = not error.retryable and error.code != "provider_bad_response"
+                provider._record_call_failure(request, error, permanent=permanent)
             if not self.env["ir.cron"]._commit_progress(1):
                 break
 

@@ -1154,25 +1154,40 @@ class DigitalSignRequest(models.Model):
         self._apply_provider_status(created.status)
 
     def _record_provider_error(self, error, permanent=False):
-        """Keep the failure on the request (last error, failure count, next try) and in the
-        audit trail; a permanent refusal also tells the owner."""
+        """Keep the failure on the request (last error, failure count, next try: a growing
+        delay, never sooner than the service's ``Retry-After``) and in the audit trail. The
+        owner is told once when the service keeps failing
+        (``const.PROVIDER_OWNER_TOLD_AFTER`` failures in a row); a request still waiting for
+        its envelope stops after ``const.PROVIDER_MAX_SEND_ATTEMPTS`` (nothing is retried
+        forever) and, like a permanent refusal, tells the owner."""
         self.ensure_one()
         failures = self.provider_failures + 1
         delay = min(24 * 3600, 15 * 60 * 2 ** min(failures - 1, 7))
+        delay = max(delay, int(getattr(error, "retry_after", None) or 0))
         values = {
             "provider_failures": failures,
             "state_message": engine_error_message(self.env, error),
             "last_checked_at": fields.Datetime.now(),
             "provider_next_check_at": fields.Datetime.now() + timedelta(seconds=delay),
         }
-        if permanent and self.provider_sync_state == "to_send":
+        sending = self.provider_sync_state == "to_send"
+        give_up = permanent or (sending and failures >= const.PROVIDER_MAX_SEND_ATTEMPTS)
+        if give_up and sending:
             values["provider_sync_state"] = "error"
         self.sudo().write(values)
         self._log_event("provider_error", channel=self.provider_id.code,
                         details={"code": error.code, "failures": failures})
-        if permanent:
-            self._notify_owner(self.env._("%s: the signature service refused it", self.reference),
-                               values["state_message"])
+        if give_up:
+            summary = self.env._("%s: the signature service refused it", self.reference) \
+                if permanent else self.env._("%s: the signature service never answered", self.reference)
+            self._notify_owner(summary, values["state_message"])
+        elif failures == const.PROVIDER_OWNER_TOLD_AFTER:
+            self._notify_owner(
+                self.env._("%s: the signature service keeps failing", self.reference),
+                self.env._("%(count)s calls in a row failed (last: %(error)s). Digital Sign "
+                           "keeps trying; next try at %(time)s.", count=failures,
+                           error=values["state_message"],
+                           time=self._format_time(values["provider_next_check_at"])))
 
     def _set_provider_cancelled(self, attempt, result="cancelled"):
         self.ensure_one()

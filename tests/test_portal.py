@@ -263,13 +263,17 @@ class TestPortalSignatures(DigitalSignPortalCommon):
     def test_a_document_with_an_external_service_has_no_sign(self):
         sign_request = self._sent("Contract")
         self._login(self.petra)
-        Provider = type(self.env["digital.sign.provider"])
-        with patch.object(Provider, "_is_external", lambda provider: True):
-            page = self._get(f"/my/signatures/{sign_request.id}")
-            self.assertNotIn(f"/my/signatures/{sign_request.id}/sign", page.text)
-            self.assertIn("Waiting for your signature", page.text)
-            self.assertTrue(self._get(f"/my/signatures/{sign_request.id}/sign").headers[
-                "Location"].endswith(f"/my/signatures/{sign_request.id}"))
+        # The document is out with GetAccept (as the provider's outbox leaves it): its
+        # participants sign at the service.
+        sign_request.sudo().provider_id = self.env["digital.sign.provider"].create({
+            "name": "GetAccept", "code": "getaccept", "state": "test",
+            "getaccept_api_token": "ga-token",
+        })
+        page = self._get(f"/my/signatures/{sign_request.id}")
+        self.assertNotIn(f"/my/signatures/{sign_request.id}/sign", page.text)
+        self.assertIn("Waiting for your signature", page.text)
+        self.assertTrue(self._get(f"/my/signatures/{sign_request.id}/sign").headers[
+            "Location"].endswith(f"/my/signatures/{sign_request.id}"))
 
     # === downloads === #
     def test_signed_pdf_and_certificate_downloads(self):

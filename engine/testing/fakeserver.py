@@ -9,6 +9,8 @@ Subclasses register routes; the base class gives them::
         fake.delay_next(1, seconds=2)              # answer late (then handle the call)
         fake.malformed_next(1)                     # 200 with a body that is not JSON
         fake.disconnect_next(1)                    # close the connection without answering
+        fake.truncate_next(1)                      # handle the call, cut its answer short
+        fake.chaos(0.3, seed=7)                    # from now on, 30 % of calls fail at random
         fake.call_count("POST", "/documents")      # calls per method / path substring
         fake.calls                                 # Counter {"GET /v1/documents/{id}": n}
         fake.requests[-1]                          # recent RecordedRequest (last 100)
@@ -19,6 +21,7 @@ No pytest imports here: the Odoo test suite and the benchmarks import this modul
 
 import collections
 import json
+import random
 import re
 import socket
 import threading
@@ -156,6 +159,8 @@ class FakeServer:
         self.lock = threading.RLock()
         self._routes = []
         self._faults = []
+        self._chaos = None  # (rate, kinds, random.Random) while chaos is on
+        self.faults_served = collections.Counter()  # kind -> faults answered
         self.calls = collections.Counter()
         self.requests = collections.deque(maxlen=100)
         self._httpd = None
@@ -239,9 +244,27 @@ class FakeServer:
     def disconnect_next(self, n=1, *, method=None, path=None):
         self._add_fault("disconnect", n, method, path)
 
+    def truncate_next(self, n=1, *, method=None, path=None):
+        """The call is handled (a POST creates its document), then its answer is cut short:
+        the client never learns what the service did."""
+        self._add_fault("truncate", n, method, path)
+
+    CHAOS_KINDS = ("500", "503", "429", "slow", "malformed", "truncate", "disconnect")
+
+    def chaos(self, rate, *, kinds=CHAOS_KINDS, seed=None, retry_after=1, slow_seconds=3.0):
+        """From now on, each call fails with probability ``rate``, with a kind drawn from
+        ``kinds``: 500, 503, 429 (``Retry-After: retry_after``), ``slow`` (answered after
+        ``slow_seconds``, longer than a client's read timeout), ``malformed`` (200 with a body
+        that is not JSON), ``truncate`` (handled, then the answer is cut short) and
+        ``disconnect`` (no answer). ``rate=0`` stops it. Reproducible with ``seed``."""
+        with self.lock:
+            self._chaos = (float(rate), tuple(kinds), random.Random(seed),
+                           {"retry_after": retry_after, "seconds": slow_seconds}) if rate else None
+
     def clear_faults(self):
         with self.lock:
             self._faults.clear()
+            self._chaos = None
 
     def _take_fault(self, request):
         with self.lock:
@@ -250,7 +273,20 @@ class FakeServer:
                     fault.remaining -= 1
                     if fault.remaining == 0:
                         self._faults.remove(fault)
+                    self.faults_served[fault.kind] += 1
                     return fault
+            if self._chaos is not None:
+                rate, kinds, rng, options = self._chaos
+                if rng.random() < rate:
+                    kind = rng.choice(kinds)
+                    self.faults_served[kind] += 1
+                    if kind == "429":
+                        return _Fault("rate_limit", 1, None, None, options)
+                    if kind.isdigit():
+                        return _Fault("status", 1, None, None, {"status": int(kind), "body": None})
+                    if kind == "slow":
+                        return _Fault("delay", 1, None, None, options)
+                    return _Fault(kind, 1, None, None, {})
         return None
 
     # --- counting ---
@@ -306,7 +342,7 @@ class FakeServer:
             self.requests.append(RecordedRequest(request.method, request.path, request.query,
                                                  request.headers, parsed_json))
         fault = self._take_fault(request)
-        if fault is not None:
+        if fault is not None and fault.kind != "truncate":
             response = self._apply_fault(fault, handler)
             if response is not None:
                 self._write(handler, response)
@@ -322,7 +358,26 @@ class FakeServer:
                 response = json_response({"error": "fake_error", "message": repr(exc)}, 500)
         if not isinstance(response, FakeResponse):
             response = json_response(response)
+        if fault is not None and fault.kind == "truncate":
+            self._write_truncated(handler, response)
+            return
         self._write(handler, response)
+
+    @staticmethod
+    def _write_truncated(handler, response):
+        """Announce the whole body, send half of it, close the connection."""
+        handler.close_connection = True
+        try:
+            handler.send_response(response.status)
+            for name, value in {**response.headers,
+                                "Content-Length": str(len(response.body) + 10)}.items():
+                handler.send_header(name, value)
+            handler.end_headers()
+            handler.wfile.write(response.body[: len(response.body) // 2])
+            handler.wfile.flush()
+            handler.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     def _apply_fault(self, fault, handler):
         options = fault.options
