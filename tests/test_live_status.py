@@ -188,3 +188,16 @@ class TestConversationEndsWithTicket(DigitalSignHelpdeskCommon, HttpCase):
         conversation, _action = self._send(ticket, name="Repair quote", mode="conversation")
         ticket.stage_id = self.env["helpdesk.ticket.stage"].create({"name": "In progress", "sequence": 5})
         self.assertEqual(conversation.state, "sent")
+
+
+@tagged("post_install", "-at_install")
+class TestStatusCheckedShown(DigitalSignCommon):
+    def test_the_quotation_and_the_document_show_when_the_status_was_checked(self):
+        for model, field in (("sale.order", "digital_sign_checked_at"),
+                             ("digital.sign.request", "last_checked_at")):
+            arch = self.env[model].with_user(self.user_a).get_views([(False, "form")])["views"]["form"]["arch"]
+            self.assertIn(f'name="{field}"', arch, model)
+        request = self._create_request(user=self.user_a)
+        request.sudo().last_checked_at = "2026-01-02 03:04:05"
+        self.assertEqual(request.with_user(self.user_a).read(["last_checked_at"])[0]["last_checked_at"],
+                         request.last_checked_at, "the sender may read it")
