@@ -52,6 +52,7 @@
         ],
         "web.assets_backend": [
             "digital_sign/static/src/places_editor/*",
+            "digital_sign/static/src/live_status/*",
         ],
         "web.assets_tests": [
             "digital_sign/static/tests/tours/**/*",

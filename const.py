@@ -324,3 +324,12 @@ ENGINE_ERROR_MESSAGES = {
     ),
     "engine_error": _lt("An unexpected error occurred."),
 }
+
+# === LIVE STATUS (bus notifications to the sender's open views) === #
+# Audit events after which the sender's open form, lists and kanban reload the document.
+LIVE_EVENT_TYPES = frozenset({
+    "sent", "viewed", "signed", "rejected", "completed", "finalized", "cancelled", "expired",
+    "participant_named", "participant_skipped", "provider_status", "reset",
+})
+LIVE_STATUS_NOTIFICATION = "digital_sign/status"
+LIVE_COMPLETED_NOTIFICATION = "digital_sign/completed"

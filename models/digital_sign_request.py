@@ -979,17 +979,20 @@ class DigitalSignRequest(models.Model):
             request._on_rejected(reason)
         return changed
 
-    def _set_cancelled(self, reason="", by_service=False):
+    def _set_cancelled(self, reason="", by_service=False, links_explain=False):
         """Cancel here at once: every link dies. An envelope held by a signature service is
         withdrawn by the cancel queue right after this transaction commits, and retried until
         the service confirms; meanwhile ``provider_cancel_state`` says "pending".
 
         :param by_service: the service itself reported the envelope cancelled
+        :param links_explain: the links stay readable but only show the page that says the
+            document is closed and why (a conversation ended); nobody can sign or see it
         """
         changed = self._update_state("cancelled", allowed=("draft", "sent", "viewed"))
         for request in changed:
             request.sudo().cancel_reason = reason
-            request.participant_ids._revoke_tokens()
+            if not links_explain:
+                request.participant_ids._revoke_tokens()
             request._log_event("cancelled", details={"reason": reason or ""})
             if request.sent_on:
                 request.provider_id._queue_withdrawal(request, by_service=by_service)

@@ -24,6 +24,28 @@ class HelpdeskTicket(models.Model):
     _name = "helpdesk.ticket"
     _inherit = ["helpdesk.ticket", "digital.sign.mixin"]
 
+    # === CRUD === #
+    def write(self, vals):
+        result = super().write(vals)
+        if vals.get("stage_id"):
+            self.filtered(lambda t: t.stage_id.fold or t.stage_id.closed) \
+                ._digital_sign_end_conversation()
+        return result
+
+    # === BUSINESS: the conversation ends === #
+    def _digital_sign_end_conversation(self):
+        """The ticket closed (moved to a folded or closed stage): a document sent during the
+        conversation dies with it. Its links stop working for signing and say why."""
+        for ticket in self:
+            # whoever closes the ticket, its conversation documents die with it
+            conversation = ticket.sudo()._digital_sign_live_requests().filtered(
+                lambda r: r.sending_mode == "conversation" and r.state in ("sent", "viewed"))
+            conversation._set_cancelled(
+                self.env._("The conversation of ticket %(ticket)s ended (%(stage)s).",
+                           ticket=ticket.display_name, stage=ticket.stage_id.name),
+                links_explain=True,
+            )
+
     # === BUSINESS: digital.sign.mixin hooks === #
     def _digital_sign_get_partner(self):
         self.ensure_one()
