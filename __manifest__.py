@@ -7,12 +7,15 @@
     "license": "AGPL-3",
     "author": "digital_sign contributors",
     "website": "https://github.com/digital-sign/digital_sign",
-    "depends": ["portal", "sms", "sale_management", "sale_crm", "helpdesk_mgmt"],
+    "depends": [
+        "portal", "sms", "sale_management", "sale_crm", "helpdesk_mgmt", "base_tier_validation",
+    ],
     "external_dependencies": {"python": ["PyMuPDF", "pypdf", "pyHanko", "phonenumbers"]},
     "data": [
         "security/digital_sign_groups.xml",
         "security/ir.model.access.csv",
         "security/digital_sign_security.xml",
+        "security/digital_sign_approval_security.xml",
         "data/digital_sign_data.xml",
         "data/mail_template_data.xml",
         "data/mail_template_sale_data.xml",
@@ -36,9 +39,11 @@
         "views/helpdesk_portal_templates.xml",
         "views/digital_sign_portal_templates.xml",
         "views/digital_sign_menus.xml",
+        "views/digital_sign_request_approval_views.xml",
     ],
     "demo": [
         "demo/digital_sign_demo.xml",
+        "demo/digital_sign_approval_demo.xml",
     ],
     "assets": {
         # The public pages' own style sheet, in their head (controllers/public_page.py).

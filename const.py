@@ -118,6 +118,10 @@ EVENT_TYPES = [
     ("seal_fallback", "Sealed without timestamp"),
     ("seal_waiting", "Waiting for the timestamp server"),
     ("seal_overdue", "Timestamp server down for 24 hours"),
+    ("approval_requested", "Approval requested"),
+    ("approval_approved", "Approved before sending"),
+    ("approval_rejected", "Rejected before sending"),
+    ("approval_reset", "Approval requested again"),
 ]
 
 # What engine.pdf_sanitize removes from an upload, by its stable code (ACTIVE_KINDS).

@@ -79,6 +79,12 @@ DEFAULT_LABELS = types.MappingProxyType(
         "signed_at": "Signed",
         "rejected_at": "Rejected",
         "logged_in_as": "Opened while logged in as",
+        "section_approvals": "Approval before sending",
+        "approval_decision": "Decision",
+        "approval_by": "By",
+        "approval_at": "Time",
+        "approval_reason": "Reason",
+        "company_signatory": "Company seal applied by",
         "section_events": "Event log",
         "event_at": "Time",
         "event": "Event",
@@ -117,6 +123,18 @@ class CompletionParticipant:
 
 
 @dataclass(frozen=True)
+class CompletionApproval:
+    """One decision of the internal approval before sending: the rule (tier), the decision's
+    label, who decided, when (formatted) and the reason they gave."""
+
+    tier: str
+    decision: str
+    by: str
+    at: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class CompletionEvent:
     at: str
     event: str
@@ -141,6 +159,7 @@ class CompletionData:
     uploaded_sha256: str = ""  # printed when it differs from original_sha256
     seal_note: str = ""
     interim: bool = False
+    approvals: tuple[CompletionApproval, ...] = ()  # oldest first; no section when empty
     # every heading/label text; keys missing here come from DEFAULT_LABELS
     labels: Mapping[str, str] = field(default_factory=lambda: DEFAULT_LABELS)
 
@@ -472,6 +491,11 @@ class _Body:
         ]
         parts.append(self._kv(rows))
         parts.append(self._verification(data, url, with_qr))
+        approvals = tuple(data.approvals or ())
+        if approvals:
+            parts.append("<h2>%s</h2>" % self.label("section_approvals"))
+            for approval in approvals:
+                parts.append(self._approval(approval, value_width))
         parts.append("<h2>%s</h2>" % self.label("section_participants"))
         for participant in tuple(data.participants or ()):
             parts.append(self._participant(participant, value_width))
@@ -544,6 +568,17 @@ class _Body:
             rows.append(("logged_in_as", self.text(p.logged_in_as, value_width)))
         return "<h3>%s</h3>%s" % (heading, self._kv(rows))
 
+    def _approval(self, approval, value_width):
+        heading = self.text(approval.tier, self.width)
+        rows = [
+            ("approval_decision", self.text(approval.decision, value_width)),
+            ("approval_by", self.text(approval.by, value_width)),
+            ("approval_at", self.text(approval.at, value_width)),
+        ]
+        if display_text(approval.reason):
+            rows.append(("approval_reason", self.text(approval.reason, value_width)))
+        return "<h3>%s</h3>%s" % (heading, self._kv(rows))
+
     def _events(self, events):
         if not events:
             return '<p class="muted">%s</p>' % self.label("no_events")
@@ -581,6 +616,7 @@ def _int_text(value):
 __all__ = [
     "A4",
     "DEFAULT_LABELS",
+    "CompletionApproval",
     "CompletionEvent",
     "CompletionParticipant",
     "CompletionData",

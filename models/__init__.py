@@ -2,6 +2,7 @@ from . import digital_sign_evidence_mixin
 from . import digital_sign_provider
 from . import digital_sign_request
 from . import digital_sign_request_live
+from . import digital_sign_request_approval
 from . import digital_sign_participant
 from . import digital_sign_field
 from . import digital_sign_event
@@ -20,3 +21,5 @@ from . import sms_sms
 from . import res_partner
 from . import res_config_settings
 from . import ir_http
+from . import tier_definition
+from . import tier_review

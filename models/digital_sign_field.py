@@ -105,11 +105,21 @@ class DigitalSignField(models.Model):
         )
         if any(request.state != "draft" for request in requests):
             raise UserError(self.env._("Places can only be added while the document is a draft."))
-        return super().create(vals_list)
+        places = super().create(vals_list)
+        places.request_id._restart_approval_if_changed()
+        return places
 
     def write(self, vals):
         self._evidence_check_write(vals)
-        return super().write(vals)
+        result = super().write(vals)
+        self.request_id._restart_approval_if_changed()
+        return result
+
+    def unlink(self):
+        requests = self.request_id
+        result = super().unlink()
+        requests.exists()._restart_approval_if_changed()
+        return result
 
     def _evidence_document_state(self):
         self.ensure_one()

@@ -255,6 +255,15 @@ class DigitalSignMixin(models.AbstractModel):
             "source_hash": self._digital_sign_content_hash(),
         }
 
+    def _digital_sign_approval_amount(self):
+        """The amount approval rules compare (a quotation's total), with its currency.
+
+        :return: (float amount, res.currency or None)
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        return 0.0, None
+
     def _digital_sign_content_hash(self):
         """A digest of what the document says (amounts, lines...) when the PDF is made from
         the record: signing is refused once it changed (what you see is what you sign).

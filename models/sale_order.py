@@ -84,6 +84,10 @@ class SaleOrder(models.Model):
             raise UserError(self.env._(
                 "Add products to the quotation before sending it for signature."))
 
+    def _digital_sign_approval_amount(self):
+        self.ensure_one()
+        return self.amount_total, self.currency_id
+
     def _digital_sign_prepare_request_values(self, wizard):
         values = super()._digital_sign_prepare_request_values(wizard)
         roles = []

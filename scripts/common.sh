@@ -6,7 +6,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RUN_DIR="$ROOT/.run"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
-HELPDESK_MGMT_PIN="odoo-addon-helpdesk-mgmt==19.0.1.3.2"
+# OCA addons from PyPI; each names `odoo` as a requirement, which no registry serves.
+OCA_ADDON_PINS=(
+  "odoo-addon-helpdesk-mgmt==19.0.1.3.2"
+  "odoo-addon-base-tier-validation==19.0.1.4.6"
+  "odoo-addon-dms==19.0.1.1.6"
+)
 ODOO_TARBALL_URL="${ODOO_TARBALL_URL:-https://nightly.odoo.com/19.0/nightly/src/odoo_19.0.latest.tar.gz}"
 
 say() { printf '\033[1m[digital_sign]\033[0m %s\n' "$*" >&2; }
@@ -44,28 +49,27 @@ ensure_debian_packages() {
   fi
 }
 
-# Python: .venv with the pinned set (requirements.txt) and OCA helpdesk_mgmt from PyPI.
+# Python: .venv with the pinned set (requirements.txt) and the OCA addons from PyPI.
 ensure_venv() {
   local stamp="$VENV/.digital_sign-requirements"
   local want
-  want=$( (cat "$ROOT/requirements.txt"; echo "$HELPDESK_MGMT_PIN") | sha256sum | cut -d' ' -f1)
+  want=$( (cat "$ROOT/requirements.txt"; printf '%s\n' "${OCA_ADDON_PINS[@]}") | sha256sum | cut -d' ' -f1)
   if [ -x "$PY" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return 0
   fi
   say "preparing $VENV (pinned requirements, about a minute the first time)"
   [ -x "$PY" ] || python3 -m venv "$VENV" || die "python3 -m venv failed: install python3-venv (Python 3.11)"
   "$PY" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements.txt"
-  # helpdesk_mgmt names `odoo` as a requirement, which no registry serves: install it alone.
-  "$PY" -m pip install -q --disable-pip-version-check --no-deps "$HELPDESK_MGMT_PIN"
+  # The OCA addons name `odoo` as a requirement, which no registry serves: install them alone.
+  "$PY" -m pip install -q --disable-pip-version-check --no-deps "${OCA_ADDON_PINS[@]}"
   pip_check
   echo "$want" > "$stamp"
 }
 
-# `pip check`, minus the known lines: OCA addons (odoo-addon-*) require `odoo`, which runs
-# from source.
+# `pip check`, minus the known lines: the OCA addons require `odoo`, which runs from source.
 pip_check() {
   local out
-  out=$("$PY" -m pip check 2>&1 | grep -v "^odoo-addon-[a-z0-9-]* .* requires odoo, which is not installed" || true)
+  out=$("$PY" -m pip check 2>&1 | grep -Ev "^odoo-addon-(helpdesk-mgmt|base-tier-validation|dms) .* requires odoo, which is not installed" || true)
   if [ -n "$out" ] && [ "$out" != "No broken requirements found." ]; then
     printf '%s\n' "$out" >&2; die "pip check found broken requirements"
   fi

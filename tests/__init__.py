@@ -15,3 +15,4 @@ from . import test_public_routes
 from . import test_portal
 from . import test_provider_faults
 from . import test_live_status
+from . import test_approval

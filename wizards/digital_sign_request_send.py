@@ -199,6 +199,10 @@ class DigitalSignRequestSend(models.TransientModel):
         self.ensure_one()
         request = self._create_request()
         request._check_ready_to_send()
+        if request._get_matching_tier_definitions():
+            # Approval first: the reviewers are asked now; the owner sends once approved.
+            request.request_validation()
+            return request._get_records_action(name=request.display_name, context={})
         request.action_send()
         record = self._get_record()
         return record._digital_sign_after_send(request, self)

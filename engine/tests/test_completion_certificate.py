@@ -288,3 +288,24 @@ def test_dataclasses_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         data.reference = "other"
     assert completion_certificate.CompletionData.__dataclass_params__.frozen
+
+
+def test_approvals_before_sending_get_their_own_section():
+    approvals = (
+        completion_certificate.CompletionApproval(
+            tier="Quote above 50,000: sales manager", decision="Approved",
+            by="Mona Manager", at="2026-11-22 08:30 CET", reason="Discount agreed with CFO"),
+        completion_certificate.CompletionApproval(
+            tier="Legal review", decision="Rejected", by="Lena Lawyer",
+            at="2026-11-21 16:00 CET"),
+    )
+    flat = " ".join(" ".join(pages_text(pymupdf.open(
+        "pdf", render_completion_certificate(completion_data(approvals=approvals))))).split())
+    for expected in ("Approval before sending", "Quote above 50,000: sales manager", "Approved",
+                     "Mona Manager", "2026-11-22 08:30 CET", "Discount agreed with CFO",
+                     "Legal review", "Lena Lawyer"):
+        assert expected in flat, expected
+    # without decisions there is no such section
+    plain = " ".join(" ".join(pages_text(pymupdf.open(
+        "pdf", render_completion_certificate(completion_data())))).split())
+    assert "Approval before sending" not in plain
