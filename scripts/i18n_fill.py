@@ -1,8 +1,10 @@
 """Update i18n/<lang>.po from i18n/digital_sign.pot and report untranslated terms.
 
-    python scripts/i18n_fill.py fill     rewrite every i18n/<lang>.po from the .pot: each term
-                                         keeps the translation its .po already has, else takes
-                                         the one of scripts/i18n_tables/*.py; then report
+    python scripts/i18n_fill.py fill     rewrite every i18n/<lang>.po from the .pot: a term
+                                         takes its translation from scripts/i18n_tables/*.py,
+                                         else keeps the one its .po already has, else takes
+                                         Odoo's own translation of the same English text (mail,
+                                         sale, portal...); then report
     python scripts/i18n_fill.py report   only report; exit 1 when a term is missing
 
 A table module holds ``TERMS = {msgid: (sv, fr, zh_CN, de, es)}``. A translation equal to its
@@ -32,12 +34,19 @@ PLACEHOLDER = re.compile(r"%\([a-z_0-9]+\)[sdf]|%[sdf]|\{\{.*?\}\}|\{[a-z_0-9]*\
 
 
 def same_as_english():
+    """{lang: terms whose translation may equal the English text}, from
+    tests/i18n_same_as_english.txt: lines ``LANGS|term``, LANGS being ``*`` or a comma list;
+    a term starting with a double quote is a Python string literal."""
+    allowed = {lang: set() for lang in LANGS}
     path = ROOT / "tests" / "i18n_same_as_english.txt"
-    return {
-        ast.literal_eval(line) if line.startswith('"') else line
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.startswith("#")
-    }
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        langs, term = line.split("|", 1)
+        term = ast.literal_eval(term) if term.startswith('"') else term
+        for lang in LANGS if langs == "*" else langs.split(","):
+            allowed[lang].add(term)
+    return allowed
 
 
 def unquote(lines):
@@ -110,15 +119,20 @@ def load_tables():
     return terms
 
 
+def placeholders(text):
+    """The placeholders a translation must keep: %-formats, inline templates ({{ }}, whose
+    quoted words may be translated: only their number counts) and the tags of a QWeb term."""
+    found = PLACEHOLDER.findall(text.replace("%%", ""))
+    return sorted("{{}}" if item.startswith("{{") else re.sub(r"=\"[^\"]*\"", "", item) for item in found)
+
+
 def problem(msgid, msgstr, allowed_same):
     """Why a translation is not acceptable, or None."""
     if not msgstr:
         return "missing"
     if msgstr == msgid and msgid not in allowed_same:
         return "same as English"
-    if sorted(PLACEHOLDER.findall(msgid.replace("%%", ""))) != sorted(
-        PLACEHOLDER.findall(msgstr.replace("%%", ""))
-    ) and not (msgid.startswith("<") or "<t " in msgid):
+    if placeholders(msgid) != placeholders(msgstr):
         return "placeholders differ"
     return None
 
@@ -151,8 +165,8 @@ def fill():
         ]
         for comments, msgid, _empty in pot:
             msgstr = (
-                existing.get(msgid)
-                or tables.get(msgid, {}).get(lang, "")
+                tables.get(msgid, {}).get(lang, "")
+                or existing.get(msgid)
                 or odoo_terms.get(msgid, "")
             )
             out.append("\n".join([*comments, f"msgid {quote(msgid)}", f"msgstr {quote(msgstr)}"]))
@@ -170,7 +184,7 @@ def report():
         problems = [
             (msgid, why)
             for _c, msgid, _s in pot
-            if (why := problem(msgid, translated.get(msgid, ""), allowed_same))
+            if (why := problem(msgid, translated.get(msgid, ""), allowed_same[lang]))
         ]
         bad += len(problems)
         print(f"{lang}: {len(pot) - len(problems)}/{len(pot)} terms translated")
