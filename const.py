@@ -8,6 +8,9 @@ _lt = LazyTranslate(__name__)
 # === PATHS === #
 # Each path is written here once: its builder formats it with values, its route with
 # werkzeug converters (``<int:participant_id>``...).
+# The languages a participant may read the signing page, mails, SMS and certificate in (when
+# installed): English and the languages the addon ships translations for (i18n/).
+SIGNING_LANGS = ("en", "sv", "fr", "zh_CN", "de", "es")
 SIGNING_PATH_PREFIX = "/digital_sign/s/"
 SIGNING_PATH = SIGNING_PATH_PREFIX + "{participant_id}/{token}"  # a participant's signing page
 PLACES_PAGE_PATH = "/digital_sign/backend/page/{request_id}/{page}"  # the places editor's images

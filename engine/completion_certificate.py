@@ -74,6 +74,7 @@ DEFAULT_LABELS = types.MappingProxyType(
         "ip": "IP address",
         "user_agent": "Browser (user agent)",
         "consent_at": "Consent to sign electronically",
+        "consent_text": "Consent text accepted",
         "invited_at": "Invited",
         "viewed_at": "Viewed",
         "signed_at": "Signed",
@@ -120,6 +121,8 @@ class CompletionParticipant:
     # Users of the sender's system whose browser session opened this participant's page
     # ("Alice Sender (alice)"), '' when none: the page was not opened by an anonymous visitor.
     logged_in_as: str = ""
+    # The consent text as this participant saw and accepted it, in their language.
+    consent_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -556,6 +559,10 @@ class _Body:
             ("ip", self.text(p.ip, value_width)),
             ("user_agent", self.text(p.user_agent, value_width)),
             ("consent_at", self.text(p.consent_at, value_width)),
+        ]
+        if display_text(p.consent_text):
+            rows.append(("consent_text", self.text(p.consent_text, value_width)))
+        rows += [
             ("invited_at", self.text(p.invited_at, value_width)),
             ("viewed_at", self.text(p.viewed_at, value_width)),
         ]

@@ -57,6 +57,12 @@ class DigitalSignParticipant(models.Model):
                                       required=True, evidence="draft")
     otp_channel = fields.Selection(const.OTP_CHANNELS, string="One-time Code", default="none",
                                    required=True, evidence="draft")
+    lang = fields.Selection(
+        selection="_selection_lang", string="Language", evidence="draft",
+        help="The language of this participant's signing page, messages and code. Empty: "
+        "the contact's language, else the language of the document's owner.",
+    )
+    page_lang = fields.Char("Language Used", compute="_compute_page_lang")
     to_be_named = fields.Boolean(
         "To Be Named by the Customer", evidence="draft",
         help="The contact details are unknown: the primary customer names this person on "
@@ -105,6 +111,12 @@ class DigitalSignParticipant(models.Model):
     field_count = fields.Integer(compute="_compute_field_count")
 
     # === COMPUTE === #
+    @api.depends("lang", "partner_id.lang", "request_id.user_id.lang")
+    @api.depends_context("digital_sign_page_lang")
+    def _compute_page_lang(self):
+        for participant in self:
+            participant.page_lang = participant._get_lang()
+
     @api.depends("email", "mobile", "invite_channel")
     def _compute_masked_contact(self):
         for participant in self:
@@ -126,6 +138,18 @@ class DigitalSignParticipant(models.Model):
         ))
         for participant in self:
             participant.field_count = counts.get(participant, 0)
+
+    # === SELECTION === #
+    @api.model
+    def _selection_lang(self):
+        return [(code, name) for code, name in self.env["res.lang"].get_installed()
+                if self._is_signing_lang(code)]
+
+    @api.model
+    def _is_signing_lang(self, code):
+        """True when ``code`` is an installed language the signing page offers."""
+        return bool(code) and (code in const.SIGNING_LANGS or code.split("_")[0] in const.SIGNING_LANGS) \
+            and code in dict(self.env["res.lang"].get_installed())
 
     # === CONSTRAINTS / ONCHANGE === #
     @api.constrains("invite_channel", "otp_channel")
@@ -497,7 +521,42 @@ class DigitalSignParticipant(models.Model):
         self.ensure_one()
         return self.otp_channel == "none" and self._is_logged_in_as(user)
 
+    def _get_lang(self, preferred=None):
+        """The language this participant reads the page, messages, code and consent in:
+        ``preferred`` (their choice on the page, kept in their browser session and given
+        by the page's controller as the context key ``digital_sign_page_lang``), else the
+        language chosen for them when the document was sent, else their contact's, else the
+        document owner's, else the company's; the first that is an installed signing
+        language (``const.SIGNING_LANGS``), English otherwise.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        preferred = preferred or self.env.context.get("digital_sign_page_lang")
+        for code in (preferred, self.lang, self.partner_id.lang, self.request_id.user_id.lang,
+                     self.request_id.company_id.partner_id.lang):
+            if self._is_signing_lang(code):
+                return code
+        installed = dict(self.env["res.lang"].get_installed())
+        return "en_US" if "en_US" in installed else next(iter(installed), "en_US")
+
+    def _get_tz(self):
+        """The time zone of this participant's page and messages: their contact's, else the
+        document owner's, else UTC.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        return self.partner_id.tz or self.request_id.user_id.tz or self.request_id.company_id.partner_id.tz \
+            or "UTC"
+
+    def _in_own_lang(self, preferred=None):
+        """This participant in an environment of their language and time zone."""
+        self.ensure_one()
+        return self.with_context(lang=self._get_lang(preferred), tz=self._get_tz())
+
     def _get_consent_text(self):
+        """The consent text, in the environment's language (see ``_in_own_lang``)."""
         text = self.env["ir.config_parameter"].sudo().get_param("digital_sign.consent_text")
         return text or self.env._(
             "I agree to sign this document electronically. I understand that my electronic "
@@ -598,7 +657,7 @@ class DigitalSignParticipant(models.Model):
         return {"status": "ok", "to": masked}
 
     def _get_otp_message(self, code):
-        lang = self.partner_id.lang or self.request_id.partner_id.lang or self.env.lang
+        lang = self._get_lang()
         if self.state == "signed":
             return self.with_context(lang=lang).env._(
                 "%(code)s is your code to open the signed document \"%(name)s\". It is valid "
@@ -815,8 +874,8 @@ class DigitalSignParticipant(models.Model):
         return writes, errors
 
     def _format_signing_date(self, when):
-        lang = self.partner_id.lang or self.request_id.partner_id.lang or self.env.lang or "en_US"
-        tz = self.partner_id.tz or self.request_id.user_id.tz or "UTC"
+        lang = self._get_lang()
+        tz = self._get_tz()
         local = fields.Datetime.context_timestamp(self.with_context(tz=tz), when)
         return format_date(self.env, local.date(), lang_code=lang)
 

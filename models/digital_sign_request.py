@@ -871,7 +871,7 @@ class DigitalSignRequest(models.Model):
         text = record._digital_sign_invitation_sms(self, participant, url, reminder) if record else None
         if text:
             return text
-        lang = participant.partner_id.lang or self.partner_id.lang or self.env.lang
+        lang = participant._get_lang()
         env = self.with_context(lang=lang).env
         if reminder:
             return env._(
@@ -1541,6 +1541,73 @@ class DigitalSignRequest(models.Model):
             if field.source in ("anchor", "link") and field.marker
         ]
 
+    def _get_document_lang(self):
+        """The language of the certificate of completion: the document owner's, else the
+        company's (each participant's consent stays in the language they read it in).
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        Participant = self.env["digital.sign.participant"]
+        for code in (self.user_id.lang, self.company_id.partner_id.lang):
+            if Participant._is_signing_lang(code):
+                return code
+        return "en_US"
+
+    def _get_completion_labels(self):
+        """The headings and labels of the certificate of completion, in the environment's
+        language (see ``engine.completion_certificate.DEFAULT_LABELS`` for the keys)."""
+        return {
+            "title": self.env._("Certificate of completion"),
+            "interim": self.env._("INTERIM"),
+            "interim_notice": self.env._(
+                "Interim certificate: the request is not complete yet. It is replaced "
+                "by the final certificate when every participant has finished."
+            ),
+            "page": self.env._("Page"),
+            "section_document": self.env._("Document"),
+            "reference": self.env._("Reference"),
+            "document_title": self.env._("Title"),
+            "company": self.env._("Company"),
+            "original_sha256": self.env._("SHA-256 of the original document"),
+            "uploaded_sha256": self.env._(
+                "SHA-256 of the file as uploaded (active content removed since)"
+            ),
+            "original_pages": self.env._("Pages of the original document"),
+            "created_at": self.env._("Created"),
+            "completed_at": self.env._("Completed"),
+            "timezone": self.env._("Time zone"),
+            "section_verification": self.env._("Verification"),
+            "verify_hint": self.env._("Scan the code or open this address to verify the document:"),
+            "seal": self.env._("Seal"),
+            "section_participants": self.env._("Participants"),
+            "role": self.env._("Role"),
+            "email": self.env._("Email"),
+            "mobile": self.env._("Mobile"),
+            "invite_channel": self.env._("Invitation sent by"),
+            "otp_channel": self.env._("Verification code sent by"),
+            "otp_verified": self.env._("Verification code"),
+            "otp_yes": self.env._("Verified"),
+            "otp_no": self.env._("Not verified"),
+            "state": self.env._("Status"),
+            "ip": self.env._("IP address"),
+            "user_agent": self.env._("Browser (user agent)"),
+            "consent_at": self.env._("Consent to sign electronically"),
+            "consent_text": self.env._("Consent text accepted"),
+            "invited_at": self.env._("Invited"),
+            "viewed_at": self.env._("Viewed"),
+            "signed_at": self.env._("Signed"),
+            "rejected_at": self.env._("Rejected"),
+            "logged_in_as": self.env._("Opened while logged in as"),
+            "section_events": self.env._("Event log"),
+            "event_at": self.env._("Time"),
+            "event": self.env._("Event"),
+            "event_participant": self.env._("Participant"),
+            "event_ip": self.env._("IP address"),
+            "event_detail": self.env._("Detail"),
+            "no_events": self.env._("No events recorded."),
+        }
+
     def _prepare_completion_data(self, interim=False):
         """Everything the certificate of completion shows.
 
@@ -1548,9 +1615,11 @@ class DigitalSignRequest(models.Model):
         Note: self.ensure_one()
         """
         self.ensure_one()
+        self = self.with_context(lang=self._get_document_lang())  # noqa: PLW0642
         request_sudo = self.sudo()
-        channels = dict(const.OTP_CHANNELS)
-        states = dict(const.PARTICIPANT_STATES)
+        Participant = self.env["digital.sign.participant"]
+        channels = dict(Participant._fields["otp_channel"]._description_selection(self.env))
+        states = dict(Participant._fields["state"]._description_selection(self.env))
         events_sudo = request_sudo.event_ids.sorted("sequence")
         opened_as = {}
         for event in events_sudo.filtered(lambda e: e.event_type == "opened_logged_in"):
@@ -1576,10 +1645,12 @@ class DigitalSignRequest(models.Model):
                 signed_at=self._format_time(p.signed_at),
                 rejected_at=self._format_time(p.rejected_at),
                 logged_in_as=", ".join(opened_as.get(p.id, ())),
+                consent_text=p.consent_text or "",
             )
             for p in request_sudo.participant_ids
         )
-        types = dict(const.EVENT_TYPES)
+        types = dict(self.env["digital.sign.event"]._fields["event_type"]._description_selection(
+            self.env))
         events = tuple(
             completion_certificate.CompletionEvent(
                 at=self._format_time(e.event_date),
@@ -1605,6 +1676,7 @@ class DigitalSignRequest(models.Model):
             verify_url=f"{self.get_base_url()}/digital_sign/verify?ref={self.reference}",
             seal_note=self._get_seal_note(),
             interim=interim,
+            labels=self._get_completion_labels(),
         )
 
     def _get_seal_note(self):

@@ -165,7 +165,7 @@ class SaleOrder(models.Model):
 
     def _digital_sign_invitation_sms(self, request, participant, url, reminder=False):
         self.ensure_one()
-        lang = participant.partner_id.lang or self.partner_id.lang or self.env.lang
+        lang = participant._get_lang()
         env = self.with_context(lang=lang).env
         values = {"company": self.company_id.name, "ref": self.name, "url": url}
         kind = request.document_kind or "quote"

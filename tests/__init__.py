@@ -16,3 +16,5 @@ from . import test_portal
 from . import test_provider_faults
 from . import test_live_status
 from . import test_approval
+from . import test_i18n
+from . import test_participant_lang

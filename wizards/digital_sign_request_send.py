@@ -285,6 +285,10 @@ class DigitalSignRequestSendLine(models.TransientModel):
     to_be_named = fields.Boolean("Named by the Customer")
     invite_channel = fields.Selection(const.CHANNELS, string="Invitation", default="email",
                                       required=True)
+    lang = fields.Selection(
+        selection=lambda self: self.env["digital.sign.participant"]._selection_lang(),
+        string="Language", compute="_compute_from_partner", store=True, readonly=False,
+    )
     otp_channel = fields.Selection(const.OTP_CHANNELS, string="Code", default="none",
                                    required=True)
 
@@ -296,6 +300,9 @@ class DigitalSignRequestSendLine(models.TransientModel):
                 line.name = line.partner_id.name
                 line.email = line.partner_id.email
                 line.mobile = line.partner_id.phone
+            Participant = self.env["digital.sign.participant"]
+            line.lang = line.partner_id.lang if Participant._is_signing_lang(line.partner_id.lang) \
+                else line.lang
 
     # === BUSINESS === #
     def _usable_mobile(self):
@@ -340,5 +347,6 @@ class DigitalSignRequestSendLine(models.TransientModel):
             "to_be_named": self.to_be_named,
             "invite_channel": self.invite_channel,
             "otp_channel": self.otp_channel,
+            "lang": self.lang or False,
         }
 

@@ -309,3 +309,19 @@ def test_approvals_before_sending_get_their_own_section():
     plain = " ".join(" ".join(pages_text(pymupdf.open(
         "pdf", render_completion_certificate(completion_data())))).split())
     assert "Approval before sending" not in plain
+
+
+def test_each_participant_keeps_the_consent_text_they_accepted():
+    """Labels stay in the document's language; each participant's consent is the text they
+    saw, in their own language, Chinese included (real, extractable text)."""
+    consent_sv = "Jag samtycker till att signera detta dokument elektroniskt."
+    consent_zh = "我同意以电子方式签署本文件。"
+    data = completion_data(participants=(
+        participant(name="Ingrid", consent_text=consent_sv),
+        participant(name="王芳", consent_text=consent_zh),
+        participant(name="No consent yet"),
+    ), labels={"consent_text": "Texte de consentement accepté"})
+    text = squeezed("".join(pages_text(pymupdf.open("pdf", render_completion_certificate(data)))))
+    assert squeezed(consent_sv) in text
+    assert squeezed(consent_zh) in text and "王芳" in text
+    assert text.count(squeezed("Texte de consentement accepté")) == 2

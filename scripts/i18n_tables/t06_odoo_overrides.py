@@ -1,0 +1,31 @@
+"""Terms Odoo's own translations give in another sense than this addon's (a verb taken as a
+noun, a field of another app): msgid -> (sv, fr, zh_CN, de, es)."""
+
+TERMS = {
+    "Sign": ("Signera", "Signer", "签署", "Unterzeichnen", "Firmar"),
+    "Order": ("Order", "Commande", "订单", "Auftrag", "Pedido"),
+    "Cancelled": ("Annullerad", "Annulé", "已取消", "Storniert", "Cancelado"),
+    "Expired": ("Utgången", "Expiré", "已过期", "Abgelaufen", "Expirado"),
+    "Rejected": ("Avvisad", "Rejeté", "已拒绝", "Abgelehnt", "Rechazado"),
+    "Audit Trail": ("Granskningslogg", "Piste d'audit", "审计记录", "Prüfprotokoll", "Registro de auditoría"),
+    "Channel": ("Kanal", "Canal", "渠道", "Kanal", "Canal"),
+    "Code": ("Kod", "Code", "验证码", "Code", "Código"),
+    "Document": ("Dokument", "Document", "文件", "Dokument", "Documento"),
+    "Documents": ("Dokument", "Documents", "文件", "Dokumente", "Documentos"),
+    "Document Name": ("Dokumentnamn", "Nom du document", "文件名称", "Dokumentname", "Nombre del documento"),
+    "Key": ("Nyckel", "Clé", "密钥", "Schlüssel", "Clave"),
+    "Trigger": ("Utlösare", "Déclencheur", "触发方式", "Auslöser", "Activador"),
+    "State": ("Status", "Statut", "状态", "Status", "Estado"),
+    "Reason": ("Orsak", "Motif", "原因", "Grund", "Motivo"),
+    "Valid": ("Giltig", "Valide", "有效", "Gültig", "Válido"),
+    "Optional": ("Valfri", "Facultatif", "可选", "Optional", "Opcional"),
+    "Customer Portal URL": ("URL till kundportal", "URL du portail client", "客户门户网址", "Kundenportal-URL", "URL del portal de cliente"),
+    "Portal Access URL": ("URL för portalåtkomst", "URL d'accès au portail", "门户访问网址", "Portalzugriffs-URL", "URL de acceso al portal"),
+    "Attachment": ("Bilaga", "Pièce jointe", "附件", "Anhang", "Adjunto"),
+    "for": ("i", "pendant", "为期", "für", "durante"),
+    "on": ("den", "le", "于", "am", "el"),
+    "you": ("du", "vous", "您", "Sie", "usted"),
+    "until": ("till", "jusqu'au", "截止至", "bis", "hasta"),
+    "after": ("efter", "après", "首次提醒在", "nach", "después de"),
+    "SMS": ("SMS", "SMS", "短信", "SMS", "SMS"),
+}
