@@ -19,3 +19,5 @@ from . import sms_sms
 from . import res_partner
 from . import res_config_settings
 from . import ir_http
+from . import digital_sign_template
+from . import digital_sign_bulk

@@ -176,6 +176,15 @@ class DigitalSignRequest(models.Model):
         "digital.sign.request", string="Previous Version", readonly=True, copy=False,
         index="btree_not_null", evidence="create",
     )
+    template_id = fields.Many2one(
+        "digital.sign.template", string="Template", readonly=True, copy=False,
+        index="btree_not_null", ondelete="restrict", evidence="create",
+        help="The template this document was made from (it has its own copy of the PDF and "
+        "the places).")
+    template_version = fields.Integer(readonly=True, copy=False, evidence="create")
+    invitation_message = fields.Html(
+        sanitize=True, copy=False, evidence="draft",
+        help="A message shown in the invitation e-mail (a template's default message).")
     participant_count = fields.Integer(compute="_compute_counts")
     field_count = fields.Integer(compute="_compute_counts")
     signed_participant_count = fields.Integer(compute="_compute_counts")

@@ -13,3 +13,5 @@ from . import test_places_editor
 from . import test_evidence
 from . import test_public_routes
 from . import test_portal
+from . import test_template
+from . import test_bulk
