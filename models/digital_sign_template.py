@@ -263,7 +263,8 @@ class DigitalSignTemplate(models.Model):
 
     def _detect_places(self):
         """Create a place for every marker of the PDF, for the role it names (a role is
-        added when the template has none of that name; arrows go to the first role).
+        added when the template has none of that name: the record's customer for the first
+        one when no role is, else one the sender fills; arrows go to the first role).
 
         Note: self.ensure_one()
         """
@@ -283,7 +284,10 @@ class DigitalSignTemplate(models.Model):
                 roles[key] = self.env["digital.sign.template.role"].create({
                     "template_id": self.id, "name": placement.role,
                     "sequence": len(roles) + 1, "signing_order": 1,
-                    "fill_from": "customer" if not roles else "manual",
+                    # The first role found is the record's customer, unless a role is
+                    # already; the others are filled by the sender.
+                    "fill_from": "manual" if any(
+                        role.fill_from == "customer" for role in roles.values()) else "customer",
                     "mandatory": placement.mandatory,
                 })
         first = self.role_ids.sorted(lambda r: (r.sequence, r.id))[:1]
