@@ -15,3 +15,4 @@ from . import test_public_routes
 from . import test_portal
 from . import test_template
 from . import test_bulk
+from . import test_template_tour
