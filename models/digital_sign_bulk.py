@@ -228,8 +228,11 @@ class DigitalSignBulkLine(models.Model):
         """
         self.ensure_one()
         bulk = self.bulk_id
-        env = self.env(user=bulk.user_id, su=False,
-                       context=dict(self.env.context, allowed_company_ids=[bulk.company_id.id]))
+        # The page images of each document are rendered when it is first opened, not here
+        # (the same pages for every recipient: the time goes to sending).
+        env = self.env(user=bulk.user_id, su=False, context=dict(
+            self.env.context, allowed_company_ids=[bulk.company_id.id],
+            digital_sign_lazy_display=True))
         record = env[bulk.res_model].browse(self.res_id).exists()
         if not record:
             raise UserError(self.env._("The record no longer exists."))

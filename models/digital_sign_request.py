@@ -838,7 +838,8 @@ class DigitalSignRequest(models.Model):
             "fields": len(self.field_ids),
         })
         self.provider_id._send_request(self)
-        self._prepare_display_cache()
+        if not self.env.context.get("digital_sign_lazy_display"):
+            self._prepare_display_cache()  # a bulk send leaves it to the first view
 
     def _invite_next_participants(self):
         """Invite every waiting participant whose turn has come: a signing-order group is
