@@ -14,6 +14,7 @@ SIGNING_LANGS = ("en", "sv", "fr", "zh_CN", "de", "es")
 SIGNING_PATH_PREFIX = "/digital_sign/s/"
 SIGNING_PATH = SIGNING_PATH_PREFIX + "{participant_id}/{token}"  # a participant's signing page
 PLACES_PAGE_PATH = "/digital_sign/backend/page/{request_id}/{page}"  # the places editor's images
+TEMPLATE_PAGE_PATH = "/digital_sign/backend/template/{template_id}/{page}"  # same, a template's
 
 # === STATES === #
 REQUEST_STATES = [

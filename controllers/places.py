@@ -26,3 +26,19 @@ class DigitalSignPlacesController(http.Controller):
             # The URL carries the document's SHA-256: the image for it never changes.
             ("Cache-Control", "private, max-age=604800"),
         ])
+
+    @http.route(const.TEMPLATE_PAGE_PATH.format(template_id="<int:template_id>", page="<int:page>"),
+                type="http", auth="user", methods=["GET"], sitemap=False)
+    def backend_template_page_image(self, template_id, page, **kwargs):
+        template = request.env["digital.sign.template"].browse(template_id).exists()
+        try:
+            template.check_access("read")
+        except AccessError:
+            template = None
+        if not template or not 1 <= page <= template.page_count:
+            raise request.not_found()
+        data, mimetype = template.sudo()._get_page_image(page)
+        return request.make_response(data, headers=[
+            ("Content-Type", mimetype),
+            ("Cache-Control", "private, max-age=604800"),
+        ])

@@ -23,3 +23,5 @@ from . import res_config_settings
 from . import ir_http
 from . import tier_definition
 from . import tier_review
+from . import digital_sign_template
+from . import digital_sign_bulk

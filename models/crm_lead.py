@@ -2,7 +2,8 @@ from odoo import api, fields, models
 
 
 class CrmLead(models.Model):
-    _inherit = "crm.lead"
+    _name = "crm.lead"
+    _inherit = ["crm.lead", "digital.sign.mixin"]
 
     # === FIELDS === #
     digital_sign_order_ids = fields.Many2many(
@@ -40,3 +41,8 @@ class CrmLead(models.Model):
         action["context"] = {"default_opportunity_id": self.id, "create": False}
         action["views"] = sorted(action["views"], key=lambda view: view[1] != "list")
         return action
+
+    # === BUSINESS: digital.sign.mixin hooks === #
+    def _digital_sign_get_partner(self):
+        self.ensure_one()
+        return self.partner_id

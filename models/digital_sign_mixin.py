@@ -251,7 +251,7 @@ class DigitalSignMixin(models.AbstractModel):
             "res_model": self._name,
             "res_id": self.id,
             "partner_id": partner.id,
-            "company_id": self.company_id.id if "company_id" in self else self.env.company.id,
+            "company_id": self._digital_sign_get_company().id,
             "source_hash": self._digital_sign_content_hash(),
         }
 
@@ -263,6 +263,39 @@ class DigitalSignMixin(models.AbstractModel):
         """
         self.ensure_one()
         return 0.0, None
+
+    def _digital_sign_get_company(self):
+        """The company of the documents sent from this record.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        return (self.company_id if "company_id" in self else False) or self.env.company
+
+    def _digital_sign_prepare_template_request_values(self, template):
+        """Return the values of a request sent from ``template`` on this record: the link,
+        the customer, the company, the owner (the sender) and the record's team. The PDF,
+        places and participants come from the template (``digital.sign.template``).
+
+        :param template: the digital.sign.template
+        :return: dict of values for digital.sign.request.create
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        values = {
+            "res_model": self._name,
+            "res_id": self.id,
+            "partner_id": self._digital_sign_get_partner().id,
+            "company_id": self._digital_sign_get_company().id,
+            "user_id": self.env.user.id,
+            "team_id": False,
+        }
+        team = self["team_id"] if "team_id" in self else False
+        if team and team._name == "crm.team":
+            values["team_id"] = team.id
+        elif team and team._name == "helpdesk.ticket.team":
+            values["helpdesk_team_id"] = team.id
+        return values
 
     def _digital_sign_content_hash(self):
         """A digest of what the document says (amounts, lines...) when the PDF is made from

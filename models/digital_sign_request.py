@@ -176,6 +176,15 @@ class DigitalSignRequest(models.Model):
         "digital.sign.request", string="Previous Version", readonly=True, copy=False,
         index="btree_not_null", evidence="create",
     )
+    template_id = fields.Many2one(
+        "digital.sign.template", string="Template", readonly=True, copy=False,
+        index="btree_not_null", ondelete="restrict", evidence="create",
+        help="The template this document was made from (it has its own copy of the PDF and "
+        "the places).")
+    template_version = fields.Integer(readonly=True, copy=False, evidence="create")
+    invitation_message = fields.Html(
+        sanitize=True, copy=False, evidence="draft",
+        help="A message shown in the invitation e-mail (a template's default message).")
     participant_count = fields.Integer(compute="_compute_counts")
     field_count = fields.Integer(compute="_compute_counts")
     signed_participant_count = fields.Integer(compute="_compute_counts")
@@ -829,7 +838,8 @@ class DigitalSignRequest(models.Model):
             "fields": len(self.field_ids),
         })
         self.provider_id._send_request(self)
-        self._prepare_display_cache()
+        if not self.env.context.get("digital_sign_lazy_display"):
+            self._prepare_display_cache()  # a bulk send leaves it to the first view
 
     def _invite_next_participants(self):
         """Invite every waiting participant whose turn has come: a signing-order group is

@@ -2,7 +2,8 @@ from odoo import api, fields, models
 
 
 class ResPartner(models.Model):
-    _inherit = "res.partner"
+    _name = "res.partner"
+    _inherit = ["res.partner", "digital.sign.mixin"]
 
     # === FIELDS === #
     digital_sign_request_count = fields.Integer(
@@ -24,6 +25,11 @@ class ResPartner(models.Model):
             partner.digital_sign_request_count = (
                 Request.search_count(partner._get_digital_sign_domain()) if partner.id else 0
             )
+
+    # === BUSINESS: digital.sign.mixin hooks === #
+    def _digital_sign_get_partner(self):
+        self.ensure_one()
+        return self
 
     # === ACTIONS === #
     def action_view_digital_sign_requests(self):

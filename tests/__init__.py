@@ -18,3 +18,6 @@ from . import test_live_status
 from . import test_approval
 from . import test_i18n
 from . import test_participant_lang
+from . import test_template
+from . import test_bulk
+from . import test_template_tour

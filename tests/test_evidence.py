@@ -378,8 +378,8 @@ class TestEvidenceExternalApi(ExternalApiMixin, EvidenceCommon, HttpCase):
         other_order = self.env["sale.order"].create({
             "partner_id": self.customer.id, "user_id": self.user_b.id, "team_id": self.team_b.id})
         self.assertRefused(user, "digital.sign.request", "create", vals_list=[{
-            "name": "Linked to a contact", "res_model": "res.partner",
-            "res_id": self.customer.id}], expect="can only be linked to")
+            "name": "Linked to a country", "res_model": "res.country",
+            "res_id": self.env.ref("base.se").id}], expect="can only be linked to")
         self.assertRefused(user, "digital.sign.request", "create", vals_list=[{
             "name": "Linked to Bob's quotation", "res_model": "sale.order",
             "res_id": other_order.id}])

@@ -24,6 +24,10 @@ class DigitalSignRequestSend(models.TransientModel):
         selection="_selection_pdf_source", string="Document", compute="_compute_pdf_source",
         store=True, readonly=False,
     )
+    template_id = fields.Many2one(
+        "digital.sign.template", string="Template", domain="[('pdf_sha256', '!=', False)]",
+        help="Send a prepared document: its PDF, places and roles (filled from this record; "
+        "fill the others below).")
     pdf_file = fields.Binary("PDF to Sign")
     pdf_filename = fields.Char()
     attachment_id = fields.Many2one(
@@ -132,7 +136,8 @@ class DigitalSignRequestSend(models.TransientModel):
         Request = self.env["digital.sign.request"]
         for wizard in self:
             wizard.marker_summary = wizard.active_content_warning = False
-            data = wizard._get_uploaded_pdf() if wizard.pdf_source != "report" else b""
+            data = wizard._get_uploaded_pdf() \
+                if wizard.pdf_source != "report" and not wizard.template_id else b""
             if not data:
                 continue
             try:
@@ -182,6 +187,21 @@ class DigitalSignRequestSend(models.TransientModel):
                 record._digital_sign_replaces_live_requests()
 
     # === ONCHANGE === #
+    @api.onchange("template_id")
+    def _onchange_template_id(self):
+        """A template gives the name, deadline, kind and participants (its roles, filled
+        from the record: the sender fills the rest)."""
+        template = self.template_id
+        record = self._get_record() if self.res_model else None
+        if not template or not record:
+            return
+        self.name = template._get_document_name(record)
+        self.document_kind = template.document_kind or self.document_kind
+        if template.validity_days:
+            self.deadline = template._get_deadline()
+        self.line_ids = [fields.Command.clear()] + [
+            fields.Command.create(values) for values in template._prepare_participants(record)]
+
     @api.onchange("invite_channel", "otp_channel")
     def _onchange_channels(self):
         otp = self.otp_channel
@@ -249,6 +269,18 @@ class DigitalSignRequestSend(models.TransientModel):
         if any(problems):
             raise UserError("\n".join(p for p in problems if p))
         previous = record._digital_sign_handle_live_requests(self)
+        if self.template_id:
+            return self.template_id._create_request(
+                record,
+                [{**line._prepare_participant_values(),
+                  "template_role_id": line.template_role_id.id} for line in self.line_ids],
+                name=self.name, provider=self.provider_id,
+                values={
+                    "sending_mode": self.sending_mode,
+                    "deadline": self.deadline or self.template_id._get_deadline(),
+                    "previous_request_id": previous.id if previous else False,
+                    "version": (previous.version + 1) if previous else 1,
+                })
         vals = record._digital_sign_prepare_request_values(self)
         if not vals.get("original_pdf"):
             raise UserError(self.env._("Choose the PDF to sign."))
@@ -291,6 +323,8 @@ class DigitalSignRequestSendLine(models.TransientModel):
     )
     otp_channel = fields.Selection(const.OTP_CHANNELS, string="Code", default="none",
                                    required=True)
+    template_role_id = fields.Many2one("digital.sign.template.role", string="Template Role",
+                                       help="Its places in the template go to this participant.")
 
     # === COMPUTE === #
     @api.depends("partner_id")

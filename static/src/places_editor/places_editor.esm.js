@@ -35,8 +35,15 @@ export class PlacesEditor extends Component {
         this.orm = useService("orm");
         this.action = useService("action");
         this.notification = useService("notification");
-        this.requestId =
-            this.props.action.params?.request_id || this.props.action.context?.active_id;
+        // The places of a document (digital.sign.field) or of a template
+        // (digital.sign.template): both models answer the same two calls.
+        const params = this.props.action.params || {};
+        this.templateId = params.template_id || false;
+        this.requestId = this.templateId
+            ? false
+            : params.request_id || this.props.action.context?.active_id;
+        this.rpcModel = this.templateId ? "digital.sign.template" : "digital.sign.field";
+        this.targetId = this.templateId || this.requestId;
         this.state = useState({
             data: null,
             places: [],
@@ -67,9 +74,7 @@ export class PlacesEditor extends Component {
     async load(data) {
         data =
             data ||
-            (await this.orm.call("digital.sign.field", "get_places_editor_data", [
-                this.requestId,
-            ]));
+            (await this.orm.call(this.rpcModel, "get_places_editor_data", [this.targetId]));
         this.state.data = data;
         this.state.places = data.places.map((place) => ({
             ...place,
@@ -349,8 +354,8 @@ export class PlacesEditor extends Component {
         }
         this.state.saving = true;
         try {
-            const data = await this.orm.call("digital.sign.field", "save_places_editor_data", [
-                this.requestId,
+            const data = await this.orm.call(this.rpcModel, "save_places_editor_data", [
+                this.targetId,
                 changes,
             ]);
             await this.load(data);
@@ -376,8 +381,8 @@ export class PlacesEditor extends Component {
     openDocument() {
         return this.action.doAction({
             type: "ir.actions.act_window",
-            res_model: "digital.sign.request",
-            res_id: this.requestId,
+            res_model: this.templateId ? "digital.sign.template" : "digital.sign.request",
+            res_id: this.targetId,
             views: [[false, "form"]],
         });
     }
