@@ -57,6 +57,5 @@
             "digital_sign/static/tests/tours/**/*",
         ],
     },
-    "installable": True,
     "application": True,
 }

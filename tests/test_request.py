@@ -331,7 +331,7 @@ class TestRequest(DigitalSignCommon):
         participant = request.participant_ids
         old_path = participant._get_signing_path()
         action = participant.action_open_reengage()
-        wizard = self.env[action["res_model"]].with_context(action["context"]).create(
+        wizard = self.env[action["res_model"]].with_context(action["context"]).create(  # pylint: disable=context-overridden
             {"email": "ingrid.new@example.com"})
         wizard.action_reengage()
         self.assertEqual(participant.email, "ingrid.new@example.com")
