@@ -69,9 +69,10 @@ class DigitalSignAnchor(models.Model):
     def write(self, vals):  # pylint: disable=method-required-super  # append-only
         raise UserError(self.env._("Anchors of the audit trail cannot be changed."))
 
-    def unlink(self):  # pylint: disable=method-required-super,no-raise-unlink  # append-only
+    def unlink(self):  # pylint: disable=method-required-super  # append-only
         # A draft request's anchors go with it through ON DELETE CASCADE; through the ORM an
         # anchor can never be deleted.
+        # pylint: disable=no-raise-unlink  # append-only evidence: refusing is the contract
         raise UserError(self.env._("Anchors of the audit trail cannot be deleted."))
 
     # === BUSINESS: configuration === #

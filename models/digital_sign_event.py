@@ -84,9 +84,10 @@ class DigitalSignEvent(models.Model):
     def write(self, vals):  # pylint: disable=method-required-super  # append-only
         raise AccessError(self.env._("The audit trail is append-only: events cannot be changed."))
 
-    def unlink(self):  # pylint: disable=method-required-super,no-raise-unlink  # append-only
+    def unlink(self):  # pylint: disable=method-required-super  # append-only
         # Deleting a never-sent draft removes its (non-evidential) events in SQL (see the
         # request's unlink); through the ORM an event can never be deleted.
+        # pylint: disable=no-raise-unlink  # append-only evidence: refusing is the contract
         raise AccessError(self.env._("The audit trail is append-only: events cannot be deleted."))
 
     # === BUSINESS === #
