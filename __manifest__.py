@@ -66,6 +66,5 @@
             "digital_sign/static/tests/tours/**/*",
         ],
     },
-    "installable": True,
     "application": True,
 }

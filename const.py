@@ -4,6 +4,7 @@ translated messages for the engine's error codes."""
 from odoo.tools.translate import LazyTranslate
 
 _lt = LazyTranslate(__name__)
+# pylint: disable=prefer-env-translation  # module-level _lt: no env here (LazyTranslate, as in Odoo 19)
 
 # === PATHS === #
 # Each path is written here once: its builder formats it with values, its route with

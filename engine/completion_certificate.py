@@ -310,7 +310,7 @@ class _CompletionPages:
                 rest.append(run.add(replace(footer, html=run.block(text, "#555555", "center"))))
             self.decor.append((marks, rest))
 
-    def write(self, aux, story):
+    def write(self, aux, story):  # pylint: disable=method-required-super  # not a model
         everywhere = _mupdf.FzRect(_mupdf.FzRect.Fixed_INFINITE)
         first = aux.page_count
         for index, display_list in enumerate(self.pages):

@@ -87,7 +87,7 @@ class Placement:
 
 
 @serialized
-def detect_markers(data, options=MarkerOptions()):
+def detect_markers(data, options=MarkerOptions()):  # noqa: B008 - frozen dataclass
     """Return the field placements found in the PDF ``data``, sorted by page, then top to
     bottom, then left to right. Raises :class:`~.errors.PdfInvalid` for unreadable input."""
     doc = open_document(data)

@@ -569,7 +569,7 @@ class _Overlays:
                     images.append((image_rect, bytes(value.image)))
             self.pages.append((pno, [i for i in items if i is not None], images, checks))
 
-    def write(self, aux, story):
+    def write(self, aux, story):  # pylint: disable=method-required-super  # not a model
         """Write the overlay pages; return [(target pno, aux pno)]."""
         overlays = []
         for pno, items, images, checks in self.pages:

@@ -102,5 +102,6 @@ class DigitalSignEvidenceMixin(models.AbstractModel):
         defaults = {key for key in context
                     if key.startswith("default_") and levels.get(key[8:]) == "flow"}
         if defaults:
-            return self.with_context({k: v for k, v in context.items() if k not in defaults})
+            return self.with_context(  # pylint: disable=context-overridden  # drops default_*
+                {k: v for k, v in context.items() if k not in defaults})
         return self

@@ -19,7 +19,6 @@ class DigitalSignField(models.Model):
     request_state = fields.Selection(related="request_id.state", string="Request State")
     participant_id = fields.Many2one(
         "digital.sign.participant",
-        string="Participant",
         index="btree_not_null",
         ondelete="set null",
         domain="[('request_id', '=', request_id)]",

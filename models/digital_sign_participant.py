@@ -104,7 +104,7 @@ class DigitalSignParticipant(models.Model):
         "users who may see live signing links.",
     )
     named_by_id = fields.Many2one(
-        "digital.sign.participant", string="Named By", readonly=True, copy=False, evidence="flow",
+        "digital.sign.participant", readonly=True, copy=False, evidence="flow",
         help="The customer who gave this participant's contact details.",
     )
     masked_contact = fields.Char("Reached At", compute="_compute_masked_contact")

@@ -104,7 +104,7 @@ class DigitalSignProvider(models.Model):
         required_if_provider="docusign", help="The PEM key of the integration's RSA key pair "
         "(JWT grant).")
     webhook_secret = fields.Char(
-        "Webhook Secret", groups="base.group_system", copy=False,
+        groups="base.group_system", copy=False,
         help="DocuSign: a Connect HMAC key. GetAccept: a token added to the webhook URL. "
         "Without a secret, webhooks are refused.")
     webhook_secret_previous = fields.Char(

@@ -110,7 +110,6 @@ class DigitalSignRequest(models.Model):
     )
     provider_id = fields.Many2one(
         "digital.sign.provider",
-        string="Provider",
         index=True,
         check_company=True,
         default=lambda self: self._default_provider_id(),

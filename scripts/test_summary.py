@@ -18,11 +18,18 @@ def junit(path):
     except (OSError, ET.ParseError) as exc:
         print(f"no pytest report ({exc})", file=sys.stderr)
         return 0, 1
-    suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+    # Count test cases, not the suite's "tests" attribute: pytest adds unittest subtests there
+    # (pytest-odoo), and Odoo's runner counts one test per method.
+    cases = root.iter("testcase")
     total = failed = 0
-    for suite in suites:
-        total += int(suite.get("tests", 0))
-        failed += sum(int(suite.get(key, 0)) for key in ("failures", "errors", "skipped"))
+    for case in cases:
+        total += 1
+        failed += any(case.find(key) is not None for key in ("failure", "error", "skipped"))
+    suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+    reported = sum(int(suite.get(key, 0)) for suite in suites
+                   for key in ("failures", "errors", "skipped"))
+    if reported and not failed:  # a failure pytest did not attach to a test case (a subtest)
+        failed = 1
     return total - failed, failed
 
 

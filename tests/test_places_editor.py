@@ -113,7 +113,7 @@ class TestPlacesEditorData(PlacesEditorCommon):
 
     def test_list_header_opens_the_editor_of_its_document(self):
         action = self.request.with_user(self.user_a).action_count_signatures()
-        fields_in_list = self.env["digital.sign.field"].with_context(action["context"])
+        fields_in_list = self.env["digital.sign.field"].with_context(action["context"])  # pylint: disable=context-overridden
         editor = fields_in_list.browse().action_open_places_editor()
         self.assertEqual(editor["tag"], "digital_sign.places_editor")
         self.assertEqual(editor["params"], {"request_id": self.request.id})

@@ -331,6 +331,7 @@ class TestRequest(DigitalSignCommon):
         participant = request.participant_ids
         old_path = participant._get_signing_path()
         action = participant.action_open_reengage()
+        # pylint: disable=context-overridden  # the action's context, as the client uses it
         wizard = self.env[action["res_model"]].with_context(action["context"]).create(
             {"email": "ingrid.new@example.com"})
         wizard.action_reengage()

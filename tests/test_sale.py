@@ -430,7 +430,7 @@ class TestSale(DigitalSignSaleCommon):
         self._sign(request.participant_ids)
 
         def refuse(self_):
-            raise UserError("The product has no income account.")
+            raise UserError("The product has no income account.")  # pylint: disable=translation-required
 
         with patch.object(SaleOrderBase, "action_confirm", refuse), self.mock_mail_gateway(), \
                 mute_logger("odoo.addons.digital_sign.models.sale_order"):

@@ -31,7 +31,7 @@ class DigitalSignRequestSend(models.TransientModel):
     pdf_file = fields.Binary("PDF to Sign")
     pdf_filename = fields.Char()
     attachment_id = fields.Many2one(
-        "ir.attachment", string="Attachment",
+        "ir.attachment",
         domain="[('res_model', '=', res_model), ('res_id', '=', res_id), "
                "('mimetype', '=', 'application/pdf')]",
     )
@@ -55,7 +55,7 @@ class DigitalSignRequestSend(models.TransientModel):
     live_request_id = fields.Many2one("digital.sign.request", compute="_compute_live_request_id")
     live_request_replaced = fields.Boolean(compute="_compute_live_request_id")
     provider_id = fields.Many2one(
-        "digital.sign.provider", string="Provider",
+        "digital.sign.provider",
         default=lambda self: self.env["digital.sign.provider"]._get_default_provider(),
         domain="[('state', 'in', ('enabled', 'test'))]",
     )

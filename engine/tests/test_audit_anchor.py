@@ -41,7 +41,7 @@ def rewrite(events, sequence, **changes):
     return out
 
 
-def hmac_anchor_of(events, sequence, key=KEY.encode(), request_id=7, at=AT):
+def hmac_anchor_of(events, sequence, key=KEY.encode(), request_id=7, at=AT):  # noqa: B008 - bytes
     head = events[sequence - 1][2]
     return {
         "mode": "hmac", "request_id": request_id, "sequence": sequence, "head_hash": head,

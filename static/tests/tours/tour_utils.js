@@ -80,16 +80,6 @@ export function signPlaceSteps(selector, pointerType = "mouse") {
 }
 
 /**
- * Steps that sign the participant's place, then consent and submit.
- *
- * @param {string} selector the signature place
- * @param {"mouse"|"touch"} pointerType
- */
-export function signAndSubmitSteps(selector, pointerType = "mouse") {
-    return [...signPlaceSteps(selector, pointerType), ...submitSteps()];
-}
-
-/**
  * Steps that consent and submit once every place is filled, until the page says it is
  * signed.
  */
@@ -111,4 +101,14 @@ export function submitSteps() {
             trigger: ".o_ds_done h1:contains(Signed)",
         },
     ];
+}
+
+/**
+ * Steps that sign the participant's place, then consent and submit.
+ *
+ * @param {string} selector the signature place
+ * @param {"mouse"|"touch"} pointerType
+ */
+export function signAndSubmitSteps(selector, pointerType = "mouse") {
+    return [...signPlaceSteps(selector, pointerType), ...submitSteps()];
 }
