@@ -8,7 +8,12 @@
     "author": "digital_sign contributors",
     "website": "https://github.com/digital-sign/digital_sign",
     "depends": [
-        "portal", "sms", "sale_management", "sale_crm", "helpdesk_mgmt", "base_tier_validation",
+        "portal",
+        "sms",
+        "sale_management",
+        "sale_crm",
+        "helpdesk_mgmt",
+        "base_tier_validation",
     ],
     "external_dependencies": {"python": ["PyMuPDF", "pypdf", "pyHanko", "phonenumbers"]},
     "data": [

@@ -155,7 +155,11 @@ SALE_DOCUMENT_KINDS = [
 ]
 
 # === PROVIDERS === #
-PROVIDER_CODES = [("portal", "Built-in signing page"), ("getaccept", "GetAccept"), ("docusign", "DocuSign")]
+PROVIDER_CODES = [
+    ("portal", "Built-in signing page"),
+    ("getaccept", "GetAccept"),
+    ("docusign", "DocuSign"),
+]
 # What the built-in signing page offers. A signature service's features (and rules, such as
 # DocuSign's one status request per 15 minutes) are its engine client's: engine/providers.
 # Views and code test the provider's support_* fields, never codes.
@@ -309,8 +313,7 @@ ENGINE_ERROR_MESSAGES = {
     "cert_expired": _lt("The certificate has expired."),
     "cert_not_yet_valid": _lt("The certificate is not valid yet."),
     "cert_key_usage": _lt(
-        "The certificate must allow digital signature and non-repudiation "
-        "(content commitment)."
+        "The certificate must allow digital signature and non-repudiation (content commitment)."
     ),
     "cert_revoked": _lt("The certificate was revoked by its certification authority."),
     "seal_timestamp_required": _lt(
@@ -322,7 +325,9 @@ ENGINE_ERROR_MESSAGES = {
     ),
     "stamp_invalid": _lt("The signed values do not fit the document."),
     "stamp_bad_value": _lt("A signed value could not be written on the document."),
-    "stamp_bad_page": _lt("A signature place points to page %(page)s, but the document has %(pages)s."),
+    "stamp_bad_page": _lt(
+        "A signature place points to page %(page)s, but the document has %(pages)s."
+    ),
     "stamp_bad_box": _lt("A signature place lies outside its page."),
     "stamp_bad_image": _lt("A signature is missing its image."),
     "render_bad_page": _lt("This page does not exist in the document."),
@@ -336,9 +341,21 @@ ENGINE_ERROR_MESSAGES = {
 
 # === LIVE STATUS (bus notifications to the sender's open views) === #
 # Audit events after which the sender's open form, lists and kanban reload the document.
-LIVE_EVENT_TYPES = frozenset({
-    "sent", "viewed", "signed", "rejected", "completed", "finalized", "cancelled", "expired",
-    "participant_named", "participant_skipped", "provider_status", "reset",
-})
+LIVE_EVENT_TYPES = frozenset(
+    {
+        "sent",
+        "viewed",
+        "signed",
+        "rejected",
+        "completed",
+        "finalized",
+        "cancelled",
+        "expired",
+        "participant_named",
+        "participant_skipped",
+        "provider_status",
+        "reset",
+    }
+)
 LIVE_STATUS_NOTIFICATION = "digital_sign/status"
 LIVE_COMPLETED_NOTIFICATION = "digital_sign/completed"

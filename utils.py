@@ -19,9 +19,9 @@ def engine_error_message(env, error):
         fill it
     :return: the message as a str
     """
-    message = const.ENGINE_ERROR_MESSAGES.get(error.code) or const.ENGINE_ERROR_MESSAGES[
-        "engine_error"
-    ]
+    message = (
+        const.ENGINE_ERROR_MESSAGES.get(error.code) or const.ENGINE_ERROR_MESSAGES["engine_error"]
+    )
     text = message._translate(env.lang) if hasattr(message, "_translate") else str(message)
     params = dict(getattr(error, "params", {}) or {})
     params.setdefault("detail", getattr(error, "detail", "") or "")

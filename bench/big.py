@@ -42,8 +42,11 @@ def make_scan_pdf(path, pages, megabytes):
         image = Image.effect_noise((1240, 1754), 40 + 4 * n).convert("RGB")
         draw = ImageDraw.Draw(image)
         for line in range(60):
-            draw.text((120, 120 + line * 25), f"Scanned agreement, page part {n}, line {line} "
-                      + "x" * rng.randint(20, 60), fill=(10, 10, 10))
+            draw.text(
+                (120, 120 + line * 25),
+                f"Scanned agreement, page part {n}, line {line} " + "x" * rng.randint(20, 60),
+                fill=(10, 10, 10),
+            )
         image = image.filter(ImageFilter.GaussianBlur(0.6))
         quality, data = 85, b""
         while True:
@@ -87,9 +90,9 @@ def step(name, path, workdir):
         (work / "clean.pdf").write_bytes(sanitized.data)
         detail = f"{info.page_count} pages, {len(sanitized.removed)} active items removed"
     elif name == "page_images":
-        from engine import pdf_render
-
         import pymupdf
+
+        from engine import pdf_render
 
         with pymupdf.open(stream=data) as doc:
             count = doc.page_count
@@ -103,16 +106,16 @@ def step(name, path, workdir):
         detail = f"first page {first:.2f} s, {len(sizes)} pages, {sum(sizes) // 1024} KiB of images"
     elif name == "final_document":
         sys.path.insert(0, str(ROOT / "bench"))
+        import pymupdf
         from final_pdf import completion_data, signature_png, values_for
 
         from engine.completion_certificate import build_final_document
 
-        import pymupdf
-
         with pymupdf.open(stream=data) as doc:
             pages = doc.page_count
-        final = build_final_document(data, values_for(pages, signature_png()),
-                                     completion_data(pages))
+        final = build_final_document(
+            data, values_for(pages, signature_png()), completion_data(pages)
+        )
         (work / "final.pdf").write_bytes(final)
         detail = f"{len(final) / 1024 / 1024:.1f} MB out"
     elif name == "seal":
@@ -127,8 +130,9 @@ def step(name, path, workdir):
             sealed = pades.seal_pdf(final, identity, level="B-T", timestamp=tsa.server())
         detail = f"{len(sealed.pdf) / 1024 / 1024:.1f} MB sealed"
     seconds = time.perf_counter() - started
-    print(json.dumps({"step": name, "seconds": seconds, "peak_mb": peak_rss_mb(),
-                      "detail": detail}))
+    print(
+        json.dumps({"step": name, "seconds": seconds, "peak_mb": peak_rss_mb(), "detail": detail})
+    )
 
 
 def main():
@@ -146,23 +150,43 @@ def main():
         started = time.perf_counter()
         make_scan_pdf(path, args.pages, args.mb)
         size = path.stat().st_size / 1024 / 1024
-        print(f"{args.pages} pages, {size:.1f} MB scan-like PDF (made in "
-              f"{time.perf_counter() - started:.1f} s); each step in a fresh process")
+        print(
+            f"{args.pages} pages, {size:.1f} MB scan-like PDF (made in "
+            f"{time.perf_counter() - started:.1f} s); each step in a fresh process"
+        )
         print(f"{'step':16s} {'time':>8s} {'peak RSS':>9s}  goal < {MEMORY_GOAL_MB} MB")
         for name in STEPS:
             source = path
-            if name in ("final_document", "page_images") and (pathlib.Path(workdir) / "clean.pdf").exists():
+            if (
+                name in ("final_document", "page_images")
+                and (pathlib.Path(workdir) / "clean.pdf").exists()
+            ):
                 source = pathlib.Path(workdir) / "clean.pdf"
-            out = subprocess.run([sys.executable, __file__, "--step", name, "--file", str(source),
-                                  "--workdir", workdir], capture_output=True, text=True,
-                                 cwd=ROOT, check=False)
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--step",
+                    name,
+                    "--file",
+                    str(source),
+                    "--workdir",
+                    workdir,
+                ],
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                check=False,
+            )
             if out.returncode:
                 print(f"{name:16s} FAILED: {out.stderr.strip().splitlines()[-1:]}")
                 continue
             result = json.loads(out.stdout.strip().splitlines()[-1])
             flag = "ok" if result["peak_mb"] < MEMORY_GOAL_MB else "OVER"
-            print(f"{name:16s} {result['seconds']:7.2f}s {result['peak_mb']:7.0f}MB  {flag}  "
-                  f"{result['detail']}")
+            print(
+                f"{name:16s} {result['seconds']:7.2f}s {result['peak_mb']:7.0f}MB  {flag}  "
+                f"{result['detail']}"
+            )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ counts the duplicates (a recipient with two documents or two invitations) and th
 (a recipient without a document): both must be 0.
 Everything it creates is named "bench bulk ..." (it stays in the scratch database).
 """
+
 # ruff: noqa: F821 - `env` is given by odoo-bin shell
 import base64
 import os
@@ -47,13 +48,19 @@ def setup(cr, label):
     e = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
     template = e["digital.sign.template"].search([("name", "=", "bench bulk template")], limit=1)
     if not template:
-        template = e["digital.sign.template"].create({
-            "name": "bench bulk template", "pdf": base64.b64encode(three_page_pdf()),
-            "pdf_filename": "bench.pdf",
-        })
-    contacts = e["res.partner"].create([
-        {"name": f"bench bulk {label} {n}", "email": f"bench.{label}.{n}@example.com"}
-        for n in range(COUNT)])
+        template = e["digital.sign.template"].create(
+            {
+                "name": "bench bulk template",
+                "pdf": base64.b64encode(three_page_pdf()),
+                "pdf_filename": "bench.pdf",
+            }
+        )
+    contacts = e["res.partner"].create(
+        [
+            {"name": f"bench bulk {label} {n}", "email": f"bench.{label}.{n}@example.com"}
+            for n in range(COUNT)
+        ]
+    )
     cr.commit()
     return template.id, contacts.ids
 
@@ -62,8 +69,9 @@ def start(cr, template_id, contact_ids):
     e = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
     admin = e.ref("base.user_admin")
     e = e(user=admin, su=False)
-    bulk = e["digital.sign.bulk"]._start(e["digital.sign.template"].browse(template_id),
-                                         e["res.partner"].browse(contact_ids))
+    bulk = e["digital.sign.bulk"]._start(
+        e["digital.sign.template"].browse(template_id), e["res.partner"].browse(contact_ids)
+    )
     cr.commit()
     return bulk.id
 
@@ -85,20 +93,26 @@ def count(cr, sql, *args):
 
 def check(cr, bulk_id, contact_ids):
     """(sent, duplicates, missing, invitations) of a bulk send."""
-    cr.execute("""
+    cr.execute(
+        """
         SELECT r.res_id, count(DISTINCT r.id), count(m.id)
           FROM digital_sign_request r
           JOIN digital_sign_participant p ON p.request_id = r.id
           LEFT JOIN mail_mail m ON m.digital_sign_participant_id = p.id
          WHERE r.res_model = 'res.partner' AND r.res_id = ANY(%s)
          GROUP BY r.res_id
-    """, (contact_ids,))
+    """,
+        (contact_ids,),
+    )
     rows = cr.fetchall()
     duplicates = sum(1 for _res_id, requests, mails in rows if requests > 1 or mails > 1)
     missing = len(set(contact_ids) - {row[0] for row in rows})
     invitations = sum(row[2] for row in rows)
-    sent = count(cr, "SELECT count(*) FROM digital_sign_bulk_line WHERE bulk_id = %s "
-                 "AND state = 'sent'", bulk_id)
+    sent = count(
+        cr,
+        "SELECT count(*) FROM digital_sign_bulk_line WHERE bulk_id = %s AND state = 'sent'",
+        bulk_id,
+    )
     return sent, duplicates, missing, invitations
 
 
@@ -143,8 +157,11 @@ killed_at = None
 while killed_at is None:
     time.sleep(0.2)
     with registry.cursor() as cr:
-        done = count(cr, "SELECT count(*) FROM digital_sign_bulk_line WHERE bulk_id = %s "
-                     "AND state != 'pending'", crash_bulk_id)
+        done = count(
+            cr,
+            "SELECT count(*) FROM digital_sign_bulk_line WHERE bulk_id = %s AND state != 'pending'",
+            crash_bulk_id,
+        )
     if done >= COUNT // 2:
         os.kill(child, signal.SIGKILL)
         os.waitpid(child, 0)
@@ -153,8 +170,10 @@ with registry.cursor() as cr:
     before = check(cr, crash_bulk_id, crash_ids)
     run_until_done(cr)  # the restart
     sent, duplicates, missing, invitations = check(cr, crash_bulk_id, crash_ids)
-print(f"worker killed (SIGKILL) after {killed_at} of {COUNT} recipients "
-      f"({before[0]} committed), then restarted:")
+print(
+    f"worker killed (SIGKILL) after {killed_at} of {COUNT} recipients "
+    f"({before[0]} committed), then restarted:"
+)
 print(f"  sent {sent}, duplicates {duplicates}, missing {missing}, invitations {invitations}")
 ok = (duplicates, missing, sent) == (0, 0, COUNT)
 print("RESULT", "ok" if ok else "FAILED", flush=True)

@@ -13,9 +13,14 @@ import urllib.request
 import websocket
 
 FLAGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
     # Without these, Chromium's own connections are refused by this machine's closed network.
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -25,12 +30,24 @@ class Chromium:
     ``page=True``, to its first page."""
 
     def __init__(self, port, page=False, flags=()):
-        binary = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+        binary = (
+            shutil.which("chromium")
+            or shutil.which("chromium-browser")
+            or shutil.which("google-chrome")
+        )
         self.profile = tempfile.mkdtemp(prefix="ds-chromium-")
         self.process = subprocess.Popen(
-            [binary, *FLAGS, *flags, f"--remote-debugging-port={port}",
-             f"--user-data-dir={self.profile}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                binary,
+                *FLAGS,
+                *flags,
+                f"--remote-debugging-port={port}",
+                f"--user-data-dir={self.profile}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         url = None
         for _ in range(100):
             try:
@@ -38,7 +55,9 @@ class Chromium:
                     targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json"))
                     url = next(t for t in targets if t["type"] == "page")["webSocketDebuggerUrl"]
                 else:
-                    info = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/version"))
+                    info = json.load(
+                        urllib.request.urlopen(f"http://127.0.0.1:{port}/json/version")
+                    )
                     url = info["webSocketDebuggerUrl"]
                 break
             except (OSError, StopIteration):

@@ -13,6 +13,7 @@ Prints: envelopes made (duplicates and missing: goal 0), status changes delivere
 (goal 0), HTTP calls per request, rounds needed, faults served. The jobs commit as they go
 (as scheduled actions do): run it on the bench's scratch database only.
 """
+
 # ruff: noqa: F821 - `env` is given by odoo-bin shell
 import collections
 import os
@@ -46,12 +47,25 @@ def seed_requests(provider):
     pdf = base64.b64encode(one_page_pdf())
     Request = env["digital.sign.request"].with_context(tracking_disable=True, mail_notrack=True)
     deadline = fields.Datetime.now() + timedelta(days=30)
-    requests = Request.create([{
-        "name": f"bench chaos {n}", "provider_id": provider.id, "original_pdf": pdf,
-        "original_filename": "agreement.pdf", "deadline": deadline,
-        "participant_ids": [(0, 0, {"name": f"Signer {n}", "email": f"s{n}@example.com",
-                                    "role": "Customer"})],
-    } for n in range(COUNT)])
+    requests = Request.create(
+        [
+            {
+                "name": f"bench chaos {n}",
+                "provider_id": provider.id,
+                "original_pdf": pdf,
+                "original_filename": "agreement.pdf",
+                "deadline": deadline,
+                "participant_ids": [
+                    (
+                        0,
+                        0,
+                        {"name": f"Signer {n}", "email": f"s{n}@example.com", "role": "Customer"},
+                    )
+                ],
+            }
+            for n in range(COUNT)
+        ]
+    )
     requests.write({"state": "sent", "provider_sync_state": "to_send"})
     env.flush_all()
     return requests
@@ -59,9 +73,11 @@ def seed_requests(provider):
 
 def clock_moves_on(requests, provider):
     past = fields.Datetime.now() - timedelta(seconds=1)
-    env.cr.execute("UPDATE digital_sign_request SET provider_next_check_at = %s, "
-                   "last_checked_at = %s WHERE id = ANY(%s)",
-                   (past, past - timedelta(days=1), requests.ids))
+    env.cr.execute(
+        "UPDATE digital_sign_request SET provider_next_check_at = %s, "
+        "last_checked_at = %s WHERE id = ANY(%s)",
+        (past, past - timedelta(days=1), requests.ids),
+    )
     requests.invalidate_recordset(["provider_next_check_at", "last_checked_at"])
     provider.blocked_until = False
     env.flush_all()
@@ -87,8 +103,14 @@ def main():
     Provider = env["digital.sign.provider"]
     try:
         ICP.set_param("digital_sign.getaccept.api_url", fake.base_url)
-        provider = Provider.create({"name": "bench chaos GetAccept", "code": "getaccept",
-                                    "state": "test", "getaccept_api_token": "bench"})
+        provider = Provider.create(
+            {
+                "name": "bench chaos GetAccept",
+                "code": "getaccept",
+                "state": "test",
+                "getaccept_api_token": "bench",
+            }
+        )
         requests = seed_requests(provider)
         print(f"== {COUNT} requests, a service failing {RATE:.0%} of its calls ==")
 
@@ -104,9 +126,11 @@ def main():
         duplicates = sum(n - 1 for n in per_reference.values())
         missing = len(requests.filtered(lambda r: r.provider_sync_state != "sent"))
         calls = fake.total_calls
-        print(f"sending   {wall:7.1f} s  rounds {rounds} (+{recovery} after recovery)  "
-              f"envelopes {len(per_reference)}  duplicates {duplicates}  missing {missing}  "
-              f"{calls / COUNT:.2f} HTTP calls/request")
+        print(
+            f"sending   {wall:7.1f} s  rounds {rounds} (+{recovery} after recovery)  "
+            f"envelopes {len(per_reference)}  duplicates {duplicates}  missing {missing}  "
+            f"{calls / COUNT:.2f} HTTP calls/request"
+        )
         faults = dict(fake.faults_served)
 
         # --- status: every document signed at the service; the poller under failures ---
@@ -123,11 +147,14 @@ def main():
         recovery = run_rounds(Provider._cron_poll_provider_status, signed, requests, provider)
         wall = time.perf_counter() - started
         delivered = len(requests.filtered(lambda r: r.state == "signed"))
-        events = env["digital.sign.event"].search_count([
-            ("request_id", "in", requests.ids), ("event_type", "=", "signed")])
-        print(f"status    {wall:7.1f} s  rounds {rounds} (+{recovery} after recovery)  "
-              f"delivered {delivered}  lost {COUNT - delivered}  signature events {events} "
-              f"(expected {COUNT})  {fake.total_calls / COUNT:.2f} HTTP calls/request")
+        events = env["digital.sign.event"].search_count(
+            [("request_id", "in", requests.ids), ("event_type", "=", "signed")]
+        )
+        print(
+            f"status    {wall:7.1f} s  rounds {rounds} (+{recovery} after recovery)  "
+            f"delivered {delivered}  lost {COUNT - delivered}  signature events {events} "
+            f"(expected {COUNT})  {fake.total_calls / COUNT:.2f} HTTP calls/request"
+        )
         for kind, count in sorted(collections.Counter(faults) + fake.faults_served).items():
             print(f"  faults served: {kind:10s} {count}")
     finally:

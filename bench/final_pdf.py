@@ -90,8 +90,9 @@ def build_document(pages):
 def signature_png():
     image = Image.new("RGBA", (600, 200), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
-    draw.line([(10, 150), (120, 40), (220, 160), (360, 50), (590, 120)], fill=(10, 30, 90, 255),
-              width=7)
+    draw.line(
+        [(10, 150), (120, 40), (220, 160), (360, 50), (590, 120)], fill=(10, 30, 90, 255), width=7
+    )
     out = io.BytesIO()
     image.save(out, format="PNG")
     return check_signature_image(out.getvalue())
@@ -104,13 +105,22 @@ def completion_data(pages):
     )
     participants = tuple(
         CompletionParticipant(
-            name=name, role=role, email_masked="l•••z@example.com",
-            mobile_masked="+46•••••4567", invite_channel="email", otp_channel="sms",
-            otp_verified=True, state="signed", ip=ip,
+            name=name,
+            role=role,
+            email_masked="l•••z@example.com",
+            mobile_masked="+46•••••4567",
+            invite_channel="email",
+            otp_channel="sms",
+            otp_verified=True,
+            state="signed",
+            ip=ip,
             user_agent="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
             "Chrome/131.0.0.0 Safari/537.36",
-            consent_at="2026-11-23 14:01 CET", invited_at="2026-11-22 09:00 CET",
-            viewed_at="2026-11-23 14:00 CET", signed_at="2026-11-23 14:05 CET", rejected_at="",
+            consent_at="2026-11-23 14:01 CET",
+            invited_at="2026-11-22 09:00 CET",
+            viewed_at="2026-11-23 14:00 CET",
+            signed_at="2026-11-23 14:05 CET",
+            rejected_at="",
         )
         for name, role, ip in people
     )
@@ -120,16 +130,23 @@ def completion_data(pages):
             event=("sent", "viewed", "code sent", "code verified", "consented", "signed")[
                 minute % 6
             ],
-            participant=people[minute % 2][0], ip=people[minute % 2][2],
+            participant=people[minute % 2][0],
+            ip=people[minute % 2][2],
             detail=f"event {minute}",
         )
         for minute in range(24)
     )
     return CompletionData(
-        reference="SIGN/2026/00042", title="Sales contract 2026/0042", company="ACME AB",
-        original_sha256="9f" * 32, original_pages=pages, created_at="2026-11-22 09:00 CET",
-        completed_at="2026-11-23 14:05 CET", timezone="Europe/Stockholm",
-        participants=participants, events=events,
+        reference="SIGN/2026/00042",
+        title="Sales contract 2026/0042",
+        company="ACME AB",
+        original_sha256="9f" * 32,
+        original_pages=pages,
+        created_at="2026-11-22 09:00 CET",
+        completed_at="2026-11-23 14:05 CET",
+        timezone="Europe/Stockholm",
+        participants=participants,
+        events=events,
         verify_url="https://erp.example.com/digital_sign/verify/3f9a1c2b7d?token=Yk3mJq9",
         seal_note="This document is sealed with a self-signed certificate of ACME AB",
     )
@@ -137,10 +154,28 @@ def completion_data(pages):
 
 def values_for(pages, signature):
     return [
-        StampValue(pages, 66, 600, 250, 670, "signature", image=signature,
-                   signer_name="Łukasz Żółć", signed_at_label="2026-11-23 14:05 CET"),
-        StampValue(pages, 316, 600, 500, 670, "signature", image=signature,
-                   signer_name="Ελένη Παπαδοπούλου", signed_at_label="2026-11-23 14:07 CET"),
+        StampValue(
+            pages,
+            66,
+            600,
+            250,
+            670,
+            "signature",
+            image=signature,
+            signer_name="Łukasz Żółć",
+            signed_at_label="2026-11-23 14:05 CET",
+        ),
+        StampValue(
+            pages,
+            316,
+            600,
+            500,
+            670,
+            "signature",
+            image=signature,
+            signer_name="Ελένη Παπαδοπούλου",
+            signed_at_label="2026-11-23 14:07 CET",
+        ),
         StampValue(pages, 66, 690, 250, 708, "date", text="2026-11-23"),
     ]
 

@@ -40,8 +40,10 @@ LOREM = (
 def build(pages, footer_anchor=False):
     specs = []
     for number in range(1, pages + 1):
-        items = [pdfgen.Text(56, 40 + 15 * line, f"{number}.{line} {LOREM[: 60 + line]}", size=9)
-                 for line in range(45)]
+        items = [
+            pdfgen.Text(56, 40 + 15 * line, f"{number}.{line} {LOREM[: 60 + line]}", size=9)
+            for line in range(45)
+        ]
         items += [pdfgen.Box(56 + 60 * col, 730, 56 + 60 * col + 50, 745) for col in range(8)]
         footer = f"Page {number} of {pages} - contract 2026/0042"
         if footer_anchor:
@@ -112,8 +114,10 @@ def phase(name, function, runs, pages=None):
     median, best, result = timed(function, runs)
     growth = max(peak_kib() - before, 0)
     rate = f"{pages / median:8.0f} pages/s" if pages else " " * 14
-    print(f"{name:<28} median {median * 1000:8.1f} ms  best {best * 1000:8.1f} ms  {rate}"
-          f"  peak RSS +{growth / 1024:6.1f} MiB")
+    print(
+        f"{name:<28} median {median * 1000:8.1f} ms  best {best * 1000:8.1f} ms  {rate}"
+        f"  peak RSS +{growth / 1024:6.1f} MiB"
+    )
     return median, result
 
 
@@ -125,40 +129,64 @@ def main():
 
     start = time.perf_counter()
     data = build(args.pages)
-    print(f"document: {args.pages} pages, {len(data) / 1024:.0f} KiB, built in "
-          f"{time.perf_counter() - start:.1f} s; {os.cpu_count()} CPUs; {args.runs} runs each")
+    print(
+        f"document: {args.pages} pages, {len(data) / 1024:.0f} KiB, built in "
+        f"{time.perf_counter() - start:.1f} s; {os.cpu_count()} CPUs; {args.runs} runs each"
+    )
 
     phase("inspect_pdf", lambda: pdf_intake.inspect_pdf(data), args.runs, args.pages)
-    phase("inspect + sanitize (clean)", lambda: pdf_intake.inspect_pdf(data) and
-          pdf_sanitize.sanitize_pdf(data), args.runs, args.pages)
+    phase(
+        "inspect + sanitize (clean)",
+        lambda: pdf_intake.inspect_pdf(data) and pdf_sanitize.sanitize_pdf(data),
+        args.runs,
+        args.pages,
+    )
     dirty = active_pdf.add_active_content(data, page=args.pages // 2)
-    phase("sanitize (active content)", lambda: pdf_sanitize.sanitize_pdf(dirty), args.runs,
-          args.pages)
-    median, found = phase("detect_markers", lambda: pdf_markers.detect_markers(data), args.runs,
-                          args.pages)
+    phase(
+        "sanitize (active content)", lambda: pdf_sanitize.sanitize_pdf(dirty), args.runs, args.pages
+    )
+    median, found = phase(
+        "detect_markers", lambda: pdf_markers.detect_markers(data), args.runs, args.pages
+    )
     every = build(args.pages, footer_anchor=True)
     median_every, found_every = phase(
-        "detect_markers (every page)", lambda: pdf_markers.detect_markers(every), args.runs,
-        args.pages)
-    _m, hidden = phase("hide_markers", lambda: pdf_markers.hide_markers(data), args.runs,
-                       args.pages)
-    phase("render_page (1000px jpeg)",
-          lambda: pdf_render.render_page(hidden, 10, width_px=1000), args.runs)
-    phase("render_page (1000px png)",
-          lambda: pdf_render.render_page(hidden, 10, width_px=1000, fmt="png"), args.runs)
+        "detect_markers (every page)",
+        lambda: pdf_markers.detect_markers(every),
+        args.runs,
+        args.pages,
+    )
+    _m, hidden = phase(
+        "hide_markers", lambda: pdf_markers.hide_markers(data), args.runs, args.pages
+    )
+    phase(
+        "render_page (1000px jpeg)",
+        lambda: pdf_render.render_page(hidden, 10, width_px=1000),
+        args.runs,
+    )
+    phase(
+        "render_page (1000px png)",
+        lambda: pdf_render.render_page(hidden, 10, width_px=1000, fmt="png"),
+        args.runs,
+    )
     bomb = pdfgen.bomb_pdf()
     phase("inspect_pdf (300 MB bomb)", lambda: _refused(bomb), args.runs)
 
     by_source = {}
     for placement in found:
         by_source[placement.source] = by_source.get(placement.source, 0) + 1
-    print(f"placements found: {len(found)} {dict(sorted(by_source.items()))}; "
-          f"every-page document: {len(found_every)}")
-    for label, value in (("anchors on every 10th page", median),
-                         ("anchor on every page", median_every)):
+    print(
+        f"placements found: {len(found)} {dict(sorted(by_source.items()))}; "
+        f"every-page document: {len(found_every)}"
+    )
+    for label, value in (
+        ("anchors on every 10th page", median),
+        ("anchor on every page", median_every),
+    ):
         rate = args.pages / value
-        print(f"detection, {label}: {rate:.0f} pages/s (goal >= {GOAL_PAGES_PER_SECOND}: "
-              f"{'met' if rate >= GOAL_PAGES_PER_SECOND else 'NOT met'})")
+        print(
+            f"detection, {label}: {rate:.0f} pages/s (goal >= {GOAL_PAGES_PER_SECOND}: "
+            f"{'met' if rate >= GOAL_PAGES_PER_SECOND else 'NOT met'})"
+        )
 
 
 def _refused(data):

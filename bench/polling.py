@@ -8,6 +8,7 @@ Prints, per service, the wall time of polling every request once, the SQL querie
 A fraction of the documents change status between runs, so the changed path is measured too.
 Everything it creates is named "bench polling ..." and is rolled back at the end.
 """
+
 # ruff: noqa: F821 - `env` is given by odoo-bin shell
 import os
 import time
@@ -27,13 +28,32 @@ def seed_requests(provider, references):
     """Requests already out with the service (as the outbox leaves them), created in bulk."""
     Request = env["digital.sign.request"].with_context(tracking_disable=True, mail_notrack=True)
     deadline = fields.Datetime.now() + timedelta(days=30)
-    requests = Request.create([{
-        "name": f"bench polling {provider.code} {n}", "provider_id": provider.id,
-        "state": "sent", "provider_reference": reference, "provider_sync_state": "sent",
-        "provider_status": "sent", "deadline": deadline,
-        "participant_ids": [(0, 0, {"name": f"Signer {n}", "email": f"s{n}@example.com",
-                                    "role": "Customer", "state": "sent"})],
-    } for n, reference in enumerate(references)])
+    requests = Request.create(
+        [
+            {
+                "name": f"bench polling {provider.code} {n}",
+                "provider_id": provider.id,
+                "state": "sent",
+                "provider_reference": reference,
+                "provider_sync_state": "sent",
+                "provider_status": "sent",
+                "deadline": deadline,
+                "participant_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "name": f"Signer {n}",
+                            "email": f"s{n}@example.com",
+                            "role": "Customer",
+                            "state": "sent",
+                        },
+                    )
+                ],
+            }
+            for n, reference in enumerate(references)
+        ]
+    )
     env.flush_all()
     return requests
 
@@ -59,8 +79,10 @@ def run_poll(provider, fake, requests, method):
 
 
 def report(name, count, wall, queries, calls):
-    print(f"{name:44s} wall {wall:6.2f} s   {queries / count:5.2f} SQL/request   "
-          f"{calls / count:6.4f} HTTP calls/request ({calls} calls, {count} requests)")
+    print(
+        f"{name:44s} wall {wall:6.2f} s   {queries / count:5.2f} SQL/request   "
+        f"{calls / count:6.4f} HTTP calls/request ({calls} calls, {count} requests)"
+    )
 
 
 def main():
@@ -71,9 +93,14 @@ def main():
     getaccept = FakeGetAccept(api_tokens=("bench",)).start()
     try:
         ICP.set_param("digital_sign.getaccept.api_url", getaccept.base_url)
-        provider = env["digital.sign.provider"].create({
-            "name": "bench polling GetAccept", "code": "getaccept", "state": "test",
-            "getaccept_api_token": "bench"})
+        provider = env["digital.sign.provider"].create(
+            {
+                "name": "bench polling GetAccept",
+                "code": "getaccept",
+                "state": "test",
+                "getaccept_api_token": "bench",
+            }
+        )
         references = getaccept.seed_documents(COUNT, status="sent")
         requests = seed_requests(provider, references)
         env["ir.config_parameter"].sudo().set_param("digital_sign.cron_batch_size", 100)
@@ -92,16 +119,26 @@ def main():
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
-    docusign = FakeDocuSign(integration_key="ik", user_id="uid", public_key=key.public_key()).start()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    docusign = FakeDocuSign(
+        integration_key="ik", user_id="uid", public_key=key.public_key()
+    ).start()
     try:
         ICP.set_param("digital_sign.docusign.api_url", docusign.base_url)
         ICP.set_param("digital_sign.docusign.oauth_base_url", docusign.oauth_base_url)
-        provider = env["digital.sign.provider"].create({
-            "name": "bench polling DocuSign", "code": "docusign", "state": "test",
-            "docusign_integration_key": "ik", "docusign_user_id": "uid",
-            "docusign_account_id": docusign.account_id, "docusign_private_key": pem})
+        provider = env["digital.sign.provider"].create(
+            {
+                "name": "bench polling DocuSign",
+                "code": "docusign",
+                "state": "test",
+                "docusign_integration_key": "ik",
+                "docusign_user_id": "uid",
+                "docusign_account_id": docusign.account_id,
+                "docusign_private_key": pem,
+            }
+        )
         long_ago = datetime.now(UTC) - timedelta(days=1)
         references = docusign.seed_envelopes(COUNT, status="sent", changed_at=long_ago)
         requests = seed_requests(provider, references)
@@ -109,7 +146,9 @@ def main():
         for reference in references[: int(COUNT * CHANGED)]:
             docusign.set_status(reference, "delivered")
         wall, queries, calls = run_poll(provider, docusign, requests, "changed")
-        report(f"DocuSign, changed-since, {int(CHANGED * 100)}% changed", COUNT, wall, queries, calls)
+        report(
+            f"DocuSign, changed-since, {int(CHANGED * 100)}% changed", COUNT, wall, queries, calls
+        )
     finally:
         docusign.stop()
     env.cr.rollback()

@@ -83,9 +83,17 @@ def submit_once(base, path, field_id, signature):
     page = session.get(base + path, timeout=60)
     csrf = re.search(r'csrf_token: "([^"]+)"', page.text).group(1)
     sha = re.search(r'data-document-sha256="([0-9a-f]+)"', page.text).group(1)
-    payload = {"jsonrpc": "2.0", "method": "call", "id": 1, "params": {
-        "csrf_token": csrf, "consent": True, "document_sha256": sha,
-        "values": {str(field_id): signature}}}
+    payload = {
+        "jsonrpc": "2.0",
+        "method": "call",
+        "id": 1,
+        "params": {
+            "csrf_token": csrf,
+            "consent": True,
+            "document_sha256": sha,
+            "values": {str(field_id): signature},
+        },
+    }
     started = time.perf_counter()
     response = session.post(f"{base}{path}/submit", json=payload, timeout=60)
     elapsed = time.perf_counter() - started
@@ -203,23 +211,38 @@ class Chromium(cdp.Chromium):
 
     def first_paint(self, url, selector=None, phone=False):
         context = self.call("Target.createBrowserContext")["browserContextId"]
-        target = self.call("Target.createTarget", url="about:blank", browserContextId=context)["targetId"]
+        target = self.call("Target.createTarget", url="about:blank", browserContextId=context)[
+            "targetId"
+        ]
         session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
         try:
             self.call("Page.enable", session)
             if phone:
-                self.call("Emulation.setDeviceMetricsOverride", session, width=375, height=667,
-                          deviceScaleFactor=2, mobile=True)
+                self.call(
+                    "Emulation.setDeviceMetricsOverride",
+                    session,
+                    width=375,
+                    height=667,
+                    deviceScaleFactor=2,
+                    mobile=True,
+                )
             else:
-                self.call("Emulation.setDeviceMetricsOverride", session, width=1280, height=900,
-                          deviceScaleFactor=1, mobile=False)
+                self.call(
+                    "Emulation.setDeviceMetricsOverride",
+                    session,
+                    width=1280,
+                    height=900,
+                    deviceScaleFactor=1,
+                    mobile=False,
+                )
             prefix = f"window.__docSelector = {json.dumps(selector)};" if selector else ""
             self.call("Page.addScriptToEvaluateOnNewDocument", session, source=prefix + DETECT)
             self.call("Page.navigate", session, url=url)
             deadline = time.time() + 30
             while time.time() < deadline:
-                value = self.call("Runtime.evaluate", session, expression="window.__firstDoc",
-                                  returnByValue=True)["result"].get("value")
+                value = self.call(
+                    "Runtime.evaluate", session, expression="window.__firstDoc", returnByValue=True
+                )["result"].get("value")
                 if value is not None:
                     return value / 1000
                 time.sleep(0.02)
@@ -232,39 +255,70 @@ class Chromium(cdp.Chromium):
         """Open ``url`` in a fresh context, fill and consent, click Sign; return the seconds
         from the click until the signed page is on screen."""
         context = self.call("Target.createBrowserContext")["browserContextId"]
-        target = self.call("Target.createTarget", url="about:blank", browserContextId=context)["targetId"]
+        target = self.call("Target.createTarget", url="about:blank", browserContextId=context)[
+            "targetId"
+        ]
         session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
         try:
             self.call("Page.enable", session)
-            self.call("Emulation.setDeviceMetricsOverride", session, width=1280, height=900,
-                      deviceScaleFactor=1, mobile=False)
+            self.call(
+                "Emulation.setDeviceMetricsOverride",
+                session,
+                width=1280,
+                height=900,
+                deviceScaleFactor=1,
+                mobile=False,
+            )
             self.call("Page.addScriptToEvaluateOnNewDocument", session, source=DONE_DETECT)
             self.call("Page.navigate", session, url=url)
             deadline = time.time() + 30
-            while not self.call("Runtime.evaluate", session, returnByValue=True,
-                                expression="document.body?.getAttribute('is-ready') === 'true'")["result"].get("value"):
+            while not self.call(
+                "Runtime.evaluate",
+                session,
+                returnByValue=True,
+                expression="document.body?.getAttribute('is-ready') === 'true'",
+            )["result"].get("value"):
                 if time.time() > deadline:
                     raise TimeoutError(url)
                 time.sleep(0.05)
-            filled = self.call("Runtime.evaluate", session, expression=FILL_AND_CONSENT,
-                               awaitPromise=True, returnByValue=True)
+            filled = self.call(
+                "Runtime.evaluate",
+                session,
+                expression=FILL_AND_CONSENT,
+                awaitPromise=True,
+                returnByValue=True,
+            )
             if "exceptionDetails" in filled:
                 raise RuntimeError(f"filling {url} failed: {filled['exceptionDetails']}")
-            clicked = self.call("Runtime.evaluate", session, returnByValue=True, expression=(
-                "(() => { const t = Date.now(); document.querySelector('.o_ds_submit').click(); "
-                "return t; })()"))["result"]["value"]
+            clicked = self.call(
+                "Runtime.evaluate",
+                session,
+                returnByValue=True,
+                expression=(
+                    "(() => { const t = Date.now(); document.querySelector('.o_ds_submit').click(); "
+                    "return t; })()"
+                ),
+            )["result"]["value"]
             deadline = time.time() + 60
             while time.time() < deadline:
                 try:
-                    done = self.call("Runtime.evaluate", session, expression="window.__doneAt",
-                                     returnByValue=True)["result"].get("value")
+                    done = self.call(
+                        "Runtime.evaluate",
+                        session,
+                        expression="window.__doneAt",
+                        returnByValue=True,
+                    )["result"].get("value")
                 except RuntimeError:  # the page is being replaced
                     done = None
                 if done:
                     return (done - clicked) / 1000
                 time.sleep(0.02)
-            shown = self.call("Runtime.evaluate", session, returnByValue=True, expression=(
-                "document.body && document.body.innerText.slice(0, 300)"))["result"].get("value")
+            shown = self.call(
+                "Runtime.evaluate",
+                session,
+                returnByValue=True,
+                expression=("document.body && document.body.innerText.slice(0, 300)"),
+            )["result"].get("value")
             raise TimeoutError(f"no signed page after submitting {url}; the page shows: {shown!r}")
         finally:
             self.call("Target.closeTarget", targetId=target)
@@ -280,7 +334,9 @@ def main():
     args = parser.parse_args()
     base = args.base_url.rstrip("/")
     setup = json.load(open(args.setup_json))
-    signature = "data:image/png;base64," + base64.b64encode(open(args.signature_png, "rb").read()).decode()
+    signature = (
+        "data:image/png;base64," + base64.b64encode(open(args.signature_png, "rb").read()).decode()
+    )
     page_url = base + setup["page10"]
     quote_url = base + setup["quote"] if setup.get("quote") else None
 
@@ -292,7 +348,9 @@ def main():
         if quote_url:
             quote = measure_gets(quote_url, clients, per_client)
             print(f"quotation page GET     {summary(quote)}")
-            print(f"  ratio of medians (goal <= 0.5): {statistics.median(ours) / statistics.median(quote):.2f}")
+            print(
+                f"  ratio of medians (goal <= 0.5): {statistics.median(ours) / statistics.median(quote):.2f}"
+            )
     links = setup["submits"]
     half = len(links) // 3
     print(f"submit POST, 1 client  {summary(measure_submits(base, links[:half], 1, signature))}")
@@ -301,8 +359,10 @@ def main():
     print("\n== First document page visible in headless Chromium (fresh context each run) ==")
     browser = Chromium()
     try:
-        targets = [("signing page, 10 pages", base + setup["page10"], None),
-                   ("signing page, 200 pages", base + setup["page200"], None)]
+        targets = [
+            ("signing page, 10 pages", base + setup["page10"], None),
+            ("signing page, 200 pages", base + setup["page200"], None),
+        ]
         if quote_url:
             targets.append(("quotation page #quote_content", quote_url, "#quote_content"))
         for phone in (False, True):
@@ -312,21 +372,27 @@ def main():
                 for name, url, selector in targets:  # interleaved
                     results[name].append(browser.first_paint(url, selector, phone=phone))
             for name, values in results.items():
-                print(f"{name:32s} median {statistics.median(values) * 1000:6.0f} ms   "
-                      f"min {min(values) * 1000:6.0f}   max {max(values) * 1000:6.0f}")
+                print(
+                    f"{name:32s} median {statistics.median(values) * 1000:6.0f} ms   "
+                    f"min {min(values) * 1000:6.0f}   max {max(values) * 1000:6.0f}"
+                )
         print("\n== Submitting in headless Chromium: click on Sign until the signed page shows ==")
         for pages in ("10", "200"):
             values = [browser.submit(base + path) for path in setup["browser_submits"][pages]]
-            print(f"signing page, {pages:>3} pages          median {statistics.median(values) * 1000:6.0f} ms   "
-                  f"min {min(values) * 1000:6.0f}   max {max(values) * 1000:6.0f}   (goal < 500 ms)")
+            print(
+                f"signing page, {pages:>3} pages          median {statistics.median(values) * 1000:6.0f} ms   "
+                f"min {min(values) * 1000:6.0f}   max {max(values) * 1000:6.0f}   (goal < 500 ms)"
+            )
     finally:
         browser.close()
 
     print("\n== Final document (values + certificate of completion), on real records ==")
     for pages, figures in sorted(setup["final"].items(), key=lambda item: int(item[0])):
         goal = 0.15 if int(pages) == 10 else 3.0
-        print(f"{pages:>3} pages: median {figures['median_s'] * 1000:7.1f} ms   max "
-              f"{figures['max_s'] * 1000:7.1f} ms   (goal < {goal * 1000:.0f} ms)")
+        print(
+            f"{pages:>3} pages: median {figures['median_s'] * 1000:7.1f} ms   max "
+            f"{figures['max_s'] * 1000:7.1f} ms   (goal < {goal * 1000:.0f} ms)"
+        )
 
 
 if __name__ == "__main__":

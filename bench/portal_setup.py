@@ -4,6 +4,7 @@ Creates sent requests on 10- and 200-page PDFs (one participant each, so every s
 link of its own), times the final document of signed 10- and 200-page requests, and prints
 one JSON line with the links and figures. Everything it creates is named "bench ...".
 """
+
 # ruff: noqa: F821 - `env` is given by odoo-bin shell
 import base64
 import json
@@ -22,8 +23,12 @@ def make_pdf(pages):
         page = doc.new_page()
         page.insert_text((72, 72), f"Benchmark agreement - page {number}", fontsize=16)
         for line in range(45):
-            page.insert_text((72, 110 + line * 15), "Lorem ipsum dolor sit amet, consectetur "
-                             "adipiscing elit, sed do eiusmod tempor incididunt ut labore.", fontsize=9)
+            page.insert_text(
+                (72, 110 + line * 15),
+                "Lorem ipsum dolor sit amet, consectetur "
+                "adipiscing elit, sed do eiusmod tempor incididunt ut labore.",
+                fontsize=9,
+            )
         if number == pages:
             page.insert_text((72, 800), "Customer: {{sign:Customer}}", fontsize=10)
     data = doc.tobytes(garbage=3, deflate=True)
@@ -33,10 +38,16 @@ def make_pdf(pages):
 
 def new_request(pdf, name):
     partner = env["res.partner"].create({"name": name, "email": "bench@example.com"})
-    request = env["digital.sign.request"].create({
-        "name": name, "partner_id": partner.id, "original_pdf": base64.b64encode(pdf),
-        "participant_ids": [(0, 0, {"name": name, "email": "bench@example.com", "role": "Customer"})],
-    })
+    request = env["digital.sign.request"].create(
+        {
+            "name": name,
+            "partner_id": partner.id,
+            "original_pdf": base64.b64encode(pdf),
+            "participant_ids": [
+                (0, 0, {"name": name, "email": "bench@example.com", "role": "Customer"})
+            ],
+        }
+    )
     request._detect_fields()
     request.action_send()
     return request
@@ -47,7 +58,9 @@ pdf10, pdf200 = make_pdf(10), make_pdf(200)
 page10 = new_request(pdf10, f"bench view 10 {stamp}")
 page200 = new_request(pdf200, f"bench view 200 {stamp}")
 submits = [new_request(pdf10, f"bench submit {stamp} {n}") for n in range(SUBMITS)]
-signature_field = {r.id: r.field_ids.filtered(lambda f: f.kind == "signature")[:1].id for r in submits}
+signature_field = {
+    r.id: r.field_ids.filtered(lambda f: f.kind == "signature")[:1].id for r in submits
+}
 # Documents signed through the page in Chromium, a fresh one per run.
 BROWSER_SUBMITS = int(os.environ.get("BENCH_BROWSER_SUBMITS", "5"))
 browser_submits = {
@@ -74,12 +87,21 @@ for pages, pdf in ((10, pdf10), (200, pdf200)):
 
 quote = env["sale.order"].search([("state", "in", ("draft", "sent"))], limit=1)
 env.cr.commit()
-print("BENCH_JSON " + json.dumps({
-    "page10": page10.participant_ids._get_signing_path(),
-    "page200": page200.participant_ids._get_signing_path(),
-    "submits": [[r.participant_ids._get_signing_path(), signature_field[r.id]] for r in submits],
-    "quote": quote.get_portal_url() if quote else None,
-    "browser_submits": {pages: [r.participant_ids._get_signing_path() for r in requests]
-                        for pages, requests in browser_submits.items()},
-    "final": final,
-}))
+print(
+    "BENCH_JSON "
+    + json.dumps(
+        {
+            "page10": page10.participant_ids._get_signing_path(),
+            "page200": page200.participant_ids._get_signing_path(),
+            "submits": [
+                [r.participant_ids._get_signing_path(), signature_field[r.id]] for r in submits
+            ],
+            "quote": quote.get_portal_url() if quote else None,
+            "browser_submits": {
+                pages: [r.participant_ids._get_signing_path() for r in requests]
+                for pages, requests in browser_submits.items()
+            },
+            "final": final,
+        }
+    )
+)

@@ -25,8 +25,9 @@ class Browser(cdp.Chromium):
         super().__init__(port, page=True, flags=["--hide-scrollbars"])
 
     def evaluate(self, expression):
-        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True,
-                           awaitPromise=True)
+        result = self.call(
+            "Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True
+        )
         return result.get("result", {}).get("value")
 
     def wait_for(self, selector, timeout=30):
@@ -43,8 +44,11 @@ def login(base_url, credentials):
     session = requests.Session()
     page = session.get(f"{base_url}/web/login", timeout=30)
     token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    session.post(f"{base_url}/web/login", data={"login": user, "password": password,
-                                                "csrf_token": token}, timeout=30)
+    session.post(
+        f"{base_url}/web/login",
+        data={"login": user, "password": password, "csrf_token": token},
+        timeout=30,
+    )
     return session.cookies.get("session_id")
 
 
@@ -68,12 +72,22 @@ def main():
         browser.call("Page.enable")
         browser.call("Network.enable")
         if args.phone:
-            browser.call("Emulation.setDeviceMetricsOverride", width=375, height=667,
-                         deviceScaleFactor=2, mobile=True)
+            browser.call(
+                "Emulation.setDeviceMetricsOverride",
+                width=375,
+                height=667,
+                deviceScaleFactor=2,
+                mobile=True,
+            )
             browser.call("Emulation.setTouchEmulationEnabled", enabled=True)
         else:
-            browser.call("Emulation.setDeviceMetricsOverride", width=args.width,
-                         height=args.height, deviceScaleFactor=1, mobile=False)
+            browser.call(
+                "Emulation.setDeviceMetricsOverride",
+                width=args.width,
+                height=args.height,
+                deviceScaleFactor=1,
+                mobile=False,
+            )
         if args.login:
             sid = login(args.base_url, args.login)
             host = args.base_url.split("//", 1)[1].split("/", 1)[0].split(":")[0]
@@ -86,11 +100,12 @@ def main():
             browser.evaluate(f"document.querySelector({json.dumps(selector)}).click()")
         if args.scroll:
             browser.wait_for(args.scroll)
-            browser.evaluate(f"document.querySelector({json.dumps(args.scroll)})"
-                             ".scrollIntoView({block: 'center'})")
+            browser.evaluate(
+                f"document.querySelector({json.dumps(args.scroll)})"
+                ".scrollIntoView({block: 'center'})"
+            )
         time.sleep(args.delay)
-        shot = browser.call("Page.captureScreenshot", format="png",
-                            captureBeyondViewport=args.full)
+        shot = browser.call("Page.captureScreenshot", format="png", captureBeyondViewport=args.full)
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         with open(args.out, "wb") as out:
             out.write(base64.b64decode(shot["data"]))

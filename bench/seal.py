@@ -54,8 +54,10 @@ def main():
     ca = pki.Pki(key_type=args.key_type)
     identity = seal_identity.load_seal_identity(ca.pkcs12(ca.leaf, b"bench"), b"bench")
     print(f"PKI {args.key_type}, chain root+intermediate+leaf, B-T, {args.runs} runs each")
-    print(f"{'size':>6} {'bytes':>10} | {'seal p50':>9} {'seal p95':>9} | "
-          f"{'verify p50':>10} {'verify p95':>10} | goals")
+    print(
+        f"{'size':>6} {'bytes':>10} | {'seal p50':>9} {'seal p95':>9} | "
+        f"{'verify p50':>10} {'verify p95':>10} | goals"
+    )
     with ca.timestamp_server() as tsa:
         server = tsa.server()
         pades.seal_pdf(make_pdf(0.01), identity, level="B-T", timestamp=server)  # warm-up
@@ -73,9 +75,11 @@ def main():
             seal_p95, verify_p95 = percentile(seal_times, 95), percentile(verify_times, 95)
             goals = "ok" if seal_p95 < SEAL_GOAL and verify_p95 < VERIFY_GOAL else "MISSED"
             status = "" if result.status == "valid" else f" (status {result.status}!)"
-            print(f"{size:>4g}MB {len(data):>10} | {percentile(seal_times, 50):>8.3f}s "
-                  f"{seal_p95:>8.3f}s | {percentile(verify_times, 50) * 1000:>8.1f}ms "
-                  f"{verify_p95 * 1000:>8.1f}ms | {goals}{status}")
+            print(
+                f"{size:>4g}MB {len(data):>10} | {percentile(seal_times, 50):>8.3f}s "
+                f"{seal_p95:>8.3f}s | {percentile(verify_times, 50) * 1000:>8.1f}ms "
+                f"{verify_p95 * 1000:>8.1f}ms | {goals}{status}"
+            )
 
 
 if __name__ == "__main__":

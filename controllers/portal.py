@@ -49,8 +49,17 @@ RECORD_PORTALS = {
     "helpdesk.ticket": {"download": "/my/ticket/{record}/signed/{request}", "key": "ticket"},
 }
 # What the document's page tells of its audit trail: the steps, by participant name.
-TIMELINE_EVENTS = ("sent", "invited", "viewed", "signed", "rejected", "completed",
-                   "finalized", "cancelled", "expired")
+TIMELINE_EVENTS = (
+    "sent",
+    "invited",
+    "viewed",
+    "signed",
+    "rejected",
+    "completed",
+    "finalized",
+    "cancelled",
+    "expired",
+)
 CLOSED_STATES = ("rejected", "cancelled", "expired")
 MAX_SEARCH = 256
 
@@ -71,8 +80,9 @@ class DigitalSignPortal(SaleCustomerPortal, CustomerPortalHelpdesk):
         rule_sudo = rule.sudo()
         if not rule_sudo.active:
             return Domain.FALSE
-        return Domain(safe_eval(rule_sudo.domain_force or "[]",
-                                request.env["ir.rule"]._eval_context()))
+        return Domain(
+            safe_eval(rule_sudo.domain_force or "[]", request.env["ir.rule"]._eval_context())
+        )
 
     def _digital_sign_get_document_sudo(self, request_id):
         """The document ``request_id`` if the portal shows it to the logged-in user, else an
@@ -80,8 +90,9 @@ class DigitalSignPortal(SaleCustomerPortal, CustomerPortalHelpdesk):
         Request = request.env["digital.sign.request"].sudo()
         if not P.Id().fits(request_id):
             return Request
-        return Request.search(self._digital_sign_rule_domain(REQUEST_RULE)
-                              & Domain("id", "=", request_id), limit=1)
+        return Request.search(
+            self._digital_sign_rule_domain(REQUEST_RULE) & Domain("id", "=", request_id), limit=1
+        )
 
     def _digital_sign_own_participants(self, requests_sudo):
         """The participants of ``requests_sudo`` that are the logged-in user (the
@@ -89,29 +100,38 @@ class DigitalSignPortal(SaleCustomerPortal, CustomerPortalHelpdesk):
         Participant = request.env["digital.sign.participant"].sudo()
         if not requests_sudo or request.env.user._is_public():
             return Participant
-        return Participant.search(self._digital_sign_rule_domain(PARTICIPANT_RULE)
-                                  & Domain("request_id", "in", requests_sudo.ids))
+        return Participant.search(
+            self._digital_sign_rule_domain(PARTICIPANT_RULE)
+            & Domain("request_id", "in", requests_sudo.ids)
+        )
 
     def _digital_sign_can_sign(self, participant_sudo):
         """True when ``participant_sudo`` signs now on our signing page: it is their turn,
         they have a live link, and the document is not out with an external service (whose
         participants sign at the service)."""
         provider = participant_sudo.request_id.provider_id
-        return participant_sudo._link_state() == "sign" \
-            and not (provider and provider.support_remote_signing) \
+        return (
+            participant_sudo._link_state() == "sign"
+            and not (provider and provider.support_remote_signing)
             and bool(participant_sudo._get_signing_path())
+        )
 
     # === VALUES === #
     def _digital_sign_is_ready(self, sign_request_sudo):
         """True when the signed document can be downloaded."""
-        return sign_request_sudo.state == "signed" and sign_request_sudo.finalize_state == "done" \
+        return (
+            sign_request_sudo.state == "signed"
+            and sign_request_sudo.finalize_state == "done"
             and bool(sign_request_sudo.signed_sha256)
+        )
 
     def _digital_sign_has_certificate(self, sign_request_sudo):
         """True when the signed PDF ends with our certificate of completion (built here: a
         service's signed copy carries the service's own)."""
         provider = sign_request_sudo.provider_id
-        return bool(sign_request_sudo.page_count) and not (provider and provider.support_remote_signing)
+        return bool(sign_request_sudo.page_count) and not (
+            provider and provider.support_remote_signing
+        )
 
     def _digital_sign_status(self, sign_request_sudo, own_sudo):
         """The state of a document as the portal says it to the user.
@@ -140,8 +160,9 @@ class DigitalSignPortal(SaleCustomerPortal, CustomerPortalHelpdesk):
         url = f"{MY_SIGNATURES}/{sign_request_sudo.id}/sign"
         if len(signable) == 1:
             return [(signable.name, url)]
-        return [(participant.name, f"{url}?participant={participant.id}")
-                for participant in signable]
+        return [
+            (participant.name, f"{url}?participant={participant.id}") for participant in signable
+        ]
 
     def _digital_sign_downloads(self, sign_request_sudo):
         """The downloads of a document in ``/my/signatures``: {'signed': url,
@@ -155,8 +176,7 @@ class DigitalSignPortal(SaleCustomerPortal, CustomerPortalHelpdesk):
         base = f"{MY_SIGNATURES}/{sign_request_sudo.id}"
         downloads = {"signed": f"{base}/signed"}
         if self._digital_sign_has_certificate(sign_request_sudo):
-            downloads["certificate"] = \
-                f"{base}/certificate#page={sign_request_sudo.page_count + 1}"
+            downloads["certificate"] = f"{base}/certificate#page={sign_request_sudo.page_count + 1}"
         return downloads
 
     def _digital_sign_prepare_row(self, sign_request_sudo, own_sudo):
@@ -180,41 +200,55 @@ class DigitalSignPortal(SaleCustomerPortal, CustomerPortalHelpdesk):
         own_sudo = self._digital_sign_own_participants(requests_sudo)
         return [
             self._digital_sign_prepare_row(
-                sign_request_sudo, own_sudo.filtered(lambda p, r=sign_request_sudo: p.request_id == r))
+                sign_request_sudo,
+                own_sudo.filtered(lambda p, r=sign_request_sudo: p.request_id == r),
+            )
             for sign_request_sudo in requests_sudo
         ]
 
     def _digital_sign_participant_rows(self, sign_request_sudo, own_sudo):
         """The participants as the document's page shows them: names, roles and states only."""
         env = request.env
-        states = dict(sign_request_sudo.participant_ids._fields["state"]._description_selection(env))
-        return [{
-            "name": participant.name if not participant.to_be_named else env._("(to be named)"),
-            "role": participant.role,
-            "state": states.get(participant.state, participant.state),
-            "state_code": participant.state,
-            "signed_at": participant.signed_at,
-            "is_me": participant in own_sudo,
-        } for participant in sign_request_sudo.participant_ids]
+        states = dict(
+            sign_request_sudo.participant_ids._fields["state"]._description_selection(env)
+        )
+        return [
+            {
+                "name": participant.name if not participant.to_be_named else env._("(to be named)"),
+                "role": participant.role,
+                "state": states.get(participant.state, participant.state),
+                "state_code": participant.state,
+                "signed_at": participant.signed_at,
+                "is_me": participant in own_sudo,
+            }
+            for participant in sign_request_sudo.participant_ids
+        ]
 
     def _digital_sign_timeline(self, sign_request_sudo):
         """The steps of the audit trail the customer sees: sent, invited, viewed, signed...
         with their times and the participant's name (no contacts, IPs or details)."""
         events_sudo = sign_request_sudo.event_ids.filtered(
-            lambda e: e.event_type in TIMELINE_EVENTS).sorted("sequence")
+            lambda e: e.event_type in TIMELINE_EVENTS
+        ).sorted("sequence")
         labels = dict(events_sudo._fields["event_type"]._description_selection(request.env))
-        return [{
-            "at": event.event_date,
-            "label": labels.get(event.event_type, event.event_type),
-            "who": event.participant_id.name or "",
-        } for event in events_sudo]
+        return [
+            {
+                "at": event.event_date,
+                "label": labels.get(event.event_type, event.event_type),
+                "who": event.participant_id.name or "",
+            }
+            for event in events_sudo
+        ]
 
     def _digital_sign_linked_record(self, sign_request_sudo):
         """The portal page of the quotation or ticket the document belongs to, when the user
         may read it: {'name', 'url'}, or {}."""
         record = sign_request_sudo._get_linked_record()
-        if not record or record._name not in RECORD_PORTALS \
-                or not record.with_user(request.env.user).has_access("read"):
+        if (
+            not record
+            or record._name not in RECORD_PORTALS
+            or not record.with_user(request.env.user).has_access("read")
+        ):
             return {}
         record_sudo = record.sudo()
         return {"name": record_sudo.display_name, "url": record_sudo.access_url}
@@ -237,17 +271,22 @@ class DigitalSignPortal(SaleCustomerPortal, CustomerPortalHelpdesk):
         now = fields.Datetime.now()
         in_time = Domain("deadline", "=", False) | Domain("deadline", ">=", now)
         is_open = Domain("state", "in", const.OPEN_REQUEST_STATES) & in_time
-        waits_for_me = Domain("participant_ids", "any",
-                              self._digital_sign_rule_domain(PARTICIPANT_RULE)
-                              & Domain("state", "in", ("sent", "viewed")))
+        waits_for_me = Domain(
+            "participant_ids",
+            "any",
+            self._digital_sign_rule_domain(PARTICIPANT_RULE)
+            & Domain("state", "in", ("sent", "viewed")),
+        )
         late = Domain("state", "in", const.OPEN_REQUEST_STATES) & Domain("deadline", "<", now)
         return {
             "all": {"label": env._("All"), "domain": Domain.TRUE},
             "to_sign": {"label": env._("To sign"), "domain": is_open & waits_for_me},
             "waiting": {"label": env._("Waiting for others"), "domain": is_open & ~waits_for_me},
             "signed": {"label": env._("Signed"), "domain": Domain("state", "=", "signed")},
-            "closed": {"label": env._("Rejected, cancelled or expired"),
-                       "domain": Domain("state", "in", CLOSED_STATES) | late},
+            "closed": {
+                "label": env._("Rejected, cancelled or expired"),
+                "domain": Domain("state", "in", CLOSED_STATES) | late,
+            },
         }
 
     def _digital_sign_searchbar_inputs(self):
@@ -256,23 +295,35 @@ class DigitalSignPortal(SaleCustomerPortal, CustomerPortalHelpdesk):
     def _digital_sign_documents_domain(self, filterby="all"):
         """The documents of the logged-in user in ``/my/signatures``, with a filter."""
         filters = self._digital_sign_searchbar_filters()
-        return self._digital_sign_rule_domain(REQUEST_RULE) \
+        return (
+            self._digital_sign_rule_domain(REQUEST_RULE)
             & filters.get(filterby, filters["all"])["domain"]
+        )
 
     def _prepare_home_portal_values(self, counters):
         values = super()._prepare_home_portal_values(counters)
         Request = request.env["digital.sign.request"].sudo()
-        for counter, filterby in (("digital_sign_to_sign_count", "to_sign"),
-                                  ("digital_sign_signed_count", "signed")):
+        for counter, filterby in (
+            ("digital_sign_to_sign_count", "to_sign"),
+            ("digital_sign_signed_count", "signed"),
+        ):
             if counter in counters:
                 values[counter] = Request.search_count(
-                    self._digital_sign_documents_domain(filterby))
+                    self._digital_sign_documents_domain(filterby)
+                )
         return values
 
-    @http.route([MY_SIGNATURES, f"{MY_SIGNATURES}/page/<int:page>"], type="http", auth="user",
-                website=True, methods=["GET"], sitemap=False)
-    def portal_my_signatures(self, page=1, sortby=None, filterby=None, search=None,
-                             search_in="all", **kwargs):
+    @http.route(
+        [MY_SIGNATURES, f"{MY_SIGNATURES}/page/<int:page>"],
+        type="http",
+        auth="user",
+        website=True,
+        methods=["GET"],
+        sitemap=False,
+    )
+    def portal_my_signatures(
+        self, page=1, sortby=None, filterby=None, search=None, search_in="all", **kwargs
+    ):
         sortings = self._digital_sign_searchbar_sortings()
         filters = self._digital_sign_searchbar_filters()
         sortby = sortby if sortby in sortings else "date"
@@ -284,51 +335,69 @@ class DigitalSignPortal(SaleCustomerPortal, CustomerPortalHelpdesk):
         Request = request.env["digital.sign.request"].sudo()
         pager = portal_pager(
             url=MY_SIGNATURES,
-            url_args={"sortby": sortby, "filterby": filterby, "search": search,
-                      "search_in": "all"},
+            url_args={"sortby": sortby, "filterby": filterby, "search": search, "search_in": "all"},
             total=Request.search_count(domain),
             page=page,
             step=self._items_per_page,
         )
-        requests_sudo = Request.search(domain, order=sortings[sortby]["order"],
-                                       limit=self._items_per_page, offset=pager["offset"])
+        requests_sudo = Request.search(
+            domain,
+            order=sortings[sortby]["order"],
+            limit=self._items_per_page,
+            offset=pager["offset"],
+        )
         values = self._prepare_portal_layout_values()
-        values.update({
-            "page_name": "digital_sign",
-            "default_url": MY_SIGNATURES,
-            "pager": pager,
-            "documents": self._digital_sign_prepare_rows(requests_sudo),
-            "searchbar_sortings": sortings,
-            "sortby": sortby,
-            "searchbar_filters": filters,
-            "filterby": filterby,
-            "searchbar_inputs": self._digital_sign_searchbar_inputs(),
-            "search_in": "all",
-            "search": search,
-        })
+        values.update(
+            {
+                "page_name": "digital_sign",
+                "default_url": MY_SIGNATURES,
+                "pager": pager,
+                "documents": self._digital_sign_prepare_rows(requests_sudo),
+                "searchbar_sortings": sortings,
+                "sortby": sortby,
+                "searchbar_filters": filters,
+                "filterby": filterby,
+                "searchbar_inputs": self._digital_sign_searchbar_inputs(),
+                "search_in": "all",
+                "search": search,
+            }
+        )
         return request.render("digital_sign.portal_my_signatures", values)
 
     # === /my/signatures/<id> === #
-    @http.route(f"{MY_SIGNATURES}/<int:request_id>", type="http", auth="user", website=True,
-                methods=["GET"], sitemap=False)
+    @http.route(
+        f"{MY_SIGNATURES}/<int:request_id>",
+        type="http",
+        auth="user",
+        website=True,
+        methods=["GET"],
+        sitemap=False,
+    )
     def portal_my_signature(self, request_id, **kwargs):
         sign_request_sudo = self._digital_sign_get_document_sudo(request_id)
         if not sign_request_sudo:
             raise request.not_found()
         own_sudo = self._digital_sign_own_participants(sign_request_sudo)
         values = self._prepare_portal_layout_values()
-        values.update({
-            "page_name": "digital_sign",
-            "sign_request": sign_request_sudo,
-            "document": self._digital_sign_prepare_row(sign_request_sudo, own_sudo),
-            "participants": self._digital_sign_participant_rows(sign_request_sudo, own_sudo),
-            "timeline": self._digital_sign_timeline(sign_request_sudo),
-            "linked_record": self._digital_sign_linked_record(sign_request_sudo),
-        })
+        values.update(
+            {
+                "page_name": "digital_sign",
+                "sign_request": sign_request_sudo,
+                "document": self._digital_sign_prepare_row(sign_request_sudo, own_sudo),
+                "participants": self._digital_sign_participant_rows(sign_request_sudo, own_sudo),
+                "timeline": self._digital_sign_timeline(sign_request_sudo),
+                "linked_record": self._digital_sign_linked_record(sign_request_sudo),
+            }
+        )
         return request.render("digital_sign.portal_my_signature", values)
 
-    @http.route(f"{MY_SIGNATURES}/<int:request_id>/sign", type="http", auth="user",
-                methods=["GET"], sitemap=False)
+    @http.route(
+        f"{MY_SIGNATURES}/<int:request_id>/sign",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        sitemap=False,
+    )
     def portal_my_signature_sign(self, request_id, participant=None, **kwargs):
         """*Sign* from the portal: straight to the signing page of the participant that is
         the logged-in user, when it is their turn. Anything else goes back to the document's
@@ -337,7 +406,8 @@ class DigitalSignPortal(SaleCustomerPortal, CustomerPortalHelpdesk):
         if not sign_request_sudo:
             raise request.not_found()
         signable = self._digital_sign_own_participants(sign_request_sudo).filtered(
-            self._digital_sign_can_sign)
+            self._digital_sign_can_sign
+        )
         if participant:
             signable = signable.filtered(lambda p: str(p.id) == participant)
         if not signable:
@@ -346,39 +416,62 @@ class DigitalSignPortal(SaleCustomerPortal, CustomerPortalHelpdesk):
         response.headers.update(NO_STORE)
         return response
 
-    @http.route(f"{MY_SIGNATURES}/<int:request_id>/signed", type="http", auth="user",
-                methods=["GET"], sitemap=False)
+    @http.route(
+        f"{MY_SIGNATURES}/<int:request_id>/signed",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        sitemap=False,
+    )
     def portal_my_signature_signed(self, request_id, **kwargs):
         return self._digital_sign_my_download(request_id, "signed")
 
-    @http.route(f"{MY_SIGNATURES}/<int:request_id>/certificate", type="http", auth="user",
-                methods=["GET"], sitemap=False)
+    @http.route(
+        f"{MY_SIGNATURES}/<int:request_id>/certificate",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        sitemap=False,
+    )
     def portal_my_signature_certificate(self, request_id, **kwargs):
         return self._digital_sign_my_download(request_id, "certificate")
 
     def _digital_sign_my_download(self, request_id, which):
         sign_request_sudo = self._digital_sign_get_document_sudo(request_id)
-        if not sign_request_sudo or not self._digital_sign_is_ready(sign_request_sudo) \
-                or not sign_request_sudo.signed_pdf or (
-                    which == "certificate"
-                    and not self._digital_sign_has_certificate(sign_request_sudo)):
+        if (
+            not sign_request_sudo
+            or not self._digital_sign_is_ready(sign_request_sudo)
+            or not sign_request_sudo.signed_pdf
+            or (
+                which == "certificate" and not self._digital_sign_has_certificate(sign_request_sudo)
+            )
+        ):
             raise request.not_found()
         own_sudo = self._digital_sign_own_participants(sign_request_sudo)[:1]
         return self._digital_sign_signed_response(
-            sign_request_sudo, f"my:{sign_request_sudo.id}:{which}",
-            details={"document": which}, participant_sudo=own_sudo or None,
-            as_attachment=which == "signed")
+            sign_request_sudo,
+            f"my:{sign_request_sudo.id}:{which}",
+            details={"document": which},
+            participant_sudo=own_sudo or None,
+            as_attachment=which == "signed",
+        )
 
-    def _digital_sign_signed_response(self, sign_request_sudo, log_key, details,
-                                      participant_sudo=None, as_attachment=True):
+    def _digital_sign_signed_response(
+        self, sign_request_sudo, log_key, details, participant_sudo=None, as_attachment=True
+    ):
         """The signed PDF of ``sign_request_sudo`` (already checked by the caller), its
         download logged once per session."""
         stream = Stream.from_binary_field(sign_request_sudo, "signed_pdf")
         stream.download_name = sign_request_sudo.signed_filename or "signed.pdf"
         stream.mimetype = "application/pdf"
         stream.public = False
-        log_download_once(sign_request_sudo, log_key, participant_sudo=participant_sudo,
-                          channel="portal", details=details)
+        log_download_once(
+            sign_request_sudo,
+            log_key,
+            participant_sudo=participant_sudo,
+            channel="portal",
+            details=details,
+        )
         response = stream.get_response(as_attachment=as_attachment)
         response.headers.update(NO_STORE)
         return response
@@ -395,10 +488,12 @@ class DigitalSignPortal(SaleCustomerPortal, CustomerPortalHelpdesk):
         )
         return list(domain | out_for_signature)
 
-    def _get_page_view_values(self, document, access_token, values, session_history,
-                              no_breadcrumbs, **kwargs):
-        values = super()._get_page_view_values(document, access_token, values, session_history,
-                                               no_breadcrumbs, **kwargs)
+    def _get_page_view_values(
+        self, document, access_token, values, session_history, no_breadcrumbs, **kwargs
+    ):
+        values = super()._get_page_view_values(
+            document, access_token, values, session_history, no_breadcrumbs, **kwargs
+        )
         if document._name in RECORD_PORTALS:
             values.update(self._digital_sign_record_values(document, access_token))
         return values
@@ -412,33 +507,49 @@ class DigitalSignPortal(SaleCustomerPortal, CustomerPortalHelpdesk):
             [(name, url)]}: links only for participants that are the logged-in user) and
             ``digital_sign_signed`` (list of {request, url})
         """
-        requests_sudo = request.env["digital.sign.request"].sudo().search([
-            ("res_model", "=", record_sudo._name), ("res_id", "=", record_sudo.id),
-            ("state", "in", (*const.OPEN_REQUEST_STATES, "signed")),
-        ], order="id desc")
+        requests_sudo = (
+            request.env["digital.sign.request"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", record_sudo._name),
+                    ("res_id", "=", record_sudo.id),
+                    ("state", "in", (*const.OPEN_REQUEST_STATES, "signed")),
+                ],
+                order="id desc",
+            )
+        )
         own_sudo = self._digital_sign_own_participants(requests_sudo)
         now = fields.Datetime.now()
         to_sign = []
         for sign_request_sudo in requests_sudo.filtered(
-                lambda r: r.state in const.OPEN_REQUEST_STATES
-                and not (r.deadline and r.deadline < now)):  # late: expires at the next check
+            lambda r: r.state in const.OPEN_REQUEST_STATES and not (r.deadline and r.deadline < now)
+        ):  # late: expires at the next check
             mine = own_sudo.filtered(lambda p, r=sign_request_sudo: p.request_id == r)
-            to_sign.append({
+            to_sign.append(
+                {
+                    "request": sign_request_sudo,
+                    "status": self._digital_sign_status(sign_request_sudo, mine)[0],
+                    "links": self._digital_sign_sign_links(sign_request_sudo, mine),
+                }
+            )
+        signed = [
+            {
                 "request": sign_request_sudo,
-                "status": self._digital_sign_status(sign_request_sudo, mine)[0],
-                "links": self._digital_sign_sign_links(sign_request_sudo, mine),
-            })
-        signed = [{
-            "request": sign_request_sudo,
-            "url": self._digital_sign_record_download_url(record_sudo, sign_request_sudo,
-                                                          access_token)
-            if self._digital_sign_is_ready(sign_request_sudo) else "",
-        } for sign_request_sudo in requests_sudo.filtered(lambda r: r.state == "signed")]
+                "url": self._digital_sign_record_download_url(
+                    record_sudo, sign_request_sudo, access_token
+                )
+                if self._digital_sign_is_ready(sign_request_sudo)
+                else "",
+            }
+            for sign_request_sudo in requests_sudo.filtered(lambda r: r.state == "signed")
+        ]
         return {"digital_sign_to_sign": to_sign, "digital_sign_signed": signed}
 
     def _digital_sign_record_download_url(self, record_sudo, sign_request_sudo, access_token):
         url = RECORD_PORTALS[record_sudo._name]["download"].format(
-            record=record_sudo.id, request=sign_request_sudo.id)
+            record=record_sudo.id, request=sign_request_sudo.id
+        )
         return f"{url}?access_token={access_token}" if access_token else url
 
     def _digital_sign_record_download(self, model, record_id, request_id, access_token):
@@ -451,26 +562,41 @@ class DigitalSignPortal(SaleCustomerPortal, CustomerPortalHelpdesk):
         except (AccessError, MissingError):
             raise request.not_found() from None
         sign_request_sudo = request.env["digital.sign.request"].sudo().browse(request_id).exists()
-        if (not sign_request_sudo or sign_request_sudo.res_model != model
-                or sign_request_sudo.res_id != record_sudo.id
-                or not self._digital_sign_is_ready(sign_request_sudo)
-                or not sign_request_sudo.signed_pdf):
+        if (
+            not sign_request_sudo
+            or sign_request_sudo.res_model != model
+            or sign_request_sudo.res_id != record_sudo.id
+            or not self._digital_sign_is_ready(sign_request_sudo)
+            or not sign_request_sudo.signed_pdf
+        ):
             raise request.not_found()
         key = RECORD_PORTALS[model]["key"]
         return self._digital_sign_signed_response(
-            sign_request_sudo, f"{key}:{record_sudo.id}:{sign_request_sudo.id}",
-            details={"document": "signed", key: record_sudo.id})
+            sign_request_sudo,
+            f"{key}:{record_sudo.id}:{sign_request_sudo.id}",
+            details={"document": "signed", key: record_sudo.id},
+        )
 
-    @http.route("/my/orders/<int:order_id>/signed/<int:request_id>", type="http",
-                auth="public", methods=["GET"], sitemap=False)
+    @http.route(
+        "/my/orders/<int:order_id>/signed/<int:request_id>",
+        type="http",
+        auth="public",
+        methods=["GET"],
+        sitemap=False,
+    )
     def portal_order_signed_document(self, order_id, request_id, access_token=None, **kwargs):
         """Download the signed document ``request_id`` of the quotation ``order_id``."""
-        return self._digital_sign_record_download("sale.order", order_id, request_id,
-                                                  access_token)
+        return self._digital_sign_record_download("sale.order", order_id, request_id, access_token)
 
-    @http.route("/my/ticket/<int:ticket_id>/signed/<int:request_id>", type="http",
-                auth="public", methods=["GET"], sitemap=False)
+    @http.route(
+        "/my/ticket/<int:ticket_id>/signed/<int:request_id>",
+        type="http",
+        auth="public",
+        methods=["GET"],
+        sitemap=False,
+    )
     def portal_ticket_signed_document(self, ticket_id, request_id, access_token=None, **kwargs):
         """Download the signed document ``request_id`` of the ticket ``ticket_id``."""
-        return self._digital_sign_record_download("helpdesk.ticket", ticket_id, request_id,
-                                                  access_token)
+        return self._digital_sign_record_download(
+            "helpdesk.ticket", ticket_id, request_id, access_token
+        )

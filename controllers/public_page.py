@@ -67,8 +67,7 @@ def not_found(status=404):
     return render("digital_sign.signing_not_found", {"status": status}, status=status)
 
 
-def log_download_once(sign_request_sudo, key, participant_sudo=None, channel="web",
-                      details=None):
+def log_download_once(sign_request_sudo, key, participant_sudo=None, channel="web", details=None):
     """Log the download of a signed document once per browser session, and at most
     ``THROTTLE_DOWNLOAD_LOGS_PER_DOCUMENT`` times a day per document for clients that
     keep no session (each GET of a cookieless client is a new session): repeated GETs never
@@ -81,10 +80,13 @@ def log_download_once(sign_request_sudo, key, participant_sudo=None, channel="we
         return
     Throttle = request.env["digital.sign.throttle"]
     throttle_key = f"download_log:{sign_request_sudo.id}"
-    if Throttle._is_limited(throttle_key, const.THROTTLE_DOWNLOAD_LOGS_PER_DOCUMENT,
-                            const.DAY):
+    if Throttle._is_limited(throttle_key, const.THROTTLE_DOWNLOAD_LOGS_PER_DOCUMENT, const.DAY):
         return
     Throttle._hit(throttle_key, const.DAY)
-    sign_request_sudo._log_event("downloaded", participant=participant_sudo, channel=channel,
-                                 details=details or {"document": "signed"})
+    sign_request_sudo._log_event(
+        "downloaded",
+        participant=participant_sudo,
+        channel=channel,
+        details=details or {"document": "signed"},
+    )
     request.session[DOWNLOADS_SESSION_KEY] = [*done, key][-MAX_SESSION_DOWNLOADS:]

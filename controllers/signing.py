@@ -58,8 +58,11 @@ class DigitalSignController(http.Controller):
         """
         Participant = request.env["digital.sign.participant"].sudo()
         # An id beyond PostgreSQL's integer would crash the query: it is simply unknown.
-        participant_sudo = Participant.browse(participant_id).exists() \
-            if P.Id().fits(participant_id) else Participant
+        participant_sudo = (
+            Participant.browse(participant_id).exists()
+            if P.Id().fits(participant_id)
+            else Participant
+        )
         if participant_sudo and participant_sudo._token_matches(token):
             return participant_sudo
         # Wrong guesses are counted per IP in the database (every worker sees them); past
@@ -83,8 +86,11 @@ class DigitalSignController(http.Controller):
         to the browser (Fetch Metadata)."""
         if request.httprequest.headers.get("Sec-Fetch-Site") == "cross-site":
             return False
-        return P.Text(256, ascii=True).fits(csrf_token) and bool(csrf_token) \
+        return (
+            P.Text(256, ascii=True).fits(csrf_token)
+            and bool(csrf_token)
             and request.validate_csrf(csrf_token)
+        )
 
     def _public_call(self, participant_id, token, params, **shape):
         """The entrance of every JSON call of the page: the call must come from our page,
@@ -102,9 +108,19 @@ class DigitalSignController(http.Controller):
             return None, None, self._json_not_found()
         values, bad = P.check(params, shape)
         if bad:
-            return None, None, {"status": "invalid", "errors": {bad: request.env._(
-                "The page sent a value the server cannot accept. Reload the page and try "
-                "again.")}}
+            return (
+                None,
+                None,
+                {
+                    "status": "invalid",
+                    "errors": {
+                        bad: request.env._(
+                            "The page sent a value the server cannot accept. Reload the page and try "
+                            "again."
+                        )
+                    },
+                },
+            )
         return participant_sudo, values, None
 
     def _session_verified(self, participant_sudo):
@@ -112,8 +128,9 @@ class DigitalSignController(http.Controller):
         current link (a new link needs a new code), or when the link needs no code now: none
         is due, or the browser is logged in as this participant and the sender required no
         code (see ``_login_waives_code``)."""
-        if not participant_sudo._otp_required() \
-                or participant_sudo._login_waives_code(request.env.user):
+        if not participant_sudo._otp_required() or participant_sudo._login_waives_code(
+            request.env.user
+        ):
             return True
         verified = request.session.get(SESSION_KEY) or {}
         expected = verified.get(str(participant_sudo.id))
@@ -144,14 +161,19 @@ class DigitalSignController(http.Controller):
     def _at_code_step(self, participant_sudo):
         """True when the link shows the one-time code form: to sign, or to see the signed
         copy again after the link's window."""
-        return participant_sudo._link_state() in ("sign", "signed") \
+        return (
+            participant_sudo._link_state() in ("sign", "signed")
             and participant_sudo._otp_required()
+        )
 
     def _shows_document(self, participant_sudo):
         """True when the page shows the document to sign (after the code and the naming of
         missing participants)."""
-        return participant_sudo._link_state() == "sign" and self._session_verified(participant_sudo) \
+        return (
+            participant_sudo._link_state() == "sign"
+            and self._session_verified(participant_sudo)
             and not participant_sudo._get_missing_participants()
+        )
 
     # === PAGES === #
     @http.route(BASE, type="http", auth="public", methods=["GET"], sitemap=False)
@@ -169,8 +191,9 @@ class DigitalSignController(http.Controller):
             values["step"] = "name" if participant_sudo._get_missing_participants() else "sign"
         return public_page.render("digital_sign.signing_page", values)
 
-    @http.route(BASE + "/page/<int:page>", type="http", auth="public", methods=["GET"],
-                sitemap=False)
+    @http.route(
+        BASE + "/page/<int:page>", type="http", auth="public", methods=["GET"], sitemap=False
+    )
     def page_image(self, participant_id, token, page, **kwargs):
         participant_sudo = self._get_participant_sudo(participant_id, token)
         if not participant_sudo or not self._can_see_document(participant_sudo):
@@ -183,11 +206,17 @@ class DigitalSignController(http.Controller):
         return public_page.no_store(response)
 
     def _can_see_document(self, participant_sudo):
-        return participant_sudo._link_state() in ("sign", "signed") \
-            and self._session_verified(participant_sudo)
+        return participant_sudo._link_state() in ("sign", "signed") and self._session_verified(
+            participant_sudo
+        )
 
-    @http.route(BASE + "/download/<string:which>", type="http", auth="public",
-                methods=["GET"], sitemap=False)
+    @http.route(
+        BASE + "/download/<string:which>",
+        type="http",
+        auth="public",
+        methods=["GET"],
+        sitemap=False,
+    )
     def download(self, participant_id, token, which, **kwargs):
         participant_sudo = self._get_participant_sudo(participant_id, token)
         if not participant_sudo or not self._can_see_document(participant_sudo):
@@ -198,11 +227,15 @@ class DigitalSignController(http.Controller):
                 return self._not_found()
             stream = Stream.from_binary_field(sign_request, "signed_pdf")
             stream.download_name = sign_request.signed_filename or "signed.pdf"
-            public_page.log_download_once(sign_request, f"s:{participant_sudo.id}",
-                                          participant_sudo=participant_sudo)
+            public_page.log_download_once(
+                sign_request, f"s:{participant_sudo.id}", participant_sudo=participant_sudo
+            )
         elif which == "original":
-            stream = Stream(type="data", data=sign_request._get_display_pdf(),
-                            download_name=f"{sign_request.name}.pdf")
+            stream = Stream(
+                type="data",
+                data=sign_request._get_display_pdf(),
+                download_name=f"{sign_request.name}.pdf",
+            )
         else:
             return self._not_found()
         stream.mimetype = "application/pdf"
@@ -235,14 +268,17 @@ class DigitalSignController(http.Controller):
     @http.route(BASE + "/otp/verify", type="jsonrpc", auth="public", methods=["POST"])
     def otp_verify(self, participant_id, token, **params):
         participant_sudo, values, refusal = self._public_call(
-            participant_id, token, params, code=P.Text(32))
+            participant_id, token, params, code=P.Text(32)
+        )
         if refusal:
             return refusal
         if not self._at_code_step(participant_sudo):
             return self._json_not_found()
         if not values["code"]:
-            return {"status": "invalid", "errors": {"code": request.env._(
-                "Enter the code you received.")}}
+            return {
+                "status": "invalid",
+                "errors": {"code": request.env._("Enter the code you received.")},
+            }
         result = participant_sudo._otp_verify(values["code"])
         if result["status"] == "ok":
             self._mark_session_verified(participant_sudo)
@@ -251,9 +287,12 @@ class DigitalSignController(http.Controller):
     @http.route(BASE + "/submit", type="jsonrpc", auth="public", methods=["POST"])
     def submit(self, participant_id, token, **params):
         participant_sudo, values, refusal = self._public_call(
-            participant_id, token, params,
-            values=P.Mapping(P.Text(16, ascii=True),
-                             P.AnyOf((P.Text(MAX_IMAGE_TEXT), P.Flag())), max_items=500),
+            participant_id,
+            token,
+            params,
+            values=P.Mapping(
+                P.Text(16, ascii=True), P.AnyOf((P.Text(MAX_IMAGE_TEXT), P.Flag())), max_items=500
+            ),
             consent=P.Flag(),
             document_sha256=P.Text(64, ascii=True),
         )
@@ -261,65 +300,90 @@ class DigitalSignController(http.Controller):
             return refusal
         if participant_sudo.state == "signed":
             return {"status": "already_signed"}
-        if not self._session_verified(participant_sudo) \
-                or participant_sudo._get_missing_participants():
+        if (
+            not self._session_verified(participant_sudo)
+            or participant_sudo._get_missing_participants()
+        ):
             return {"status": "closed"}
         if not values["document_sha256"]:
             # What you see is what you sign: the page says which document it showed.
-            return {"status": "invalid", "errors": {"document_sha256": request.env._(
-                "Reload the page and try again.")}}
+            return {
+                "status": "invalid",
+                "errors": {"document_sha256": request.env._("Reload the page and try again.")},
+            }
         ip, user_agent = client_info()
-        result = participant_sudo._submit(values["values"] or {}, bool(values["consent"]),
-                                          values["document_sha256"], ip=ip,
-                                          user_agent=user_agent)
+        result = participant_sudo._submit(
+            values["values"] or {},
+            bool(values["consent"]),
+            values["document_sha256"],
+            ip=ip,
+            user_agent=user_agent,
+        )
         return self._jsonable(result)
 
     @http.route(BASE + "/reject", type="jsonrpc", auth="public", methods=["POST"])
     def reject(self, participant_id, token, **params):
         participant_sudo, values, refusal = self._public_call(
-            participant_id, token, params, reason=P.Text(2000))
+            participant_id, token, params, reason=P.Text(2000)
+        )
         if refusal:
             return refusal
         if not self._session_verified(participant_sudo):
             return self._json_not_found()
         ip, user_agent = client_info()
-        return self._jsonable(participant_sudo._reject(values["reason"], ip=ip,
-                                                       user_agent=user_agent))
+        return self._jsonable(
+            participant_sudo._reject(values["reason"], ip=ip, user_agent=user_agent)
+        )
 
     @http.route(BASE + "/name", type="jsonrpc", auth="public", methods=["POST"])
     def name_participants(self, participant_id, token, **params):
         participant_sudo, values, refusal = self._public_call(
-            participant_id, token, params,
-            participants=P.Items(P.Record({"id": P.Id(), "include": P.Flag(), **CONTACT}),
-                                 max_items=50),
+            participant_id,
+            token,
+            params,
+            participants=P.Items(
+                P.Record({"id": P.Id(), "include": P.Flag(), **CONTACT}), max_items=50
+            ),
         )
         if refusal:
             return refusal
-        if participant_sudo._link_state() != "sign" \
-                or not self._session_verified(participant_sudo):
+        if participant_sudo._link_state() != "sign" or not self._session_verified(participant_sudo):
             return self._json_not_found()
         ip, user_agent = client_info()
-        result = participant_sudo._name_participants(values["participants"] or [], ip=ip,
-                                                     user_agent=user_agent)
+        result = participant_sudo._name_participants(
+            values["participants"] or [], ip=ip, user_agent=user_agent
+        )
         return self._jsonable(result)
 
     @http.route(BASE + "/reengage", type="jsonrpc", auth="public", methods=["POST"])
     def reengage(self, participant_id, token, **params):
         participant_sudo, values, refusal = self._public_call(
-            participant_id, token, params, other_id=P.Id(), email=CONTACT["email"],
-            mobile=CONTACT["mobile"])
+            participant_id,
+            token,
+            params,
+            other_id=P.Id(),
+            email=CONTACT["email"],
+            mobile=CONTACT["mobile"],
+        )
         if refusal:
             return refusal
-        if participant_sudo._link_state() not in ("sign", "signed") \
-                or not self._session_verified(participant_sudo):
+        if participant_sudo._link_state() not in ("sign", "signed") or not self._session_verified(
+            participant_sudo
+        ):
             return self._json_not_found()
         other_sudo = participant_sudo.request_id.participant_ids.filtered(
-            lambda p: p.id == values["other_id"] and p.named_by_id == participant_sudo)
+            lambda p: p.id == values["other_id"] and p.named_by_id == participant_sudo
+        )
         if not other_sudo:
             return self._json_not_found()
         ip, user_agent = client_info()
-        result = other_sudo._reengage(email=values["email"], mobile=values["mobile"],
-                                      by=participant_sudo, ip=ip, user_agent=user_agent)
+        result = other_sudo._reengage(
+            email=values["email"],
+            mobile=values["mobile"],
+            by=participant_sudo,
+            ip=ip,
+            user_agent=user_agent,
+        )
         return self._jsonable(result)
 
     @http.route(BASE + "/new_link", type="jsonrpc", auth="public", methods=["POST"])

@@ -47,8 +47,10 @@ class DigitalSignVerifyController(http.Controller):
 
     def _max_pages(self):
         """The page limit of uploads, plus room for the certificate of completion."""
-        return int(request.env["digital.sign.request"]._get_setting("max_pages")) \
+        return (
+            int(request.env["digital.sign.request"]._get_setting("max_pages"))
             + pades_verify.VERIFY_EXTRA_PAGES
+        )
 
     def _format_time(self, value, sign_request=None):
         """An aware UTC datetime as text, in the request's time zone when there is one."""
@@ -94,13 +96,16 @@ class DigitalSignVerifyController(http.Controller):
         signers = []
         if request_sudo:
             for participant in request_sudo.participant_ids.filtered(
-                    lambda p: p.state == "signed").sorted(lambda p: (p.signed_at, p.id)):
-                signers.append({
-                    "name": participant.name or "",
-                    "role": participant.role or "",
-                    "signed_at": request_sudo._format_time(participant.signed_at),
-                    "email": (participant.email or "") if full else "",
-                })
+                lambda p: p.state == "signed"
+            ).sorted(lambda p: (p.signed_at, p.id)):
+                signers.append(
+                    {
+                        "name": participant.name or "",
+                        "role": participant.role or "",
+                        "signed_at": request_sudo._format_time(participant.signed_at),
+                        "email": (participant.email or "") if full else "",
+                    }
+                )
         seal = None
         if result.cert_fingerprint:
             seal = {
@@ -110,7 +115,8 @@ class DigitalSignVerifyController(http.Controller):
                 "fingerprint": result.cert_fingerprint,
                 "company": seal_company.name if seal_company else "",
                 "certificate_url": f"/digital_sign/verify/certificate/{result.cert_fingerprint}.pem"
-                if seal_company else "",
+                if seal_company
+                else "",
                 "level": result.level,
                 "timestamp": self._format_time(result.timestamp_time, request_sudo),
                 "signing_time": self._format_time(result.signing_time, request_sudo),
@@ -119,10 +125,11 @@ class DigitalSignVerifyController(http.Controller):
             "outcome": check["outcome"],
             "status": result.status,
             "refusal": result.refusal,
-            "changes": request.env["digital.sign.request"]._describe_seal_changes(
-                result.changes),
+            "changes": request.env["digital.sign.request"]._describe_seal_changes(result.changes),
             "sign_request": request_sudo,
-            "completed_at": request_sudo._format_time(request_sudo.signed_on) if request_sudo else "",
+            "completed_at": request_sudo._format_time(request_sudo.signed_on)
+            if request_sudo
+            else "",
             "signers": signers,
             "seal": seal,
         }
@@ -131,8 +138,14 @@ class DigitalSignVerifyController(http.Controller):
         return values
 
     # === PAGES === #
-    @http.route("/digital_sign/verify", type="http", auth="public", methods=["GET", "POST"],
-                sitemap=False, max_content_length=_max_request_bytes)
+    @http.route(
+        "/digital_sign/verify",
+        type="http",
+        auth="public",
+        methods=["GET", "POST"],
+        sitemap=False,
+        max_content_length=_max_request_bytes,
+    )
     def verify_page(self, ref=None, document=None, **kwargs):
         """GET: the upload form. POST (CSRF checked by Odoo): check the uploaded file."""
         values = self._page_values(ref)
@@ -157,17 +170,27 @@ class DigitalSignVerifyController(http.Controller):
         if not data:
             values["outcome"] = "no_file"
             return self._render(values)
-        check = request.env["digital.sign.request"].sudo()._verify_signed_document(
-            data, max_bytes=limit, max_pages=self._max_pages())
+        check = (
+            request.env["digital.sign.request"]
+            .sudo()
+            ._verify_signed_document(data, max_bytes=limit, max_pages=self._max_pages())
+        )
         values.update(self._result_values(check, data))
         values["ref_mismatch"] = bool(
-            values["ref"] and check["request"] and check["request"].reference != values["ref"])
-        _logger.info("Verification page: %s (request %s)", check["outcome"],
-                     check["request"].id or "-")
+            values["ref"] and check["request"] and check["request"].reference != values["ref"]
+        )
+        _logger.info(
+            "Verification page: %s (request %s)", check["outcome"], check["request"].id or "-"
+        )
         return self._render(values)
 
-    @http.route("/digital_sign/verify/request/<int:request_id>", type="http", auth="user",
-                methods=["GET"], sitemap=False)
+    @http.route(
+        "/digital_sign/verify/request/<int:request_id>",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        sitemap=False,
+    )
     def verify_request(self, request_id, **kwargs):
         """The same check on the stored signed document of a request (backend button); the
         full detail for managers."""
@@ -176,20 +199,33 @@ class DigitalSignVerifyController(http.Controller):
             raise NotFound()
         sign_request.check_access("read")
         full = request.env.user.has_group("digital_sign.group_manager")
-        values = self._page_values(sign_request.reference, backend=True, full=full,
-                                   expected_request=sign_request)
+        values = self._page_values(
+            sign_request.reference, backend=True, full=full, expected_request=sign_request
+        )
         data = decode_binary(sign_request.sudo().with_context(bin_size=False).signed_pdf)
         if not data:
             values["outcome"] = "no_document"
             return self._render(values)
-        check = request.env["digital.sign.request"].sudo()._verify_signed_document(
-            data, max_bytes=max(len(data), self._max_upload_bytes()), max_pages=self._max_pages())
+        check = (
+            request.env["digital.sign.request"]
+            .sudo()
+            ._verify_signed_document(
+                data,
+                max_bytes=max(len(data), self._max_upload_bytes()),
+                max_pages=self._max_pages(),
+            )
+        )
         values.update(self._result_values(check, data, full=full))
         values["ref_mismatch"] = check["request"] != sign_request.sudo()
         return self._render(values)
 
-    @http.route("/digital_sign/verify/certificate/<string:filename>", type="http",
-                auth="public", methods=["GET"], sitemap=False)
+    @http.route(
+        "/digital_sign/verify/certificate/<string:filename>",
+        type="http",
+        auth="public",
+        methods=["GET"],
+        sitemap=False,
+    )
     def seal_certificate(self, filename, **kwargs):
         """The public part of a seal certificate of this database: ``<sha256>.pem`` gives what
         to trust for it (the root of its chain, or the certificate itself when self-signed)
@@ -199,8 +235,9 @@ class DigitalSignVerifyController(http.Controller):
         if not match:
             raise NotFound()
         fingerprint, extension = match.groups()
-        company_sudo, entry = request.env["res.company"].sudo() \
-            ._digital_sign_find_seal_certificate(fingerprint)
+        company_sudo, entry = (
+            request.env["res.company"].sudo()._digital_sign_find_seal_certificate(fingerprint)
+        )
         if not entry:
             raise NotFound()
         anchors = list(entry.get("anchors") or ())
@@ -212,8 +249,14 @@ class DigitalSignVerifyController(http.Controller):
             body = x509.der_from_pem(pems[0])
             mimetype = "application/pkix-cert"
         name = re.sub(r"[^A-Za-z0-9]+", "-", company_sudo.name or "company").strip("-") or "company"
-        return request.make_response(body, headers=[
-            ("Content-Type", mimetype),
-            ("Content-Disposition", content_disposition(f"{name}-seal-{fingerprint[:8]}.{extension}")),
-            ("Cache-Control", "public, max-age=86400"),
-        ])
+        return request.make_response(
+            body,
+            headers=[
+                ("Content-Type", mimetype),
+                (
+                    "Content-Disposition",
+                    content_disposition(f"{name}-seal-{fingerprint[:8]}.{extension}"),
+                ),
+                ("Cache-Control", "public, max-age=86400"),
+            ],
+        )

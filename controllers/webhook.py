@@ -16,8 +16,14 @@ MAX_WEBHOOK_BYTES = 1024 * 1024
 
 
 class DigitalSignWebhookController(http.Controller):
-    @http.route("/digital_sign/webhook/<string:code>", type="http", auth="public",
-                methods=["POST"], csrf=False, save_session=False)
+    @http.route(
+        "/digital_sign/webhook/<string:code>",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+    )
     def webhook(self, code, **kwargs):
         httprequest = request.httprequest
         if (httprequest.content_length or 0) > MAX_WEBHOOK_BYTES:
@@ -25,8 +31,11 @@ class DigitalSignWebhookController(http.Controller):
         body = httprequest.get_data(cache=True)
         if len(body) > MAX_WEBHOOK_BYTES:
             raise RequestEntityTooLarge()
-        provider, event = request.env["digital.sign.provider"].sudo()._verify_webhook(
-            code, dict(httprequest.headers), body, dict(httprequest.args))
+        provider, event = (
+            request.env["digital.sign.provider"]
+            .sudo()
+            ._verify_webhook(code, dict(httprequest.headers), body, dict(httprequest.args))
+        )
         if not provider:
             raise Forbidden()
         return request.make_json_response({"status": provider._process_webhook(event)})

@@ -80,13 +80,15 @@ def key_id(key):
 
 def anchor_message(request_id, sequence, head_hash, anchored_at):
     """The bytes an HMAC anchor covers. ``anchored_at``: ISO 8601 UTC text."""
-    return canonical_json({
-        "version": ANCHOR_VERSION,
-        "request": int(request_id),
-        "sequence": int(sequence),
-        "head": str(head_hash),
-        "at": str(anchored_at),
-    })
+    return canonical_json(
+        {
+            "version": ANCHOR_VERSION,
+            "request": int(request_id),
+            "sequence": int(sequence),
+            "head": str(head_hash),
+            "at": str(anchored_at),
+        }
+    )
 
 
 def hmac_anchor(key, request_id, sequence, head_hash, anchored_at):
@@ -133,8 +135,13 @@ def check_anchor(anchor, current_hash, *, keys=(), tsa_trust_roots=()):
         key = next((k for k in keys if key_id(k) == anchor.get("key_id")), None)
         if key is None:
             return AnchorCheck("unknown_key", "made with a key that is not configured")
-        expected = hmac_anchor(key, anchor["request_id"], anchor["sequence"],
-                               anchor["head_hash"], anchor["anchored_at"])
+        expected = hmac_anchor(
+            key,
+            anchor["request_id"],
+            anchor["sequence"],
+            anchor["head_hash"],
+            anchor["anchored_at"],
+        )
         if not hmac.compare_digest(expected, str(anchor.get("value") or "")):
             return AnchorCheck("forged", "the HMAC does not verify")
         return AnchorCheck("valid")
@@ -143,8 +150,9 @@ def check_anchor(anchor, current_hash, *, keys=(), tsa_trust_roots=()):
             digest = head_digest(anchor["head_hash"])
         except ValueError:
             return AnchorCheck("forged", "not a head hash")
-        result = timestamp.check_timestamp_token(anchor.get("token") or b"", digest,
-                                                 trust_roots=tsa_trust_roots)
+        result = timestamp.check_timestamp_token(
+            anchor.get("token") or b"", digest, trust_roots=tsa_trust_roots
+        )
         extra = {"tsa_subject": result.tsa_subject, "tsa_fingerprint": result.tsa_fingerprint}
         if result.status == "valid":
             return AnchorCheck("valid", **extra)

@@ -267,8 +267,11 @@ class _CompletionPages:
         watermark = None
         if data.interim:
             item = run.fit(
-                pymupdf.Rect(0, 0, 480, 110), labels["interim"], max_font=90,
-                color=WATERMARK_INK, align="center",
+                pymupdf.Rect(0, 0, 480, 110),
+                labels["interim"],
+                max_font=90,
+                color=WATERMARK_INK,
+                align="center",
             )
             if item is not None:
                 angle = -math.degrees(math.atan2(height, width))
@@ -283,12 +286,17 @@ class _CompletionPages:
         title = display_text(labels["title"]) + " \u2014 " + display_text(data.reference, 200)
         if data.interim:
             header = run.fit(
-                pymupdf.Rect(head.x0, head.y0, head.x1 - 110, head.y1), title, max_font=8,
+                pymupdf.Rect(head.x0, head.y0, head.x1 - 110, head.y1),
+                title,
+                max_font=8,
                 color=ACCENT,
             )
             interim = run.fit(
-                pymupdf.Rect(head.x1 - 105, head.y0, head.x1, head.y1), labels["interim"],
-                max_font=10, color=INTERIM_INK, align="right",
+                pymupdf.Rect(head.x1 - 105, head.y0, head.x1, head.y1),
+                labels["interim"],
+                max_font=10,
+                color=INTERIM_INK,
+                align="right",
             )
         else:
             header = run.fit(head, title, max_font=8, color=ACCENT)
@@ -297,7 +305,10 @@ class _CompletionPages:
         foot = pymupdf.Rect(MARGIN_X, height - 32, width - MARGIN_X, height - 20)
         # fitted once, for the widest text (the last page's); digits have equal widths
         footer = run.fit(
-            foot, "%s %d / %d" % (page_label, count, count), max_font=7.5, color="#555555",
+            foot,
+            "%s %d / %d" % (page_label, count, count),
+            max_font=7.5,
+            color="#555555",
             align="center",
         )
         for index in range(count):
@@ -372,7 +383,9 @@ def _qr_png(url):
     1-bit PNG with a 4-module quiet zone, 4 pixels per module."""
     try:
         code = qrcode.QRCode(
-            error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=1, border=0,
+            error_correction=qrcode.constants.ERROR_CORRECT_M,
+            box_size=1,
+            border=0,
             mask_pattern=2,
         )
         code.add_data(url.encode("utf-8"))
@@ -442,7 +455,10 @@ class _Body:
 
     # event log columns: label key and share of the content width
     EVENT_COLUMNS = (
-        ("event_at", 0.19), ("event", 0.17), ("event_participant", 0.2), ("event_ip", 0.15),
+        ("event_at", 0.19),
+        ("event", 0.17),
+        ("event_participant", 0.2),
+        ("event_ip", 0.15),
         ("event_detail", 0.29),
     )
 
@@ -482,10 +498,12 @@ class _Body:
         ]
         uploaded = str(data.uploaded_sha256 or "")
         if uploaded and uploaded != str(data.original_sha256 or ""):
-            rows.append((
-                "uploaded_sha256",
-                '<span class="hash">%s</span>' % self.text(uploaded, value_width, HASH_PT),
-            ))
+            rows.append(
+                (
+                    "uploaded_sha256",
+                    '<span class="hash">%s</span>' % self.text(uploaded, value_width, HASH_PT),
+                )
+            )
         rows += [
             ("original_pages", self.text(_int_text(data.original_pages), value_width)),
             ("created_at", self.text(data.created_at, value_width)),

@@ -85,10 +85,15 @@ class SafeRetry(Retry):
             value += _RNG.uniform(0, self.backoff_factor)
         return min(value, self.backoff_max)
 
-    def increment(self, method=None, url=None, response=None, error=None, _pool=None,
-                  _stacktrace=None):
-        if (error is not None and method and not self._is_method_retryable(method)
-                and not self._is_read_error(error)):
+    def increment(
+        self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None
+    ):
+        if (
+            error is not None
+            and method
+            and not self._is_method_retryable(method)
+            and not self._is_read_error(error)
+        ):
             # A POST whose connection failed: report it, never send it again here.
             raise MaxRetryError(_pool, url, error) from error
         if response is not None:
@@ -96,8 +101,14 @@ class SafeRetry(Retry):
             if retry_after is not None and retry_after > self.max_retry_after:
                 # Too long to hold a worker: hand the response (and its Retry-After) back.
                 raise MaxRetryError(_pool, url, ResponseError("Retry-After beyond the limit"))
-        return super().increment(method=method, url=url, response=response, error=error,
-                                 _pool=_pool, _stacktrace=_stacktrace)
+        return super().increment(
+            method=method,
+            url=url,
+            response=response,
+            error=error,
+            _pool=_pool,
+            _stacktrace=_stacktrace,
+        )
 
 
 def make_session(*, retries_for_safe_methods=2, backoff=0.5, allow_loopback=False):
@@ -262,21 +273,37 @@ def raise_for_status(response):
     detail = message or f"HTTP {status}"
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
     if status == 429:
-        raise ProviderUnavailable(detail, code="provider_rate_limited", retry_after=retry_after,
-                                  status=status, provider_code=provider_code)
+        raise ProviderUnavailable(
+            detail,
+            code="provider_rate_limited",
+            retry_after=retry_after,
+            status=status,
+            provider_code=provider_code,
+        )
     if status >= 500:
-        raise ProviderUnavailable(detail, code="provider_server_error", retry_after=retry_after,
-                                  status=status, provider_code=provider_code)
+        raise ProviderUnavailable(
+            detail,
+            code="provider_server_error",
+            retry_after=retry_after,
+            status=status,
+            provider_code=provider_code,
+        )
     if status in (401, 403):
         raise ProviderAuthError(detail, status=status, provider_code=provider_code)
     if status == 404:
-        raise ProviderRejected(detail, code="provider_not_found", status=status,
-                               provider_code=provider_code)
+        raise ProviderRejected(
+            detail, code="provider_not_found", status=status, provider_code=provider_code
+        )
     if 400 <= status < 500:
-        raise ProviderRejected(detail, code="provider_rejected", status=status,
-                               provider_code=provider_code)
-    raise ProviderRejected(f"unexpected HTTP {status}", code="provider_bad_response",
-                           status=status, provider_code=provider_code)
+        raise ProviderRejected(
+            detail, code="provider_rejected", status=status, provider_code=provider_code
+        )
+    raise ProviderRejected(
+        f"unexpected HTTP {status}",
+        code="provider_bad_response",
+        status=status,
+        provider_code=provider_code,
+    )
 
 
 def _is_read_timeout(exc):
@@ -299,32 +326,55 @@ def _is_read_timeout(exc):
 def _map_exception(exc, method, host):
     if isinstance(exc, requests.exceptions.Timeout) or _is_read_timeout(exc):
         return ProviderUnavailable(f"{method} to {host} timed out", code="provider_timeout")
-    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                        requests.exceptions.InvalidSchema)):
+    if isinstance(
+        exc,
+        (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+        ),
+    ):
         return UnsafeUrl("malformed URL", code="url_unsafe")
-    return ProviderUnavailable(f"{method} to {host} failed: {type(exc).__name__}",
-                               code="provider_unreachable")
+    return ProviderUnavailable(
+        f"{method} to {host} failed: {type(exc).__name__}", code="provider_unreachable"
+    )
 
 
 def _read_capped(response, max_bytes, deadline):
     length = response.headers.get("Content-Length")
     if length and length.isdigit() and int(length) > max_bytes:
-        raise ProviderRejected("response too large", code="provider_bad_response",
-                               status=response.status_code, limit=max_bytes)
+        raise ProviderRejected(
+            "response too large",
+            code="provider_bad_response",
+            status=response.status_code,
+            limit=max_bytes,
+        )
     chunks, size = [], 0
     for chunk in response.iter_content(_CHUNK):
         size += len(chunk)
         if size > max_bytes:
-            raise ProviderRejected("response too large", code="provider_bad_response",
-                                   status=response.status_code, limit=max_bytes)
+            raise ProviderRejected(
+                "response too large",
+                code="provider_bad_response",
+                status=response.status_code,
+                limit=max_bytes,
+            )
         if time.monotonic() > deadline:
             raise ProviderUnavailable("response body too slow", code="provider_timeout")
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def request(session, method, url, *, timeout=DEFAULT_TIMEOUT, max_bytes=DEFAULT_MAX_BYTES,
-            max_seconds=None, **kwargs):
+def request(
+    session,
+    method,
+    url,
+    *,
+    timeout=DEFAULT_TIMEOUT,
+    max_bytes=DEFAULT_MAX_BYTES,
+    max_seconds=None,
+    **kwargs,
+):
     """Send one HTTP request and return the ``requests.Response`` of a 2xx answer, with its
     body already read (at most ``max_bytes``; ``response.content`` is set).
 
@@ -360,8 +410,9 @@ def request(session, method, url, *, timeout=DEFAULT_TIMEOUT, max_bytes=DEFAULT_
         max_seconds = max(60.0, 4 * float(read_timeout))
     deadline = time.monotonic() + float(max_seconds)
     try:
-        response = session.request(method, url, timeout=timeout, allow_redirects=False,
-                                   verify=True, stream=True, **kwargs)
+        response = session.request(
+            method, url, timeout=timeout, allow_redirects=False, verify=True, stream=True, **kwargs
+        )
     except requests.exceptions.RequestException as exc:
         raise _map_exception(exc, method, host) from None
     try:
@@ -372,8 +423,9 @@ def request(session, method, url, *, timeout=DEFAULT_TIMEOUT, max_bytes=DEFAULT_
         response.close()
     response._content = body
     response._content_consumed = True
-    _logger.debug("%s %s -> %s (%d bytes)", method, _loggable_url(url), response.status_code,
-                  len(body))
+    _logger.debug(
+        "%s %s -> %s (%d bytes)", method, _loggable_url(url), response.status_code, len(body)
+    )
     return raise_for_status(response)
 
 
@@ -390,14 +442,30 @@ def json_or_raise(response):
     try:
         return response.json()
     except ValueError:
-        raise ProviderRejected("malformed JSON", code="provider_bad_response",
-                               status=response.status_code) from None
+        raise ProviderRejected(
+            "malformed JSON", code="provider_bad_response", status=response.status_code
+        ) from None
 
 
 # --- Masking ----------------------------------------------------------------------------
-_SECRET_KEY_PARTS = ("token", "password", "passwd", "secret", "api_key", "apikey",
-                     "authorization", "private_key", "privatekey", "assertion", "cookie",
-                     "credential", "signature", "access_code", "accesscode", "otp_code")
+_SECRET_KEY_PARTS = (
+    "token",
+    "password",
+    "passwd",
+    "secret",
+    "api_key",
+    "apikey",
+    "authorization",
+    "private_key",
+    "privatekey",
+    "assertion",
+    "cookie",
+    "credential",
+    "signature",
+    "access_code",
+    "accesscode",
+    "otp_code",
+)
 _PHONE_KEY_PARTS = ("mobile", "phone", "sms_number", "senderprovidednumbers")
 _BULK_KEY_PARTS = ("file_content", "documentbase64", "pdf")
 _MASK = "***"
@@ -429,8 +497,7 @@ def mask_secrets(value):
                 masked[key] = _MASK
             elif any(part in name for part in _PHONE_KEY_PARTS):
                 masked[key] = _mask_phone_value(item)
-            elif any(part in name for part in _BULK_KEY_PARTS) and isinstance(
-                    item, (str, bytes)):
+            elif any(part in name for part in _BULK_KEY_PARTS) and isinstance(item, (str, bytes)):
                 masked[key] = f"<{len(item)} chars>"
             else:
                 masked[key] = mask_secrets(item)

@@ -125,8 +125,9 @@ def _make_signer(identity):
 
 def _strict_revinfo_policy():
     rule = RevocationCheckingRule.CRL_OR_OCSP_REQUIRED
-    return CertRevTrustPolicy(RevocationCheckingPolicy(
-        ee_certificate_rule=rule, intermediate_ca_cert_rule=rule))
+    return CertRevTrustPolicy(
+        RevocationCheckingPolicy(ee_certificate_rule=rule, intermediate_ca_cert_rule=rule)
+    )
 
 
 def _sealing_context(identity, material, allow_fetching, moment):
@@ -140,10 +141,15 @@ def _sealing_context(identity, material, allow_fetching, moment):
         except ValueError:
             continue
         (roots if x509.is_self_signed(cert) else others).append(
-            asn1_x509.Certificate.load(x509.der(cert)))
+            asn1_x509.Certificate.load(x509.der(cert))
+        )
     return ValidationContext(
-        trust_roots=roots, other_certs=others, crls=list(material.crls),
-        ocsps=list(material.ocsps), allow_fetching=allow_fetching, moment=moment,
+        trust_roots=roots,
+        other_certs=others,
+        crls=list(material.crls),
+        ocsps=list(material.ocsps),
+        allow_fetching=allow_fetching,
+        moment=moment,
         revinfo_policy=_strict_revinfo_policy(),
     )
 
@@ -160,16 +166,18 @@ def _probe_pdf(pdf, field_name):
         if _is_encrypted(reader):
             raise SealError("encrypted PDF", code="seal_pdf_unsupported", reason="encrypted")
         if reader.xrefs.hybrid_xrefs_present:
-            raise SealError("hybrid-reference PDF", code="seal_pdf_unsupported",
-                            reason="hybrid_xref")
+            raise SealError(
+                "hybrid-reference PDF", code="seal_pdf_unsupported", reason="hybrid_xref"
+            )
         reader.root["/Pages"].get_object()  # noqa: B018 - must resolve
         taken = {name for name, value, _ref in enumerate_sig_fields(reader) if value is not None}
         existing = {name for name, _value, _ref in enumerate_sig_fields(reader)}
     except SealError:
         raise
     except Exception as exc:  # noqa: BLE001 - pyHanko raises many types on bad files
-        raise SealError(f"PDF cannot be sealed: {exc!r}", code="seal_pdf_unsupported",
-                        reason="damaged") from exc
+        raise SealError(
+            f"PDF cannot be sealed: {exc!r}", code="seal_pdf_unsupported", reason="damaged"
+        ) from exc
     name, n = field_name, 1
     while name in taken:
         n += 1
@@ -197,16 +205,23 @@ async def _sign_once(pdf, identity, level, tsa, context, meta_kwargs, moment):
     for _attempt in range(_MAX_SIZE_RETRIES + 1):
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=True)
         meta = PdfSignatureMetadata(
-            md_algorithm=_MD, subfilter=SigSeedSubFilter.PADES,
-            embed_validation_info=lt, validation_context=context if lt else None,
-            signer_key_usage=set(REQUIRED_KEY_USAGE), use_pades_lta=False, **meta_kwargs,
+            md_algorithm=_MD,
+            subfilter=SigSeedSubFilter.PADES,
+            embed_validation_info=lt,
+            validation_context=context if lt else None,
+            signer_key_usage=set(REQUIRED_KEY_USAGE),
+            use_pades_lta=False,
+            **meta_kwargs,
         )
         pdf_signer = PdfSigner(meta, signer, timestamper=tsa if level != "B-B" else None)
         try:
             session = pdf_signer.init_signing_session(writer)
         except SigningError as exc:  # e.g. a certification signature that forbids changes
-            raise SealError(f"PDF refuses a new signature: {exc}", code="seal_pdf_unsupported",
-                            reason="signing_refused") from exc
+            raise SealError(
+                f"PDF refuses a new signature: {exc}",
+                code="seal_pdf_unsupported",
+                reason="signing_refused",
+            ) from exc
         session.system_time = moment
         validation_info = None
         if lt:
@@ -218,11 +233,12 @@ async def _sign_once(pdf, identity, level, tsa, context, meta_kwargs, moment):
                 if isinstance(exc, RevokedError):  # raised raw for the TSA chain
                     raise TimestampUnavailable(
                         f"timestamp server certificate revoked: {exc}",
-                        reason="tsa_certificate_revoked") from exc
+                        reason="tsa_certificate_revoked",
+                    ) from exc
                 if isinstance(exc.__cause__, RevokedError):  # the seal chain
                     raise CertificateInvalid(
-                        f"seal certificate revoked: {exc.__cause__}",
-                        code="cert_revoked") from exc
+                        f"seal certificate revoked: {exc.__cause__}", code="cert_revoked"
+                    ) from exc
                 raise _NoRevocationInfo(f"{exc!r} <- {exc.__cause__!r}") from exc
             reserve = max(reserve, _initial_reservation(identity, tsa))
         tbs = session.prepare_tbs_document(validation_info, bytes_reserved=reserve)
@@ -230,7 +246,8 @@ async def _sign_once(pdf, identity, level, tsa, context, meta_kwargs, moment):
         signer.last_cms = None
         try:
             post = await tbs.perform_signature(
-                prepared.document_digest, PdfCMSSignedAttributes(signing_time=moment))
+                prepared.document_digest, PdfCMSSignedAttributes(signing_time=moment)
+            )
         except SigningError:
             produced = signer.last_cms
             if produced is not None and 2 * len(produced.dump()) > reserve:
@@ -252,8 +269,8 @@ async def _add_document_timestamp(pdf, tsa, context, field_name):
         tsa.last_token_size = 0
         try:
             output = await stamper.async_timestamp_pdf(
-                writer, _MD, context, bytes_reserved=reserve, output=io.BytesIO(),
-                timestamper=tsa)
+                writer, _MD, context, bytes_reserved=reserve, output=io.BytesIO(), timestamper=tsa
+            )
         except SigningError:
             if tsa.failure is None and 2 * tsa.last_token_size > reserve:
                 reserve = 2 * (tsa.last_token_size + _CMS_OVERHEAD)
@@ -265,7 +282,8 @@ async def _add_document_timestamp(pdf, tsa, context, field_name):
 
 async def _seal(pdf, identity, level, tsa, context, meta_kwargs, timestamp_field, moment):
     output, signed_length, produced = await _sign_once(
-        pdf, identity, level, tsa, context, meta_kwargs, moment)
+        pdf, identity, level, tsa, context, meta_kwargs, moment
+    )
     if level == "B-LTA":
         output = await _add_document_timestamp(output, tsa, context, timestamp_field)
     return output, signed_length, produced
@@ -300,9 +318,19 @@ def _timestamp_of(produced):
 
 
 def seal_pdf(
-    pdf, identity, *, level="B-B", timestamp=None, validation_material=None,
-    allow_fetching=False, reason="", location="", contact="", field_name=DEFAULT_FIELD_NAME,
-    now=None, strict_level=False,
+    pdf,
+    identity,
+    *,
+    level="B-B",
+    timestamp=None,
+    validation_material=None,
+    allow_fetching=False,
+    reason="",
+    location="",
+    contact="",
+    field_name=DEFAULT_FIELD_NAME,
+    now=None,
+    strict_level=False,
 ):
     """Seal ``pdf`` with ``identity`` at ``level`` and return a ``SealResult``.
 
@@ -342,19 +370,41 @@ def seal_pdf(
         guard = breaker(timestamp)
     with guard:
         return _seal_pdf(
-            bytes(pdf), identity, level, timestamp, validation_material, allow_fetching,
-            {"reason": reason or None, "location": location or None,
-             "contact_info": contact or None},
-            field_name, now, strict_level)
+            bytes(pdf),
+            identity,
+            level,
+            timestamp,
+            validation_material,
+            allow_fetching,
+            {
+                "reason": reason or None,
+                "location": location or None,
+                "contact_info": contact or None,
+            },
+            field_name,
+            now,
+            strict_level,
+        )
 
 
-def _seal_pdf(pdf, identity, level, timestamp, validation_material, allow_fetching, metadata,
-              field_name, now, strict_level):
+def _seal_pdf(
+    pdf,
+    identity,
+    level,
+    timestamp,
+    validation_material,
+    allow_fetching,
+    metadata,
+    field_name,
+    now,
+    strict_level,
+):
     moment = x509.utc(now)
     x509.check_valid_at(x509.load_certificate(identity.certificate), moment)
     if level != "B-B" and timestamp is None:
-        raise SealError(f"{level} needs a timestamp server", code="seal_timestamp_required",
-                        level=level)
+        raise SealError(
+            f"{level} needs a timestamp server", code="seal_timestamp_required", level=level
+        )
     material = x509.coerce_material(validation_material)
     sig_field, timestamp_field = _probe_pdf(pdf, field_name)
     tsa = TimestampClient(timestamp) if level != "B-B" else None
@@ -366,15 +416,20 @@ def _seal_pdf(pdf, identity, level, timestamp, validation_material, allow_fetchi
         if level in ("B-LT", "B-LTA"):
             context = _sealing_context(identity, material, allow_fetching, context_moment)
         try:
-            output, signed_length, produced = coroutines.run(_seal(
-                pdf, identity, level, tsa, context, meta_kwargs, timestamp_field, moment))
+            output, signed_length, produced = coroutines.run(
+                _seal(pdf, identity, level, tsa, context, meta_kwargs, timestamp_field, moment)
+            )
         except _NoRevocationInfo as exc:
             if strict_level:
-                raise SealError(f"no revocation data for {level}: {exc}",
-                                code="seal_revocation_unavailable", level=level) from exc
+                raise SealError(
+                    f"no revocation data for {level}: {exc}",
+                    code="seal_revocation_unavailable",
+                    level=level,
+                ) from exc
             achieved = "B-T"
-            output, signed_length, produced = coroutines.run(_seal(
-                pdf, identity, "B-T", tsa, None, meta_kwargs, timestamp_field, moment))
+            output, signed_length, produced = coroutines.run(
+                _seal(pdf, identity, "B-T", tsa, None, meta_kwargs, timestamp_field, moment)
+            )
     except (SealError, CertificateInvalid):  # TimestampUnavailable is a SealError
         raise
     except Exception as exc:  # noqa: BLE001 - pyHanko raises many types

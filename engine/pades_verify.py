@@ -51,8 +51,9 @@ STATUSES = (
     "refused",  # refused before any parser read it (``refusal``: the intake's error code)
 )
 VERIFY_EXTRA_PAGES = 100  # a sealed file has the certificate of completion after the pages
-_DAMAGED_CODES = frozenset({"pdf_empty", "pdf_not_pdf", "pdf_damaged", "pdf_encrypted",
-                            "pdf_no_pages"})  # the other intake refusals are "refused"
+_DAMAGED_CODES = frozenset(
+    {"pdf_empty", "pdf_not_pdf", "pdf_damaged", "pdf_encrypted", "pdf_no_pages"}
+)  # the other intake refusals are "refused"
 _ALLOWED_AFTER_SEAL = ("NONE", "LTA_UPDATES")  # pyHanko ModificationLevel names
 
 
@@ -124,9 +125,9 @@ def _revision_end(pdf, reader, revision):
     if position < 0:
         return None
     end = position + 5
-    if pdf[end:end + 2] == b"\r\n":
+    if pdf[end : end + 2] == b"\r\n":
         end += 2
-    elif pdf[end:end + 1] in (b"\n", b"\r"):
+    elif pdf[end : end + 1] in (b"\n", b"\r"):
         end += 1
     return end
 
@@ -226,8 +227,9 @@ def _what_changed(reader, signatures, base_revision):
     described = []
     for signature in signatures:
         cert = _signer_certificate(signature)
-        described.append((signature.signed_revision,
-                          cert.subject.rfc4514_string() if cert is not None else ""))
+        described.append(
+            (signature.signed_revision, cert.subject.rfc4514_string() if cert is not None else "")
+        )
     try:
         changes = describe_changes(reader, base_revision, signatures=described)
     except Exception:  # noqa: BLE001 - a structure too odd to describe is still a change
@@ -251,8 +253,9 @@ async def _verify(pdf, roots, ts_roots, material, allow_fetching, now, pinned, i
         except Exception:  # noqa: BLE001
             filled = []
         status = "seal_broken" if filled else "damaged"
-        return VerifyResult(status=status, signature_count=len(filled),
-                            detail=f"unreadable signature: {exc!r}")
+        return VerifyResult(
+            status=status, signature_count=len(filled), detail=f"unreadable signature: {exc!r}"
+        )
     signatures = [s for s in embedded if s.sig_object_type == "/Sig"]
     if not signatures:
         return VerifyResult(status="no_signature", detail=f"{len(embedded)} document timestamps")
@@ -272,7 +275,8 @@ async def _verify(pdf, roots, ts_roots, material, allow_fetching, now, pinned, i
     revision_sha256s = tuple(prefix_sha256[e] for e in sorted(ends))
 
     sig, pins, issued_sha256, issued_revision = _pick_seal(
-        signatures, [(r, e, prefix_sha256[e]) for r, e in revision_ends], issued, pinned)
+        signatures, [(r, e, prefix_sha256[e]) for r, e in revision_ends], issued, pinned
+    )
     signed_end = _byte_range_end(sig)
     signer_cert = _signer_certificate(sig)
     base = {
@@ -298,15 +302,22 @@ async def _verify(pdf, roots, ts_roots, material, allow_fetching, now, pinned, i
         # timestamp's time) only. Stale data in a "now" context would fail where no data
         # passes (soft-fail), so "now" uses the caller's material and fetching only.
         return ValidationContext(
-            trust_roots=trusted, other_certs=list(extra_certs), crls=list(material.crls),
-            ocsps=list(material.ocsps), allow_fetching=allow_fetching, moment=at,
-            retroactive_revinfo=retroactive)
+            trust_roots=trusted,
+            other_certs=list(extra_certs),
+            crls=list(material.crls),
+            ocsps=list(material.ocsps),
+            allow_fetching=allow_fetching,
+            moment=at,
+            retroactive_revinfo=retroactive,
+        )
 
     try:
         status = await async_validate_pdf_signature(
-            sig, signer_validation_context=context(),
+            sig,
+            signer_validation_context=context(),
             ts_validation_context=context(trusted=ts_roots),
-            key_usage_settings=_usage_constraints())
+            key_usage_settings=_usage_constraints(),
+        )
     except Exception as exc:  # noqa: BLE001 - broken CMS, unsupported algorithm...
         return VerifyResult(status="seal_broken", detail=f"validation failed: {exc!r}", **base)
 
@@ -329,20 +340,25 @@ async def _verify(pdf, roots, ts_roots, material, allow_fetching, now, pinned, i
     )
 
     # level: structure, with timestamps that are at least cryptographically sound
-    later_dts = [s for s in embedded if s.sig_object_type == "/DocTimeStamp"
-                 and s.signed_revision > sig.signed_revision]
+    later_dts = [
+        s
+        for s in embedded
+        if s.sig_object_type == "/DocTimeStamp" and s.signed_revision > sig.signed_revision
+    ]
     later_dts_ok = False
     for dts in later_dts:
         try:
             dts_status = await async_validate_pdf_timestamp(
-                dts, validation_context=context(trusted=ts_roots), skip_diff=True)
+                dts, validation_context=context(trusted=ts_roots), skip_diff=True
+            )
             later_dts_ok = later_dts_ok or bool(dts_status.intact and dts_status.valid)
         except Exception:  # noqa: BLE001, S112 - a broken DTS just does not count
             continue
     level = "B-B"
     if ts_ok:
-        level = _detect_level(sig, later_dts_ok, dss_vri,
-                              _dss_changed_after(reader, sig.signed_revision))
+        level = _detect_level(
+            sig, later_dts_ok, dss_vri, _dss_changed_after(reader, sig.signed_revision)
+        )
     result["level"] = level
 
     # trust: now; else long-term (DSS + timestamps); else at the trusted timestamp's time
@@ -352,18 +368,21 @@ async def _verify(pdf, roots, ts_roots, material, allow_fetching, now, pinned, i
             ltv_kwargs = {
                 "trust_roots": list({r.dump(): r for r in roots + ts_roots}.values()),
                 "other_certs": x509.asn1_certificates(material.certs),
-                "crls": list(material.crls), "ocsps": list(material.ocsps),
+                "crls": list(material.crls),
+                "ocsps": list(material.ocsps),
                 "allow_fetching": allow_fetching,
             }
             if moment is not None:
                 ltv_kwargs["moment"] = moment
             ltv = await async_validate_pdf_ltv_signature(
                 sig,
-                RevocationInfoValidationType.PADES_LTA if level == "B-LTA"
+                RevocationInfoValidationType.PADES_LTA
+                if level == "B-LTA"
                 else RevocationInfoValidationType.PADES_LT,
                 validation_context_kwargs=ltv_kwargs,
                 bootstrap_validation_context=context(trusted=ts_roots),
-                key_usage_settings=_usage_constraints(), skip_diff=True,
+                key_usage_settings=_usage_constraints(),
+                skip_diff=True,
             )
             trusted = bool(ltv.trusted)
         except Exception:  # noqa: BLE001, S110 - not long-term valid: keep the first verdict
@@ -371,22 +390,27 @@ async def _verify(pdf, roots, ts_roots, material, allow_fetching, now, pinned, i
     if not trusted and status.intact and status.valid and timestamp_trusted:
         try:
             at_time = await async_validate_pdf_signature(
-                sig, signer_validation_context=context(at=timestamp_time, retroactive=True),
+                sig,
+                signer_validation_context=context(at=timestamp_time, retroactive=True),
                 ts_validation_context=context(trusted=ts_roots),
-                key_usage_settings=_usage_constraints(), skip_diff=True)
+                key_usage_settings=_usage_constraints(),
+                skip_diff=True,
+            )
             trusted = bool(at_time.trusted)
         except Exception:  # noqa: BLE001, S110
             pass
     # pyHanko rebuilds the constraints without match_all_key_usages ("any of"): check here
     key_usage_ok = signer_cert is not None and REQUIRED_KEY_USAGE_NAMES <= set(
-        x509.key_usage_names(signer_cert))
+        x509.key_usage_names(signer_cert)
+    )
     trusted = trusted and key_usage_ok
     result["trusted"] = trusted
 
     # ours: the certificate is pinned, and was in use when the seal was made
     seal_time = timestamp_time or result["signing_time"]
-    pinned_ok = pins is None or any(pin.covers(base.get("cert_fingerprint"), seal_time)
-                                    for pin in pins)
+    pinned_ok = pins is None or any(
+        pin.covers(base.get("cert_fingerprint"), seal_time) for pin in pins
+    )
     result["pinned"] = pins is not None and pinned_ok
 
     # verdict, worst first
@@ -394,9 +418,12 @@ async def _verify(pdf, roots, ts_roots, material, allow_fetching, now, pinned, i
         verdict = "seal_broken"
     elif not pinned_ok:
         verdict = "not_our_seal"
-    elif (coverage.name not in ("ENTIRE_FILE", "ENTIRE_REVISION")
-          or mod_level is None or mod_level.name not in _ALLOWED_AFTER_SEAL
-          or status.docmdp_ok is False):
+    elif (
+        coverage.name not in ("ENTIRE_FILE", "ENTIRE_REVISION")
+        or mod_level is None
+        or mod_level.name not in _ALLOWED_AFTER_SEAL
+        or status.docmdp_ok is False
+    ):
         verdict = "modified_after_sealing"
         base_revision = sig.signed_revision if issued_revision is None else issued_revision
         result["changes"] = _what_changed(reader, signatures, base_revision)
@@ -409,9 +436,19 @@ async def _verify(pdf, roots, ts_roots, material, allow_fetching, now, pinned, i
     return VerifyResult(status=verdict, **result)
 
 
-def verify_pdf(pdf, *, trust_roots, timestamp_roots=None, pinned=None, issued=None,
-               validation_material=None, allow_fetching=False, now=None, max_bytes=None,
-               max_pages=None):
+def verify_pdf(
+    pdf,
+    *,
+    trust_roots,
+    timestamp_roots=None,
+    pinned=None,
+    issued=None,
+    validation_material=None,
+    allow_fetching=False,
+    now=None,
+    max_bytes=None,
+    max_pages=None,
+):
     """Verify the seal of ``pdf`` (see the module docstring); never raises on bad input.
 
     :param trust_roots: DER/PEM certificates trusted as roots of seal certificates (the only
@@ -436,12 +473,18 @@ def verify_pdf(pdf, *, trust_roots, timestamp_roots=None, pinned=None, issued=No
     pdf = bytes(pdf)
     try:
         pdf_intake.inspect_pdf(
-            pdf, max_bytes=pdf_intake.DEFAULT_MAX_BYTES if max_bytes is None else max_bytes,
-            max_pages=pdf_intake.DEFAULT_MAX_PAGES + VERIFY_EXTRA_PAGES if max_pages is None
-            else max_pages)
+            pdf,
+            max_bytes=pdf_intake.DEFAULT_MAX_BYTES if max_bytes is None else max_bytes,
+            max_pages=pdf_intake.DEFAULT_MAX_PAGES + VERIFY_EXTRA_PAGES
+            if max_pages is None
+            else max_pages,
+        )
     except PdfInvalid as error:
-        return VerifyResult(status="damaged" if error.code in _DAMAGED_CODES else "refused",
-                            refusal=error.code, detail=f"intake: {error.detail}")
+        return VerifyResult(
+            status="damaged" if error.code in _DAMAGED_CODES else "refused",
+            refusal=error.code,
+            detail=f"intake: {error.detail}",
+        )
     except Exception as exc:  # noqa: BLE001 - verification must never raise on input
         return VerifyResult(status="damaged", refusal="pdf_damaged", detail=f"intake: {exc!r}")
     try:
@@ -452,7 +495,8 @@ def verify_pdf(pdf, *, trust_roots, timestamp_roots=None, pinned=None, issued=No
     ts_roots = roots if timestamp_roots is None else x509.asn1_certificates(timestamp_roots)
     pins = None if pinned is None else tuple(pinned)
     try:
-        return coroutines.run(_verify(pdf, roots, ts_roots, material, allow_fetching, now, pins, issued))
+        return coroutines.run(
+            _verify(pdf, roots, ts_roots, material, allow_fetching, now, pins, issued)
+        )
     except Exception as exc:  # noqa: BLE001 - verification must never raise on input
         return VerifyResult(status="damaged", detail=f"verification failed: {exc!r}")
-

@@ -23,8 +23,11 @@ class Text:
     ascii: bool = False
 
     def fits(self, value):
-        return (isinstance(value, str) and len(value) <= self.max_length
-                and (not self.ascii or value.isascii()))
+        return (
+            isinstance(value, str)
+            and len(value) <= self.max_length
+            and (not self.ascii or value.isascii())
+        )
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,10 @@ class Mapping:
     max_items: int = 100
 
     def fits(self, value):
-        return isinstance(value, dict) and len(value) <= self.max_items and all(
-            self.key.fits(key) and self.value.fits(item) for key, item in value.items()
+        return (
+            isinstance(value, dict)
+            and len(value) <= self.max_items
+            and all(self.key.fits(key) and self.value.fits(item) for key, item in value.items())
         )
 
 
@@ -76,8 +81,10 @@ class Record:
     fields: dict = field(default_factory=dict)
 
     def fits(self, value):
-        return isinstance(value, dict) and set(value) <= set(self.fields) and all(
-            item is None or self.fields[key].fits(item) for key, item in value.items()
+        return (
+            isinstance(value, dict)
+            and set(value) <= set(self.fields)
+            and all(item is None or self.fields[key].fits(item) for key, item in value.items())
         )
 
 
@@ -89,8 +96,10 @@ class Items:
     max_items: int = 50
 
     def fits(self, value):
-        return isinstance(value, list) and len(value) <= self.max_items and all(
-            self.item.fits(item) for item in value
+        return (
+            isinstance(value, list)
+            and len(value) <= self.max_items
+            and all(self.item.fits(item) for item in value)
         )
 
 

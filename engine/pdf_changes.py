@@ -63,8 +63,11 @@ def _dump(obj, depth=0):
     if depth > 8:
         return "..."
     if isinstance(obj, generic.DictionaryObject):
-        return "<<" + " ".join(f"{name} {_dump(value, depth + 1)}"
-                               for name, value in sorted(_items(obj))) + ">>"
+        return (
+            "<<"
+            + " ".join(f"{name} {_dump(value, depth + 1)}" for name, value in sorted(_items(obj)))
+            + ">>"
+        )
     if isinstance(obj, generic.ArrayObject):
         return "[" + " ".join(_dump(value, depth + 1) for value in _elements(obj)) + "]"
     return repr(obj)[:200]
@@ -97,8 +100,11 @@ def _is_signature_widget(annotation):
 
 def _page(page):
     raw = page.raw_get("/Contents") if "/Contents" in page else None
-    raw_contents = tuple(_elements(_resolve(raw))) \
-        if isinstance(_resolve(raw), generic.ArrayObject) else (raw,)
+    raw_contents = (
+        tuple(_elements(_resolve(raw)))
+        if isinstance(_resolve(raw), generic.ArrayObject)
+        else (raw,)
+    )
     contents = tuple(_key(item) or _dump(item) for item in raw_contents)
     annotations = []
     for raw in _elements(_resolve(page.raw_get("/Annots")) if "/Annots" in page else None):
@@ -106,11 +112,18 @@ def _page(page):
         if isinstance(annotation, generic.DictionaryObject) and _is_signature_widget(annotation):
             continue
         annotations.append((_key(raw) or _dump(raw), raw))
-    attributes = " ".join(f"{name} {_dump(value)}" for name, value in sorted(_items(page))
-                          if name not in _PAGE_SKIPPED)
-    return _Page(contents, raw_contents,
-                 page.raw_get("/Resources") if "/Resources" in page else None,
-                 attributes, tuple(annotations))
+    attributes = " ".join(
+        f"{name} {_dump(value)}"
+        for name, value in sorted(_items(page))
+        if name not in _PAGE_SKIPPED
+    )
+    return _Page(
+        contents,
+        raw_contents,
+        page.raw_get("/Resources") if "/Resources" in page else None,
+        attributes,
+        tuple(annotations),
+    )
 
 
 def _walk(stack, budget):
@@ -136,8 +149,9 @@ def _pages(resolver, budget):
     stack = [(resolver.root.raw_get("/Pages"), None)]
     for key, node, _context in _walk(stack, budget):
         if "/Kids" in node:
-            stack.extend((kid, None) for kid in
-                         reversed(list(_elements(_resolve(node.raw_get("/Kids"))))))
+            stack.extend(
+                (kid, None) for kid in reversed(list(_elements(_resolve(node.raw_get("/Kids")))))
+            )
         else:
             pages.append((key, _page(node)))
     return pages
@@ -217,14 +231,18 @@ def _compare(before, after, updated, budget):
         if previous is None:
             continue
         redefined = key in updated and (
-            page.contents != previous.contents or page.attributes != previous.attributes
-            or _dump(page.resources) != _dump(previous.resources))
+            page.contents != previous.contents
+            or page.attributes != previous.attributes
+            or _dump(page.resources) != _dump(previous.resources)
+        )
         if redefined or reach.touches(*page.raw_contents, page.resources):
             changes.append(Change("page_content", page=number))
         references = [ref for ref, _raw in page.annotations]
-        if references != [ref for ref, _raw in previous.annotations] \
-                or any(ref in updated for ref in references) \
-                or reach.touches(*_annotation_appearances(page)):
+        if (
+            references != [ref for ref, _raw in previous.annotations]
+            or any(ref in updated for ref in references)
+            or reach.touches(*_annotation_appearances(page))
+        ):
             changes.append(Change("annotations", page=number))
     return changes
 

@@ -38,8 +38,15 @@ DEFAULT_MAX_PAGES = 500
 HEADER_WINDOW = 1024
 
 __all__ = [  # check_streams and the limits live in pdf_streams; callers find them here too
-    "DEFAULT_MAX_BYTES", "DEFAULT_MAX_PAGES", "MAX_STREAM_BYTES", "MAX_TOTAL_BYTES", "PageInfo",
-    "PdfInfo", "check_streams", "inspect_pdf", "open_document",
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_PAGES",
+    "MAX_STREAM_BYTES",
+    "MAX_TOTAL_BYTES",
+    "PageInfo",
+    "PdfInfo",
+    "check_streams",
+    "inspect_pdf",
+    "open_document",
 ]
 
 
@@ -80,8 +87,9 @@ def inspect_pdf(data, *, max_bytes=DEFAULT_MAX_BYTES, max_pages=DEFAULT_MAX_PAGE
     except PdfInvalid:
         raise
     except Exception as exc:  # a stream no decoder expected
-        raise PdfInvalid(f"unreadable stream: {type(exc).__name__}: {exc}",
-                         code="pdf_damaged") from None
+        raise PdfInvalid(
+            f"unreadable stream: {type(exc).__name__}: {exc}", code="pdf_damaged"
+        ) from None
 
     try:
         doc = pymupdf.open(stream=data, filetype="pdf")
@@ -113,7 +121,9 @@ def _describe(doc, data, size, max_pages):
         raise PdfInvalid("no pages", code="pdf_no_pages")
     if count > max_pages:
         raise PdfInvalid(
-            f"{count} pages > {max_pages}", code="pdf_too_many_pages", pages=count,
+            f"{count} pages > {max_pages}",
+            code="pdf_too_many_pages",
+            pages=count,
             limit=max_pages,
         )
     pages = []
@@ -124,14 +134,19 @@ def _describe(doc, data, size, max_pages):
             raise PdfInvalid(f"page {pno + 1} has an empty box", code="pdf_damaged")
         pages.append(
             PageInfo(
-                number=pno + 1, width=float(rect.width), height=float(rect.height),
+                number=pno + 1,
+                width=float(rect.width),
+                height=float(rect.height),
                 rotation=int(page.rotation) % 360,
             )
         )
     producer = (doc.metadata or {}).get("producer") or ""
     return PdfInfo(
-        page_count=count, pages=tuple(pages), sha256=hashlib.sha256(data).hexdigest(),
-        size=size, producer=str(producer),
+        page_count=count,
+        pages=tuple(pages),
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=size,
+        producer=str(producer),
     )
 
 

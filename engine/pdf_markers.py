@@ -164,15 +164,31 @@ def _page_placements(page, options):
         if parsed:
             kind, role, optional = parsed
             result.append(
-                _anchor_placement(number, page_rect, pymupdf.Rect(link.rect), kind, role,
-                                  optional, "link", options)
+                _anchor_placement(
+                    number,
+                    page_rect,
+                    pymupdf.Rect(link.rect),
+                    kind,
+                    role,
+                    optional,
+                    "link",
+                    options,
+                )
             )
 
     scan = _scan_text(page)
     for found in scan.anchors:
         result.append(
-            _anchor_placement(number, page_rect, found.rect * to_display, found.kind,
-                              found.role, found.optional, "anchor", options)
+            _anchor_placement(
+                number,
+                page_rect,
+                found.rect * to_display,
+                found.kind,
+                found.role,
+                found.optional,
+                "anchor",
+                options,
+            )
         )
     for raw_rect in scan.arrows:
         result.append(
@@ -331,8 +347,12 @@ def _join_rows(items):
 
 
 def _bounds(rects):
-    return (min(r[0] for r in rects), min(r[1] for r in rects),
-            max(r[2] for r in rects), max(r[3] for r in rects))
+    return (
+        min(r[0] for r in rects),
+        min(r[1] for r in rects),
+        max(r[2] for r in rects),
+        max(r[3] for r in rects),
+    )
 
 
 def _union(rects):
@@ -361,8 +381,16 @@ def _char_rows(raw):
             first, last = chars[0][1], chars[-1][1]
             start = min(first.x0 * dx + first.y0 * dy, first.x1 * dx + first.y1 * dy)
             end = max(last.x0 * dx + last.y0 * dy, last.x1 * dx + last.y1 * dy)
-            items.append(((round(dx, 2), round(dy, 2)), -ox * dy + oy * dx, start, end, size,
-                          [(start, end, size, chars)]))
+            items.append(
+                (
+                    (round(dx, 2), round(dy, 2)),
+                    -ox * dy + oy * dx,
+                    start,
+                    end,
+                    size,
+                    [(start, end, size, chars)],
+                )
+            )
     rows = []
     for joined in _join_rows(items):
         row, row_end = [], None
@@ -381,8 +409,11 @@ def _match_chars(rows):
     for row in rows:
         text = "".join(char for char, _bbox in row)
         for match in anchors.ANCHOR_RE.finditer(text):
-            boxes = [bbox for char, bbox in row[match.start() : match.end()]
-                     if bbox is not None and not char.isspace() and not bbox.is_empty]
+            boxes = [
+                bbox
+                for char, bbox in row[match.start() : match.end()]
+                if bbox is not None and not char.isspace() and not bbox.is_empty
+            ]
             if not boxes:
                 continue
             kind, role, optional = anchors.parse_anchor(match.group(0))
@@ -438,8 +469,15 @@ def _placement(number, page_rect, box, marker, kind, role, mandatory, source):
     if not all(math.isfinite(v) for v in (*clipped, *marker)):
         return None
     return Placement(
-        page=number, x0=_r(clipped.x0), y0=_r(clipped.y0), x1=_r(clipped.x1), y1=_r(clipped.y1),
-        kind=kind, role=role, mandatory=mandatory, source=source,
+        page=number,
+        x0=_r(clipped.x0),
+        y0=_r(clipped.y0),
+        x1=_r(clipped.x1),
+        y1=_r(clipped.y1),
+        kind=kind,
+        role=role,
+        mandatory=mandatory,
+        source=source,
         marker=(_r(marker.x0), _r(marker.y0), _r(marker.x1), _r(marker.y1)),
     )
 
@@ -456,7 +494,8 @@ def _dedupe(placements):
     kept = []
     for item in sorted(placements, key=lambda p: rank[p.source]):
         if any(
-            k.kind == item.kind and k.role.casefold() == item.role.casefold()
+            k.kind == item.kind
+            and k.role.casefold() == item.role.casefold()
             and _overlap(k.marker, item.marker)
             for k in kept
         ):

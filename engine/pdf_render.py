@@ -61,7 +61,9 @@ def render_page(data, page, *, width_px=1000, fmt="jpeg", quality=80):
     try:
         if not _is_int(page) or not 1 <= page <= doc.page_count:
             raise RenderInvalid(
-                f"page {page!r} of {doc.page_count}", code="render_bad_page", page=page,
+                f"page {page!r} of {doc.page_count}",
+                code="render_bad_page",
+                page=page,
                 pages=doc.page_count,
             )
         pix = _pixmap(doc.load_page(page - 1), width_px)
@@ -100,8 +102,9 @@ def _encode_auto(pix, quality):
     image = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
     jpeg = io.BytesIO()
     image.save(jpeg, "JPEG", quality=quality)
-    palette = image.quantize(colors=AUTO_PALETTE_COLORS, method=Image.Quantize.FASTOCTREE,
-                             dither=Image.Dither.NONE)
+    palette = image.quantize(
+        colors=AUTO_PALETTE_COLORS, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
+    )
     png = io.BytesIO()
     palette.save(png, "PNG", compress_level=6)
     if png.tell() < AUTO_PNG_RATIO * jpeg.tell():

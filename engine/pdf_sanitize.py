@@ -117,7 +117,9 @@ _NOT_A_WAY_DOWN = frozenset({"Parent", "P"})  # keys that lead back up, for the 
 _MAX_DEPTH = 200  # direct objects nested deeper than this are refused (MuPDF nests far less)
 
 _TRIGGERS = (
-    set(_ACTIONS) | set(_ANNOTATIONS) | set(_KEYS)
+    set(_ACTIONS)
+    | set(_ANNOTATIONS)
+    | set(_KEYS)
     | {"OpenAction", "NeedsRendering", "EmbeddedFile"}
 )
 # a name (as MuPDF prints it: no #-escapes for these) followed by a delimiter
@@ -197,7 +199,8 @@ def sanitize_pdf(data):
     if left or pages != page_count:
         raise PdfInvalid(
             f"active content left after removal: {left}; pages {page_count} -> {pages}",
-            code="pdf_active_content", kinds=tuple(dict.fromkeys(item.kind for item in left)),
+            code="pdf_active_content",
+            kinds=tuple(dict.fromkeys(item.kind for item in left)),
         )
     return Sanitized(data=clean, removed=removed)
 
@@ -208,7 +211,8 @@ def refuse_active_content(data):
     found = find_active_content(data)
     if found:
         raise PdfInvalid(
-            f"active content: {found}", code="final_active_content",
+            f"active content: {found}",
+            code="final_active_content",
             kinds=tuple(dict.fromkeys(item.kind for item in found)),
         )
 
@@ -333,8 +337,10 @@ class _Walker:
 
     def _visit_dict(self, obj, page, depth):
         entries = [
-            (_mupdf.pdf_to_name(_mupdf.pdf_dict_get_key(obj, index)),
-             _mupdf.pdf_dict_get_val(obj, index))
+            (
+                _mupdf.pdf_to_name(_mupdf.pdf_dict_get_key(obj, index)),
+                _mupdf.pdf_dict_get_val(obj, index),
+            )
             for index in range(_mupdf.pdf_dict_len(obj))
         ]
         drop = []
@@ -357,8 +363,7 @@ class _Walker:
 
     def _visit_array(self, obj, page, depth):
         items = [_mupdf.pdf_array_get(obj, index) for index in range(_mupdf.pdf_array_len(obj))]
-        drop = [index for index, item in enumerate(items)
-                if self._is_active_value(item, page)]
+        drop = [index for index, item in enumerate(items) if self._is_active_value(item, page)]
         for item in items:
             self.visit(item, page, depth + 1)
         if self.remove:

@@ -410,7 +410,9 @@ class TextRun:
     def block(text, color, align="left"):
         """The HTML of one block of plain, already display-cleaned ``text``."""
         return '<div class="blk"><p style="color: %s; text-align: %s;">%s</p></div>' % (
-            color, align, story_escape(text),
+            color,
+            align,
+            story_escape(text),
         )
 
     def fit(self, rect, text, *, max_font, color, align="left"):
@@ -427,7 +429,9 @@ class TextRun:
         scale, used = fitted
         top = rect.y0 + max((rect.height - used * scale) / 2, 0)
         return TextItem(
-            block, rect.width / scale, rect.height / scale,
+            block,
+            rect.width / scale,
+            rect.height / scale,
             pymupdf.Matrix(scale, 0, 0, scale, rect.x0, top),
         )
 
@@ -500,7 +504,9 @@ def open_pdf(original):
 def _box(doc, page_rects, page, x0, y0, x1, y1):
     if not isinstance(page, int) or isinstance(page, bool) or not 1 <= page <= doc.page_count:
         raise StampInvalid(
-            f"page {page!r} of {doc.page_count}", code="stamp_bad_page", page=page,
+            f"page {page!r} of {doc.page_count}",
+            code="stamp_bad_page",
+            page=page,
             pages=doc.page_count,
         )
     try:
@@ -606,7 +612,10 @@ def _signature_label(run, inner, value):
             inner.x0, top + index * per_line, inner.x1, top + (index + 1) * per_line
         )
         item = run.fit(
-            line_rect, line, max_font=min(LABEL_MAX_FONT, per_line / 1.2), color=LABEL_COLOR,
+            line_rect,
+            line,
+            max_font=min(LABEL_MAX_FONT, per_line / 1.2),
+            color=LABEL_COLOR,
             align="center",
         )
         items.append(run.add(item))

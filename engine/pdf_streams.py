@@ -89,8 +89,12 @@ def _filter_names(value):
 
 
 def _is_zlib_header(head):
-    return (len(head) >= 2 and head[0] & 0x0F == 8 and head[0] >> 4 <= 7
-            and (head[0] << 8 | head[1]) % 31 == 0)
+    return (
+        len(head) >= 2
+        and head[0] & 0x0F == 8
+        and head[0] >> 4 <= 7
+        and (head[0] << 8 | head[1]) % 31 == 0
+    )
 
 
 # --- the work budget and the raw data ----------------------------------------------------
@@ -123,7 +127,7 @@ class _Source:
         while self.position < end_of_data:
             end = min(self.position + size, end_of_data)
             self.work.spend(end - self.position)
-            piece = self.view[self.position:end]
+            piece = self.view[self.position : end]
             self.position = end
             yield piece
             size = min(size * 2, _MAX_FEED)
@@ -222,12 +226,12 @@ def _runlength(pieces, give_back):
             if length < 128:
                 if index + length + 2 > end:
                     break
-                out += data[index + 1:index + length + 2]
+                out += data[index + 1 : index + length + 2]
                 index += length + 2
             else:
                 if index + 2 > end:
                     break
-                out += data[index + 1:index + 2] * (257 - length)
+                out += data[index + 1 : index + 2] * (257 - length)
                 index += 2
             if len(out) >= _CHUNK:
                 yield bytes(out)
@@ -245,11 +249,11 @@ def _asciihex(pieces, give_back):
         digits = (data if end < 0 else data[:end]).translate(None, _BLANKS)
         invalid = _NOT_HEX_RE.search(digits)
         if invalid:
-            digits = digits[:invalid.start()]
+            digits = digits[: invalid.start()]
         digits = odd + digits
-        odd = digits[len(digits) - len(digits) % 2:]
+        odd = digits[len(digits) - len(digits) % 2 :]
         if len(digits) > 1:
-            yield binascii.unhexlify(digits[:len(digits) - len(odd)])
+            yield binascii.unhexlify(digits[: len(digits) - len(odd)])
         if end >= 0 or invalid:
             if end >= 0:
                 give_back(len(data) - end - 1)
@@ -272,7 +276,7 @@ def _ascii85(pieces, give_back):
         first = first and not text
         invalid = _NOT_ASCII85_RE.search(text)
         if invalid:
-            text = text[:invalid.start()]
+            text = text[: invalid.start()]
         text = group + text.replace(b"z", b"!!!!!")
         whole = len(text) - len(text) % 5
         group = text[whole:]
@@ -287,7 +291,7 @@ def _ascii85(pieces, give_back):
             break
     if len(group) > 1:
         try:
-            yield base64.a85decode(group + b"u" * (5 - len(group)))[:len(group) - 1]
+            yield base64.a85decode(group + b"u" * (5 - len(group)))[: len(group) - 1]
         except ValueError:
             return
 
@@ -313,7 +317,8 @@ def _sniff(first, text):
         return None
     if all(c in _HEX_DIGITS for c in text[:4]):
         if _is_zlib_header(int(text[:4], 16).to_bytes(2, "big")) and all(
-                c in _HEX_DIGITS for c in text.split(b">", 1)[0][:_SNIFF_BYTES]):
+            c in _HEX_DIGITS for c in text.split(b">", 1)[0][:_SNIFF_BYTES]
+        ):
             return _asciihex
         return None
     a85 = text[2:] if text.startswith(b"<~") else text
@@ -331,13 +336,13 @@ _TEXT_START = frozenset(range(ord("!"), ord("u") + 1)) | frozenset(b"z<")
 
 def _sniff_data(data, start):
     """:func:`_sniff` on ``data[start:]`` (blanks skipped for at most one feed)."""
-    first = data[start:start + 2]
+    first = data[start : start + 2]
     if _is_zlib_header(first):
         return _flate
     found = _NON_BLANK_RE.search(data, start, start + _MAX_FEED)
     if not found or data[found.start()] not in _TEXT_START:
         return None
-    text = data[found.start():found.start() + 4 * _SNIFF_BYTES].translate(None, _BLANKS)
+    text = data[found.start() : found.start() + 4 * _SNIFF_BYTES].translate(None, _BLANKS)
     return _sniff(first, text[:_SNIFF_BYTES])
 
 
@@ -376,11 +381,11 @@ class _Measure:
             held.append(piece)
             size += len(piece)
             if len(first) < 2:
-                first += bytes(piece[:2 - len(first)])
+                first += bytes(piece[: 2 - len(first)])
             if len(text) < _SNIFF_BYTES:
                 found = None if text else _NON_BLANK_RE.search(piece)
                 begin = found.start() if found else (0 if text else len(piece))
-                text += bytes(piece[begin:begin + 4 * _SNIFF_BYTES]).translate(None, _BLANKS)
+                text += bytes(piece[begin : begin + 4 * _SNIFF_BYTES]).translate(None, _BLANKS)
             if len(text) >= _SNIFF_BYTES or size >= _MAX_FEED:
                 break
         decoder = _sniff(first, text[:_SNIFF_BYTES])
@@ -463,9 +468,9 @@ def _stream_keywords(data):
     while position >= 0:
         after = position + 6
         if position == 0 or data[position - 1] not in _LETTERS:
-            if data[after:after + 2] == b"\r\n":
+            if data[after : after + 2] == b"\r\n":
                 yield position, after + 2
-            elif data[after:after + 1] in (b"\n", b"\r"):
+            elif data[after : after + 1] in (b"\n", b"\r"):
                 yield position, after + 1
         position = data.find(b"stream", after)
 
@@ -509,13 +514,15 @@ def check_streams(data, *, max_stream=None, max_total=None):
     linear work; return the decoded total (see the module docstring)."""
     tally = _Tally(max_stream, max_total)
     work = _Work(len(data) * _WORK_FACTOR + _WORK_MINIMUM)
-    filters = [(match.start(), _filter_names(match.group(2)))
-               for match in _FILTER_RE.finditer(data)
-               if _unescape(match.group(1)) == b"Filter"]
+    filters = [
+        (match.start(), _filter_names(match.group(2)))
+        for match in _FILTER_RE.finditer(data)
+        if _unescape(match.group(1)) == b"Filter"
+    ]
     window = _Window(filters)
     for keyword, start in _stream_keywords(data):
         where = f"stream at {keyword}"
-        zlib_data = _is_zlib_header(data[start:start + 2])
+        zlib_data = _is_zlib_header(data[start : start + 2])
         measured = set()
         for names in window.chains(keyword):
             if names[0] in _FLATE and not zlib_data:
@@ -540,8 +547,10 @@ def _mupdf_filters(mu, obj):
     if mu.pdf_is_name(value):
         return (mu.pdf_to_name(value).encode("latin-1", "replace"),)
     if mu.pdf_is_array(value):
-        return tuple(mu.pdf_to_name(mu.pdf_array_get(value, index)).encode("latin-1", "replace")
-                     for index in range(mu.pdf_array_len(value)))
+        return tuple(
+            mu.pdf_to_name(mu.pdf_array_get(value, index)).encode("latin-1", "replace")
+            for index in range(mu.pdf_array_len(value))
+        )
     return ()
 
 

@@ -53,8 +53,10 @@ def check_key_usage(cert):
     missing = REQUIRED_KEY_USAGE_NAMES - set(x509.key_usage_names(cert))
     if missing:
         raise CertificateInvalid(
-            f"key usage lacks {sorted(missing)}", code="cert_key_usage",
-            missing=",".join(sorted(missing)))
+            f"key usage lacks {sorted(missing)}",
+            code="cert_key_usage",
+            missing=",".join(sorted(missing)),
+        )
 
 
 # --- a new self-signed identity ---------------------------------------------------------
@@ -65,7 +67,13 @@ def _clip(text, limit=64):
 
 
 def generate_self_signed_pkcs12(
-    common_name, organization="", country="", *, password, valid_days=3650, now=None,
+    common_name,
+    organization="",
+    country="",
+    *,
+    password,
+    valid_days=3650,
+    now=None,
     key_type="rsa3072",
 ):
     """A new key and a self-signed certificate for it, as PKCS#12 bytes (AES-256, PBKDF2).
@@ -111,19 +119,29 @@ def generate_self_signed_pkcs12(
         .add_extension(crypto_x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             crypto_x509.KeyUsage(
-                digital_signature=True, content_commitment=True, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                crl_sign=False, encipher_only=False, decipher_only=False),
-            critical=True)
-        .add_extension(crypto_x509.SubjectKeyIdentifier.from_public_key(public_key),
-                       critical=False)
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(crypto_x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(
-            crypto_x509.AuthorityKeyIdentifier.from_issuer_public_key(public_key),
-            critical=False)
+            crypto_x509.AuthorityKeyIdentifier.from_issuer_public_key(public_key), critical=False
+        )
         .sign(key, hashes.SHA256())
     )
     return pkcs12.serialize_key_and_certificates(
-        _clip(common_name).encode(), key, cert, None,
+        _clip(common_name).encode(),
+        key,
+        cert,
+        None,
         serialization.BestAvailableEncryption(password),
     )
 
@@ -161,8 +179,8 @@ def _pkcs12_kdf(hash_name, password, salt, iterations, purpose, length):
             return out[:length]
         b_int = int.from_bytes((digest * (v // u + 1))[:v], "big")
         for start in range(0, len(block), v):
-            value = (int.from_bytes(block[start:start + v], "big") + b_int + 1) % (1 << (8 * v))
-            block[start:start + v] = value.to_bytes(v, "big")
+            value = (int.from_bytes(block[start : start + v], "big") + b_int + 1) % (1 << (8 * v))
+            block[start : start + v] = value.to_bytes(v, "big")
 
 
 def _pkcs12_mac_verdict(pfx, password):
@@ -181,8 +199,14 @@ def _pkcs12_mac_verdict(pfx, password):
         expected = mac_data["mac"]["digest"].native
         if not isinstance(content, bytes) or iterations > 1_000_000:
             return None
-        key = _pkcs12_kdf(algorithm, _bmp_password(password), salt, iterations, 3,
-                          hashlib.new(algorithm).digest_size)
+        key = _pkcs12_kdf(
+            algorithm,
+            _bmp_password(password),
+            salt,
+            iterations,
+            3,
+            hashlib.new(algorithm).digest_size,
+        )
     except (ValueError, TypeError, UnicodeDecodeError):
         return None
     return hmac.compare_digest(hmac.new(key, content, algorithm).digest(), expected)
@@ -219,9 +243,11 @@ def _open_pkcs12(data, password):
             last_error = exc
     if mac_ok:  # the password is right, the content is not something we can read
         raise CertificateInvalid(
-            f"unreadable PKCS#12: {last_error}", code="cert_pkcs12_invalid") from last_error
+            f"unreadable PKCS#12: {last_error}", code="cert_pkcs12_invalid"
+        ) from last_error
     raise CertificateInvalid(
-        f"cannot decrypt PKCS#12: {last_error}", code="cert_bad_password") from last_error
+        f"cannot decrypt PKCS#12: {last_error}", code="cert_bad_password"
+    ) from last_error
 
 
 def _certificate_of_key(key, cert, extra):
@@ -247,13 +273,22 @@ def load_seal_identity(pkcs12_bytes, password, *, now=None):
     if key is None:
         raise CertificateInvalid("no private key in the PKCS#12", code="cert_no_key")
     cert = _certificate_of_key(key, cert, extra)
-    if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey,
-                            ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey)):
+    if not isinstance(
+        key,
+        (
+            rsa.RSAPrivateKey,
+            ec.EllipticCurvePrivateKey,
+            ed25519.Ed25519PrivateKey,
+            ed448.Ed448PrivateKey,
+        ),
+    ):
         raise CertificateInvalid(
-            f"unsupported key type {type(key).__name__}", code="cert_pkcs12_invalid")
+            f"unsupported key type {type(key).__name__}", code="cert_pkcs12_invalid"
+        )
     if not x509.same_public_key(key, cert):
         raise CertificateInvalid(
-            "the private key does not belong to the certificate", code="cert_no_key")
+            "the private key does not belong to the certificate", code="cert_no_key"
+        )
     x509.check_valid_at(cert, x509.utc(now))
     check_key_usage(cert)
     leaf = x509.der(cert)
@@ -266,8 +301,10 @@ def load_seal_identity(pkcs12_bytes, password, *, now=None):
         certificate=leaf,
         chain=tuple(chain),
         private_key=key.private_bytes(
-            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption()),
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
     )
 
 
@@ -325,8 +362,9 @@ class SealPin:
         if moment is None:
             return True
         moment = x509.utc(moment)
-        return ((self.since is None or moment >= x509.utc(self.since) - SEAL_PIN_GRACE)
-                and (self.until is None or moment <= x509.utc(self.until) + SEAL_PIN_GRACE))
+        return (self.since is None or moment >= x509.utc(self.since) - SEAL_PIN_GRACE) and (
+            self.until is None or moment <= x509.utc(self.until) + SEAL_PIN_GRACE
+        )
 
 
 _HISTORY_TIME = "%Y-%m-%d %H:%M:%S"  # UTC, as the caller stores datetimes
@@ -348,8 +386,11 @@ def seal_periods(entry):
 
 def is_current_seal(history, fingerprint):
     """Whether ``fingerprint`` is the only certificate of ``history`` in use (open period)."""
-    in_use = [entry.get("fingerprint") for entry in history or ()
-              if (seal_periods(entry) or [[None, "closed"]])[-1][1] is None]
+    in_use = [
+        entry.get("fingerprint")
+        for entry in history or ()
+        if (seal_periods(entry) or [[None, "closed"]])[-1][1] is None
+    ]
     return in_use == [fingerprint]
 
 
@@ -378,5 +419,7 @@ def seal_pins(history):
     """The ``SealPin`` of each period of each certificate of a seal certificate history."""
     return tuple(
         SealPin(entry["fingerprint"], since=_history_time(since), until=_history_time(until))
-        for entry in history or () if entry.get("fingerprint")
-        for since, until in seal_periods(entry))
+        for entry in history or ()
+        if entry.get("fingerprint")
+        for since, until in seal_periods(entry)
+    )

@@ -82,8 +82,9 @@ def breaker(server):
     if server.breaker_seconds > 0:
         failed_at = _FAILED_AT.get(server.url)
         if failed_at is not None and time.monotonic() - failed_at < server.breaker_seconds:
-            raise TimestampUnavailable("failed a moment ago: not called again yet",
-                                       reason="recent_failure")
+            raise TimestampUnavailable(
+                "failed a moment ago: not called again yet", reason="recent_failure"
+            )
     try:
         yield
     except (TimestampUnavailable, UnsafeUrl):
@@ -170,29 +171,40 @@ class TimestampClient(TimeStamper):
 
     def _post(self, body):
         server = self.server
-        timeout = float(server.timeout) if server.timeout and server.timeout > 0 \
-            else DEFAULT_TIMEOUT
+        timeout = (
+            float(server.timeout) if server.timeout and server.timeout > 0 else DEFAULT_TIMEOUT
+        )
         auth = None
         if server.username or server.password:
             auth = requests.auth.HTTPBasicAuth(server.username, server.password)
         # a local server is called without proxies/.netrc from the environment; public
         # servers may need the configured proxy
-        with http.make_session(retries_for_safe_methods=0, allow_loopback=self._loopback) \
-                as session:
+        with http.make_session(
+            retries_for_safe_methods=0, allow_loopback=self._loopback
+        ) as session:
             try:
                 response = http.request(
-                    session, "POST", server.url, data=body, auth=auth,
-                    timeout=(timeout, timeout), max_seconds=timeout,
+                    session,
+                    "POST",
+                    server.url,
+                    data=body,
+                    auth=auth,
+                    timeout=(timeout, timeout),
+                    max_seconds=timeout,
                     max_bytes=MAX_RESPONSE_BYTES,
-                    headers={"Content-Type": "application/timestamp-query",
-                             "Accept": "application/timestamp-reply"},
+                    headers={
+                        "Content-Type": "application/timestamp-query",
+                        "Accept": "application/timestamp-reply",
+                    },
                 )
             except (ProviderError, UnsafeUrl) as error:
                 self._fail(_failure_reason(error), f"timestamp server: {error.detail}")
         if response.status_code != 200:
-            self._fail(f"http_{response.status_code}",
-                       f"timestamp server answered HTTP {response.status_code}")
-        content_type = (response.headers.get("Content-Type") or "")
+            self._fail(
+                f"http_{response.status_code}",
+                f"timestamp server answered HTTP {response.status_code}",
+            )
+        content_type = response.headers.get("Content-Type") or ""
         content_type = content_type.split(";")[0].strip().lower()
         if content_type not in CONTENT_TYPES:
             self._fail("bad_response", f"unexpected content type {content_type!r}")
@@ -215,8 +227,10 @@ class TimestampClient(TimeStamper):
             tst_der = eci["content"].contents
             tst_info = eci["content"].parsed
             imprint = tst_info["message_imprint"]
-            if (imprint["hash_algorithm"]["algorithm"].native != md_algorithm
-                    or imprint["hashed_message"].native != digest):
+            if (
+                imprint["hash_algorithm"]["algorithm"].native != md_algorithm
+                or imprint["hashed_message"].native != digest
+            ):
                 raise ValueError("token is for another digest")
             if nonce is not None and tst_info["nonce"].native != nonce:
                 raise ValueError("token nonce does not match")
@@ -224,7 +238,8 @@ class TimestampClient(TimeStamper):
             signer_info = signed_data["signer_infos"][0]
             signer_cert = extract_certificate_info(signed_data).signer_cert
             tst_digest = hashlib.new(
-                signer_info["digest_algorithm"]["algorithm"].native, tst_der).digest()
+                signer_info["digest_algorithm"]["algorithm"].native, tst_der
+            ).digest()
             intact, valid = validate_sig_integrity(signer_info, signer_cert, "tst_info", tst_digest)
             if not (intact and valid):
                 raise ValueError("token signature does not verify")
@@ -272,8 +287,11 @@ def request_timestamp_token(server, digest, md_algorithm="sha256"):
 # --- what a token says --------------------------------------------------------------------
 def token_certificates(signed_data):
     """The DER certificates a token (its SignedData) carries: the TSA's and its chain."""
-    return tuple(choice.chosen.dump() for choice in signed_data["certificates"] or ()
-                 if choice.name == "certificate")
+    return tuple(
+        choice.chosen.dump()
+        for choice in signed_data["certificates"] or ()
+        if choice.name == "certificate"
+    )
 
 
 def token_time(signed_data):
@@ -297,12 +315,16 @@ def _read_timestamp_token(token_der):
         cert = x509.load_certificate(extract_certificate_info(signed_data).signer_cert.dump())
     except Exception as exc:  # noqa: BLE001 - any decoding problem: not a usable token
         raise ValueError(f"unreadable token: {exc!r}") from None
-    return signed_data, tst_info, {
-        "gen_time": gen_time,
-        "tsa_subject": cert.subject.rfc4514_string(),
-        "tsa_fingerprint": x509.fingerprint(cert),
-        "certificates": certificates,
-    }
+    return (
+        signed_data,
+        tst_info,
+        {
+            "gen_time": gen_time,
+            "tsa_subject": cert.subject.rfc4514_string(),
+            "tsa_fingerprint": x509.fingerprint(cert),
+            "certificates": certificates,
+        },
+    )
 
 
 def describe_timestamp_token(token_der):
@@ -330,21 +352,27 @@ def check_timestamp_token(token_der, digest, *, trust_roots, md_algorithm="sha25
         return TimestampCheck(status="damaged", detail=str(exc))
     gen_time, certificates = base["gen_time"], base["certificates"]
     imprint = tst_info["message_imprint"]
-    if (imprint["hash_algorithm"]["algorithm"].native != md_algorithm
-            or not hmac.compare_digest(imprint["hashed_message"].native, bytes(digest))):
+    if imprint["hash_algorithm"]["algorithm"].native != md_algorithm or not hmac.compare_digest(
+        imprint["hashed_message"].native, bytes(digest)
+    ):
         return TimestampCheck(status="imprint_mismatch", detail="token is for other data", **base)
     context = ValidationContext(
         trust_roots=x509.asn1_certificates(trust_roots),
         other_certs=x509.asn1_certificates(certificates),
-        allow_fetching=False, moment=gen_time, retroactive_revinfo=True)
+        allow_fetching=False,
+        moment=gen_time,
+        retroactive_revinfo=True,
+    )
     try:
         status = TimestampSignatureStatus(
-            **coroutines.run(validate_tst_signed_data(signed_data, context, bytes(digest))))
+            **coroutines.run(validate_tst_signed_data(signed_data, context, bytes(digest)))
+        )
     except Exception as exc:  # noqa: BLE001 - a signature that cannot be checked is invalid
         return TimestampCheck(status="signature_invalid", detail=f"{exc!r}", **base)
     if not (status.intact and status.valid):
-        return TimestampCheck(status="signature_invalid", detail="signature does not verify",
-                              **base)
+        return TimestampCheck(
+            status="signature_invalid", detail="signature does not verify", **base
+        )
     if not status.trusted:
         return TimestampCheck(status="untrusted", detail="TSA certificate not trusted", **base)
     return TimestampCheck(status="valid", **base)

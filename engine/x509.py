@@ -56,8 +56,9 @@ def der(cert):
 
 def pem_from_der(der_bytes):
     """The PEM text of a DER certificate."""
-    return x509.load_der_x509_certificate(der_bytes).public_bytes(
-        serialization.Encoding.PEM).decode()
+    return (
+        x509.load_der_x509_certificate(der_bytes).public_bytes(serialization.Encoding.PEM).decode()
+    )
 
 
 def der_from_pem(pem):
@@ -147,16 +148,20 @@ def check_valid_at(cert, moment):
     ``cert`` is valid at ``moment`` (aware)."""
     if moment < cert.not_valid_before_utc:
         raise CertificateInvalid(
-            "certificate not valid yet", code="cert_not_yet_valid",
-            not_before=cert.not_valid_before_utc.isoformat())
+            "certificate not valid yet",
+            code="cert_not_yet_valid",
+            not_before=cert.not_valid_before_utc.isoformat(),
+        )
     if moment > cert.not_valid_after_utc:
         raise CertificateInvalid(
-            "certificate expired", code="cert_expired",
-            not_after=cert.not_valid_after_utc.isoformat())
+            "certificate expired",
+            code="cert_expired",
+            not_after=cert.not_valid_after_utc.isoformat(),
+        )
 
 
 def dn_label(rfc4514):
-    """"Common name (organisation)" of an RFC 4514 name, or the name itself."""
+    """ "Common name (organisation)" of an RFC 4514 name, or the name itself."""
     try:
         name = x509.Name.from_rfc4514_string(rfc4514 or "")
     except ValueError:
@@ -266,5 +271,7 @@ def coerce_material(material):
     for blob in material:
         sorted_out[classify_der(blob)].append(bytes(blob))
     return ValidationMaterial(
-        certs=tuple(sorted_out["cert"]), crls=tuple(sorted_out["crl"]),
-        ocsps=tuple(sorted_out["ocsp"]))
+        certs=tuple(sorted_out["cert"]),
+        crls=tuple(sorted_out["crl"]),
+        ocsps=tuple(sorted_out["ocsp"]),
+    )

@@ -41,15 +41,18 @@ class DigitalSignAnchor(models.Model):
 
     # === FIELDS === #
     request_id = fields.Many2one(
-        "digital.sign.request", required=True, index=True, ondelete="cascade", readonly=True)
+        "digital.sign.request", required=True, index=True, ondelete="cascade", readonly=True
+    )
     company_id = fields.Many2one("res.company", index=True, readonly=True)
     sequence = fields.Integer("Up to Event", readonly=True)
     head_hash = fields.Char("Anchored Hash", readonly=True)
     mode = fields.Selection(const.ANCHOR_MODES, required=True, readonly=True)
     trigger = fields.Selection(const.ANCHOR_TRIGGERS, readonly=True)
     anchored_at = fields.Datetime(
-        readonly=True, help="HMAC: this server's time, covered by the HMAC. Timestamp: the "
-        "timestamp authority's time.")
+        readonly=True,
+        help="HMAC: this server's time, covered by the HMAC. Timestamp: the "
+        "timestamp authority's time.",
+    )
     key_id = fields.Char("Key ID", readonly=True, help="Names the anchor key (not the key).")
     value = fields.Char("HMAC", readonly=True)
     token = fields.Text("Timestamp Token", readonly=True, help="RFC 3161 token (DER, base64).")
@@ -90,10 +93,10 @@ class DigitalSignAnchor(models.Model):
                 with open(path, encoding="utf-8") as key_file:
                     text = key_file.read()
             except OSError as error:
-                _logger.warning("The anchor key file %s cannot be read: %s", path,
-                                error.strerror)
+                _logger.warning("The anchor key file %s cannot be read: %s", path, error.strerror)
                 raise audit_anchor.AnchorKeyInvalid(
-                    "anchor key file unreadable", minimum=audit_anchor.MIN_KEY_LENGTH) from None
+                    "anchor key file unreadable", minimum=audit_anchor.MIN_KEY_LENGTH
+                ) from None
         return audit_anchor.parse_keys(text)
 
     @api.model
@@ -122,18 +125,25 @@ class DigitalSignAnchor(models.Model):
         conf = self._get_configuration(company, tsa_url=tsa_url)
         ways = []
         if conf["key_id"]:
-            ways.append(self.env._("an HMAC with the key %(key)s of the server's configuration",
-                                   key=conf["key_id"]))
+            ways.append(
+                self.env._(
+                    "an HMAC with the key %(key)s of the server's configuration", key=conf["key_id"]
+                )
+            )
         if conf["tsa_url"]:
             ways.append(self.env._("a timestamp from %(url)s", url=conf["tsa_url"]))
         if ways:
-            text = self.env._("Audit trails are anchored outside the database with %(ways)s, "
-                              "at each signature and daily.", ways=self.env._(" and ").join(ways))
+            text = self.env._(
+                "Audit trails are anchored outside the database with %(ways)s, "
+                "at each signature and daily.",
+                ways=self.env._(" and ").join(ways),
+            )
         else:
             text = self.env._(
                 "Audit trails are not anchored outside the database: set "
                 "%(option)s in the Odoo configuration file, or configure a timestamp server.",
-                option=const.ANCHOR_KEY_OPTION)
+                option=const.ANCHOR_KEY_OPTION,
+            )
         if conf["key_error"]:
             text = f"{text} {conf['key_error']}"
         return text
@@ -144,22 +154,35 @@ class DigitalSignAnchor(models.Model):
         request records (a chain whose head is off is not anchored: Verify integrity reports
         it), else None."""
         # Raw SQL: one indexed row, read without loading the chain.
-        self.env.cr.execute(SQL(
-            """SELECT sequence, hash FROM digital_sign_event WHERE request_id = %s
-               ORDER BY sequence DESC, id DESC LIMIT 1""", request.id))
+        self.env.cr.execute(
+            SQL(
+                """SELECT sequence, hash FROM digital_sign_event WHERE request_id = %s
+               ORDER BY sequence DESC, id DESC LIMIT 1""",
+                request.id,
+            )
+        )
         row = self.env.cr.fetchone()
         head = request.sudo().audit_head
         if not row or not row[1] or row[1] != head:
             if row:
-                _logger.warning("Audit trail of request %s: its head is not its last event, "
-                                "not anchored", request.id)
+                _logger.warning(
+                    "Audit trail of request %s: its head is not its last event, not anchored",
+                    request.id,
+                )
             return None
         return row
 
     def _has_anchor(self, request, head_hash, mode):
-        return bool(self.sudo().search_count([
-            ("request_id", "=", request.id), ("head_hash", "=", head_hash), ("mode", "=", mode),
-        ], limit=1))
+        return bool(
+            self.sudo().search_count(
+                [
+                    ("request_id", "=", request.id),
+                    ("head_hash", "=", head_hash),
+                    ("mode", "=", mode),
+                ],
+                limit=1,
+            )
+        )
 
     @api.model
     def _anchor_request(self, request, trigger, modes=("hmac", "tsa")):
@@ -175,8 +198,13 @@ class DigitalSignAnchor(models.Model):
             return made
         sequence, head_hash = head
         request_sudo = request.sudo()
-        common = {"request_id": request.id, "company_id": request_sudo.company_id.id,
-                  "sequence": sequence, "head_hash": head_hash, "trigger": trigger}
+        common = {
+            "request_id": request.id,
+            "company_id": request_sudo.company_id.id,
+            "sequence": sequence,
+            "head_hash": head_hash,
+            "trigger": trigger,
+        }
         if "hmac" in modes and not self._has_anchor(request, head_hash, "hmac"):
             try:
                 keys = self._get_keys()
@@ -185,19 +213,30 @@ class DigitalSignAnchor(models.Model):
                 keys = ()
             if keys:
                 now = fields.Datetime.now()
-                made |= Anchor.create({**common, "mode": "hmac", "anchored_at": now,
-                                       "key_id": audit_anchor.key_id(keys[0]),
-                                       "value": audit_anchor.hmac_anchor(
-                                           keys[0], request.id, sequence, head_hash,
-                                           self._format_time(now))})
+                made |= Anchor.create(
+                    {
+                        **common,
+                        "mode": "hmac",
+                        "anchored_at": now,
+                        "key_id": audit_anchor.key_id(keys[0]),
+                        "value": audit_anchor.hmac_anchor(
+                            keys[0], request.id, sequence, head_hash, self._format_time(now)
+                        ),
+                    }
+                )
         if "tsa" in modes and not self._has_anchor(request, head_hash, "tsa"):
             made |= self._timestamp_head(request_sudo, common)
         for anchor in made:
             # A copy outside the database (the server log): anchors deleted from the
             # database can still be told from it.
-            _logger.info("Audit trail of request %s anchored: event %s, head %s, %s %s",
-                         request.id, anchor.sequence, anchor.head_hash, anchor.mode,
-                         anchor.value or anchor.tsa_subject)
+            _logger.info(
+                "Audit trail of request %s anchored: event %s, head %s, %s %s",
+                request.id,
+                anchor.sequence,
+                anchor.head_hash,
+                anchor.mode,
+                anchor.value or anchor.tsa_subject,
+            )
         return made
 
     def _timestamp_head(self, request_sudo, values):
@@ -211,16 +250,27 @@ class DigitalSignAnchor(models.Model):
         try:
             token, info = audit_anchor.timestamp_head(server, values["head_hash"])
         except EngineError as error:
-            _logger.warning("Timestamp of the audit trail of request %s failed: %s",
-                            request_sudo.id, error.code)
+            _logger.warning(
+                "Timestamp of the audit trail of request %s failed: %s", request_sudo.id, error.code
+            )
             return self.browse()
         company_sudo._digital_sign_remember_tsa_chain(info.certificates)
-        return self.sudo().with_context(digital_sign_anchor_append=True).create({
-            **values, "mode": "tsa",
-            "anchored_at": info.gen_time.astimezone(UTC).replace(tzinfo=None, microsecond=0),
-            "token": base64.b64encode(token).decode(), "tsa_url": server.url,
-            "tsa_subject": info.tsa_subject,
-        })
+        return (
+            self.sudo()
+            .with_context(digital_sign_anchor_append=True)
+            .create(
+                {
+                    **values,
+                    "mode": "tsa",
+                    "anchored_at": info.gen_time.astimezone(UTC).replace(
+                        tzinfo=None, microsecond=0
+                    ),
+                    "token": base64.b64encode(token).decode(),
+                    "tsa_url": server.url,
+                    "tsa_subject": info.tsa_subject,
+                }
+            )
+        )
 
     @api.model
     def _anchor_at_signing(self, request, event_type):
@@ -255,31 +305,48 @@ class DigitalSignAnchor(models.Model):
             conditions.append(self._missing_anchor_sql("hmac", signatures_only))
         companies = self.env["res.company"].sudo().search([("digital_sign_tsa_url", "!=", False)])
         if companies:
-            conditions.append(SQL("(r.company_id IN %s AND %s)", tuple(companies.ids),
-                                  self._missing_anchor_sql("tsa", signatures_only)))
+            conditions.append(
+                SQL(
+                    "(r.company_id IN %s AND %s)",
+                    tuple(companies.ids),
+                    self._missing_anchor_sql("tsa", signatures_only),
+                )
+            )
         if not conditions:
             return [], 0
-        where = SQL("r.sent_on IS NOT NULL AND r.audit_head IS NOT NULL AND (%s)",
-                    SQL(" OR ").join(conditions))
+        where = SQL(
+            "r.sent_on IS NOT NULL AND r.audit_head IS NOT NULL AND (%s)",
+            SQL(" OR ").join(conditions),
+        )
         # Raw SQL: "no anchor of this mode covers the head (or a signature)" is a correlated
         # NOT EXISTS, which a domain cannot say.
         self.env.cr.execute(SQL("SELECT COUNT(*) FROM digital_sign_request r WHERE %s", where))
         total = self.env.cr.fetchone()[0]
         batch_size = self.env["digital.sign.request"]._get_setting("cron_batch_size")
-        self.env.cr.execute(SQL(
-            "SELECT r.id FROM digital_sign_request r WHERE %s ORDER BY r.id LIMIT %s",
-            where, batch_size))
+        self.env.cr.execute(
+            SQL(
+                "SELECT r.id FROM digital_sign_request r WHERE %s ORDER BY r.id LIMIT %s",
+                where,
+                batch_size,
+            )
+        )
         return [row[0] for row in self.env.cr.fetchall()], total
 
     def _missing_anchor_sql(self, mode, signatures_only):
         if signatures_only:
-            return SQL("""EXISTS (SELECT 1 FROM digital_sign_event e
+            return SQL(
+                """EXISTS (SELECT 1 FROM digital_sign_event e
                 WHERE e.request_id = r.id AND e.event_type IN %s AND NOT EXISTS (
                     SELECT 1 FROM digital_sign_anchor a WHERE a.request_id = r.id
                     AND a.mode = %s AND a.sequence >= e.sequence))""",
-                       const.ANCHOR_EVENT_TYPES, mode)
-        return SQL("""NOT EXISTS (SELECT 1 FROM digital_sign_anchor a
-            WHERE a.request_id = r.id AND a.head_hash = r.audit_head AND a.mode = %s)""", mode)
+                const.ANCHOR_EVENT_TYPES,
+                mode,
+            )
+        return SQL(
+            """NOT EXISTS (SELECT 1 FROM digital_sign_anchor a
+            WHERE a.request_id = r.id AND a.head_hash = r.audit_head AND a.mode = %s)""",
+            mode,
+        )
 
     def _anchor_batch(self, selection, trigger):
         """Anchor the requests of ``selection``, each in its own savepoint. A chain whose
@@ -292,14 +359,17 @@ class DigitalSignAnchor(models.Model):
             try:
                 with self.env.cr.savepoint():
                     if request._check_anchors()["rewritten"]:
-                        _logger.warning("Audit trail of request %s does not match its anchors: "
-                                        "not anchored again (Verify integrity says more)",
-                                        request.id)
+                        _logger.warning(
+                            "Audit trail of request %s does not match its anchors: "
+                            "not anchored again (Verify integrity says more)",
+                            request.id,
+                        )
                     else:
                         self._anchor_request(request, trigger)
             except Exception:  # noqa: BLE001 - one bad chain must not block the others
-                _logger.warning("Anchoring the audit trail of request %s failed", request.id,
-                                exc_info=True)
+                _logger.warning(
+                    "Anchoring the audit trail of request %s failed", request.id, exc_info=True
+                )
             if not self.env["ir.cron"]._commit_progress(1):
                 break
 
@@ -324,18 +394,35 @@ class DigitalSignAnchor(models.Model):
             keys = self._get_keys()
         except audit_anchor.AnchorKeyInvalid:
             keys = ()
-        trust_roots = request.company_id.sudo()._digital_sign_tsa_trust_roots() \
-            if "tsa" in anchors.mapped("mode") else ()
-        result = {"rewritten": self.browse(), "check": None, "valid": self.browse(),
-                  "unchecked": []}
+        trust_roots = (
+            request.company_id.sudo()._digital_sign_tsa_trust_roots()
+            if "tsa" in anchors.mapped("mode")
+            else ()
+        )
+        result = {
+            "rewritten": self.browse(),
+            "check": None,
+            "valid": self.browse(),
+            "unchecked": [],
+        }
         for anchor in anchors:
-            check = audit_anchor.check_anchor({
-                "mode": anchor.mode, "request_id": anchor.request_id.id,
-                "sequence": anchor.sequence, "head_hash": anchor.head_hash or "",
-                "anchored_at": self._format_time(anchor.anchored_at) if anchor.anchored_at else "",
-                "key_id": anchor.key_id, "value": anchor.value,
-                "token": base64.b64decode(anchor.token or ""),
-            }, hashes.get(anchor.sequence), keys=keys, tsa_trust_roots=trust_roots)
+            check = audit_anchor.check_anchor(
+                {
+                    "mode": anchor.mode,
+                    "request_id": anchor.request_id.id,
+                    "sequence": anchor.sequence,
+                    "head_hash": anchor.head_hash or "",
+                    "anchored_at": self._format_time(anchor.anchored_at)
+                    if anchor.anchored_at
+                    else "",
+                    "key_id": anchor.key_id,
+                    "value": anchor.value,
+                    "token": base64.b64decode(anchor.token or ""),
+                },
+                hashes.get(anchor.sequence),
+                keys=keys,
+                tsa_trust_roots=trust_roots,
+            )
             if check.status == "valid":
                 result["valid"] |= anchor
             elif check.status in ("unknown_key", "untrusted"):

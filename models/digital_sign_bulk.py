@@ -45,17 +45,31 @@ class DigitalSignBulk(models.Model):
 
     # === FIELDS === #
     name = fields.Char(required=True, readonly=True)
-    template_id = fields.Many2one("digital.sign.template", required=True, readonly=True,
-                                  ondelete="restrict")
+    template_id = fields.Many2one(
+        "digital.sign.template", required=True, readonly=True, ondelete="restrict"
+    )
     res_model = fields.Char("Sent To", required=True, readonly=True)
-    user_id = fields.Many2one("res.users", string="Sender", required=True, readonly=True,
-                              index=True, default=lambda self: self.env.user)
-    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True,
-                                 default=lambda self: self.env.company)
-    state = fields.Selection(BULK_STATES, default="running", required=True, readonly=True,
-                             index=True)
-    line_ids = fields.One2many("digital.sign.bulk.line", "bulk_id", string="Recipients",
-                               readonly=True)
+    user_id = fields.Many2one(
+        "res.users",
+        string="Sender",
+        required=True,
+        readonly=True,
+        index=True,
+        default=lambda self: self.env.user,
+    )
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        readonly=True,
+        index=True,
+        default=lambda self: self.env.company,
+    )
+    state = fields.Selection(
+        BULK_STATES, default="running", required=True, readonly=True, index=True
+    )
+    line_ids = fields.One2many(
+        "digital.sign.bulk.line", "bulk_id", string="Recipients", readonly=True
+    )
     total_count = fields.Integer("Recipients", compute="_compute_counts")
     sent_count = fields.Integer("Sent", compute="_compute_counts")
     refused_count = fields.Integer("Refused", compute="_compute_counts")
@@ -64,19 +78,26 @@ class DigitalSignBulk(models.Model):
 
     # === COMPUTE === #
     def _compute_counts(self):
-        groups = self.env["digital.sign.bulk.line"].sudo()._read_group(
-            [("bulk_id", "in", self.ids)], ["bulk_id", "state"], ["__count"])
+        groups = (
+            self.env["digital.sign.bulk.line"]
+            .sudo()
+            ._read_group([("bulk_id", "in", self.ids)], ["bulk_id", "state"], ["__count"])
+        )
         counts = {(bulk.id, state): count for bulk, state, count in groups}
         for bulk in self:
             sent = counts.get((bulk.id, "sent"), 0)
             refused = counts.get((bulk.id, "refused"), 0)
             pending = counts.get((bulk.id, "pending"), 0)
             total = sent + refused + pending
-            bulk.update({
-                "total_count": total, "sent_count": sent, "refused_count": refused,
-                "pending_count": pending,
-                "progress": 100.0 * (sent + refused) / total if total else 100.0,
-            })
+            bulk.update(
+                {
+                    "total_count": total,
+                    "sent_count": sent,
+                    "refused_count": refused,
+                    "pending_count": pending,
+                    "progress": 100.0 * (sent + refused) / total if total else 100.0,
+                }
+            )
 
     # === ACTIONS === #
     def action_cancel(self):
@@ -85,7 +106,8 @@ class DigitalSignBulk(models.Model):
         for bulk in self:
             bulk.check_access("read")
             if bulk.user_id != self.env.user and not self.env.user.has_group(
-                    "digital_sign.group_manager"):
+                "digital_sign.group_manager"
+            ):
                 raise UserError(self.env._("Only the sender or a manager can stop it."))
             if bulk.state in ("running", "paused"):
                 bulk.sudo().state = "cancelled"
@@ -93,7 +115,8 @@ class DigitalSignBulk(models.Model):
     def action_view_requests(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
-            "digital_sign.digital_sign_request_action")
+            "digital_sign.digital_sign_request_action"
+        )
         action["domain"] = [("id", "in", self.line_ids.request_id.ids)]
         action["context"] = {"create": False}
         return action
@@ -111,53 +134,65 @@ class DigitalSignBulk(models.Model):
         records.check_access("write")
         manual = template.role_ids.filtered(lambda r: r.fill_from == "manual" and r.mandatory)
         if manual:
-            raise UserError(self.env._(
-                "%(roles)s must be filled by the sender: send this template one by one.",
-                roles=", ".join(manual.mapped("name"))))
-        bulk = self.sudo().create({
-            "name": self.env._("%(template)s to %(count)s %(what)s", template=template.name,
-                               count=len(records),
-                               what=self.env["ir.model"]._get(records._name).name),
-            "template_id": template.id,
-            "res_model": records._name,
-            "user_id": self.env.user.id,
-            "company_id": self.env.company.id,
-            "line_ids": [fields.Command.create({"res_id": res_id, "sequence": index})
-                         for index, res_id in enumerate(records.ids)],
-        })
+            raise UserError(
+                self.env._(
+                    "%(roles)s must be filled by the sender: send this template one by one.",
+                    roles=", ".join(manual.mapped("name")),
+                )
+            )
+        bulk = self.sudo().create(
+            {
+                "name": self.env._(
+                    "%(template)s to %(count)s %(what)s",
+                    template=template.name,
+                    count=len(records),
+                    what=self.env["ir.model"]._get(records._name).name,
+                ),
+                "template_id": template.id,
+                "res_model": records._name,
+                "user_id": self.env.user.id,
+                "company_id": self.env.company.id,
+                "line_ids": [
+                    fields.Command.create({"res_id": res_id, "sequence": index})
+                    for index, res_id in enumerate(records.ids)
+                ],
+            }
+        )
         self.env.ref("digital_sign.ir_cron_bulk_send").sudo()._trigger()
         return bulk.sudo(False)
 
     def _get_batch_size(self):
-        value = self.env["ir.config_parameter"].sudo().get_param(
-            "digital_sign.bulk_batch_size")
+        value = self.env["ir.config_parameter"].sudo().get_param("digital_sign.bulk_batch_size")
         return int(value) if value else DEFAULT_BATCH_SIZE
 
     def _queue_is_full(self):
         """Whether Odoo's outgoing mail or SMS queue holds more than the setting allows."""
         limit = self.env["ir.config_parameter"].sudo().get_param("digital_sign.bulk_max_queue")
         limit = int(limit) if limit else DEFAULT_MAX_QUEUE
-        mails = self.env["mail.mail"].sudo().search_count([("state", "=", "outgoing")],
-                                                          limit=limit + 1)
-        sms = self.env["sms.sms"].sudo().search_count([("state", "=", "outgoing")],
-                                                      limit=limit + 1)
+        mails = (
+            self.env["mail.mail"].sudo().search_count([("state", "=", "outgoing")], limit=limit + 1)
+        )
+        sms = self.env["sms.sms"].sudo().search_count([("state", "=", "outgoing")], limit=limit + 1)
         return max(mails, sms) > limit
 
     @api.model
     def _cron_process_bulk_sends(self):
         """Send the next recipients of running bulk sends, one committed step each."""
         Line = self.env["digital.sign.bulk.line"].sudo()
-        domain = Domain("state", "=", "pending") & Domain("bulk_id.state", "in",
-                                                          ("running", "paused"))
+        domain = Domain("state", "=", "pending") & Domain(
+            "bulk_id.state", "in", ("running", "paused")
+        )
         if self._queue_is_full():
             self.sudo().search([("state", "=", "running")]).state = "paused"
             self.env["ir.cron"]._commit_progress(remaining=0)
             self.env.ref("digital_sign.ir_cron_bulk_send")._trigger(
-                fields.Datetime.now() + timedelta(minutes=QUEUE_RETRY_MINUTES))
+                fields.Datetime.now() + timedelta(minutes=QUEUE_RETRY_MINUTES)
+            )
             return
         self.sudo().search([("state", "=", "paused")]).state = "running"
-        lines = Line.search(domain, order="bulk_id, sequence, id",
-                            limit=self._get_batch_size()).try_lock_for_update()
+        lines = Line.search(
+            domain, order="bulk_id, sequence, id", limit=self._get_batch_size()
+        ).try_lock_for_update()
         self.env["ir.cron"]._commit_progress(remaining=Line.search_count(domain))
         for line in lines:
             line._process()
@@ -177,20 +212,24 @@ class DigitalSignBulkLine(models.Model):
     _order = "bulk_id, sequence, id"
 
     # === FIELDS === #
-    bulk_id = fields.Many2one("digital.sign.bulk", required=True, index=True,
-                              ondelete="cascade", readonly=True)
+    bulk_id = fields.Many2one(
+        "digital.sign.bulk", required=True, index=True, ondelete="cascade", readonly=True
+    )
     sequence = fields.Integer(readonly=True)
     res_id = fields.Integer("Record ID", required=True, readonly=True)
     res_name = fields.Char("Recipient", compute="_compute_res_name")
-    state = fields.Selection(LINE_STATES, default="pending", required=True, readonly=True,
-                             index=True)
+    state = fields.Selection(
+        LINE_STATES, default="pending", required=True, readonly=True, index=True
+    )
     reason = fields.Text(readonly=True)
-    request_id = fields.Many2one("digital.sign.request", readonly=True, index="btree_not_null",
-                                 ondelete="set null")
+    request_id = fields.Many2one(
+        "digital.sign.request", readonly=True, index="btree_not_null", ondelete="set null"
+    )
 
     # === SQL === #
-    _record_uniq = models.Constraint("UNIQUE(bulk_id, res_id)",
-                                     "A record appears once in a bulk send.")
+    _record_uniq = models.Constraint(
+        "UNIQUE(bulk_id, res_id)", "A record appears once in a bulk send."
+    )
 
     # === COMPUTE === #
     @api.depends("bulk_id.res_model", "res_id")
@@ -217,8 +256,14 @@ class DigitalSignBulkLine(models.Model):
             self.write({"state": "refused", "reason": error.args[0]})
         except Exception as error:  # noqa: BLE001 - one bad record must not stop the others
             _logger.exception("Bulk send %s: recipient %s failed", bulk.id, self.res_id)
-            self.write({"state": "refused", "reason": self.env._(
-                "Unexpected error (%s): see the server log.", type(error).__name__)})
+            self.write(
+                {
+                    "state": "refused",
+                    "reason": self.env._(
+                        "Unexpected error (%s): see the server log.", type(error).__name__
+                    ),
+                }
+            )
 
     def _send_as_sender(self):
         """Create and send the request of this line with the sender's rights.
@@ -230,15 +275,24 @@ class DigitalSignBulkLine(models.Model):
         bulk = self.bulk_id
         # The page images of each document are rendered when it is first opened, not here
         # (the same pages for every recipient: the time goes to sending).
-        env = self.env(user=bulk.user_id, su=False, context=dict(
-            self.env.context, allowed_company_ids=[bulk.company_id.id],
-            digital_sign_lazy_display=True))
+        env = self.env(
+            user=bulk.user_id,
+            su=False,
+            context=dict(
+                self.env.context,
+                allowed_company_ids=[bulk.company_id.id],
+                digital_sign_lazy_display=True,
+            ),
+        )
         record = env[bulk.res_model].browse(self.res_id).exists()
         if not record:
             raise UserError(self.env._("The record no longer exists."))
         template = bulk.template_id.with_env(env)
-        participants = [values for values in template._prepare_participants(record)
-                        if values.get("name") or values["mandatory"]]
+        participants = [
+            values
+            for values in template._prepare_participants(record)
+            if values.get("name") or values["mandatory"]
+        ]
         for values in participants:
             problem = template._get_contact_problem(values)
             if problem:

@@ -39,36 +39,51 @@ class DigitalSignDemo(models.AbstractModel):
         signature = base64.b64encode(self._get_signature_png())
         outcomes = ["sent", "viewed", "signed", "rejected", "expired", "sent"]
         orders = self.env["sale.order"].search(
-            [("state", "in", ("draft", "sent")), ("order_line", "!=", False),
-             ("partner_id.email", "!=", False)], limit=len(outcomes), order="id")
+            [
+                ("state", "in", ("draft", "sent")),
+                ("order_line", "!=", False),
+                ("partner_id.email", "!=", False),
+            ],
+            limit=len(outcomes),
+            order="id",
+        )
         for order, outcome in zip(orders, outcomes):
             try:
                 with self.env.cr.savepoint():
                     wizard = self.env["digital.sign.request.send"].create(
-                        {"res_model": "sale.order", "res_id": order.id})
+                        {"res_model": "sale.order", "res_id": order.id}
+                    )
                     sign_request = wizard._create_request()
                     sign_request.action_send()
                     self._apply_outcome(sign_request, outcome, signature)
             except Exception:  # noqa: BLE001 - demo data must not block an install
                 _logger.warning("Demo digital quote for %s skipped", order.name, exc_info=True)
-        tickets = self.env["helpdesk.ticket"].search([("partner_id.email", "!=", False)], limit=2,
-                                                     order="id")
-        pdf = base64.b64encode(self.env.ref(
-            "digital_sign.demo_request_service_agreement")._get_original_bytes())
+        tickets = self.env["helpdesk.ticket"].search(
+            [("partner_id.email", "!=", False)], limit=2, order="id"
+        )
+        pdf = base64.b64encode(
+            self.env.ref("digital_sign.demo_request_service_agreement")._get_original_bytes()
+        )
         for ticket, outcome in zip(tickets, ("sent", "signed")):
             try:
                 with self.env.cr.savepoint():
-                    wizard = self.env["digital.sign.request.send"].create({
-                        "res_model": "helpdesk.ticket", "res_id": ticket.id,
-                        "name": f"Service agreement ({ticket.number})", "pdf_source": "upload",
-                        "pdf_file": pdf, "pdf_filename": "service_agreement.pdf",
-                    })
+                    wizard = self.env["digital.sign.request.send"].create(
+                        {
+                            "res_model": "helpdesk.ticket",
+                            "res_id": ticket.id,
+                            "name": f"Service agreement ({ticket.number})",
+                            "pdf_source": "upload",
+                            "pdf_file": pdf,
+                            "pdf_filename": "service_agreement.pdf",
+                        }
+                    )
                     sign_request = wizard._create_request()
                     sign_request.action_send()
                     self._apply_outcome(sign_request, outcome, signature)
             except Exception:  # noqa: BLE001
-                _logger.warning("Demo ticket document for %s skipped", ticket.display_name,
-                                exc_info=True)
+                _logger.warning(
+                    "Demo ticket document for %s skipped", ticket.display_name, exc_info=True
+                )
 
     @api.model
     def _apply_outcome(self, sign_request, outcome, signature):
@@ -81,8 +96,11 @@ class DigitalSignDemo(models.AbstractModel):
             self._sign(sign_request, signature)
         elif outcome == "rejected":
             participant._mark_viewed()
-            participant._reject("The delivery date does not suit us; please call me.",
-                                ip="192.0.2.11", user_agent="Mozilla/5.0 (demo)")
+            participant._reject(
+                "The delivery date does not suit us; please call me.",
+                ip="192.0.2.11",
+                user_agent="Mozilla/5.0 (demo)",
+            )
         elif outcome == "expired":
             sign_request.deadline = fields.Datetime.now() - timedelta(hours=1)
             sign_request._set_expired()
@@ -92,14 +110,23 @@ class DigitalSignDemo(models.AbstractModel):
         """Sign ``sign_request`` as its participant whose turn it is, with the PNG
         ``signature`` (base64) in every signature and initials place, then finalise it."""
         participant = sign_request.participant_ids.filtered(
-            lambda p: p.state in ("sent", "viewed"))[:1]
+            lambda p: p.state in ("sent", "viewed")
+        )[:1]
         participant._mark_viewed()
         mine = sign_request.field_ids.filtered(lambda f: f.participant_id == participant)
-        values = {str(f.id): "data:image/png;base64," + signature.decode()
-                  for f in mine if f.kind in ("signature", "initials")}
+        values = {
+            str(f.id): "data:image/png;base64," + signature.decode()
+            for f in mine
+            if f.kind in ("signature", "initials")
+        }
         values.update({str(f.id): True for f in mine if f.kind == "checkbox"})
-        participant._submit(values, True, sign_request.original_sha256, ip="192.0.2.10",
-                            user_agent="Mozilla/5.0 (demo)")
+        participant._submit(
+            values,
+            True,
+            sign_request.original_sha256,
+            ip="192.0.2.10",
+            user_agent="Mozilla/5.0 (demo)",
+        )
         sign_request._finalize()
 
     @api.model
@@ -107,8 +134,21 @@ class DigitalSignDemo(models.AbstractModel):
         """A handwritten-looking stroke for demo signatures (PNG bytes)."""
         image = Image.new("RGBA", (360, 120), (255, 255, 255, 0))
         draw = ImageDraw.Draw(image)
-        points = [(20, 80), (45, 30), (60, 95), (85, 40), (105, 85), (130, 35), (150, 70),
-                  (175, 60), (200, 90), (230, 40), (255, 75), (290, 55), (340, 60)]
+        points = [
+            (20, 80),
+            (45, 30),
+            (60, 95),
+            (85, 40),
+            (105, 85),
+            (130, 35),
+            (150, 70),
+            (175, 60),
+            (200, 90),
+            (230, 40),
+            (255, 75),
+            (290, 55),
+            (340, 60),
+        ]
         draw.line(points, fill=(22, 38, 120, 255), width=5, joint="curve")
         buffer = io.BytesIO()
         image.save(buffer, "PNG")
@@ -119,13 +159,15 @@ class DigitalSignDemo(models.AbstractModel):
     def _get_signing_link(self):
         """Return a live signing link of the demo document, sending a fresh copy when the
         demo document was already signed, rejected or expired (used by scripts/run)."""
-        sign_request = self.env.ref("digital_sign.demo_request_service_agreement",
-                                    raise_if_not_found=False)
+        sign_request = self.env.ref(
+            "digital_sign.demo_request_service_agreement", raise_if_not_found=False
+        )
         if not sign_request:
             return ""
         if sign_request.state not in const.OPEN_REQUEST_STATES:
             sign_request = sign_request.copy(
-                {"name": f"{sign_request.name} ({fields.Date.today()})"})
+                {"name": f"{sign_request.name} ({fields.Date.today()})"}
+            )
             sign_request.field_ids.filtered(lambda f: f.source != "manual").unlink()
             self._send_requests(sign_request.ids)
         participant = sign_request.participant_ids.filtered(

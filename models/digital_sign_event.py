@@ -52,7 +52,8 @@ class DigitalSignEvent(models.Model):
         readonly=True, help="Salted SHA-256 of the IP address and user agent, covered by the chain."
     )
     anonymized_on = fields.Datetime(
-        "Personal Data Erased On", readonly=True,
+        "Personal Data Erased On",
+        readonly=True,
         help="The IP address and user agent were erased at the end of the retention period.",
     )
     channel = fields.Char(readonly=True)
@@ -125,11 +126,20 @@ class DigitalSignEvent(models.Model):
         if not event.personal_digest or not event.personal_salt:
             return False  # legacy row (its raw values are in the chain) or erased data
         return event.personal_digest != audit.personal_digest(
-            event.personal_salt, event.ip, event.user_agent)
+            event.personal_salt, event.ip, event.user_agent
+        )
 
     @api.model
-    def _append(self, request, event_type, participant=None, channel=None, details=None,
-                ip="", user_agent=""):
+    def _append(
+        self,
+        request,
+        event_type,
+        participant=None,
+        channel=None,
+        details=None,
+        ip="",
+        user_agent="",
+    ):
         """Append one event to ``request``'s chain.
 
         The head of the chain is updated on the request row in the same transaction: two
@@ -140,10 +150,12 @@ class DigitalSignEvent(models.Model):
         :return: the new event
         """
         request_sudo = request.sudo()
-        self.env.cr.execute(SQL(
-            "SELECT COALESCE(MAX(sequence), 0) FROM digital_sign_event WHERE request_id = %s",
-            request.id,
-        ))
+        self.env.cr.execute(
+            SQL(
+                "SELECT COALESCE(MAX(sequence), 0) FROM digital_sign_event WHERE request_id = %s",
+                request.id,
+            )
+        )
         sequence = self.env.cr.fetchone()[0] + 1
         now = datetime.now(UTC)
         vals = {
@@ -160,23 +172,26 @@ class DigitalSignEvent(models.Model):
             "personal_salt": secrets.token_hex(16),
             "channel": channel or "",
             "details": json.dumps(details, sort_keys=True, default=str, ensure_ascii=False)
-            if details else "",
-            "document_sha256": request_sudo.signed_sha256 if event_type in ("completed", "sealed")
-            and request_sudo.signed_sha256 else request_sudo.original_sha256 or "",
+            if details
+            else "",
+            "document_sha256": request_sudo.signed_sha256
+            if event_type in ("completed", "sealed") and request_sudo.signed_sha256
+            else request_sudo.original_sha256 or "",
             "prev_hash": request_sudo.audit_head or "",
         }
         vals["personal_digest"] = audit.personal_digest(
-            vals["personal_salt"], vals["ip"], vals["user_agent"])
+            vals["personal_salt"], vals["ip"], vals["user_agent"]
+        )
         event = self.sudo().with_context(digital_sign_event_append=True).create(vals)
         digest = audit.chain_hash(vals["prev_hash"], event._hash_values())
         # Raw SQL: write() is forbidden on events; the hash is set once, right after insert,
         # and the request's head moves in the same statement batch (see docstring).
-        self.env.cr.execute(SQL(
-            "UPDATE digital_sign_event SET hash = %s WHERE id = %s", digest, event.id
-        ))
-        self.env.cr.execute(SQL(
-            "UPDATE digital_sign_request SET audit_head = %s WHERE id = %s", digest, request.id
-        ))
+        self.env.cr.execute(
+            SQL("UPDATE digital_sign_event SET hash = %s WHERE id = %s", digest, event.id)
+        )
+        self.env.cr.execute(
+            SQL("UPDATE digital_sign_request SET audit_head = %s WHERE id = %s", digest, request.id)
+        )
         event.invalidate_recordset(["hash"])
         request_sudo.invalidate_recordset(["audit_head"])
         if event_type in const.ANCHOR_EVENT_TYPES:
@@ -194,21 +209,28 @@ class DigitalSignEvent(models.Model):
             return
         limit = fields.Datetime.now() - relativedelta(years=years)
         batch_size = self.env["digital.sign.request"]._get_setting("cron_batch_size") * 10
-        domain = [("event_date", "<", limit), ("anonymized_on", "=", False),
-                  ("personal_digest", "!=", False)]
+        domain = [
+            ("event_date", "<", limit),
+            ("anonymized_on", "=", False),
+            ("personal_digest", "!=", False),
+        ]
         events = self.sudo().search(domain, limit=batch_size, order="id")
         self.env["ir.cron"]._commit_progress(remaining=self.sudo().search_count(domain))
         if not events:
             return
         # Raw SQL: write() is forbidden on events (append-only); only the personal values,
         # which the chain covers through personal_digest, are erased.
-        self.env.cr.execute(SQL(
-            """UPDATE digital_sign_event
+        self.env.cr.execute(
+            SQL(
+                """UPDATE digital_sign_event
                   SET ip = NULL, user_agent = NULL, personal_salt = NULL, anonymized_on = %s
                 WHERE id IN %s""",
-            fields.Datetime.now(), tuple(events.ids),
-        ))
+                fields.Datetime.now(),
+                tuple(events.ids),
+            )
+        )
         events.invalidate_recordset(["ip", "user_agent", "personal_salt", "anonymized_on"])
-        _logger.info("Personal data erased from %s audit events older than %s years",
-                     len(events), years)
+        _logger.info(
+            "Personal data erased from %s audit events older than %s years", len(events), years
+        )
         self.env["ir.cron"]._commit_progress(len(events))

@@ -55,11 +55,16 @@ class DigitalSignEvidenceMixin(models.AbstractModel):
 
     def _evidence_refuse(self, names, reason):
         labels = ", ".join(
-            f'"{self._fields[name]._description_string(self.env)}"' for name in sorted(names))
-        raise AccessError(self.env._(
-            "%(fields)s of %(model)s: %(reason)s",
-            fields=labels, model=self._description, reason=reason,
-        ))
+            f'"{self._fields[name]._description_string(self.env)}"' for name in sorted(names)
+        )
+        raise AccessError(
+            self.env._(
+                "%(fields)s of %(model)s: %(reason)s",
+                fields=labels,
+                model=self._description,
+                reason=reason,
+            )
+        )
 
     def _evidence_check_write(self, vals):
         """Refuse a write of evidence fields from outside the flow (see the class)."""
@@ -71,18 +76,24 @@ class DigitalSignEvidenceMixin(models.AbstractModel):
             return
         flow_only = [name for name, level in asked.items() if level in ("flow", "create")]
         if flow_only:
-            self._evidence_refuse(flow_only, self.env._(
-                "only the signing flow writes them (they are evidence)."))
+            self._evidence_refuse(
+                flow_only, self.env._("only the signing flow writes them (they are evidence).")
+            )
         states = {record._evidence_document_state() for record in self}
         draft_only = [name for name, level in asked.items() if level == "draft"]
         if draft_only and states - {"draft"}:
-            self._evidence_refuse(draft_only, self.env._(
-                "they cannot change once the document was sent (cancel it and send a new "
-                "version)."))
+            self._evidence_refuse(
+                draft_only,
+                self.env._(
+                    "they cannot change once the document was sent (cancel it and send a new "
+                    "version)."
+                ),
+            )
         open_only = [name for name, level in asked.items() if level == "open"]
         if open_only and states - {"draft", "sent", "viewed"}:
-            self._evidence_refuse(open_only, self.env._(
-                "they cannot change once the document is closed."))
+            self._evidence_refuse(
+                open_only, self.env._("they cannot change once the document is closed.")
+            )
 
     @api.model
     def _evidence_check_create(self, vals_list):
@@ -96,12 +107,15 @@ class DigitalSignEvidenceMixin(models.AbstractModel):
         levels = self._evidence_levels()
         refused = {name for vals in vals_list for name in vals if levels.get(name) == "flow"}
         if refused:
-            self._evidence_refuse(refused, self.env._(
-                "only the signing flow writes them (they are evidence)."))
+            self._evidence_refuse(
+                refused, self.env._("only the signing flow writes them (they are evidence).")
+            )
         context = self.env.context
-        defaults = {key for key in context
-                    if key.startswith("default_") and levels.get(key[8:]) == "flow"}
+        defaults = {
+            key for key in context if key.startswith("default_") and levels.get(key[8:]) == "flow"
+        }
         if defaults:
             return self.with_context(  # pylint: disable=context-overridden  # drops default_*
-                {k: v for k, v in context.items() if k not in defaults})
+                {k: v for k, v in context.items() if k not in defaults}
+            )
         return self

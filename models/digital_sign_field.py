@@ -14,8 +14,9 @@ class DigitalSignField(models.Model):
     request_id = fields.Many2one(
         "digital.sign.request", required=True, index=True, ondelete="cascade", evidence="create"
     )
-    company_id = fields.Many2one(related="request_id.company_id", store=True, index=True,
-                                 evidence="flow")
+    company_id = fields.Many2one(
+        related="request_id.company_id", store=True, index=True, evidence="flow"
+    )
     request_state = fields.Selection(related="request_id.state", string="Request State")
     participant_id = fields.Many2one(
         "digital.sign.participant",
@@ -25,25 +26,35 @@ class DigitalSignField(models.Model):
         evidence="draft",
     )
     page = fields.Integer(required=True, default=1, evidence="draft")
-    x0 = fields.Float("Left", digits=(16, 2), help="Points from the left edge of the page.",
-                      evidence="draft")
-    y0 = fields.Float("Top", digits=(16, 2), help="Points from the top edge of the page.",
-                      evidence="draft")
+    x0 = fields.Float(
+        "Left", digits=(16, 2), help="Points from the left edge of the page.", evidence="draft"
+    )
+    y0 = fields.Float(
+        "Top", digits=(16, 2), help="Points from the top edge of the page.", evidence="draft"
+    )
     x1 = fields.Float("Right", digits=(16, 2), evidence="draft")
     y1 = fields.Float("Bottom", digits=(16, 2), evidence="draft")
-    width = fields.Float(compute="_compute_size", inverse="_inverse_size", digits=(16, 2),
-                         evidence="draft")
-    height = fields.Float(compute="_compute_size", inverse="_inverse_size", digits=(16, 2),
-                          evidence="draft")
+    width = fields.Float(
+        compute="_compute_size", inverse="_inverse_size", digits=(16, 2), evidence="draft"
+    )
+    height = fields.Float(
+        compute="_compute_size", inverse="_inverse_size", digits=(16, 2), evidence="draft"
+    )
     kind = fields.Selection(const.FIELD_KINDS, required=True, default="signature", evidence="draft")
-    role = fields.Char(help="The role named by the marker; matched with participants' roles.",
-                       evidence="draft")
+    role = fields.Char(
+        help="The role named by the marker; matched with participants' roles.", evidence="draft"
+    )
     mandatory = fields.Boolean(default=True, evidence="draft")
-    source = fields.Selection(const.FIELD_SOURCES, default="manual", required=True,
-                              readonly=True, evidence="flow")
-    marker = fields.Json(readonly=True, copy=True, evidence="flow",
-                         help="Rectangle of the marker that defined this place (hidden in the "
-                              "document shown and produced).")
+    source = fields.Selection(
+        const.FIELD_SOURCES, default="manual", required=True, readonly=True, evidence="flow"
+    )
+    marker = fields.Json(
+        readonly=True,
+        copy=True,
+        evidence="flow",
+        help="Rectangle of the marker that defined this place (hidden in the "
+        "document shown and produced).",
+    )
     value = fields.Text(copy=False, readonly=True, evidence="flow")
     value_image = fields.Binary(attachment=True, copy=False, readonly=True, evidence="flow")
     filled_at = fields.Datetime(copy=False, readonly=True, evidence="flow")
@@ -65,7 +76,9 @@ class DigitalSignField(models.Model):
         for field in self:
             who = field.participant_id.name or field.role or self.env._("unassigned")
             field.display_name = self.env._(
-                "%(kind)s p.%(page)s (%(who)s)", kind=kinds.get(field.kind), page=field.page,
+                "%(kind)s p.%(page)s (%(who)s)",
+                kind=kinds.get(field.kind),
+                page=field.page,
                 who=who,
             )
 
@@ -75,25 +88,39 @@ class DigitalSignField(models.Model):
         for field in self:
             geometry = field.request_id.page_geometry or []
             if field.page < 1 or (geometry and field.page > len(geometry)):
-                raise ValidationError(self.env._(
-                    "Page %(page)s does not exist in %(ref)s.",
-                    page=field.page, ref=field.request_id.reference,
-                ))
+                raise ValidationError(
+                    self.env._(
+                        "Page %(page)s does not exist in %(ref)s.",
+                        page=field.page,
+                        ref=field.request_id.reference,
+                    )
+                )
             if field.x1 <= field.x0 or field.y1 <= field.y0:
                 raise ValidationError(self.env._("A place must have a positive width and height."))
             if geometry:
                 width, height = geometry[field.page - 1]
-                if field.x0 < -0.5 or field.y0 < -0.5 or field.x1 > width + 0.5 or field.y1 > height + 0.5:
-                    raise ValidationError(self.env._(
-                        "The place lies outside page %(page)s (%(w)s x %(h)s points).",
-                        page=field.page, w=round(width), h=round(height),
-                    ))
+                if (
+                    field.x0 < -0.5
+                    or field.y0 < -0.5
+                    or field.x1 > width + 0.5
+                    or field.y1 > height + 0.5
+                ):
+                    raise ValidationError(
+                        self.env._(
+                            "The place lies outside page %(page)s (%(w)s x %(h)s points).",
+                            page=field.page,
+                            w=round(width),
+                            h=round(height),
+                        )
+                    )
 
     @api.constrains("participant_id", "request_id")
     def _check_participant(self):
         for field in self.filtered("participant_id"):
             if field.participant_id.request_id != field.request_id:
-                raise ValidationError(self.env._("A place belongs to a participant of its document."))
+                raise ValidationError(
+                    self.env._("A place belongs to a participant of its document.")
+                )
 
     # === CRUD === #
     @api.model_create_multi
@@ -139,7 +166,8 @@ class DigitalSignField(models.Model):
     def action_open_places_editor(self):
         """From the list of places: the same places on the page images."""
         request = self.request_id[:1] or self.env["digital.sign.request"].browse(
-            self.env.context.get("count_request_id"))
+            self.env.context.get("count_request_id")
+        )
         if not request:
             raise UserError(self.env._("Open the places of one document first."))
         return request.action_open_places_editor()
@@ -160,31 +188,53 @@ class DigitalSignField(models.Model):
         sign_request.check_access("read")
         kinds = self._fields["kind"]._description_selection(self.env)
         geometry = sign_request.page_geometry or []
-        signature_size = (sign_request._get_setting("signature_width"),
-                          sign_request._get_setting("signature_height"))
+        signature_size = (
+            sign_request._get_setting("signature_width"),
+            sign_request._get_setting("signature_height"),
+        )
         return {
             "id": sign_request.id,
             "reference": sign_request.reference,
             "name": sign_request.name,
             "editable": sign_request.state == "draft" and sign_request.has_access("write"),
-            "pages": [{
-                "number": number, "width": width, "height": height,
-                "src": const.PLACES_PAGE_PATH.format(request_id=sign_request.id, page=number)
-                + f"?sha={sign_request.original_sha256}",
-            } for number, (width, height) in enumerate(geometry, start=1)],
-            "participants": [{
-                "id": participant.id, "name": participant.name, "role": participant.role or "",
-            } for participant in sign_request.participant_ids.sorted(
-                lambda p: (p.signing_order, p.id))],
+            "pages": [
+                {
+                    "number": number,
+                    "width": width,
+                    "height": height,
+                    "src": const.PLACES_PAGE_PATH.format(request_id=sign_request.id, page=number)
+                    + f"?sha={sign_request.original_sha256}",
+                }
+                for number, (width, height) in enumerate(geometry, start=1)
+            ],
+            "participants": [
+                {
+                    "id": participant.id,
+                    "name": participant.name,
+                    "role": participant.role or "",
+                }
+                for participant in sign_request.participant_ids.sorted(
+                    lambda p: (p.signing_order, p.id)
+                )
+            ],
             "kinds": [[key, label] for key, label in kinds],
             "default_sizes": {**const.PLACE_DEFAULT_SIZES, "signature": signature_size},
-            "places": [{
-                "id": field.id, "page": field.page, "kind": field.kind, "role": field.role or "",
-                "participant_id": field.participant_id.id or False,
-                "mandatory": field.mandatory, "source": field.source,
-                "x0": field.x0, "y0": field.y0, "width": field.x1 - field.x0,
-                "height": field.y1 - field.y0,
-            } for field in sign_request.field_ids],
+            "places": [
+                {
+                    "id": field.id,
+                    "page": field.page,
+                    "kind": field.kind,
+                    "role": field.role or "",
+                    "participant_id": field.participant_id.id or False,
+                    "mandatory": field.mandatory,
+                    "source": field.source,
+                    "x0": field.x0,
+                    "y0": field.y0,
+                    "width": field.x1 - field.x0,
+                    "height": field.y1 - field.y0,
+                }
+                for field in sign_request.field_ids
+            ],
         }
 
     @api.model
@@ -210,8 +260,12 @@ class DigitalSignField(models.Model):
         for field_id, values in changes.get("write") or []:
             field = self._browse_places_of(sign_request, [field_id])
             field.write(field._prepare_editor_values(values))
-        self.create([{**self._prepare_editor_values(values), "request_id": sign_request.id}
-                     for values in changes.get("create") or []])
+        self.create(
+            [
+                {**self._prepare_editor_values(values), "request_id": sign_request.id}
+                for values in changes.get("create") or []
+            ]
+        )
         return self.get_places_editor_data(sign_request.id)
 
     # === BUSINESS === #
@@ -223,8 +277,7 @@ class DigitalSignField(models.Model):
         """
         places = self.browse(ids).exists()
         if places.request_id - sign_request or len(places) != len(set(ids)):
-            raise UserError(self.env._("These places do not belong to %s.",
-                                       sign_request.reference))
+            raise UserError(self.env._("These places do not belong to %s.", sign_request.reference))
         return places
 
     def _prepare_editor_values(self, values):
@@ -237,12 +290,26 @@ class DigitalSignField(models.Model):
         """
         vals = {key: values[key] for key in const.PLACE_EDITOR_KEYS if key in values}
         if any(key in values for key in ("x0", "y0", "width", "height")):
-            current = {"x0": self.x0, "y0": self.y0, "width": self.x1 - self.x0,
-                       "height": self.y1 - self.y0} if self else {}
-            box = {key: float(values.get(key, current.get(key, 0.0)))
-                   for key in ("x0", "y0", "width", "height")}
-            vals.update(x0=box["x0"], y0=box["y0"], x1=box["x0"] + box["width"],
-                        y1=box["y0"] + box["height"])
+            current = (
+                {
+                    "x0": self.x0,
+                    "y0": self.y0,
+                    "width": self.x1 - self.x0,
+                    "height": self.y1 - self.y0,
+                }
+                if self
+                else {}
+            )
+            box = {
+                key: float(values.get(key, current.get(key, 0.0)))
+                for key in ("x0", "y0", "width", "height")
+            }
+            vals.update(
+                x0=box["x0"],
+                y0=box["y0"],
+                x1=box["x0"] + box["width"],
+                y1=box["y0"] + box["height"],
+            )
         return vals
 
     def _reset_values(self):
@@ -255,4 +322,3 @@ class DigitalSignField(models.Model):
         if self.kind == "checkbox":
             return self.value == "1"
         return bool((self.value or "").strip())
-

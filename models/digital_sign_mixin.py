@@ -16,51 +16,85 @@ class DigitalSignMixin(models.AbstractModel):
 
     # === FIELDS === #
     digital_sign_request_ids = fields.One2many(
-        "digital.sign.request", "res_id", string="Signature Requests",
+        "digital.sign.request",
+        "res_id",
+        string="Signature Requests",
         domain=lambda self: [("res_model", "=", self._name)],
         groups="digital_sign.group_user",
     )
     digital_sign_request_id = fields.Many2one(
-        "digital.sign.request", string="Current Signature Request", readonly=True, copy=False,
-        index="btree_not_null", groups="digital_sign.group_user", evidence="flow",
+        "digital.sign.request",
+        string="Current Signature Request",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        groups="digital_sign.group_user",
+        evidence="flow",
     )
     digital_sign_state = fields.Selection(
-        [("none", "None")] + const.REQUEST_STATES, string="Digital Status", default="none",
-        required=True, readonly=True, copy=False, index=True,
-        group_expand="_group_expand_digital_sign_states", evidence="flow",
+        [("none", "None")] + const.REQUEST_STATES,
+        string="Digital Status",
+        default="none",
+        required=True,
+        readonly=True,
+        copy=False,
+        index=True,
+        group_expand="_group_expand_digital_sign_states",
+        evidence="flow",
     )
     digital_sign_request_count = fields.Integer(
-        "Signatures", compute="_compute_digital_sign_request_count",
+        "Signatures",
+        compute="_compute_digital_sign_request_count",
         groups="digital_sign.group_user",
     )
     digital_sign_url = fields.Char(
-        "Signing Link", compute="_compute_digital_sign_url", groups="digital_sign.group_user",
+        "Signing Link",
+        compute="_compute_digital_sign_url",
+        groups="digital_sign.group_user",
         help="The personal link sent to the first participant of the current request (shown "
         "to its owner and the managers: a link lets anyone sign).",
     )
     digital_sign_checked_at = fields.Datetime(
-        related="digital_sign_request_id.last_checked_at", string="Status Checked At",
+        related="digital_sign_request_id.last_checked_at",
+        string="Status Checked At",
     )
     digital_sign_cancel_pending = fields.Boolean(
-        "Cancel Pending at the Service", compute="_compute_digital_sign_cancel_pending",
+        "Cancel Pending at the Service",
+        compute="_compute_digital_sign_cancel_pending",
         help="A signature request of this document was cancelled here, and its signature "
         "service has not confirmed the cancellation yet (retried automatically).",
     )
 
     # === COMPUTE === #
     def _compute_digital_sign_request_count(self):
-        counts = dict(self.env["digital.sign.request"]._read_group(
-            [("res_model", "=", self._name), ("res_id", "in", self.ids)], ["res_id"], ["__count"]
-        ))
+        counts = dict(
+            self.env["digital.sign.request"]._read_group(
+                [("res_model", "=", self._name), ("res_id", "in", self.ids)],
+                ["res_id"],
+                ["__count"],
+            )
+        )
         for record in self:
             record.digital_sign_request_count = counts.get(record.id, 0)
 
     def _compute_digital_sign_cancel_pending(self):
         ids = [record._origin.id for record in self if record._origin.id]
-        pending = set(self.env["digital.sign.request"].sudo().search([
-            ("res_model", "=", self._name), ("res_id", "in", ids),
-            ("provider_cancel_state", "=", "pending"),
-        ]).mapped("res_id")) if ids else set()
+        pending = (
+            set(
+                self.env["digital.sign.request"]
+                .sudo()
+                .search(
+                    [
+                        ("res_model", "=", self._name),
+                        ("res_id", "in", ids),
+                        ("provider_cancel_state", "=", "pending"),
+                    ]
+                )
+                .mapped("res_id")
+            )
+            if ids
+            else set()
+        )
         for record in self:
             record.digital_sign_cancel_pending = record._origin.id in pending
 
@@ -70,11 +104,16 @@ class DigitalSignMixin(models.AbstractModel):
         for record in self:
             request = record.digital_sign_request_id
             url = ""
-            if request and request.state in const.OPEN_REQUEST_STATES \
-                    and request._can_see_live_links():
-                participant = request.sudo().participant_ids.filtered(
-                    lambda p: p.state in ("sent", "viewed")
-                ).sorted(lambda p: (not p.is_primary, p.signing_order, p.id))[:1]
+            if (
+                request
+                and request.state in const.OPEN_REQUEST_STATES
+                and request._can_see_live_links()
+            ):
+                participant = (
+                    request.sudo()
+                    .participant_ids.filtered(lambda p: p.state in ("sent", "viewed"))
+                    .sorted(lambda p: (not p.is_primary, p.signing_order, p.id))[:1]
+                )
                 url = participant._get_signing_url() if participant else ""
             record.digital_sign_url = url
 
@@ -133,8 +172,13 @@ class DigitalSignMixin(models.AbstractModel):
         action["domain"] = [("res_model", "=", self._name), ("res_id", "=", self.id)]
         action["context"] = {"create": False}
         if self.digital_sign_request_count == 1:
-            action.update({"view_mode": "form", "res_id": self.digital_sign_request_ids.id,
-                           "views": [(False, "form")]})
+            action.update(
+                {
+                    "view_mode": "form",
+                    "res_id": self.digital_sign_request_ids.id,
+                    "views": [(False, "form")],
+                }
+            )
         return action
 
     # === BUSINESS: hooks for the inheriting model === #
@@ -169,10 +213,13 @@ class DigitalSignMixin(models.AbstractModel):
 
     def _digital_sign_live_requests(self):
         self.ensure_one()
-        return self.env["digital.sign.request"].search([
-            ("res_model", "=", self._name), ("res_id", "=", self.id),
-            ("state", "in", const.LIVE_REQUEST_STATES),
-        ])
+        return self.env["digital.sign.request"].search(
+            [
+                ("res_model", "=", self._name),
+                ("res_id", "=", self.id),
+                ("state", "in", const.LIVE_REQUEST_STATES),
+            ]
+        )
 
     def _digital_sign_handle_live_requests(self, wizard):
         """Deal with live requests before a new one is sent: by default a new version
@@ -231,11 +278,17 @@ class DigitalSignMixin(models.AbstractModel):
         partner = self._digital_sign_get_partner()
         if not partner:
             return []
-        return [{
-            "partner_id": partner.id, "name": partner.name, "email": partner.email or False,
-            "mobile": partner.phone or False, "role": self.env._("Customer"),
-            "signing_order": 1, "mandatory": True,
-        }]
+        return [
+            {
+                "partner_id": partner.id,
+                "name": partner.name,
+                "email": partner.email or False,
+                "mobile": partner.phone or False,
+                "role": self.env._("Customer"),
+                "signing_order": 1,
+                "mandatory": True,
+            }
+        ]
 
     def _digital_sign_prepare_request_values(self, wizard):
         """Return the values of the digital.sign.request the wizard creates (the PDF
@@ -322,8 +375,9 @@ class DigitalSignMixin(models.AbstractModel):
             current = record.digital_sign_request_id
             if current and current != request and current.id > request.id:
                 continue  # an older version changed: the newest one stays current
-            record.write({"digital_sign_request_id": request.id,
-                          "digital_sign_state": request.state})
+            record.write(
+                {"digital_sign_request_id": request.id, "digital_sign_state": request.state}
+            )
 
     def _digital_sign_on_request_state(self, request):
         """Called when ``request`` became rejected, cancelled or expired (and, with the final

@@ -58,15 +58,19 @@ class DigitalSignProvider(models.Model):
     code = fields.Selection(const.PROVIDER_CODES, required=True, default="portal")
     state = fields.Selection(
         [("disabled", "Disabled"), ("test", "Test Mode"), ("enabled", "Enabled")],
-        default="disabled", required=True, copy=False,
+        default="disabled",
+        required=True,
+        copy=False,
     )
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda self: self.env.company
     )
     support_remote_signing = fields.Boolean(
-        "Signing at the Service", compute="_compute_feature_support_fields",
+        "Signing at the Service",
+        compute="_compute_feature_support_fields",
         help="The service collects the signatures in its own envelope and delivers the "
-        "signed document.")
+        "signed document.",
+    )
     support_sms = fields.Boolean("SMS Sending", compute="_compute_feature_support_fields")
     support_otp = fields.Boolean("One-time Codes", compute="_compute_feature_support_fields")
     support_signing_order = fields.Boolean(
@@ -83,38 +87,57 @@ class DigitalSignProvider(models.Model):
         "Changed-since Listing", compute="_compute_feature_support_fields"
     )
     status_poll_min_seconds = fields.Integer(
-        "Minimum Seconds Between Status Requests", compute="_compute_feature_support_fields",
-        help="The service's rule for one envelope (DocuSign: one request per 15 minutes).")
+        "Minimum Seconds Between Status Requests",
+        compute="_compute_feature_support_fields",
+        help="The service's rule for one envelope (DocuSign: one request per 15 minutes).",
+    )
     # Credentials: administrators only, never copied, never logged.
     getaccept_api_token = fields.Char(
-        "API Token", groups="base.group_system", copy=False,
+        "API Token",
+        groups="base.group_system",
+        copy=False,
         help="A GetAccept API token (bearer). Alternatively an account e-mail and password.",
     )
     getaccept_email = fields.Char("Account E-mail", groups="base.group_system", copy=False)
     getaccept_password = fields.Char("Account Password", groups="base.group_system", copy=False)
     getaccept_entity_id = fields.Char("Entity ID", groups="base.group_system", copy=False)
     docusign_integration_key = fields.Char(
-        "Integration Key", groups="base.group_system", copy=False, required_if_provider="docusign")
+        "Integration Key", groups="base.group_system", copy=False, required_if_provider="docusign"
+    )
     docusign_user_id = fields.Char(
-        "Impersonated User ID", groups="base.group_system", copy=False,
-        required_if_provider="docusign")
+        "Impersonated User ID",
+        groups="base.group_system",
+        copy=False,
+        required_if_provider="docusign",
+    )
     docusign_account_id = fields.Char("Account ID", groups="base.group_system", copy=False)
     docusign_private_key = fields.Text(
-        "RSA Private Key", groups="base.group_system", copy=False,
-        required_if_provider="docusign", help="The PEM key of the integration's RSA key pair "
-        "(JWT grant).")
+        "RSA Private Key",
+        groups="base.group_system",
+        copy=False,
+        required_if_provider="docusign",
+        help="The PEM key of the integration's RSA key pair (JWT grant).",
+    )
     webhook_secret = fields.Char(
-        groups="base.group_system", copy=False,
+        groups="base.group_system",
+        copy=False,
         help="DocuSign: a Connect HMAC key. GetAccept: a token added to the webhook URL. "
-        "Without a secret, webhooks are refused.")
+        "Without a secret, webhooks are refused.",
+    )
     webhook_secret_previous = fields.Char(
-        "Previous Webhook Secret", groups="base.group_system", copy=False,
-        help="Still accepted while the service switches to the new secret.")
+        "Previous Webhook Secret",
+        groups="base.group_system",
+        copy=False,
+        help="Still accepted while the service switches to the new secret.",
+    )
     webhook_url = fields.Char(compute="_compute_webhook_url")
     last_poll_at = fields.Datetime("Last Status Poll", readonly=True, copy=False)
     blocked_until = fields.Datetime(
-        "Paused Until", readonly=True, copy=False,
-        help="The service asked to slow down (HTTP 429): no call before this time.")
+        "Paused Until",
+        readonly=True,
+        copy=False,
+        help="The service asked to slow down (HTTP 429): no call before this time.",
+    )
 
     # === COMPUTE === #
     @api.depends("code")
@@ -124,25 +147,29 @@ class DigitalSignProvider(models.Model):
         for provider in self:
             client_class = providers.CLIENTS.get(provider.code)
             features = client_class.features if client_class else const.PORTAL_FEATURES
-            provider.update({
-                "support_remote_signing": bool(client_class),
-                "support_sms": "sms" in features,
-                "support_otp": "otp" in features,
-                "support_signing_order": "signing_order" in features,
-                "support_webhook": "webhook" in features,
-                "support_status_polling": "status_polling" in features,
-                "support_reminder_api": "reminder_api" in features,
-                "support_changed_since": "changed_since" in features,
-                "status_poll_min_seconds": client_class.min_status_poll_seconds
-                if client_class else 0,
-            })
+            provider.update(
+                {
+                    "support_remote_signing": bool(client_class),
+                    "support_sms": "sms" in features,
+                    "support_otp": "otp" in features,
+                    "support_signing_order": "signing_order" in features,
+                    "support_webhook": "webhook" in features,
+                    "support_status_polling": "status_polling" in features,
+                    "support_reminder_api": "reminder_api" in features,
+                    "support_changed_since": "changed_since" in features,
+                    "status_poll_min_seconds": client_class.min_status_poll_seconds
+                    if client_class
+                    else 0,
+                }
+            )
 
     @api.depends("code")
     def _compute_webhook_url(self):
         for provider in self:
             provider.webhook_url = (
                 f"{provider.get_base_url()}/digital_sign/webhook/{provider.code}"
-                if provider.support_webhook else False
+                if provider.support_webhook
+                else False
             )
 
     # === CONSTRAINTS === #
@@ -153,13 +180,17 @@ class DigitalSignProvider(models.Model):
         missing = []
         for provider in self.sudo().filtered(lambda p: p.state in ("enabled", "test")):
             for field_name, field in provider._fields.items():
-                if getattr(field, "required_if_provider", None) == provider.code \
-                        and not provider[field_name]:
+                if (
+                    getattr(field, "required_if_provider", None) == provider.code
+                    and not provider[field_name]
+                ):
                     missing.append(field.string)
         if missing:
-            raise ValidationError(self.env._(
-                "The following fields must be filled: %s", ", ".join(sorted(set(missing)))
-            ))
+            raise ValidationError(
+                self.env._(
+                    "The following fields must be filled: %s", ", ".join(sorted(set(missing)))
+                )
+            )
 
     @api.constrains("state", "code")
     def _check_credentials(self):
@@ -173,13 +204,15 @@ class DigitalSignProvider(models.Model):
     # === CRUD === #
     @api.ondelete(at_uninstall=False)
     def _unlink_except_used(self):
-        used = self.env["digital.sign.request"].sudo().search_count(
-            [("provider_id", "in", self.ids)], limit=1
+        used = (
+            self.env["digital.sign.request"]
+            .sudo()
+            .search_count([("provider_id", "in", self.ids)], limit=1)
         )
         if used:
-            raise UserError(self.env._(
-                "This provider handled documents: disable it instead of deleting it."
-            ))
+            raise UserError(
+                self.env._("This provider handled documents: disable it instead of deleting it.")
+            )
 
     # === ACTIONS === #
     def action_test_connection(self):
@@ -191,8 +224,9 @@ class DigitalSignProvider(models.Model):
         except EngineError as error:
             message, notif_type = engine_error_message(self.env, error), "danger"
         else:
-            message = self.env._("Connected to %(provider)s: %(account)s",
-                                 provider=self.name, account=label or "-")
+            message = self.env._(
+                "Connected to %(provider)s: %(account)s", provider=self.name, account=label or "-"
+            )
             notif_type = "success"
         return {
             "type": "ir.actions.client",
@@ -218,12 +252,14 @@ class DigitalSignProvider(models.Model):
             [("code", "=", "portal"), ("company_id", "=", company.id)], limit=1
         )
         if not provider:
-            provider = self.sudo().create({
-                "name": self.env._("Built-in signing page"),
-                "code": "portal",
-                "state": "enabled",
-                "company_id": company.id,
-            })
+            provider = self.sudo().create(
+                {
+                    "name": self.env._("Built-in signing page"),
+                    "code": "portal",
+                    "state": "enabled",
+                    "company_id": company.id,
+                }
+            )
         return provider
 
     def _get_code_hook(self, method_name):
@@ -271,12 +307,16 @@ class DigitalSignProvider(models.Model):
         urls = self._get_api_urls()
         if override:
             if not netguard.is_loopback_url(override):
-                raise UserError(self.env._("Provider URL overrides are for local test servers only."))
+                raise UserError(
+                    self.env._("Provider URL overrides are for local test servers only.")
+                )
             extra = {}
             for name, value in urls[1].items():
                 extra_override = ICP.get_param(f"digital_sign.{self.code}.{name}")
                 if extra_override and not netguard.is_loopback_url(extra_override):
-                    raise UserError(self.env._("Provider URL overrides are for local test servers only."))
+                    raise UserError(
+                        self.env._("Provider URL overrides are for local test servers only.")
+                    )
                 extra[name] = extra_override or value
             urls = (override, extra)
         return urls
@@ -293,13 +333,22 @@ class DigitalSignProvider(models.Model):
             raise UserError(self.env._("%s is not a signature service.", self.name))
         base_url, extra = self._resolve_api_urls()
         loopback = bool(base_url) and netguard.is_loopback_url(base_url)
-        session = engine_http.shared_session((self.env.cr.dbname, self.id, loopback),
-                                             allow_loopback=loopback)
+        session = engine_http.shared_session(
+            (self.env.cr.dbname, self.id, loopback), allow_loopback=loopback
+        )
         credentials = self.sudo()._get_credentials()
-        read_timeout = float(self.env["ir.config_parameter"].sudo().get_param(
-            "digital_sign.http_read_timeout", 30) or 30)
-        return providers.get_client(self.code, credentials, base_url=base_url, session=session,
-                                    timeout=(6.1, read_timeout), **extra)
+        read_timeout = float(
+            self.env["ir.config_parameter"].sudo().get_param("digital_sign.http_read_timeout", 30)
+            or 30
+        )
+        return providers.get_client(
+            self.code,
+            credentials,
+            base_url=base_url,
+            session=session,
+            timeout=(6.1, read_timeout),
+            **extra,
+        )
 
     def _is_paused(self):
         """True while the service asked us to slow down (HTTP 429).
@@ -312,8 +361,11 @@ class DigitalSignProvider(models.Model):
     def _check_call_allowed(self):
         """Raise ProviderUnavailable while the service asked us to slow down."""
         if self._is_paused():
-            raise ProviderUnavailable("paused after HTTP 429", code="provider_rate_limited",
-                                      retry_after=(self.blocked_until - fields.Datetime.now()).seconds)
+            raise ProviderUnavailable(
+                "paused after HTTP 429",
+                code="provider_rate_limited",
+                retry_after=(self.blocked_until - fields.Datetime.now()).seconds,
+            )
 
     def _note_rate_limit(self, error):
         """Remember a 429's Retry-After (capped at one hour) so no call goes out before."""
@@ -363,13 +415,19 @@ class DigitalSignProvider(models.Model):
         self._check_call_allowed()
         ids = [p.provider_recipient_id for p in participants if p.provider_recipient_id]
         channel = participants[:1].invite_channel or "email"
-        message = self.env._("A friendly reminder: %s is waiting for your signature.",
-                             sign_request.name)
-        self._get_client().send_reminder(sign_request.provider_reference, ids, message=message,
-                                         channel=channel)
+        message = self.env._(
+            "A friendly reminder: %s is waiting for your signature.", sign_request.name
+        )
+        self._get_client().send_reminder(
+            sign_request.provider_reference, ids, message=message, channel=channel
+        )
         for participant in participants:
-            sign_request._log_event("reminded", participant=participant, channel=self.code,
-                                    details={"count": participant.reminder_count + 1})
+            sign_request._log_event(
+                "reminded",
+                participant=participant,
+                channel=self.code,
+                details={"count": participant.reminder_count + 1},
+            )
         return True
 
     @api.model
@@ -377,11 +435,19 @@ class DigitalSignProvider(models.Model):
         """Create at their service the envelopes of requests sent since the last run."""
         Request = self.env["digital.sign.request"]
         now = fields.Datetime.now()
-        domain = Domain("provider_sync_state", "=", "to_send") \
-            & Domain("state", "in", const.OPEN_REQUEST_STATES) \
-            & (Domain("provider_next_check_at", "=", False) | Domain("provider_next_check_at", "<=", now))
-        requests = Request.search(domain, limit=Request._get_setting("cron_batch_size"),
-                                  order="provider_next_check_at asc nulls first, id").try_lock_for_update()
+        domain = (
+            Domain("provider_sync_state", "=", "to_send")
+            & Domain("state", "in", const.OPEN_REQUEST_STATES)
+            & (
+                Domain("provider_next_check_at", "=", False)
+                | Domain("provider_next_check_at", "<=", now)
+            )
+        )
+        requests = Request.search(
+            domain,
+            limit=Request._get_setting("cron_batch_size"),
+            order="provider_next_check_at asc nulls first, id",
+        ).try_lock_for_update()
         self.env["ir.cron"]._commit_progress(remaining=Request.search_count(domain))
         for request in requests:
             provider = request.provider_id
@@ -404,8 +470,9 @@ class DigitalSignProvider(models.Model):
         Note: self.ensure_one()
         """
         self._check_call_allowed()
-        created = self._get_client().create_envelope(sign_request._prepare_envelope(),
-                                                      check_existing=True)
+        created = self._get_client().create_envelope(
+            sign_request._prepare_envelope(), check_existing=True
+        )
         sign_request._apply_created_envelope(created)
 
     # === BUSINESS: status === #
@@ -474,16 +541,27 @@ class DigitalSignProvider(models.Model):
         """
         self.ensure_one()
         now = fields.Datetime.now()
-        interval = max(self.env["digital.sign.request"]._get_setting("poll_interval_minutes"),
-                       self.status_poll_min_seconds // 60)
+        interval = max(
+            self.env["digital.sign.request"]._get_setting("poll_interval_minutes"),
+            self.status_poll_min_seconds // 60,
+        )
         return (
             Domain("provider_id", "=", self.id)
             & Domain("state", "in", const.OPEN_REQUEST_STATES)
             & Domain("provider_sync_state", "=", "sent")
-            & (Domain("last_checked_at", "=", False)
-               | Domain("last_checked_at", "<=", now - timedelta(minutes=interval) + timedelta(seconds=59))
-               | Domain("provider_refresh_requested", "=", True))
-            & (Domain("provider_next_check_at", "=", False) | Domain("provider_next_check_at", "<=", now))
+            & (
+                Domain("last_checked_at", "=", False)
+                | Domain(
+                    "last_checked_at",
+                    "<=",
+                    now - timedelta(minutes=interval) + timedelta(seconds=59),
+                )
+                | Domain("provider_refresh_requested", "=", True)
+            )
+            & (
+                Domain("provider_next_check_at", "=", False)
+                | Domain("provider_next_check_at", "<=", now)
+            )
         )
 
     def _poll_each(self):
@@ -494,8 +572,11 @@ class DigitalSignProvider(models.Model):
         """
         Request = self.env["digital.sign.request"]
         domain = self._get_poll_domain()
-        requests = Request.search(domain, limit=Request._get_setting("cron_batch_size"),
-                                  order="last_checked_at asc nulls first, id")
+        requests = Request.search(
+            domain,
+            limit=Request._get_setting("cron_batch_size"),
+            order="last_checked_at asc nulls first, id",
+        )
         requests = requests.try_lock_for_update()
         self.env["ir.cron"]._commit_progress(remaining=Request.search_count(domain))
         client = self._get_client()
@@ -533,18 +614,28 @@ class DigitalSignProvider(models.Model):
             _logger.warning("Status listing of provider %s failed: %s", self.id, error.code)
             return False
         references = {status.provider_reference: status for status in changes}
-        requests = Request.search([
-            ("provider_id", "=", self.id), ("provider_reference", "in", list(references)),
-        ]) if references else Request.browse()
+        requests = (
+            Request.search(
+                [
+                    ("provider_id", "=", self.id),
+                    ("provider_reference", "in", list(references)),
+                ]
+            )
+            if references
+            else Request.browse()
+        )
         for request in requests.try_lock_for_update():
             self._apply_polled_status(request, references[request.provider_reference])
         # Every open request of this provider is now known to be up to date: one statement
         # for all of them (thousands), where the ORM would write them one by one.
-        self.env.cr.execute(SQL(
-            """UPDATE digital_sign_request SET last_checked_at = %s
+        self.env.cr.execute(
+            SQL(
+                """UPDATE digital_sign_request SET last_checked_at = %s
                WHERE provider_id = %s AND state IN ('sent', 'viewed') AND provider_sync_state = 'sent'""",
-            started, self.id,
-        ))
+                started,
+                self.id,
+            )
+        )
         Request.invalidate_model(["last_checked_at"])
         self.sudo().last_poll_at = started
         self.env["ir.cron"]._commit_progress(len(requests), remaining=0)
@@ -558,8 +649,10 @@ class DigitalSignProvider(models.Model):
         :return: False when the status is unchanged (nothing was written)
         Note: self.ensure_one()
         """
-        if status.raw_status == sign_request.provider_status \
-                and not sign_request._recipients_changed(status):
+        if (
+            status.raw_status == sign_request.provider_status
+            and not sign_request._recipients_changed(status)
+        ):
             return False
         try:
             with self.env.cr.savepoint():
@@ -584,8 +677,12 @@ class DigitalSignProvider(models.Model):
             & Domain("state", "in", const.OPEN_REQUEST_STATES)
             & Domain("provider_sync_state", "=", "sent")
             & Domain("provider_refresh_requested", "=", True)
-            & (Domain("provider_next_check_at", "=", False) | Domain("provider_next_check_at", "<=", now)),
-            limit=Request._get_setting("cron_batch_size"), order="id",
+            & (
+                Domain("provider_next_check_at", "=", False)
+                | Domain("provider_next_check_at", "<=", now)
+            ),
+            limit=Request._get_setting("cron_batch_size"),
+            order="id",
         ).try_lock_for_update()
         for request in requests:
             self._poll_one(request)
@@ -621,8 +718,7 @@ class DigitalSignProvider(models.Model):
             if not secrets:
                 continue  # fail closed: no secret, no webhook
             try:
-                event = candidate._get_client().parse_webhook(headers, body, secrets,
-                                                              params=params)
+                event = candidate._get_client().parse_webhook(headers, body, secrets, params=params)
             except WebhookRejected as error:
                 _logger.info("Webhook refused for provider %s: %s", candidate.id, error.code)
                 continue
@@ -632,7 +728,9 @@ class DigitalSignProvider(models.Model):
     def _get_webhook_secrets(self):
         self.ensure_one()
         provider_sudo = self.sudo()
-        return [s for s in (provider_sudo.webhook_secret, provider_sudo.webhook_secret_previous) if s]
+        return [
+            s for s in (provider_sudo.webhook_secret, provider_sudo.webhook_secret_previous) if s
+        ]
 
     def _process_webhook(self, event):
         """Apply a verified event once, whatever the number of deliveries.
@@ -645,9 +743,17 @@ class DigitalSignProvider(models.Model):
         if not registered:
             _logger.info("Duplicate webhook event for provider %s ignored", self.id)
             return "duplicate"
-        sign_request = self.env["digital.sign.request"].sudo().search([
-            ("provider_id", "=", self.id), ("provider_reference", "=", event.provider_reference),
-        ], limit=1)
+        sign_request = (
+            self.env["digital.sign.request"]
+            .sudo()
+            .search(
+                [
+                    ("provider_id", "=", self.id),
+                    ("provider_reference", "=", event.provider_reference),
+                ],
+                limit=1,
+            )
+        )
         if not sign_request:
             _logger.info("Webhook for an unknown envelope of provider %s", self.id)
             return "unknown"
@@ -669,8 +775,11 @@ class DigitalSignProvider(models.Model):
             with self.env.cr.savepoint():
                 sign_request._apply_provider_status(status)
         except EngineError as error:
-            _logger.info("Webhook for %s not applied (%s): status fetch scheduled",
-                         sign_request.reference, error.code)
+            _logger.info(
+                "Webhook for %s not applied (%s): status fetch scheduled",
+                sign_request.reference,
+                error.code,
+            )
             self._note_rate_limit(error)
             return self._schedule_refresh(sign_request)
         return True
@@ -693,8 +802,13 @@ class DigitalSignProvider(models.Model):
             # Never created at the service: the outbox only sends open requests.
             request_sudo.provider_sync_state = "none"
         else:
-            request_sudo.write({"provider_cancel_state": "pending", "provider_cancel_attempts": 0,
-                                "provider_cancel_next_at": fields.Datetime.now()})
+            request_sudo.write(
+                {
+                    "provider_cancel_state": "pending",
+                    "provider_cancel_attempts": 0,
+                    "provider_cancel_next_at": fields.Datetime.now(),
+                }
+            )
             self.env.ref("digital_sign.ir_cron_provider_cancel").sudo()._trigger()
         return True
 
@@ -706,9 +820,14 @@ class DigitalSignProvider(models.Model):
         Request = self.env["digital.sign.request"]
         now = fields.Datetime.now()
         domain = Domain("provider_cancel_state", "=", "pending") & (
-            Domain("provider_cancel_next_at", "=", False) | Domain("provider_cancel_next_at", "<=", now))
-        requests = Request.search(domain, limit=Request._get_setting("cron_batch_size"),
-                                  order="provider_cancel_next_at asc nulls first, id")
+            Domain("provider_cancel_next_at", "=", False)
+            | Domain("provider_cancel_next_at", "<=", now)
+        )
+        requests = Request.search(
+            domain,
+            limit=Request._get_setting("cron_batch_size"),
+            order="provider_cancel_next_at asc nulls first, id",
+        )
         requests = requests.try_lock_for_update()
         self.env["ir.cron"]._commit_progress(remaining=Request.search_count(domain))
         for request in requests:
@@ -721,11 +840,13 @@ class DigitalSignProvider(models.Model):
                     with self.env.cr.savepoint():
                         provider._withdraw(request)
                 except Exception as error:  # noqa: BLE001 - one bad request must not block the queue
-                    _logger.warning("Withdrawing %s at the service failed", request.reference,
-                                    exc_info=True)
+                    _logger.warning(
+                        "Withdrawing %s at the service failed", request.reference, exc_info=True
+                    )
                     # still an attempt: nothing is retried forever
                     request._record_provider_cancel_failure(
-                        EngineError(type(error).__name__), request.provider_cancel_attempts + 1)
+                        EngineError(type(error).__name__), request.provider_cancel_attempts + 1
+                    )
             if not self.env["ir.cron"]._commit_progress(1):
                 break
 
@@ -742,8 +863,9 @@ class DigitalSignProvider(models.Model):
             return sign_request._set_provider_cancelled(attempt, result="not_sent")
         try:
             self._check_call_allowed()
-            self._get_client().cancel(sign_request.provider_reference,
-                                      sign_request.cancel_reason or "")
+            self._get_client().cancel(
+                sign_request.provider_reference, sign_request.cancel_reason or ""
+            )
         except EngineError as error:
             self._note_rate_limit(error)
             if error.code == "provider_not_found":
@@ -754,14 +876,18 @@ class DigitalSignProvider(models.Model):
     # === GETACCEPT === #
     def _getaccept_check_credentials(self):
         if not self.getaccept_api_token and not (self.getaccept_email and self.getaccept_password):
-            raise ValidationError(self.env._(
-                "GetAccept needs an API token, or an account e-mail and password."))
+            raise ValidationError(
+                self.env._("GetAccept needs an API token, or an account e-mail and password.")
+            )
 
     def _getaccept_get_credentials(self):
         if self.getaccept_api_token:
             return {"api_token": self.getaccept_api_token}
-        return {"email": self.getaccept_email, "password": self.getaccept_password,
-                "entity_id": self.getaccept_entity_id or ""}
+        return {
+            "email": self.getaccept_email,
+            "password": self.getaccept_password,
+            "entity_id": self.getaccept_entity_id or "",
+        }
 
     # === DOCUSIGN === #
     def _docusign_get_api_urls(self):

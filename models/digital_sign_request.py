@@ -43,10 +43,15 @@ class DigitalSignRequest(models.Model):
     _check_company_auto = True
 
     # === FIELDS === #
-    reference = fields.Char(readonly=True, copy=False, index="trigram", default="/", evidence="flow")
+    reference = fields.Char(
+        readonly=True, copy=False, index="trigram", default="/", evidence="flow"
+    )
     name = fields.Char(required=True, tracking=True, evidence="draft")
     company_id = fields.Many2one(
-        "res.company", required=True, index=True, default=lambda self: self.env.company,
+        "res.company",
+        required=True,
+        index=True,
+        default=lambda self: self.env.company,
         evidence="draft",
     )
     user_id = fields.Many2one(
@@ -68,31 +73,46 @@ class DigitalSignRequest(models.Model):
     )
     helpdesk_team_id = fields.Many2one("helpdesk.ticket.team", index=True, evidence="draft")
     partner_id = fields.Many2one(
-        "res.partner", string="Customer", index=True, tracking=True, check_company=True,
+        "res.partner",
+        string="Customer",
+        index=True,
+        tracking=True,
+        check_company=True,
         evidence="draft",
     )
     res_model = fields.Char("Linked Model", index=True, readonly=True, evidence="create")
-    res_id = fields.Many2oneReference("Linked Record ID", model_field="res_model", readonly=True,
-                                      evidence="create")
+    res_id = fields.Many2oneReference(
+        "Linked Record ID", model_field="res_model", readonly=True, evidence="create"
+    )
     res_name = fields.Char("Linked Record", compute="_compute_res_name")
     res_model_name = fields.Char("Linked Document Type", compute="_compute_res_name")
     original_pdf = fields.Binary("Original PDF", attachment=True, copy=False, evidence="draft")
     original_filename = fields.Char(copy=False, evidence="draft")
     original_sha256 = fields.Char("Original SHA-256", readonly=True, copy=False, evidence="flow")
     uploaded_sha256 = fields.Char(
-        "Uploaded File SHA-256", readonly=True, copy=False, evidence="flow",
+        "Uploaded File SHA-256",
+        readonly=True,
+        copy=False,
+        evidence="flow",
         help="The file as it was uploaded. It differs from the original's when active content "
-        "was removed from it at intake.")
+        "was removed from it at intake.",
+    )
     removed_content = fields.Json(
-        readonly=True, copy=False, evidence="flow",
-        help="What was removed from the upload: engine.pdf_sanitize.summarize() of it.")
+        readonly=True,
+        copy=False,
+        evidence="flow",
+        help="What was removed from the upload: engine.pdf_sanitize.summarize() of it.",
+    )
     removed_content_summary = fields.Text(
-        "Active Content Removed", compute="_compute_removed_content_summary")
-    signed_pdf = fields.Binary("Signed PDF", attachment=True, readonly=True, copy=False,
-                               evidence="flow")
+        "Active Content Removed", compute="_compute_removed_content_summary"
+    )
+    signed_pdf = fields.Binary(
+        "Signed PDF", attachment=True, readonly=True, copy=False, evidence="flow"
+    )
     signed_filename = fields.Char(readonly=True, copy=False, evidence="flow")
-    signed_sha256 = fields.Char("Signed SHA-256", readonly=True, copy=False, index="btree_not_null",
-                                evidence="flow")
+    signed_sha256 = fields.Char(
+        "Signed SHA-256", readonly=True, copy=False, index="btree_not_null", evidence="flow"
+    )
     page_count = fields.Integer(readonly=True, copy=False, evidence="flow")
     page_geometry = fields.Json(readonly=True, copy=False, evidence="flow")
     deadline = fields.Datetime(tracking=True, copy=False, evidence="open")
@@ -105,8 +125,14 @@ class DigitalSignRequest(models.Model):
         "single-signature timeout of the settings.",
     )
     state = fields.Selection(
-        const.REQUEST_STATES, default="draft", required=True, tracking=True, index=True,
-        copy=False, group_expand="_group_expand_states", evidence="flow",
+        const.REQUEST_STATES,
+        default="draft",
+        required=True,
+        tracking=True,
+        index=True,
+        copy=False,
+        group_expand="_group_expand_states",
+        evidence="flow",
     )
     provider_id = fields.Many2one(
         "digital.sign.provider",
@@ -117,73 +143,118 @@ class DigitalSignRequest(models.Model):
         evidence="draft",
     )
     provider_code = fields.Selection(related="provider_id.code")
-    provider_reference = fields.Char(readonly=True, copy=False, index="btree_not_null",
-                                     evidence="flow")
+    provider_reference = fields.Char(
+        readonly=True, copy=False, index="btree_not_null", evidence="flow"
+    )
     state_message = fields.Text(readonly=True, copy=False, evidence="flow")
-    last_checked_at = fields.Datetime("Status Checked At", readonly=True, copy=False,
-                                      evidence="flow")
+    last_checked_at = fields.Datetime(
+        "Status Checked At", readonly=True, copy=False, evidence="flow"
+    )
     provider_sync_state = fields.Selection(
-        [("none", "Not with a service"), ("to_send", "To send to the service"),
-         ("sent", "With the service"), ("error", "Refused by the service")],
-        default="none", required=True, readonly=True, copy=False, index=True, evidence="flow",
+        [
+            ("none", "Not with a service"),
+            ("to_send", "To send to the service"),
+            ("sent", "With the service"),
+            ("error", "Refused by the service"),
+        ],
+        default="none",
+        required=True,
+        readonly=True,
+        copy=False,
+        index=True,
+        evidence="flow",
     )
     provider_status = fields.Char("Service Status", readonly=True, copy=False, evidence="flow")
     provider_failures = fields.Integer(readonly=True, copy=False, evidence="flow")
-    provider_next_check_at = fields.Datetime(readonly=True, copy=False, index="btree_not_null",
-                                             evidence="flow")
+    provider_next_check_at = fields.Datetime(
+        readonly=True, copy=False, index="btree_not_null", evidence="flow"
+    )
     provider_refresh_requested = fields.Boolean(readonly=True, copy=False, evidence="flow")
     provider_cancel_state = fields.Selection(
-        const.PROVIDER_CANCEL_STATES, string="Cancellation at the Service", default="none",
-        required=True, readonly=True, copy=False, index=True, evidence="flow",
+        const.PROVIDER_CANCEL_STATES,
+        string="Cancellation at the Service",
+        default="none",
+        required=True,
+        readonly=True,
+        copy=False,
+        index=True,
+        evidence="flow",
         help="A document cancelled here while a signature service holds it: its envelope is "
-        "withdrawn at the service (retried until the service confirms).")
+        "withdrawn at the service (retried until the service confirms).",
+    )
     provider_cancel_attempts = fields.Integer(readonly=True, copy=False, evidence="flow")
-    provider_cancel_next_at = fields.Datetime(readonly=True, copy=False, index="btree_not_null",
-                                              evidence="flow")
+    provider_cancel_next_at = fields.Datetime(
+        readonly=True, copy=False, index="btree_not_null", evidence="flow"
+    )
     participant_ids = fields.One2many(
         "digital.sign.participant", "request_id", string="Participants", copy=True
     )
     field_ids = fields.One2many("digital.sign.field", "request_id", string="Fields")
     event_ids = fields.One2many("digital.sign.event", "request_id", string="Audit Trail")
-    audit_head = fields.Char(readonly=True, copy=False, groups="base.group_system",
-                             evidence="flow")
-    anchor_ids = fields.One2many("digital.sign.anchor", "request_id", string="Anchors",
-                                 groups="digital_sign.group_manager")
+    audit_head = fields.Char(readonly=True, copy=False, groups="base.group_system", evidence="flow")
+    anchor_ids = fields.One2many(
+        "digital.sign.anchor", "request_id", string="Anchors", groups="digital_sign.group_manager"
+    )
     sent_on = fields.Datetime(readonly=True, copy=False, evidence="flow")
     signed_on = fields.Datetime(readonly=True, copy=False, evidence="flow")
     finalize_state = fields.Selection(
         [("none", "Not yet"), ("pending", "Finalising"), ("done", "Done"), ("error", "Error")],
-        string="Final Document", default="none", required=True, readonly=True, copy=False,
-        index=True, evidence="flow",
+        string="Final Document",
+        default="none",
+        required=True,
+        readonly=True,
+        copy=False,
+        index=True,
+        evidence="flow",
     )
     finalize_error = fields.Text(readonly=True, copy=False, evidence="flow")
     interim_pdf = fields.Binary(
-        "Document Awaiting its Seal", attachment=True, readonly=True, copy=False,
-        groups="base.group_system", evidence="flow",
+        "Document Awaiting its Seal",
+        attachment=True,
+        readonly=True,
+        copy=False,
+        groups="base.group_system",
+        evidence="flow",
     )
-    seal_state = fields.Selection(const.SEAL_STATES, default="none", required=True, readonly=True,
-                                  copy=False, evidence="flow")
+    seal_state = fields.Selection(
+        const.SEAL_STATES, default="none", required=True, readonly=True, copy=False, evidence="flow"
+    )
     cancel_reason = fields.Text(readonly=True, copy=False, evidence="flow")
     reject_reason = fields.Text(readonly=True, copy=False, evidence="flow")
     document_kind = fields.Char(readonly=True, copy=False, evidence="create")
     source_hash = fields.Char(
-        readonly=True, copy=False, evidence="create",
+        readonly=True,
+        copy=False,
+        evidence="create",
         help="Digest of the linked record's content when the PDF was made from it: signing "
-        "is refused once the record changed.")
+        "is refused once the record changed.",
+    )
     version = fields.Integer(default=1, readonly=True, copy=False, evidence="create")
     previous_request_id = fields.Many2one(
-        "digital.sign.request", string="Previous Version", readonly=True, copy=False,
-        index="btree_not_null", evidence="create",
+        "digital.sign.request",
+        string="Previous Version",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        evidence="create",
     )
     template_id = fields.Many2one(
-        "digital.sign.template", string="Template", readonly=True, copy=False,
-        index="btree_not_null", ondelete="restrict", evidence="create",
+        "digital.sign.template",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        ondelete="restrict",
+        evidence="create",
         help="The template this document was made from (it has its own copy of the PDF and "
-        "the places).")
+        "the places).",
+    )
     template_version = fields.Integer(readonly=True, copy=False, evidence="create")
     invitation_message = fields.Html(
-        sanitize=True, copy=False, evidence="draft",
-        help="A message shown in the invitation e-mail (a template's default message).")
+        sanitize=True,
+        copy=False,
+        evidence="draft",
+        help="A message shown in the invitation e-mail (a template's default message).",
+    )
     participant_count = fields.Integer(compute="_compute_counts")
     field_count = fields.Integer(compute="_compute_counts")
     signed_participant_count = fields.Integer(compute="_compute_counts")
@@ -214,8 +285,11 @@ class DigitalSignRequest(models.Model):
             record = request._get_linked_record()
             # Never the name of a record this user cannot read.
             request.res_name = (
-                record.display_name if record and record.has_access("read")
-                else self.env._("(restricted)") if record else False
+                record.display_name
+                if record and record.has_access("read")
+                else self.env._("(restricted)")
+                if record
+                else False
             )
             request.res_model_name = (
                 self.env["ir.model"]._get(request.res_model).name if record else False
@@ -224,9 +298,13 @@ class DigitalSignRequest(models.Model):
     @api.depends("removed_content")
     def _compute_removed_content_summary(self):
         for request in self:
-            request.removed_content_summary = "\n".join(
-                request._describe_removed_content(entry) for entry in request.removed_content or ()
-            ) or False
+            request.removed_content_summary = (
+                "\n".join(
+                    request._describe_removed_content(entry)
+                    for entry in request.removed_content or ()
+                )
+                or False
+            )
 
     @api.depends("participant_ids.state", "participant_ids.mandatory", "field_ids")
     def _compute_counts(self):
@@ -234,17 +312,26 @@ class DigitalSignRequest(models.Model):
             participants = request.participant_ids
             mandatory = participants.filtered("mandatory")
             signed = participants.filtered(lambda p: p.state == "signed")
-            request.update({
-                "participant_count": len(participants),
-                "field_count": len(request.field_ids),
-                "signed_participant_count": len(signed),
-                "progress_label": f"{len(signed & mandatory)} / {len(mandatory)}",
-            })
+            request.update(
+                {
+                    "participant_count": len(participants),
+                    "field_count": len(request.field_ids),
+                    "signed_participant_count": len(signed),
+                    "progress_label": f"{len(signed & mandatory)} / {len(mandatory)}",
+                }
+            )
 
     @api.depends("state")
     def _compute_color(self):
-        colors = {"draft": 0, "sent": 4, "viewed": 2, "signed": 10, "rejected": 1,
-                  "cancelled": 3, "expired": 5}
+        colors = {
+            "draft": 0,
+            "sent": 4,
+            "viewed": 2,
+            "signed": 10,
+            "rejected": 1,
+            "cancelled": 3,
+            "expired": 5,
+        }
         for request in self:
             request.color = colors.get(request.state, 0)
 
@@ -268,13 +355,15 @@ class DigitalSignRequest(models.Model):
             )
             existing = self.sudo().search(domain, limit=1)
             if existing:
-                raise ValidationError(self.env._(
-                    "%(customer)s already has a document named \"%(name)s\" that is still "
-                    "live: %(existing)s. Cancel it, or give this one another name.",
-                    customer=request.partner_id.display_name or self.env._("This customer"),
-                    name=request.name,
-                    existing=existing.reference,
-                ))
+                raise ValidationError(
+                    self.env._(
+                        '%(customer)s already has a document named "%(name)s" that is still '
+                        "live: %(existing)s. Cancel it, or give this one another name.",
+                        customer=request.partner_id.display_name or self.env._("This customer"),
+                        name=request.name,
+                        existing=existing.reference,
+                    )
+                )
 
     # === CRUD === #
     @api.model_create_multi
@@ -285,8 +374,13 @@ class DigitalSignRequest(models.Model):
                 vals.update(self._prepare_document_values(vals["original_pdf"]))
             if not vals.get("reference") or vals["reference"] == "/":
                 company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
-                vals["reference"] = self.env["ir.sequence"].sudo().with_company(
-                    company).next_by_code("digital.sign.request") or "/"
+                vals["reference"] = (
+                    self.env["ir.sequence"]
+                    .sudo()
+                    .with_company(company)
+                    .next_by_code("digital.sign.request")
+                    or "/"
+                )
         requests = super().create(vals_list)
         if not self.env.su:
             # Constraints run as the superuser: the user's own right comes here.
@@ -304,25 +398,35 @@ class DigitalSignRequest(models.Model):
         if "active" in vals and not vals["active"] and not self.env.su:
             open_requests = self.filtered(lambda r: r.state in const.OPEN_REQUEST_STATES)
             if open_requests:
-                raise UserError(self.env._(
-                    "%(refs)s: a document out for signature cannot be archived; cancel it first.",
-                    refs=", ".join(open_requests.mapped("reference"))))
+                raise UserError(
+                    self.env._(
+                        "%(refs)s: a document out for signature cannot be archived; cancel it first.",
+                        refs=", ".join(open_requests.mapped("reference")),
+                    )
+                )
         if "original_pdf" in vals:
             if any(request.state != "draft" for request in self):
-                raise UserError(self.env._(
-                    "The document of a request cannot change once it was sent: cancel it and "
-                    "send a new version."
-                ))
+                raise UserError(
+                    self.env._(
+                        "The document of a request cannot change once it was sent: cancel it and "
+                        "send a new version."
+                    )
+                )
             vals.update(self._prepare_document_values(vals["original_pdf"]))
             if vals.get("original_pdf"):
                 self.field_ids.filtered(lambda f: f.source != "manual").unlink()
         if "deadline" in vals and not self.env.su:
             for request in self.filtered(lambda r: r.state in const.OPEN_REQUEST_STATES):
-                request._log_event("deadline_changed", details={
-                    "old": fields.Datetime.to_string(request.deadline) or "",
-                    "new": fields.Datetime.to_string(
-                        fields.Datetime.to_datetime(vals["deadline"])) or "",
-                })
+                request._log_event(
+                    "deadline_changed",
+                    details={
+                        "old": fields.Datetime.to_string(request.deadline) or "",
+                        "new": fields.Datetime.to_string(
+                            fields.Datetime.to_datetime(vals["deadline"])
+                        )
+                        or "",
+                    },
+                )
         result = super().write(vals)
         if vals.get("original_pdf") and vals.get("removed_content"):
             for request in self:
@@ -338,31 +442,41 @@ class DigitalSignRequest(models.Model):
         new_requests = super().copy(default)
         for old, new in zip(self, new_requests):
             participants = dict(zip(old.participant_ids, new.participant_ids))
-            self.env["digital.sign.field"].sudo().create([
-                field.copy_data({
-                    "request_id": new.id,
-                    "participant_id": participants.get(field.participant_id, field.participant_id).id,
-                })[0]
-                for field in old.field_ids
-            ])
+            self.env["digital.sign.field"].sudo().create(
+                [
+                    field.copy_data(
+                        {
+                            "request_id": new.id,
+                            "participant_id": participants.get(
+                                field.participant_id, field.participant_id
+                            ).id,
+                        }
+                    )[0]
+                    for field in old.field_ids
+                ]
+            )
         return new_requests
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_sent(self):
         for request in self:
             if request.sent_on or request.state not in ("draft", "cancelled"):
-                raise UserError(self.env._(
-                    "%(ref)s was sent for signature: its audit trail is evidence and cannot be "
-                    "deleted. Cancel or archive it instead.", ref=request.reference,
-                ))
+                raise UserError(
+                    self.env._(
+                        "%(ref)s was sent for signature: its audit trail is evidence and cannot be "
+                        "deleted. Cancel or archive it instead.",
+                        ref=request.reference,
+                    )
+                )
 
     def unlink(self):
         # A draft that was never sent has no evidence: its own events ("created") go with it.
         # The database refuses any other deletion of events (ON DELETE RESTRICT): no cascade
         # can remove the audit trail of a document that was sent.
         if self.ids:
-            self.env.cr.execute(SQL(
-                "DELETE FROM digital_sign_event WHERE request_id IN %s", tuple(self.ids)))
+            self.env.cr.execute(
+                SQL("DELETE FROM digital_sign_event WHERE request_id IN %s", tuple(self.ids))
+            )
         return super().unlink()
 
     @api.constrains("res_model", "res_id")
@@ -376,9 +490,12 @@ class DigitalSignRequest(models.Model):
                 continue
             model = request.res_model
             if not model or model not in self.env or not isinstance(self.env[model], Mixin):
-                raise ValidationError(self.env._(
-                    "A signature document can only be linked to a quotation, a ticket or "
-                    "another document that can be sent for signature."))
+                raise ValidationError(
+                    self.env._(
+                        "A signature document can only be linked to a quotation, a ticket or "
+                        "another document that can be sent for signature."
+                    )
+                )
             if not self.env[model].browse(request.res_id).exists():
                 raise ValidationError(self.env._("The linked record does not exist."))
 
@@ -398,8 +515,13 @@ class DigitalSignRequest(models.Model):
         :raise UserError: when the engine refuses the file (its message says why)
         """
         if not value:
-            return {"original_sha256": False, "uploaded_sha256": False, "removed_content": False,
-                    "page_count": 0, "page_geometry": False}
+            return {
+                "original_sha256": False,
+                "uploaded_sha256": False,
+                "removed_content": False,
+                "page_count": 0,
+                "page_geometry": False,
+            }
         info, sanitized = self._intake_pdf(decode_binary(value))
         values = {
             "uploaded_sha256": info.sha256,
@@ -409,11 +531,13 @@ class DigitalSignRequest(models.Model):
             "page_geometry": [[page.width, page.height] for page in info.pages],
         }
         if sanitized.changed:
-            values.update({
-                "original_pdf": base64.b64encode(sanitized.data),
-                "original_sha256": hashlib.sha256(sanitized.data).hexdigest(),
-                "removed_content": pdf_sanitize.summarize(sanitized.removed),
-            })
+            values.update(
+                {
+                    "original_pdf": base64.b64encode(sanitized.data),
+                    "original_sha256": hashlib.sha256(sanitized.data).hexdigest(),
+                    "removed_content": pdf_sanitize.summarize(sanitized.removed),
+                }
+            )
         return values
 
     @api.model
@@ -447,9 +571,11 @@ class DigitalSignRequest(models.Model):
         places = [self.env._("the document")] if entry.get("document") else []
         pages = entry.get("pages") or []
         if pages:
-            places.append(self.env._("page %(pages)s", pages=", ".join(map(str, pages)))
-                          if len(pages) == 1 else
-                          self.env._("pages %(pages)s", pages=", ".join(map(str, pages))))
+            places.append(
+                self.env._("page %(pages)s", pages=", ".join(map(str, pages)))
+                if len(pages) == 1
+                else self.env._("pages %(pages)s", pages=", ".join(map(str, pages)))
+            )
         kind = active_content_label(self.env, entry.get("kind"))
         return self.env._("%(kind)s: %(places)s", kind=kind, places=", ".join(places))
 
@@ -462,17 +588,25 @@ class DigitalSignRequest(models.Model):
         self.ensure_one()
         request_sudo = self.sudo()
         removed = "; ".join(
-            "%s (%s)" % (entry["kind"], ", ".join(
-                (["document"] if entry.get("document") else [])
-                + [f"p. {page}" for page in entry.get("pages") or ()]))
+            "%s (%s)"
+            % (
+                entry["kind"],
+                ", ".join(
+                    (["document"] if entry.get("document") else [])
+                    + [f"p. {page}" for page in entry.get("pages") or ()]
+                ),
+            )
             for entry in request_sudo.removed_content or ()
         )
         if removed:
-            self._log_event("sanitized", details={
-                "removed": removed,
-                "uploaded_sha256": request_sudo.uploaded_sha256,
-                "original_sha256": request_sudo.original_sha256,
-            })
+            self._log_event(
+                "sanitized",
+                details={
+                    "removed": removed,
+                    "uploaded_sha256": request_sudo.uploaded_sha256,
+                    "original_sha256": request_sudo.original_sha256,
+                },
+            )
 
     # === ACTIONS === #
     def action_send(self):
@@ -508,15 +642,23 @@ class DigitalSignRequest(models.Model):
             if request.state != "cancelled":
                 raise UserError(self.env._("Only cancelled documents can go back to draft."))
             if request.provider_cancel_state == "pending":
-                raise UserError(self.env._(
-                    "%s is still being withdrawn at the signature service: wait until the "
-                    "service confirms the cancellation.", request.reference))
+                raise UserError(
+                    self.env._(
+                        "%s is still being withdrawn at the signature service: wait until the "
+                        "service confirms the cancellation.",
+                        request.reference,
+                    )
+                )
             signed = request.participant_ids.filtered(lambda p: p.state == "signed")
             if signed:
-                raise UserError(self.env._(
-                    "%(names)s already signed %(ref)s: a signature is never erased. Duplicate "
-                    "the document to send a new version.",
-                    names=", ".join(signed.mapped("name")), ref=request.reference))
+                raise UserError(
+                    self.env._(
+                        "%(names)s already signed %(ref)s: a signature is never erased. Duplicate "
+                        "the document to send a new version.",
+                        names=", ".join(signed.mapped("name")),
+                        ref=request.reference,
+                    )
+                )
             request.sudo().write({"state": "draft", "cancel_reason": False, "deadline": False})
             request.participant_ids._reset()
             request.field_ids._reset_values()
@@ -608,44 +750,71 @@ class DigitalSignRequest(models.Model):
         checked = self._check_anchors()
         last_sequence = max(self.sudo().event_ids.mapped("sequence") or [0])
         valid = checked["valid"].sorted(lambda a: (a.sequence, a.id))
-        intact = self.env._("The audit trail of %(ref)s is intact (%(count)s events)",
-                            ref=self.reference, count=count)
+        intact = self.env._(
+            "The audit trail of %(ref)s is intact (%(count)s events)",
+            ref=self.reference,
+            count=count,
+        )
         if valid:
             last = valid[-1]
-            modes = ", ".join(sorted({dict(const.ANCHOR_MODES)[a.mode] for a in valid
-                                      if a.sequence == last.sequence}))
+            modes = ", ".join(
+                sorted(
+                    {dict(const.ANCHOR_MODES)[a.mode] for a in valid if a.sequence == last.sequence}
+                )
+            )
             if last.sequence >= last_sequence:
                 return self.env._(
                     "%(intact)s and anchored outside the database up to its last event "
-                    "(%(modes)s, %(time)s).", intact=intact, modes=modes,
-                    time=self._format_time(last.anchored_at)), "success"
+                    "(%(modes)s, %(time)s).",
+                    intact=intact,
+                    modes=modes,
+                    time=self._format_time(last.anchored_at),
+                ), "success"
             return self.env._(
                 "%(intact)s. It is anchored outside the database up to event #%(seq)s "
                 "(%(modes)s, %(time)s); the %(later)s later events are anchored at the next "
-                "signature or by the daily run.", intact=intact, seq=last.sequence, modes=modes,
+                "signature or by the daily run.",
+                intact=intact,
+                seq=last.sequence,
+                modes=modes,
                 time=self._format_time(last.anchored_at),
-                later=last_sequence - last.sequence), "info"
+                later=last_sequence - last.sequence,
+            ), "info"
         if checked["unchecked"]:
             anchor, check = checked["unchecked"][0]
             if check.status == "unknown_key":
-                why = self.env._("they were made with an anchor key (%(key)s) that the server's "
-                                 "configuration no longer holds: add it back, after the current "
-                                 "key, to check them", key=anchor.key_id)
+                why = self.env._(
+                    "they were made with an anchor key (%(key)s) that the server's "
+                    "configuration no longer holds: add it back, after the current "
+                    "key, to check them",
+                    key=anchor.key_id,
+                )
             else:
-                why = self.env._("the certificate of their timestamp authority (%(tsa)s) is not "
-                                 "one this database trusts", tsa=check.tsa_subject)
-            return self.env._("%(intact)s as far as the database shows, but its anchors could "
-                              "not be checked: %(why)s.", intact=intact, why=why), "warning"
+                why = self.env._(
+                    "the certificate of their timestamp authority (%(tsa)s) is not "
+                    "one this database trusts",
+                    tsa=check.tsa_subject,
+                )
+            return self.env._(
+                "%(intact)s as far as the database shows, but its anchors could "
+                "not be checked: %(why)s.",
+                intact=intact,
+                why=why,
+            ), "warning"
         config = self.env["digital.sign.anchor"]._get_configuration(self.company_id)
         if config["key_id"] or config["tsa_url"]:
             return self.env._(
                 "%(intact)s as far as the database shows, but it is not anchored outside the "
                 "database yet (anchors are made at each signature and daily).",
-                intact=intact), "warning"
+                intact=intact,
+            ), "warning"
         return self.env._(
             "%(intact)s as far as the database shows, but it is not anchored outside the "
             "database: configure %(option)s in the Odoo configuration file, or a timestamp "
-            "server in the settings.", intact=intact, option=const.ANCHOR_KEY_OPTION), "warning"
+            "server in the settings.",
+            intact=intact,
+            option=const.ANCHOR_KEY_OPTION,
+        ), "warning"
 
     def action_open_linked_record(self):
         self.ensure_one()
@@ -735,16 +904,22 @@ class DigitalSignRequest(models.Model):
             placements = pdf_markers.detect_markers(data, self._get_marker_options())
         except EngineError as error:
             raise UserError(engine_error_message(self.env, error)) from error
-        fields_vals = [{
-            "request_id": self.id,
-            "page": placement.page,
-            "x0": placement.x0, "y0": placement.y0, "x1": placement.x1, "y1": placement.y1,
-            "kind": placement.kind,
-            "role": placement.role,
-            "mandatory": placement.mandatory,
-            "source": placement.source,
-            "marker": list(placement.marker),
-        } for placement in placements]
+        fields_vals = [
+            {
+                "request_id": self.id,
+                "page": placement.page,
+                "x0": placement.x0,
+                "y0": placement.y0,
+                "x1": placement.x1,
+                "y1": placement.y1,
+                "kind": placement.kind,
+                "role": placement.role,
+                "mandatory": placement.mandatory,
+                "source": placement.source,
+                "marker": list(placement.marker),
+            }
+            for placement in placements
+        ]
         # The flow creates them: where a place came from (an anchor and its hidden rectangle)
         # is evidence, never user input.
         new_fields = self.env["digital.sign.field"].sudo().create(fields_vals).sudo(self.env.su)
@@ -780,18 +955,24 @@ class DigitalSignRequest(models.Model):
         if not self.participant_ids:
             raise UserError(self.env._("Add at least one participant."))
         self._assign_fields_to_participants()
-        if not self.field_ids.filtered(lambda f: f.mandatory and f.kind in ("signature", "initials")):
-            raise UserError(self.env._(
-                "The document has no mandatory signature place. Use \"Count signatures\" to "
-                "find or add one."
-            ))
+        if not self.field_ids.filtered(
+            lambda f: f.mandatory and f.kind in ("signature", "initials")
+        ):
+            raise UserError(
+                self.env._(
+                    'The document has no mandatory signature place. Use "Count signatures" to '
+                    "find or add one."
+                )
+            )
         unassigned = self.field_ids.filtered(lambda f: f.mandatory and not f.participant_id)
         if unassigned:
-            raise UserError(self.env._(
-                "These mandatory places have no participant: %(places)s. Assign them in "
-                "\"Count signatures\", or add a participant with their role.",
-                places=", ".join(unassigned.mapped("display_name")),
-            ))
+            raise UserError(
+                self.env._(
+                    "These mandatory places have no participant: %(places)s. Assign them in "
+                    '"Count signatures", or add a participant with their role.',
+                    places=", ".join(unassigned.mapped("display_name")),
+                )
+            )
         for participant in self.field_ids.filtered("mandatory").participant_id:
             problem = participant._get_channel_problem()
             if problem:
@@ -801,10 +982,12 @@ class DigitalSignRequest(models.Model):
             if problem and participant.mandatory:
                 raise UserError(problem)
         if not self.participant_ids.filtered(lambda p: not p.to_be_named):
-            raise UserError(self.env._(
-                "At least one participant must have contact details: the customer who will "
-                "name the others."
-            ))
+            raise UserError(
+                self.env._(
+                    "At least one participant must have contact details: the customer who will "
+                    "name the others."
+                )
+            )
 
     def _get_send_deadline(self, now=None):
         """Return the deadline of a request sent now: the number of signatures times the
@@ -816,7 +999,9 @@ class DigitalSignRequest(models.Model):
         now = now or fields.Datetime.now()
         if self.sending_mode == "conversation":
             signatures = len(self.field_ids.filtered(lambda f: f.kind == "signature")) or 1
-            return now + timedelta(seconds=signatures * self._get_setting("single_signature_timeout"))
+            return now + timedelta(
+                seconds=signatures * self._get_setting("single_signature_timeout")
+            )
         return now + timedelta(days=self._get_setting("default_validity_days"))
 
     def _send(self):
@@ -831,11 +1016,14 @@ class DigitalSignRequest(models.Model):
             values["deadline"] = self._get_send_deadline(now)
         self.sudo().write(values)
         self._update_state("sent", allowed=("draft",))
-        self._log_event("sent", details={
-            "deadline": fields.Datetime.to_string(self.deadline),
-            "participants": len(self.participant_ids),
-            "fields": len(self.field_ids),
-        })
+        self._log_event(
+            "sent",
+            details={
+                "deadline": fields.Datetime.to_string(self.deadline),
+                "participants": len(self.participant_ids),
+                "fields": len(self.field_ids),
+            },
+        )
         self.provider_id._send_request(self)
         if not self.env.context.get("digital_sign_lazy_display"):
             self._prepare_display_cache()  # a bulk send leaves it to the first view
@@ -877,19 +1065,27 @@ class DigitalSignRequest(models.Model):
         """
         self.ensure_one()
         record = self._get_linked_mixin_record()
-        text = record._digital_sign_invitation_sms(self, participant, url, reminder) if record else None
+        text = (
+            record._digital_sign_invitation_sms(self, participant, url, reminder)
+            if record
+            else None
+        )
         if text:
             return text
         lang = participant._get_lang()
         env = self.with_context(lang=lang).env
         if reminder:
             return env._(
-                "Reminder from %(company)s: please sign \"%(name)s\": %(url)s",
-                company=self.company_id.name, name=self.name, url=url,
+                'Reminder from %(company)s: please sign "%(name)s": %(url)s',
+                company=self.company_id.name,
+                name=self.name,
+                url=url,
             )
         return env._(
-            "%(company)s asks you to sign \"%(name)s\": %(url)s",
-            company=self.company_id.name, name=self.name, url=url,
+            '%(company)s asks you to sign "%(name)s": %(url)s',
+            company=self.company_id.name,
+            name=self.name,
+            url=url,
         )
 
     def _source_changed(self):
@@ -926,10 +1122,15 @@ class DigitalSignRequest(models.Model):
         owner = self.user_id or self.create_uid
         if not owner:
             return
-        self.activity_schedule("mail.mail_activity_data_todo", user_id=owner.id,
-                               summary=summary, note=note)
-        self.message_post(body=note, subject=summary, partner_ids=owner.partner_id.ids,
-                          subtype_xmlid="mail.mt_note")
+        self.activity_schedule(
+            "mail.mail_activity_data_todo", user_id=owner.id, summary=summary, note=note
+        )
+        self.message_post(
+            body=note,
+            subject=summary,
+            partner_ids=owner.partner_id.ids,
+            subtype_xmlid="mail.mt_note",
+        )
 
     # === BUSINESS: state machine === #
     def _update_state(self, target, allowed, message=None):
@@ -940,9 +1141,7 @@ class DigitalSignRequest(models.Model):
         """
         changed = self.filtered(lambda r: r.state in allowed)
         for request in self - changed:
-            _logger.info(
-                "Request %s: skipping %s -> %s", request.reference, request.state, target
-            )
+            _logger.info("Request %s: skipping %s -> %s", request.reference, request.state, target)
         if changed:
             changed.sudo().write({"state": target})
             if message:
@@ -961,14 +1160,18 @@ class DigitalSignRequest(models.Model):
 
         :param signed_on: when it was completed (a service's time), default now
         """
-        complete = self.filtered(lambda r: all(
-            p.state == "signed" for p in r.participant_ids.filtered("mandatory")))
+        complete = self.filtered(
+            lambda r: all(p.state == "signed" for p in r.participant_ids.filtered("mandatory"))
+        )
         for request in self - complete:
-            _logger.warning("Request %s: not completed, a mandatory participant has not "
-                            "signed", request.reference)
+            _logger.warning(
+                "Request %s: not completed, a mandatory participant has not signed",
+                request.reference,
+            )
         changed = complete._update_state("signed", allowed=("sent", "viewed"))
-        changed.sudo().write({"signed_on": signed_on or fields.Datetime.now(),
-                              "finalize_state": "pending"})
+        changed.sudo().write(
+            {"signed_on": signed_on or fields.Datetime.now(), "finalize_state": "pending"}
+        )
         for request in changed:
             request.participant_ids.filtered(
                 lambda p: p.state not in const.PARTICIPANT_FINAL_STATES and not p.mandatory
@@ -984,7 +1187,8 @@ class DigitalSignRequest(models.Model):
             request.sudo().reject_reason = reason
             # Links of those still to act die; who signed or refused can still see so.
             request.participant_ids.filtered(
-                lambda p: p.state not in ("signed", "rejected"))._revoke_tokens()
+                lambda p: p.state not in ("signed", "rejected")
+            )._revoke_tokens()
             request._on_rejected(reason)
         return changed
 
@@ -1014,9 +1218,9 @@ class DigitalSignRequest(models.Model):
             request.participant_ids.filtered(
                 lambda p: p.state not in const.PARTICIPANT_FINAL_STATES
             )._set_expired()
-            request._log_event("expired", details={
-                "deadline": fields.Datetime.to_string(request.deadline)
-            })
+            request._log_event(
+                "expired", details={"deadline": fields.Datetime.to_string(request.deadline)}
+            )
             request._on_expired()
         return changed
 
@@ -1040,8 +1244,11 @@ class DigitalSignRequest(models.Model):
         self.ensure_one()
         self._notify_owner(
             self.env._("%s was rejected", self.reference),
-            self.env._("%(name)s was rejected. Reason: %(reason)s", name=self.name,
-                       reason=reason or self.env._("none given")),
+            self.env._(
+                "%(name)s was rejected. Reason: %(reason)s",
+                name=self.name,
+                reason=reason or self.env._("none given"),
+            ),
         )
         record = self._get_linked_mixin_record()
         if record:
@@ -1068,8 +1275,10 @@ class DigitalSignRequest(models.Model):
                 "mail.mail_activity_data_todo",
                 user_id=self.user_id.id,
                 summary=self.env._("Signature request expired"),
-                note=self.env._("%s expired before every signature was collected. "
-                                "Send it again if needed.", self.reference),
+                note=self.env._(
+                    "%s expired before every signature was collected. Send it again if needed.",
+                    self.reference,
+                ),
             )
         record = self._get_linked_mixin_record()
         if record:
@@ -1084,14 +1293,20 @@ class DigitalSignRequest(models.Model):
         self.check_access("read")
         provider = self.provider_id
         now = fields.Datetime.now()
-        if provider.support_remote_signing and self.provider_reference \
-                and self.state in const.OPEN_REQUEST_STATES:
+        if (
+            provider.support_remote_signing
+            and self.provider_reference
+            and self.state in const.OPEN_REQUEST_STATES
+        ):
             min_age = provider.status_poll_min_seconds
             if self.last_checked_at and (now - self.last_checked_at).total_seconds() < min_age:
                 message = self.env._(
                     "%(provider)s allows one status request per %(minutes)s minutes: this is "
-                    "the status fetched at %(time)s.", provider=provider.name,
-                    minutes=min_age // 60, time=self._format_time(self.last_checked_at))
+                    "the status fetched at %(time)s.",
+                    provider=provider.name,
+                    minutes=min_age // 60,
+                    time=self._format_time(self.last_checked_at),
+                )
                 return self._notify_status(message, "info")
             request_sudo = self.sudo()
             request_sudo.provider_id._poll_one(request_sudo)
@@ -1099,24 +1314,37 @@ class DigitalSignRequest(models.Model):
             self._expire_if_late()
             self.sudo().last_checked_at = now
         states = dict(const.REQUEST_STATES)
-        message = self.env._("%(ref)s: %(state)s (checked at %(time)s).", ref=self.reference,
-                             state=states[self.state], time=self._format_time(self.last_checked_at or now))
+        message = self.env._(
+            "%(ref)s: %(state)s (checked at %(time)s).",
+            ref=self.reference,
+            state=states[self.state],
+            time=self._format_time(self.last_checked_at or now),
+        )
         if self.state_message and self.provider_failures:
             return self._notify_status(self.state_message, "warning")
         return self._notify_status(message, "success")
 
     def _notify_status(self, message, notif_type):
-        return {"type": "ir.actions.client", "tag": "display_notification",
-                "params": {"message": message, "type": notif_type,
-                           "next": {"type": "ir.actions.client", "tag": "soft_reload"}}}
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "message": message,
+                "type": notif_type,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     def _expire_if_late(self):
         """Expire the requests whose deadline passed (the scheduled action does it too; the
         signing page and "Check status" do not wait for it)."""
         now = fields.Datetime.now()
         for request in self:
-            if request.state in const.OPEN_REQUEST_STATES and request.deadline \
-                    and request.deadline < now:
+            if (
+                request.state in const.OPEN_REQUEST_STATES
+                and request.deadline
+                and request.deadline < now
+            ):
                 request._set_expired()
 
     def _prepare_envelope(self):
@@ -1126,19 +1354,42 @@ class DigitalSignRequest(models.Model):
         Note: self.ensure_one()
         """
         self.ensure_one()
-        recipients = tuple(providers.Recipient(
-            key=str(p.id), name=p.name, email=p.email or "", mobile=p.mobile or "",
-            order=p.signing_order, role=p.role or "", channel=p.invite_channel,
-            otp_channel=p.otp_channel, mandatory=p.mandatory,
-        ) for p in self.participant_ids.filtered(lambda p: not p.to_be_named))
-        places = tuple(providers.FieldPlacement(
-            recipient_key=str(f.participant_id.id), page=f.page, x0=f.x0, y0=f.y0, x1=f.x1,
-            y1=f.y1, kind=f.kind, mandatory=f.mandatory,
-        ) for f in self.field_ids if f.participant_id and not f.participant_id.to_be_named)
+        recipients = tuple(
+            providers.Recipient(
+                key=str(p.id),
+                name=p.name,
+                email=p.email or "",
+                mobile=p.mobile or "",
+                order=p.signing_order,
+                role=p.role or "",
+                channel=p.invite_channel,
+                otp_channel=p.otp_channel,
+                mandatory=p.mandatory,
+            )
+            for p in self.participant_ids.filtered(lambda p: not p.to_be_named)
+        )
+        places = tuple(
+            providers.FieldPlacement(
+                recipient_key=str(f.participant_id.id),
+                page=f.page,
+                x0=f.x0,
+                y0=f.y0,
+                x1=f.x1,
+                y1=f.y1,
+                kind=f.kind,
+                mandatory=f.mandatory,
+            )
+            for f in self.field_ids
+            if f.participant_id and not f.participant_id.to_be_named
+        )
         return providers.Envelope(
-            reference=self.reference, name=self.name, pdf=self._get_display_pdf(),
-            filename=self.original_filename or f"{self.name}.pdf", recipients=recipients,
-            fields=places, expires_at=self.deadline.replace(tzinfo=UTC) if self.deadline else None,
+            reference=self.reference,
+            name=self.name,
+            pdf=self._get_display_pdf(),
+            filename=self.original_filename or f"{self.name}.pdf",
+            recipients=recipients,
+            fields=places,
+            expires_at=self.deadline.replace(tzinfo=UTC) if self.deadline else None,
         )
 
     def _apply_created_envelope(self, created):
@@ -1151,18 +1402,25 @@ class DigitalSignRequest(models.Model):
         self.ensure_one()
         for participant in self.participant_ids:
             participant.sudo().provider_recipient_id = created.recipient_ids.get(
-                str(participant.id), False)
-        self.sudo().write({
-            "provider_reference": created.provider_reference,
-            "provider_sync_state": "sent",
-            "provider_failures": 0,
-            "state_message": False,
-            "last_checked_at": fields.Datetime.now(),
-        })
-        self.participant_ids.filtered(lambda p: p.state == "waiting" and not p.to_be_named).sudo().write(
-            {"state": "sent", "invited_at": fields.Datetime.now()})
-        self._log_event("provider_status", channel=self.provider_id.code, details={
-            "status": created.status.raw_status, "envelope": created.provider_reference})
+                str(participant.id), False
+            )
+        self.sudo().write(
+            {
+                "provider_reference": created.provider_reference,
+                "provider_sync_state": "sent",
+                "provider_failures": 0,
+                "state_message": False,
+                "last_checked_at": fields.Datetime.now(),
+            }
+        )
+        self.participant_ids.filtered(
+            lambda p: p.state == "waiting" and not p.to_be_named
+        ).sudo().write({"state": "sent", "invited_at": fields.Datetime.now()})
+        self._log_event(
+            "provider_status",
+            channel=self.provider_id.code,
+            details={"status": created.status.raw_status, "envelope": created.provider_reference},
+        )
         self._apply_provider_status(created.status)
 
     def _record_provider_error(self, error, permanent=False):
@@ -1187,26 +1445,45 @@ class DigitalSignRequest(models.Model):
         if give_up and sending:
             values["provider_sync_state"] = "error"
         self.sudo().write(values)
-        self._log_event("provider_error", channel=self.provider_id.code,
-                        details={"code": error.code, "failures": failures})
+        self._log_event(
+            "provider_error",
+            channel=self.provider_id.code,
+            details={"code": error.code, "failures": failures},
+        )
         if give_up:
-            summary = self.env._("%s: the signature service refused it", self.reference) \
-                if permanent else self.env._("%s: the signature service never answered", self.reference)
+            summary = (
+                self.env._("%s: the signature service refused it", self.reference)
+                if permanent
+                else self.env._("%s: the signature service never answered", self.reference)
+            )
             self._notify_owner(summary, values["state_message"])
         elif failures == const.PROVIDER_OWNER_TOLD_AFTER:
             self._notify_owner(
                 self.env._("%s: the signature service keeps failing", self.reference),
-                self.env._("%(count)s calls in a row failed (last: %(error)s). Digital Sign "
-                           "keeps trying; next try at %(time)s.", count=failures,
-                           error=values["state_message"],
-                           time=self._format_time(values["provider_next_check_at"])))
+                self.env._(
+                    "%(count)s calls in a row failed (last: %(error)s). Digital Sign "
+                    "keeps trying; next try at %(time)s.",
+                    count=failures,
+                    error=values["state_message"],
+                    time=self._format_time(values["provider_next_check_at"]),
+                ),
+            )
 
     def _set_provider_cancelled(self, attempt, result="cancelled"):
         self.ensure_one()
-        self.sudo().write({"provider_cancel_state": "done", "provider_cancel_attempts": attempt,
-                           "provider_cancel_next_at": False, "state_message": False})
-        self._log_event("provider_cancelled", channel=self.provider_id.code,
-                        details={"attempt": attempt, "result": result})
+        self.sudo().write(
+            {
+                "provider_cancel_state": "done",
+                "provider_cancel_attempts": attempt,
+                "provider_cancel_next_at": False,
+                "state_message": False,
+            }
+        )
+        self._log_event(
+            "provider_cancelled",
+            channel=self.provider_id.code,
+            details={"attempt": attempt, "result": result},
+        )
         return True
 
     def _record_provider_cancel_failure(self, error, attempt):
@@ -1219,34 +1496,54 @@ class DigitalSignRequest(models.Model):
         provider = self.provider_id
         signed_there = error.params.get("state") == "signed"
         give_up = signed_there or attempt >= const.PROVIDER_CANCEL_MAX_ATTEMPTS
-        delay = min(const.PROVIDER_CANCEL_FIRST_DELAY * 2 ** (attempt - 1),
-                    const.PROVIDER_CANCEL_MAX_DELAY)
+        delay = min(
+            const.PROVIDER_CANCEL_FIRST_DELAY * 2 ** (attempt - 1), const.PROVIDER_CANCEL_MAX_DELAY
+        )
         delay = max(delay, int(getattr(error, "retry_after", None) or 0))
         next_at = False if give_up else fields.Datetime.now() + timedelta(seconds=delay)
         message = engine_error_message(self.env, error)
-        self.sudo().write({
-            "provider_cancel_state": "failed" if give_up else "pending",
-            "provider_cancel_attempts": attempt, "provider_cancel_next_at": next_at,
-            "state_message": message,
-        })
-        self._log_event("provider_cancel_failed", channel=provider.code, details={
-            "attempt": attempt, "code": error.code, "signed_at_service": signed_there,
-            "next_try": fields.Datetime.to_string(next_at) if next_at else "",
-        })
+        self.sudo().write(
+            {
+                "provider_cancel_state": "failed" if give_up else "pending",
+                "provider_cancel_attempts": attempt,
+                "provider_cancel_next_at": next_at,
+                "state_message": message,
+            }
+        )
+        self._log_event(
+            "provider_cancel_failed",
+            channel=provider.code,
+            details={
+                "attempt": attempt,
+                "code": error.code,
+                "signed_at_service": signed_there,
+                "next_try": fields.Datetime.to_string(next_at) if next_at else "",
+            },
+        )
         if signed_there:
             self._notify_owner(
                 self.env._("%s was signed at the service before it was cancelled", self.reference),
-                self.env._("%(provider)s completed %(ref)s before the cancellation reached it. "
-                           "It stays cancelled here, but the service holds a signed copy: check "
-                           "with the customer.", provider=provider.name, ref=self.reference))
+                self.env._(
+                    "%(provider)s completed %(ref)s before the cancellation reached it. "
+                    "It stays cancelled here, but the service holds a signed copy: check "
+                    "with the customer.",
+                    provider=provider.name,
+                    ref=self.reference,
+                ),
+            )
         elif give_up:
             self._notify_owner(
                 self.env._("%s could not be withdrawn at the service", self.reference),
-                self.env._("%(ref)s is cancelled here, but %(provider)s did not confirm the "
-                           "cancellation after %(count)s attempts (%(error)s). Withdraw it at "
-                           "the service by hand: its signers may still be able to sign there.",
-                           ref=self.reference, provider=provider.name, count=attempt,
-                           error=message))
+                self.env._(
+                    "%(ref)s is cancelled here, but %(provider)s did not confirm the "
+                    "cancellation after %(count)s attempts (%(error)s). Withdraw it at "
+                    "the service by hand: its signers may still be able to sign there.",
+                    ref=self.reference,
+                    provider=provider.name,
+                    count=attempt,
+                    error=message,
+                ),
+            )
         return False
 
     def _apply_provider_status(self, status):
@@ -1267,9 +1564,15 @@ class DigitalSignRequest(models.Model):
         status = provider._complete_status(self, status)
         now = fields.Datetime.now()
         by_key = {str(p.id): p for p in self.participant_ids}
-        by_remote = {p.provider_recipient_id: p for p in self.participant_ids if p.provider_recipient_id}
-        stamps = {"viewed": "viewed_at", "signed": "signed_at", "rejected": "rejected_at",
-                  "sent": "invited_at"}
+        by_remote = {
+            p.provider_recipient_id: p for p in self.participant_ids if p.provider_recipient_id
+        }
+        stamps = {
+            "viewed": "viewed_at",
+            "signed": "signed_at",
+            "rejected": "rejected_at",
+            "sent": "invited_at",
+        }
         for recipient in status.recipients:
             participant = by_key.get(recipient.key) or by_remote.get(recipient.provider_id)
             if not participant or participant.state == recipient.status:
@@ -1283,17 +1586,28 @@ class DigitalSignRequest(models.Model):
                 values["reject_reason"] = recipient.reason
             participant.sudo().write(values)
             if recipient.status in ("viewed", "signed", "rejected"):
-                self._log_event(recipient.status, participant=participant, channel=provider.code,
-                                details={"by": "service", "at": fields.Datetime.to_string(at),
-                                         "clock": clock})
+                self._log_event(
+                    recipient.status,
+                    participant=participant,
+                    channel=provider.code,
+                    details={"by": "service", "at": fields.Datetime.to_string(at), "clock": clock},
+                )
         if status.raw_status != self.provider_status:
-            self._log_event("provider_status", channel=provider.code,
-                            details={"status": status.raw_status, "reason": status.reason or ""})
-        self.sudo().write({
-            "provider_status": status.raw_status, "last_checked_at": now, "provider_failures": 0,
-            "state_message": False, "provider_next_check_at": False,
-            "provider_refresh_requested": False,
-        })
+            self._log_event(
+                "provider_status",
+                channel=provider.code,
+                details={"status": status.raw_status, "reason": status.reason or ""},
+            )
+        self.sudo().write(
+            {
+                "provider_status": status.raw_status,
+                "last_checked_at": now,
+                "provider_failures": 0,
+                "state_message": False,
+                "provider_next_check_at": False,
+                "provider_refresh_requested": False,
+            }
+        )
         if status.status == "viewed":
             self._set_viewed()
         elif status.status == "signed":
@@ -1301,13 +1615,16 @@ class DigitalSignRequest(models.Model):
             if unsigned:
                 self._record_provider_inconsistency(status, unsigned)
                 return
-            signed_at = [p.signed_at for p in self.participant_ids if p.state == "signed" and p.signed_at]
+            signed_at = [
+                p.signed_at for p in self.participant_ids if p.state == "signed" and p.signed_at
+            ]
             self._set_signed(signed_on=max(signed_at) if signed_at else None)
         elif status.status == "rejected":
             self._set_rejected(status.reason or self.env._("Rejected at %s", provider.name))
         elif status.status == "cancelled":
-            self._set_cancelled(status.reason or self.env._("Recalled at %s", provider.name),
-                               by_service=True)
+            self._set_cancelled(
+                status.reason or self.env._("Recalled at %s", provider.name), by_service=True
+            )
         elif status.status == "expired":
             self._set_expired()
 
@@ -1335,26 +1652,38 @@ class DigitalSignRequest(models.Model):
         message = self.env._(
             "%(provider)s says %(ref)s is complete, but %(names)s did not sign there. The "
             "document stays open and no signature is recorded for them: check with the "
-            "service.", provider=self.provider_id.name, ref=self.reference,
-            names=", ".join(unsigned.mapped("name")))
+            "service.",
+            provider=self.provider_id.name,
+            ref=self.reference,
+            names=", ".join(unsigned.mapped("name")),
+        )
         self.sudo().state_message = message
         Event = self.env["digital.sign.event"].sudo()
-        last = Event.search([("request_id", "=", self.id),
-                             ("event_type", "=", "provider_inconsistent")],
-                            order="sequence desc", limit=1)
+        last = Event.search(
+            [("request_id", "=", self.id), ("event_type", "=", "provider_inconsistent")],
+            order="sequence desc",
+            limit=1,
+        )
         if last and json.loads(last.details or "{}") == details:
             return
         self._log_event("provider_inconsistent", channel=self.provider_id.code, details=details)
-        self._notify_owner(self.env._("%s: the signature service's status is inconsistent",
-                                      self.reference), message)
+        self._notify_owner(
+            self.env._("%s: the signature service's status is inconsistent", self.reference),
+            message,
+        )
 
     def _record_status_checked(self):
         """The service's status was read and is unchanged: stamp the check, clear the
         failures."""
         if self:
-            self.sudo().write({"last_checked_at": fields.Datetime.now(), "provider_failures": 0,
-                               "provider_next_check_at": False,
-                               "provider_refresh_requested": False})
+            self.sudo().write(
+                {
+                    "last_checked_at": fields.Datetime.now(),
+                    "provider_failures": 0,
+                    "provider_next_check_at": False,
+                    "provider_refresh_requested": False,
+                }
+            )
 
     def _recipients_changed(self, status):
         """True when ``status`` says something new about a participant.
@@ -1363,7 +1692,11 @@ class DigitalSignRequest(models.Model):
         """
         self.ensure_one()
         states = {str(p.id): p.state for p in self.participant_ids}
-        remote = {p.provider_recipient_id: p.state for p in self.participant_ids if p.provider_recipient_id}
+        remote = {
+            p.provider_recipient_id: p.state
+            for p in self.participant_ids
+            if p.provider_recipient_id
+        }
         return any(
             (states.get(r.key) or remote.get(r.provider_id)) not in (None, r.status)
             for r in status.recipients
@@ -1386,7 +1719,10 @@ class DigitalSignRequest(models.Model):
             & Domain("request_id.deadline", ">", now)
             & Domain("reminder_count", "<", maximum)
             & Domain("invited_at", "<=", now - first)
-            & (Domain("last_reminder_at", "=", False) | Domain("last_reminder_at", "<=", now - interval))
+            & (
+                Domain("last_reminder_at", "=", False)
+                | Domain("last_reminder_at", "<=", now - interval)
+            )
         )
         due = Participant.search(domain, limit=self._get_setting("cron_batch_size") * 5)
         self.env["ir.cron"]._commit_progress(remaining=len(due))
@@ -1399,8 +1735,12 @@ class DigitalSignRequest(models.Model):
                 with self.env.cr.savepoint():
                     request.provider_id._send_reminders(request, participants)
                     for participant in participants:
-                        participant.sudo().write({"reminder_count": participant.reminder_count + 1,
-                                           "last_reminder_at": now})
+                        participant.sudo().write(
+                            {
+                                "reminder_count": participant.reminder_count + 1,
+                                "last_reminder_at": now,
+                            }
+                        )
             except EngineError as error:
                 request.provider_id._record_call_failure(request, error)
             if not self.env["ir.cron"]._commit_progress(len(participants)):
@@ -1410,8 +1750,12 @@ class DigitalSignRequest(models.Model):
     def _cron_expire_requests(self):
         """Requests past their deadline become expired, with their unsigned participants;
         the owner gets an activity."""
-        domain = Domain("state", "in", const.OPEN_REQUEST_STATES) & Domain("deadline", "<", fields.Datetime.now())
-        requests = self.search(domain, limit=self._get_setting("cron_batch_size")).try_lock_for_update()
+        domain = Domain("state", "in", const.OPEN_REQUEST_STATES) & Domain(
+            "deadline", "<", fields.Datetime.now()
+        )
+        requests = self.search(
+            domain, limit=self._get_setting("cron_batch_size")
+        ).try_lock_for_update()
         self.env["ir.cron"]._commit_progress(remaining=self.search_count(domain))
         for request in requests:
             try:
@@ -1450,8 +1794,9 @@ class DigitalSignRequest(models.Model):
         attachment = self._get_cache_attachment(name)
         if attachment:
             return attachment.raw, attachment.mimetype
-        data = pdf_render.render_page(self._get_display_pdf(), page, width_px=PAGE_IMAGE_WIDTH,
-                                      fmt="auto", quality=75)
+        data = pdf_render.render_page(
+            self._get_display_pdf(), page, width_px=PAGE_IMAGE_WIDTH, fmt="auto", quality=75
+        )
         mimetype = pdf_render.image_mimetype(data)
         self._store_cache_attachment(name, data, mimetype)
         return data, mimetype
@@ -1459,16 +1804,36 @@ class DigitalSignRequest(models.Model):
     # Cache attachments carry a res_field that is no field: hidden from the chatter, and
     # refused to everyone but administrators by ir.attachment's access check.
     def _get_cache_attachment(self, name):
-        return self.env["ir.attachment"].sudo().search([
-            ("res_model", "=", self._name), ("res_id", "=", self.id),
-            ("res_field", "=", CACHE_RES_FIELD), ("name", "=", name),
-        ], limit=1)
+        return (
+            self.env["ir.attachment"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", self._name),
+                    ("res_id", "=", self.id),
+                    ("res_field", "=", CACHE_RES_FIELD),
+                    ("name", "=", name),
+                ],
+                limit=1,
+            )
+        )
 
     def _store_cache_attachment(self, name, data, mimetype):
-        return self.env["ir.attachment"].sudo().create({
-            "name": name, "raw": data, "mimetype": mimetype, "res_model": self._name,
-            "res_id": self.id, "res_field": CACHE_RES_FIELD, "public": False,
-        })
+        return (
+            self.env["ir.attachment"]
+            .sudo()
+            .create(
+                {
+                    "name": name,
+                    "raw": data,
+                    "mimetype": mimetype,
+                    "res_model": self._name,
+                    "res_id": self.id,
+                    "res_field": CACHE_RES_FIELD,
+                    "public": False,
+                }
+            )
+        )
 
     def _prepare_display_cache(self, pages=2):
         """Render the first pages ahead of time, so the signing page shows at once."""
@@ -1482,7 +1847,9 @@ class DigitalSignRequest(models.Model):
         """Build the final document of every signed request waiting for it, in batches."""
         domain = Domain("finalize_state", "=", "pending") & Domain("state", "=", "signed")
         batch_size = self._get_setting("cron_batch_size")
-        requests = self.search(domain, limit=batch_size, order="signed_on, id").try_lock_for_update()
+        requests = self.search(
+            domain, limit=batch_size, order="signed_on, id"
+        ).try_lock_for_update()
         self.env["ir.cron"]._commit_progress(remaining=self.search_count(domain))
         for request in requests:
             request._finalize_safely()
@@ -1501,8 +1868,11 @@ class DigitalSignRequest(models.Model):
                 self._finalize()
         except Exception as error:  # noqa: BLE001 - one bad document must not block the queue
             _logger.exception("Final document of %s failed", self.reference)
-            message = engine_error_message(self.env, error) if isinstance(error, EngineError) \
+            message = (
+                engine_error_message(self.env, error)
+                if isinstance(error, EngineError)
                 else self.env._("The final document could not be built: %s", error)
+            )
             self.sudo().write({"finalize_error": message})
             self._log_event("seal_failed", details={"error": type(error).__name__})
             return False
@@ -1531,15 +1901,23 @@ class DigitalSignRequest(models.Model):
         values = []
         for field in self.field_ids.filtered("filled_at").sudo():
             participant = field.participant_id
-            values.append(pdf_stamp.StampValue(
-                page=field.page, x0=field.x0, y0=field.y0, x1=field.x1, y1=field.y1,
-                kind=field.kind,
-                text=field.value or "" if field.kind in ("date", "text") else "",
-                image=decode_binary(field.value_image) if field.kind in ("signature", "initials") else b"",
-                checked=field.kind == "checkbox" and field.value == "1",
-                signer_name=participant.name or "",
-                signed_at_label=self._format_time(participant.signed_at),
-            ))
+            values.append(
+                pdf_stamp.StampValue(
+                    page=field.page,
+                    x0=field.x0,
+                    y0=field.y0,
+                    x1=field.x1,
+                    y1=field.y1,
+                    kind=field.kind,
+                    text=field.value or "" if field.kind in ("date", "text") else "",
+                    image=decode_binary(field.value_image)
+                    if field.kind in ("signature", "initials")
+                    else b"",
+                    checked=field.kind == "checkbox" and field.value == "1",
+                    signer_name=participant.name or "",
+                    signed_at_label=self._format_time(participant.signed_at),
+                )
+            )
         return values
 
     def _get_hide_rects(self):
@@ -1658,8 +2036,9 @@ class DigitalSignRequest(models.Model):
             )
             for p in request_sudo.participant_ids
         )
-        types = dict(self.env["digital.sign.event"]._fields["event_type"]._description_selection(
-            self.env))
+        types = dict(
+            self.env["digital.sign.event"]._fields["event_type"]._description_selection(self.env)
+        )
         events = tuple(
             completion_certificate.CompletionEvent(
                 at=self._format_time(e.event_date),
@@ -1721,8 +2100,10 @@ class DigitalSignRequest(models.Model):
             self._refuse_finalize(problem)
             return False
         pdf = decode_binary(self.sudo().interim_pdf) or (
-            self.provider_id._download_signed(self) if self.provider_id.support_remote_signing
-            else self._build_final_document())
+            self.provider_id._download_signed(self)
+            if self.provider_id.support_remote_signing
+            else self._build_final_document()
+        )
         # The last check before sealing: built from the cleaned original, the final document
         # carries no active content; a service's signed copy is checked the same way.
         pdf_sanitize.refuse_active_content(pdf)
@@ -1733,14 +2114,16 @@ class DigitalSignRequest(models.Model):
             return False
         digest = hashlib.sha256(sealed).hexdigest()
         filename = f"{self.reference.replace('/', '-')} - {self.name} (signed).pdf"
-        self.sudo().write({
-            "signed_pdf": base64.b64encode(sealed),
-            "signed_filename": filename,
-            "signed_sha256": digest,
-            "finalize_state": "done",
-            "finalize_error": False,
-            "interim_pdf": False,
-        })
+        self.sudo().write(
+            {
+                "signed_pdf": base64.b64encode(sealed),
+                "signed_filename": filename,
+                "signed_sha256": digest,
+                "finalize_state": "done",
+                "finalize_error": False,
+                "interim_pdf": False,
+            }
+        )
         self._log_event("finalized", details={"signed_sha256": digest, "seal": self.seal_state})
         self._distribute_signed_document(sealed, filename)
         self._on_signed()
@@ -1766,21 +2149,29 @@ class DigitalSignRequest(models.Model):
         external = request.provider_id.support_remote_signing
         for participant in request.participant_ids:
             if participant.mandatory and participant.state != "signed":
-                return self.env._("%s is a mandatory participant who has not signed.",
-                                  participant.name)
+                return self.env._(
+                    "%s is a mandatory participant who has not signed.", participant.name
+                )
             if participant.state != "signed":
                 continue
             if participant not in signed_in_trail:
-                return self.env._("%s is marked signed, but the audit trail holds no signature "
-                                  "of theirs.", participant.name)
+                return self.env._(
+                    "%s is marked signed, but the audit trail holds no signature of theirs.",
+                    participant.name,
+                )
             if external:
                 continue  # the service holds the values; its signed copy is downloaded
             unfilled = request.field_ids.filtered(
-                lambda f, p=participant: f.participant_id == p and f.mandatory
-                and not f._is_filled())
+                lambda f, p=participant: f.participant_id == p
+                and f.mandatory
+                and not f._is_filled()
+            )
             if unfilled:
-                return self.env._("%(name)s is marked signed, but %(place)s is empty.",
-                                  name=participant.name, place=unfilled[0].display_name)
+                return self.env._(
+                    "%(name)s is marked signed, but %(place)s is empty.",
+                    name=participant.name,
+                    place=unfilled[0].display_name,
+                )
         if not events.filtered(lambda e: e.event_type == "completed"):
             return self.env._("the audit trail does not show the document completed.")
         return ""
@@ -1788,8 +2179,9 @@ class DigitalSignRequest(models.Model):
     def _refuse_finalize(self, problem):
         """The evidence did not come from the flow: no final document; the owner is told."""
         self.ensure_one()
-        message = self.env._("No final document for %(ref)s: %(problem)s",
-                             ref=self.reference, problem=problem)
+        message = self.env._(
+            "No final document for %(ref)s: %(problem)s", ref=self.reference, problem=problem
+        )
         self.sudo().write({"finalize_state": "error", "finalize_error": message})
         self._log_event("finalize_refused", details={"reason": problem})
         self._notify_owner(self.env._("%s: evidence refused", self.reference), message)
@@ -1801,27 +2193,41 @@ class DigitalSignRequest(models.Model):
         Note: self.ensure_one()
         """
         self.ensure_one()
-        attachment = self.env["ir.attachment"].sudo().create({
-            "name": filename,
-            "raw": pdf,
-            "mimetype": "application/pdf",
-            "res_model": self._name,
-            "res_id": self.id,
-            "digital_sign_locked": True,
-        })
-        body = self.env._("%(name)s is signed by everyone. The signed document is attached.",
-                          name=self.name)
+        attachment = (
+            self.env["ir.attachment"]
+            .sudo()
+            .create(
+                {
+                    "name": filename,
+                    "raw": pdf,
+                    "mimetype": "application/pdf",
+                    "res_model": self._name,
+                    "res_id": self.id,
+                    "digital_sign_locked": True,
+                }
+            )
+        )
+        body = self.env._(
+            "%(name)s is signed by everyone. The signed document is attached.", name=self.name
+        )
         self.message_post(body=body, attachment_ids=attachment.ids, subtype_xmlid="mail.mt_note")
         record = self._get_linked_record()
         if record and hasattr(record, "message_post"):
-            copy = attachment.copy({"res_model": record._name, "res_id": record.id,
-                                    "digital_sign_locked": True})
-            record.sudo().message_post(body=body, attachment_ids=copy.ids,
-                                       subtype_xmlid="mail.mt_note")
+            copy = attachment.copy(
+                {"res_model": record._name, "res_id": record.id, "digital_sign_locked": True}
+            )
+            record.sudo().message_post(
+                body=body, attachment_ids=copy.ids, subtype_xmlid="mail.mt_note"
+            )
         template = self.env.ref("digital_sign.mail_template_signed_document")
         for participant in self.participant_ids.filtered(lambda p: p.state == "signed" and p.email):
-            participant._queue_mail(template, "signed_document", attachment_ids=[
-                attachment.copy({"res_model": "mail.compose.message", "res_id": 0}).id])
+            participant._queue_mail(
+                template,
+                "signed_document",
+                attachment_ids=[
+                    attachment.copy({"res_model": "mail.compose.message", "res_id": 0}).id
+                ],
+            )
 
     # === BUSINESS: sealing === #
     def _seal_final_document(self, pdf):
@@ -1857,8 +2263,10 @@ class DigitalSignRequest(models.Model):
                 return None
             return self._seal_without_timestamp(pdf, identity, since, reason)
         except SealError as error:
-            if (error.code != "seal_pdf_unsupported"
-                    or error.params.get("reason") != "signing_refused"):
+            if (
+                error.code != "seal_pdf_unsupported"
+                or error.params.get("reason") != "signing_refused"
+            ):
                 raise
             # The PDF forbids any change (a certification signature, e.g. from a signature
             # service): keep it exactly as it came, and say it is not sealed.
@@ -1879,7 +2287,10 @@ class DigitalSignRequest(models.Model):
         company_sudo = self.company_id.sudo()
         material, allow_fetching = company_sudo._digital_sign_get_validation_options()
         return pades.seal_pdf(
-            pdf, identity, level=level, timestamp=timestamp_server,
+            pdf,
+            identity,
+            level=level,
+            timestamp=timestamp_server,
             validation_material=material if level in ("B-LT", "B-LTA") else None,
             allow_fetching=allow_fetching,
             reason=self.env._("Evidence of the electronic signatures of %s", self.reference),
@@ -1890,11 +2301,18 @@ class DigitalSignRequest(models.Model):
         """The fallback after waiting: a B-B seal, which the audit trail names as such."""
         self.ensure_one()
         result = self._seal_pdf(pdf, identity, "B-B")
-        _logger.warning("Request %s sealed without a timestamp after waiting since %s",
-                        self.reference, since)
-        return self._set_sealed(result, identity, "seal_fallback", {
-            "waiting_since": fields.Datetime.to_string(since), "reason": reason,
-        })
+        _logger.warning(
+            "Request %s sealed without a timestamp after waiting since %s", self.reference, since
+        )
+        return self._set_sealed(
+            result,
+            identity,
+            "seal_fallback",
+            {
+                "waiting_since": fields.Datetime.to_string(since),
+                "reason": reason,
+            },
+        )
 
     def _set_sealed(self, result, identity, event_type, extra=None):
         """Record the seal ``result`` (engine.pades.SealResult): the sealed state, the hash
@@ -1925,9 +2343,18 @@ class DigitalSignRequest(models.Model):
     def _get_seal_waiting_since(self):
         """When this request started waiting for the timestamp server, or None."""
         self.ensure_one()
-        event = self.env["digital.sign.event"].sudo().search([
-            ("request_id", "=", self.id), ("event_type", "=", "seal_waiting"),
-        ], order="sequence", limit=1)
+        event = (
+            self.env["digital.sign.event"]
+            .sudo()
+            .search(
+                [
+                    ("request_id", "=", self.id),
+                    ("event_type", "=", "seal_waiting"),
+                ],
+                order="sequence",
+                limit=1,
+            )
+        )
         return event.event_date if event else None
 
     def _set_seal_waiting(self, reason):
@@ -1941,11 +2368,14 @@ class DigitalSignRequest(models.Model):
         since = self._get_seal_waiting_since()
         if since is None:
             since = fields.Datetime.now()
-            host = urllib.parse.urlsplit(
-                self.company_id.sudo().digital_sign_tsa_url or "").hostname or ""
+            host = (
+                urllib.parse.urlsplit(self.company_id.sudo().digital_sign_tsa_url or "").hostname
+                or ""
+            )
             self._log_event("seal_waiting", details={"reason": reason, "server": host})
-            _logger.warning("Request %s waits for the timestamp server %s (%s)",
-                            self.reference, host, reason)
+            _logger.warning(
+                "Request %s waits for the timestamp server %s (%s)", self.reference, host, reason
+            )
         if request_sudo.seal_state != "pending":
             request_sudo.seal_state = "pending"
         return since
@@ -1953,12 +2383,23 @@ class DigitalSignRequest(models.Model):
     def _set_seal_overdue(self, since, reason):
         """The wait passed its limit: logged, and the owner told, once."""
         self.ensure_one()
-        if self.env["digital.sign.event"].sudo().search_count(
-                [("request_id", "=", self.id), ("event_type", "=", "seal_overdue")], limit=1):
+        if (
+            self.env["digital.sign.event"]
+            .sudo()
+            .search_count(
+                [("request_id", "=", self.id), ("event_type", "=", "seal_overdue")], limit=1
+            )
+        ):
             return
         fallback = self.company_id.sudo().digital_sign_seal_fallback
-        self._log_event("seal_overdue", details={
-            "since": fields.Datetime.to_string(since), "reason": reason, "fallback": fallback})
+        self._log_event(
+            "seal_overdue",
+            details={
+                "since": fields.Datetime.to_string(since),
+                "reason": reason,
+                "fallback": fallback,
+            },
+        )
         request_sudo = self.sudo()
         owner = request_sudo.user_id or request_sudo.create_uid
         if not owner:
@@ -1967,14 +2408,19 @@ class DigitalSignRequest(models.Model):
             note = self.env._(
                 "The timestamp server did not answer since %(since)s (UTC): %(ref)s is sealed "
                 "without a trusted timestamp, as the settings ask.",
-                since=fields.Datetime.to_string(since), ref=self.reference)
+                since=fields.Datetime.to_string(since),
+                ref=self.reference,
+            )
         else:
             note = self.env._(
                 "The timestamp server did not answer since %(since)s (UTC): %(ref)s keeps "
                 "waiting for its seal. Check the timestamp server in the settings.",
-                since=fields.Datetime.to_string(since), ref=self.reference)
+                since=fields.Datetime.to_string(since),
+                ref=self.reference,
+            )
         request_sudo.activity_schedule(
-            "mail.mail_activity_data_todo", user_id=owner.id,
+            "mail.mail_activity_data_todo",
+            user_id=owner.id,
             summary=self.env._("Timestamp server down: %s is not sealed yet", self.reference),
             note=note,
         )
@@ -1987,11 +2433,18 @@ class DigitalSignRequest(models.Model):
 
         :return: ``{digest: tuple of engine.seal_identity.SealPin}``
         """
-        requests_sudo = self.sudo().with_context(active_test=False).search_fetch(
-            [("signed_sha256", "in", list(digests)[:const.SEAL_VERIFY_MAX_CANDIDATES])],
-            ["signed_sha256", "company_id"])
-        return {request_sudo.signed_sha256: request_sudo.company_id._digital_sign_seal_pins()
-                for request_sudo in requests_sudo}
+        requests_sudo = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search_fetch(
+                [("signed_sha256", "in", list(digests)[: const.SEAL_VERIFY_MAX_CANDIDATES])],
+                ["signed_sha256", "company_id"],
+            )
+        )
+        return {
+            request_sudo.signed_sha256: request_sudo.company_id._digital_sign_seal_pins()
+            for request_sudo in requests_sudo
+        }
 
     @api.model
     def _verify_signed_document(self, pdf, max_bytes=None, max_pages=None):
@@ -2013,26 +2466,36 @@ class DigitalSignRequest(models.Model):
         """
         Company = self.env["res.company"].sudo()
         result = pades_verify.verify_pdf(
-            pdf, trust_roots=Company._digital_sign_seal_roots(),
+            pdf,
+            trust_roots=Company._digital_sign_seal_roots(),
             timestamp_roots=Company._digital_sign_timestamp_roots(),
             pinned=Company._digital_sign_sealing_companies()._digital_sign_seal_pins(),
-            issued=self._get_issued_seal_pins, allow_fetching=False,
-            max_bytes=max_bytes, max_pages=max_pages)
+            issued=self._get_issued_seal_pins,
+            allow_fetching=False,
+            max_bytes=max_bytes,
+            max_pages=max_pages,
+        )
         request_sudo = self.sudo().browse()
         if result.issued_sha256:
             request_sudo = request_sudo.with_context(active_test=False).search(
-                [("signed_sha256", "=", result.issued_sha256)], limit=1)
+                [("signed_sha256", "=", result.issued_sha256)], limit=1
+            )
         seal_company = self.env["res.company"]
         if result.pinned:
             seal_company, _entry = Company._digital_sign_find_seal_certificate(
-                result.cert_fingerprint)
+                result.cert_fingerprint
+            )
         outcome = const.SEAL_VERIFY_OUTCOMES.get(result.status, "damaged")
         if outcome == "valid" and not request_sudo:
             outcome = "unknown"  # our seal, but over no document of this database
         if result.detail:
             _logger.info("Verification: %s (%s)", result.status, result.detail[:300])
-        return {"outcome": outcome, "result": result, "request": request_sudo,
-                "seal_company": seal_company}
+        return {
+            "outcome": outcome,
+            "result": result,
+            "request": request_sudo,
+            "seal_company": seal_company,
+        }
 
     @api.model
     def _describe_seal_changes(self, changes):
@@ -2045,10 +2508,14 @@ class DigitalSignRequest(models.Model):
             elif key == "signature_added" and not change.signer:
                 key += "_unnamed"
             message = const.SEAL_CHANGE_MESSAGES.get(key) or const.SEAL_CHANGE_MESSAGES["other"]
-            texts.append(message._translate(self.env.lang) % {
-                "count": change.count, "page": change.page,
-                "signer": x509.dn_label(change.signer)[:120],
-            })
+            texts.append(
+                message._translate(self.env.lang)
+                % {
+                    "count": change.count,
+                    "page": change.page,
+                    "signer": x509.dn_label(change.signer)[:120],
+                }
+            )
         return texts
 
     # === BUSINESS: linked record === #
@@ -2073,8 +2540,9 @@ class DigitalSignRequest(models.Model):
                 record._digital_sign_sync(request)
 
     # === BUSINESS: audit trail === #
-    def _log_event(self, event_type, participant=None, channel=None, details=None, ip=None,
-                   user_agent=None):
+    def _log_event(
+        self, event_type, participant=None, channel=None, details=None, ip=None, user_agent=None
+    ):
         """Append one event to this request's audit trail (hash-chained).
 
         :param str event_type: a key of const.EVENT_TYPES
@@ -2087,9 +2555,18 @@ class DigitalSignRequest(models.Model):
         self.ensure_one()
         if ip is None and user_agent is None:
             ip, user_agent = client_info()
-        return self.env["digital.sign.event"].sudo()._append(
-            self, event_type, participant=participant, channel=channel, details=details,
-            ip=ip, user_agent=user_agent,
+        return (
+            self.env["digital.sign.event"]
+            .sudo()
+            ._append(
+                self,
+                event_type,
+                participant=participant,
+                channel=channel,
+                details=details,
+                ip=ip,
+                user_agent=user_agent,
+            )
         )
 
     def _check_integrity(self):
@@ -2126,11 +2603,14 @@ class DigitalSignRequest(models.Model):
                 return event or None, self.env._(
                     "the audit trail was rewritten after it was anchored at %(time)s (%(mode)s)",
                     time=self._format_time(anchor.anchored_at),
-                    mode=dict(const.ANCHOR_MODES)[anchor.mode])
+                    mode=dict(const.ANCHOR_MODES)[anchor.mode],
+                )
             return event or None, self.env._(
                 "its anchor of %(time)s (%(mode)s) does not verify: the anchor or the audit "
-                "trail was altered", time=self._format_time(anchor.anchored_at),
-                mode=dict(const.ANCHOR_MODES)[anchor.mode])
+                "trail was altered",
+                time=self._format_time(anchor.anchored_at),
+                mode=dict(const.ANCHOR_MODES)[anchor.mode],
+            )
         return None
 
     def _check_anchors(self, events=None):
@@ -2150,6 +2630,9 @@ class DigitalSignRequest(models.Model):
         submissions (two tabs, two signers, a webhook and the poller) serialise."""
         # Raw SQL: the ORM has no blocking row lock; FOR NO KEY UPDATE waits for the other
         # transaction, and REPEATABLE READ then raises a serialization error that Odoo retries.
-        self.env.cr.execute(SQL(
-            "SELECT id FROM digital_sign_request WHERE id IN %s FOR NO KEY UPDATE", tuple(self.ids)
-        ))
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM digital_sign_request WHERE id IN %s FOR NO KEY UPDATE",
+                tuple(self.ids),
+            )
+        )

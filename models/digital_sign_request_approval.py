@@ -47,13 +47,19 @@ class DigitalSignRequest(models.Model):
     # === FIELDS === #
     validation_status = fields.Selection(evidence="flow")
     amount_total = fields.Monetary(
-        "Amount", compute="_compute_amount_total", currency_field="currency_id",
-        help="The linked quotation's total, for approval rules.")
+        "Amount",
+        compute="_compute_amount_total",
+        currency_field="currency_id",
+        help="The linked quotation's total, for approval rules.",
+    )
     currency_id = fields.Many2one("res.currency", compute="_compute_amount_total")
     approval_fingerprint = fields.Char(
-        readonly=True, copy=False, evidence="flow",
+        readonly=True,
+        copy=False,
+        evidence="flow",
         help="Digest of what the reviewers were asked to approve (document, places, rule "
-        "values): any change asks for approval again.")
+        "values): any change asks for approval again.",
+    )
     approval_problem = fields.Char("Approval", compute="_compute_approval_problem")
 
     # === COMPUTE === #
@@ -65,8 +71,15 @@ class DigitalSignRequest(models.Model):
             request.amount_total = amount
             request.currency_id = currency or request.company_id.currency_id
 
-    @api.depends("state", "review_ids.status", "approval_fingerprint", "original_sha256",
-                 "field_ids", "team_id", "helpdesk_team_id")
+    @api.depends(
+        "state",
+        "review_ids.status",
+        "approval_fingerprint",
+        "original_sha256",
+        "field_ids",
+        "team_id",
+        "helpdesk_team_id",
+    )
     def _compute_approval_problem(self):
         for request in self:
             request.approval_problem = (
@@ -95,10 +108,13 @@ class DigitalSignRequest(models.Model):
             request_reviews = reviews.filtered(lambda r, req=request: r.res_id == req.id)
             if not request_reviews:
                 continue
-            request._log_event("approval_requested", details={
-                "tiers": ", ".join(request_reviews.mapped("name")),
-                "reviewers": ", ".join(filter(None, request_reviews.mapped("todo_by"))),
-            })
+            request._log_event(
+                "approval_requested",
+                details={
+                    "tiers": ", ".join(request_reviews.mapped("name")),
+                    "reviewers": ", ".join(filter(None, request_reviews.mapped("todo_by"))),
+                },
+            )
         return reviews.with_env(self.env)
 
     def restart_validation(self):
@@ -151,9 +167,13 @@ class DigitalSignRequest(models.Model):
         """
         self.ensure_one()
         request_sudo = self.sudo()
-        definitions = self.env["tier.definition"].sudo().search(
-            Domain("model", "=", self._name)
-            & Domain("company_id", "in", [False, *request_sudo.company_id.ids])
+        definitions = (
+            self.env["tier.definition"]
+            .sudo()
+            .search(
+                Domain("model", "=", self._name)
+                & Domain("company_id", "in", [False, *request_sudo.company_id.ids])
+            )
         )
         return definitions.filtered(lambda d: request_sudo.evaluate_tier(d))
 
@@ -166,8 +186,17 @@ class DigitalSignRequest(models.Model):
         self.ensure_one()
         request_sudo = self.sudo()
         places = sorted(
-            (f.page, round(f.x0, 1), round(f.y0, 1), round(f.x1, 1), round(f.y1, 1), f.kind,
-             bool(f.mandatory), f.role or "", f.participant_id.id or 0)
+            (
+                f.page,
+                round(f.x0, 1),
+                round(f.y0, 1),
+                round(f.x1, 1),
+                round(f.y1, 1),
+                f.kind,
+                bool(f.mandatory),
+                f.role or "",
+                f.participant_id.id or 0,
+            )
             for f in request_sudo.field_ids
         )
         content = {
@@ -192,32 +221,43 @@ class DigitalSignRequest(models.Model):
         reviews = self.sudo().review_ids
         if not reviews:
             return self.env._(
-                "%(ref)s needs approval before it is sent (%(rules)s): use \"Request "
-                "Validation\".", ref=self.reference, rules=", ".join(definitions.mapped("name")))
+                '%(ref)s needs approval before it is sent (%(rules)s): use "Request Validation".',
+                ref=self.reference,
+                rules=", ".join(definitions.mapped("name")),
+            )
         if any(review.status == "rejected" for review in reviews):
             return self.env._(
                 "%s was rejected by its reviewers: change it and request validation again.",
-                self.reference)
+                self.reference,
+            )
         waiting = reviews.filtered(lambda r: r.status != "approved")
         if waiting:
             return self.env._(
-                "%(ref)s is waiting for approval by %(who)s.", ref=self.reference,
-                who=", ".join(filter(None, waiting.mapped("todo_by"))) or "?")
-        if definitions - reviews.definition_id or \
-                self.sudo().approval_fingerprint != self._get_approval_fingerprint():
+                "%(ref)s is waiting for approval by %(who)s.",
+                ref=self.reference,
+                who=", ".join(filter(None, waiting.mapped("todo_by"))) or "?",
+            )
+        if (
+            definitions - reviews.definition_id
+            or self.sudo().approval_fingerprint != self._get_approval_fingerprint()
+        ):
             return self.env._(
-                "%s changed since it was approved: restart the validation.", self.reference)
+                "%s changed since it was approved: restart the validation.", self.reference
+            )
         return ""
 
     def _restart_approval_if_changed(self):
         """Restart the approval of drafts whose approved content changed."""
         changed = self.filtered(
-            lambda r: r.state == "draft" and r.sudo().review_ids and r.sudo().approval_fingerprint
+            lambda r: r.state == "draft"
+            and r.sudo().review_ids
+            and r.sudo().approval_fingerprint
             and r.sudo().approval_fingerprint != r._get_approval_fingerprint()
         )
         if changed:
             changed._restart_approval(
-                reason=self.env._("The document, its places or its rule values changed."))
+                reason=self.env._("The document, its places or its rule values changed.")
+            )
 
     def _restart_approval(self, reason):
         """Delete the reviews (flow), log why, and tell the reviewers.
@@ -227,13 +267,18 @@ class DigitalSignRequest(models.Model):
         for request in self.filtered(lambda r: r.state == "draft" and r.sudo().review_ids):
             request_sudo = request.sudo()
             decided = request_sudo.review_ids.filtered(
-                lambda r: r.status in ("approved", "rejected"))
+                lambda r: r.status in ("approved", "rejected")
+            )
+            # pylint: disable=super-method-mismatch  # OCA's restart, on the sudo record
             super(DigitalSignRequest, request_sudo).restart_validation()
             request_sudo.approval_fingerprint = False
-            request._log_event("approval_reset", details={
-                "reason": reason,
-                "decisions_dropped": len(decided),
-            })
+            request._log_event(
+                "approval_reset",
+                details={
+                    "reason": reason,
+                    "decisions_dropped": len(decided),
+                },
+            )
 
     def _get_review_statuses(self):
         self.ensure_one()
@@ -243,11 +288,14 @@ class DigitalSignRequest(models.Model):
         """Log each review that reached ``status`` since ``before``, with its reason."""
         for review in self.sudo().review_ids.sorted("sequence"):
             if review.status == status and before.get(review.id) != status:
-                self._log_event(event_type, details={
-                    "tier": review.name,
-                    "by": review.done_by.name,
-                    "reason": review.comment or "",
-                })
+                self._log_event(
+                    event_type,
+                    details={
+                        "tier": review.name,
+                        "by": review.done_by.name,
+                        "reason": review.comment or "",
+                    },
+                )
 
     def _get_approval_decisions(self):
         """The decisions of the last approval round, from the audit trail (events outlive

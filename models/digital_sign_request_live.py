@@ -20,10 +20,17 @@ class DigitalSignRequest(models.Model):
 
     _inherit = "digital.sign.request"
 
-    def _log_event(self, event_type, participant=None, channel=None, details=None, ip=None,
-                   user_agent=None):
-        event = super()._log_event(event_type, participant=participant, channel=channel,
-                                   details=details, ip=ip, user_agent=user_agent)
+    def _log_event(
+        self, event_type, participant=None, channel=None, details=None, ip=None, user_agent=None
+    ):
+        event = super()._log_event(
+            event_type,
+            participant=participant,
+            channel=channel,
+            details=details,
+            ip=ip,
+            user_agent=user_agent,
+        )
         if event_type in const.LIVE_EVENT_TYPES:
             self._push_live_status(event_type)
         return event
@@ -62,11 +69,19 @@ class DigitalSignRequest(models.Model):
             for user in listeners:
                 # in the listener's language: the flow runs as the customer or the cron
                 request = self.with_context(lang=user.lang)
-                user._bus_send(const.LIVE_COMPLETED_NOTIFICATION, {
-                    **payload,
-                    "title": request.env._("Signed by everyone"),
-                    "message": request.env._("%(ref)s: %(name)s is signed.",
-                                             ref=self.reference, name=self.name),
-                })
-        _logger.debug("Request %s: live status %s pushed to %s users", self.reference,
-                      event_type, len(listeners))
+                user._bus_send(
+                    const.LIVE_COMPLETED_NOTIFICATION,
+                    {
+                        **payload,
+                        "title": request.env._("Signed by everyone"),
+                        "message": request.env._(
+                            "%(ref)s: %(name)s is signed.", ref=self.reference, name=self.name
+                        ),
+                    },
+                )
+        _logger.debug(
+            "Request %s: live status %s pushed to %s users",
+            self.reference,
+            event_type,
+            len(listeners),
+        )

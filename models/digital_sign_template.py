@@ -46,11 +46,17 @@ class DigitalSignTemplate(models.Model):
     name = fields.Char(required=True, tracking=True)
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True, tracking=True)
-    company_id = fields.Many2one("res.company", index=True, default=lambda self: self.env.company,
-                                 help="Empty: shared by every company.")
-    team_ids = fields.Many2many("crm.team", string="Sales Teams",
-                                help="Empty (with no helpdesk team either): every user of the "
-                                "company may use it.")
+    company_id = fields.Many2one(
+        "res.company",
+        index=True,
+        default=lambda self: self.env.company,
+        help="Empty: shared by every company.",
+    )
+    team_ids = fields.Many2many(
+        "crm.team",
+        string="Sales Teams",
+        help="Empty (with no helpdesk team either): every user of the company may use it.",
+    )
     helpdesk_team_ids = fields.Many2many("helpdesk.ticket.team", string="Helpdesk Teams")
     tag_ids = fields.Many2many("digital.sign.template.tag", string="Tags")
     pdf = fields.Binary("PDF", attachment=True, copy=True)
@@ -58,18 +64,23 @@ class DigitalSignTemplate(models.Model):
     pdf_sha256 = fields.Char("SHA-256", readonly=True, copy=True)
     page_count = fields.Integer(readonly=True, copy=True)
     page_geometry = fields.Json(readonly=True, copy=True)
-    role_ids = fields.One2many("digital.sign.template.role", "template_id", string="Roles",
-                               copy=True)
-    place_ids = fields.One2many("digital.sign.template.place", "template_id", string="Places",
-                                copy=False)
+    role_ids = fields.One2many(
+        "digital.sign.template.role", "template_id", string="Roles", copy=True
+    )
+    place_ids = fields.One2many(
+        "digital.sign.template.place", "template_id", string="Places", copy=False
+    )
     place_count = fields.Integer(compute="_compute_place_count")
-    message = fields.Html("Default Message", sanitize=True,
-                          help="Shown in the invitation e-mail of every document sent from "
-                          "this template.")
+    message = fields.Html(
+        "Default Message",
+        sanitize=True,
+        help="Shown in the invitation e-mail of every document sent from this template.",
+    )
     validity_days = fields.Integer(
-        "Deadline (days)", help="Days the document stays open once sent; 0: the settings' "
-        "default validity.")
-    document_kind = fields.Selection(const.SALE_DOCUMENT_KINDS, string="Document Kind")
+        "Deadline (days)",
+        help="Days the document stays open once sent; 0: the settings' default validity.",
+    )
+    document_kind = fields.Selection(const.SALE_DOCUMENT_KINDS)
     version = fields.Integer(default=1, readonly=True, copy=False, tracking=True)
     request_ids = fields.One2many("digital.sign.request", "template_id", string="Documents")
     request_count = fields.Integer("Documents Sent", compute="_compute_request_count")
@@ -81,8 +92,11 @@ class DigitalSignTemplate(models.Model):
             template.place_count = len(template.place_ids)
 
     def _compute_request_count(self):
-        counts = dict(self.env["digital.sign.request"].sudo()._read_group(
-            [("template_id", "in", self.ids)], ["template_id"], ["__count"]))
+        counts = dict(
+            self.env["digital.sign.request"]
+            .sudo()
+            ._read_group([("template_id", "in", self.ids)], ["template_id"], ["__count"])
+        )
         for template in self:
             template.request_count = counts.get(template, 0)
 
@@ -120,16 +134,23 @@ class DigitalSignTemplate(models.Model):
 
     def copy(self, default=None):
         """A copy gets the roles (copy=True) and the places, each to the copy of its role."""
-        new_templates = super(
+        copies = super(
             DigitalSignTemplate, self.with_context(digital_sign_template_copy=True)
-        ).copy(default).with_context(self.env.context)
+        ).copy(default)
+        new_templates = copies.with_env(self.env)  # the caller's context back, without the flag
         for old, new in zip(self, new_templates, strict=True):
             roles = dict(zip(old.role_ids, new.role_ids, strict=True))
-            self.env["digital.sign.template.place"].create([
-                place.copy_data({"template_id": new.id,
-                                 "role_id": roles.get(place.role_id, place.role_id).id})[0]
-                for place in old.place_ids
-            ])
+            self.env["digital.sign.template.place"].create(
+                [
+                    place.copy_data(
+                        {
+                            "template_id": new.id,
+                            "role_id": roles.get(place.role_id, place.role_id).id,
+                        }
+                    )[0]
+                    for place in old.place_ids
+                ]
+            )
         return new_templates
 
     def copy_data(self, default=None):
@@ -165,7 +186,8 @@ class DigitalSignTemplate(models.Model):
     def action_view_requests(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
-            "digital_sign.digital_sign_request_action")
+            "digital_sign.digital_sign_request_action"
+        )
         action["domain"] = [("template_id", "=", self.id)]
         action["context"] = {"create": False}
         return action
@@ -186,31 +208,47 @@ class DigitalSignTemplate(models.Model):
         template.check_access("read")
         Request = self.env["digital.sign.request"]
         kinds = self.env["digital.sign.field"]._fields["kind"]._description_selection(self.env)
-        signature_size = (Request._get_setting("signature_width"),
-                          Request._get_setting("signature_height"))
+        signature_size = (
+            Request._get_setting("signature_width"),
+            Request._get_setting("signature_height"),
+        )
         return {
             "id": template.id,
             "reference": template.name,
             "name": self.env._("version %s", template.version),
             "editable": template.has_access("write"),
             "is_template": True,
-            "pages": [{
-                "number": number, "width": width, "height": height,
-                "src": const.TEMPLATE_PAGE_PATH.format(template_id=template.id, page=number)
-                + f"?sha={template.pdf_sha256}",
-            } for number, (width, height) in enumerate(template.page_geometry or [], start=1)],
-            "participants": [{"id": role.id, "name": role.name, "role": ""}
-                             for role in template.role_ids],
+            "pages": [
+                {
+                    "number": number,
+                    "width": width,
+                    "height": height,
+                    "src": const.TEMPLATE_PAGE_PATH.format(template_id=template.id, page=number)
+                    + f"?sha={template.pdf_sha256}",
+                }
+                for number, (width, height) in enumerate(template.page_geometry or [], start=1)
+            ],
+            "participants": [
+                {"id": role.id, "name": role.name, "role": ""} for role in template.role_ids
+            ],
             "kinds": [[key, label] for key, label in kinds],
             "default_sizes": {**const.PLACE_DEFAULT_SIZES, "signature": signature_size},
-            "places": [{
-                "id": place.id, "page": place.page, "kind": place.kind,
-                "role": place.role_id.name or place.role or "",
-                "participant_id": place.role_id.id or False,
-                "mandatory": place.mandatory, "source": place.source,
-                "x0": place.x0, "y0": place.y0, "width": place.x1 - place.x0,
-                "height": place.y1 - place.y0,
-            } for place in template.place_ids],
+            "places": [
+                {
+                    "id": place.id,
+                    "page": place.page,
+                    "kind": place.kind,
+                    "role": place.role_id.name or place.role or "",
+                    "participant_id": place.role_id.id or False,
+                    "mandatory": place.mandatory,
+                    "source": place.source,
+                    "x0": place.x0,
+                    "y0": place.y0,
+                    "width": place.x1 - place.x0,
+                    "height": place.y1 - place.y0,
+                }
+                for place in template.place_ids
+            ],
         }
 
     @api.model
@@ -233,8 +271,12 @@ class DigitalSignTemplate(models.Model):
         for place_id, values in changes.get("write") or []:
             place = Place._browse_places_of(template, [place_id])
             place.write(place._prepare_editor_values(values))
-        Place.create([{**Place._prepare_editor_values(values), "template_id": template.id}
-                      for values in changes.get("create") or []])
+        Place.create(
+            [
+                {**Place._prepare_editor_values(values), "template_id": template.id}
+                for values in changes.get("create") or []
+            ]
+        )
         return self.get_places_editor_data(template.id)
 
     # === BUSINESS === #
@@ -281,27 +323,40 @@ class DigitalSignTemplate(models.Model):
         for placement in placements:
             key = (placement.role or "").strip().casefold()
             if key and key not in roles:
-                roles[key] = self.env["digital.sign.template.role"].create({
-                    "template_id": self.id, "name": placement.role,
-                    "sequence": len(roles) + 1, "signing_order": 1,
-                    # The first role found is the record's customer, unless a role is
-                    # already; the others are filled by the sender.
-                    "fill_from": "manual" if any(
-                        role.fill_from == "customer" for role in roles.values()) else "customer",
-                    "mandatory": placement.mandatory,
-                })
+                roles[key] = self.env["digital.sign.template.role"].create(
+                    {
+                        "template_id": self.id,
+                        "name": placement.role,
+                        "sequence": len(roles) + 1,
+                        "signing_order": 1,
+                        # The first role found is the record's customer, unless a role is
+                        # already; the others are filled by the sender.
+                        "fill_from": "manual"
+                        if any(role.fill_from == "customer" for role in roles.values())
+                        else "customer",
+                        "mandatory": placement.mandatory,
+                    }
+                )
         first = self.role_ids.sorted(lambda r: (r.sequence, r.id))[:1]
-        return self.env["digital.sign.template.place"].create([{
-            "template_id": self.id,
-            "role_id": (roles.get((placement.role or "").strip().casefold()) or first).id,
-            "role": placement.role or False,
-            "page": placement.page,
-            "x0": placement.x0, "y0": placement.y0, "x1": placement.x1, "y1": placement.y1,
-            "kind": placement.kind,
-            "mandatory": placement.mandatory,
-            "source": placement.source,
-            "marker": list(placement.marker),
-        } for placement in placements])
+        return self.env["digital.sign.template.place"].create(
+            [
+                {
+                    "template_id": self.id,
+                    "role_id": (roles.get((placement.role or "").strip().casefold()) or first).id,
+                    "role": placement.role or False,
+                    "page": placement.page,
+                    "x0": placement.x0,
+                    "y0": placement.y0,
+                    "x1": placement.x1,
+                    "y1": placement.y1,
+                    "kind": placement.kind,
+                    "mandatory": placement.mandatory,
+                    "source": placement.source,
+                    "marker": list(placement.marker),
+                }
+                for placement in placements
+            ]
+        )
 
     def _is_used(self):
         """True when a document was made from the current version.
@@ -309,8 +364,13 @@ class DigitalSignTemplate(models.Model):
         Note: self.ensure_one()
         """
         self.ensure_one()
-        return bool(self.id) and bool(self.env["digital.sign.request"].sudo().search_count([
-            ("template_id", "=", self.id), ("template_version", "=", self.version)], limit=1))
+        return bool(self.id) and bool(
+            self.env["digital.sign.request"]
+            .sudo()
+            .search_count(
+                [("template_id", "=", self.id), ("template_version", "=", self.version)], limit=1
+            )
+        )
 
     def _new_version_if_used(self):
         """Before the content of a used template changes: the next documents come from a new
@@ -318,10 +378,14 @@ class DigitalSignTemplate(models.Model):
         for template in self:
             if template._is_used():
                 template.sudo().version = template.version + 1
-                template.message_post(body=self.env._(
-                    "Version %(version)s: the content changed after documents were sent from "
-                    "version %(previous)s (they keep their own copy).",
-                    version=template.version, previous=template.version - 1))
+                template.message_post(
+                    body=self.env._(
+                        "Version %(version)s: the content changed after documents were sent from "
+                        "version %(previous)s (they keep their own copy).",
+                        version=template.version,
+                        previous=template.version - 1,
+                    )
+                )
 
     def _get_page_image(self, page):
         """One page as the places editor shows it (anchors hidden), cached as a private
@@ -333,18 +397,33 @@ class DigitalSignTemplate(models.Model):
         self.ensure_one()
         Attachment = self.env["ir.attachment"].sudo()
         name = f"digital_sign_template_page_{self.pdf_sha256}_{page}"
-        cached = Attachment.search([
-            ("res_model", "=", self._name), ("res_id", "=", self.id),
-            ("res_field", "=", CACHE_RES_FIELD), ("name", "=", name)], limit=1)
+        cached = Attachment.search(
+            [
+                ("res_model", "=", self._name),
+                ("res_id", "=", self.id),
+                ("res_field", "=", CACHE_RES_FIELD),
+                ("name", "=", name),
+            ],
+            limit=1,
+        )
         if cached:
             return cached.raw, cached.mimetype
         shown = pdf_markers.hide_markers(self._get_pdf_bytes())
-        data = pdf_render.render_page(shown, page, width_px=PAGE_IMAGE_WIDTH, fmt="auto",
-                                      quality=75)
+        data = pdf_render.render_page(
+            shown, page, width_px=PAGE_IMAGE_WIDTH, fmt="auto", quality=75
+        )
         mimetype = pdf_render.image_mimetype(data)
-        Attachment.create({"name": name, "raw": data, "mimetype": mimetype,
-                           "res_model": self._name, "res_id": self.id,
-                           "res_field": CACHE_RES_FIELD, "public": False})
+        Attachment.create(
+            {
+                "name": name,
+                "raw": data,
+                "mimetype": mimetype,
+                "res_model": self._name,
+                "res_id": self.id,
+                "res_field": CACHE_RES_FIELD,
+                "public": False,
+            }
+        )
         return data, mimetype
 
     def _check_usable(self):
@@ -359,10 +438,12 @@ class DigitalSignTemplate(models.Model):
             raise UserError(self.env._("The template %s has no PDF.", self.name))
         if not self.role_ids:
             raise UserError(self.env._("The template %s has no role.", self.name))
-        if not self.place_ids.filtered(lambda p: p.mandatory
-                                       and p.kind in ("signature", "initials")):
-            raise UserError(self.env._(
-                "The template %s has no mandatory signature place.", self.name))
+        if not self.place_ids.filtered(
+            lambda p: p.mandatory and p.kind in ("signature", "initials")
+        ):
+            raise UserError(
+                self.env._("The template %s has no mandatory signature place.", self.name)
+            )
 
     def _get_document_name(self, record):
         """The name of a document sent from this template on ``record``: the template's,
@@ -391,16 +472,25 @@ class DigitalSignTemplate(models.Model):
         self.ensure_one()
         sender = sender or self.env.user
         customer = record._digital_sign_get_partner()
-        user = record.user_id if "user_id" in record and record._fields["user_id"].comodel_name \
-            == "res.users" else sender
+        user = (
+            record.user_id
+            if "user_id" in record and record._fields["user_id"].comodel_name == "res.users"
+            else sender
+        )
         lines = []
         for role in self.role_ids.sorted(lambda r: (r.sequence, r.id)):
-            partner = {"customer": customer, "user": (user or sender).partner_id,
-                       "sender": sender.partner_id}.get(role.fill_from)
+            partner = {
+                "customer": customer,
+                "user": (user or sender).partner_id,
+                "sender": sender.partner_id,
+            }.get(role.fill_from)
             values = {
-                "role": role.name, "signing_order": role.signing_order,
-                "mandatory": role.mandatory, "invite_channel": role.invite_channel,
-                "otp_channel": role.otp_channel, "template_role_id": role.id,
+                "role": role.name,
+                "signing_order": role.signing_order,
+                "mandatory": role.mandatory,
+                "invite_channel": role.invite_channel,
+                "otp_channel": role.otp_channel,
+                "template_role_id": role.id,
                 "partner_id": partner.id if partner else False,
                 "name": partner.name if partner else False,
                 "email": partner.email or False if partner else False,
@@ -409,8 +499,9 @@ class DigitalSignTemplate(models.Model):
             if role.fill_from == "customer" and not partner:
                 # A ticket from an unknown sender: its name and address are all there is.
                 contact = (record._digital_sign_get_default_participants() or [{}])[0]
-                values.update({key: contact[key] for key in ("name", "email", "mobile")
-                               if contact.get(key)})
+                values.update(
+                    {key: contact[key] for key in ("name", "email", "mobile") if contact.get(key)}
+                )
             lines.append(values)
         return lines
 
@@ -428,10 +519,14 @@ class DigitalSignTemplate(models.Model):
                     return self.env._("%s has no mobile number.", who)
                 try:
                     self.env["digital.sign.participant"]._format_mobile(
-                        values["mobile"], values.get("partner_id"))
+                        values["mobile"], values.get("partner_id")
+                    )
                 except (UserError, ValidationError):
-                    return self.env._("%(who)s: \"%(number)s\" is not a valid mobile number.",
-                                      who=who, number=values["mobile"])
+                    return self.env._(
+                        '%(who)s: "%(number)s" is not a valid mobile number.',
+                        who=who,
+                        number=values["mobile"],
+                    )
         return ""
 
     def _create_request(self, record, participants, name=None, provider=None, values=None):
@@ -449,18 +544,22 @@ class DigitalSignTemplate(models.Model):
         self._check_usable()
         template_sudo = self.sudo()
         request_values = record._digital_sign_prepare_template_request_values(self)
-        request_values.update({
-            "name": name or self._get_document_name(record),
-            "original_pdf": template_sudo.pdf,
-            "original_filename": self.pdf_filename or f"{self.name}.pdf",
-            "deadline": self._get_deadline(),
-            "document_kind": self.document_kind or False,
-            "invitation_message": self.message or False,
-            "template_id": self.id,
-            "template_version": self.version,
-            "participant_ids": [fields.Command.create(self._prepare_participant_values(vals))
-                                for vals in participants],
-        })
+        request_values.update(
+            {
+                "name": name or self._get_document_name(record),
+                "original_pdf": template_sudo.pdf,
+                "original_filename": self.pdf_filename or f"{self.name}.pdf",
+                "deadline": self._get_deadline(),
+                "document_kind": self.document_kind or False,
+                "invitation_message": self.message or False,
+                "template_id": self.id,
+                "template_version": self.version,
+                "participant_ids": [
+                    fields.Command.create(self._prepare_participant_values(vals))
+                    for vals in participants
+                ],
+            }
+        )
         if provider:
             request_values["provider_id"] = provider.id
         request_values.update(values or {})
@@ -482,22 +581,32 @@ class DigitalSignTemplate(models.Model):
         of its role. The flow writes them (where a place came from is evidence)."""
         self.ensure_one()
         by_role = {}
-        for vals, participant in zip(participants, request.participant_ids.sorted("id"),
-                                     strict=True):
+        for vals, participant in zip(
+            participants, request.participant_ids.sorted("id"), strict=True
+        ):
             if vals.get("template_role_id"):
                 by_role[vals["template_role_id"]] = participant
-        self.env["digital.sign.field"].sudo().create([{
-            "request_id": request.id,
-            "participant_id": by_role[place.role_id.id].id if place.role_id.id in by_role
-            else False,
-            "page": place.page,
-            "x0": place.x0, "y0": place.y0, "x1": place.x1, "y1": place.y1,
-            "kind": place.kind,
-            "role": place.role_id.name or place.role or False,
-            "mandatory": place.mandatory,
-            "source": place.source,
-            "marker": place.marker,
-        } for place in self.sudo().place_ids])
+        self.env["digital.sign.field"].sudo().create(
+            [
+                {
+                    "request_id": request.id,
+                    "participant_id": by_role[place.role_id.id].id
+                    if place.role_id.id in by_role
+                    else False,
+                    "page": place.page,
+                    "x0": place.x0,
+                    "y0": place.y0,
+                    "x1": place.x1,
+                    "y1": place.y1,
+                    "kind": place.kind,
+                    "role": place.role_id.name or place.role or False,
+                    "mandatory": place.mandatory,
+                    "source": place.source,
+                    "marker": place.marker,
+                }
+                for place in self.sudo().place_ids
+            ]
+        )
 
 
 class DigitalSignTemplateRole(models.Model):
@@ -506,32 +615,39 @@ class DigitalSignTemplateRole(models.Model):
     _order = "template_id, sequence, id"
 
     # === FIELDS === #
-    template_id = fields.Many2one("digital.sign.template", required=True, index=True,
-                                  ondelete="cascade")
+    template_id = fields.Many2one(
+        "digital.sign.template", required=True, index=True, ondelete="cascade"
+    )
     company_id = fields.Many2one(related="template_id.company_id", store=True, index=True)
-    name = fields.Char("Role", required=True,
-                       help="Customer, Cosigner... Markers of the PDF name it "
-                       "({{sign:Customer}}).")
+    name = fields.Char(
+        "Role",
+        required=True,
+        help="Customer, Cosigner... Markers of the PDF name it ({{sign:Customer}}).",
+    )
     sequence = fields.Integer(default=10)
     signing_order = fields.Integer("Order", default=1, required=True)
     mandatory = fields.Boolean(default=True)
     fill_from = fields.Selection(ROLE_FILL, string="Who", default="customer", required=True)
-    invite_channel = fields.Selection(const.CHANNELS, string="Invitation", default="email",
-                                      required=True)
-    otp_channel = fields.Selection(const.OTP_CHANNELS, string="Code", default="none",
-                                   required=True)
+    invite_channel = fields.Selection(
+        const.CHANNELS, string="Invitation", default="email", required=True
+    )
+    otp_channel = fields.Selection(const.OTP_CHANNELS, string="Code", default="none", required=True)
 
     # === CONSTRAINTS === #
-    _name_uniq = models.Constraint("UNIQUE(template_id, name)",
-                                   "A role appears once in a template.")
+    _name_uniq = models.Constraint(
+        "UNIQUE(template_id, name)", "A role appears once in a template."
+    )
 
     @api.constrains("invite_channel", "otp_channel")
     def _check_channels(self):
         for role in self:
             if role.invite_channel == role.otp_channel:
-                raise ValidationError(self.env._(
-                    "%s: the code must travel on another channel than the invitation.",
-                    role.name))
+                raise ValidationError(
+                    self.env._(
+                        "%s: the code must travel on another channel than the invitation.",
+                        role.name,
+                    )
+                )
 
     # === CRUD === #
     @api.model_create_multi
@@ -556,11 +672,17 @@ class DigitalSignTemplatePlace(models.Model):
     _order = "template_id, page, y0, x0, id"
 
     # === FIELDS === #
-    template_id = fields.Many2one("digital.sign.template", required=True, index=True,
-                                  ondelete="cascade")
+    template_id = fields.Many2one(
+        "digital.sign.template", required=True, index=True, ondelete="cascade"
+    )
     company_id = fields.Many2one(related="template_id.company_id", store=True, index=True)
-    role_id = fields.Many2one("digital.sign.template.role", string="Role Of", index=True,
-                              ondelete="set null", domain="[('template_id', '=', template_id)]")
+    role_id = fields.Many2one(
+        "digital.sign.template.role",
+        string="Role Of",
+        index=True,
+        ondelete="set null",
+        domain="[('template_id', '=', template_id)]",
+    )
     role = fields.Char(help="The role named by the marker.")
     page = fields.Integer(required=True, default=1)
     x0 = fields.Float("Left", digits=(16, 2))
@@ -569,8 +691,7 @@ class DigitalSignTemplatePlace(models.Model):
     y1 = fields.Float("Bottom", digits=(16, 2))
     kind = fields.Selection(const.FIELD_KINDS, required=True, default="signature")
     mandatory = fields.Boolean(default=True)
-    source = fields.Selection(const.FIELD_SOURCES, default="manual", required=True,
-                              readonly=True)
+    source = fields.Selection(const.FIELD_SOURCES, default="manual", required=True, readonly=True)
     marker = fields.Json(readonly=True)
 
     # === CONSTRAINTS === #
@@ -579,17 +700,27 @@ class DigitalSignTemplatePlace(models.Model):
         for place in self:
             geometry = place.template_id.page_geometry or []
             if place.page < 1 or (geometry and place.page > len(geometry)):
-                raise ValidationError(self.env._("Page %s does not exist in the template.",
-                                                 place.page))
+                raise ValidationError(
+                    self.env._("Page %s does not exist in the template.", place.page)
+                )
             if place.x1 <= place.x0 or place.y1 <= place.y0:
                 raise ValidationError(self.env._("A place must have a positive width and height."))
             if geometry:
                 width, height = geometry[place.page - 1]
-                if place.x0 < -0.5 or place.y0 < -0.5 or place.x1 > width + 0.5 \
-                        or place.y1 > height + 0.5:
-                    raise ValidationError(self.env._(
-                        "The place lies outside page %(page)s (%(w)s x %(h)s points).",
-                        page=place.page, w=round(width), h=round(height)))
+                if (
+                    place.x0 < -0.5
+                    or place.y0 < -0.5
+                    or place.x1 > width + 0.5
+                    or place.y1 > height + 0.5
+                ):
+                    raise ValidationError(
+                        self.env._(
+                            "The place lies outside page %(page)s (%(w)s x %(h)s points).",
+                            page=place.page,
+                            w=round(width),
+                            h=round(height),
+                        )
+                    )
 
     @api.constrains("role_id", "template_id")
     def _check_role(self):
@@ -630,12 +761,21 @@ class DigitalSignTemplatePlace(models.Model):
         if self and not any(key in values for key in ("x0", "y0", "width", "height")):
             return vals
         if self:
-            current = {"x0": self.x0, "y0": self.y0, "width": self.x1 - self.x0,
-                       "height": self.y1 - self.y0}
-            box = {key: float(values.get(key, current[key]))
-                   for key in ("x0", "y0", "width", "height")}
-            vals.update(x0=box["x0"], y0=box["y0"], x1=box["x0"] + box["width"],
-                        y1=box["y0"] + box["height"])
+            current = {
+                "x0": self.x0,
+                "y0": self.y0,
+                "width": self.x1 - self.x0,
+                "height": self.y1 - self.y0,
+            }
+            box = {
+                key: float(values.get(key, current[key])) for key in ("x0", "y0", "width", "height")
+            }
+            vals.update(
+                x0=box["x0"],
+                y0=box["y0"],
+                x1=box["x0"] + box["width"],
+                y1=box["y0"] + box["height"],
+            )
         return vals
 
 

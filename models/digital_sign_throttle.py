@@ -37,8 +37,9 @@ class DigitalSignThrottle(models.Model):
     key = fields.Char(required=True)
     scope = fields.Char(required=True, index=True)
     window_start = fields.Datetime("Slice Start", required=True)
-    expires_at = fields.Datetime(required=True, index=True,
-                                 help="After this, the row counts in no window.")
+    expires_at = fields.Datetime(
+        required=True, index=True, help="After this, the row counts in no window."
+    )
     hits = fields.Integer(required=True, default=0)
 
     # === SQL OBJECTS === #
@@ -69,15 +70,22 @@ class DigitalSignThrottle(models.Model):
         now = fields.Datetime.now()
         _start, length = self._slice(seconds, now)
         since = now - timedelta(seconds=seconds + length)
-        keys = (self._row_key(key, seconds),
-                self._row_key(self._scope(key) + OVERFLOW_SUFFIX, seconds))
+        keys = (
+            self._row_key(key, seconds),
+            self._row_key(self._scope(key) + OVERFLOW_SUFFIX, seconds),
+        )
         # Raw SQL: one aggregate over at most a few rows, on every public request.
-        self.env.cr.execute(SQL(
-            "SELECT COALESCE(SUM(hits) FILTER (WHERE key = %s), 0), "
-            "       COALESCE(SUM(hits) FILTER (WHERE key = %s), 0) "
-            "FROM digital_sign_throttle WHERE key IN %s AND window_start > %s",
-            keys[0], keys[1], keys, since,
-        ))
+        self.env.cr.execute(
+            SQL(
+                "SELECT COALESCE(SUM(hits) FILTER (WHERE key = %s), 0), "
+                "       COALESCE(SUM(hits) FILTER (WHERE key = %s), 0) "
+                "FROM digital_sign_throttle WHERE key IN %s AND window_start > %s",
+                keys[0],
+                keys[1],
+                keys,
+                since,
+            )
+        )
         own, overflow = self.env.cr.fetchone()
         return max(own, overflow)
 
@@ -98,21 +106,30 @@ class DigitalSignThrottle(models.Model):
         row_key = self._row_key(key, seconds)
         expires_at = start + timedelta(seconds=length + seconds)
         # Raw SQL: the ORM has no UPSERT; concurrent workers bump the same row.
-        self.env.cr.execute(SQL(
-            "UPDATE digital_sign_throttle SET hits = hits + 1 "
-            "WHERE key = %s AND window_start = %s", row_key, start,
-        ))
+        self.env.cr.execute(
+            SQL(
+                "UPDATE digital_sign_throttle SET hits = hits + 1 "
+                "WHERE key = %s AND window_start = %s",
+                row_key,
+                start,
+            )
+        )
         if self.env.cr.rowcount:
             return
         scope = self._scope(key)
         if self._scope_is_full(scope, now):
             row_key = self._row_key(scope + OVERFLOW_SUFFIX, seconds)
-        self.env.cr.execute(SQL(
-            """INSERT INTO digital_sign_throttle (key, scope, window_start, expires_at, hits)
+        self.env.cr.execute(
+            SQL(
+                """INSERT INTO digital_sign_throttle (key, scope, window_start, expires_at, hits)
                VALUES (%s, %s, %s, %s, 1)
                ON CONFLICT (key, window_start) DO UPDATE SET hits = digital_sign_throttle.hits + 1""",
-            row_key, scope, start, expires_at,
-        ))
+                row_key,
+                scope,
+                start,
+                expires_at,
+            )
+        )
 
     @api.model
     def _scope_is_full(self, scope, now):
@@ -122,22 +139,33 @@ class DigitalSignThrottle(models.Model):
 
         def count():
             # Raw SQL: a count bounded by LIMIT (search_count would count every row).
-            self.env.cr.execute(SQL(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM digital_sign_throttle WHERE scope = %s "
-                "LIMIT %s) AS capped", scope, cap,
-            ))
+            self.env.cr.execute(
+                SQL(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM digital_sign_throttle WHERE scope = %s "
+                    "LIMIT %s) AS capped",
+                    scope,
+                    cap,
+                )
+            )
             return self.env.cr.fetchone()[0]
 
         if count() < cap:
             return False
-        self.env.cr.execute(SQL(
-            "DELETE FROM digital_sign_throttle WHERE scope = %s AND expires_at < %s", scope, now,
-        ))
+        self.env.cr.execute(
+            SQL(
+                "DELETE FROM digital_sign_throttle WHERE scope = %s AND expires_at < %s",
+                scope,
+                now,
+            )
+        )
         return count() >= cap
 
     @api.autovacuum
     def _gc_throttle(self):
         # Raw SQL: expired counters carry no information; no ORM hook applies to them.
-        self.env.cr.execute(SQL(
-            "DELETE FROM digital_sign_throttle WHERE expires_at < %s", fields.Datetime.now(),
-        ))
+        self.env.cr.execute(
+            SQL(
+                "DELETE FROM digital_sign_throttle WHERE expires_at < %s",
+                fields.Datetime.now(),
+            )
+        )

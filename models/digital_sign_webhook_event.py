@@ -11,12 +11,15 @@ class DigitalSignWebhookEvent(models.Model):
     _order = "id desc"
 
     # === FIELDS === #
-    provider_id = fields.Many2one("digital.sign.provider", required=True, ondelete="cascade",
-                                  index=True)
+    provider_id = fields.Many2one(
+        "digital.sign.provider", required=True, ondelete="cascade", index=True
+    )
     event_id = fields.Char(required=True)
     event = fields.Char("Event Type")
     provider_reference = fields.Char(index=True)
-    request_id = fields.Many2one("digital.sign.request", ondelete="set null", index="btree_not_null")
+    request_id = fields.Many2one(
+        "digital.sign.request", ondelete="set null", index="btree_not_null"
+    )
 
     # === SQL === #
     _event_uniq = models.Constraint(
@@ -36,12 +39,20 @@ class DigitalSignWebhookEvent(models.Model):
                     create_uid, write_uid)
                VALUES (%s, %s, %s, %s, now() at time zone 'UTC', now() at time zone 'UTC', %s, %s)
                ON CONFLICT (provider_id, event_id) DO NOTHING RETURNING id""",
-            (provider.id, event.event_id[:255], (event.event or "")[:64],
-             (event.provider_reference or "")[:255], self.env.uid, self.env.uid),
+            (
+                provider.id,
+                event.event_id[:255],
+                (event.event or "")[:64],
+                (event.provider_reference or "")[:255],
+                self.env.uid,
+                self.env.uid,
+            ),
         )
         row = self.env.cr.fetchone()
         return self.browse(row[0]) if row else self.browse()
 
     @api.autovacuum
     def _gc_webhook_events(self):
-        self.sudo().search([("create_date", "<", fields.Datetime.now() - timedelta(days=30))]).unlink()
+        self.sudo().search(
+            [("create_date", "<", fields.Datetime.now() - timedelta(days=30))]
+        ).unlink()

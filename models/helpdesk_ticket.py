@@ -28,8 +28,9 @@ class HelpdeskTicket(models.Model):
     def write(self, vals):
         result = super().write(vals)
         if vals.get("stage_id"):
-            self.filtered(lambda t: t.stage_id.fold or t.stage_id.closed) \
-                ._digital_sign_end_conversation()
+            self.filtered(
+                lambda t: t.stage_id.fold or t.stage_id.closed
+            )._digital_sign_end_conversation()
         return result
 
     # === BUSINESS: the conversation ends === #
@@ -38,11 +39,19 @@ class HelpdeskTicket(models.Model):
         conversation dies with it. Its links stop working for signing and say why."""
         for ticket in self:
             # whoever closes the ticket, its conversation documents die with it
-            conversation = ticket.sudo()._digital_sign_live_requests().filtered(
-                lambda r: r.sending_mode == "conversation" and r.state in ("sent", "viewed"))
+            conversation = (
+                ticket.sudo()
+                ._digital_sign_live_requests()
+                .filtered(
+                    lambda r: r.sending_mode == "conversation" and r.state in ("sent", "viewed")
+                )
+            )
             conversation._set_cancelled(
-                self.env._("The conversation of ticket %(ticket)s ended (%(stage)s).",
-                           ticket=ticket.display_name, stage=ticket.stage_id.name),
+                self.env._(
+                    "The conversation of ticket %(ticket)s ended (%(stage)s).",
+                    ticket=ticket.display_name,
+                    stage=ticket.stage_id.name,
+                ),
                 links_explain=True,
             )
 
@@ -58,18 +67,27 @@ class HelpdeskTicket(models.Model):
         if not (self.partner_name or self.partner_email):
             return []
         # A ticket from an unknown sender: its name and address are all we have.
-        return [{
-            "name": self.partner_name or self.partner_email, "email": self.partner_email or False,
-            "role": self.env._("Customer"), "signing_order": 1, "mandatory": True,
-        }]
+        return [
+            {
+                "name": self.partner_name or self.partner_email,
+                "email": self.partner_email or False,
+                "role": self.env._("Customer"),
+                "signing_order": 1,
+                "mandatory": True,
+            }
+        ]
 
     def _digital_sign_default_pdf_source(self):
         """The agent uploads the PDF, or picks one the ticket already holds."""
         self.ensure_one()
-        has_pdf = self.env["ir.attachment"].search_count([
-            ("res_model", "=", self._name), ("res_id", "=", self.id),
-            ("mimetype", "=", "application/pdf"),
-        ], limit=1)
+        has_pdf = self.env["ir.attachment"].search_count(
+            [
+                ("res_model", "=", self._name),
+                ("res_id", "=", self.id),
+                ("mimetype", "=", "application/pdf"),
+            ],
+            limit=1,
+        )
         return "attachment" if has_pdf else "upload"
 
     def _digital_sign_wizard_features(self):
@@ -89,33 +107,44 @@ class HelpdeskTicket(models.Model):
         """
         self.ensure_one()
         name = (wizard.name or "").strip().casefold()
-        same = self._digital_sign_live_requests().filtered(
-            lambda r: (r.name or "").strip().casefold() == name
-        ).sorted("id")[-1:]
+        same = (
+            self._digital_sign_live_requests()
+            .filtered(lambda r: (r.name or "").strip().casefold() == name)
+            .sorted("id")[-1:]
+        )
         if same:
             states = dict(const.REQUEST_STATES)
-            raise UserError(self.env._(
-                "This ticket already has a live document named \"%(name)s\": %(ref)s (%(state)s). "
-                "Wait until it is signed, cancel it, or give this document another name.",
-                name=same.name, ref=same.reference, state=states.get(same.state, same.state),
-            ))
+            raise UserError(
+                self.env._(
+                    'This ticket already has a live document named "%(name)s": %(ref)s (%(state)s). '
+                    "Wait until it is signed, cancel it, or give this document another name.",
+                    name=same.name,
+                    ref=same.reference,
+                    state=states.get(same.state, same.state),
+                )
+            )
         return self.env["digital.sign.request"]
 
     def _digital_sign_prepare_request_values(self, wizard):
         values = super()._digital_sign_prepare_request_values(wizard)
         pdf = wizard._get_uploaded_pdf()
         if pdf:
-            filename = wizard.pdf_filename if wizard.pdf_source == "upload" \
-                else wizard.attachment_id.name
-            values.update({
-                "original_pdf": base64.b64encode(pdf),
-                "original_filename": filename or f"{wizard.name}.pdf",
-            })
-        values.update({
-            "helpdesk_team_id": self.team_id.id,
-            "user_id": self._digital_sign_get_owner().id,
-            "team_id": False,  # a ticket's document follows the helpdesk team, not a sales team
-        })
+            filename = (
+                wizard.pdf_filename if wizard.pdf_source == "upload" else wizard.attachment_id.name
+            )
+            values.update(
+                {
+                    "original_pdf": base64.b64encode(pdf),
+                    "original_filename": filename or f"{wizard.name}.pdf",
+                }
+            )
+        values.update(
+            {
+                "helpdesk_team_id": self.team_id.id,
+                "user_id": self._digital_sign_get_owner().id,
+                "team_id": False,  # a ticket's document follows the helpdesk team, not a sales team
+            }
+        )
         return values
 
     def _digital_sign_get_owner(self):
@@ -163,8 +192,12 @@ class HelpdeskTicket(models.Model):
             "name": self.env._("Reply with the signing link"),
             "res_model": "mail.compose.message",
             "view_mode": "form",
-            "views": [(self.env.ref(
-                "digital_sign.mail_compose_message_view_form_conversation").id, "form")],
+            "views": [
+                (
+                    self.env.ref("digital_sign.mail_compose_message_view_form_conversation").id,
+                    "form",
+                )
+            ],
             "target": "new",
             "context": {
                 "default_model": self._name,
@@ -186,10 +219,13 @@ class HelpdeskTicket(models.Model):
         Note: self.ensure_one()
         """
         self.ensure_one()
-        invited_sudo = request.sudo().participant_ids.filtered(
-            lambda p: p.state in ("sent", "viewed")
-        ).sorted(lambda p: (p.partner_id != self.partner_id, not p.is_primary,
-                            p.signing_order, p.id))
+        invited_sudo = (
+            request.sudo()
+            .participant_ids.filtered(lambda p: p.state in ("sent", "viewed"))
+            .sorted(
+                lambda p: (p.partner_id != self.partner_id, not p.is_primary, p.signing_order, p.id)
+            )
+        )
         return invited_sudo[:1]
 
     def _digital_sign_conversation_body(self, request, url, recipient):
@@ -200,9 +236,12 @@ class HelpdeskTicket(models.Model):
         if request.deadline:
             seconds = (request.deadline - fields.Datetime.now()).total_seconds()
             minutes = max(1, round(seconds / 60))
-        intro = env._("Please read and sign \"%(name)s\" here:", name=request.name)
-        validity = env._("The link works for %(minutes)s minutes; it can be used once.",
-                         minutes=minutes) if minutes else ""
+        intro = env._('Please read and sign "%(name)s" here:', name=request.name)
+        validity = (
+            env._("The link works for %(minutes)s minutes; it can be used once.", minutes=minutes)
+            if minutes
+            else ""
+        )
         return Markup('<p>%s<br/><a href="%s">%s</a></p><p>%s</p>') % (intro, url, url, validity)
 
     def _digital_sign_sync(self, request):
@@ -213,14 +252,18 @@ class HelpdeskTicket(models.Model):
             requests = Request.search(
                 [("res_model", "=", ticket._name), ("res_id", "=", ticket.id)], order="id desc"
             )
-            current = requests.filtered(
-                lambda r: r.state in const.OPEN_REQUEST_STATES)[:1] or requests[:1]
+            current = (
+                requests.filtered(lambda r: r.state in const.OPEN_REQUEST_STATES)[:1]
+                or requests[:1]
+            )
             vals = {
                 "digital_sign_request_id": current.id,
                 "digital_sign_state": current.state if current else "none",
             }
             if (ticket.digital_sign_request_id.id, ticket.digital_sign_state) != (
-                    vals["digital_sign_request_id"], vals["digital_sign_state"]):
+                vals["digital_sign_request_id"],
+                vals["digital_sign_state"],
+            ):
                 ticket.write(vals)
 
     def _digital_sign_on_completed(self, request):
@@ -229,34 +272,51 @@ class HelpdeskTicket(models.Model):
         self.ensure_one()
         self._digital_sign_move_to_stage("signed", request)
         signer = request.participant_ids.filtered(lambda p: p.state == "signed").sorted(
-            lambda p: (not p.is_primary, p.signing_order, p.id))[:1]
+            lambda p: (not p.is_primary, p.signing_order, p.id)
+        )[:1]
         self._digital_sign_notify_agent(
             request,
             self.env._("Signed: %s", request.name),
-            self.env._("%(customer)s signed %(doc)s (%(ref)s). The signed document is in the "
-                       "ticket's messages.", customer=signer.name or self.partner_id.name or "-",
-                       doc=request.name, ref=request.reference),
+            self.env._(
+                "%(customer)s signed %(doc)s (%(ref)s). The signed document is in the "
+                "ticket's messages.",
+                customer=signer.name or self.partner_id.name or "-",
+                doc=request.name,
+                ref=request.reference,
+            ),
         )
 
     def _digital_sign_on_request_state(self, request):
         self.ensure_one()
         if request.state == "rejected":
-            body = self.env._("%(doc)s (%(ref)s) was rejected. Reason: %(reason)s",
-                              doc=request.name, ref=request.reference,
-                              reason=request.reject_reason or "-")
+            body = self.env._(
+                "%(doc)s (%(ref)s) was rejected. Reason: %(reason)s",
+                doc=request.name,
+                ref=request.reference,
+                reason=request.reject_reason or "-",
+            )
             self.message_post(body=body, subtype_xmlid="mail.mt_note")
             self._digital_sign_move_to_stage("rejected", request)
-            self._digital_sign_notify_agent(
-                request, self.env._("Rejected: %s", request.name), body)
+            self._digital_sign_notify_agent(request, self.env._("Rejected: %s", request.name), body)
         elif request.state == "expired":
-            self.message_post(body=self.env._(
-                "%(doc)s (%(ref)s) expired before it was signed.", doc=request.name,
-                ref=request.reference), subtype_xmlid="mail.mt_note")
+            self.message_post(
+                body=self.env._(
+                    "%(doc)s (%(ref)s) expired before it was signed.",
+                    doc=request.name,
+                    ref=request.reference,
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
         elif request.state == "cancelled":
-            self.message_post(body=self.env._(
-                "%(doc)s (%(ref)s) was cancelled: %(reason)s", doc=request.name,
-                ref=request.reference, reason=request.cancel_reason or "-"),
-                subtype_xmlid="mail.mt_note")
+            self.message_post(
+                body=self.env._(
+                    "%(doc)s (%(ref)s) was cancelled: %(reason)s",
+                    doc=request.name,
+                    ref=request.reference,
+                    reason=request.cancel_reason or "-",
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
 
     # === BUSINESS === #
     def _digital_sign_move_to_stage(self, outcome, request):
@@ -277,10 +337,17 @@ class HelpdeskTicket(models.Model):
         if not stage or stage == self.stage_id:
             return False
         if (stage.team_ids and self.team_id not in stage.team_ids) or (
-                stage.company_id and stage.company_id != self.company_id):
-            self.message_post(body=self.env._(
-                "%(ref)s: the ticket was not moved to \"%(stage)s\", a stage of another team or "
-                "company.", ref=request.reference, stage=stage.name), subtype_xmlid="mail.mt_note")
+            stage.company_id and stage.company_id != self.company_id
+        ):
+            self.message_post(
+                body=self.env._(
+                    '%(ref)s: the ticket was not moved to "%(stage)s", a stage of another team or '
+                    "company.",
+                    ref=request.reference,
+                    stage=stage.name,
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
             return False
         self.sudo().stage_id = stage
         return True
@@ -291,5 +358,6 @@ class HelpdeskTicket(models.Model):
         self.ensure_one()
         agent = self.user_id or request.user_id
         if agent:
-            self.sudo().activity_schedule("mail.mail_activity_data_todo", user_id=agent.id,
-                                          summary=summary, note=note)
+            self.sudo().activity_schedule(
+                "mail.mail_activity_data_todo", user_id=agent.id, summary=summary, note=note
+            )

@@ -20,7 +20,9 @@ class IrAttachment(models.Model):
 
     # === FIELDS === #
     digital_sign_locked = fields.Boolean(
-        "Signed Document Copy", readonly=True, copy=False,
+        "Signed Document Copy",
+        readonly=True,
+        copy=False,
         help="A copy of a signed document posted by the signing flow: it cannot be changed.",
     )
 
@@ -29,8 +31,9 @@ class IrAttachment(models.Model):
     def create(self, vals_list):
         if not self.env.su:
             for vals in vals_list:
-                self._digital_sign_check_target(vals.get("res_model"), vals.get("res_field"),
-                                                vals.get("digital_sign_locked"))
+                self._digital_sign_check_target(
+                    vals.get("res_model"), vals.get("res_field"), vals.get("digital_sign_locked")
+                )
         return super().create(vals_list)
 
     def write(self, vals):
@@ -53,16 +56,23 @@ class IrAttachment(models.Model):
     def _digital_sign_is_evidence(self):
         self.ensure_one()
         return self.digital_sign_locked or (
-            self.res_model in EVIDENCE_MODELS and bool(self.res_field))
+            self.res_model in EVIDENCE_MODELS and bool(self.res_field)
+        )
 
     def _digital_sign_check_unlocked(self):
         if any(attachment._digital_sign_is_evidence() for attachment in self.sudo()):
-            raise AccessError(self.env._(
-                "This file is evidence of a signature document: only the signing flow writes "
-                "or removes it."))
+            raise AccessError(
+                self.env._(
+                    "This file is evidence of a signature document: only the signing flow writes "
+                    "or removes it."
+                )
+            )
 
     def _digital_sign_check_target(self, res_model, res_field, locked):
         if locked or (res_model in EVIDENCE_MODELS and res_field):
-            raise AccessError(self.env._(
-                "This file is evidence of a signature document: only the signing flow writes "
-                "or removes it."))
+            raise AccessError(
+                self.env._(
+                    "This file is evidence of a signature document: only the signing flow writes "
+                    "or removes it."
+                )
+            )

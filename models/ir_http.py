@@ -15,7 +15,10 @@ class IrHttp(models.AbstractModel):
         Odoo's JSON-RPC error, whose ``debug`` member carries the traceback. The server log
         keeps the exception (Odoo logs it before answering)."""
         dispatcher = request.dispatcher if request else None
-        if dispatcher is not None and dispatcher.routing_type == "jsonrpc" \
-                and request.httprequest.path.startswith(const.SIGNING_PATH_PREFIX):
+        if (
+            dispatcher is not None
+            and dispatcher.routing_type == "jsonrpc"
+            and request.httprequest.path.startswith(const.SIGNING_PATH_PREFIX)
+        ):
             return dispatcher._response(result={"error": "bad_request"})
         return super()._handle_error(exception)

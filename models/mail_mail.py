@@ -8,20 +8,25 @@ class MailMail(models.Model):
 
     # === FIELDS === #
     digital_sign_participant_id = fields.Many2one(
-        "digital.sign.participant", index="btree_not_null", ondelete="set null")
+        "digital.sign.participant", index="btree_not_null", ondelete="set null"
+    )
     digital_sign_purpose = fields.Selection(const.MESSAGE_PURPOSES)
 
     # === BUSINESS === #
-    def _postprocess_sent_message(self, success_pids, success_emails, failure_reason=False,
-                                  failure_type=None):
+    def _postprocess_sent_message(
+        self, success_pids, success_emails, failure_reason=False, failure_type=None
+    ):
         """Every e-mail sent to a participant (invitation, reminder, code, signed document)
         lands in the audit trail with its outcome at the mail server."""
         for mail in self.filtered("digital_sign_participant_id"):
             participant = mail.digital_sign_participant_id.sudo()
             if participant:
                 participant._log_message_outcome(
-                    "email", mail.digital_sign_purpose, not failure_type and not failure_reason,
-                    failure_type or "")
-        return super()._postprocess_sent_message(success_pids, success_emails,
-                                                 failure_reason=failure_reason,
-                                                 failure_type=failure_type)
+                    "email",
+                    mail.digital_sign_purpose,
+                    not failure_type and not failure_reason,
+                    failure_type or "",
+                )
+        return super()._postprocess_sent_message(
+            success_pids, success_emails, failure_reason=failure_reason, failure_type=failure_type
+        )

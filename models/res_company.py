@@ -42,8 +42,11 @@ TSA_TIMEOUT = 10.0  # seconds, per timestamp request
 # a cron run with many waiting documents must not wait for a dead server once per document.
 TSA_BREAKER_SECONDS = 300
 MAX_TSA_CERTIFICATES = 20
-_SEAL_SECRET_FIELDS = ("digital_sign_seal_source", "digital_sign_seal_pkcs12",
-                       "digital_sign_seal_password")
+_SEAL_SECRET_FIELDS = (
+    "digital_sign_seal_source",
+    "digital_sign_seal_pkcs12",
+    "digital_sign_seal_password",
+)
 
 
 class ResCompany(models.Model):
@@ -51,49 +54,81 @@ class ResCompany(models.Model):
 
     # === FIELDS === #
     digital_sign_seal_source = fields.Selection(
-        [("auto", "Self-signed certificate made by Odoo"), ("upload", "Certificate from a CA (PKCS#12)")],
-        string="Seal Certificate", default="auto", required=True,
+        [
+            ("auto", "Self-signed certificate made by Odoo"),
+            ("upload", "Certificate from a CA (PKCS#12)"),
+        ],
+        string="Seal Certificate",
+        default="auto",
+        required=True,
     )
     digital_sign_seal_pkcs12 = fields.Binary(
-        "Seal Certificate File", attachment=True, groups="base.group_system", copy=False)
+        "Seal Certificate File", attachment=True, groups="base.group_system", copy=False
+    )
     digital_sign_seal_pkcs12_filename = fields.Char(groups="base.group_system", copy=False)
     digital_sign_seal_password = fields.Char(
-        "Seal Certificate Password", groups="base.group_system", copy=False)
+        "Seal Certificate Password", groups="base.group_system", copy=False
+    )
     digital_sign_seal_auto_pkcs12 = fields.Binary(
-        "Self-Signed Seal Key", attachment=True, groups="base.group_system", copy=False,
-        readonly=True, help="Made by Odoo at the first seal: key and self-signed certificate.")
+        "Self-Signed Seal Key",
+        attachment=True,
+        groups="base.group_system",
+        copy=False,
+        readonly=True,
+        help="Made by Odoo at the first seal: key and self-signed certificate.",
+    )
     digital_sign_seal_auto_password = fields.Char(
-        "Self-Signed Seal Key Password", groups="base.group_system", copy=False, readonly=True)
+        "Self-Signed Seal Key Password", groups="base.group_system", copy=False, readonly=True
+    )
     digital_sign_seal_certificates = fields.Json(
-        "Seal Certificates Used", readonly=True, copy=False,
+        "Seal Certificates Used",
+        readonly=True,
+        copy=False,
         help="Public part of every certificate this company sealed with (PEM), with what to "
-        "trust for it: documents sealed before a change of certificate keep verifying.")
+        "trust for it: documents sealed before a change of certificate keep verifying.",
+    )
     digital_sign_tsa_certificates = fields.Json(
-        "Timestamp Server Certificates", readonly=True, copy=False,
-        help="Top certificates of the chains the timestamp server sent with its tokens (PEM).")
+        "Timestamp Server Certificates",
+        readonly=True,
+        copy=False,
+        help="Top certificates of the chains the timestamp server sent with its tokens (PEM).",
+    )
     digital_sign_seal_certificate_info = fields.Text(
-        "Seal Certificate Details", compute="_compute_digital_sign_seal_certificate_info")
+        "Seal Certificate Details", compute="_compute_digital_sign_seal_certificate_info"
+    )
     digital_sign_seal_certificate_url = fields.Char(
-        "Seal Certificate Download", compute="_compute_digital_sign_seal_certificate_info")
+        "Seal Certificate Download", compute="_compute_digital_sign_seal_certificate_info"
+    )
     digital_sign_tsa_url = fields.Char(
-        "Timestamp Server", help="RFC 3161 timestamp server (https). Empty: seals carry no "
-        "trusted time (PAdES B-B).")
+        "Timestamp Server",
+        help="RFC 3161 timestamp server (https). Empty: seals carry no trusted time (PAdES B-B).",
+    )
     digital_sign_tsa_username = fields.Char("Timestamp Server User", groups="base.group_system")
     digital_sign_tsa_password = fields.Char("Timestamp Server Password", groups="base.group_system")
     digital_sign_seal_lta = fields.Boolean(
-        "Archive Timestamp (B-LTA)", help="Add a document timestamp over the validation data.")
+        "Archive Timestamp (B-LTA)", help="Add a document timestamp over the validation data."
+    )
     digital_sign_seal_fallback = fields.Selection(
-        [("wait", "Keep waiting for the timestamp server"),
-         ("unsealed_time", "Seal without a timestamp")],
-        string="After 24 Hours Without Timestamp Server", default="wait", required=True,
+        [
+            ("wait", "Keep waiting for the timestamp server"),
+            ("unsealed_time", "Seal without a timestamp"),
+        ],
+        string="After 24 Hours Without Timestamp Server",
+        default="wait",
+        required=True,
     )
     digital_sign_seal_level = fields.Char(
-        "Documents Get", compute="_compute_digital_sign_seal_level")
+        "Documents Get", compute="_compute_digital_sign_seal_level"
+    )
 
     # === COMPUTE === #
-    @api.depends("digital_sign_seal_source", "digital_sign_seal_pkcs12",
-                 "digital_sign_seal_password", "digital_sign_seal_auto_pkcs12",
-                 "digital_sign_seal_certificates")
+    @api.depends(
+        "digital_sign_seal_source",
+        "digital_sign_seal_pkcs12",
+        "digital_sign_seal_password",
+        "digital_sign_seal_auto_pkcs12",
+        "digital_sign_seal_certificates",
+    )
     def _compute_digital_sign_seal_certificate_info(self):
         for company in self:
             company_sudo = company.sudo().with_context(bin_size=False)
@@ -103,17 +138,20 @@ class ResCompany(models.Model):
                     data = decode_binary(company_sudo.digital_sign_seal_pkcs12)
                     if data:
                         info = seal_identity.describe(
-                            data, company_sudo.digital_sign_seal_password or None)
+                            data, company_sudo.digital_sign_seal_password or None
+                        )
                     else:
                         problem = company.env._("Upload the certificate file (.p12 or .pfx).")
                 else:
                     data = decode_binary(company_sudo.digital_sign_seal_auto_pkcs12)
                     if data:
                         info = seal_identity.describe(
-                            data, company_sudo.digital_sign_seal_auto_password)
+                            data, company_sudo.digital_sign_seal_auto_password
+                        )
                     else:
                         problem = company.env._(
-                            "The key and its self-signed certificate are made at the first seal.")
+                            "The key and its self-signed certificate are made at the first seal."
+                        )
             except CertificateInvalid as error:
                 problem = engine_error_message(company.env, error)
             if info is None:
@@ -121,10 +159,13 @@ class ResCompany(models.Model):
                 company.digital_sign_seal_certificate_url = False
                 continue
             company.digital_sign_seal_certificate_info = company._digital_sign_describe(info)
-            known = {entry.get("fingerprint") for entry in company.digital_sign_seal_certificates or ()}
+            known = {
+                entry.get("fingerprint") for entry in company.digital_sign_seal_certificates or ()
+            }
             company.digital_sign_seal_certificate_url = (
                 f"/digital_sign/verify/certificate/{info.sha256_fingerprint}.pem"
-                if info.sha256_fingerprint in known else False
+                if info.sha256_fingerprint in known
+                else False
             )
 
     @api.depends("digital_sign_tsa_url", "digital_sign_seal_lta")
@@ -132,13 +173,16 @@ class ResCompany(models.Model):
         for company in self:
             if not company.digital_sign_tsa_url:
                 company.digital_sign_seal_level = company.env._(
-                    "PAdES B-B (no trusted time: configure a timestamp server)")
+                    "PAdES B-B (no trusted time: configure a timestamp server)"
+                )
             elif company.digital_sign_seal_lta:
                 company.digital_sign_seal_level = company.env._(
-                    "PAdES B-LTA (B-T when revocation data cannot be fetched)")
+                    "PAdES B-LTA (B-T when revocation data cannot be fetched)"
+                )
             else:
                 company.digital_sign_seal_level = company.env._(
-                    "PAdES B-LT (B-T when revocation data cannot be fetched)")
+                    "PAdES B-LT (B-T when revocation data cannot be fetched)"
+                )
 
     # === CONSTRAINTS === #
     @api.constrains(*_SEAL_SECRET_FIELDS)
@@ -151,28 +195,39 @@ class ResCompany(models.Model):
                 continue
             data = decode_binary(company_sudo.digital_sign_seal_pkcs12)
             if not data:
-                raise ValidationError(company.env._(
-                    "Upload the seal certificate (a PKCS#12 file, .p12 or .pfx), or choose the "
-                    "self-signed certificate made by Odoo."))
+                raise ValidationError(
+                    company.env._(
+                        "Upload the seal certificate (a PKCS#12 file, .p12 or .pfx), or choose the "
+                        "self-signed certificate made by Odoo."
+                    )
+                )
             try:
                 seal_identity.load_seal_identity(
-                    data, company_sudo.digital_sign_seal_password or None)
+                    data, company_sudo.digital_sign_seal_password or None
+                )
             except CertificateInvalid as error:
-                raise ValidationError(company.env._(
-                    "The seal certificate was refused: %(reason)s",
-                    reason=engine_error_message(company.env, error),
-                )) from error
+                raise ValidationError(
+                    company.env._(
+                        "The seal certificate was refused: %(reason)s",
+                        reason=engine_error_message(company.env, error),
+                    )
+                ) from error
 
     @api.constrains("digital_sign_tsa_url")
     def _check_digital_sign_tsa_url(self):
         for company in self.filtered("digital_sign_tsa_url"):
             try:
-                check_outbound_url(company.digital_sign_tsa_url,
-                                   allow_loopback=company._digital_sign_allow_loopback_tsa())
+                check_outbound_url(
+                    company.digital_sign_tsa_url,
+                    allow_loopback=company._digital_sign_allow_loopback_tsa(),
+                )
             except UnsafeUrl as error:
-                raise ValidationError(company.env._(
-                    "Timestamp server: %(reason)s", reason=engine_error_message(company.env, error),
-                )) from error
+                raise ValidationError(
+                    company.env._(
+                        "Timestamp server: %(reason)s",
+                        reason=engine_error_message(company.env, error),
+                    )
+                ) from error
 
     # === CRUD === #
     def write(self, vals):
@@ -189,13 +244,21 @@ class ResCompany(models.Model):
         self.ensure_one()
         lines = [self.env._("Subject: %s", x509.dn_label(info.subject))]
         if info.self_signed:
-            lines.append(self.env._("Self-signed: PDF readers trust it only once you add it to "
-                                    "their trusted certificates."))
+            lines.append(
+                self.env._(
+                    "Self-signed: PDF readers trust it only once you add it to "
+                    "their trusted certificates."
+                )
+            )
         else:
             lines.append(self.env._("Issued by: %s", x509.dn_label(info.issuer)))
-        lines.append(self.env._(
-            "Valid from %(start)s to %(end)s",
-            start=info.not_before.strftime("%Y-%m-%d"), end=info.not_after.strftime("%Y-%m-%d")))
+        lines.append(
+            self.env._(
+                "Valid from %(start)s to %(end)s",
+                start=info.not_before.strftime("%Y-%m-%d"),
+                end=info.not_after.strftime("%Y-%m-%d"),
+            )
+        )
         lines.append(self.env._("SHA-256 fingerprint: %s", info.sha256_fingerprint))
         return "\n".join(lines)
 
@@ -213,17 +276,19 @@ class ResCompany(models.Model):
         info = seal_identity.describe(identity)
         if info.self_signed:
             return self.env._(
-                "Sealed by %(company)s with its own self-signed certificate \"%(subject)s\" "
+                'Sealed by %(company)s with its own self-signed certificate "%(subject)s" '
                 "(SHA-256 %(fingerprint)s). No certification authority vouches for it: PDF "
                 "readers show the seal as trusted only once you trust this certificate, which "
                 "the verification page offers for download.",
-                company=self.name, subject=x509.dn_label(info.subject),
+                company=self.name,
+                subject=x509.dn_label(info.subject),
                 fingerprint=info.sha256_fingerprint,
             )
         return self.env._(
-            "Sealed by %(company)s with the certificate \"%(subject)s\" issued by "
+            'Sealed by %(company)s with the certificate "%(subject)s" issued by '
             "%(issuer)s (SHA-256 %(fingerprint)s).",
-            company=self.name, subject=x509.dn_label(info.subject),
+            company=self.name,
+            subject=x509.dn_label(info.subject),
             issuer=x509.dn_label(info.issuer),
             fingerprint=info.sha256_fingerprint,
         )
@@ -244,7 +309,8 @@ class ResCompany(models.Model):
             if not data:
                 raise CertificateInvalid("no certificate uploaded", code="cert_pkcs12_invalid")
             identity = seal_identity.load_seal_identity_cached(
-                data, company_sudo.digital_sign_seal_password or None)
+                data, company_sudo.digital_sign_seal_password or None
+            )
         else:
             identity = company_sudo._digital_sign_get_auto_identity()
         company_sudo._digital_sign_remember_seal_certificate(identity)
@@ -253,12 +319,17 @@ class ResCompany(models.Model):
     def _digital_sign_lock(self):
         # Raw SQL: the ORM has no row lock. Two workers making the first seal of a company
         # must not make two keys, nor lose one of two certificates added to the trusted list.
-        self.env.cr.execute(SQL(
-            "SELECT id FROM res_company WHERE id = %s FOR NO KEY UPDATE", self.id))
-        self.invalidate_recordset([
-            "digital_sign_seal_auto_pkcs12", "digital_sign_seal_auto_password",
-            "digital_sign_seal_certificates", "digital_sign_tsa_certificates",
-        ])
+        self.env.cr.execute(
+            SQL("SELECT id FROM res_company WHERE id = %s FOR NO KEY UPDATE", self.id)
+        )
+        self.invalidate_recordset(
+            [
+                "digital_sign_seal_auto_pkcs12",
+                "digital_sign_seal_auto_password",
+                "digital_sign_seal_certificates",
+                "digital_sign_tsa_certificates",
+            ]
+        )
 
     def _digital_sign_load_auto_identity(self):
         data = decode_binary(self.digital_sign_seal_auto_pkcs12)
@@ -266,12 +337,14 @@ class ResCompany(models.Model):
             return None
         try:
             return seal_identity.load_seal_identity_cached(
-                data, self.digital_sign_seal_auto_password)
+                data, self.digital_sign_seal_auto_password
+            )
         except CertificateInvalid as error:
             if error.code != "cert_expired":
                 raise
-            _logger.info("The self-signed seal certificate of company %s expired: making a "
-                         "new one", self.id)
+            _logger.info(
+                "The self-signed seal certificate of company %s expired: making a new one", self.id
+            )
             return None
 
     def _digital_sign_get_auto_identity(self):
@@ -285,18 +358,28 @@ class ResCompany(models.Model):
         if identity:
             return identity
         password = secrets.token_urlsafe(32)
-        country = self.country_id.code if self.country_id.code and len(self.country_id.code) == 2 else ""
-        p12 = seal_identity.generate_self_signed_pkcs12(
-            f"{self.name} Document Seal", self.name, country,
-            password=password.encode(), valid_days=AUTO_SEAL_VALID_DAYS,
+        country = (
+            self.country_id.code if self.country_id.code and len(self.country_id.code) == 2 else ""
         )
-        self.write({
-            "digital_sign_seal_auto_pkcs12": base64.b64encode(p12),
-            "digital_sign_seal_auto_password": password,
-        })
+        p12 = seal_identity.generate_self_signed_pkcs12(
+            f"{self.name} Document Seal",
+            self.name,
+            country,
+            password=password.encode(),
+            valid_days=AUTO_SEAL_VALID_DAYS,
+        )
+        self.write(
+            {
+                "digital_sign_seal_auto_pkcs12": base64.b64encode(p12),
+                "digital_sign_seal_auto_password": password,
+            }
+        )
         identity = seal_identity.load_seal_identity(p12, password.encode())
-        _logger.info("Made the self-signed seal certificate of company %s (SHA-256 %s)",
-                     self.id, x509.fingerprint(identity.certificate))
+        _logger.info(
+            "Made the self-signed seal certificate of company %s (SHA-256 %s)",
+            self.id,
+            x509.fingerprint(identity.certificate),
+        )
         return identity
 
     def _digital_sign_remember_seal_certificate(self, identity):
@@ -314,18 +397,27 @@ class ResCompany(models.Model):
         now = fields.Datetime.now()
         if not any(entry.get("fingerprint") == fingerprint for entry in known):
             info = seal_identity.describe(identity)
-            known.append({
-                "fingerprint": fingerprint,
-                "certificate": x509.pem_from_der(identity.certificate),
-                "anchors": [x509.pem_from_der(der)
-                            for der in x509.chain_anchors(identity.certificate, identity.chain)],
-                "subject": info.subject,
-                "issuer": info.issuer,
-                "self_signed": info.self_signed,
-                "added": fields.Datetime.to_string(now),
-            })
-        self.write({"digital_sign_seal_certificates": seal_identity.use_seal_certificate(
-            known, fingerprint, now)})
+            known.append(
+                {
+                    "fingerprint": fingerprint,
+                    "certificate": x509.pem_from_der(identity.certificate),
+                    "anchors": [
+                        x509.pem_from_der(der)
+                        for der in x509.chain_anchors(identity.certificate, identity.chain)
+                    ],
+                    "subject": info.subject,
+                    "issuer": info.issuer,
+                    "self_signed": info.self_signed,
+                    "added": fields.Datetime.to_string(now),
+                }
+            )
+        self.write(
+            {
+                "digital_sign_seal_certificates": seal_identity.use_seal_certificate(
+                    known, fingerprint, now
+                )
+            }
+        )
 
     # === BUSINESS: what this database trusts === #
     def _digital_sign_remember_tsa_chain(self, ders):
@@ -353,8 +445,9 @@ class ResCompany(models.Model):
     def _digital_sign_trust_roots(self):
         """Every certificate a document of this database may chain to (DER): the seal
         certificates ever used, the roots of their chains, the timestamp servers' roots."""
-        return list(dict.fromkeys(self._digital_sign_seal_roots()
-                                  + self._digital_sign_timestamp_roots()))
+        return list(
+            dict.fromkeys(self._digital_sign_seal_roots() + self._digital_sign_timestamp_roots())
+        )
 
     @api.model
     def _digital_sign_seal_roots(self):
@@ -372,14 +465,19 @@ class ResCompany(models.Model):
         """The roots of the timestamp servers that answered our requests (DER)."""
         ders = []
         for company_sudo in self._digital_sign_sealing_companies():
-            ders += [x509.der_from_pem(pem)
-                     for pem in company_sudo.digital_sign_tsa_certificates or ()]
+            ders += [
+                x509.der_from_pem(pem) for pem in company_sudo.digital_sign_tsa_certificates or ()
+            ]
         return list(dict.fromkeys(ders))
 
     @api.model
     def _digital_sign_sealing_companies(self):
-        return self.env["res.company"].sudo().with_context(active_test=False).search(
-            [("digital_sign_seal_source", "!=", False)])
+        return (
+            self.env["res.company"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("digital_sign_seal_source", "!=", False)])
+        )
 
     def _digital_sign_seal_pins(self):
         """The certificates this company sealed with, each with its period of use.
@@ -387,15 +485,21 @@ class ResCompany(models.Model):
         :return: tuple of engine.seal_identity.SealPin
         """
         return tuple(
-            pin for company_sudo in self.sudo()
-            for pin in seal_identity.seal_pins(company_sudo.digital_sign_seal_certificates))
+            pin
+            for company_sudo in self.sudo()
+            for pin in seal_identity.seal_pins(company_sudo.digital_sign_seal_certificates)
+        )
 
     @api.model
     def _digital_sign_find_seal_certificate(self, fingerprint):
         """``(company, entry)`` of a seal certificate of this database by its SHA-256
         fingerprint (lower-case hex), or ``(empty recordset, None)``."""
-        companies_sudo = self.env["res.company"].sudo().with_context(active_test=False).search(
-            [("digital_sign_seal_source", "!=", False)])
+        companies_sudo = (
+            self.env["res.company"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("digital_sign_seal_source", "!=", False)])
+        )
         fingerprint = (fingerprint or "").lower()
         for company_sudo in companies_sudo:
             for entry in company_sudo.digital_sign_seal_certificates or ():
@@ -405,8 +509,9 @@ class ResCompany(models.Model):
 
     # === BUSINESS: timestamp server and level === #
     def _digital_sign_allow_loopback_tsa(self):
-        return bool(self.env["ir.config_parameter"].sudo().get_param(
-            "digital_sign.allow_loopback_tsa"))
+        return bool(
+            self.env["ir.config_parameter"].sudo().get_param("digital_sign.allow_loopback_tsa")
+        )
 
     def _digital_sign_get_timestamp_server(self):
         """The configured timestamp server (sudo for its credentials), or None. A server
@@ -435,8 +540,9 @@ class ResCompany(models.Model):
         Note: self.ensure_one()
         """
         self.ensure_one()
-        tsa_certs = tuple(x509.der_from_pem(pem)
-                          for pem in self.sudo().digital_sign_tsa_certificates or ())
+        tsa_certs = tuple(
+            x509.der_from_pem(pem) for pem in self.sudo().digital_sign_tsa_certificates or ()
+        )
         return x509.ValidationMaterial(certs=tsa_certs), not modules.module.current_test
 
     def _digital_sign_seal_level(self):

@@ -7,7 +7,8 @@ class ResPartner(models.Model):
 
     # === FIELDS === #
     digital_sign_request_count = fields.Integer(
-        "Signatures", compute="_compute_digital_sign_request_count",
+        "Signatures",
+        compute="_compute_digital_sign_request_count",
         groups="digital_sign.group_user",
     )
 
@@ -15,8 +16,11 @@ class ResPartner(models.Model):
     def _get_digital_sign_domain(self):
         """Documents of these contacts: as customer, or as a participant."""
         partners = self.with_context(active_test=False).search([("id", "child_of", self.ids)])
-        return ["|", ("partner_id", "in", partners.ids),
-                ("participant_ids.partner_id", "in", partners.ids)]
+        return [
+            "|",
+            ("partner_id", "in", partners.ids),
+            ("participant_ids.partner_id", "in", partners.ids),
+        ]
 
     @api.depends_context("uid")
     def _compute_digital_sign_request_count(self):

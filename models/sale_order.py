@@ -20,7 +20,9 @@ class SaleOrder(models.Model):
 
     # === FIELDS === #
     digital_sign_error = fields.Text(
-        "Digital Signing Problem", readonly=True, copy=False,
+        "Digital Signing Problem",
+        readonly=True,
+        copy=False,
         help="Why the signed quotation could not be confirmed automatically.",
     )
 
@@ -54,8 +56,11 @@ class SaleOrder(models.Model):
 
     def _digital_sign_default_name(self):
         self.ensure_one()
-        return self.env._("Quotation %s", self.name) if self.state in ("draft", "sent") \
+        return (
+            self.env._("Quotation %s", self.name)
+            if self.state in ("draft", "sent")
             else self.env._("Order %s", self.name)
+        )
 
     def _digital_sign_default_document_kind(self):
         self.ensure_one()
@@ -81,8 +86,9 @@ class SaleOrder(models.Model):
         if self.state == "cancel":
             raise UserError(self.env._("A cancelled order cannot be sent for signature."))
         if not self.order_line:
-            raise UserError(self.env._(
-                "Add products to the quotation before sending it for signature."))
+            raise UserError(
+                self.env._("Add products to the quotation before sending it for signature.")
+            )
 
     def _digital_sign_approval_amount(self):
         self.ensure_one()
@@ -98,18 +104,29 @@ class SaleOrder(models.Model):
             # Places go to participants by role: the role travels in the anchor's URL.
             parsed = anchors.parse_anchor_link(anchors.anchor_link("signature", role))
             if not parsed or parsed[1] != role:
-                raise UserError(self.env._(
-                    "The role \"%(role)s\" cannot be placed in the quotation: write it as one "
-                    "word (letters, digits, - or _), for example Cosigner.", role=line.role))
-            roles.append({"role": role, "optional": not line.mandatory,
-                          "label": line.name if not line.to_be_named else role})
+                raise UserError(
+                    self.env._(
+                        'The role "%(role)s" cannot be placed in the quotation: write it as one '
+                        "word (letters, digits, - or _), for example Cosigner.",
+                        role=line.role,
+                    )
+                )
+            roles.append(
+                {
+                    "role": role,
+                    "optional": not line.mandatory,
+                    "label": line.name if not line.to_be_named else role,
+                }
+            )
         pdf = self._digital_sign_render_pdf(roles)
-        values.update({
-            "original_pdf": base64.b64encode(pdf),
-            "original_filename": f"{self.name}.pdf",
-            "user_id": (self.user_id or self.env.user).id,
-            "team_id": self.team_id.id,
-        })
+        values.update(
+            {
+                "original_pdf": base64.b64encode(pdf),
+                "original_filename": f"{self.name}.pdf",
+                "user_id": (self.user_id or self.env.user).id,
+                "team_id": self.team_id.id,
+            }
+        )
         return values
 
     def _digital_sign_render_pdf(self, roles):
@@ -121,15 +138,20 @@ class SaleOrder(models.Model):
         Note: self.ensure_one()
         """
         self.ensure_one()
-        blocks = [{
-            "role": role["role"],
-            "label": role["label"],
-            "optional": role["optional"],
-            "sign_url": anchors.anchor_link("signature", role["role"], role["optional"]),
-            "date_url": anchors.anchor_link("date", role["role"], role["optional"]),
-        } for role in roles]
+        blocks = [
+            {
+                "role": role["role"],
+                "label": role["label"],
+                "optional": role["optional"],
+                "sign_url": anchors.anchor_link("signature", role["role"], role["optional"]),
+                "date_url": anchors.anchor_link("date", role["role"], role["optional"]),
+            }
+            for role in roles
+        ]
         report = self.env["ir.actions.report"].with_context(
-            digital_sign_anchors=blocks, force_report_rendering=True, lang=self.partner_id.lang,
+            digital_sign_anchors=blocks,
+            force_report_rendering=True,
+            lang=self.partner_id.lang,
             # While modules install (demo data), Odoo applies only the views loaded so far;
             # the report extension of this module must apply all the same.
             load_all_views=True,
@@ -150,12 +172,31 @@ class SaleOrder(models.Model):
     def _digital_sign_content_hash(self):
         # What the customer signs: the lines, prices, taxes and totals of the quotation.
         self.ensure_one()
-        lines = [(line.display_type or "", line.product_id.id, line.name or "", line.product_uom_qty,
-                  line.price_unit, line.discount, tuple(sorted(line.tax_ids.ids)),
-                  line.price_subtotal) for line in self.order_line.sorted("id")]
-        data = repr((self.partner_id.id, self.currency_id.name, self.amount_untaxed,
-                     self.amount_tax, self.amount_total, str(self.validity_date or ""),
-                     self.payment_term_id.id, lines))
+        lines = [
+            (
+                line.display_type or "",
+                line.product_id.id,
+                line.name or "",
+                line.product_uom_qty,
+                line.price_unit,
+                line.discount,
+                tuple(sorted(line.tax_ids.ids)),
+                line.price_subtotal,
+            )
+            for line in self.order_line.sorted("id")
+        ]
+        data = repr(
+            (
+                self.partner_id.id,
+                self.currency_id.name,
+                self.amount_untaxed,
+                self.amount_tax,
+                self.amount_total,
+                str(self.validity_date or ""),
+                self.payment_term_id.id,
+                lines,
+            )
+        )
         return hashlib.sha256(data.encode()).hexdigest()
 
     def _digital_sign_invitation_template(self, request, reminder=False):
@@ -170,17 +211,19 @@ class SaleOrder(models.Model):
         values = {"company": self.company_id.name, "ref": self.name, "url": url}
         kind = request.document_kind or "quote"
         if kind == "quick_quote":
-            text = env._("%(company)s: a quick quote %(ref)s for you to approve: %(url)s",
-                         **values)
+            text = env._("%(company)s: a quick quote %(ref)s for you to approve: %(url)s", **values)
         elif kind == "upsell":
-            text = env._("%(company)s suggests an addition to your order (%(ref)s), to approve "
-                         "here: %(url)s", **values)
+            text = env._(
+                "%(company)s suggests an addition to your order (%(ref)s), to approve "
+                "here: %(url)s",
+                **values,
+            )
         elif kind == "order_confirmation":
-            text = env._("%(company)s: please confirm your order %(ref)s by signing: %(url)s",
-                         **values)
+            text = env._(
+                "%(company)s: please confirm your order %(ref)s by signing: %(url)s", **values
+            )
         else:
-            text = env._("%(company)s: your quotation %(ref)s is ready to sign: %(url)s",
-                         **values)
+            text = env._("%(company)s: your quotation %(ref)s is ready to sign: %(url)s", **values)
         return env._("Reminder: %(text)s", text=text) if reminder else text
 
     def _digital_sign_on_completed(self, request):
@@ -189,32 +232,42 @@ class SaleOrder(models.Model):
         loses the signature: it is shown on the order with an activity."""
         self.ensure_one()
         signer = request.participant_ids.filtered(lambda p: p.state == "signed").sorted(
-            lambda p: (not p.is_primary, p.signing_order, p.id))[:1]
+            lambda p: (not p.is_primary, p.signing_order, p.id)
+        )[:1]
         image = request.field_ids.filtered(
             lambda f: f.participant_id == signer and f.kind == "signature" and f.value_image
         )[:1].value_image
-        self.write({
-            "signature": image or False,
-            "signed_by": signer.name,
-            "signed_on": request.signed_on,
-        })
+        self.write(
+            {
+                "signature": image or False,
+                "signed_by": signer.name,
+                "signed_on": request.signed_on,
+            }
+        )
         salesperson = self.user_id or request.user_id
-        policy = self.env["ir.config_parameter"].sudo().get_param(
-            "digital_sign.sale_on_signed", "confirm")
+        policy = (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("digital_sign.sale_on_signed", "confirm")
+        )
         if policy == "confirm" and self.state in ("draft", "sent"):
             try:
                 with self.env.cr.savepoint():
                     self.with_user(salesperson or self.env.user).sudo().action_confirm()
                 self.digital_sign_error = False
-                self.message_post(body=self.env._(
-                    "Confirmed automatically: %(ref)s was signed.", ref=request.reference))
+                self.message_post(
+                    body=self.env._(
+                        "Confirmed automatically: %(ref)s was signed.", ref=request.reference
+                    )
+                )
                 summary = self.env._("Signed and confirmed: %s", self.name)
             except Exception as error:  # noqa: BLE001 - the signature is kept whatever fails
                 _logger.warning("Signed order %s could not be confirmed: %s", self.name, error)
                 message = self.env._(
                     "%(ref)s was signed, but the order could not be confirmed automatically: "
                     "%(error)s. Fix the problem and confirm it by hand; the signature is kept.",
-                    ref=request.reference, error=str(error.args[0]) if error.args else str(error),
+                    ref=request.reference,
+                    error=str(error.args[0]) if error.args else str(error),
                 )
                 self.digital_sign_error = message
                 self.message_post(body=message)
@@ -226,31 +279,49 @@ class SaleOrder(models.Model):
                 summary = self.env._("Signed: %s", self.name)
         if salesperson:
             self.activity_schedule(
-                "mail.mail_activity_data_todo", user_id=salesperson.id, summary=summary,
-                note=self.digital_sign_error or self.env._(
-                    "%(customer)s signed %(doc)s.", customer=signer.name, doc=request.name),
+                "mail.mail_activity_data_todo",
+                user_id=salesperson.id,
+                summary=summary,
+                note=self.digital_sign_error
+                or self.env._(
+                    "%(customer)s signed %(doc)s.", customer=signer.name, doc=request.name
+                ),
             )
 
     def _digital_sign_on_request_state(self, request):
         self.ensure_one()
         salesperson = self.user_id or request.user_id
         if request.state == "rejected":
-            body = self.env._("The customer rejected %(ref)s. Reason: %(reason)s",
-                              ref=request.reference, reason=request.reject_reason or "-")
+            body = self.env._(
+                "The customer rejected %(ref)s. Reason: %(reason)s",
+                ref=request.reference,
+                reason=request.reject_reason or "-",
+            )
             self.message_post(body=body)
             if salesperson:
-                self.activity_schedule("mail.mail_activity_data_todo", user_id=salesperson.id,
-                                       summary=self.env._("Quotation rejected: %s", self.name),
-                                       note=body)
+                self.activity_schedule(
+                    "mail.mail_activity_data_todo",
+                    user_id=salesperson.id,
+                    summary=self.env._("Quotation rejected: %s", self.name),
+                    note=body,
+                )
         elif request.state == "expired":
-            body = self.env._("%(ref)s expired before it was signed. Send it again?",
-                              ref=request.reference)
+            body = self.env._(
+                "%(ref)s expired before it was signed. Send it again?", ref=request.reference
+            )
             self.message_post(body=body)
             if salesperson:
-                self.activity_schedule("mail.mail_activity_data_todo", user_id=salesperson.id,
-                                       summary=self.env._("Resend %s for signature?", self.name),
-                                       note=body)
+                self.activity_schedule(
+                    "mail.mail_activity_data_todo",
+                    user_id=salesperson.id,
+                    summary=self.env._("Resend %s for signature?", self.name),
+                    note=body,
+                )
         elif request.state == "cancelled":
-            self.message_post(body=self.env._(
-                "Digital signature %(ref)s cancelled: %(reason)s", ref=request.reference,
-                reason=request.cancel_reason or "-"))
+            self.message_post(
+                body=self.env._(
+                    "Digital signature %(ref)s cancelled: %(reason)s",
+                    ref=request.reference,
+                    reason=request.cancel_reason or "-",
+                )
+            )

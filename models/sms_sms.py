@@ -8,7 +8,8 @@ class SmsSms(models.Model):
 
     # === FIELDS === #
     digital_sign_participant_id = fields.Many2one(
-        "digital.sign.participant", index="btree_not_null", ondelete="set null")
+        "digital.sign.participant", index="btree_not_null", ondelete="set null"
+    )
     digital_sign_purpose = fields.Selection(const.MESSAGE_PURPOSES)
 
     # === BUSINESS === #
@@ -18,4 +19,5 @@ class SmsSms(models.Model):
         super()._handle_call_result_hook(results)
         for sms in self.filtered("digital_sign_participant_id"):
             sms.digital_sign_participant_id._log_message_outcome(
-                "sms", sms.digital_sign_purpose, sms.state != "error", sms.failure_type or "")
+                "sms", sms.digital_sign_purpose, sms.state != "error", sms.failure_type or ""
+            )

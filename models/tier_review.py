@@ -24,8 +24,9 @@ class TierReview(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         if not self.env.su and any(vals.get("model") in GUARDED_MODELS for vals in vals_list):
-            raise AccessError(self.env._(
-                "Reviews of signature documents are created by the approval flow only."))
+            raise AccessError(
+                self.env._("Reviews of signature documents are created by the approval flow only.")
+            )
         return super().create(vals_list)
 
     def write(self, vals):
@@ -34,9 +35,11 @@ class TierReview(models.Model):
         return super().write(vals)
 
     def unlink(self):
+        # pylint: disable=no-raise-unlink  # reviews are evidence: only the flow removes them
         if not self.env.su and self._digital_sign_guarded():
-            raise AccessError(self.env._(
-                "Reviews of signature documents are removed by the approval flow only."))
+            raise AccessError(
+                self.env._("Reviews of signature documents are removed by the approval flow only.")
+            )
         return super().unlink()
 
     # === BUSINESS === #
@@ -49,17 +52,27 @@ class TierReview(models.Model):
         guarded = self._digital_sign_guarded()
         if not guarded:
             if vals.get("model") in GUARDED_MODELS:
-                raise AccessError(self.env._(
-                    "Reviews of signature documents are written by the approval flow only."))
+                raise AccessError(
+                    self.env._(
+                        "Reviews of signature documents are written by the approval flow only."
+                    )
+                )
             return
         keys = set(vals)
-        if keys == {"status"} and vals["status"] == "pending" and all(
-                review.status in ("waiting", "pending") for review in guarded):
+        if (
+            keys == {"status"}
+            and vals["status"] == "pending"
+            and all(review.status in ("waiting", "pending") for review in guarded)
+        ):
             return
         if keys == {"comment"} and all(
-                review.status in ("waiting", "pending") and self.env.user in review.reviewer_ids
-                for review in guarded):
+            review.status in ("waiting", "pending") and self.env.user in review.reviewer_ids
+            for review in guarded
+        ):
             return
-        raise AccessError(self.env._(
-            "Reviews of signature documents are decided through \"Validate\" or \"Reject\" "
-            "by their reviewers only."))
+        raise AccessError(
+            self.env._(
+                'Reviews of signature documents are decided through "Validate" or "Reject" '
+                "by their reviewers only."
+            )
+        )

@@ -13,8 +13,8 @@ English term counts as missing unless the term is listed in tests/i18n_same_as_e
 """
 
 import ast
-import os
 import importlib.util
+import os
 import re
 import sys
 from pathlib import Path
@@ -30,7 +30,9 @@ PLURAL_FORMS = {
     "de": "nplurals=2; plural=(n != 1);",
     "es": "nplurals=2; plural=(n != 1);",
 }
-PLACEHOLDER = re.compile(r"%\([a-z_0-9]+\)[sdf]|%[sdf]|\{\{.*?\}\}|\{[a-z_0-9]*\}|</?[a-zA-Z][^>]*>")
+PLACEHOLDER = re.compile(
+    r"%\([a-z_0-9]+\)[sdf]|%[sdf]|\{\{.*?\}\}|\{[a-z_0-9]*\}|</?[a-zA-Z][^>]*>"
+)
 
 
 def same_as_english():
@@ -86,8 +88,22 @@ def parse_po(path):
     return blocks[0], entries
 
 
-ODOO_SOURCES = ("mail", "portal", "sale", "sms", "web", "base", "account", "product", "crm",
-                "phone_validation", "utm", "digest", "resource", "sale_management")
+ODOO_SOURCES = (
+    "mail",
+    "portal",
+    "sale",
+    "sms",
+    "web",
+    "base",
+    "account",
+    "product",
+    "crm",
+    "phone_validation",
+    "utm",
+    "digest",
+    "resource",
+    "sale_management",
+)
 
 
 def load_odoo_terms(lang):
@@ -123,7 +139,9 @@ def placeholders(text):
     """The placeholders a translation must keep: %-formats, inline templates ({{ }}, whose
     quoted words may be translated: only their number counts) and the tags of a QWeb term."""
     found = PLACEHOLDER.findall(text.replace("%%", ""))
-    return sorted("{{}}" if item.startswith("{{") else re.sub(r"=\"[^\"]*\"", "", item) for item in found)
+    return sorted(
+        "{{}}" if item.startswith("{{") else re.sub(r"=\"[^\"]*\"", "", item) for item in found
+    )
 
 
 def problem(msgid, msgstr, allowed_same):
@@ -180,7 +198,9 @@ def report():
     bad = 0
     for lang in LANGS:
         path = I18N / f"{lang}.po"
-        translated = {msgid: msgstr for _c, msgid, msgstr in parse_po(path)[1]} if path.exists() else {}
+        translated = (
+            {msgid: msgstr for _c, msgid, msgstr in parse_po(path)[1]} if path.exists() else {}
+        )
         problems = [
             (msgid, why)
             for _c, msgid, _s in pot

@@ -26,14 +26,17 @@ def junit(path):
         total += 1
         failed += any(case.find(key) is not None for key in ("failure", "error", "skipped"))
     suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
-    reported = sum(int(suite.get(key, 0)) for suite in suites
-                   for key in ("failures", "errors", "skipped"))
+    reported = sum(
+        int(suite.get(key, 0)) for suite in suites for key in ("failures", "errors", "skipped")
+    )
     if reported and not failed:  # a failure pytest did not attach to a test case (a subtest)
         failed = 1
     return total - failed, failed
 
 
-LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (?P<level>\w+) \S+ (?P<logger>\S+): (?P<msg>.*)")
+LINE = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (?P<level>\w+) \S+ (?P<logger>\S+): (?P<msg>.*)"
+)
 
 
 def odoo(path, rc):
@@ -49,7 +52,7 @@ def odoo(path, rc):
             continue
         msg = match["msg"].rstrip()
         if msg.startswith("Starting ") and msg.endswith(" ..."):
-            started.add(msg[len("Starting "):-4])
+            started.add(msg[len("Starting ") : -4])
         elif msg.startswith(("FAIL: ", "ERROR: ")):
             failures.add(msg.split(": ", 1)[1].split("\n")[0])
             print(f"  {msg.splitlines()[0]}", file=sys.stderr)

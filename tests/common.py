@@ -43,7 +43,9 @@ def signature_data_url(width=240, height=90):
 
     image = Image.new("RGBA", (width, height), (255, 255, 255, 0))
     draw = ImageDraw.Draw(image)
-    points = [(10 + i * (width - 20) / 12, height / 2 + (height / 3) * (-1) ** i) for i in range(13)]
+    points = [
+        (10 + i * (width - 20) / 12, height / 2 + (height / 3) * (-1) ** i) for i in range(13)
+    ]
     draw.line(points, fill=(20, 20, 120, 255), width=4)
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
@@ -65,32 +67,55 @@ class DigitalSignCommon(BaseCommon):
         cls.team_a = cls.env["crm.team"].create({"name": "Team A"})
         cls.team_b = cls.env["crm.team"].create({"name": "Team B"})
         cls.user_a = new_test_user(
-            cls.env, login="sign_user_a", groups="digital_sign.group_user,sales_team.group_sale_salesman",
-            name="Alice Sender", email="alice@example.com",
+            cls.env,
+            login="sign_user_a",
+            groups="digital_sign.group_user,sales_team.group_sale_salesman",
+            name="Alice Sender",
+            email="alice@example.com",
         )
         cls.user_b = new_test_user(
-            cls.env, login="sign_user_b", groups="digital_sign.group_user,sales_team.group_sale_salesman",
-            name="Bob Sender", email="bob@example.com",
+            cls.env,
+            login="sign_user_b",
+            groups="digital_sign.group_user,sales_team.group_sale_salesman",
+            name="Bob Sender",
+            email="bob@example.com",
         )
         cls.team_a.member_ids = [Command.link(cls.user_a.id)]
         cls.team_b.member_ids = [Command.link(cls.user_b.id)]
         cls.manager = new_test_user(
-            cls.env, login="sign_manager", groups="digital_sign.group_manager", name="Mona Manager",
+            cls.env,
+            login="sign_manager",
+            groups="digital_sign.group_manager",
+            name="Mona Manager",
             email="mona@example.com",
         )
-        cls.customer = cls.env["res.partner"].create({
-            "name": "Ingrid Customer", "email": "ingrid@example.com", "phone": "+46 70 123 45 67",
-            "country_id": cls.env.ref("base.se").id,
-        })
-        cls.cosigner = cls.env["res.partner"].create({
-            "name": "Carl Cosigner", "email": "carl@example.com", "phone": "+46 70 765 43 21",
-        })
+        cls.customer = cls.env["res.partner"].create(
+            {
+                "name": "Ingrid Customer",
+                "email": "ingrid@example.com",
+                "phone": "+46 70 123 45 67",
+                "country_id": cls.env.ref("base.se").id,
+            }
+        )
+        cls.cosigner = cls.env["res.partner"].create(
+            {
+                "name": "Carl Cosigner",
+                "email": "carl@example.com",
+                "phone": "+46 70 765 43 21",
+            }
+        )
         cls.pdf_one_signature = make_pdf()
-        cls.pdf_two_roles = make_pdf([
-            {"texts": [(72, 600, "Customer: {{sign:Customer}}"),
-                       (72, 650, "Date: {{date:Customer}}"),
-                       (320, 600, "Cosigner: {{sign:Cosigner:optional}}")]},
-        ])
+        cls.pdf_two_roles = make_pdf(
+            [
+                {
+                    "texts": [
+                        (72, 600, "Customer: {{sign:Customer}}"),
+                        (72, 650, "Date: {{date:Customer}}"),
+                        (320, 600, "Cosigner: {{sign:Cosigner:optional}}"),
+                    ]
+                },
+            ]
+        )
 
     @classmethod
     def _create_request(cls, pdf=None, participants=None, user=None, **values):
@@ -99,10 +124,19 @@ class DigitalSignCommon(BaseCommon):
         :param participants: list of dicts of participant values (default: the customer)
         """
         env = cls.env(user=user) if user else cls.env
-        participants = participants if participants is not None else [{
-            "partner_id": cls.customer.id, "name": cls.customer.name, "email": cls.customer.email,
-            "mobile": cls.customer.phone, "role": "Customer",
-        }]
+        participants = (
+            participants
+            if participants is not None
+            else [
+                {
+                    "partner_id": cls.customer.id,
+                    "name": cls.customer.name,
+                    "email": cls.customer.email,
+                    "mobile": cls.customer.phone,
+                    "role": "Customer",
+                }
+            ]
+        )
         vals = {
             "name": values.pop("name", "Contract"),
             "partner_id": cls.customer.id,
@@ -127,8 +161,13 @@ def make_arrow_pdf(arrows=1):
     page.insert_text((72, 72), "Service agreement", fontsize=18)
     page.insert_text((72, 120), "The customer accepts the repair quote of the ticket.", fontsize=10)
     for index in range(arrows):
-        page.insert_text((72, 600 + 90 * index), "Sign here \u2794", fontsize=14,
-                         fontname="dejavu", fontfile=DEJAVU)
+        page.insert_text(
+            (72, 600 + 90 * index),
+            "Sign here \u2794",
+            fontsize=14,
+            fontname="dejavu",
+            fontfile=DEJAVU,
+        )
     data = doc.tobytes(garbage=3, deflate=True)
     doc.close()
     return data
@@ -143,32 +182,52 @@ class DigitalSignHelpdeskCommon(DigitalSignCommon):
         # fail loudly when the font is missing, rather than send a PDF without arrows
         assert os.path.exists(DEJAVU), f"{DEJAVU} is needed to draw the arrow glyph"
         cls.agent = new_test_user(
-            cls.env, login="hd_agent", groups="helpdesk_mgmt.group_helpdesk_user_team",
-            name="Hanna Agent", email="hanna@example.com", tz="Europe/Stockholm",
+            cls.env,
+            login="hd_agent",
+            groups="helpdesk_mgmt.group_helpdesk_user_team",
+            name="Hanna Agent",
+            email="hanna@example.com",
+            tz="Europe/Stockholm",
         )
         cls.agent_b = new_test_user(
-            cls.env, login="hd_agent_b", groups="helpdesk_mgmt.group_helpdesk_user_team",
-            name="Henrik Otherteam", email="henrik@example.com",
+            cls.env,
+            login="hd_agent_b",
+            groups="helpdesk_mgmt.group_helpdesk_user_team",
+            name="Henrik Otherteam",
+            email="henrik@example.com",
         )
-        cls.hd_team = cls.env["helpdesk.ticket.team"].create({
-            "name": "Support", "user_ids": [Command.set(cls.agent.ids)],
-        })
-        cls.hd_team_b = cls.env["helpdesk.ticket.team"].create({
-            "name": "Other support", "user_ids": [Command.set(cls.agent_b.ids)],
-        })
+        cls.hd_team = cls.env["helpdesk.ticket.team"].create(
+            {
+                "name": "Support",
+                "user_ids": [Command.set(cls.agent.ids)],
+            }
+        )
+        cls.hd_team_b = cls.env["helpdesk.ticket.team"].create(
+            {
+                "name": "Other support",
+                "user_ids": [Command.set(cls.agent_b.ids)],
+            }
+        )
         Stage = cls.env["helpdesk.ticket.stage"]
         cls.stage_new = Stage.create({"name": "Open (signing tests)", "sequence": 0})
         cls.stage_signed = Stage.create({"name": "Signed (signing tests)", "sequence": 50})
         cls.stage_rejected = Stage.create({"name": "Rejected (signing tests)", "sequence": 51})
         cls.portal_user = new_test_user(
-            cls.env, login="hd_portal", groups="base.group_portal", name="Petra Portal",
+            cls.env,
+            login="hd_portal",
+            groups="base.group_portal",
+            name="Petra Portal",
             email="petra@example.com",
         )
         cls.portal_partner = cls.portal_user.partner_id
-        cls.portal_partner.write({"phone": "+46 70 111 22 33",
-                                  "country_id": cls.env.ref("base.se").id})
+        cls.portal_partner.write(
+            {"phone": "+46 70 111 22 33", "country_id": cls.env.ref("base.se").id}
+        )
         cls.other_portal_user = new_test_user(
-            cls.env, login="hd_portal_other", groups="base.group_portal", name="Olle Other",
+            cls.env,
+            login="hd_portal_other",
+            groups="base.group_portal",
+            name="Olle Other",
             email="olle@example.com",
         )
         cls.arrow_pdf = make_arrow_pdf()
@@ -181,14 +240,16 @@ class DigitalSignHelpdeskCommon(DigitalSignCommon):
     @classmethod
     def _create_ticket(cls, partner=None, team=None, user=None, name="Printer does not print"):
         team = team or cls.hd_team
-        return cls.env["helpdesk.ticket"].create({
-            "name": name,
-            "description": "<p>The customer needs to sign the repair quote.</p>",
-            "team_id": team.id,
-            "user_id": (user or (cls.agent_b if team == cls.hd_team_b else cls.agent)).id,
-            "partner_id": (partner or cls.portal_partner).id,
-            "stage_id": cls.stage_new.id,
-        })
+        return cls.env["helpdesk.ticket"].create(
+            {
+                "name": name,
+                "description": "<p>The customer needs to sign the repair quote.</p>",
+                "team_id": team.id,
+                "user_id": (user or (cls.agent_b if team == cls.hd_team_b else cls.agent)).id,
+                "partner_id": (partner or cls.portal_partner).id,
+                "stage_id": cls.stage_new.id,
+            }
+        )
 
     def _open_wizard(self, ticket, user=None):
         action = ticket.with_user(user or self.agent).action_digital_sign_send()
@@ -210,13 +271,15 @@ class DigitalSignHelpdeskCommon(DigitalSignCommon):
         wizard = self._wizard(ticket, name=name, pdf=pdf, mode=mode, user=user)
         action = wizard.action_send()
         requests = self.env["digital.sign.request"].search(
-            [("res_model", "=", "helpdesk.ticket"), ("res_id", "=", ticket.id)], order="id desc")
+            [("res_model", "=", "helpdesk.ticket"), ("res_id", "=", ticket.id)], order="id desc"
+        )
         return requests[:1], action
 
     def _sign(self, sign_request):
         """The customer signs every signature place of theirs."""
         participant = sign_request.participant_ids.filtered(
-            lambda p: p.partner_id == sign_request.partner_id)
+            lambda p: p.partner_id == sign_request.partner_id
+        )
         mine = sign_request.field_ids.filtered(lambda f: f.participant_id == participant)
         values = {str(f.id): signature_data_url() for f in mine if f.kind == "signature"}
         result = participant._submit(values, True, sign_request.original_sha256)

@@ -65,9 +65,16 @@ class TestAuditAnchors(DigitalSignCommon):
         request.action_send()
         participant = request.participant_ids
         result = participant._submit(
-            {str(f.id): PNG_SIGNATURE for f in request.field_ids
-             if f.participant_id == participant and f.kind in ("signature", "initials")},
-            True, request.original_sha256, ip="198.51.100.7", user_agent="AnchorTest/1.0")
+            {
+                str(f.id): PNG_SIGNATURE
+                for f in request.field_ids
+                if f.participant_id == participant and f.kind in ("signature", "initials")
+            },
+            True,
+            request.original_sha256,
+            ip="198.51.100.7",
+            user_agent="AnchorTest/1.0",
+        )
         self.assertEqual(result["status"], "ok", result)
         self.assertEqual(request.state, "signed")
         return request
@@ -78,17 +85,29 @@ class TestAuditAnchors(DigitalSignCommon):
         cr = self.env.cr
         self.env.flush_all()
         events = request.sudo().event_ids.sorted("sequence")
-        cr.execute(SQL("UPDATE digital_sign_event SET details = %s WHERE id = %s",
-                       details, events.filtered(lambda e: e.sequence == sequence).id))
+        cr.execute(
+            SQL(
+                "UPDATE digital_sign_event SET details = %s WHERE id = %s",
+                details,
+                events.filtered(lambda e: e.sequence == sequence).id,
+            )
+        )
         self.env.invalidate_all()
         prev = audit.GENESIS
         for event in events:
             digest = audit.chain_hash(prev, event._hash_values())
-            cr.execute(SQL("UPDATE digital_sign_event SET prev_hash = %s, hash = %s WHERE id = %s",
-                           prev, digest, event.id))
+            cr.execute(
+                SQL(
+                    "UPDATE digital_sign_event SET prev_hash = %s, hash = %s WHERE id = %s",
+                    prev,
+                    digest,
+                    event.id,
+                )
+            )
             prev = digest
-        cr.execute(SQL("UPDATE digital_sign_request SET audit_head = %s WHERE id = %s",
-                       prev, request.id))
+        cr.execute(
+            SQL("UPDATE digital_sign_request SET audit_head = %s WHERE id = %s", prev, request.id)
+        )
         self.env.invalidate_all()
 
     def _verify(self, request):
@@ -96,8 +115,11 @@ class TestAuditAnchors(DigitalSignCommon):
         return params["type"], params["message"]
 
     def _anchors(self, request):
-        return self.env["digital.sign.anchor"].sudo().search(
-            [("request_id", "=", request.id)], order="sequence, id")
+        return (
+            self.env["digital.sign.anchor"]
+            .sudo()
+            .search([("request_id", "=", request.id)], order="sequence, id")
+        )
 
     # === tests === #
     def test_signing_anchors_the_head_and_an_untouched_chain_verifies(self):
@@ -106,9 +128,13 @@ class TestAuditAnchors(DigitalSignCommon):
         anchors = self._anchors(request)
         events = request.sudo().event_ids
         by_type = {e.event_type: e for e in events}
-        self.assertEqual([(a.trigger, a.mode, a.sequence) for a in anchors], [
-            ("signed", "hmac", by_type["signed"].sequence),
-            ("completed", "hmac", by_type["completed"].sequence)])
+        self.assertEqual(
+            [(a.trigger, a.mode, a.sequence) for a in anchors],
+            [
+                ("signed", "hmac", by_type["signed"].sequence),
+                ("completed", "hmac", by_type["completed"].sequence),
+            ],
+        )
         self.assertEqual(anchors.mapped("key_id"), [audit_anchor.key_id(KEY.encode())] * 2)
         self.assertEqual(anchors[-1].head_hash, request.sudo().audit_head)
         self.assertNotIn(KEY, json.dumps(anchors.read(["key_id", "value"])), "no key in the db")
@@ -132,8 +158,9 @@ class TestAuditAnchors(DigitalSignCommon):
         anchors = self._anchors(request)
         with mute_logger("odoo.addons.digital_sign.models.digital_sign_anchor"):
             self.env.ref("digital_sign.ir_cron_anchor_audit_trails").method_direct_trigger()
-        self.assertEqual(self._anchors(request), anchors,
-                         "the daily run does not vouch for a rewritten trail")
+        self.assertEqual(
+            self._anchors(request), anchors, "the daily run does not vouch for a rewritten trail"
+        )
 
     def test_without_an_anchor_the_same_rewrite_is_not_passed_off_as_anchored(self):
         request = self._signed_request()
@@ -142,8 +169,9 @@ class TestAuditAnchors(DigitalSignCommon):
         self.assertIsNone(request._check_integrity(), "the chain alone cannot tell")
         notif_type, message = self._verify(request)
         self.assertEqual(notif_type, "warning")
-        self.assertIn("not anchored outside the database: configure digital_sign_anchor_key",
-                      message)
+        self.assertIn(
+            "not anchored outside the database: configure digital_sign_anchor_key", message
+        )
 
     def test_anchors_moved_or_removed_with_sql_are_not_trusted(self):
         self._use_key(KEY)
@@ -154,8 +182,13 @@ class TestAuditAnchors(DigitalSignCommon):
         hashes = {e.sequence: e.hash for e in request.sudo().event_ids}
         with cr.savepoint(flush=False) as savepoint:
             for anchor in anchors:  # the insider moves the anchors onto the new chain
-                cr.execute(SQL("UPDATE digital_sign_anchor SET head_hash = %s WHERE id = %s",
-                               hashes[anchor.sequence], anchor.id))
+                cr.execute(
+                    SQL(
+                        "UPDATE digital_sign_anchor SET head_hash = %s WHERE id = %s",
+                        hashes[anchor.sequence],
+                        anchor.id,
+                    )
+                )
             self.env.invalidate_all()
             _event, reason = request._check_integrity()
             self.assertIn("does not verify", reason)
@@ -226,16 +259,21 @@ class TestAuditAnchors(DigitalSignCommon):
         request = self._signed_request()
         anchor = self._anchors(request)[0]
         admin = self.env.ref("base.user_admin")
-        for env in (self.env(user=self.user_a), self.env(user=self.manager), self.env(user=admin),
-                    self.env(su=True)):
+        for env in (
+            self.env(user=self.user_a),
+            self.env(user=self.manager),
+            self.env(user=admin),
+            self.env(su=True),
+        ):
             with self.subTest(user=env.user.login, su=env.su):
                 with self.assertRaises(UserError):
                     anchor.with_env(env).write({"head_hash": "0" * 64})
                 with self.assertRaises(UserError):
                     anchor.with_env(env).unlink()
                 with self.assertRaises(UserError):
-                    env["digital.sign.anchor"].create({
-                        "request_id": request.id, "mode": "hmac", "head_hash": "0" * 64})
+                    env["digital.sign.anchor"].create(
+                        {"request_id": request.id, "mode": "hmac", "head_hash": "0" * 64}
+                    )
         self.assertEqual(anchor.sudo().head_hash, self._anchors(request)[0].head_hash)
         self.assertIsNone(request._check_integrity())
 

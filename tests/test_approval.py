@@ -23,29 +23,36 @@ from .test_sale import DigitalSignSaleCommon
 
 
 class ApprovalCommon(DigitalSignSaleCommon):
-
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         # Only this test's rules (the demo rule may be installed too).
         cls.env["tier.definition"].search([("model", "=", "digital.sign.request")]).active = False
         cls.sales_manager = new_test_user(
-            cls.env, login="sales_boss", name="Sam Salesmanager", email="sam@example.com",
-            groups="sales_team.group_sale_manager")
-        cls.rule_large_quote = cls.env["tier.definition"].create({
-            "name": "Quote above 50,000: sales manager",
-            "model_id": cls.env.ref("digital_sign.model_digital_sign_request").id,
-            "review_type": "group",
-            "reviewer_group_id": cls.env.ref("sales_team.group_sale_manager").id,
-            "definition_domain": "[('document_kind', '=', 'quote'), ('amount_total', '>', 50000)]",
-            "has_comment": True,
-            "notify_on_create": True,
-            "exclude_requester": True,
-        })
+            cls.env,
+            login="sales_boss",
+            name="Sam Salesmanager",
+            email="sam@example.com",
+            groups="sales_team.group_sale_manager",
+        )
+        cls.rule_large_quote = cls.env["tier.definition"].create(
+            {
+                "name": "Quote above 50,000: sales manager",
+                "model_id": cls.env.ref("digital_sign.model_digital_sign_request").id,
+                "review_type": "group",
+                "reviewer_group_id": cls.env.ref("sales_team.group_sale_manager").id,
+                "definition_domain": "[('document_kind', '=', 'quote'), ('amount_total', '>', 50000)]",
+                "has_comment": True,
+                "notify_on_create": True,
+                "exclude_requester": True,
+            }
+        )
 
     def _large_quotation(self, user=None):
-        order = self._create_quotation(user=user, order_line=[Command.create({
-            "product_id": self.product.id, "product_uom_qty": 50})])  # 60,000 before tax
+        order = self._create_quotation(
+            user=user,
+            order_line=[Command.create({"product_id": self.product.id, "product_uom_qty": 50})],
+        )  # 60,000 before tax
         self.assertGreater(order.amount_total, 50000)
         return order
 
@@ -60,8 +67,12 @@ class ApprovalCommon(DigitalSignSaleCommon):
         request = request.with_user(user)
         action = request.validate_tier() if decision == "validate" else request.reject_tier()
         self.assertEqual(action["res_model"], "comment.wizard")
-        wizard = self.env["comment.wizard"].with_user(user).with_context(
-            **action["context"]).create({"comment": reason})
+        wizard = (
+            self.env["comment.wizard"]
+            .with_user(user)
+            .with_context(**action["context"])
+            .create({"comment": reason})
+        )
         wizard.add_comment()
 
     def _events(self, request, event_type):
@@ -70,7 +81,6 @@ class ApprovalCommon(DigitalSignSaleCommon):
 
 @tagged("post_install", "-at_install")
 class TestApproval(ApprovalCommon):
-
     def test_a_large_quote_waits_for_a_sales_manager_then_goes_out(self):
         order = self._large_quotation()
         request, result = self._request_through_wizard(order)
@@ -99,9 +109,14 @@ class TestApproval(ApprovalCommon):
         self.assertEqual(request.validation_status, "validated")
         approved = self._events(request, "approval_approved")
         self.assertEqual(approved.actor_id, self.sales_manager)
-        self.assertEqual(json.loads(approved.details), {
-            "tier": self.rule_large_quote.name, "by": self.sales_manager.name,
-            "reason": "Discount agreed with the CFO"})
+        self.assertEqual(
+            json.loads(approved.details),
+            {
+                "tier": self.rule_large_quote.name,
+                "by": self.sales_manager.name,
+                "reason": "Discount agreed with the CFO",
+            },
+        )
 
         request.with_user(self.user_a).action_send()
         self.assertEqual(request.state, "sent")
@@ -118,19 +133,34 @@ class TestApproval(ApprovalCommon):
     def test_rules_by_kind_sales_team_helpdesk_team_and_amount(self):
         Definition = self.env["tier.definition"]
         model = self.env.ref("digital_sign.model_digital_sign_request")
-        team_rule = Definition.create({
-            "name": "Team B", "model_id": model.id, "review_type": "individual",
-            "reviewer_id": self.manager.id,
-            "definition_domain": f"[('team_id', '=', {self.team_b.id})]"})
+        team_rule = Definition.create(
+            {
+                "name": "Team B",
+                "model_id": model.id,
+                "review_type": "individual",
+                "reviewer_id": self.manager.id,
+                "definition_domain": f"[('team_id', '=', {self.team_b.id})]",
+            }
+        )
         helpdesk_team = self.env["helpdesk.ticket.team"].create({"name": "Repairs"})
-        helpdesk_rule = Definition.create({
-            "name": "Repairs", "model_id": model.id, "review_type": "individual",
-            "reviewer_id": self.manager.id,
-            "definition_domain": f"[('helpdesk_team_id', '=', {helpdesk_team.id})]"})
-        kind_rule = Definition.create({
-            "name": "Upsells", "model_id": model.id, "review_type": "individual",
-            "reviewer_id": self.manager.id,
-            "definition_domain": "[('document_kind', '=', 'upsell')]"})
+        helpdesk_rule = Definition.create(
+            {
+                "name": "Repairs",
+                "model_id": model.id,
+                "review_type": "individual",
+                "reviewer_id": self.manager.id,
+                "definition_domain": f"[('helpdesk_team_id', '=', {helpdesk_team.id})]",
+            }
+        )
+        kind_rule = Definition.create(
+            {
+                "name": "Upsells",
+                "model_id": model.id,
+                "review_type": "individual",
+                "reviewer_id": self.manager.id,
+                "definition_domain": "[('document_kind', '=', 'upsell')]",
+            }
+        )
         cases = [
             (self._create_request(name="A", team_id=self.team_a.id), Definition),
             (self._create_request(name="B", team_id=self.team_b.id), team_rule),
@@ -143,7 +173,8 @@ class TestApproval(ApprovalCommon):
         small = self._create_quotation()
         for order, expected in ((large, self.rule_large_quote), (small, Definition)):
             request = self._create_request(
-                name=order.name, document_kind="quote", res_model="sale.order", res_id=order.id)
+                name=order.name, document_kind="quote", res_model="sale.order", res_id=order.id
+            )
             self.assertEqual(request.amount_total, order.amount_total)
             self.assertEqual(request._get_matching_tier_definitions(), expected)
 
@@ -190,9 +221,18 @@ class TestApproval(ApprovalCommon):
         request.with_user(self.user_a).request_validation()
         self._decide(request, self.sales_manager, "validate", "Price corrected")
         data = request._prepare_completion_data(interim=True)
-        self.assertEqual(data.approvals, (completion_certificate.CompletionApproval(
-            tier=self.rule_large_quote.name, decision="Approved before sending",
-            by=self.sales_manager.name, at=data.approvals[0].at, reason="Price corrected"),))
+        self.assertEqual(
+            data.approvals,
+            (
+                completion_certificate.CompletionApproval(
+                    tier=self.rule_large_quote.name,
+                    decision="Approved before sending",
+                    by=self.sales_manager.name,
+                    at=data.approvals[0].at,
+                    reason="Price corrected",
+                ),
+            ),
+        )
         pdf = completion_certificate.render_completion_certificate(data)
         text = " ".join(" ".join(page.get_text() for page in pymupdf.open("pdf", pdf)).split())
         self.assertIn("Approval before sending", text)
@@ -208,9 +248,13 @@ class TestApprovalExternalApi(ExternalApiMixin, ApprovalCommon, HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.keys = {
-            user: user.with_user(user).env["res.users.apikeys"]._generate(
-                scope="rpc", name="approval tests",
-                expiration_date=datetime.now() + timedelta(days=1))
+            user: user.with_user(user)
+            .env["res.users.apikeys"]
+            ._generate(
+                scope="rpc",
+                name="approval tests",
+                expiration_date=datetime.now() + timedelta(days=1),
+            )
             for user in (cls.user_a, cls.sales_manager)
         }
 
@@ -225,27 +269,79 @@ class TestApprovalExternalApi(ExternalApiMixin, ApprovalCommon, HttpCase):
         request, _result = self._request_through_wizard(self._large_quotation())
         review = request.sudo().review_ids
         model = "digital.sign.request"
-        self.assertRefused(self.user_a, "tier.review", "write", ids=review.ids,
-                           vals={"status": "approved", "done_by": self.user_a.id})
-        self.assertRefused(self.user_a, "tier.review", "write", ids=review.ids,
-                           vals={"comment": "I approve myself"})
+        self.assertRefused(
+            self.user_a,
+            "tier.review",
+            "write",
+            ids=review.ids,
+            vals={"status": "approved", "done_by": self.user_a.id},
+        )
+        self.assertRefused(
+            self.user_a,
+            "tier.review",
+            "write",
+            ids=review.ids,
+            vals={"comment": "I approve myself"},
+        )
         self.assertRefused(self.user_a, "tier.review", "unlink", ids=review.ids)
-        self.assertRefused(self.user_a, "tier.review", "create", vals_list=[{
-            "model": model, "res_id": request.id, "definition_id": self.rule_large_quote.id,
-            "status": "approved", "done_by": self.user_a.id}])
-        self.assertRefused(self.user_a, model, "write", ids=request.ids,
-                           vals={"validation_status": "validated"})
-        self.assertRefused(self.user_a, model, "write", ids=request.ids, vals={
-            "review_ids": [Command.create({"model": model, "definition_id":
-                                           self.rule_large_quote.id, "status": "approved"})]})
-        self.assertRefused(self.user_a, model, "write", ids=request.ids,
-                           vals={"approval_fingerprint": request._get_approval_fingerprint()})
+        self.assertRefused(
+            self.user_a,
+            "tier.review",
+            "create",
+            vals_list=[
+                {
+                    "model": model,
+                    "res_id": request.id,
+                    "definition_id": self.rule_large_quote.id,
+                    "status": "approved",
+                    "done_by": self.user_a.id,
+                }
+            ],
+        )
+        self.assertRefused(
+            self.user_a, model, "write", ids=request.ids, vals={"validation_status": "validated"}
+        )
+        self.assertRefused(
+            self.user_a,
+            model,
+            "write",
+            ids=request.ids,
+            vals={
+                "review_ids": [
+                    Command.create(
+                        {
+                            "model": model,
+                            "definition_id": self.rule_large_quote.id,
+                            "status": "approved",
+                        }
+                    )
+                ]
+            },
+        )
+        self.assertRefused(
+            self.user_a,
+            model,
+            "write",
+            ids=request.ids,
+            vals={"approval_fingerprint": request._get_approval_fingerprint()},
+        )
         # "Validate" and the comment wizard approve only the caller's own reviews.
         ok, _body = self.json2(self.user_a, model, "validate_tier", ids=request.ids)
         self.assertTrue(ok)
-        ok, wizard_ids = self.json2(self.user_a, "comment.wizard", "create", vals_list=[{
-            "res_model": model, "res_id": request.id, "validate_reject": "validate",
-            "review_ids": [Command.set(review.ids)], "comment": "ok"}])
+        ok, wizard_ids = self.json2(
+            self.user_a,
+            "comment.wizard",
+            "create",
+            vals_list=[
+                {
+                    "res_model": model,
+                    "res_id": request.id,
+                    "validate_reject": "validate",
+                    "review_ids": [Command.set(review.ids)],
+                    "comment": "ok",
+                }
+            ],
+        )
         self.assertTrue(ok)
         self.assertRefused(self.user_a, "comment.wizard", "add_comment", ids=wizard_ids)
         self.assertRefused(self.user_a, model, "action_send", ids=request.ids)
@@ -255,9 +351,20 @@ class TestApprovalExternalApi(ExternalApiMixin, ApprovalCommon, HttpCase):
         self.assertEqual(request.state, "draft")
         self.assertFalse(self._events(request, "approval_approved"))
         # The sales manager approves through the same API; then the salesperson sends.
-        ok, _body = self.json2(self.sales_manager, "comment.wizard", "create", vals_list=[{
-            "res_model": model, "res_id": request.id, "validate_reject": "validate",
-            "review_ids": [Command.set(review.ids)], "comment": "Approved by phone"}])
+        ok, _body = self.json2(
+            self.sales_manager,
+            "comment.wizard",
+            "create",
+            vals_list=[
+                {
+                    "res_model": model,
+                    "res_id": request.id,
+                    "validate_reject": "validate",
+                    "review_ids": [Command.set(review.ids)],
+                    "comment": "Approved by phone",
+                }
+            ],
+        )
         ok, _body = self.json2(self.sales_manager, "comment.wizard", "add_comment", ids=_body)
         self.assertTrue(ok, _body)
         ok, _body = self.json2(self.user_a, model, "action_send", ids=request.ids)
@@ -269,13 +376,14 @@ class TestApprovalExternalApi(ExternalApiMixin, ApprovalCommon, HttpCase):
 
 @tagged("post_install", "-at_install")
 class TestApprovalTour(ApprovalCommon, HttpCase):
-
     def test_tour_approval_then_send(self):
         request, _result = self._request_through_wizard(self._large_quotation())
         url = f"/odoo/digital.sign.request/{request.id}"
         self.start_tour(url, "digital_sign_approval_validate", login="sales_boss")
         self.assertEqual(request.validation_status, "validated")
-        self.assertEqual(json.loads(self._events(request, "approval_approved").details)["reason"],
-                         "Margin checked")
+        self.assertEqual(
+            json.loads(self._events(request, "approval_approved").details)["reason"],
+            "Margin checked",
+        )
         self.start_tour(url, "digital_sign_approval_send", login="sign_user_a")
         self.assertEqual(request.state, "sent")

@@ -22,24 +22,39 @@ class TestDigitalSignBulk(DigitalSignTemplateCommon):
         super().setUpClass()
         # Bulk to contacts: the Seller role is the sender.
         cls.template.role_ids.filtered(lambda r: r.name == "Seller").sudo().fill_from = "sender"
-        cls.contacts = cls.env["res.partner"].create([
-            {"name": f"Recipient {index}", "email": f"recipient{index}@example.com",
-             "country_id": cls.env.ref("base.se").id}
-            for index in range(7)
-        ])
+        cls.contacts = cls.env["res.partner"].create(
+            [
+                {
+                    "name": f"Recipient {index}",
+                    "email": f"recipient{index}@example.com",
+                    "country_id": cls.env.ref("base.se").id,
+                }
+                for index in range(7)
+            ]
+        )
 
     def _requests_of(self, records):
         return self.env["digital.sign.request"].search(
-            [("res_model", "=", records._name), ("res_id", "in", records.ids)])
+            [("res_model", "=", records._name), ("res_id", "in", records.ids)]
+        )
 
     def _invitations_of(self, sign_requests):
-        return self.env["mail.mail"].sudo().search(
-            [("digital_sign_participant_id", "in", sign_requests.participant_ids.ids)])
+        return (
+            self.env["mail.mail"]
+            .sudo()
+            .search([("digital_sign_participant_id", "in", sign_requests.participant_ids.ids)])
+        )
 
     def _start(self, records, user=None, template=None):
-        wizard = self.env["digital.sign.bulk.send"].with_user(user or self.user_a).with_context(
-            active_model=records._name, active_ids=records.ids,
-        ).create({"template_id": (template or self.template).id})
+        wizard = (
+            self.env["digital.sign.bulk.send"]
+            .with_user(user or self.user_a)
+            .with_context(
+                active_model=records._name,
+                active_ids=records.ids,
+            )
+            .create({"template_id": (template or self.template).id})
+        )
         action = wizard.action_start()
         return self.env["digital.sign.bulk"].browse(action["res_id"])
 
@@ -65,7 +80,8 @@ class TestDigitalSignBulk(DigitalSignTemplateCommon):
         sms_template = self._create_template("SMS agreement")
         sms_template.role_ids.filtered(lambda r: r.name == "Seller").sudo().fill_from = "sender"
         sms_template.role_ids.filtered(lambda r: r.name == "Customer").sudo().write(
-            {"invite_channel": "sms", "otp_channel": "none"})
+            {"invite_channel": "sms", "otp_channel": "none"}
+        )
         bad_mobile = self.contacts[3]
         bad_mobile.phone = "12"
         bulk = self._start(self.contacts, user=self.user_a)
@@ -80,15 +96,20 @@ class TestDigitalSignBulk(DigitalSignTemplateCommon):
         self.assertEqual(bulk.progress, 100.0)
         sign_requests = self._requests_of(self.contacts)
         self.assertEqual(len(sign_requests), 6)
-        self.assertEqual(sorted(sign_requests.mapped("res_id")),
-                         sorted((self.contacts - no_email).ids))
+        self.assertEqual(
+            sorted(sign_requests.mapped("res_id")), sorted((self.contacts - no_email).ids)
+        )
         self.assertEqual(sign_requests.mapped("state"), ["sent"] * 6)
         self.assertEqual(sign_requests.user_id, self.user_a)
         self.assertEqual(len(set(sign_requests.mapped("reference"))), 6)
-        self.assertTrue(all(r.event_ids.filtered(lambda e: e.event_type == "invited")
-                            for r in sign_requests))
-        self.assertEqual(len(self._invitations_of(sign_requests)), 12,
-                         "two roles each, invitations queued (not sent synchronously)")
+        self.assertTrue(
+            all(r.event_ids.filtered(lambda e: e.event_type == "invited") for r in sign_requests)
+        )
+        self.assertEqual(
+            len(self._invitations_of(sign_requests)),
+            12,
+            "two roles each, invitations queued (not sent synchronously)",
+        )
         # The SMS template: an unusable number is refused, the rest go on.
         sms_bulk = self._start(self.contacts[3:5], template=sms_template)
         self._run_cron()
@@ -133,8 +154,9 @@ class TestDigitalSignBulk(DigitalSignTemplateCommon):
         bulk.invalidate_recordset()
         self.assertEqual(bulk.state, "done")
         sent = self._requests_of(self.contacts)
-        self.assertEqual(sorted(sent.mapped("res_id")), sorted(self.contacts.ids),
-                         "no one skipped, no one twice")
+        self.assertEqual(
+            sorted(sent.mapped("res_id")), sorted(self.contacts.ids), "no one skipped, no one twice"
+        )
         self.assertEqual(len(self._invitations_of(sent)), 14, "one invitation per participant")
         self.assertEqual(bulk.line_ids.request_id, sent)
 
@@ -163,8 +185,9 @@ class TestDigitalSignBulk(DigitalSignTemplateCommon):
             with self.assertRaises(AccessError):
                 bulk.with_user(self.user_b).read(["name"])
             with self.assertRaises(AccessError):
-                self.env["digital.sign.bulk"].with_user(self.user_a).create({
-                    "name": "x", "template_id": self.template.id, "res_model": "res.partner"})
+                self.env["digital.sign.bulk"].with_user(self.user_a).create(
+                    {"name": "x", "template_id": self.template.id, "res_model": "res.partner"}
+                )
         self.template.role_ids.filtered(lambda r: r.name == "Seller").sudo().fill_from = "manual"
         with self.assertRaisesRegex(UserError, "Seller"):
             self._start(self.contacts[:2])

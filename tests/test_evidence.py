@@ -24,35 +24,88 @@ SOON = "2031-01-01 10:00:00"
 
 # Forged values for every evidence field, per model.
 REQUEST_FLOW = {
-    "state": "signed", "reference": "FORGED/0001", "original_sha256": "0" * 64,
-    "signed_pdf": base64.b64encode(FORGED_PDF).decode(), "signed_filename": "forged.pdf",
-    "signed_sha256": "f" * 64, "page_count": 9, "page_geometry": [[1, 1]], "sent_on": SOON,
-    "signed_on": SOON, "finalize_state": "done", "finalize_error": "none", "seal_state": "sealed",
-    "cancel_reason": "forged", "reject_reason": "forged", "provider_reference": "forged",
-    "provider_sync_state": "sent", "provider_status": "completed", "provider_failures": 7,
-    "last_checked_at": SOON, "provider_next_check_at": SOON, "provider_refresh_requested": True,
-    "state_message": "forged", "version": 9, "document_kind": "forged", "source_hash": "forged",
-    "res_model": "res.partner", "res_id": 1,
+    "state": "signed",
+    "reference": "FORGED/0001",
+    "original_sha256": "0" * 64,
+    "signed_pdf": base64.b64encode(FORGED_PDF).decode(),
+    "signed_filename": "forged.pdf",
+    "signed_sha256": "f" * 64,
+    "page_count": 9,
+    "page_geometry": [[1, 1]],
+    "sent_on": SOON,
+    "signed_on": SOON,
+    "finalize_state": "done",
+    "finalize_error": "none",
+    "seal_state": "sealed",
+    "cancel_reason": "forged",
+    "reject_reason": "forged",
+    "provider_reference": "forged",
+    "provider_sync_state": "sent",
+    "provider_status": "completed",
+    "provider_failures": 7,
+    "last_checked_at": SOON,
+    "provider_next_check_at": SOON,
+    "provider_refresh_requested": True,
+    "state_message": "forged",
+    "version": 9,
+    "document_kind": "forged",
+    "source_hash": "forged",
+    "res_model": "res.partner",
+    "res_id": 1,
 }
 REQUEST_SENT = {  # users may change these while the document is a draft only
-    "name": "Renamed after sending", "original_pdf": base64.b64encode(FORGED_PDF).decode(),
-    "original_filename": "other.pdf", "sending_mode": "conversation",
+    "name": "Renamed after sending",
+    "original_pdf": base64.b64encode(FORGED_PDF).decode(),
+    "original_filename": "other.pdf",
+    "sending_mode": "conversation",
 }
 PARTICIPANT_FLOW = {
-    "state": "signed", "invited_at": SOON, "viewed_at": SOON, "consent_at": SOON,
-    "consent_text": "forged", "otp_verified_at": SOON, "signed_at": SOON, "rejected_at": SOON,
-    "reject_reason": "forged", "reminder_count": 9, "last_reminder_at": SOON,
-    "provider_recipient_id": "forged", "otp_sent_at": SOON, "otp_locked_until": SOON,
+    "state": "signed",
+    "invited_at": SOON,
+    "viewed_at": SOON,
+    "consent_at": SOON,
+    "consent_text": "forged",
+    "otp_verified_at": SOON,
+    "signed_at": SOON,
+    "rejected_at": SOON,
+    "reject_reason": "forged",
+    "reminder_count": 9,
+    "last_reminder_at": SOON,
+    "provider_recipient_id": "forged",
+    "otp_sent_at": SOON,
+    "otp_locked_until": SOON,
 }
 PARTICIPANT_MANAGER_ONLY = {"signed_ip": "203.0.113.66", "signed_user_agent": "forged"}
-PARTICIPANT_SENT = {"name": "Mallory", "email": "mallory@example.com", "mobile": "+46701112299",
-                    "mandatory": False, "signing_order": 5, "role": "Witness",
-                    "invite_channel": "sms", "otp_channel": "sms", "to_be_named": True,
-                    "is_primary": False}
-FIELD_FLOW = {"value": "forged", "value_image": FORGED_PNG, "filled_at": SOON,
-              "source": "anchor", "marker": [0, 0, 500, 800]}
-FIELD_SENT = {"page": 1, "x0": 1.0, "y0": 1.0, "x1": 50.0, "y1": 20.0, "kind": "text",
-              "mandatory": False, "role": "Witness", "participant_id": False}
+PARTICIPANT_SENT = {
+    "name": "Mallory",
+    "email": "mallory@example.com",
+    "mobile": "+46701112299",
+    "mandatory": False,
+    "signing_order": 5,
+    "role": "Witness",
+    "invite_channel": "sms",
+    "otp_channel": "sms",
+    "to_be_named": True,
+    "is_primary": False,
+}
+FIELD_FLOW = {
+    "value": "forged",
+    "value_image": FORGED_PNG,
+    "filled_at": SOON,
+    "source": "anchor",
+    "marker": [0, 0, 500, 800],
+}
+FIELD_SENT = {
+    "page": 1,
+    "x0": 1.0,
+    "y0": 1.0,
+    "x1": 50.0,
+    "y1": 20.0,
+    "kind": "text",
+    "mandatory": False,
+    "role": "Witness",
+    "participant_id": False,
+}
 
 
 class EvidenceCommon(DigitalSignHelpdeskCommon):
@@ -66,44 +119,75 @@ class EvidenceCommon(DigitalSignHelpdeskCommon):
         cls.manager.write({"group_ids": [Command.link(cls.env.ref("base.group_user").id)]})
         cls.admin = cls.env.ref("base.user_admin")
         cls.portal = cls.portal_user
-        cls.orders = cls.env["sale.order"].create([{
-            "partner_id": cls.customer.id, "user_id": cls.user_a.id, "team_id": cls.team_a.id,
-            "order_line": [Command.create({"product_id": cls._product().id})],
-        } for _i in range(3)])
+        cls.orders = cls.env["sale.order"].create(
+            [
+                {
+                    "partner_id": cls.customer.id,
+                    "user_id": cls.user_a.id,
+                    "team_id": cls.team_a.id,
+                    "order_line": [Command.create({"product_id": cls._product().id})],
+                }
+                for _i in range(3)
+            ]
+        )
         cls.tickets = cls._create_ticket() | cls._create_ticket(name="Scanner")
-        two = [person("Ingrid", "Customer", partner_id=cls.customer.id),
-               person("Carl", "Cosigner")]
-        pdf = make_pdf([{"texts": [(72, 600, "Customer: {{sign:Customer}}"),
-                                   (320, 600, "Cosigner: {{sign:Cosigner}}")]}])
+        two = [person("Ingrid", "Customer", partner_id=cls.customer.id), person("Carl", "Cosigner")]
+        pdf = make_pdf(
+            [
+                {
+                    "texts": [
+                        (72, 600, "Customer: {{sign:Customer}}"),
+                        (320, 600, "Cosigner: {{sign:Cosigner}}"),
+                    ]
+                }
+            ]
+        )
 
         def out_for_signature(user, record, name):
-            request = cls.env["digital.sign.request"].create({
-                "name": name, "partner_id": cls.customer.id, "original_pdf": b64(pdf),
-                "original_filename": "contract.pdf", "user_id": user.id,
-                "team_id": cls.team_a.id if record._name == "sale.order" else False,
-                "helpdesk_team_id": cls.hd_team.id if record._name == "helpdesk.ticket" else False,
-                "res_model": record._name, "res_id": record.id,
-                "participant_ids": [Command.create(p) for p in two],
-            })
+            request = cls.env["digital.sign.request"].create(
+                {
+                    "name": name,
+                    "partner_id": cls.customer.id,
+                    "original_pdf": b64(pdf),
+                    "original_filename": "contract.pdf",
+                    "user_id": user.id,
+                    "team_id": cls.team_a.id if record._name == "sale.order" else False,
+                    "helpdesk_team_id": cls.hd_team.id
+                    if record._name == "helpdesk.ticket"
+                    else False,
+                    "res_model": record._name,
+                    "res_id": record.id,
+                    "participant_ids": [Command.create(p) for p in two],
+                }
+            )
             request._detect_fields()
             request.action_send()
             cls._sign_as(request.participant_ids[0])
             return request
 
-        cls.quote_docs = (out_for_signature(cls.user_a, cls.orders[0], "Quote one")
-                          | out_for_signature(cls.user_a, cls.orders[1], "Quote two"))
-        cls.ticket_docs = (out_for_signature(cls.agent, cls.tickets[0], "Ticket one")
-                           | out_for_signature(cls.agent, cls.tickets[1], "Ticket two"))
+        cls.quote_docs = out_for_signature(
+            cls.user_a, cls.orders[0], "Quote one"
+        ) | out_for_signature(cls.user_a, cls.orders[1], "Quote two")
+        cls.ticket_docs = out_for_signature(
+            cls.agent, cls.tickets[0], "Ticket one"
+        ) | out_for_signature(cls.agent, cls.tickets[1], "Ticket two")
         cls.done_doc = cls._finished(cls.orders[2], cls.user_a, team_id=cls.team_a.id)
-        cls.done_ticket_doc = cls._finished(cls._create_ticket(name="Done"), cls.agent,
-                                            helpdesk_team_id=cls.hd_team.id)
-        cls.keys = {user: cls._api_key(user)
-                    for user in (cls.user_a, cls.agent, cls.manager, cls.admin)}
+        cls.done_ticket_doc = cls._finished(
+            cls._create_ticket(name="Done"), cls.agent, helpdesk_team_id=cls.hd_team.id
+        )
+        cls.keys = {
+            user: cls._api_key(user) for user in (cls.user_a, cls.agent, cls.manager, cls.admin)
+        }
 
     @classmethod
     def _finished(cls, record, user, **values):
-        request = cls._create_request(name=f"Finished {record.display_name}", user_id=user.id,
-                                      res_model=record._name, res_id=record.id, **values)
+        request = cls._create_request(
+            name=f"Finished {record.display_name}",
+            user_id=user.id,
+            res_model=record._name,
+            res_id=record.id,
+            **values,
+        )
         request.action_send()
         cls._sign_as(request.participant_ids)
         request._finalize()
@@ -120,13 +204,24 @@ class EvidenceCommon(DigitalSignHelpdeskCommon):
         mine = request.field_ids.filtered(lambda f: f.participant_id == participant)
         result = participant._submit(
             {str(f.id): PNG_SIGNATURE for f in mine if f.kind in ("signature", "initials")},
-            True, request.original_sha256, ip="198.51.100.9", user_agent="EvidenceTest/1.0")
+            True,
+            request.original_sha256,
+            ip="198.51.100.9",
+            user_agent="EvidenceTest/1.0",
+        )
         assert result["status"] == "ok", result
 
     @classmethod
     def _api_key(cls, user):
-        return user.with_user(user).env["res.users.apikeys"]._generate(
-            scope="rpc", name="evidence tests", expiration_date=datetime.now() + timedelta(days=1))
+        return (
+            user.with_user(user)
+            .env["res.users.apikeys"]
+            ._generate(
+                scope="rpc",
+                name="evidence tests",
+                expiration_date=datetime.now() + timedelta(days=1),
+            )
+        )
 
 
 class ExternalApiMixin:
@@ -135,9 +230,13 @@ class ExternalApiMixin:
     def json2(self, user, model, method, **params):
         """Call ``model.method`` through JSON-2 as ``user``: ``(ok, result or error dict)``."""
         response = self.url_open(
-            f"/json/2/{model}/{method}", data=json.dumps(params),
-            headers={"Content-Type": "application/json",
-                     "Authorization": f"Bearer {self.keys[user]}"})
+            f"/json/2/{model}/{method}",
+            data=json.dumps(params),
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {self.keys[user]}",
+            },
+        )
         body = response.json()
         if response.status_code == 200:
             return True, body
@@ -147,7 +246,6 @@ class ExternalApiMixin:
 
 @tagged("post_install", "-at_install")
 class TestEvidenceExternalApi(ExternalApiMixin, EvidenceCommon, HttpCase):
-
     def assertRefused(self, user, model, method, expect=None, **params):
         with mute_logger("odoo.http", "odoo.addons.rpc.controllers.json2"):
             ok, body = self.json2(user, model, method, **params)
@@ -169,28 +267,38 @@ class TestEvidenceExternalApi(ExternalApiMixin, EvidenceCommon, HttpCase):
             names = sorted(set(records._evidence_levels()) - {"width", "height"})
             return [{name: str(record[name]) for name in names} for record in records]
 
-        attachments = self.env["ir.attachment"].sudo().search([
-            ("res_model", "in", ("digital.sign.request", "digital.sign.field")),
-            ("res_id", "in", requests.ids + requests.field_ids.ids),
-            "|", ("res_field", "!=", False), ("digital_sign_locked", "=", True)])
+        attachments = (
+            self.env["ir.attachment"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "in", ("digital.sign.request", "digital.sign.field")),
+                    ("res_id", "in", requests.ids + requests.field_ids.ids),
+                    "|",
+                    ("res_field", "!=", False),
+                    ("digital_sign_locked", "=", True),
+                ]
+            )
+        )
         return {
             "requests": values(requests),
             "participants": values(requests.participant_ids),
             "fields": values(requests.field_ids),
             "events": [(e.id, e.hash) for e in requests.event_ids.sorted("id")],
             "files": sorted((a.id, a.res_field or "", a.checksum) for a in attachments),
-            "orders": [(o.digital_sign_state, o.digital_sign_request_id.id)
-                       for o in self.orders.sudo()],
+            "orders": [
+                (o.digital_sign_state, o.digital_sign_request_id.id) for o in self.orders.sudo()
+            ],
         }
-
 
     # === 1. no one writes evidence by hand === #
     def _attack_each_field(self, user, model, records, values, reason):
         for name, value in values.items():
             for batch in (records[:1], records):
                 with self.subTest(user=user.login, model=model, field=name, batch=len(batch)):
-                    body = self.assertRefused(user, model, "write", ids=batch.ids,
-                                              vals={name: value})
+                    body = self.assertRefused(
+                        user, model, "write", ids=batch.ids, vals={name: value}
+                    )
                     if reason:
                         self.assertIn(reason, body["message"])
 
@@ -201,27 +309,57 @@ class TestEvidenceExternalApi(ExternalApiMixin, EvidenceCommon, HttpCase):
         sent = "cannot change once the document was sent"
         self._attack_each_field(user, "digital.sign.request", docs, REQUEST_FLOW, flow)
         self._attack_each_field(user, "digital.sign.request", docs, REQUEST_SENT, sent)
-        self._attack_each_field(user, "digital.sign.participant", docs.participant_ids,
-                                PARTICIPANT_FLOW, flow)
-        self._attack_each_field(user, "digital.sign.participant", docs.participant_ids,
-                                PARTICIPANT_MANAGER_ONLY, None)
-        self._attack_each_field(user, "digital.sign.participant", docs.participant_ids,
-                                PARTICIPANT_SENT, sent)
-        self._attack_each_field(user, "digital.sign.participant", docs.participant_ids,
-                                {"request_id": done.id}, flow)
+        self._attack_each_field(
+            user, "digital.sign.participant", docs.participant_ids, PARTICIPANT_FLOW, flow
+        )
+        self._attack_each_field(
+            user, "digital.sign.participant", docs.participant_ids, PARTICIPANT_MANAGER_ONLY, None
+        )
+        self._attack_each_field(
+            user, "digital.sign.participant", docs.participant_ids, PARTICIPANT_SENT, sent
+        )
+        self._attack_each_field(
+            user, "digital.sign.participant", docs.participant_ids, {"request_id": done.id}, flow
+        )
         self._attack_each_field(user, "digital.sign.field", docs.field_ids, FIELD_FLOW, flow)
         self._attack_each_field(user, "digital.sign.field", docs.field_ids, FIELD_SENT, sent)
-        self._attack_each_field(user, "digital.sign.field", docs.field_ids,
-                                {"request_id": done.id}, flow)
+        self._attack_each_field(
+            user, "digital.sign.field", docs.field_ids, {"request_id": done.id}, flow
+        )
         # Through the document itself (one2many commands), and a closed document's deadline.
-        self.assertRefused(user, "digital.sign.request", "write", ids=docs[:1].ids, vals={
-            "participant_ids": [Command.update(docs[0].participant_ids[1].id, {"state": "signed"})]})
-        self.assertRefused(user, "digital.sign.request", "write", ids=docs[:1].ids, vals={
-            "field_ids": [Command.update(docs[0].field_ids[0].id, {"value": "forged"})]})
-        self.assertRefused(user, "digital.sign.request", "write", ids=docs.ids, vals={
-            "participant_ids": [Command.delete(docs[0].participant_ids[1].id)]})
-        self.assertRefused(user, "digital.sign.request", "write", ids=done.ids,
-                           vals={"deadline": SOON}, expect="once the document is closed")
+        self.assertRefused(
+            user,
+            "digital.sign.request",
+            "write",
+            ids=docs[:1].ids,
+            vals={
+                "participant_ids": [
+                    Command.update(docs[0].participant_ids[1].id, {"state": "signed"})
+                ]
+            },
+        )
+        self.assertRefused(
+            user,
+            "digital.sign.request",
+            "write",
+            ids=docs[:1].ids,
+            vals={"field_ids": [Command.update(docs[0].field_ids[0].id, {"value": "forged"})]},
+        )
+        self.assertRefused(
+            user,
+            "digital.sign.request",
+            "write",
+            ids=docs.ids,
+            vals={"participant_ids": [Command.delete(docs[0].participant_ids[1].id)]},
+        )
+        self.assertRefused(
+            user,
+            "digital.sign.request",
+            "write",
+            ids=done.ids,
+            vals={"deadline": SOON},
+            expect="once the document is closed",
+        )
         # Deleting evidence: documents, participants and places of sent documents, events.
         for batch in (docs[:1], docs, done):
             self.assertRefused(user, "digital.sign.request", "unlink", ids=batch.ids)
@@ -229,23 +367,37 @@ class TestEvidenceExternalApi(ExternalApiMixin, EvidenceCommon, HttpCase):
         self.assertRefused(user, "digital.sign.field", "unlink", ids=docs.field_ids.ids)
         events = docs.sudo().event_ids
         self.assertRefused(user, "digital.sign.event", "unlink", ids=events.ids)
-        self.assertRefused(user, "digital.sign.event", "write", ids=events.ids,
-                           vals={"details": "forged"})
-        self.assertRefused(user, "digital.sign.event", "create", vals_list=[{
-            "request_id": docs[0].id, "event_type": "signed", "event_date": SOON}])
+        self.assertRefused(
+            user, "digital.sign.event", "write", ids=events.ids, vals={"details": "forged"}
+        )
+        self.assertRefused(
+            user,
+            "digital.sign.event",
+            "create",
+            vals_list=[{"request_id": docs[0].id, "event_type": "signed", "event_date": SOON}],
+        )
         # Import (the web client's import and `load`), one row and several.
         participants = docs.participant_ids
         for rows in ([participants[1]], participants):
             with mute_logger("odoo.http", "odoo.addons.rpc.controllers.json2"):
-                ok, result = self.json2(user, "digital.sign.participant", "load",
-                                        fields=[".id", "state", "signed_at"],
-                                        data=[[str(p.id), "signed", SOON] for p in rows])
+                ok, result = self.json2(
+                    user,
+                    "digital.sign.participant",
+                    "load",
+                    fields=[".id", "state", "signed_at"],
+                    data=[[str(p.id), "signed", SOON] for p in rows],
+                )
             self.assertTrue(not ok or result.get("messages"), result)
         # The linked documents' digital status.
         record = self.env[docs[0].res_model].browse(docs[0].res_id)
-        self.assertRefused(user, record._name, "write", ids=record.ids,
-                           vals={"digital_sign_state": "signed"},
-                           expect=flow if record.with_user(user).has_access("write") else None)
+        self.assertRefused(
+            user,
+            record._name,
+            "write",
+            ids=record.ids,
+            vals={"digital_sign_state": "signed"},
+            expect=flow if record.with_user(user).has_access("write") else None,
+        )
         self.assertEqual(self.snapshot(docs | done), before)
 
     @mute_logger("odoo.http")
@@ -280,8 +432,9 @@ class TestEvidenceExternalApi(ExternalApiMixin, EvidenceCommon, HttpCase):
         ]
         for model, method, args in calls:
             with self.subTest(model=model, method=method), self.assertRaises(Fault):
-                self.xmlrpc_object.execute_kw(self.env.cr.dbname, uid, "hd_portal", model,
-                                              method, args)
+                self.xmlrpc_object.execute_kw(
+                    self.env.cr.dbname, uid, "hd_portal", model, method, args
+                )
         self.assertEqual(self.snapshot(self.quote_docs | self.ticket_docs | self.done_doc), before)
 
     @mute_logger("odoo.http", "odoo.addons.rpc.controllers.xmlrpc")
@@ -306,97 +459,246 @@ class TestEvidenceExternalApi(ExternalApiMixin, EvidenceCommon, HttpCase):
     def test_signed_files_cannot_be_replaced_through_attachments(self):
         before = self.snapshot(self.done_doc)
         Attachment = self.env["ir.attachment"].sudo()
-        signed = Attachment.search([("res_model", "=", "digital.sign.request"),
-                                    ("res_id", "=", self.done_doc.id),
-                                    ("res_field", "=", "signed_pdf")])
+        signed = Attachment.search(
+            [
+                ("res_model", "=", "digital.sign.request"),
+                ("res_id", "=", self.done_doc.id),
+                ("res_field", "=", "signed_pdf"),
+            ]
+        )
         self.assertEqual(len(signed), 1)
-        copies = Attachment.search([("digital_sign_locked", "=", True), "|", "&",
-                                    ("res_model", "=", "digital.sign.request"),
-                                    ("res_id", "=", self.done_doc.id), "&",
-                                    ("res_model", "=", "sale.order"),
-                                    ("res_id", "=", self.orders[2].id)])
+        copies = Attachment.search(
+            [
+                ("digital_sign_locked", "=", True),
+                "|",
+                "&",
+                ("res_model", "=", "digital.sign.request"),
+                ("res_id", "=", self.done_doc.id),
+                "&",
+                ("res_model", "=", "sale.order"),
+                ("res_id", "=", self.orders[2].id),
+            ]
+        )
         self.assertEqual(set(copies.mapped("res_model")), {"digital.sign.request", "sale.order"})
-        image = Attachment.search([("res_model", "=", "digital.sign.field"),
-                                   ("res_field", "=", "value_image"),
-                                   ("res_id", "in", self.done_doc.field_ids.ids)], limit=1)
+        image = Attachment.search(
+            [
+                ("res_model", "=", "digital.sign.field"),
+                ("res_field", "=", "value_image"),
+                ("res_id", "in", self.done_doc.field_ids.ids),
+            ],
+            limit=1,
+        )
         forged = base64.b64encode(FORGED_PDF).decode()
         evidence = "only the signing flow writes or removes it"
         for user in (self.user_a, self.manager, self.admin):
-            own = self.json2(user, "ir.attachment", "create", vals_list=[{
-                "name": "mine.pdf", "datas": forged, "res_model": "digital.sign.request",
-                "res_id": self.done_doc.id}])
+            own = self.json2(
+                user,
+                "ir.attachment",
+                "create",
+                vals_list=[
+                    {
+                        "name": "mine.pdf",
+                        "datas": forged,
+                        "res_model": "digital.sign.request",
+                        "res_id": self.done_doc.id,
+                    }
+                ],
+            )
             self.assertTrue(own[0], own)
             for target in (signed, signed | image, copies, image):
                 with self.subTest(user=user.login, target=target.ids):
-                    self.assertRefused(user, "ir.attachment", "write", ids=target.ids,
-                                       vals={"datas": forged}, expect=evidence)
-                    self.assertRefused(user, "ir.attachment", "unlink", ids=target.ids,
-                                       expect=evidence)
-            self.assertRefused(user, "ir.attachment", "create", vals_list=[{
-                "name": "signed.pdf", "datas": forged, "res_model": "digital.sign.request",
-                "res_id": self.done_doc.id, "res_field": "signed_pdf"}], expect=evidence)
-            self.assertRefused(user, "ir.attachment", "write", ids=own[1],
-                               vals={"res_field": "signed_pdf"}, expect=evidence)
-            self.assertRefused(user, "ir.attachment", "write", ids=own[1],
-                               vals={"digital_sign_locked": True}, expect=evidence)
+                    self.assertRefused(
+                        user,
+                        "ir.attachment",
+                        "write",
+                        ids=target.ids,
+                        vals={"datas": forged},
+                        expect=evidence,
+                    )
+                    self.assertRefused(
+                        user, "ir.attachment", "unlink", ids=target.ids, expect=evidence
+                    )
+            self.assertRefused(
+                user,
+                "ir.attachment",
+                "create",
+                vals_list=[
+                    {
+                        "name": "signed.pdf",
+                        "datas": forged,
+                        "res_model": "digital.sign.request",
+                        "res_id": self.done_doc.id,
+                        "res_field": "signed_pdf",
+                    }
+                ],
+                expect=evidence,
+            )
+            self.assertRefused(
+                user,
+                "ir.attachment",
+                "write",
+                ids=own[1],
+                vals={"res_field": "signed_pdf"},
+                expect=evidence,
+            )
+            self.assertRefused(
+                user,
+                "ir.attachment",
+                "write",
+                ids=own[1],
+                vals={"digital_sign_locked": True},
+                expect=evidence,
+            )
         self.assertEqual(self.snapshot(self.done_doc), before)
 
     @mute_logger("odoo.http")
     def test_creating_with_evidence_is_refused_and_context_defaults_are_ignored(self):
         user = self.user_a
         count = self.env["digital.sign.request"].sudo().search_count([])
-        for name, value in (("state", "signed"), ("signed_sha256", "f" * 64),
-                            ("finalize_state", "done"), ("sent_on", SOON)):
+        for name, value in (
+            ("state", "signed"),
+            ("signed_sha256", "f" * 64),
+            ("finalize_state", "done"),
+            ("sent_on", SOON),
+        ):
             with self.subTest(field=name):
-                self.assertRefused(user, "digital.sign.request", "create", vals_list=[{
-                    "name": f"Forged {name}", name: value}],
-                    expect="only the signing flow writes them")
+                self.assertRefused(
+                    user,
+                    "digital.sign.request",
+                    "create",
+                    vals_list=[{"name": f"Forged {name}", name: value}],
+                    expect="only the signing flow writes them",
+                )
         self.assertEqual(self.env["digital.sign.request"].sudo().search_count([]), count)
-        ok, ids = self.json2(user, "digital.sign.request", "create",
-                             vals_list=[{"name": "Context defaults"}],
-                             context={"default_state": "signed", "default_sent_on": SOON,
-                                      "default_signed_sha256": "f" * 64})
+        ok, ids = self.json2(
+            user,
+            "digital.sign.request",
+            "create",
+            vals_list=[{"name": "Context defaults"}],
+            context={
+                "default_state": "signed",
+                "default_sent_on": SOON,
+                "default_signed_sha256": "f" * 64,
+            },
+        )
         self.assertTrue(ok, ids)
         created = self.env["digital.sign.request"].browse(ids)
-        self.assertRecordValues(created, [{"state": "draft", "sent_on": False,
-                                           "signed_sha256": False}])
+        self.assertRecordValues(
+            created, [{"state": "draft", "sent_on": False, "signed_sha256": False}]
+        )
         # A draft's participants and places are created without evidence too.
-        self.assertRefused(user, "digital.sign.participant", "create", vals_list=[{
-            "request_id": created.id, "name": "Mallory", "state": "signed", "signed_at": SOON}])
-        self.assertRefused(user, "digital.sign.field", "create", vals_list=[{
-            "request_id": created.id, "value": "forged", "page": 1, "x0": 1, "y0": 1,
-            "x1": 9, "y1": 9}])
+        self.assertRefused(
+            user,
+            "digital.sign.participant",
+            "create",
+            vals_list=[
+                {"request_id": created.id, "name": "Mallory", "state": "signed", "signed_at": SOON}
+            ],
+        )
+        self.assertRefused(
+            user,
+            "digital.sign.field",
+            "create",
+            vals_list=[
+                {
+                    "request_id": created.id,
+                    "value": "forged",
+                    "page": 1,
+                    "x0": 1,
+                    "y0": 1,
+                    "x1": 9,
+                    "y1": 9,
+                }
+            ],
+        )
         # Nothing can be added to a sent document.
-        self.assertRefused(user, "digital.sign.participant", "create", vals_list=[{
-            "request_id": self.quote_docs[0].id, "name": "Mallory", "email": "m@example.com"}])
-        self.assertRefused(user, "digital.sign.field", "create", vals_list=[{
-            "request_id": self.quote_docs[0].id, "page": 1, "x0": 1, "y0": 1, "x1": 9, "y1": 9}])
+        self.assertRefused(
+            user,
+            "digital.sign.participant",
+            "create",
+            vals_list=[
+                {"request_id": self.quote_docs[0].id, "name": "Mallory", "email": "m@example.com"}
+            ],
+        )
+        self.assertRefused(
+            user,
+            "digital.sign.field",
+            "create",
+            vals_list=[
+                {"request_id": self.quote_docs[0].id, "page": 1, "x0": 1, "y0": 1, "x1": 9, "y1": 9}
+            ],
+        )
 
     @mute_logger("odoo.http")
     def test_linked_record_must_carry_the_mixin_and_be_writable(self):
         user = self.user_a
-        other_order = self.env["sale.order"].create({
-            "partner_id": self.customer.id, "user_id": self.user_b.id, "team_id": self.team_b.id})
-        self.assertRefused(user, "digital.sign.request", "create", vals_list=[{
-            "name": "Linked to a country", "res_model": "res.country",
-            "res_id": self.env.ref("base.se").id}], expect="can only be linked to")
-        self.assertRefused(user, "digital.sign.request", "create", vals_list=[{
-            "name": "Linked to Bob's quotation", "res_model": "sale.order",
-            "res_id": other_order.id}])
-        ok, ids = self.json2(user, "digital.sign.request", "create", vals_list=[{
-            "name": "Linked to my quotation", "res_model": "sale.order",
-            "res_id": self.orders[0].id}])
+        other_order = self.env["sale.order"].create(
+            {"partner_id": self.customer.id, "user_id": self.user_b.id, "team_id": self.team_b.id}
+        )
+        self.assertRefused(
+            user,
+            "digital.sign.request",
+            "create",
+            vals_list=[
+                {
+                    "name": "Linked to a country",
+                    "res_model": "res.country",
+                    "res_id": self.env.ref("base.se").id,
+                }
+            ],
+            expect="can only be linked to",
+        )
+        self.assertRefused(
+            user,
+            "digital.sign.request",
+            "create",
+            vals_list=[
+                {
+                    "name": "Linked to Bob's quotation",
+                    "res_model": "sale.order",
+                    "res_id": other_order.id,
+                }
+            ],
+        )
+        ok, ids = self.json2(
+            user,
+            "digital.sign.request",
+            "create",
+            vals_list=[
+                {
+                    "name": "Linked to my quotation",
+                    "res_model": "sale.order",
+                    "res_id": self.orders[0].id,
+                }
+            ],
+        )
         self.assertTrue(ok, ids)
 
     def test_copy_carries_no_evidence(self):
-        ok, new_id = self.json2(self.user_a, "digital.sign.request", "copy",
-                                ids=self.done_doc.ids, default={"name": "Second round"})
+        ok, new_id = self.json2(
+            self.user_a,
+            "digital.sign.request",
+            "copy",
+            ids=self.done_doc.ids,
+            default={"name": "Second round"},
+        )
         self.assertTrue(ok, new_id)
         copy = self.env["digital.sign.request"].browse(new_id)
-        self.assertRecordValues(copy, [{
-            "state": "draft", "sent_on": False, "signed_on": False, "signed_pdf": False,
-            "signed_sha256": False, "finalize_state": "none", "seal_state": "none",
-            "original_pdf": False}])
+        self.assertRecordValues(
+            copy,
+            [
+                {
+                    "state": "draft",
+                    "sent_on": False,
+                    "signed_on": False,
+                    "signed_pdf": False,
+                    "signed_sha256": False,
+                    "finalize_state": "none",
+                    "seal_state": "none",
+                    "original_pdf": False,
+                }
+            ],
+        )
         self.assertEqual(len(copy.participant_ids), len(self.done_doc.participant_ids))
         self.assertEqual(set(copy.participant_ids.mapped("state")), {"waiting"})
         self.assertFalse(any(copy.participant_ids.mapped("signed_at")))
@@ -408,12 +710,22 @@ class TestEvidenceExternalApi(ExternalApiMixin, EvidenceCommon, HttpCase):
 
     def test_no_name_leaks_through_the_linked_record(self):
         ticket_b = self._create_ticket(team=self.hd_team_b, name="Secret merger with ACME")
-        request = self.env["digital.sign.request"].create({
-            "name": "Owned by Hanna", "user_id": self.agent.id, "helpdesk_team_id": self.hd_team.id,
-            "res_model": "helpdesk.ticket", "res_id": ticket_b.id,
-        })
-        ok, rows = self.json2(self.agent, "digital.sign.request", "read", ids=request.ids,
-                              fields=["res_name", "res_model_name", "display_name"])
+        request = self.env["digital.sign.request"].create(
+            {
+                "name": "Owned by Hanna",
+                "user_id": self.agent.id,
+                "helpdesk_team_id": self.hd_team.id,
+                "res_model": "helpdesk.ticket",
+                "res_id": ticket_b.id,
+            }
+        )
+        ok, rows = self.json2(
+            self.agent,
+            "digital.sign.request",
+            "read",
+            ids=request.ids,
+            fields=["res_name", "res_model_name", "display_name"],
+        )
         self.assertTrue(ok, rows)
         self.assertNotIn("ACME", json.dumps(rows))
         self.assertEqual(rows[0]["res_name"], "(restricted)")
@@ -433,15 +745,24 @@ class TestLiveLinks(ExternalApiMixin, EvidenceCommon, HttpCase):
         cosigner.sudo().otp_channel = "sms"
         cosigner.sudo().mobile = "+46701234567"
         cosigner._otp_send()
-        teammate = new_test_user(self.env, login="sign_teammate", name="Tina Teammate",
-                                 groups="sales_team.group_sale_salesman_all_leads")
+        teammate = new_test_user(
+            self.env,
+            login="sign_teammate",
+            name="Tina Teammate",
+            groups="sales_team.group_sale_salesman_all_leads",
+        )
         self.team_a.member_ids = [Command.link(teammate.id)]
-        sales_manager = new_test_user(self.env, login="sales_boss", name="Sam Boss",
-                                      groups="sales_team.group_sale_manager")
+        sales_manager = new_test_user(
+            self.env, login="sales_boss", name="Sam Boss", groups="sales_team.group_sale_manager"
+        )
         self.team_a.member_ids = [Command.link(sales_manager.id)]
         self.assertTrue(doc.with_user(teammate).has_access("read"))
-        for user, sees in ((self.user_a, True), (teammate, False), (self.manager, True),
-                           (sales_manager, True)):
+        for user, sees in (
+            (self.user_a, True),
+            (teammate, False),
+            (self.manager, True),
+            (sales_manager, True),
+        ):
             with self.subTest(user=user.login):
                 url = order.with_user(user).digital_sign_url
                 code = cosigner.with_user(user).otp_agent_code
@@ -461,11 +782,20 @@ class TestLiveLinks(ExternalApiMixin, EvidenceCommon, HttpCase):
         doc = self.quote_docs[0]
         for user in (self.user_a, self.manager, self.admin):
             with self.subTest(user=user.login), mute_logger("odoo.http"):
-                ok, body = self.json2(user, "digital.sign.participant", "read",
-                                      ids=doc.participant_ids.ids, fields=["access_token"])
+                ok, body = self.json2(
+                    user,
+                    "digital.sign.participant",
+                    "read",
+                    ids=doc.participant_ids.ids,
+                    fields=["access_token"],
+                )
                 self.assertFalse(ok)
-                ok, body = self.json2(user, "digital.sign.participant", "search_read",
-                                      domain=[("id", "in", doc.participant_ids.ids)])
+                ok, body = self.json2(
+                    user,
+                    "digital.sign.participant",
+                    "search_read",
+                    domain=[("id", "in", doc.participant_ids.ids)],
+                )
                 self.assertTrue(ok, body)
                 self.assertNotIn("access_token", body[0])
                 self.assertNotIn("otp_visible_code", body[0])
@@ -475,39 +805,66 @@ class TestLiveLinks(ExternalApiMixin, EvidenceCommon, HttpCase):
         cosigner = doc.participant_ids[1]
         cosigner._invite(reminder=True)
         # A code by e-mail (invited by SMS) too.
-        cosigner.sudo().write({"invite_channel": "sms", "mobile": "+46701234567",
-                               "otp_channel": "email"})
+        cosigner.sudo().write(
+            {"invite_channel": "sms", "mobile": "+46701234567", "otp_channel": "email"}
+        )
         self.assertEqual(cosigner._otp_send()["status"], "ok")
         token = cosigner.sudo().access_token
-        mails = self.env["mail.mail"].sudo().search(
-            [("digital_sign_participant_id", "in", doc.participant_ids.ids)])
+        mails = (
+            self.env["mail.mail"]
+            .sudo()
+            .search([("digital_sign_participant_id", "in", doc.participant_ids.ids)])
+        )
         self.assertTrue(mails)
         self.assertTrue(any(token in (mail.body_html or "") for mail in mails))
         self.assertFalse(any(mails.mapped("model")))
         for user in (self.user_a, self.agent, self.manager, self.admin):
             with self.subTest(user=user.login):
-                ok, found = self.json2(user, "mail.message", "search_read",
-                                       domain=[("id", "in", mails.mail_message_id.ids)],
-                                       fields=["body"])
+                ok, found = self.json2(
+                    user,
+                    "mail.message",
+                    "search_read",
+                    domain=[("id", "in", mails.mail_message_id.ids)],
+                    fields=["body"],
+                )
                 self.assertTrue(ok, found)
                 self.assertEqual(found, [])
-                ok, found = self.json2(user, "mail.message", "search_read",
-                                       domain=[("body", "ilike", token)], fields=["body"])
+                ok, found = self.json2(
+                    user,
+                    "mail.message",
+                    "search_read",
+                    domain=[("body", "ilike", token)],
+                    fields=["body"],
+                )
                 self.assertEqual(found, [])
                 # The SMS queue is for administrators only.
-                ok, found = self.json2(user, "sms.sms", "search_read",
-                                       domain=[("body", "ilike", token)], fields=["body"])
+                ok, found = self.json2(
+                    user,
+                    "sms.sms",
+                    "search_read",
+                    domain=[("body", "ilike", token)],
+                    fields=["body"],
+                )
                 self.assertTrue(not ok or found == [] or user == self.admin)
 
     def test_conversation_link_is_for_the_customer_alone(self):
         ticket = self._create_ticket(name="Call in progress")
-        follower = new_test_user(self.env, login="hd_follower", groups="base.group_portal",
-                                 name="Fiona Follower", email="fiona@example.com")
+        follower = new_test_user(
+            self.env,
+            login="hd_follower",
+            groups="base.group_portal",
+            name="Fiona Follower",
+            email="fiona@example.com",
+        )
         ticket.message_subscribe(partner_ids=(follower.partner_id | self.portal_partner).ids)
         sign_request, action = self._send(ticket, mode="conversation")
         self.assertEqual(action["context"]["default_subtype_xmlid"], "mail.mt_note")
-        composer = self.env["mail.compose.message"].with_user(self.agent).with_context(
-            **action["context"]).create({})
+        composer = (
+            self.env["mail.compose.message"]
+            .with_user(self.agent)
+            .with_context(**action["context"])
+            .create({})
+        )
         composer._action_send_mail()
         message = ticket.message_ids.filtered(lambda m: "/digital_sign/s/" in (m.body or ""))
         self.assertEqual(len(message), 1)
@@ -516,8 +873,11 @@ class TestLiveLinks(ExternalApiMixin, EvidenceCommon, HttpCase):
         self.assertNotIn(follower.partner_id, message.notification_ids.res_partner_id)
         # The ticket's portal page (its customer and a follower) never shows it.
         for portal in (self.portal_user, follower):
-            messages = self.env["mail.message"].with_user(portal).search(
-                [("model", "=", "helpdesk.ticket"), ("res_id", "=", ticket.id)])
+            messages = (
+                self.env["mail.message"]
+                .with_user(portal)
+                .search([("model", "=", "helpdesk.ticket"), ("res_id", "=", ticket.id)])
+            )
             self.assertNotIn(message, messages)
 
     def test_a_page_opened_while_logged_in_says_by_whom(self):
@@ -539,8 +899,9 @@ class TestLiveLinks(ExternalApiMixin, EvidenceCommon, HttpCase):
         # An anonymous visitor logs nothing of the kind.
         self.logout()
         self.url_open(doc.participant_ids[0]._get_signing_path())
-        self.assertEqual(len(doc.sudo().event_ids.filtered(
-            lambda e: e.event_type == "opened_logged_in")), 1)
+        self.assertEqual(
+            len(doc.sudo().event_ids.filtered(lambda e: e.event_type == "opened_logged_in")), 1
+        )
 
 
 @tagged("post_install", "-at_install")
@@ -553,10 +914,14 @@ class TestEvidenceFromTheFlowOnly(EvidenceCommon, HttpCase):
         self.env.flush_all()
         self.env.cr.execute(
             "UPDATE digital_sign_participant SET state = 'signed', signed_at = now() "
-            "WHERE request_id = %s", [request.id])
+            "WHERE request_id = %s",
+            [request.id],
+        )
         self.env.cr.execute(
             "UPDATE digital_sign_request SET state = 'signed', finalize_state = 'pending', "
-            "signed_on = now() WHERE id = %s", [request.id])
+            "signed_on = now() WHERE id = %s",
+            [request.id],
+        )
         self.env.invalidate_all()
 
     def test_finalize_refuses_a_request_whose_signatures_did_not_come_from_the_flow(self):
@@ -564,8 +929,9 @@ class TestEvidenceFromTheFlowOnly(EvidenceCommon, HttpCase):
         self._forge_signed(request)
         cron = self.env.ref("digital_sign.ir_cron_finalize_documents")
         cron.method_direct_trigger()
-        self.assertRecordValues(request, [{"finalize_state": "error", "signed_pdf": False,
-                                           "seal_state": "none"}])
+        self.assertRecordValues(
+            request, [{"finalize_state": "error", "signed_pdf": False, "seal_state": "none"}]
+        )
         self.assertIn("Carl", request.finalize_error)
         self.assertIn(request.reference, request.finalize_error)
         refused = request.sudo().event_ids.filtered(lambda e: e.event_type == "finalize_refused")
@@ -580,8 +946,10 @@ class TestEvidenceFromTheFlowOnly(EvidenceCommon, HttpCase):
         self.assertEqual(request.state, "signed")
         # A value erased behind the flow's back.
         self.env.flush_all()
-        self.env.cr.execute("DELETE FROM ir_attachment WHERE res_model = 'digital.sign.field' "
-                            "AND res_id IN %s", [tuple(request.field_ids.ids)])
+        self.env.cr.execute(
+            "DELETE FROM ir_attachment WHERE res_model = 'digital.sign.field' AND res_id IN %s",
+            [tuple(request.field_ids.ids)],
+        )
         self.env.invalidate_all()
         self.assertFalse(request._finalize())
         self.assertEqual(request.finalize_state, "error")
@@ -590,8 +958,10 @@ class TestEvidenceFromTheFlowOnly(EvidenceCommon, HttpCase):
         other = self.ticket_docs[1]
         self._sign_as(other.participant_ids[1])
         self.env.flush_all()
-        self.env.cr.execute("UPDATE digital_sign_event SET details = 'changed' WHERE id = %s",
-                            [other.sudo().event_ids.sorted("sequence")[2].id])
+        self.env.cr.execute(
+            "UPDATE digital_sign_event SET details = 'changed' WHERE id = %s",
+            [other.sudo().event_ids.sorted("sequence")[2].id],
+        )
         self.env.invalidate_all()
         self.assertFalse(other._finalize())
         self.assertIn("audit trail is broken", other.finalize_error)
@@ -601,8 +971,9 @@ class TestEvidenceFromTheFlowOnly(EvidenceCommon, HttpCase):
         self._sign_as(request.participant_ids[1])
         self.assertTrue(request._finalize())
         self.assertEqual(request.finalize_state, "done")
-        digest = hashlib.sha256(base64.b64decode(
-            request.sudo().with_context(bin_size=False).signed_pdf)).hexdigest()
+        digest = hashlib.sha256(
+            base64.b64decode(request.sudo().with_context(bin_size=False).signed_pdf)
+        ).hexdigest()
         self.assertEqual(digest, request.signed_sha256)
 
     def test_a_sent_document_is_archived_not_deleted_and_keeps_its_events(self):
@@ -627,8 +998,9 @@ class TestEvidenceFromTheFlowOnly(EvidenceCommon, HttpCase):
 
     def test_reset_to_draft_never_erases_a_signature(self):
         request = self.quote_docs[0]
-        self.env["digital.sign.request.cancel"].with_user(self.user_a).create({
-            "request_ids": request.ids, "reason": "Wrong price"}).action_cancel()
+        self.env["digital.sign.request.cancel"].with_user(self.user_a).create(
+            {"request_ids": request.ids, "reason": "Wrong price"}
+        ).action_cancel()
         self.assertEqual(request.state, "cancelled")
         with self.assertRaisesRegex(Exception, "never erased"):
             request.with_user(self.user_a).action_reset_to_draft()
@@ -642,20 +1014,42 @@ class TestFlowAsUsers(EvidenceCommon, HttpCase):
 
     def test_salesperson_runs_the_whole_backend_flow(self):
         Request = self.env["digital.sign.request"].with_user(self.user_a)
-        request = Request.create({
-            "name": "Flow as Alice", "partner_id": self.customer.id,
-            "original_pdf": b64(self.pdf_two_roles), "original_filename": "c.pdf",
-            "participant_ids": [Command.create(person("Ingrid", "Customer")),
-                                Command.create(person("Carl", "Cosigner"))],
-        })
+        request = Request.create(
+            {
+                "name": "Flow as Alice",
+                "partner_id": self.customer.id,
+                "original_pdf": b64(self.pdf_two_roles),
+                "original_filename": "c.pdf",
+                "participant_ids": [
+                    Command.create(person("Ingrid", "Customer")),
+                    Command.create(person("Carl", "Cosigner")),
+                ],
+            }
+        )
         action = request.action_count_signatures()
         self.assertTrue(action)
         self.assertEqual(len(request.field_ids), 3)
         self.assertTrue(all(request.field_ids.mapped("participant_id")))
-        data = self.env["digital.sign.field"].with_user(self.user_a).save_places_editor_data(
-            request.id, {"create": [{
-                "page": 1, "kind": "text", "x0": 72, "y0": 100, "width": 100, "height": 20,
-                "participant_id": request.participant_ids[0].id}]})
+        data = (
+            self.env["digital.sign.field"]
+            .with_user(self.user_a)
+            .save_places_editor_data(
+                request.id,
+                {
+                    "create": [
+                        {
+                            "page": 1,
+                            "kind": "text",
+                            "x0": 72,
+                            "y0": 100,
+                            "width": 100,
+                            "height": 20,
+                            "participant_id": request.participant_ids[0].id,
+                        }
+                    ]
+                },
+            )
+        )
         self.assertEqual(len(data["places"]), 4)
         self.assertEqual(request.field_ids.filtered(lambda f: f.kind == "text").source, "manual")
         request.action_detect_fields()
@@ -664,17 +1058,24 @@ class TestFlowAsUsers(EvidenceCommon, HttpCase):
         self.assertEqual(request.state, "sent")
         self.assertEqual(set(request.participant_ids.mapped("state")), {"sent"})
         # Re-engage a participant, extend the deadline, check the status.
-        wizard = self.env["digital.sign.participant.reengage"].with_user(self.user_a).create({
-            "participant_id": request.participant_ids[1].id, "email": "carl@elsewhere.example"})
+        wizard = (
+            self.env["digital.sign.participant.reengage"]
+            .with_user(self.user_a)
+            .create(
+                {"participant_id": request.participant_ids[1].id, "email": "carl@elsewhere.example"}
+            )
+        )
         wizard.action_reengage()
         self.assertEqual(request.participant_ids[1].email, "carl@elsewhere.example")
         request.deadline = fields.Datetime.now() + timedelta(days=60)
-        self.assertTrue(request.sudo().event_ids.filtered(
-            lambda e: e.event_type == "deadline_changed"))
+        self.assertTrue(
+            request.sudo().event_ids.filtered(lambda e: e.event_type == "deadline_changed")
+        )
         request.action_check_status()
         # Cancel, reset and send again.
-        self.env["digital.sign.request.cancel"].with_user(self.user_a).create({
-            "request_ids": request.ids, "reason": "New price"}).action_cancel()
+        self.env["digital.sign.request.cancel"].with_user(self.user_a).create(
+            {"request_ids": request.ids, "reason": "New price"}
+        ).action_cancel()
         self.assertEqual(request.state, "cancelled")
         request.action_reset_to_draft()
         self.assertEqual(request.state, "draft")

@@ -33,10 +33,15 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
         wizard_form.pdf_file = b64(make_arrow_pdf(2))
         self.assertIn("Page 1: 2 ×", wizard_form.marker_summary)
         # a ticket holding a PDF proposes it
-        attachment = self.env["ir.attachment"].create({
-            "name": "arrow_contract.pdf", "raw": self.arrow_pdf, "mimetype": "application/pdf",
-            "res_model": "helpdesk.ticket", "res_id": ticket.id,
-        })
+        attachment = self.env["ir.attachment"].create(
+            {
+                "name": "arrow_contract.pdf",
+                "raw": self.arrow_pdf,
+                "mimetype": "application/pdf",
+                "res_model": "helpdesk.ticket",
+                "res_id": ticket.id,
+            }
+        )
         wizard_form = self._open_wizard(ticket)
         self.assertEqual(wizard_form.pdf_source, "attachment")
         wizard_form.attachment_id = attachment
@@ -47,10 +52,15 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
         self.assertEqual(sign_request.original_filename, "arrow_contract.pdf")
         self.assertEqual(base64.b64decode(sign_request.original_pdf), self.arrow_pdf)
         # a ticket from an unknown sender proposes its name and address
-        anonymous = self.env["helpdesk.ticket"].create({
-            "name": "Anonymous", "description": "x", "team_id": self.hd_team.id,
-            "partner_name": "Nora Nobody", "partner_email": "nora@example.com",
-        })
+        anonymous = self.env["helpdesk.ticket"].create(
+            {
+                "name": "Anonymous",
+                "description": "x",
+                "team_id": self.hd_team.id,
+                "partner_name": "Nora Nobody",
+                "partner_email": "nora@example.com",
+            }
+        )
         line = self._open_wizard(anonymous).line_ids.edit(0)
         self.assertEqual((line.name, line.email), ("Nora Nobody", "nora@example.com"))
         line.save()
@@ -63,8 +73,9 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
         self.assertEqual(sign_request.state, "sent")
         self.assertEqual(sign_request.sending_mode, "standard")
         self.assertEqual(sign_request.deadline, NOW + timedelta(days=30))
-        self.assertEqual((sign_request.res_model, sign_request.res_id),
-                         ("helpdesk.ticket", ticket.id))
+        self.assertEqual(
+            (sign_request.res_model, sign_request.res_id), ("helpdesk.ticket", ticket.id)
+        )
         self.assertEqual(sign_request.partner_id, self.portal_partner)
         self.assertEqual(sign_request.helpdesk_team_id, self.hd_team)
         self.assertEqual(sign_request.user_id, self.agent)
@@ -82,8 +93,9 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
                     self.ICP.set_param("digital_sign.single_signature_timeout", timeout)
                 ticket = self._create_ticket()
                 with freeze_time(NOW):
-                    sign_request, action = self._send(ticket, pdf=make_arrow_pdf(arrows),
-                                                      mode="conversation")
+                    sign_request, action = self._send(
+                        ticket, pdf=make_arrow_pdf(arrows), mode="conversation"
+                    )
                 self.assertEqual(sign_request.sending_mode, "conversation")
                 places = sign_request.field_ids.filtered(lambda f: f.kind == "signature")
                 self.assertEqual(len(places), arrows)
@@ -103,8 +115,9 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
             self.assertEqual(context["default_model"], "helpdesk.ticket")
             self.assertEqual(context["default_res_ids"], ticket.ids)
             self.assertEqual(context["default_composition_mode"], "comment")
-            composer_form = Form(self.env["mail.compose.message"].with_user(self.agent)
-                                 .with_context(**context))
+            composer_form = Form(
+                self.env["mail.compose.message"].with_user(self.agent).with_context(**context)
+            )
             self.assertIn(f'href="{url}"', str(composer_form.body))
             self.assertIn("10 minutes", str(composer_form.body))
             self.assertEqual(composer_form.partner_ids[:], self.portal_partner)
@@ -120,25 +133,31 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
         ticket = self._create_ticket()
         wizard = self._wizard(ticket, pdf=make_arrow_pdf(2), mode="conversation")
         action = wizard.action_review()
-        self.assertEqual((action["res_model"], action["view_mode"]),
-                         ("digital.sign.request", "form"))
+        self.assertEqual(
+            (action["res_model"], action["view_mode"]), ("digital.sign.request", "form")
+        )
         Request = self.env["digital.sign.request"].with_user(self.agent)
         sign_request = Request.browse(action["res_id"])
         self.assertEqual(sign_request.state, "draft")
         self.assertEqual(ticket.digital_sign_state, "draft")
         count = sign_request.action_count_signatures()
         self.assertEqual(count["res_model"], "digital.sign.field")
-        self.assertEqual(count["views"][0][0],
-                         self.env.ref("digital_sign.digital_sign_field_view_list_count").id)
+        self.assertEqual(
+            count["views"][0][0], self.env.ref("digital_sign.digital_sign_field_view_list_count").id
+        )
         places = self.env["digital.sign.field"].with_user(self.agent).search(count["domain"])
         self.assertEqual(len(places), 2)
         places[1].mandatory = False  # the agent makes the second place optional
         with freeze_time(NOW):
             result = sign_request.action_send()
-        self.assertEqual(result["res_model"], "mail.compose.message",
-                         "sent from its own form, the document still goes into the conversation")
-        self.assertIn(sign_request.participant_ids._get_signing_url(),
-                      str(result["context"]["default_body"]))
+        self.assertEqual(
+            result["res_model"],
+            "mail.compose.message",
+            "sent from its own form, the document still goes into the conversation",
+        )
+        self.assertIn(
+            sign_request.participant_ids._get_signing_url(), str(result["context"]["default_body"])
+        )
         self.assertEqual(sign_request.deadline, NOW + timedelta(seconds=1200))
         self.assertEqual(ticket.digital_sign_state, "sent")
 
@@ -240,8 +259,10 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
         self._sign(sign_request)
         self.finalize_cron.method_direct_trigger()
         self.assertEqual(ticket.stage_id, self.stage_new)
-        self.assertTrue(ticket.message_ids.filtered(
-            lambda m: "Signed (signing tests)" in str(m.body)), "the ticket says why")
+        self.assertTrue(
+            ticket.message_ids.filtered(lambda m: "Signed (signing tests)" in str(m.body)),
+            "the ticket says why",
+        )
 
     # === the portal === #
     def _portal_page(self, ticket, token=None):
@@ -250,8 +271,9 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
 
     def test_portal_lists_only_the_customers_own_documents_and_links(self):
         ticket = self._create_ticket()
-        other_ticket = self._create_ticket(partner=self.other_portal_user.partner_id,
-                                           name="Someone else's ticket")
+        other_ticket = self._create_ticket(
+            partner=self.other_portal_user.partner_id, name="Someone else's ticket"
+        )
         wizard_form = self._open_wizard(ticket)
         wizard_form.name = "Repair quote"
         wizard_form.pdf_file = b64(self.pdf_two_roles)
@@ -273,8 +295,12 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
         self.assertIn("Repair quote", page.text)
         self.assertIn(sign, page.text)
         self.assertNotIn("/digital_sign/s/", page.text, "no signing link in the page")
-        self.assertTrue(self.url_open(sign, allow_redirects=False).headers["Location"].endswith(
-            petra._get_signing_path()), "Sign leads to her own page")
+        self.assertTrue(
+            self.url_open(sign, allow_redirects=False)
+            .headers["Location"]
+            .endswith(petra._get_signing_path()),
+            "Sign leads to her own page",
+        )
         self.assertNotIn(carl._get_signing_path(), page.text, "never another person's link")
         self.assertNotIn("Other quote", page.text)
         self.assertNotIn(other_link, page.text)
@@ -300,8 +326,11 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
         self.assertIn("no-store", response.headers["Cache-Control"])
         self.assertEqual(self.url_open(download).status_code, 200)
         quote.invalidate_recordset()
-        self.assertEqual(len(quote.event_ids.filtered(lambda e: e.event_type == "downloaded")), 1,
-                         "logged once per session, not per GET")
+        self.assertEqual(
+            len(quote.event_ids.filtered(lambda e: e.event_type == "downloaded")),
+            1,
+            "logged once per session, not per GET",
+        )
         not_found = [
             f"/my/ticket/{other_ticket.id}/signed/{other.id}",  # another customer's ticket
             f"/my/ticket/{ticket.id}/signed/{other.id}",  # a document of another ticket
@@ -319,12 +348,17 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
         page = self._portal_page(other_ticket, token)
         self.assertEqual(page.status_code, 200)
         self.assertIn("Other quote", page.text)
-        response = self.url_open(f"/my/ticket/{other_ticket.id}/signed/{other.id}"
-                                 f"?access_token={token}")
+        response = self.url_open(
+            f"/my/ticket/{other_ticket.id}/signed/{other.id}?access_token={token}"
+        )
         self.assertEqual(response.status_code, 200)
         with mute_logger("odoo.http"):
-            self.assertEqual(self.url_open(
-                f"/my/ticket/{ticket.id}/signed/{quote.id}?access_token={token}").status_code, 404)
+            self.assertEqual(
+                self.url_open(
+                    f"/my/ticket/{ticket.id}/signed/{quote.id}?access_token={token}"
+                ).status_code,
+                404,
+            )
 
     def test_portal_shows_no_link_to_a_token_holder(self):
         ticket = self._create_ticket()
@@ -339,8 +373,13 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
     def test_portal_shows_each_colleague_only_their_own_link(self):
         company = self.env["res.partner"].create({"name": "Petra's company", "is_company": True})
         self.portal_partner.parent_id = company
-        colleague = new_test_user(self.env, login="hd_portal_colleague", groups="base.group_portal",
-                                  name="Per Colleague", email="per@example.com")
+        colleague = new_test_user(
+            self.env,
+            login="hd_portal_colleague",
+            groups="base.group_portal",
+            name="Per Colleague",
+            email="per@example.com",
+        )
         colleague.partner_id.parent_id = company
         ticket = self._create_ticket()
         wizard_form = self._open_wizard(ticket)
@@ -362,17 +401,29 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
         self.assertIn("Repair quote", page.text)
         self.assertIn(sign, page.text)
         self.assertNotIn("/digital_sign/s/", page.text, "no signing link in the page")
-        self.assertTrue(self.url_open(sign, allow_redirects=False).headers["Location"].endswith(
-            per._get_signing_path()), "never a colleague's link")
+        self.assertTrue(
+            self.url_open(sign, allow_redirects=False)
+            .headers["Location"]
+            .endswith(per._get_signing_path()),
+            "never a colleague's link",
+        )
         # and Petra hers only
         self.authenticate(self.portal_user.login, self.portal_user.login)
         page = self._portal_page(ticket)
         self.assertIn(sign, page.text)
-        self.assertTrue(self.url_open(sign, allow_redirects=False).headers["Location"].endswith(
-            petra._get_signing_path()))
+        self.assertTrue(
+            self.url_open(sign, allow_redirects=False)
+            .headers["Location"]
+            .endswith(petra._get_signing_path())
+        )
         # a colleague who signs nothing on this document sees it without any link
-        other = new_test_user(self.env, login="hd_portal_colleague2", groups="base.group_portal",
-                              name="Pia Colleague", email="pia@example.com")
+        other = new_test_user(
+            self.env,
+            login="hd_portal_colleague2",
+            groups="base.group_portal",
+            name="Pia Colleague",
+            email="pia@example.com",
+        )
         other.partner_id.parent_id = company
         self.authenticate(other.login, other.login)
         page = self._portal_page(ticket)
@@ -380,8 +431,11 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
         self.assertNotIn("/digital_sign/s/", page.text)
         self.assertNotIn(sign, page.text)
         with mute_logger("odoo.http"):
-            self.assertEqual(self.url_open(sign, allow_redirects=False).status_code, 404,
-                             "a document she neither signs nor receives")
+            self.assertEqual(
+                self.url_open(sign, allow_redirects=False).status_code,
+                404,
+                "a document she neither signs nor receives",
+            )
 
     # === contacts, access, views === #
     def test_the_contact_counts_documents_sent_from_tickets(self):
@@ -399,15 +453,23 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
         self.assertTrue(sign_request.with_user(self.agent).has_access("read"))
         with self.assertRaises(AccessError), mute_logger("odoo.models"):
             sign_request.with_user(self.agent_b).check_access("read")
-        self.assertFalse(self.env["digital.sign.request"].with_user(self.agent_b).search(
-            [("res_model", "=", "helpdesk.ticket")]))
+        self.assertFalse(
+            self.env["digital.sign.request"]
+            .with_user(self.agent_b)
+            .search([("res_model", "=", "helpdesk.ticket")])
+        )
         # nor the ticket's, through the ticket
         with self.assertRaises(AccessError), mute_logger("odoo.models"):
             ticket.with_user(self.agent_b).check_access("read")
 
     def test_a_sender_outside_the_team_stays_owner(self):
-        manager = new_test_user(self.env, login="hd_all", name="Ada All", email="ada@example.com",
-                                groups="helpdesk_mgmt.group_helpdesk_user")
+        manager = new_test_user(
+            self.env,
+            login="hd_all",
+            name="Ada All",
+            email="ada@example.com",
+            groups="helpdesk_mgmt.group_helpdesk_user",
+        )
         ticket = self._create_ticket()
         sign_request, _action = self._send(ticket, user=manager)
         self.assertEqual(sign_request.user_id, manager)
@@ -415,18 +477,27 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
 
     def test_views_show_the_status_filters_and_buttons(self):
         Ticket = self.env["helpdesk.ticket"].with_user(self.agent)
-        views = Ticket.get_views([(False, "form"), (False, "list"), (False, "kanban"),
-                                  (False, "search")])["views"]
+        views = Ticket.get_views(
+            [(False, "form"), (False, "list"), (False, "kanban"), (False, "search")]
+        )["views"]
         form = views["form"]["arch"]
-        for needle in ("action_digital_sign_send", "action_digital_sign_check_status",
-                       "action_view_digital_sign_requests", 'name="digital_sign_state"',
-                       "Request signature"):
+        for needle in (
+            "action_digital_sign_send",
+            "action_digital_sign_check_status",
+            "action_view_digital_sign_requests",
+            'name="digital_sign_state"',
+            "Request signature",
+        ):
             self.assertIn(needle, form)
         self.assertIn("digital_sign_state", views["list"]["arch"])
         self.assertIn("digital_sign_state", views["kanban"]["arch"])
         search = views["search"]["arch"]
-        for needle in ("digital_sign_waiting", "digital_sign_signed", "digital_sign_rejected",
-                       "group_digital_sign_state"):
+        for needle in (
+            "digital_sign_waiting",
+            "digital_sign_signed",
+            "digital_sign_rejected",
+            "group_digital_sign_state",
+        ):
             self.assertIn(needle, search)
         waiting = self._create_ticket()
         self._send(waiting)
@@ -438,12 +509,20 @@ class TestHelpdesk(DigitalSignHelpdeskCommon, HttpCase):
 class TestHelpdeskTour(DigitalSignHelpdeskCommon, HttpCase):
     def test_agent_sends_from_the_ticket_and_the_customer_signs_in_the_portal(self):
         ticket = self._create_ticket(name="Contract for the ticket")
-        self.env["ir.attachment"].create({
-            "name": "arrow_contract.pdf", "raw": self.arrow_pdf, "mimetype": "application/pdf",
-            "res_model": "helpdesk.ticket", "res_id": ticket.id,
-        })
-        self.start_tour(f"/odoo/helpdesk.ticket/{ticket.id}", "digital_sign_helpdesk_send",
-                        login=self.agent.login)
+        self.env["ir.attachment"].create(
+            {
+                "name": "arrow_contract.pdf",
+                "raw": self.arrow_pdf,
+                "mimetype": "application/pdf",
+                "res_model": "helpdesk.ticket",
+                "res_id": ticket.id,
+            }
+        )
+        self.start_tour(
+            f"/odoo/helpdesk.ticket/{ticket.id}",
+            "digital_sign_helpdesk_send",
+            login=self.agent.login,
+        )
         sign_request = ticket.digital_sign_request_id
         self.assertEqual(sign_request.state, "sent")
         self.assertEqual(sign_request.sending_mode, "conversation")
@@ -452,11 +531,15 @@ class TestHelpdeskTour(DigitalSignHelpdeskCommon, HttpCase):
         participant = sign_request.participant_ids
         self.assertEqual(participant.partner_id, self.portal_partner)
         reply = ticket.message_ids.filtered(
-            lambda m: participant._get_signing_path() in str(m.body))
+            lambda m: participant._get_signing_path() in str(m.body)
+        )
         self.assertEqual(reply.author_id, self.agent.partner_id)
         # the customer opens the ticket in the portal and signs from its link
-        self.start_tour(f"/my/ticket/{ticket.id}", "digital_sign_helpdesk_portal_sign",
-                        login=self.portal_user.login)
+        self.start_tour(
+            f"/my/ticket/{ticket.id}",
+            "digital_sign_helpdesk_portal_sign",
+            login=self.portal_user.login,
+        )
         self.assertEqual(participant.state, "signed")
         self.assertEqual(sign_request.state, "signed")
         self.finalize_cron.method_direct_trigger()
@@ -467,6 +550,11 @@ class TestHelpdeskTour(DigitalSignHelpdeskCommon, HttpCase):
         doc = pymupdf.open(stream=signed.raw, filetype="pdf")
         signature = sign_request.field_ids
         box = pymupdf.Rect(signature.x0, signature.y0, signature.x1, signature.y1)
-        self.assertTrue([image for image in doc[0].get_image_info()
-                         if pymupdf.Rect(image["bbox"]).intersects(box)],
-                        "the drawn signature is stamped beside the arrow")
+        self.assertTrue(
+            [
+                image
+                for image in doc[0].get_image_info()
+                if pymupdf.Rect(image["bbox"]).intersects(box)
+            ],
+            "the drawn signature is stamped beside the arrow",
+        )

@@ -36,19 +36,28 @@ class _AddonTermReader(TranslationModuleReader):
             for fname in files:
                 if fname.endswith(".py"):
                     self._babel_extract_terms(
-                        fname, base, root, "odoo.tools.babel:extract_python",
+                        fname,
+                        base,
+                        root,
+                        "odoo.tools.babel:extract_python",
                         extra_comments=[PYTHON_TRANSLATION_COMMENT],
                         extract_keywords={"_": None, "_lt": None},
                     )
                 elif "/static/src" in root and fname.endswith(".js"):
                     self._babel_extract_terms(
-                        fname, base, root, "odoo.tools.babel:extract_javascript",
+                        fname,
+                        base,
+                        root,
+                        "odoo.tools.babel:extract_javascript",
                         extra_comments=[JAVASCRIPT_TRANSLATION_COMMENT],
                         extract_keywords={"_t": None},
                     )
                 elif "/static/src" in root and fname.endswith(".xml"):
                     self._babel_extract_terms(
-                        fname, base, root, "odoo.tools.translate:babel_extract_qweb",
+                        fname,
+                        base,
+                        root,
+                        "odoo.tools.translate:babel_extract_qweb",
                         extra_comments=[JAVASCRIPT_TRANSLATION_COMMENT],
                     )
 
@@ -72,7 +81,11 @@ def allowed_same_as_english():
 class TestTranslations(TransactionCase):
     def _exported_terms(self):
         reader = _AddonTermReader(self.env.cr, ["digital_sign"])
-        return {source for module, _t, _n, _r, source, _v, _c in reader if module == "digital_sign" and source}
+        return {
+            source
+            for module, _t, _n, _r, source, _v, _c in reader
+            if module == "digital_sign" and source
+        }
 
     def _po_translations(self, lang):
         path = os.path.join(get_module_path("digital_sign"), "i18n", f"{lang}.po")

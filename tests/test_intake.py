@@ -26,8 +26,16 @@ from .common import DigitalSignCommon, DigitalSignHelpdeskCommon, b64, make_pdf
 from .test_seal import SealTestMixin
 
 DIRTY_KINDS = ("javascript", "open_action", "embedded_file")
-ACTIVE_NAMES = (b"/JS", b"/JavaScript", b"/OpenAction", b"/AA", b"/Launch", b"/EmbeddedFiles",
-                b"/XFA", b"/RichMedia")
+ACTIVE_NAMES = (
+    b"/JS",
+    b"/JavaScript",
+    b"/OpenAction",
+    b"/AA",
+    b"/Launch",
+    b"/EmbeddedFiles",
+    b"/XFA",
+    b"/RichMedia",
+)
 
 
 def sha256(data):
@@ -62,20 +70,24 @@ class TestIntake(SealTestMixin, DigitalSignCommon):
         self.assertEqual(sign_request.field_ids.mapped("role"), ["Customer"])
         self.assertEqual(sign_request.field_ids.mapped("kind"), ["signature"])
         # what was removed, where
-        self.assertEqual(sign_request.removed_content, [
-            {"kind": "javascript", "document": True, "pages": [1]},
-            {"kind": "open_action", "document": True, "pages": []},
-            {"kind": "embedded_file", "document": True, "pages": [1]},
-        ])
+        self.assertEqual(
+            sign_request.removed_content,
+            [
+                {"kind": "javascript", "document": True, "pages": [1]},
+                {"kind": "open_action", "document": True, "pages": []},
+                {"kind": "embedded_file", "document": True, "pages": [1]},
+            ],
+        )
         # logged once, with both hashes, as stable codes
         sanitized = self._events(sign_request, "sanitized")
         self.assertEqual(len(sanitized), 1)
         details = json.loads(sanitized.details)
         self.assertEqual(details["uploaded_sha256"], sign_request.uploaded_sha256)
         self.assertEqual(details["original_sha256"], sign_request.original_sha256)
-        self.assertEqual(details["removed"],
-                         "javascript (document, p. 1); open_action (document); "
-                         "embedded_file (document, p. 1)")
+        self.assertEqual(
+            details["removed"],
+            "javascript (document, p. 1); open_action (document); embedded_file (document, p. 1)",
+        )
         self.assertEqual(sanitized.document_sha256, sign_request.original_sha256)
         self.assertFalse(sign_request._check_integrity())
 
@@ -83,11 +95,14 @@ class TestIntake(SealTestMixin, DigitalSignCommon):
         sign_request = self._create_request(pdf=self.dirty_pdf, user=self.user_a)
         form = Form(sign_request.with_user(self.user_a))
         self.assertEqual(form.uploaded_sha256, sha256(self.dirty_pdf))
-        self.assertEqual(form.removed_content_summary.splitlines(), [
-            "JavaScript: the document, page 1",
-            "An action run when the document opens: the document",
-            "Embedded files: the document, page 1",
-        ])
+        self.assertEqual(
+            form.removed_content_summary.splitlines(),
+            [
+                "JavaScript: the document, page 1",
+                "An action run when the document opens: the document",
+                "Embedded files: the document, page 1",
+            ],
+        )
         arch = etree.fromstring(sign_request.get_views([(False, "form")])["views"]["form"]["arch"])
         (alert,) = arch.xpath("//div[@name='removed_content_alert']")
         self.assertEqual(alert.get("invisible"), "not removed_content_summary")
@@ -123,13 +138,16 @@ class TestIntake(SealTestMixin, DigitalSignCommon):
         Request = self.env["digital.sign.request"]
         count = Request.search_count([])
         refused = PdfInvalid("left", code="pdf_active_content", kinds=("javascript", "launch"))
-        with patch.object(pdf_sanitize, "sanitize_pdf", side_effect=refused), \
-                self.assertRaises(UserError) as error:
+        with (
+            patch.object(pdf_sanitize, "sanitize_pdf", side_effect=refused),
+            self.assertRaises(UserError) as error,
+        ):
             Request.create({"name": "Stubborn", "original_pdf": b64(self.dirty_pdf)})
         self.assertEqual(
             str(error.exception),
             "This PDF carries active content that could not be removed: JavaScript, "
-            "Commands that start a program or open a file.")
+            "Commands that start a program or open a file.",
+        )
         # the existing refusals keep their messages
         with self.assertRaises(UserError) as error:
             Request.create({"name": "Locked", "original_pdf": b64(_encrypted_pdf())})
@@ -157,9 +175,12 @@ class TestIntake(SealTestMixin, DigitalSignCommon):
 
     def test_a_final_document_with_active_content_is_not_sealed(self):
         sign_request = self._signed_request()
-        with patch.object(DigitalSignRequest, "_build_final_document",
-                          lambda request: self.dirty_pdf), \
-                mute_logger("odoo.addons.digital_sign.models.digital_sign_request"):
+        with (
+            patch.object(
+                DigitalSignRequest, "_build_final_document", lambda request: self.dirty_pdf
+            ),
+            mute_logger("odoo.addons.digital_sign.models.digital_sign_request"),
+        ):
             self.assertFalse(sign_request._finalize_safely())
         self.assertEqual(sign_request.finalize_state, "pending")
         self.assertEqual(sign_request.seal_state, "none")
@@ -167,7 +188,8 @@ class TestIntake(SealTestMixin, DigitalSignCommon):
         self.assertEqual(
             sign_request.finalize_error,
             "The final document carries active content (JavaScript, An action run when the "
-            "document opens, Embedded files): it is not sealed.")
+            "document opens, Embedded files): it is not sealed.",
+        )
         self.assertTrue(self._events(sign_request, "seal_failed"))
         # once the document is clean, the next run seals it
         self.assertTrue(sign_request._finalize_safely())
@@ -185,25 +207,32 @@ class TestIntakeWizard(DigitalSignHelpdeskCommon):
         wizard_form.pdf_file = b64(self.arrow_pdf)
         self.assertFalse(wizard_form.active_content_warning)
         wizard_form.pdf_file = b64(dirty)
-        self.assertEqual(wizard_form.active_content_warning.splitlines(), [
-            "JavaScript: the document, page 1",
-            "Actions run on events (opening a page, entering a field, printing...): the "
-            "document, page 1",
-            "Commands that start a program or open a file: page 1",
-        ])
+        self.assertEqual(
+            wizard_form.active_content_warning.splitlines(),
+            [
+                "JavaScript: the document, page 1",
+                "Actions run on events (opening a page, entering a field, printing...): the "
+                "document, page 1",
+                "Commands that start a program or open a file: page 1",
+            ],
+        )
         self.assertIn("arrow", wizard_form.marker_summary, "the places are found as before")
-        arch = etree.fromstring(self.env["digital.sign.request.send"].get_views(
-            [(False, "form")])["views"]["form"]["arch"])
+        arch = etree.fromstring(
+            self.env["digital.sign.request.send"].get_views([(False, "form")])["views"]["form"][
+                "arch"
+            ]
+        )
         (alert,) = arch.xpath("//div[@name='active_content_alert']")
         self.assertEqual(alert.get("invisible"), "not active_content_warning")
         # sent anyway: the request holds the cleaned document and the upload's hash
         sign_request, _action = self._send(ticket, pdf=dirty)
         self.assertEqual(sign_request.uploaded_sha256, sha256(dirty))
         self.assertEqual(pdf_sanitize.find_active_content(sign_request._get_original_bytes()), ())
-        self.assertEqual([entry["kind"] for entry in sign_request.removed_content],
-                         ["javascript", "additional_actions", "launch"])
+        self.assertEqual(
+            [entry["kind"] for entry in sign_request.removed_content],
+            ["javascript", "additional_actions", "launch"],
+        )
         self.assertEqual(sign_request.field_ids.mapped("source"), ["arrow_glyph"])
-
 
     def test_the_wizard_runs_the_intake_before_looking_for_places(self):
         """An upload the intake refuses gets the intake's clear message in the places
@@ -215,19 +244,24 @@ class TestIntakeWizard(DigitalSignHelpdeskCommon):
         def no_parser(*args, **kwargs):
             raise AssertionError("a parser read a refused upload")
 
-        with patch.object(pdf_intake.pymupdf, "open", no_parser), \
-                patch.object(pdf_markers, "detect_markers", no_parser), \
-                patch.object(pdf_sanitize, "find_active_content", no_parser):
+        with (
+            patch.object(pdf_intake.pymupdf, "open", no_parser),
+            patch.object(pdf_markers, "detect_markers", no_parser),
+            patch.object(pdf_sanitize, "find_active_content", no_parser),
+        ):
             wizard_form.pdf_file = b64(bombs.xref_stream_bomb(2 << 30))
-        self.assertEqual(wizard_form.marker_summary,
-                         "This PDF expands to an excessive size when read and was refused.")
+        self.assertEqual(
+            wizard_form.marker_summary,
+            "This PDF expands to an excessive size when read and was refused.",
+        )
         self.assertFalse(wizard_form.active_content_warning)
         self.env["ir.config_parameter"].sudo().set_param("digital_sign.max_upload_mb", 1)
         padding = 2 * 1024 * 1024 - len(self.arrow_pdf) - 2  # a valid PDF of exactly 2 MB
         oversized = self.arrow_pdf + b"%" + b"x" * padding + b"\n"
         wizard_form.pdf_file = b64(oversized)
-        self.assertEqual(wizard_form.marker_summary,
-                         "This PDF is too large (2.0 MB; the limit is 1 MB).")
+        self.assertEqual(
+            wizard_form.marker_summary, "This PDF is too large (2.0 MB; the limit is 1 MB)."
+        )
         self.assertFalse(wizard_form.active_content_warning)
         # the same file is refused with the same message when the wizard sends it
         with self.assertRaisesRegex(UserError, "too large"):

@@ -33,20 +33,32 @@ class LiveStatusCommon(DigitalSignCommon):
 
     @staticmethod
     def _to(sent, partner, notification_type):
-        return [message for target, kind, message in sent
-                if kind == notification_type and target == partner]
+        return [
+            message
+            for target, kind, message in sent
+            if kind == notification_type and target == partner
+        ]
 
     def _sign_fields(self, participant):
-        return {str(f.id): PNG_SIGNATURE
-                for f in participant.request_id.field_ids.filtered(lambda f: f.participant_id == participant)}
+        return {
+            str(f.id): PNG_SIGNATURE
+            for f in participant.request_id.field_ids.filtered(
+                lambda f: f.participant_id == participant
+            )
+        }
 
 
 @tagged("post_install", "-at_install")
 class TestLiveStatus(LiveStatusCommon, HttpCase):
     def test_opening_signing_rejecting_reach_the_owner_and_followers_only(self):
-        request = self._create_request(user=self.user_a, pdf=self.pdf_two_roles, participants=[
-            person("Ingrid", "Customer"), person("Carl", "Cosigner", mandatory=False),
-        ])
+        request = self._create_request(
+            user=self.user_a,
+            pdf=self.pdf_two_roles,
+            participants=[
+                person("Ingrid", "Customer"),
+                person("Carl", "Cosigner", mandatory=False),
+            ],
+        )
         request.message_subscribe(partner_ids=(self.manager.partner_id | self.customer).ids)
         request.with_user(self.user_a).action_send()
         ingrid, carl = request.participant_ids.sorted("id")
@@ -54,26 +66,39 @@ class TestLiveStatus(LiveStatusCommon, HttpCase):
 
         ingrid._mark_viewed()
         owner = self._to(sent, self.user_a.partner_id, "digital_sign/status")
-        self.assertEqual(owner, [{"request_id": request.id, "res_model": False, "res_id": False,
-                                  "event": "viewed"}])
-        self.assertEqual(self._to(sent, self.manager.partner_id, "digital_sign/status"), owner,
-                         "an internal follower is told too")
+        self.assertEqual(
+            owner,
+            [{"request_id": request.id, "res_model": False, "res_id": False, "event": "viewed"}],
+        )
+        self.assertEqual(
+            self._to(sent, self.manager.partner_id, "digital_sign/status"),
+            owner,
+            "an internal follower is told too",
+        )
         for outsider in (self.customer, self.user_b.partner_id):
-            self.assertFalse([t for t, _kind, _m in sent if t == outsider],
-                             "customers and other users are never told")
+            self.assertFalse(
+                [t for t, _kind, _m in sent if t == outsider],
+                "customers and other users are never told",
+            )
 
         sent.clear()
         self.assertEqual(carl._reject("Not my contract")["status"], "ok")
-        self.assertEqual([m["event"] for m in self._to(sent, self.user_a.partner_id, "digital_sign/status")],
-                         ["viewed", "rejected"])
+        self.assertEqual(
+            [m["event"] for m in self._to(sent, self.user_a.partner_id, "digital_sign/status")],
+            ["viewed", "rejected"],
+        )
 
         sent.clear()
-        self.assertEqual(ingrid._submit(self._sign_fields(ingrid), True, request.original_sha256),
-                         {"status": "ok"})
+        self.assertEqual(
+            ingrid._submit(self._sign_fields(ingrid), True, request.original_sha256),
+            {"status": "ok"},
+        )
         events = [m["event"] for m in self._to(sent, self.user_a.partner_id, "digital_sign/status")]
         self.assertEqual(events, ["signed", "completed"])
-        self.assertFalse(self._to(sent, self.user_a.partner_id, "digital_sign/completed"),
-                         "no 'signed' notification before the signed document exists")
+        self.assertFalse(
+            self._to(sent, self.user_a.partner_id, "digital_sign/completed"),
+            "no 'signed' notification before the signed document exists",
+        )
 
     def test_the_signed_document_is_one_click_away(self):
         request = self._create_request(user=self.user_a)
@@ -136,20 +161,32 @@ class TestLiveStatusTour(LiveStatusCommon, HttpCase):
             customer.cookies.set(TEST_CURSOR_COOKIE_NAME, self.http_request_key)
             page = customer.get(self.base_url() + path, timeout=30)
             csrf = re.search(r'csrf_token: "([^"]+)"', page.text).group(1)
-            response = customer.post(self.base_url() + path + "/submit", timeout=30, json={
-                "jsonrpc": "2.0", "method": "call", "id": 1, "params": {
-                    "csrf_token": csrf, "values": values, "consent": True,
-                    "document_sha256": request.original_sha256,
+            response = customer.post(
+                self.base_url() + path + "/submit",
+                timeout=30,
+                json={
+                    "jsonrpc": "2.0",
+                    "method": "call",
+                    "id": 1,
+                    "params": {
+                        "csrf_token": csrf,
+                        "values": values,
+                        "consent": True,
+                        "document_sha256": request.original_sha256,
+                    },
                 },
-            })
+            )
             outcome["result"] = response.json().get("result")
 
         thread = threading.Thread(target=customer_signs)
         with patch.object(Request, "web_read", spy_web_read):
             thread.start()
             try:
-                self.start_tour(f"/odoo/action-digital_sign.digital_sign_request_action/{request.id}",
-                                "digital_sign_live_status", login=self.user_a.login)
+                self.start_tour(
+                    f"/odoo/action-digital_sign.digital_sign_request_action/{request.id}",
+                    "digital_sign_live_status",
+                    login=self.user_a.login,
+                )
             finally:
                 thread.join(60)
         self.assertEqual(outcome.get("result"), {"status": "ok"}, outcome)
@@ -166,9 +203,14 @@ class TestConversationEndsWithTicket(DigitalSignHelpdeskCommon, HttpCase):
         participant = conversation.participant_ids
         path = participant._get_signing_path()
         self.assertIn("Sign", self.url_open(path).text)
-        closed = self.env["helpdesk.ticket.stage"].create({
-            "name": "Closed (signing tests)", "sequence": 90, "fold": True, "closed": True,
-        })
+        closed = self.env["helpdesk.ticket.stage"].create(
+            {
+                "name": "Closed (signing tests)",
+                "sequence": 90,
+                "fold": True,
+                "closed": True,
+            }
+        )
         ticket.with_user(self.agent).stage_id = closed
         self.assertEqual(conversation.state, "cancelled")
         self.assertIn(ticket.display_name, conversation.cancel_reason)
@@ -179,25 +221,37 @@ class TestConversationEndsWithTicket(DigitalSignHelpdeskCommon, HttpCase):
         self.assertIn("conversation that has now ended", page.text)
         self.assertNotIn('class="o_ds_pages"', page.text, "the document is not shown")
         values = {str(f.id): PNG_SIGNATURE for f in conversation.field_ids}
-        self.assertEqual(participant._submit(values, True, conversation.original_sha256),
-                         {"status": "closed"})
+        self.assertEqual(
+            participant._submit(values, True, conversation.original_sha256), {"status": "closed"}
+        )
         self.assertEqual(self.url_open(path + "/download/original").status_code, 404)
 
     def test_moving_the_ticket_to_an_open_stage_keeps_the_link(self):
         ticket = self._create_ticket()
         conversation, _action = self._send(ticket, name="Repair quote", mode="conversation")
-        ticket.stage_id = self.env["helpdesk.ticket.stage"].create({"name": "In progress", "sequence": 5})
+        ticket.stage_id = self.env["helpdesk.ticket.stage"].create(
+            {"name": "In progress", "sequence": 5}
+        )
         self.assertEqual(conversation.state, "sent")
 
 
 @tagged("post_install", "-at_install")
 class TestStatusCheckedShown(DigitalSignCommon):
     def test_the_quotation_and_the_document_show_when_the_status_was_checked(self):
-        for model, field in (("sale.order", "digital_sign_checked_at"),
-                             ("digital.sign.request", "last_checked_at")):
-            arch = self.env[model].with_user(self.user_a).get_views([(False, "form")])["views"]["form"]["arch"]
+        for model, field in (
+            ("sale.order", "digital_sign_checked_at"),
+            ("digital.sign.request", "last_checked_at"),
+        ):
+            arch = (
+                self.env[model]
+                .with_user(self.user_a)
+                .get_views([(False, "form")])["views"]["form"]["arch"]
+            )
             self.assertIn(f'name="{field}"', arch, model)
         request = self._create_request(user=self.user_a)
         request.sudo().last_checked_at = "2026-01-02 03:04:05"
-        self.assertEqual(request.with_user(self.user_a).read(["last_checked_at"])[0]["last_checked_at"],
-                         request.last_checked_at, "the sender may read it")
+        self.assertEqual(
+            request.with_user(self.user_a).read(["last_checked_at"])[0]["last_checked_at"],
+            request.last_checked_at,
+            "the sender may read it",
+        )

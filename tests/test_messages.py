@@ -14,13 +14,34 @@ class TestMessageOutcomes(DigitalSignCommon, SMSCase, MockEmail):
         return request.event_ids.filtered(lambda e: e.event_type == event_type)
 
     def test_sms_outcomes_are_audited_without_the_text(self):
-        ok = self._create_request(name="SMS ok", participants=[{
-            "name": "Ingrid", "mobile": "+46701234567", "invite_channel": "sms", "role": "Customer"}])
-        bad = self._create_request(name="SMS bad", participants=[{
-            "name": "Carl", "mobile": "+46707654321", "invite_channel": "sms", "role": "Customer"}])
+        ok = self._create_request(
+            name="SMS ok",
+            participants=[
+                {
+                    "name": "Ingrid",
+                    "mobile": "+46701234567",
+                    "invite_channel": "sms",
+                    "role": "Customer",
+                }
+            ],
+        )
+        bad = self._create_request(
+            name="SMS bad",
+            participants=[
+                {
+                    "name": "Carl",
+                    "mobile": "+46707654321",
+                    "invite_channel": "sms",
+                    "role": "Customer",
+                }
+            ],
+        )
         (ok | bad).action_send()
-        sms = self.env["sms.sms"].sudo().search([("digital_sign_participant_id", "in",
-                                                  (ok | bad).participant_ids.ids)])
+        sms = (
+            self.env["sms.sms"]
+            .sudo()
+            .search([("digital_sign_participant_id", "in", (ok | bad).participant_ids.ids)])
+        )
         self.assertEqual(set(sms.mapped("digital_sign_purpose")), {"invitation"})
         with self.mockSMSGateway(nbr_t_error={"+46707654321": "wrong_number_format"}):
             sms._send()
@@ -37,8 +58,11 @@ class TestMessageOutcomes(DigitalSignCommon, SMSCase, MockEmail):
     def test_email_outcomes_are_audited(self):
         request = self._create_request(name="Mail")
         request.action_send()
-        mail = self.env["mail.mail"].sudo().search(
-            [("digital_sign_participant_id", "=", request.participant_ids.id)])
+        mail = (
+            self.env["mail.mail"]
+            .sudo()
+            .search([("digital_sign_participant_id", "=", request.participant_ids.id)])
+        )
         self.assertEqual(mail.digital_sign_purpose, "invitation")
         with self.mock_mail_gateway(mail_unlink_sent=False):
             mail.send()

@@ -13,11 +13,18 @@ class TestParticipantLanguage(DigitalSignCommon):
         super().setUpClass()
         for code in ("sv_SE", "zh_CN", "fr_FR"):
             cls.env["res.lang"]._activate_lang(code)
-        cls.env["ir.module.module"]._load_module_terms(["digital_sign"], ["sv_SE", "zh_CN", "fr_FR"])
+        cls.env["ir.module.module"]._load_module_terms(
+            ["digital_sign"], ["sv_SE", "zh_CN", "fr_FR"]
+        )
 
     def _mail_of(self, participant):
-        return self.env["mail.mail"].sudo().search(
-            [("digital_sign_participant_id", "=", participant.id)], order="id desc", limit=1)
+        return (
+            self.env["mail.mail"]
+            .sudo()
+            .search(
+                [("digital_sign_participant_id", "=", participant.id)], order="id desc", limit=1
+            )
+        )
 
     def test_invitation_mail_in_the_contacts_language(self):
         self.customer.lang = "sv_SE"
@@ -32,20 +39,43 @@ class TestParticipantLanguage(DigitalSignCommon):
 
     def test_the_senders_choice_wins_over_the_contact(self):
         self.customer.lang = "sv_SE"
-        request = self._create_request(name="Contrat", participants=[{
-            "partner_id": self.customer.id, "name": self.customer.name,
-            "email": self.customer.email, "role": "Customer", "lang": "zh_CN"}])
+        request = self._create_request(
+            name="Contrat",
+            participants=[
+                {
+                    "partner_id": self.customer.id,
+                    "name": self.customer.name,
+                    "email": self.customer.email,
+                    "role": "Customer",
+                    "lang": "zh_CN",
+                }
+            ],
+        )
         request.action_send()
         self.assertIn("您好", self._mail_of(request.participant_ids).body_html)
 
     def test_sms_and_code_in_the_participants_language(self):
-        request = self._create_request(name="Contrat", participants=[{
-            "name": "Amélie", "mobile": "+33612345678", "email": "amelie@example.com",
-            "invite_channel": "sms", "otp_channel": "email", "role": "Customer",
-            "lang": "fr_FR"}])
+        request = self._create_request(
+            name="Contrat",
+            participants=[
+                {
+                    "name": "Amélie",
+                    "mobile": "+33612345678",
+                    "email": "amelie@example.com",
+                    "invite_channel": "sms",
+                    "otp_channel": "email",
+                    "role": "Customer",
+                    "lang": "fr_FR",
+                }
+            ],
+        )
         request.action_send()
         participant = request.participant_ids
-        sms = self.env["sms.sms"].sudo().search([("digital_sign_participant_id", "=", participant.id)])
+        sms = (
+            self.env["sms.sms"]
+            .sudo()
+            .search([("digital_sign_participant_id", "=", participant.id)])
+        )
         self.assertIn("vous invite à signer", sms.body)
         self.assertIn("est votre code pour signer", participant._get_otp_message("123456"))
 
@@ -55,16 +85,26 @@ class TestParticipantLanguage(DigitalSignCommon):
         self.customer.lang = "it_IT"
         request = self._create_request(name="Contratto")
         self.assertFalse(request.participant_ids._is_signing_lang("it_IT"))
-        self.assertEqual(request.participant_ids._get_lang(),
-                         request.participant_ids._get_lang(preferred="en_US"))
+        self.assertEqual(
+            request.participant_ids._get_lang(),
+            request.participant_ids._get_lang(preferred="en_US"),
+        )
         self.assertEqual(request.participant_ids._get_lang(preferred="sv_SE"), "sv_SE")
 
     def test_certificate_in_the_documents_language_with_each_consent(self):
         """Labels in the owner's language; each participant's consent as they accepted it."""
-        request = self._create_request(name="Avtal", participants=[
-            {"name": "Ingrid", "email": "ingrid@example.com", "role": "Customer", "lang": "sv_SE"},
-            {"name": "王芳", "email": "wang@example.com", "role": "Cosigner", "lang": "zh_CN"},
-        ])
+        request = self._create_request(
+            name="Avtal",
+            participants=[
+                {
+                    "name": "Ingrid",
+                    "email": "ingrid@example.com",
+                    "role": "Customer",
+                    "lang": "sv_SE",
+                },
+                {"name": "王芳", "email": "wang@example.com", "role": "Cosigner", "lang": "zh_CN"},
+            ],
+        )
         request.user_id.lang = "sv_SE"
         ingrid, wang = request.participant_ids.sorted("id")
         consents = {}
@@ -76,5 +116,6 @@ class TestParticipantLanguage(DigitalSignCommon):
         data = request._prepare_completion_data()
         self.assertEqual(data.labels["title"], "Slutförandeintyg")
         self.assertEqual(data.labels["consent_text"], "Godkänd samtyckestext")
-        self.assertEqual([p.consent_text for p in data.participants],
-                         [consents[ingrid], consents[wang]])
+        self.assertEqual(
+            [p.consent_text for p in data.participants], [consents[ingrid], consents[wang]]
+        )

@@ -30,38 +30,55 @@ class DigitalSignPortalCommon(DigitalSignSaleCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.acme = cls.env["res.partner"].create({"name": "Acme AB", "is_company": True,
-                                                  "email": "office@acme.example"})
+        cls.acme = cls.env["res.partner"].create(
+            {"name": "Acme AB", "is_company": True, "email": "office@acme.example"}
+        )
         cls.petra = cls._portal_user("ds_petra", "Petra Portal", "petra@acme.example", cls.acme)
         cls.per = cls._portal_user("ds_per", "Per Colleague", "per@acme.example", cls.acme)
         cls.olle = cls._portal_user("ds_olle", "Olle Other", "olle@other.example")
-        cls.acme_login = new_test_user(cls.env, login="ds_acmeab", groups="base.group_portal",
-                                       name="Acme AB login", email="login@acme.example")
+        cls.acme_login = new_test_user(
+            cls.env,
+            login="ds_acmeab",
+            groups="base.group_portal",
+            name="Acme AB login",
+            email="login@acme.example",
+        )
         cls.acme_login.partner_id = cls.acme
         cls.finalize_cron = cls.env.ref("digital_sign.ir_cron_finalize_documents")
 
     @classmethod
     def _portal_user(cls, login, name, email, company=None):
-        user = new_test_user(cls.env, login=login, groups="base.group_portal", name=name,
-                             email=email)
-        user.partner_id.write({"parent_id": company.id if company else False,
-                               "phone": "+46 70 555 01 02"})
+        user = new_test_user(
+            cls.env, login=login, groups="base.group_portal", name=name, email=email
+        )
+        user.partner_id.write(
+            {"parent_id": company.id if company else False, "phone": "+46 70 555 01 02"}
+        )
         return user
 
     @classmethod
     def _participant(cls, user, role="Customer", **values):
         partner = user.partner_id
-        return {"partner_id": partner.id, "name": partner.name, "email": partner.email,
-                "mobile": "+46705550102", "role": role, **values}
+        return {
+            "partner_id": partner.id,
+            "name": partner.name,
+            "email": partner.email,
+            "mobile": "+46705550102",
+            "role": role,
+            **values,
+        }
 
     def _sent(self, name, participants=None, customer=None, order=None, pdf=None):
         """A document sent for signature, Petra's by default (its customer and signer)."""
         values = {"res_model": "sale.order", "res_id": order.id} if order else {}
         sign_request = self._create_request(
-            name=name, pdf=pdf,
+            name=name,
+            pdf=pdf,
             participants=participants or [self._participant(self.petra)],
-            partner_id=(customer or self.petra.partner_id).id, user_id=self.user_a.id,
-            **values)
+            partner_id=(customer or self.petra.partner_id).id,
+            user_id=self.user_a.id,
+            **values,
+        )
         with self.mock_mail_gateway():
             sign_request.action_send()
         return sign_request
@@ -95,13 +112,27 @@ class TestPortalSignatures(DigitalSignPortalCommon):
     def test_the_list_shows_each_user_their_own_documents(self):
         mine = self._sent("Petra contract")
         # addressed to Petra, signed by someone else: Petra sees it, without Sign
-        addressed = self._sent("Petra guarantee", participants=[
-            {"partner_id": self.cosigner.id, "name": self.cosigner.name,
-             "email": self.cosigner.email, "role": "Customer"}])
-        others = self._sent("Olle contract", participants=[self._participant(self.olle)],
-                            customer=self.olle.partner_id)
-        draft = self._create_request(name="Petra draft", partner_id=self.petra.partner_id.id,
-                                     participants=[self._participant(self.petra)])
+        addressed = self._sent(
+            "Petra guarantee",
+            participants=[
+                {
+                    "partner_id": self.cosigner.id,
+                    "name": self.cosigner.name,
+                    "email": self.cosigner.email,
+                    "role": "Customer",
+                }
+            ],
+        )
+        others = self._sent(
+            "Olle contract",
+            participants=[self._participant(self.olle)],
+            customer=self.olle.partner_id,
+        )
+        draft = self._create_request(
+            name="Petra draft",
+            partner_id=self.petra.partner_id.id,
+            participants=[self._participant(self.petra)],
+        )
         sign_mine = f"/my/signatures/{mine.id}/sign"
 
         self._login(self.petra)
@@ -166,8 +197,11 @@ class TestPortalSignatures(DigitalSignPortalCommon):
             self.assertEqual(names("/my/signatures?filterby=closed"), ["Delta"])
             self.assertEqual(names("/my/signatures?filterby=waiting"), [])
             self.assertEqual(names("/my/signatures?search=beta"), ["Beta"])
-            self.assertEqual(names("/my/signatures?filterby=nonsense&sortby=nonsense"),
-                             ["Alpha", "Beta", "Gamma", "Delta"], "bad values: the defaults")
+            self.assertEqual(
+                names("/my/signatures?filterby=nonsense&sortby=nonsense"),
+                ["Alpha", "Beta", "Gamma", "Delta"],
+                "bad values: the defaults",
+            )
             page = self._get("/my/signatures?sortby=name").text
             self.assertLess(page.index("Alpha agreement"), page.index("Beta agreement"))
             self.assertLess(page.index("Delta agreement"), page.index("Gamma agreement"))
@@ -180,17 +214,37 @@ class TestPortalSignatures(DigitalSignPortalCommon):
 
     # === /my/signatures/<id> === #
     def test_the_document_page_shows_names_states_and_timeline_only(self):
-        sign_request = self._sent("Joint contract", pdf=self.pdf_two_roles, participants=[
-            self._participant(self.petra),
-            {"partner_id": self.cosigner.id, "name": self.cosigner.name, "role": "Cosigner",
-             "email": self.cosigner.email, "mobile": "+46707654321", "mandatory": False}])
+        sign_request = self._sent(
+            "Joint contract",
+            pdf=self.pdf_two_roles,
+            participants=[
+                self._participant(self.petra),
+                {
+                    "partner_id": self.cosigner.id,
+                    "name": self.cosigner.name,
+                    "role": "Cosigner",
+                    "email": self.cosigner.email,
+                    "mobile": "+46707654321",
+                    "mandatory": False,
+                },
+            ],
+        )
         url = f"/my/signatures/{sign_request.id}"
         self._login(self.petra)
         page = self._get(url)
         self.assertEqual(page.status_code, 200)
-        for text in ("Joint contract", sign_request.reference, "Petra Portal", "Carl Cosigner",
-                     "Cosigner", "Invited", "Sent", "Invitation sent",
-                     f"{url}/sign", "Waiting for your signature"):
+        for text in (
+            "Joint contract",
+            sign_request.reference,
+            "Petra Portal",
+            "Carl Cosigner",
+            "Cosigner",
+            "Invited",
+            "Sent",
+            "Invitation sent",
+            f"{url}/sign",
+            "Waiting for your signature",
+        ):
             self.assertIn(text, page.text)
         for secret in ("carl@example.com", "+46707654321", "/digital_sign/s/"):
             self.assertNotIn(secret, page.text)
@@ -213,19 +267,28 @@ class TestPortalSignatures(DigitalSignPortalCommon):
         self.assertIn("/web/login", self._get(url).headers["Location"])
 
     def test_a_draft_is_never_shown(self):
-        draft = self._create_request(name="Not yet", partner_id=self.petra.partner_id.id,
-                                     participants=[self._participant(self.petra)])
+        draft = self._create_request(
+            name="Not yet",
+            partner_id=self.petra.partner_id.id,
+            participants=[self._participant(self.petra)],
+        )
         self._login(self.petra)
         with mute_logger("odoo.http"):
             for suffix in ("", "/sign", "/signed", "/certificate"):
-                self.assertEqual(self._get(f"/my/signatures/{draft.id}{suffix}").status_code,
-                                 404, suffix)
+                self.assertEqual(
+                    self._get(f"/my/signatures/{draft.id}{suffix}").status_code, 404, suffix
+                )
 
     # === Sign === #
     def test_sign_goes_straight_to_the_users_own_signing_page(self):
-        sign_request = self._sent("Joint contract", pdf=self.pdf_two_roles, participants=[
-            self._participant(self.petra, signing_order=1),
-            self._participant(self.per, role="Cosigner", signing_order=2)])
+        sign_request = self._sent(
+            "Joint contract",
+            pdf=self.pdf_two_roles,
+            participants=[
+                self._participant(self.petra, signing_order=1),
+                self._participant(self.per, role="Cosigner", signing_order=2),
+            ],
+        )
         petra, per = sign_request.participant_ids.sorted("signing_order")
         sign = f"/my/signatures/{sign_request.id}/sign"
 
@@ -245,15 +308,20 @@ class TestPortalSignatures(DigitalSignPortalCommon):
         self.assertEqual(response.status_code, 303)
         self.assertTrue(response.headers["Location"].endswith(f"/my/signatures/{sign_request.id}"))
         self.assertFalse(per._get_signing_path())
-        self.assertTrue(self._get(f"{sign}?participant={petra.id}").headers["Location"].endswith(
-            f"/my/signatures/{sign_request.id}"), "never someone else's link")
+        self.assertTrue(
+            self._get(f"{sign}?participant={petra.id}")
+            .headers["Location"]
+            .endswith(f"/my/signatures/{sign_request.id}"),
+            "never someone else's link",
+        )
         self._sign_as(petra)
         response = self._get(sign)
         self.assertTrue(response.headers["Location"].endswith(per._get_signing_path()))
         # Petra signed: her Sign leads back to the page; others get a 404 or the login
         self._login(self.petra)
-        self.assertTrue(self._get(sign).headers["Location"].endswith(
-            f"/my/signatures/{sign_request.id}"))
+        self.assertTrue(
+            self._get(sign).headers["Location"].endswith(f"/my/signatures/{sign_request.id}")
+        )
         self._login(self.olle)
         with mute_logger("odoo.http"):
             self.assertEqual(self._get(sign).status_code, 404)
@@ -265,15 +333,22 @@ class TestPortalSignatures(DigitalSignPortalCommon):
         self._login(self.petra)
         # The document is out with GetAccept (as the provider's outbox leaves it): its
         # participants sign at the service.
-        sign_request.sudo().provider_id = self.env["digital.sign.provider"].create({
-            "name": "GetAccept", "code": "getaccept", "state": "test",
-            "getaccept_api_token": "ga-token",
-        })
+        sign_request.sudo().provider_id = self.env["digital.sign.provider"].create(
+            {
+                "name": "GetAccept",
+                "code": "getaccept",
+                "state": "test",
+                "getaccept_api_token": "ga-token",
+            }
+        )
         page = self._get(f"/my/signatures/{sign_request.id}")
         self.assertNotIn(f"/my/signatures/{sign_request.id}/sign", page.text)
         self.assertIn("Waiting for your signature", page.text)
-        self.assertTrue(self._get(f"/my/signatures/{sign_request.id}/sign").headers[
-            "Location"].endswith(f"/my/signatures/{sign_request.id}"))
+        self.assertTrue(
+            self._get(f"/my/signatures/{sign_request.id}/sign")
+            .headers["Location"]
+            .endswith(f"/my/signatures/{sign_request.id}")
+        )
 
     # === downloads === #
     def test_signed_pdf_and_certificate_downloads(self):
@@ -303,8 +378,11 @@ class TestPortalSignatures(DigitalSignPortalCommon):
         self.assertIn("Certificate of completion", doc[certificate_page - 1].get_text())
         self.assertNotIn("Certificate of completion", doc[certificate_page - 2].get_text())
         downloads = self._events(sign_request, "downloaded")
-        self.assertEqual(sorted(json.loads(e.details)["document"] for e in downloads),
-                         ["certificate", "signed"], "once per session each")
+        self.assertEqual(
+            sorted(json.loads(e.details)["document"] for e in downloads),
+            ["certificate", "signed"],
+            "once per session each",
+        )
         self.assertEqual(downloads.participant_id, sign_request.participant_ids)
         self.assertEqual(set(downloads.mapped("channel")), {"portal"})
 
@@ -329,14 +407,20 @@ class TestPortalSignatures(DigitalSignPortalCommon):
         self.assertIn("Documents to sign", home.text)
         self.assertIn("Signed documents", home.text)
         self.assertIn("/my/signatures?filterby=to_sign", home.text)
-        self.assertEqual(self.make_jsonrpc_request("/my/counters", {"counters": counters}),
-                         {"digital_sign_to_sign_count": 2, "digital_sign_signed_count": 0})
+        self.assertEqual(
+            self.make_jsonrpc_request("/my/counters", {"counters": counters}),
+            {"digital_sign_to_sign_count": 2, "digital_sign_signed_count": 0},
+        )
         self._sign_as(first.participant_ids)
-        self.assertEqual(self.make_jsonrpc_request("/my/counters", {"counters": counters}),
-                         {"digital_sign_to_sign_count": 1, "digital_sign_signed_count": 1})
+        self.assertEqual(
+            self.make_jsonrpc_request("/my/counters", {"counters": counters}),
+            {"digital_sign_to_sign_count": 1, "digital_sign_signed_count": 1},
+        )
         self._login(self.per)
-        self.assertEqual(self.make_jsonrpc_request("/my/counters", {"counters": counters}),
-                         {"digital_sign_to_sign_count": 0, "digital_sign_signed_count": 0})
+        self.assertEqual(
+            self.make_jsonrpc_request("/my/counters", {"counters": counters}),
+            {"digital_sign_to_sign_count": 0, "digital_sign_signed_count": 0},
+        )
 
     # === the API === #
     @mute_logger("odoo.http", "odoo.addons.rpc.controllers.xmlrpc")
@@ -344,9 +428,17 @@ class TestPortalSignatures(DigitalSignPortalCommon):
         sign_request = self._sent("Contract")
         self._sign_as(sign_request.participant_ids)
         db = self.env.cr.dbname
-        attachment = self.env["ir.attachment"].sudo().search([
-            ("res_model", "=", "digital.sign.request"), ("res_id", "=", sign_request.id),
-            ("res_field", "=", "signed_pdf")])
+        attachment = (
+            self.env["ir.attachment"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", "digital.sign.request"),
+                    ("res_id", "=", sign_request.id),
+                    ("res_field", "=", "signed_pdf"),
+                ]
+            )
+        )
         self.assertTrue(attachment)
         for user in (self.petra, self.acme_login):
             uid = self.xmlrpc_common.authenticate(db, user.login, user.login, {})
@@ -354,18 +446,21 @@ class TestPortalSignatures(DigitalSignPortalCommon):
             for model, method, args in (
                 ("digital.sign.request", "search_read", [[]]),
                 ("digital.sign.request", "read", [sign_request.ids, ["name"]]),
-                ("digital.sign.participant", "read",
-                 [sign_request.participant_ids.ids, ["email"]]),
+                ("digital.sign.participant", "read", [sign_request.participant_ids.ids, ["email"]]),
                 ("digital.sign.participant", "search_count", [[]]),
                 ("digital.sign.event", "search_read", [[]]),
                 ("digital.sign.field", "search_read", [[]]),
                 ("ir.attachment", "read", [attachment.ids, ["datas"]]),
             ):
-                with self.subTest(user=user.login, model=model, method=method), \
-                        self.assertRaises(Fault) as caught:
+                with (
+                    self.subTest(user=user.login, model=model, method=method),
+                    self.assertRaises(Fault) as caught,
+                ):
                     self.xmlrpc_object.execute_kw(db, uid, user.login, model, method, args)
-                self.assertRegex(caught.exception.faultString,
-                                 r"not allowed to access|doesn't have 'read' access")
+                self.assertRegex(
+                    caught.exception.faultString,
+                    r"not allowed to access|doesn't have 'read' access",
+                )
         # nor the file by its attachment id
         self._login(self.petra)
         self.assertIn(self._get(f"/web/content/{attachment.id}").status_code, (403, 404))
@@ -384,15 +479,19 @@ class TestPortalSigningPage(DigitalSignPortalCommon):
             self.assertEqual(self.url_open(participant._get_signing_path()).status_code, 200)
         event = self._events(sign_request, "opened_logged_in")
         self.assertEqual(len(event), 1, "once per session")
-        self.assertEqual(json.loads(event.details), {
-            "user": "portal user Petra Portal (ds_petra)", "is_participant": True})
+        self.assertEqual(
+            json.loads(event.details),
+            {"user": "portal user Petra Portal (ds_petra)", "is_participant": True},
+        )
         self.assertEqual(event.actor_id, self.petra)
         # a colleague holding her link (forwarded) is named, as not the participant
         self._login(self.per)
         self.url_open(participant._get_signing_path())
         event = self._events(sign_request, "opened_logged_in") - event
-        self.assertEqual(json.loads(event.details), {
-            "user": "portal user Per Colleague (ds_per)", "is_participant": False})
+        self.assertEqual(
+            json.loads(event.details),
+            {"user": "portal user Per Colleague (ds_per)", "is_participant": False},
+        )
         row = sign_request._prepare_certificate_data().participants[0]
         self.assertIn("portal user Petra Portal (ds_petra)", row.logged_in_as)
 
@@ -416,16 +515,18 @@ class TestPortalSigningPage(DigitalSignPortalCommon):
             self.assertEqual(self._get(f"{path}/download/signed").status_code, 200)
 
     def test_a_code_the_sender_required_is_still_asked(self):
-        sign_request = self._sent("Contract", participants=[
-            self._participant(self.petra, otp_channel="sms")])
+        sign_request = self._sent(
+            "Contract", participants=[self._participant(self.petra, otp_channel="sms")]
+        )
         participant = sign_request.participant_ids
         self._login(self.petra)
         page = self.url_open(f"/my/signatures/{sign_request.id}/sign")
         self.assertIn("Confirm it is you", page.text)
         self.assertNotIn("Sign here", page.text)
         with mute_logger("odoo.http"):
-            self.assertEqual(self._get(f"{participant._get_signing_path()}/page/1").status_code,
-                             404)
+            self.assertEqual(
+                self._get(f"{participant._get_signing_path()}/page/1").status_code, 404
+            )
 
 
 @tagged("post_install", "-at_install")
@@ -456,8 +557,12 @@ class TestPortalQuotation(DigitalSignPortalCommon):
         # the quotation is among her quotations to review, although it is a draft
         self.assertEqual(order.state, "draft")
         self.assertIn(order.name, self._get("/my/quotes").text)
-        self.assertEqual(self.make_jsonrpc_request(
-            "/my/counters", {"counters": ["quotation_count"]})["quotation_count"], 1)
+        self.assertEqual(
+            self.make_jsonrpc_request("/my/counters", {"counters": ["quotation_count"]})[
+                "quotation_count"
+            ],
+            1,
+        )
 
         # her colleague reads the quotation (Odoo's rule), sees the status, not her link
         self._login(self.per)
@@ -495,15 +600,15 @@ class TestPortalQuotation(DigitalSignPortalCommon):
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.content, base64.b64decode(sign_request.signed_pdf))
         downloads = self._events(sign_request, "downloaded")
-        self.assertEqual(json.loads(downloads.details), {"document": "signed",
-                                                         "order": order.id})
+        self.assertEqual(json.loads(downloads.details), {"document": "signed", "order": order.id})
         # whoever reads the order downloads it; others get a 404
         self._login(self.per)
         self.assertEqual(self._get(download).status_code, 200)
         other_order = self._create_quotation(partner=self.olle.partner_id)
         with mute_logger("odoo.http"):
-            self.assertEqual(self._get(
-                f"/my/orders/{other_order.id}/signed/{sign_request.id}").status_code, 404)
+            self.assertEqual(
+                self._get(f"/my/orders/{other_order.id}/signed/{sign_request.id}").status_code, 404
+            )
             self._login(self.olle)
             self.assertEqual(self._get(download).status_code, 404)
             self._login(None)
@@ -524,10 +629,11 @@ class TestPortalTour(DigitalSignPortalCommon):
         self.start_tour("/my", "digital_sign_portal_sign_quotation", login=self.petra.login)
         self.assertEqual(participant.state, "signed")
         self.assertEqual(sign_request.state, "signed")
-        self.assertEqual(json.loads(self._events(sign_request, "opened_logged_in").details),
-                         {"user": "portal user Petra Portal (ds_petra)", "is_participant": True})
+        self.assertEqual(
+            json.loads(self._events(sign_request, "opened_logged_in").details),
+            {"user": "portal user Petra Portal (ds_petra)", "is_participant": True},
+        )
         with self.mock_mail_gateway():
             self.finalize_cron.method_direct_trigger()
         self.assertEqual(order.state, "sale")
         self.assertEqual(order.signed_by, "Petra Portal")
-

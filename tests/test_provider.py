@@ -58,9 +58,14 @@ class ProviderCommon(DigitalSignCommon):
         cls.getaccept.start()
         cls.addClassCleanup(cls.getaccept.stop)
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-        cls.docusign = FakeDocuSign(integration_key="ik", user_id="uid", public_key=key.public_key())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+        cls.docusign = FakeDocuSign(
+            integration_key="ik", user_id="uid", public_key=key.public_key()
+        )
         cls.docusign.start()
         cls.addClassCleanup(cls.docusign.stop)
         ICP = cls.env["ir.config_parameter"].sudo()
@@ -69,16 +74,27 @@ class ProviderCommon(DigitalSignCommon):
         ICP.set_param("digital_sign.docusign.oauth_base_url", cls.docusign.oauth_base_url)
         ICP.set_param("digital_sign.http_read_timeout", 2)
         Provider = cls.env["digital.sign.provider"]
-        cls.ga_provider = Provider.create({
-            "name": "GetAccept", "code": "getaccept", "state": "test",
-            "getaccept_api_token": "ga-token", "webhook_secret": "ga-hook-secret",
-        })
-        cls.ds_provider = Provider.create({
-            "name": "DocuSign", "code": "docusign", "state": "test",
-            "docusign_integration_key": "ik", "docusign_user_id": "uid",
-            "docusign_account_id": cls.docusign.account_id, "docusign_private_key": pem,
-            "webhook_secret": "ds-connect-key",
-        })
+        cls.ga_provider = Provider.create(
+            {
+                "name": "GetAccept",
+                "code": "getaccept",
+                "state": "test",
+                "getaccept_api_token": "ga-token",
+                "webhook_secret": "ga-hook-secret",
+            }
+        )
+        cls.ds_provider = Provider.create(
+            {
+                "name": "DocuSign",
+                "code": "docusign",
+                "state": "test",
+                "docusign_integration_key": "ik",
+                "docusign_user_id": "uid",
+                "docusign_account_id": cls.docusign.account_id,
+                "docusign_private_key": pem,
+                "webhook_secret": "ds-connect-key",
+            }
+        )
 
     def setUp(self):
         super().setUp()
@@ -97,24 +113,45 @@ class ProviderCommon(DigitalSignCommon):
 @tagged("post_install", "-at_install")
 class TestGetAccept(ProviderCommon):
     def test_send_creates_the_document_with_its_recipients(self):
-        request = self._send_with(self.ga_provider, pdf=self.pdf_two_roles, participants=[
-            person("Ingrid", "Customer", signing_order=1),
-            {"name": "Carl", "mobile": "+46707654321", "role": "Cosigner", "signing_order": 2,
-             "invite_channel": "sms", "mandatory": False},
-        ])
+        request = self._send_with(
+            self.ga_provider,
+            pdf=self.pdf_two_roles,
+            participants=[
+                person("Ingrid", "Customer", signing_order=1),
+                {
+                    "name": "Carl",
+                    "mobile": "+46707654321",
+                    "role": "Cosigner",
+                    "signing_order": 2,
+                    "invite_channel": "sms",
+                    "mandatory": False,
+                },
+            ],
+        )
         document = self.getaccept.document(request.provider_reference)
         self.assertEqual(document["external_id"], request.reference)
         self.assertEqual(len(document["recipients"]), 2)
         self.assertTrue(all(p.provider_recipient_id for p in request.participant_ids))
-        self.assertEqual(request.participant_ids.mapped("state"), ["sent", "waiting"],
-                         "the cosigner waits for their turn (signing order)")
-        self.assertFalse(request.participant_ids[0]._get_signing_path(),
-                         "the service invites: no link of ours")
+        self.assertEqual(
+            request.participant_ids.mapped("state"),
+            ["sent", "waiting"],
+            "the cosigner waits for their turn (signing order)",
+        )
+        self.assertFalse(
+            request.participant_ids[0]._get_signing_path(), "the service invites: no link of ours"
+        )
         self.assertIn("provider_status", request.event_ids.mapped("event_type"))
 
     def test_every_status_maps_onto_ours(self):
-        expected = {"sent": "sent", "viewed": "viewed", "reviewed": "viewed", "rejected": "rejected",
-                    "recalled": "cancelled", "expired": "expired", "signed": "signed"}
+        expected = {
+            "sent": "sent",
+            "viewed": "viewed",
+            "reviewed": "viewed",
+            "rejected": "rejected",
+            "recalled": "cancelled",
+            "expired": "expired",
+            "signed": "signed",
+        }
         for raw, ours in expected.items():
             with self.subTest(status=raw):
                 request = self._send_with(self.ga_provider, name=f"Doc {raw}")
@@ -126,7 +163,9 @@ class TestGetAccept(ProviderCommon):
 
     def test_signed_document_is_downloaded_and_a_non_pdf_refused(self):
         request = self._send_with(self.ga_provider)
-        self.getaccept.set_download(request.provider_reference, b"<html>not a pdf</html>", "text/html")
+        self.getaccept.set_download(
+            request.provider_reference, b"<html>not a pdf</html>", "text/html"
+        )
         self.getaccept.set_status(request.provider_reference, "signed")
         request.action_check_status()
         self.assertEqual(request.state, "signed")
@@ -142,12 +181,16 @@ class TestGetAccept(ProviderCommon):
         self.assertTrue(signed.startswith(pdf), "the service's PDF, at most extended by our seal")
 
     def test_429_pauses_the_service_and_honours_retry_after(self):
-        requests = self._send_with(self.ga_provider, name="A") | self._send_with(self.ga_provider, name="B")
+        requests = self._send_with(self.ga_provider, name="A") | self._send_with(
+            self.ga_provider, name="B"
+        )
         self.getaccept.reset_calls()
         self.getaccept.rate_limit_next(5, retry_after=120, method="GET")
         with freeze_time(fields.Datetime.now() + timedelta(hours=1)):
             self.env.ref("digital_sign.ir_cron_poll_provider_status").method_direct_trigger()
-            self.assertGreater(self.ga_provider.blocked_until, fields.Datetime.now() + timedelta(seconds=100))
+            self.assertGreater(
+                self.ga_provider.blocked_until, fields.Datetime.now() + timedelta(seconds=100)
+            )
             calls = self.getaccept.total_calls
             self.env.ref("digital_sign.ir_cron_poll_provider_status").method_direct_trigger()
             self.assertEqual(self.getaccept.total_calls, calls, "no call before Retry-After")
@@ -155,7 +198,11 @@ class TestGetAccept(ProviderCommon):
 
     def test_server_errors_timeouts_and_malformed_json_are_recorded_and_retried(self):
         request = self._send_with(self.ga_provider)
-        for fault, code in (("fail", "error"), ("delay", "time"), ("malformed", "could not be read")):
+        for fault, code in (
+            ("fail", "error"),
+            ("delay", "time"),
+            ("malformed", "could not be read"),
+        ):
             with self.subTest(fault=fault):
                 self.getaccept.clear_faults()
                 if fault == "fail":
@@ -203,35 +250,50 @@ class TestGetAccept(ProviderCommon):
         self.assertIn("provider_cancelled", request.event_ids.mapped("event_type"))
 
     def test_completion_needs_every_mandatory_signer_at_the_service(self):
-        request = self._send_with(self.ga_provider, pdf=self.pdf_two_roles, participants=[
-            person("Ingrid", "Customer"), person("Carl", "Cosigner")])
+        request = self._send_with(
+            self.ga_provider,
+            pdf=self.pdf_two_roles,
+            participants=[person("Ingrid", "Customer"), person("Carl", "Cosigner")],
+        )
         ingrid, carl = request.participant_ids
         signed_at = fields.Datetime.now() - timedelta(hours=3)
         self.getaccept.clock = lambda: signed_at.replace(tzinfo=UTC)
         self.addCleanup(setattr, self.getaccept, "clock", lambda: datetime.now(UTC))
-        self.getaccept.set_status(request.provider_reference, "signed",
-                                  recipients={carl.provider_recipient_id: "viewed"})
+        self.getaccept.set_status(
+            request.provider_reference, "signed", recipients={carl.provider_recipient_id: "viewed"}
+        )
         self.getaccept.omit_recipients = True
         self.addCleanup(setattr, self.getaccept, "omit_recipients", False)
         request.action_check_status()
         self.assertEqual(self.getaccept.call_count("GET", "/recipients"), 1)
         self.assertEqual(request.state, "sent", "no completion without Carl's signature")
-        self.assertEqual((ingrid.state, ingrid.signed_at), ("signed", signed_at),
-                         "the service's signing time, not ours")
+        self.assertEqual(
+            (ingrid.state, ingrid.signed_at),
+            ("signed", signed_at),
+            "the service's signing time, not ours",
+        )
         self.assertEqual(carl.state, "viewed", "a mandatory participant is never skipped")
         self.assertFalse(carl.signed_at, "no signature is made up")
         self.assertIn("Carl", request.state_message)
-        self.assertEqual(request.event_ids.filtered(
-            lambda e: e.event_type == "provider_inconsistent").mapped("participant_id"),
-            self.env["digital.sign.participant"])
-        self.assertEqual(len(request.event_ids.filtered(
-            lambda e: e.event_type == "provider_inconsistent")), 1)
+        self.assertEqual(
+            request.event_ids.filtered(lambda e: e.event_type == "provider_inconsistent").mapped(
+                "participant_id"
+            ),
+            self.env["digital.sign.participant"],
+        )
+        self.assertEqual(
+            len(request.event_ids.filtered(lambda e: e.event_type == "provider_inconsistent")), 1
+        )
         self.assertTrue(request.activity_ids, "the owner is told")
         request.action_check_status()
-        self.assertEqual(len(request.event_ids.filtered(
-            lambda e: e.event_type == "provider_inconsistent")), 1, "told once")
-        self.getaccept.set_recipient_status(request.provider_reference,
-                                            carl.provider_recipient_id, "signed")
+        self.assertEqual(
+            len(request.event_ids.filtered(lambda e: e.event_type == "provider_inconsistent")),
+            1,
+            "told once",
+        )
+        self.getaccept.set_recipient_status(
+            request.provider_reference, carl.provider_recipient_id, "signed"
+        )
         request.action_check_status()
         self.assertEqual(request.state, "signed")
         self.assertEqual(request.signed_on, max(request.participant_ids.mapped("signed_at")))
@@ -251,8 +313,9 @@ class TestGetAccept(ProviderCommon):
         self.assertEqual(self.ga_provider.action_test_connection()["params"]["type"], "danger")
 
     def test_overrides_point_only_at_loopback(self):
-        self.env["ir.config_parameter"].sudo().set_param("digital_sign.getaccept.api_url",
-                                                         "https://evil.example.com/v1")
+        self.env["ir.config_parameter"].sudo().set_param(
+            "digital_sign.getaccept.api_url", "https://evil.example.com/v1"
+        )
         with self.assertRaises(UserError):
             self.ga_provider._get_client()
 
@@ -260,12 +323,23 @@ class TestGetAccept(ProviderCommon):
 @tagged("post_install", "-at_install")
 class TestDocuSign(ProviderCommon):
     def test_send_status_changed_since_and_polling_rule(self):
-        request = self._send_with(self.ds_provider, participants=[
-            {"name": "Ingrid", "email": "ingrid@example.com", "mobile": "+46701234567",
-             "role": "Customer", "otp_channel": "sms"}])
+        request = self._send_with(
+            self.ds_provider,
+            participants=[
+                {
+                    "name": "Ingrid",
+                    "email": "ingrid@example.com",
+                    "mobile": "+46701234567",
+                    "role": "Customer",
+                    "otp_channel": "sms",
+                }
+            ],
+        )
         envelope = self.docusign.envelope(request.provider_reference)
-        self.assertEqual(envelope["transactionId"] if "transactionId" in envelope else request.reference,
-                         request.reference)
+        self.assertEqual(
+            envelope["transactionId"] if "transactionId" in envelope else request.reference,
+            request.reference,
+        )
         # "Check status" within 15 minutes reuses the last answer: no call
         self.docusign.reset_calls()
         result = request.action_check_status()
@@ -291,9 +365,12 @@ class TestDocuSign(ProviderCommon):
         # what each provider can do comes from its engine client; the built-in page has none
         portal = self.env["digital.sign.provider"]._get_portal_provider()
         self.assertEqual(
-            [(p.support_remote_signing, p.support_changed_since, p.status_poll_min_seconds)
-             for p in (self.ds_provider, self.ga_provider, portal)],
-            [(True, True, 15 * 60), (True, False, 0), (False, False, 0)])
+            [
+                (p.support_remote_signing, p.support_changed_since, p.status_poll_min_seconds)
+                for p in (self.ds_provider, self.ga_provider, portal)
+            ],
+            [(True, True, 15 * 60), (True, False, 0), (False, False, 0)],
+        )
         with self.assertRaises(UserError):
             portal._get_client()
 
@@ -304,7 +381,9 @@ class TestDocuSign(ProviderCommon):
             request.action_check_status()
         self.assertEqual(request.state, "expired")
         other = self._send_with(self.ds_provider, name="Voided")
-        self.docusign.set_status(other.provider_reference, "voided", reason="Customer changed his mind")
+        self.docusign.set_status(
+            other.provider_reference, "voided", reason="Customer changed his mind"
+        )
         with freeze_time(fields.Datetime.now() + timedelta(minutes=16)):
             other.action_check_status()
         self.assertEqual(other.state, "cancelled")
@@ -318,8 +397,14 @@ class TestDocuSign(ProviderCommon):
             self.docusign.clock = lambda: datetime.now(UTC)
 
     def test_completion_listed_without_recipients_fetches_them_first(self):
-        request = self._send_with(self.ds_provider, pdf=self.pdf_two_roles, participants=[
-            person("Ingrid", "Customer"), person("Carl", "Cosigner", mandatory=False)])
+        request = self._send_with(
+            self.ds_provider,
+            pdf=self.pdf_two_roles,
+            participants=[
+                person("Ingrid", "Customer"),
+                person("Carl", "Cosigner", mandatory=False),
+            ],
+        )
         signed_at = fields.Datetime.now() - timedelta(hours=2)
         self._complete_at(request, signed_at)
         self.docusign.recipients_in_listings = False
@@ -330,8 +415,11 @@ class TestDocuSign(ProviderCommon):
             self.env.ref("digital_sign.ir_cron_poll_provider_status").method_direct_trigger()
         self.assertEqual(self.docusign.call_count("GET", "/recipients"), 1)
         self.assertEqual(request.state, "signed")
-        self.assertEqual(request.participant_ids.mapped("state"), ["signed", "signed"],
-                         "nobody is skipped when the service says they signed")
+        self.assertEqual(
+            request.participant_ids.mapped("state"),
+            ["signed", "signed"],
+            "nobody is skipped when the service says they signed",
+        )
         self.assertEqual(request.participant_ids.mapped("signed_at"), [signed_at, signed_at])
         self.assertEqual(request.signed_on, signed_at)
 
@@ -415,9 +503,14 @@ class TestProviderCancel(ProviderCommon):
         self.assertFalse(order.digital_sign_cancel_pending)
         self.assertEqual(self.docusign.envelope(request.provider_reference)["status"], "voided")
         failed = self._events(request, "provider_cancel_failed")
-        self.assertEqual([json.loads(e.details)["code"] for e in failed.sorted("sequence")],
-                         ["provider_server_error", "provider_timeout"], "each attempt is logged")
-        self.assertEqual(json.loads(self._events(request, "provider_cancelled").details)["attempt"], 3)
+        self.assertEqual(
+            [json.loads(e.details)["code"] for e in failed.sorted("sequence")],
+            ["provider_server_error", "provider_timeout"],
+            "each attempt is logged",
+        )
+        self.assertEqual(
+            json.loads(self._events(request, "provider_cancelled").details)["attempt"], 3
+        )
         self.assertIsNone(request._check_integrity())
 
     def test_retry_after_is_honoured(self):
@@ -447,8 +540,9 @@ class TestProviderCancel(ProviderCommon):
         self.assertEqual(request.provider_cancel_state, "failed")
         self.assertEqual(request.provider_cancel_attempts, const.PROVIDER_CANCEL_MAX_ATTEMPTS)
         self.assertFalse(request.provider_cancel_next_at)
-        self.assertEqual(len(self._events(request, "provider_cancel_failed")),
-                         const.PROVIDER_CANCEL_MAX_ATTEMPTS)
+        self.assertEqual(
+            len(self._events(request, "provider_cancel_failed")), const.PROVIDER_CANCEL_MAX_ATTEMPTS
+        )
         self.assertTrue(request.activity_ids.filtered(lambda a: "withdrawn" in (a.summary or "")))
         calls = self.getaccept.call_count("DELETE")
         self._run_queue(now + timedelta(days=2))
@@ -461,9 +555,12 @@ class TestProviderCancel(ProviderCommon):
         self._cancel(request)
         self._run_queue()
         self.assertEqual(request.provider_cancel_state, "failed")
-        self.assertTrue(json.loads(self._events(request, "provider_cancel_failed").details)[
-            "signed_at_service"])
-        self.assertTrue(request.activity_ids.filtered(lambda a: "signed at the service" in (a.summary or "")))
+        self.assertTrue(
+            json.loads(self._events(request, "provider_cancel_failed").details)["signed_at_service"]
+        )
+        self.assertTrue(
+            request.activity_ids.filtered(lambda a: "signed at the service" in (a.summary or ""))
+        )
 
     def test_nothing_is_withdrawn_when_the_service_cancelled_it(self):
         request = self._send_with(self.ga_provider)
@@ -489,9 +586,12 @@ class TestProviderCancel(ProviderCommon):
 @tagged("post_install", "-at_install")
 class TestWebhooks(ProviderCommon, HttpCase):
     def _post(self, code, body, headers=None, params=""):
-        return self.url_open(f"/digital_sign/webhook/{code}{params}", data=body,
-                             headers={"Content-Type": "application/json", **(headers or {})},
-                             allow_redirects=False)
+        return self.url_open(
+            f"/digital_sign/webhook/{code}{params}",
+            data=body,
+            headers={"Content-Type": "application/json", **(headers or {})},
+            allow_redirects=False,
+        )
 
     def test_docusign_needs_a_valid_hmac_and_applies_each_event_once(self):
         request = self._send_with(self.ds_provider)
@@ -512,27 +612,46 @@ class TestWebhooks(ProviderCommon, HttpCase):
         self.assertEqual(duplicate.json()["status"], "duplicate")
         self.assertEqual(len(request.event_ids), events, "a repeated delivery changes nothing")
         # key rotation: the previous secret still works
-        self.ds_provider.write({"webhook_secret": "new-key", "webhook_secret_previous": "ds-connect-key"})
-        body2 = self.docusign.connect_body(request.provider_reference, event="envelope-delivered",
-                                           retry_count=1,
-                                           generated=fields.Datetime.now().replace(tzinfo=UTC))
-        self.assertEqual(self._post("docusign", body2, {
-            "X-DocuSign-Signature-1": self.docusign.sign_connect(body2, "ds-connect-key")}).status_code, 200)
+        self.ds_provider.write(
+            {"webhook_secret": "new-key", "webhook_secret_previous": "ds-connect-key"}
+        )
+        body2 = self.docusign.connect_body(
+            request.provider_reference,
+            event="envelope-delivered",
+            retry_count=1,
+            generated=fields.Datetime.now().replace(tzinfo=UTC),
+        )
+        self.assertEqual(
+            self._post(
+                "docusign",
+                body2,
+                {"X-DocuSign-Signature-1": self.docusign.sign_connect(body2, "ds-connect-key")},
+            ).status_code,
+            200,
+        )
 
     def _post_connect(self, request, **kwargs):
-        body = self.docusign.connect_body(request.provider_reference, "envelope-completed",
-                                          **kwargs)
-        return self._post("docusign", body, {
-            "X-DocuSign-Signature-1": self.docusign.sign_connect(body, "ds-connect-key")})
+        body = self.docusign.connect_body(
+            request.provider_reference, "envelope-completed", **kwargs
+        )
+        return self._post(
+            "docusign",
+            body,
+            {"X-DocuSign-Signature-1": self.docusign.sign_connect(body, "ds-connect-key")},
+        )
 
     def test_docusign_completion_without_recipients_fetches_them_before_marking(self):
-        request = self._send_with(self.ds_provider, pdf=self.pdf_two_roles, participants=[
-            person("Ingrid", "Customer"), person("Carl", "Cosigner")])
+        request = self._send_with(
+            self.ds_provider,
+            pdf=self.pdf_two_roles,
+            participants=[person("Ingrid", "Customer"), person("Carl", "Cosigner")],
+        )
         ingrid, carl = request.participant_ids
         signed_at = fields.Datetime.now() - timedelta(hours=2)
         self.docusign.clock = lambda: signed_at.replace(tzinfo=UTC)
-        self.docusign.set_status(request.provider_reference, "completed",
-                                 leave_pending=(carl.provider_recipient_id,))
+        self.docusign.set_status(
+            request.provider_reference, "completed", leave_pending=(carl.provider_recipient_id,)
+        )
         self.docusign.clock = lambda: datetime.now(UTC)
         self.docusign.reset_calls()
         response = self._post_connect(request, include_recipients=False)
@@ -545,11 +664,14 @@ class TestWebhooks(ProviderCommon, HttpCase):
         # Carl signs: the next message completes it, with each one's time at the service
         carl_at = fields.Datetime.now() - timedelta(minutes=10)
         self.docusign.clock = lambda: carl_at.replace(tzinfo=UTC)
-        self.docusign.set_recipient_status(request.provider_reference,
-                                           carl.provider_recipient_id, "completed")
+        self.docusign.set_recipient_status(
+            request.provider_reference, carl.provider_recipient_id, "completed"
+        )
         self.docusign.clock = lambda: datetime.now(UTC)
-        self.assertEqual(self._post_connect(request, include_recipients=False,
-                                            retry_count=1).json()["status"], "ok")
+        self.assertEqual(
+            self._post_connect(request, include_recipients=False, retry_count=1).json()["status"],
+            "ok",
+        )
         self.assertEqual(request.state, "signed")
         self.assertEqual([p.signed_at for p in request.participant_ids], [signed_at, carl_at])
         self.assertEqual(request.signed_on, carl_at)

@@ -18,9 +18,12 @@ from .. import const
 from .test_provider import ProviderCommon
 
 CHAOS_KINDS = ("500", "503", "429", "malformed", "truncate", "disconnect")
-QUIET = ("odoo.addons.digital_sign.models.digital_sign_provider",
-         "odoo.addons.digital_sign.engine.providers.getaccept",
-         "odoo.addons.digital_sign.engine.http", "urllib3.connectionpool")
+QUIET = (
+    "odoo.addons.digital_sign.models.digital_sign_provider",
+    "odoo.addons.digital_sign.engine.providers.getaccept",
+    "odoo.addons.digital_sign.engine.http",
+    "urllib3.connectionpool",
+)
 
 
 @tagged("post_install", "-at_install")
@@ -43,7 +46,9 @@ class TestServicesThatFail(ProviderCommon):
     def _clock_moves_on(self, requests):
         """Every delay set by the last run has passed."""
         past = fields.Datetime.now() - timedelta(seconds=1)
-        requests.sudo().write({"provider_next_check_at": past, "last_checked_at": past - timedelta(days=1)})
+        requests.sudo().write(
+            {"provider_next_check_at": past, "last_checked_at": past - timedelta(days=1)}
+        )
         self.ga_provider.sudo().blocked_until = False
 
     def _documents_per_reference(self):
@@ -62,16 +67,20 @@ class TestServicesThatFail(ProviderCommon):
                 self._clock_moves_on(requests)
         self.getaccept.clear_faults()
         self.assertTrue(sum(self.getaccept.faults_served.values()) >= 3, "faults were served")
-        self.assertEqual(set(requests.mapped("provider_sync_state")), {"sent"},
-                         requests.mapped("state_message"))
+        self.assertEqual(
+            set(requests.mapped("provider_sync_state")), {"sent"}, requests.mapped("state_message")
+        )
         references = requests.mapped("provider_reference")
         self.assertEqual(len(set(references)), 12)
         per_reference = self._documents_per_reference()
-        self.assertEqual(sorted(n for n in per_reference.values() if n > 1), [],
-                         "no envelope was made twice")
+        self.assertEqual(
+            sorted(n for n in per_reference.values() if n > 1), [], "no envelope was made twice"
+        )
         for request in requests:
             document = self.getaccept.document(request.provider_reference)
-            self.assertEqual(document["status"], "sent", "each envelope was sent, none left a draft")
+            self.assertEqual(
+                document["status"], "sent", "each envelope was sent, none left a draft"
+            )
 
     def test_a_garbled_answer_is_retried_and_finds_the_envelope_made(self):
         request = self._sent_requests(1)
@@ -92,8 +101,9 @@ class TestServicesThatFail(ProviderCommon):
         with mute_logger(*QUIET):
             self.outbox.method_direct_trigger()
         self.assertEqual(request.provider_sync_state, "to_send")
-        self.assertGreaterEqual(request.provider_next_check_at,
-                                fields.Datetime.now() + timedelta(minutes=59))
+        self.assertGreaterEqual(
+            request.provider_next_check_at, fields.Datetime.now() + timedelta(minutes=59)
+        )
         posts = self.getaccept.call_count("POST")
         self.ga_provider.sudo().blocked_until = False  # only the request's own delay remains
         self.outbox.method_direct_trigger()

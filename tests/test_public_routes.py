@@ -56,10 +56,19 @@ class PublicRoutesCommon(DigitalSignCommon, HttpCase):
 
     def _sign(self, participant, csrf=None):
         request = participant.request_id
-        values = {str(f.id): PNG_SIGNATURE for f in request.field_ids
-                  if f.participant_id == participant and f.kind == "signature"}
-        return self._rpc(participant, "submit", csrf=csrf, values=values, consent=True,
-                         document_sha256=request.original_sha256)
+        values = {
+            str(f.id): PNG_SIGNATURE
+            for f in request.field_ids
+            if f.participant_id == participant and f.kind == "signature"
+        }
+        return self._rpc(
+            participant,
+            "submit",
+            csrf=csrf,
+            values=values,
+            consent=True,
+            document_sha256=request.original_sha256,
+        )
 
     def _events(self, request, event_type):
         request.invalidate_recordset()
@@ -95,12 +104,23 @@ class TestPublicRoutes(PublicRoutesCommon):
         self.assertEqual(len(self._events(request, "viewed")), 1, "once")
 
     def test_viewed_needs_the_document_on_the_page(self):
-        request = self._sent(participants=[{
-            "name": "Ingrid", "email": "ingrid@example.com", "mobile": "+46701234567",
-            "role": "Customer", "otp_channel": "sms"}])
+        request = self._sent(
+            participants=[
+                {
+                    "name": "Ingrid",
+                    "email": "ingrid@example.com",
+                    "mobile": "+46701234567",
+                    "role": "Customer",
+                    "otp_channel": "sms",
+                }
+            ]
+        )
         participant = request.participant_ids
-        self.assertEqual(self._rpc(participant, "viewed"), {"status": "closed"},
-                         "behind the code, the document was not shown")
+        self.assertEqual(
+            self._rpc(participant, "viewed"),
+            {"status": "closed"},
+            "behind the code, the document was not shown",
+        )
         self.assertEqual(participant.state, "sent")
         self.assertFalse(self._events(request, "viewed"))
 
@@ -120,8 +140,9 @@ class TestPublicRoutes(PublicRoutesCommon):
         if participant.otp_channel != "none":
             with patch(GENERATE_CODE, return_value="135790"):
                 self.assertEqual(self._rpc(participant, "otp/send", csrf=csrf)["status"], "ok")
-            self.assertEqual(self._rpc(participant, "otp/verify", csrf=csrf, code="135790"),
-                             {"status": "ok"})
+            self.assertEqual(
+                self._rpc(participant, "otp/verify", csrf=csrf, code="135790"), {"status": "ok"}
+            )
         self.assertEqual(self._sign(participant, csrf=csrf)["status"], "ok")
         self.env.ref("digital_sign.ir_cron_finalize_documents").method_direct_trigger()
         self.assertEqual(request.finalize_state, "done")
@@ -169,26 +190,39 @@ class TestPublicRoutes(PublicRoutesCommon):
             mail = self.env["mail.mail"].sudo().search([("body_html", "like", "246810")])
             self.assertEqual(mail.email_to, "ingrid@example.com")
             self.assertIn("to open the signed document", mail.body_html)
-            self.assertEqual(self._rpc(participant, "otp/verify", csrf=csrf, code="000000")["status"],
-                             "wrong")
-            self.assertEqual(self._rpc(participant, "otp/verify", csrf=csrf, code="246810")["status"],
-                             "ok")
+            self.assertEqual(
+                self._rpc(participant, "otp/verify", csrf=csrf, code="000000")["status"], "wrong"
+            )
+            self.assertEqual(
+                self._rpc(participant, "otp/verify", csrf=csrf, code="246810")["status"], "ok"
+            )
             self.assertIn("Download the signed document", self._page(participant).text)
             download = self.url_open(self._path(participant, "download/signed"))
             self.assertEqual(download.status_code, 200)
             self.assertTrue(download.content.startswith(b"%PDF"))
         with freeze_time(signed_at + timedelta(days=30, minutes=2)), self._browser():
-            self.assertIn("Confirm it is you", self._page(participant).text,
-                          "another browser needs its own code")
+            self.assertIn(
+                "Confirm it is you",
+                self._page(participant).text,
+                "another browser needs its own code",
+            )
         self.assertFalse(participant.otp_verified_at, "the evidence of signing is untouched")
         verified = self._events(request, "code_verified")
         self.assertIn("signed copy", verified.details)
 
     def test_the_days_come_from_the_settings_and_an_sms_code_channel_is_kept(self):
         self.env["ir.config_parameter"].sudo().set_param("digital_sign.signed_link_days", 5)
-        request, participant = self._signed_and_final(participants=[{
-            "name": "Ingrid", "email": "ingrid@example.com", "mobile": "+46701234567",
-            "role": "Customer", "otp_channel": "sms"}])
+        request, participant = self._signed_and_final(
+            participants=[
+                {
+                    "name": "Ingrid",
+                    "email": "ingrid@example.com",
+                    "mobile": "+46701234567",
+                    "role": "Customer",
+                    "otp_channel": "sms",
+                }
+            ]
+        )
         with freeze_time(participant.signed_at + timedelta(days=5, minutes=1)), self._browser():
             page = self._page(participant)
             self.assertIn("Confirm it is you", page.text)
@@ -198,87 +232,127 @@ class TestPublicRoutes(PublicRoutesCommon):
 
     # === code guesses across resends === #
     def test_wrong_codes_are_limited_per_participant_across_resends(self):
-        request = self._sent(participants=[{
-            "name": "Ingrid", "email": "ingrid@example.com", "mobile": "+46701234567",
-            "role": "Customer", "otp_channel": "sms"}])
+        request = self._sent(
+            participants=[
+                {
+                    "name": "Ingrid",
+                    "email": "ingrid@example.com",
+                    "mobile": "+46701234567",
+                    "role": "Customer",
+                    "otp_channel": "sms",
+                }
+            ]
+        )
         participant = request.participant_ids
         start = fields.Datetime.now()
         with patch(GENERATE_CODE, return_value="111111"):
             self.assertEqual(self._rpc(participant, "otp/send")["status"], "ok")
         csrf = self._csrf(participant)
         for _i in range(4):
-            self.assertEqual(self._rpc(participant, "otp/verify", csrf=csrf, code="999999")["status"],
-                             "wrong")
-        self.assertEqual(self._rpc(participant, "otp/verify", csrf=csrf, code="999999")["status"],
-                         "locked", "5 wrong tries burn the code")
+            self.assertEqual(
+                self._rpc(participant, "otp/verify", csrf=csrf, code="999999")["status"], "wrong"
+            )
+        self.assertEqual(
+            self._rpc(participant, "otp/verify", csrf=csrf, code="999999")["status"],
+            "locked",
+            "5 wrong tries burn the code",
+        )
         with freeze_time(start + timedelta(minutes=16)):
             with patch(GENERATE_CODE, return_value="222222"):
                 self.assertEqual(self._rpc(participant, "otp/send", csrf=csrf)["status"], "ok")
-            lefts = [self._rpc(participant, "otp/verify", csrf=csrf, code="999999").get("left")
-                     for _i in range(4)]
+            lefts = [
+                self._rpc(participant, "otp/verify", csrf=csrf, code="999999").get("left")
+                for _i in range(4)
+            ]
             self.assertEqual(lefts, [4, 3, 2, 1])
             result = self._rpc(participant, "otp/verify", csrf=csrf, code="999999")
             self.assertEqual(result["status"], "locked")
             until = fields.Datetime.to_datetime(result["until"])
-            self.assertGreaterEqual(until - fields.Datetime.now(), timedelta(hours=23, minutes=59),
-                                    "10 wrong codes in 24 hours lock for a day")
+            self.assertGreaterEqual(
+                until - fields.Datetime.now(),
+                timedelta(hours=23, minutes=59),
+                "10 wrong codes in 24 hours lock for a day",
+            )
         self.assertEqual(participant.otp_locked_until, until)
-        notes = request.activity_ids.filtered(lambda a: "locked" in (a.summary or "")).mapped("note")
+        notes = request.activity_ids.filtered(lambda a: "locked" in (a.summary or "")).mapped(
+            "note"
+        )
         self.assertTrue(any("within 24 hours" in str(note) for note in notes), notes)
         with freeze_time(start + timedelta(hours=2)):
             with patch(GENERATE_CODE, return_value="333333"):
                 self.assertEqual(self._rpc(participant, "otp/send", csrf=csrf)["status"], "locked")
-            self.assertEqual(self._rpc(participant, "otp/verify", csrf=csrf, code="222222")["status"],
-                             "locked")
+            self.assertEqual(
+                self._rpc(participant, "otp/verify", csrf=csrf, code="222222")["status"], "locked"
+            )
         with freeze_time(start + timedelta(hours=24, minutes=20)):
             with patch(GENERATE_CODE, return_value="444444"):
                 self.assertEqual(self._rpc(participant, "otp/send", csrf=csrf)["status"], "ok")
-            self.assertEqual(self._rpc(participant, "otp/verify", csrf=csrf, code="444444")["status"],
-                             "ok")
+            self.assertEqual(
+                self._rpc(participant, "otp/verify", csrf=csrf, code="444444")["status"], "ok"
+            )
         self.assertEqual(len(self._events(request, "code_locked")), 2)
 
     # === limits on actions that send messages or write rows === #
     def _named(self, name):
-        request = self._sent(name=name, pdf=self.pdf_two_roles, participants=[
-            person("Ingrid", "Customer", is_primary=True),
-            {"name": "Cosigner", "role": "Cosigner", "to_be_named": True},
-        ])
+        request = self._sent(
+            name=name,
+            pdf=self.pdf_two_roles,
+            participants=[
+                person("Ingrid", "Customer", is_primary=True),
+                {"name": "Cosigner", "role": "Cosigner", "to_be_named": True},
+            ],
+        )
         return request.participant_ids.sorted("id")
 
     def test_reengage_is_limited_per_participant_per_day(self):
         ingrid, cosigner = self._named("Contract R")
-        ingrid._name_participants([{"id": cosigner.id, "name": "Carl", "email": "carl@example.com"}])
+        ingrid._name_participants(
+            [{"id": cosigner.id, "name": "Carl", "email": "carl@example.com"}]
+        )
         csrf = self._csrf(ingrid)
         Mail = self.env["mail.mail"].sudo()
         for i in range(const.THROTTLE_REENGAGE_PER_PARTICIPANT):
-            result = self._rpc(ingrid, "reengage", csrf=csrf, other_id=cosigner.id,
-                               email=f"carl{i}@example.com")
+            result = self._rpc(
+                ingrid, "reengage", csrf=csrf, other_id=cosigner.id, email=f"carl{i}@example.com"
+            )
             self.assertEqual(result, {"status": "ok"})
         mails = Mail.search_count([])
-        result = self._rpc(ingrid, "reengage", csrf=csrf, other_id=cosigner.id,
-                           email="carl.more@example.com")
+        result = self._rpc(
+            ingrid, "reengage", csrf=csrf, other_id=cosigner.id, email="carl.more@example.com"
+        )
         self.assertEqual(result, {"status": "limited"})
-        self.assertEqual(cosigner.email, f"carl{const.THROTTLE_REENGAGE_PER_PARTICIPANT - 1}@example.com")
+        self.assertEqual(
+            cosigner.email, f"carl{const.THROTTLE_REENGAGE_PER_PARTICIPANT - 1}@example.com"
+        )
         self.assertEqual(Mail.search_count([]), mails, "no message")
         # the owner is not limited (backend)
         self.assertEqual(cosigner._reengage(email="carl.owner@example.com")["status"], "ok")
         with freeze_time(fields.Datetime.now() + timedelta(days=1, hours=3)):
-            result = self._rpc(ingrid, "reengage", other_id=cosigner.id, email="carl.next@example.com")
+            result = self._rpc(
+                ingrid, "reengage", other_id=cosigner.id, email="carl.next@example.com"
+            )
             self.assertEqual(result, {"status": "ok"}, "a new day")
 
     def test_reengage_and_naming_are_limited_per_ip(self):
-        with patch(f"{CONST}.THROTTLE_REENGAGE_PER_IP", 2), patch(f"{CONST}.THROTTLE_NAME_PER_IP", 2):
+        with (
+            patch(f"{CONST}.THROTTLE_REENGAGE_PER_IP", 2),
+            patch(f"{CONST}.THROTTLE_NAME_PER_IP", 2),
+        ):
             pairs = [self._named(f"Contract {i}") for i in range(3)]
             for i, (ingrid, cosigner) in enumerate(pairs):
-                result = self._rpc(ingrid, "name", participants=[
-                    {"id": cosigner.id, "name": "Carl", "email": "carl@example.com"}])
+                result = self._rpc(
+                    ingrid,
+                    "name",
+                    participants=[{"id": cosigner.id, "name": "Carl", "email": "carl@example.com"}],
+                )
                 self.assertEqual(result["status"], "ok" if i < 2 else "limited", i)
             third_cosigner = pairs[2][1]
             self.assertTrue(third_cosigner.to_be_named, "nothing written when limited")
             self.assertEqual(third_cosigner.state, "waiting")
             for i, (ingrid, cosigner) in enumerate(pairs[:2]):
-                result = self._rpc(ingrid, "reengage", other_id=cosigner.id,
-                                   email=f"carl.new{i}@example.com")
+                result = self._rpc(
+                    ingrid, "reengage", other_id=cosigner.id, email=f"carl.new{i}@example.com"
+                )
                 self.assertEqual(result, {"status": "ok"})
             ingrid, cosigner = pairs[0]
             result = self._rpc(ingrid, "reengage", other_id=cosigner.id, email="carl.3@example.com")
@@ -289,15 +363,20 @@ class TestPublicRoutes(PublicRoutesCommon):
         ingrid, cosigner = self._named("Contract N")
         self.env["digital.sign.throttle"]._hit(f"name:{ingrid.id}", const.DAY)
         with patch(f"{CONST}.THROTTLE_NAME_PER_PARTICIPANT", 1):
-            result = self._rpc(ingrid, "name", participants=[
-                {"id": cosigner.id, "name": "Carl", "email": "carl@example.com"}])
+            result = self._rpc(
+                ingrid,
+                "name",
+                participants=[{"id": cosigner.id, "name": "Carl", "email": "carl@example.com"}],
+            )
         self.assertEqual(result, {"status": "limited"})
         self.assertTrue(cosigner.to_be_named)
 
     def test_new_link_requests_are_limited_per_participant_and_per_ip(self):
         requests_ = [self._sent(name=f"Late {i}") for i in range(3)]
-        with patch(f"{CONST}.THROTTLE_NEW_LINK_PER_IP", 2), \
-                freeze_time(requests_[0].deadline + timedelta(minutes=1)):
+        with (
+            patch(f"{CONST}.THROTTLE_NEW_LINK_PER_IP", 2),
+            freeze_time(requests_[0].deadline + timedelta(minutes=1)),
+        ):
             answers = []
             for request in requests_:
                 participant = request.participant_ids
@@ -306,7 +385,9 @@ class TestPublicRoutes(PublicRoutesCommon):
             again = self._rpc(requests_[0].participant_ids, "new_link")["status"]
         self.assertEqual(answers, ["ok", "ok", "limited"])
         self.assertEqual(again, "already_asked")
-        self.assertFalse(requests_[2].activity_ids.filtered(lambda a: "New signing link" in (a.summary or "")))
+        self.assertFalse(
+            requests_[2].activity_ids.filtered(lambda a: "New signing link" in (a.summary or ""))
+        )
         self.assertFalse(self._events(requests_[2], "link_requested"))
 
     # === bounded state === #
@@ -324,12 +405,16 @@ class TestPublicRoutes(PublicRoutesCommon):
         bad = f"/digital_sign/s/{request.participant_ids.id}/{'b' * 43}"
         statuses = []
         # inside one time slice of the 10-minute window (60 s), so each key has one row
-        with patch.dict(config.options, {"proxy_mode": True}), \
-                patch(f"{CONST}.THROTTLE_MAX_ROWS_PER_SCOPE", 20), \
-                freeze_time(datetime(2026, 3, 2, 12, 0, 5)):
+        with (
+            patch.dict(config.options, {"proxy_mode": True}),
+            patch(f"{CONST}.THROTTLE_MAX_ROWS_PER_SCOPE", 20),
+            freeze_time(datetime(2026, 3, 2, 12, 0, 5)),
+        ):
             for i in range(60):
-                headers = {"X-Forwarded-For": f"198.51.100.{i + 1}",
-                           "X-Forwarded-Host": "sign.example.com"}
+                headers = {
+                    "X-Forwarded-For": f"198.51.100.{i + 1}",
+                    "X-Forwarded-Host": "sign.example.com",
+                }
                 statuses.append(self.url_open(bad, headers=headers).status_code)
         counters = self._counters("bad_token:%")
         self.assertLessEqual(len(counters), 21, "20 addresses, then one shared overflow counter")
@@ -356,13 +441,16 @@ class TestPublicRoutes(PublicRoutesCommon):
                 frozen.tick(timedelta(minutes=4))
             self.assertTrue(Throttle._is_limited("otp_send:1", 3, 900), "12 minutes later")
             frozen.move_to(start + timedelta(minutes=15, seconds=30))
-            self.assertTrue(Throttle._is_limited("otp_send:1", 3, 900),
-                            "never under-counted: the first slice still counts")
+            self.assertTrue(
+                Throttle._is_limited("otp_send:1", 3, 900),
+                "never under-counted: the first slice still counts",
+            )
             frozen.move_to(start + timedelta(minutes=16, seconds=31))
             self.assertFalse(Throttle._is_limited("otp_send:1", 3, 900), "the first one left")
             self.assertEqual(Throttle._count("otp_send:1", 900), 2)
-            self.assertEqual(Throttle._count("otp_send:1", 24 * 3600), 0,
-                             "each window has its own counters")
+            self.assertEqual(
+                Throttle._count("otp_send:1", 24 * 3600), 0, "each window has its own counters"
+            )
 
 
 def json_bytes(value):
@@ -390,8 +478,15 @@ HOSTILE_VALUES = {
     "megabyte": "x" * (1024 * 1024),
 }
 HOSTILE_CSRF = {
-    "missing": ..., "null": None, "list": ["x"], "dict": {"a": "b"}, "int": 42, "true": True,
-    "megabyte": "x" * (1024 * 1024), "non-ascii": "é" * 40, "wrong": "0" * 40 + "o9999999999",
+    "missing": ...,
+    "null": None,
+    "list": ["x"],
+    "dict": {"a": "b"},
+    "int": 42,
+    "true": True,
+    "megabyte": "x" * (1024 * 1024),
+    "non-ascii": "é" * 40,
+    "wrong": "0" * 40 + "o9999999999",
 }
 
 
@@ -403,17 +498,34 @@ class TestHostileParameters(PublicRoutesCommon):
 
     def _fixture(self):
         signer_request = self._sent(name="Hostile sign")
-        coded_request = self._sent(name="Hostile code", participants=[{
-            "name": "Olle", "email": "olle@example.com", "mobile": "+46701234567",
-            "role": "Customer", "otp_channel": "sms"}])
-        naming_request = self._sent(name="Hostile name", pdf=self.pdf_two_roles, participants=[
-            person("Ingrid", "Customer", is_primary=True),
-            {"name": "Cosigner", "role": "Cosigner", "to_be_named": True},
-        ])
-        engaging_request = self._sent(name="Hostile reengage", pdf=self.pdf_two_roles, participants=[
-            person("Ingrid", "Customer", is_primary=True),
-            {"name": "Cosigner", "role": "Cosigner", "to_be_named": True},
-        ])
+        coded_request = self._sent(
+            name="Hostile code",
+            participants=[
+                {
+                    "name": "Olle",
+                    "email": "olle@example.com",
+                    "mobile": "+46701234567",
+                    "role": "Customer",
+                    "otp_channel": "sms",
+                }
+            ],
+        )
+        naming_request = self._sent(
+            name="Hostile name",
+            pdf=self.pdf_two_roles,
+            participants=[
+                person("Ingrid", "Customer", is_primary=True),
+                {"name": "Cosigner", "role": "Cosigner", "to_be_named": True},
+            ],
+        )
+        engaging_request = self._sent(
+            name="Hostile reengage",
+            pdf=self.pdf_two_roles,
+            participants=[
+                person("Ingrid", "Customer", is_primary=True),
+                {"name": "Cosigner", "role": "Cosigner", "to_be_named": True},
+            ],
+        )
         late_request = self._sent(name="Hostile late")
         namer, to_name = naming_request.participant_ids.sorted("id")
         engager, named = engaging_request.participant_ids.sorted("id")
@@ -424,23 +536,41 @@ class TestHostileParameters(PublicRoutesCommon):
         late_request.deadline = fields.Datetime.now() - timedelta(hours=1)
         late_request._expire_if_late()
         self.assertEqual(late_request.participant_ids._link_state(), "expired")
-        self.all_requests = signer_request | coded_request | naming_request | engaging_request \
-            | late_request
+        self.all_requests = (
+            signer_request | coded_request | naming_request | engaging_request | late_request
+        )
         signer = signer_request.participant_ids
         field = signer_request.field_ids
         # route: (participant, the valid parameters, parameters to try only with wrong values)
         return {
             "viewed": (signer, {}, ()),
             "status": (signer, {}, ()),
-            "submit": (signer, {"values": {str(field.id): PNG_SIGNATURE}, "consent": True,
-                                "document_sha256": signer_request.original_sha256}, ()),
+            "submit": (
+                signer,
+                {
+                    "values": {str(field.id): PNG_SIGNATURE},
+                    "consent": True,
+                    "document_sha256": signer_request.original_sha256,
+                },
+                (),
+            ),
             "reject": (signer, {"reason": "Too expensive"}, ()),
             "otp/send": (coded, {}, ()),
             "otp/verify": (coded, {"code": "424242"}, ()),
-            "name": (namer, {"participants": [{"id": to_name.id, "name": "Carl Cosigner",
-                                               "email": "carl@example.com"}]}, ()),
-            "reengage": (engager, {"other_id": named.id, "email": "carl.new@example.com"},
-                         ("mobile",)),
+            "name": (
+                namer,
+                {
+                    "participants": [
+                        {"id": to_name.id, "name": "Carl Cosigner", "email": "carl@example.com"}
+                    ]
+                },
+                (),
+            ),
+            "reengage": (
+                engager,
+                {"other_id": named.id, "email": "carl.new@example.com"},
+                ("mobile",),
+            ),
             "new_link": (late_request.participant_ids, {}, ()),
         }
 
@@ -448,11 +578,29 @@ class TestHostileParameters(PublicRoutesCommon):
         self.env.invalidate_all()
         requests_ = self.all_requests.sudo()
         return {
-            "participants": requests_.participant_ids.read([
-                "state", "name", "email", "mobile", "to_be_named", "named_by_id", "viewed_at",
-                "signed_at", "rejected_at", "reject_reason", "consent_at", "otp_hash",
-                "otp_failures", "otp_locked_until", "otp_verified_at", "otp_sent_at",
-                "access_token", "invite_channel", "otp_channel"]),
+            "participants": requests_.participant_ids.read(
+                [
+                    "state",
+                    "name",
+                    "email",
+                    "mobile",
+                    "to_be_named",
+                    "named_by_id",
+                    "viewed_at",
+                    "signed_at",
+                    "rejected_at",
+                    "reject_reason",
+                    "consent_at",
+                    "otp_hash",
+                    "otp_failures",
+                    "otp_locked_until",
+                    "otp_verified_at",
+                    "otp_sent_at",
+                    "access_token",
+                    "invite_channel",
+                    "otp_channel",
+                ]
+            ),
             "requests": requests_.read(["state", "signed_on", "reject_reason"]),
             "fields": requests_.field_ids.read(["value", "value_image", "filled_at"]),
             "events": len(requests_.event_ids),
@@ -463,8 +611,11 @@ class TestHostileParameters(PublicRoutesCommon):
 
     def _post(self, participant, route, body, path=None):
         """POST a raw JSON-RPC body (bytes) and check the answer's form; return the result."""
-        response = self.url_open(path or self._path(participant, route), data=body,
-                                 headers={"Content-Type": "application/json"})
+        response = self.url_open(
+            path or self._path(participant, route),
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
         self.assertNotIn("Traceback", response.text)
         self.assertNotIn('"debug"', response.text)
         self.assertEqual(response.status_code, 200, response.text[:300])
@@ -508,11 +659,15 @@ class TestHostileParameters(PublicRoutesCommon):
                     self.assertEqual(self._snapshot(), before)
                     tried += 1
             # the link itself: an id beyond PostgreSQL's integer, a non-ASCII token
-            for path in (f"/digital_sign/s/{10**20}/{'t' * 43}/{route}",
-                         f"/digital_sign/s/{participant.id}/%C3%A9%C3%A9%C3%A9/{route}",
-                         f"/digital_sign/s/{participant.id}/{'t' * 43}/{route}"):
+            for path in (
+                f"/digital_sign/s/{10**20}/{'t' * 43}/{route}",
+                f"/digital_sign/s/{participant.id}/%C3%A9%C3%A9%C3%A9/{route}",
+                f"/digital_sign/s/{participant.id}/{'t' * 43}/{route}",
+            ):
                 with self.subTest(route=route, path=path):
-                    result = self._call(participant, route, {**valid, "csrf_token": csrf}, path=path)
+                    result = self._call(
+                        participant, route, {**valid, "csrf_token": csrf}, path=path
+                    )
                     self.assertEqual(result, {"error": "not_found"})
                     self.assertEqual(self._snapshot(), before)
         self.assertGreater(tried, 150)
@@ -529,23 +684,33 @@ class TestHostileParameters(PublicRoutesCommon):
                     "params a list": {"jsonrpc": "2.0", "id": 1, "params": ["x", csrf]},
                     "params a string": {"jsonrpc": "2.0", "id": 1, "params": "csrf"},
                     "params a number": {"jsonrpc": "2.0", "id": 1, "params": 7},
-                    "reserved name": {"jsonrpc": "2.0", "id": 1,
-                                      "params": {**valid, "csrf_token": csrf, "self": 1}},
+                    "reserved name": {
+                        "jsonrpc": "2.0",
+                        "id": 1,
+                        "params": {**valid, "csrf_token": csrf, "self": 1},
+                    },
                 }
                 for label, body in bodies.items():
                     with self.subTest(route=route, body=label):
-                        self.assertEqual(self._post(participant, route, json_bytes(body)),
-                                         {"error": "bad_request"})
+                        self.assertEqual(
+                            self._post(participant, route, json_bytes(body)),
+                            {"error": "bad_request"},
+                        )
                 with self.subTest(route=route, body="10,000 nested arrays"):
-                    body = ('{"jsonrpc": "2.0", "id": 1, "params": {"csrf_token": "%s", '
-                            '"values": %s}}' % (csrf, deep)).encode()
+                    body = (
+                        '{"jsonrpc": "2.0", "id": 1, "params": {"csrf_token": "%s", '
+                        '"values": %s}}' % (csrf, deep)
+                    ).encode()
                     self.assertEqual(self._post(participant, route, body), {"error": "bad_request"})
                 # not a JSON-RPC request at all: Odoo's plain 400, without a traceback
                 for body in (b"[1, 2]", b"{not json", b""):
                     with self.subTest(route=route, body=body):
-                        response = self.url_open(self._path(participant, route), data=body,
-                                                 method="POST",
-                                                 headers={"Content-Type": "application/json"})
+                        response = self.url_open(
+                            self._path(participant, route),
+                            data=body,
+                            method="POST",
+                            headers={"Content-Type": "application/json"},
+                        )
                         self.assertEqual(response.status_code, 400)
                         self.assertNotIn("Traceback", response.text)
                 self.assertEqual(self._snapshot(), before)
@@ -554,10 +719,12 @@ class TestHostileParameters(PublicRoutesCommon):
     def test_pages_answer_404_to_hostile_links(self):
         request = self._sent()
         participant = request.participant_ids
-        for path in (f"/digital_sign/s/{10**20}/{'t' * 43}",
-                     f"/digital_sign/s/{participant.id}/%C3%A9%C3%A9",
-                     f"/digital_sign/s/{participant.id}/%C3%A9%C3%A9/page/1",
-                     f"/digital_sign/s/{participant.id}/%C3%A9%C3%A9/download/original"):
+        for path in (
+            f"/digital_sign/s/{10**20}/{'t' * 43}",
+            f"/digital_sign/s/{participant.id}/%C3%A9%C3%A9",
+            f"/digital_sign/s/{participant.id}/%C3%A9%C3%A9/page/1",
+            f"/digital_sign/s/{participant.id}/%C3%A9%C3%A9/download/original",
+        ):
             with self.subTest(path=path):
                 response = self.url_open(path)
                 self.assertEqual(response.status_code, 404)
@@ -565,6 +732,7 @@ class TestHostileParameters(PublicRoutesCommon):
 
     def _valid_calls_still_work(self, routes, csrf):
         """The fixture was live: the same routes, called right, act."""
+
         def call(route, **extra):
             participant, valid, _extra = routes[route]
             return self._call(participant, route, {**valid, "csrf_token": csrf, **extra})

@@ -18,7 +18,9 @@ class TestRequest(DigitalSignCommon):
         self.assertEqual(request._get_original_bytes(), self.pdf_one_signature)
         import hashlib
 
-        self.assertEqual(request.original_sha256, hashlib.sha256(self.pdf_one_signature).hexdigest())
+        self.assertEqual(
+            request.original_sha256, hashlib.sha256(self.pdf_one_signature).hexdigest()
+        )
         self.assertEqual(request.page_count, 1)
         self.assertEqual(request.page_geometry, [[595.0, 842.0]])
         self.assertTrue(request.reference.startswith("SIGN/"))
@@ -48,13 +50,18 @@ class TestRequest(DigitalSignCommon):
 
     # === Markers === #
     def test_places_come_from_markers_and_go_to_their_roles(self):
-        request = self._create_request(pdf=self.pdf_two_roles, participants=[
-            person("Ingrid", "Customer"),
-            person("Carl", "cosigner", mandatory=False),
-        ])
+        request = self._create_request(
+            pdf=self.pdf_two_roles,
+            participants=[
+                person("Ingrid", "Customer"),
+                person("Carl", "cosigner", mandatory=False),
+            ],
+        )
         by_role = {(f.role, f.kind): f for f in request.field_ids}
-        self.assertEqual(set(by_role), {("Customer", "signature"), ("Customer", "date"),
-                                        ("Cosigner", "signature")})
+        self.assertEqual(
+            set(by_role),
+            {("Customer", "signature"), ("Customer", "date"), ("Cosigner", "signature")},
+        )
         self.assertEqual(by_role["Customer", "signature"].participant_id.name, "Ingrid")
         self.assertEqual(by_role["Cosigner", "signature"].participant_id.name, "Carl")
         self.assertFalse(by_role["Cosigner", "signature"].mandatory)
@@ -84,17 +91,28 @@ class TestRequest(DigitalSignCommon):
         mail = self.env["mail.mail"].sudo().search([], order="id desc", limit=1)
         self.assertIn(participant._get_signing_path(), str(mail.body_html))
         self.assertEqual(mail.email_to, "ingrid@example.com")
-        self.assertEqual(request.event_ids.sorted("sequence").mapped("event_type")[:3], ["created", "sent", "invited"])
+        self.assertEqual(
+            request.event_ids.sorted("sequence").mapped("event_type")[:3],
+            ["created", "sent", "invited"],
+        )
         self.assertGreater(request.deadline, fields.Datetime.now() + timedelta(days=29))
         # the link never reaches the chatter
-        self.assertFalse(request.message_ids.filtered(
-            lambda m: participant.sudo().access_token in str(m.body)))
+        self.assertFalse(
+            request.message_ids.filtered(lambda m: participant.sudo().access_token in str(m.body))
+        )
 
     def test_send_by_sms_queues_an_sms_to_the_stored_number(self):
-        request = self._create_request(participants=[{
-            "name": "Ingrid", "mobile": "070-123 45 67", "invite_channel": "sms", "role": "Customer",
-            "partner_id": self.customer.id,
-        }])
+        request = self._create_request(
+            participants=[
+                {
+                    "name": "Ingrid",
+                    "mobile": "070-123 45 67",
+                    "invite_channel": "sms",
+                    "role": "Customer",
+                    "partner_id": self.customer.id,
+                }
+            ]
+        )
         self.assertEqual(request.participant_ids.mobile, "+46701234567")
         request.action_send()
         sms = self.env["sms.sms"].sudo().search([("number", "=", "+46701234567")])
@@ -105,10 +123,21 @@ class TestRequest(DigitalSignCommon):
         cases = [
             ([], "Add at least one participant"),
             ([{"name": "No mail", "role": "Customer"}], "has no e-mail address"),
-            ([{"name": "No phone", "email": "x@example.com", "role": "Customer", "otp_channel": "sms"}],
-             "has no mobile number"),
-            ([{"name": "Other role", "email": "x@example.com", "role": "Lawyer"}],
-             "mandatory places have no participant"),
+            (
+                [
+                    {
+                        "name": "No phone",
+                        "email": "x@example.com",
+                        "role": "Customer",
+                        "otp_channel": "sms",
+                    }
+                ],
+                "has no mobile number",
+            ),
+            (
+                [{"name": "Other role", "email": "x@example.com", "role": "Lawyer"}],
+                "mandatory places have no participant",
+            ),
         ]
         for participants, message in cases:
             with self.subTest(message=message):
@@ -117,8 +146,9 @@ class TestRequest(DigitalSignCommon):
                     request.action_send()
                 self.assertIn(message, str(error.exception))
                 self.assertEqual(request.state, "draft")
-        no_places = self._create_request(pdf=make_pdf([{"texts": [(72, 300, "no markers")]}]),
-                                         name="No places")
+        no_places = self._create_request(
+            pdf=make_pdf([{"texts": [(72, 300, "no markers")]}]), name="No places"
+        )
         with self.assertRaises(UserError) as error:
             no_places.action_send()
         self.assertIn("no mandatory signature place", str(error.exception))
@@ -132,12 +162,21 @@ class TestRequest(DigitalSignCommon):
         with self.assertRaises(ValidationError):
             Participant.create({"request_id": request.id, "name": "X", "email": "not-an-email"})
         with self.assertRaises(ValidationError) as error:
-            Participant.create({"request_id": request.id, "name": "X", "email": "x@example.com",
-                                "invite_channel": "email", "otp_channel": "email"})
+            Participant.create(
+                {
+                    "request_id": request.id,
+                    "name": "X",
+                    "email": "x@example.com",
+                    "invite_channel": "email",
+                    "otp_channel": "email",
+                }
+            )
         self.assertIn("another channel", str(error.exception))
 
     def test_deadline_in_conversation_mode_is_signatures_times_timeout(self):
-        pdf = make_pdf([{"texts": [(72, 500, "{{sign:Customer}}"), (72, 700, "{{sign:Customer}}")]}])
+        pdf = make_pdf(
+            [{"texts": [(72, 500, "{{sign:Customer}}"), (72, 700, "{{sign:Customer}}")]}]
+        )
         request = self._create_request(pdf=pdf, sending_mode="conversation")
         with freeze_time("2026-11-23 10:00:00"):
             request.action_send()
@@ -150,7 +189,8 @@ class TestRequest(DigitalSignCommon):
         participant = request.participant_ids
         self.assertTrue(participant.sudo().access_token)
         wizard = self.env["digital.sign.request.cancel"].create(
-            {"request_ids": [Command.set(request.ids)], "reason": "Accepted by phone"})
+            {"request_ids": [Command.set(request.ids)], "reason": "Accepted by phone"}
+        )
         wizard.action_cancel()
         self.assertEqual(request.state, "cancelled")
         self.assertEqual(request.cancel_reason, "Accepted by phone")
@@ -173,8 +213,13 @@ class TestRequest(DigitalSignCommon):
             with self.assertRaises(UserError):
                 event.with_env(env).unlink()
             with self.assertRaises(UserError):
-                env["digital.sign.event"].create({"request_id": request.id, "event_type": "signed",
-                                                   "event_date": fields.Datetime.now()})
+                env["digital.sign.event"].create(
+                    {
+                        "request_id": request.id,
+                        "event_type": "signed",
+                        "event_date": fields.Datetime.now(),
+                    }
+                )
         with self.assertRaises(UserError):
             event.with_user(self.user_a).write({"details": "forged"})
 
@@ -202,14 +247,30 @@ class TestRequest(DigitalSignCommon):
             return result
 
         cases = [
-            ("UPDATE digital_sign_event SET ip = '6.6.6.6' WHERE id = %s", events[2],
-             events[2], "IP address or user agent was changed"),
-            ("UPDATE digital_sign_event SET personal_digest = repeat('0', 64) WHERE id = %s",
-             events[2], events[2], "content was changed"),
-            ("UPDATE digital_sign_event SET details = '{}' WHERE id = %s", events[1],
-             events[1], "content was changed"),
-            ("DELETE FROM digital_sign_event WHERE id = %s", events[1],
-             events[2], "removed or inserted"),
+            (
+                "UPDATE digital_sign_event SET ip = '6.6.6.6' WHERE id = %s",
+                events[2],
+                events[2],
+                "IP address or user agent was changed",
+            ),
+            (
+                "UPDATE digital_sign_event SET personal_digest = repeat('0', 64) WHERE id = %s",
+                events[2],
+                events[2],
+                "content was changed",
+            ),
+            (
+                "UPDATE digital_sign_event SET details = '{}' WHERE id = %s",
+                events[1],
+                events[1],
+                "content was changed",
+            ),
+            (
+                "DELETE FROM digital_sign_event WHERE id = %s",
+                events[1],
+                events[2],
+                "removed or inserted",
+            ),
         ]
         for query, target, first_bad, reason_part in cases:
             with self.subTest(query=query):
@@ -222,7 +283,9 @@ class TestRequest(DigitalSignCommon):
             """INSERT INTO digital_sign_event (request_id, company_id, sequence, event_type,
                event_date, timestamp, prev_hash, hash)
                SELECT request_id, company_id, 3, 'signed', event_date, timestamp, hash,
-                      repeat('0', 64) FROM digital_sign_event WHERE id = %s""", events[1].id)
+                      repeat('0', 64) FROM digital_sign_event WHERE id = %s""",
+            events[1].id,
+        )
         self.assertTrue(event)
         self.assertNotIn(event, events[:2])
         self.env.invalidate_all()
@@ -233,12 +296,20 @@ class TestRequest(DigitalSignCommon):
         with freeze_time("2020-03-01 10:00:00"):
             old = self._create_request(name="Old")
             old.action_send()
-            old._log_event("viewed", participant=old.participant_ids, ip="192.0.2.10",
-                           user_agent="Mozilla/5.0 (old)")
+            old._log_event(
+                "viewed",
+                participant=old.participant_ids,
+                ip="192.0.2.10",
+                user_agent="Mozilla/5.0 (old)",
+            )
         recent = self._create_request(name="Recent")
         recent.action_send()
-        recent._log_event("viewed", participant=recent.participant_ids, ip="192.0.2.20",
-                          user_agent="Mozilla/5.0 (recent)")
+        recent._log_event(
+            "viewed",
+            participant=recent.participant_ids,
+            ip="192.0.2.20",
+            user_agent="Mozilla/5.0 (recent)",
+        )
         cron = self.env.ref("digital_sign.ir_cron_erase_personal_data")
         self.registry_enter_test_mode()  # the scheduled action's cursor sees this test's data
 
@@ -255,8 +326,11 @@ class TestRequest(DigitalSignCommon):
         self.assertTrue(all(old.event_ids.mapped("anonymized_on")))
         self.assertIsNone(old._check_integrity(), "the chain still verifies after erasure")
         recent_viewed = recent.event_ids.filtered(lambda e: e.event_type == "viewed")
-        self.assertEqual((recent_viewed.ip, recent_viewed.user_agent),
-                         ("192.0.2.20", "Mozilla/5.0 (recent)"), "younger events keep theirs")
+        self.assertEqual(
+            (recent_viewed.ip, recent_viewed.user_agent),
+            ("192.0.2.20", "Mozilla/5.0 (recent)"),
+            "younger events keep theirs",
+        )
         self.assertFalse(recent_viewed.anonymized_on)
         self.assertIsNone(recent._check_integrity())
 
@@ -275,22 +349,34 @@ class TestRequest(DigitalSignCommon):
         with self.assertRaises(AccessError):
             doc_b.event_ids.with_user(self.user_a).read(["event_type"])
         # a teammate of A sees A's document
-        teammate = self.env["res.users"].create({
-            "name": "Teammate", "login": "sign_teammate",
-            "group_ids": [Command.link(self.env.ref("digital_sign.group_user").id)],
-        })
+        teammate = self.env["res.users"].create(
+            {
+                "name": "Teammate",
+                "login": "sign_teammate",
+                "group_ids": [Command.link(self.env.ref("digital_sign.group_user").id)],
+            }
+        )
         self.team_a.member_ids = [Command.link(teammate.id)]
         self.assertIn(doc_a, self.env["digital.sign.request"].with_user(teammate).search([]))
         # the manager sees both
-        self.assertLessEqual(doc_a | doc_b, self.env["digital.sign.request"].with_user(self.manager).search([]))
+        self.assertLessEqual(
+            doc_a | doc_b, self.env["digital.sign.request"].with_user(self.manager).search([])
+        )
 
     def test_other_company_documents_are_invisible(self):
         other = self.env["res.company"].create({"name": "Other Co"})
         self.manager.company_ids = [Command.link(other.id)]
         doc = self._create_request(name="Here")
-        doc_other = self.env["digital.sign.request"].with_company(other).create({
-            "name": "There", "company_id": other.id,
-        })
+        doc_other = (
+            self.env["digital.sign.request"]
+            .with_company(other)
+            .create(
+                {
+                    "name": "There",
+                    "company_id": other.id,
+                }
+            )
+        )
         Request = self.env["digital.sign.request"].with_user(self.manager)
         found = Request.with_context(allowed_company_ids=[self.company.id]).search([])
         self.assertIn(doc, found)
@@ -332,8 +418,11 @@ class TestRequest(DigitalSignCommon):
         old_path = participant._get_signing_path()
         action = participant.action_open_reengage()
         # pylint: disable=context-overridden  # the action's context, as the client uses it
-        wizard = self.env[action["res_model"]].with_context(action["context"]).create(
-            {"email": "ingrid.new@example.com"})
+        wizard = (
+            self.env[action["res_model"]]
+            .with_context(action["context"])
+            .create({"email": "ingrid.new@example.com"})
+        )
         wizard.action_reengage()
         self.assertEqual(participant.email, "ingrid.new@example.com")
         self.assertNotEqual(participant._get_signing_path(), old_path)
@@ -399,5 +488,7 @@ class TestRemindersAndExpiry(DigitalSignCommon):
             self.env.ref("digital_sign.ir_cron_expire_requests").method_direct_trigger()
         self.assertEqual(request.state, "expired")
         self.assertEqual(request.participant_ids.state, "expired")
-        self.assertTrue(request.activity_ids.filtered(lambda a: "expired" in (a.summary or "").lower()))
+        self.assertTrue(
+            request.activity_ids.filtered(lambda a: "expired" in (a.summary or "").lower())
+        )
         self.assertIn("expired", request.event_ids.mapped("event_type"))

@@ -37,9 +37,13 @@ class DigitalSignSaleCommon(DigitalSignCommon, SMSCase, MockEmail):
     def setUpClass(cls):
         super().setUpClass()
         cls.env["ir.config_parameter"].sudo().set_param("report.url", UNREACHABLE_REPORT_URL)
-        cls.product = cls.env["product.product"].create({
-            "name": "Kitchen installation", "type": "service", "list_price": 1200.0,
-        })
+        cls.product = cls.env["product.product"].create(
+            {
+                "name": "Kitchen installation",
+                "type": "service",
+                "list_price": 1200.0,
+            }
+        )
         cls.signing_cron = cls.env.ref("digital_sign.ir_cron_finalize_documents")
 
     # === helpers === #
@@ -47,14 +51,22 @@ class DigitalSignSaleCommon(DigitalSignCommon, SMSCase, MockEmail):
     def _create_quotation(cls, user=None, partner=None, **values):
         user = user or cls.user_a
         team = cls.team_b if user == cls.user_b else cls.team_a
-        order = cls.env["sale.order"].with_user(user).create({
-            "partner_id": (partner or cls.customer).id,
-            "user_id": user.id,
-            "team_id": team.id,
-            "validity_date": fields.Date.today() + timedelta(days=20),
-            "order_line": [Command.create({"product_id": cls.product.id, "product_uom_qty": 2})],
-            **values,
-        })
+        order = (
+            cls.env["sale.order"]
+            .with_user(user)
+            .create(
+                {
+                    "partner_id": (partner or cls.customer).id,
+                    "user_id": user.id,
+                    "team_id": team.id,
+                    "validity_date": fields.Date.today() + timedelta(days=20),
+                    "order_line": [
+                        Command.create({"product_id": cls.product.id, "product_uom_qty": 2})
+                    ],
+                    **values,
+                }
+            )
+        )
         return order.with_user(cls.env.user)
 
     def _open_wizard(self, order, user=None):
@@ -93,8 +105,13 @@ class DigitalSignSaleCommon(DigitalSignCommon, SMSCase, MockEmail):
     def _sign(self, participant):
         mine = participant.request_id.field_ids.filtered(lambda f: f.participant_id == participant)
         values = {str(f.id): PNG_SIGNATURE for f in mine if f.kind == "signature"}
-        return self._rpc(participant, "submit", values=values, consent=True,
-                         document_sha256=participant.request_id.original_sha256)
+        return self._rpc(
+            participant,
+            "submit",
+            values=values,
+            consent=True,
+            document_sha256=participant.request_id.original_sha256,
+        )
 
     def _activities(self, record, user):
         return record.activity_ids.filtered(lambda a: a.user_id == user)
@@ -135,8 +152,10 @@ class TestSale(DigitalSignSaleCommon):
                 self.assertFalse(self._new_sms, "no SMS for an e-mail invitation")
                 token = participant.sudo().access_token
                 for record in (order, request):
-                    self.assertFalse(record.message_ids.filtered(lambda m, token=token: token in str(m.body)),
-                                     "the link never goes to the chatter")
+                    self.assertFalse(
+                        record.message_ids.filtered(lambda m, token=token: token in str(m.body)),
+                        "the link never goes to the chatter",
+                    )
                 self.assertFalse(order._has_to_be_signed())
 
     def test_each_kind_is_texted_to_the_e164_mobile(self):
@@ -159,13 +178,17 @@ class TestSale(DigitalSignSaleCommon):
                     sms = self._find_sms_sms(self.customer, "+46701234567", "outgoing")
                     self.assertIn(wording[kind], sms.body)
                     self.assertIn(order.name, sms.body)
-                    self.assertFalse(self._new_mails.filtered(
-                        lambda m: m.model == "digital.sign.participant"))
+                    self.assertFalse(
+                        self._new_mails.filtered(lambda m: m.model == "digital.sign.participant")
+                    )
                 token = participant.sudo().access_token
                 for record in (order, request):
-                    self.assertFalse(record.message_ids.filtered(lambda m, token=token: token in str(m.body)))
-                self.assertEqual(request.event_ids.filtered(
-                    lambda e: e.event_type == "invited").channel, "sms")
+                    self.assertFalse(
+                        record.message_ids.filtered(lambda m, token=token: token in str(m.body))
+                    )
+                self.assertEqual(
+                    request.event_ids.filtered(lambda e: e.event_type == "invited").channel, "sms"
+                )
                 # the SMS queue sends it through Odoo's gateway
                 with self.mockSMSGateway():
                     self.env["sms.sms"].sudo().search([("id", "=", sms.id)])._send()
@@ -174,16 +197,21 @@ class TestSale(DigitalSignSaleCommon):
     def test_wizard_reports_contacts_without_a_usable_number(self):
         for phone in (False, "12"):
             with self.subTest(phone=phone):
-                partner = self.env["res.partner"].create({
-                    "name": "Nils Nonumber", "email": "nils@example.com", "phone": phone,
-                    "country_id": self.env.ref("base.se").id,
-                })
+                partner = self.env["res.partner"].create(
+                    {
+                        "name": "Nils Nonumber",
+                        "email": "nils@example.com",
+                        "phone": phone,
+                        "country_id": self.env.ref("base.se").id,
+                    }
+                )
                 order = self._create_quotation(partner=partner)
                 wizard_form = self._open_wizard(order)
                 self.assertFalse(wizard_form.contact_warning)
                 wizard_form.invite_channel = "sms"
-                self.assertIn("Nils Nonumber has no usable mobile number",
-                              wizard_form.contact_warning)
+                self.assertIn(
+                    "Nils Nonumber has no usable mobile number", wizard_form.contact_warning
+                )
                 wizard = wizard_form.save()
                 with self.assertRaises(UserError), self.mockSMSGateway():
                     wizard.action_send()
@@ -244,7 +272,8 @@ class TestSale(DigitalSignSaleCommon):
         for uri, (role, kind, mandatory) in expected.items():
             page_number, rect = links[uri]
             field = request.field_ids.filtered(
-                lambda f, r=role, k=kind: f.role == r and f.kind == k)
+                lambda f, r=role, k=kind: f.role == r and f.kind == k
+            )
             self.assertEqual(len(field), 1, uri)
             self.assertEqual(field.source, "link")
             self.assertEqual(field.page, page_number)
@@ -255,18 +284,34 @@ class TestSale(DigitalSignSaleCommon):
             box = pymupdf.Rect(field.x0, field.y0, field.x1, field.y1)
             self.assertTrue(box.intersects(rect), "the place sits on its anchor")
         signature = request.field_ids.filtered(
-            lambda f: f.role == "Customer" and f.kind == "signature")
+            lambda f: f.role == "Customer" and f.kind == "signature"
+        )
         self.assertGreater(pymupdf.Rect(*signature.marker).width, 80, "a 4.6 cm signature line")
         # the anchors are in the report only when digital_sign renders it
-        plain, _type = self.env["ir.actions.report"].with_context(force_report_rendering=True)\
+        plain, _type = (
+            self.env["ir.actions.report"]
+            .with_context(force_report_rendering=True)
             ._render_qweb_pdf("sale.action_report_saleorder", res_ids=order.ids)
+        )
         plain_doc = pymupdf.open(stream=plain, filetype="pdf")
-        self.assertFalse([link for page in plain_doc for link in page.get_links()
-                          if (link.get("uri") or "").startswith(anchors.ANCHOR_LINK_PREFIX)])
+        self.assertFalse(
+            [
+                link
+                for page in plain_doc
+                for link in page.get_links()
+                if (link.get("uri") or "").startswith(anchors.ANCHOR_LINK_PREFIX)
+            ]
+        )
         # what the customer sees has no anchor link left
         shown = pymupdf.open(stream=request._get_display_pdf(), filetype="pdf")
-        self.assertFalse([link for page in shown for link in page.get_links()
-                          if (link.get("uri") or "").startswith(anchors.ANCHOR_LINK_PREFIX)])
+        self.assertFalse(
+            [
+                link
+                for page in shown
+                for link in page.get_links()
+                if (link.get("uri") or "").startswith(anchors.ANCHOR_LINK_PREFIX)
+            ]
+        )
 
     def test_the_quotation_pdf_has_no_active_content_and_is_kept_byte_for_byte(self):
         order = self._create_quotation()
@@ -292,11 +337,14 @@ class TestSale(DigitalSignSaleCommon):
         # through account_edi_ubl_cii): the copy to sign leaves it out, rather than have
         # intake remove it every time
         self.assertTrue(order._get_edi_builders())
-        plain, _type = self.env["ir.actions.report"].with_context(
-            force_report_rendering=True)._render_qweb_pdf(
-            "sale.action_report_saleorder", res_ids=order.ids)
-        self.assertEqual({item.kind for item in pdf_sanitize.find_active_content(plain)},
-                         {"embedded_file"})
+        plain, _type = (
+            self.env["ir.actions.report"]
+            .with_context(force_report_rendering=True)
+            ._render_qweb_pdf("sale.action_report_saleorder", res_ids=order.ids)
+        )
+        self.assertEqual(
+            {item.kind for item in pdf_sanitize.find_active_content(plain)}, {"embedded_file"}
+        )
 
     def test_a_role_that_cannot_be_an_anchor_is_refused_clearly(self):
         order = self._create_quotation()
@@ -371,8 +419,9 @@ class TestSale(DigitalSignSaleCommon):
         path = request.participant_ids._get_signing_path()
         action = order.with_user(self.user_a).action_digital_sign_cancel()
         self.assertEqual(action["res_model"], "digital.sign.request.cancel")
-        cancel_form = Form(self.env[action["res_model"]].with_user(self.user_a)
-                           .with_context(**action["context"]))
+        cancel_form = Form(
+            self.env[action["res_model"]].with_user(self.user_a).with_context(**action["context"])
+        )
         cancel_form.reason = "Accepted by phone"
         cancel_form.save().action_cancel()
         self.assertEqual(request.state, "cancelled")
@@ -403,7 +452,8 @@ class TestSale(DigitalSignSaleCommon):
         self.assertEqual(order.signed_on, request.signed_on)
         self.assertTrue(order.signature)
         attachments = order.message_ids.attachment_ids.filtered(
-            lambda a: a.mimetype == "application/pdf" and "(signed)" in a.name)
+            lambda a: a.mimetype == "application/pdf" and "(signed)" in a.name
+        )
         self.assertEqual(len(attachments), 1)
         self.assertEqual(attachments.raw, base64.b64decode(request.signed_pdf))
         activity = self._activities(order, self.user_a)
@@ -432,8 +482,11 @@ class TestSale(DigitalSignSaleCommon):
         def refuse(self_):
             raise UserError("The product has no income account.")  # pylint: disable=translation-required
 
-        with patch.object(SaleOrderBase, "action_confirm", refuse), self.mock_mail_gateway(), \
-                mute_logger("odoo.addons.digital_sign.models.sale_order"):
+        with (
+            patch.object(SaleOrderBase, "action_confirm", refuse),
+            self.mock_mail_gateway(),
+            mute_logger("odoo.addons.digital_sign.models.sale_order"),
+        ):
             self.signing_cron.method_direct_trigger()
         self.assertEqual(request.state, "signed")
         self.assertEqual(request.finalize_state, "done")
@@ -442,8 +495,9 @@ class TestSale(DigitalSignSaleCommon):
         self.assertEqual(order.digital_sign_state, "signed")
         self.assertTrue(order.signature, "the signature is kept")
         self.assertIn("The product has no income account.", order.digital_sign_error)
-        self.assertTrue(order.message_ids.filtered(
-            lambda m: "could not be confirmed" in str(m.body)))
+        self.assertTrue(
+            order.message_ids.filtered(lambda m: "could not be confirmed" in str(m.body))
+        )
         activity = self._activities(order, self.user_a)
         self.assertIn("Signed, but not confirmed", activity.summary)
         # fixed by hand: the salesperson confirms it, and the warning goes
@@ -459,8 +513,9 @@ class TestSale(DigitalSignSaleCommon):
         result = self._rpc(request.participant_ids, "reject", reason="The price is too high")
         self.assertEqual(result["status"], "ok")
         self.assertEqual(order.digital_sign_state, "rejected")
-        self.assertTrue(order.message_ids.filtered(
-            lambda m: "The price is too high" in str(m.body)))
+        self.assertTrue(
+            order.message_ids.filtered(lambda m: "The price is too high" in str(m.body))
+        )
         activity = self._activities(order, self.user_a)
         self.assertIn("Quotation rejected", activity.summary)
         self.assertIn("The price is too high", str(activity.note))
@@ -504,17 +559,26 @@ class TestSale(DigitalSignSaleCommon):
             order_b = self._create_quotation(self.user_b)
             request_b = self._send(order_b, self.user_b)
         action = self.env["ir.actions.act_window"]._for_xml_id(
-            "digital_sign.sale_order_action_digital_quotes")
+            "digital_sign.sale_order_action_digital_quotes"
+        )
         domain = Domain(safe_eval(action["domain"])) & Domain("id", "in", (order_a | order_b).ids)
-        for user, order, request in ((self.user_a, order_a, request_a),
-                                     (self.user_b, order_b, request_b)):
+        for user, order, request in (
+            (self.user_a, order_a, request_a),
+            (self.user_b, order_b, request_b),
+        ):
             with self.subTest(user=user.login):
-                orders = self.env["sale.order"].with_user(user).search_read(
-                    domain, ["name", "digital_sign_state"])
+                orders = (
+                    self.env["sale.order"]
+                    .with_user(user)
+                    .search_read(domain, ["name", "digital_sign_state"])
+                )
                 self.assertEqual([o["id"] for o in orders], order.ids)
                 self.assertEqual(orders[0]["digital_sign_state"], "sent")
-                requests = self.env["digital.sign.request"].with_user(user).search(
-                    [("id", "in", (request_a | request_b).ids)])
+                requests = (
+                    self.env["digital.sign.request"]
+                    .with_user(user)
+                    .search([("id", "in", (request_a | request_b).ids)])
+                )
                 self.assertEqual(requests, request)
         with self.assertRaises(AccessError):
             request_a.with_user(self.user_b).read(["name"])
@@ -524,41 +588,74 @@ class TestSale(DigitalSignSaleCommon):
             order_a.with_user(self.user_b).action_digital_sign_cancel()
         # a colleague of the same team sees the team's requests
         colleague = new_test_user(
-            self.env, login="sign_user_a2", name="Anna Colleague",
-            groups="digital_sign.group_user,sales_team.group_sale_salesman")
+            self.env,
+            login="sign_user_a2",
+            name="Anna Colleague",
+            groups="digital_sign.group_user,sales_team.group_sale_salesman",
+        )
         self.team_a.member_ids = [Command.link(colleague.id)]
-        self.assertEqual(self.env["digital.sign.request"].with_user(colleague).search(
-            [("id", "in", (request_a | request_b).ids)]), request_a)
+        self.assertEqual(
+            self.env["digital.sign.request"]
+            .with_user(colleague)
+            .search([("id", "in", (request_a | request_b).ids)]),
+            request_a,
+        )
         # the manager of signatures sees every request
-        self.assertEqual(self.env["digital.sign.request"].with_user(self.manager).search(
-            [("id", "in", (request_a | request_b).ids)]), request_a | request_b)
+        self.assertEqual(
+            self.env["digital.sign.request"]
+            .with_user(self.manager)
+            .search([("id", "in", (request_a | request_b).ids)]),
+            request_a | request_b,
+        )
 
     def test_views_load_for_salespeople(self):
-        salesman = new_test_user(self.env, login="plain_salesman", name="Pia Plain",
-                                 groups="sales_team.group_sale_salesman")
-        self.assertTrue(salesman.has_group("digital_sign.group_user"),
-                        "every salesperson may send quotations for signature")
+        salesman = new_test_user(
+            self.env,
+            login="plain_salesman",
+            name="Pia Plain",
+            groups="sales_team.group_sale_salesman",
+        )
+        self.assertTrue(
+            salesman.has_group("digital_sign.group_user"),
+            "every salesperson may send quotations for signature",
+        )
         for user in (self.user_a, salesman):
             with self.subTest(user=user.login):
                 order = self._create_quotation(user)
                 SaleOrder = self.env["sale.order"].with_user(user)
                 views = SaleOrder.get_views([(False, "form"), (False, "list"), (False, "search")])
                 form = views["views"]["form"]["arch"]
-                for name in ("action_digital_sign_send", "action_digital_sign_cancel",
-                             "action_digital_sign_check_status", "digital_sign_state",
-                             "digital_sign_url", "digital_sign_error"):
+                for name in (
+                    "action_digital_sign_send",
+                    "action_digital_sign_cancel",
+                    "action_digital_sign_check_status",
+                    "digital_sign_state",
+                    "digital_sign_url",
+                    "digital_sign_error",
+                ):
                     self.assertIn(name, form)
                 self.assertIn("digital_sign_state", views["views"]["list"]["arch"])
                 quotations = SaleOrder.get_views(
-                    [(self.env.ref("sale.view_quotation_tree").id, "list")])
-                self.assertIn("digital_sign_state", quotations["views"]["list"]["arch"],
-                              "the quotation list shows the digital status")
-                SaleOrder.browse(order.ids).web_read({
-                    "digital_sign_state": {}, "digital_sign_url": {},
-                    "digital_sign_request_count": {}, "digital_sign_error": {},
-                })
-                action = self.env["ir.actions.act_window"].with_user(user)._for_xml_id(
-                    "digital_sign.sale_order_action_digital_quotes")
+                    [(self.env.ref("sale.view_quotation_tree").id, "list")]
+                )
+                self.assertIn(
+                    "digital_sign_state",
+                    quotations["views"]["list"]["arch"],
+                    "the quotation list shows the digital status",
+                )
+                SaleOrder.browse(order.ids).web_read(
+                    {
+                        "digital_sign_state": {},
+                        "digital_sign_url": {},
+                        "digital_sign_request_count": {},
+                        "digital_sign_error": {},
+                    }
+                )
+                action = (
+                    self.env["ir.actions.act_window"]
+                    .with_user(user)
+                    ._for_xml_id("digital_sign.sale_order_action_digital_quotes")
+                )
                 SaleOrder.get_views([(view_id, mode) for view_id, mode in action["views"]])
 
     # === tracking === #
@@ -573,8 +670,11 @@ class TestSale(DigitalSignSaleCommon):
         for order in orders:
             by_state.setdefault(order.digital_sign_state, self.env["sale.order"])
             by_state[order.digital_sign_state] |= order
-        arch = self.env["sale.order"].with_user(self.user_a).get_views(
-            [(False, "search")])["views"]["search"]["arch"]
+        arch = (
+            self.env["sale.order"]
+            .with_user(self.user_a)
+            .get_views([(False, "search")])["views"]["search"]["arch"]
+        )
         search_view = etree.fromstring(arch)
         expected = {
             "digital_sign_waiting": by_state["sent"] | by_state["viewed"],
@@ -592,23 +692,32 @@ class TestSale(DigitalSignSaleCommon):
                 self.assertEqual({o["id"] for o in found}, set(want.ids))
         group_by = search_view.xpath("//filter[@name='group_digital_sign_state']")
         self.assertEqual(safe_eval(group_by[0].get("context"))["group_by"], "digital_sign_state")
-        groups = self.env["sale.order"].with_user(self.user_a).formatted_read_group(
-            [("id", "in", orders.ids)], ["digital_sign_state"], ["__count"])
+        groups = (
+            self.env["sale.order"]
+            .with_user(self.user_a)
+            .formatted_read_group([("id", "in", orders.ids)], ["digital_sign_state"], ["__count"])
+        )
         counts = {group["digital_sign_state"]: group["__count"] for group in groups}
         self.assertEqual(counts, {state: len(records) for state, records in by_state.items()})
         # Sales > Digital quotes: every order with a digital status, grouped by it
         action = self.env["ir.actions.act_window"]._for_xml_id(
-            "digital_sign.sale_order_action_digital_quotes")
+            "digital_sign.sale_order_action_digital_quotes"
+        )
         domain = Domain(safe_eval(action["domain"])) & Domain("id", "in", orders.ids)
         self.assertEqual(self.env["sale.order"].search(domain), orders - by_state["none"])
         self.assertEqual(safe_eval(action["context"])["search_default_group_digital_sign_state"], 1)
 
     # === CRM === #
     def test_opportunity_shows_the_digital_status_of_its_quotations(self):
-        lead = self.env["crm.lead"].create({
-            "name": "New kitchen", "type": "opportunity", "partner_id": self.customer.id,
-            "user_id": self.user_a.id, "team_id": self.team_a.id,
-        })
+        lead = self.env["crm.lead"].create(
+            {
+                "name": "New kitchen",
+                "type": "opportunity",
+                "partner_id": self.customer.id,
+                "user_id": self.user_a.id,
+                "team_id": self.team_a.id,
+            }
+        )
         first = self._create_quotation(opportunity_id=lead.id)
         second = self._create_quotation(opportunity_id=lead.id)
         self._create_quotation(opportunity_id=lead.id)
@@ -623,12 +732,16 @@ class TestSale(DigitalSignSaleCommon):
         self.assertEqual(lead.digital_sign_order_ids, first | second)
         self.assertEqual(lead.digital_sign_summary, "1 sent, 1 cancelled")
         action = lead.with_user(self.user_a).action_view_digital_sign_quotes()
-        self.assertEqual(self.env["sale.order"].with_user(self.user_a).search(action["domain"]),
-                         first | second)
+        self.assertEqual(
+            self.env["sale.order"].with_user(self.user_a).search(action["domain"]), first | second
+        )
         self.assertEqual(action["views"][0][1], "list")
         self.env["sale.order"].with_user(self.user_a).get_views(action["views"])
-        form = self.env["crm.lead"].with_user(self.user_a).get_views(
-            [(False, "form")])["views"]["form"]["arch"]
+        form = (
+            self.env["crm.lead"]
+            .with_user(self.user_a)
+            .get_views([(False, "form")])["views"]["form"]["arch"]
+        )
         self.assertIn("action_view_digital_sign_quotes", form)
         self.assertIn("action_digital_sign_send", form)
 
@@ -637,8 +750,9 @@ class TestSale(DigitalSignSaleCommon):
 class TestSaleTour(DigitalSignSaleCommon):
     def test_salesperson_sends_and_the_customer_signs_in_the_browser(self):
         order = self._create_quotation()
-        self.start_tour(f"/odoo/sales/{order.id}", "digital_sign_sale_send",
-                        login=self.user_a.login)
+        self.start_tour(
+            f"/odoo/sales/{order.id}", "digital_sign_sale_send", login=self.user_a.login
+        )
         request = order.digital_sign_request_id
         self.assertEqual(request.state, "sent")
         self.assertEqual(request.document_kind, "quote")
@@ -664,6 +778,11 @@ class TestSaleTour(DigitalSignSaleCommon):
         doc = pymupdf.open(stream=signed.raw, filetype="pdf")
         page = doc[signature.page - 1]
         box = pymupdf.Rect(signature.x0, signature.y0, signature.x1, signature.y1)
-        self.assertTrue([image for image in page.get_image_info()
-                         if pymupdf.Rect(image["bbox"]).intersects(box)],
-                        "the drawn signature is stamped in its place")
+        self.assertTrue(
+            [
+                image
+                for image in page.get_image_info()
+                if pymupdf.Rect(image["bbox"]).intersects(box)
+            ],
+            "the drawn signature is stamped in its place",
+        )

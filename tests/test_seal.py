@@ -82,13 +82,16 @@ class SealTestMixin:
     # --- configuration ---
     def _use_ca_certificate(self, company=None, issued=None):
         company = company or self.env.company
-        company.write({
-            "digital_sign_seal_source": "upload",
-            "digital_sign_seal_pkcs12": base64.b64encode(
-                self.pki.pkcs12(issued or self.pki.leaf, P12_PASSWORD)),
-            "digital_sign_seal_pkcs12_filename": "seal.p12",
-            "digital_sign_seal_password": P12_PASSWORD.decode(),
-        })
+        company.write(
+            {
+                "digital_sign_seal_source": "upload",
+                "digital_sign_seal_pkcs12": base64.b64encode(
+                    self.pki.pkcs12(issued or self.pki.leaf, P12_PASSWORD)
+                ),
+                "digital_sign_seal_pkcs12_filename": "seal.p12",
+                "digital_sign_seal_password": P12_PASSWORD.decode(),
+            }
+        )
 
     def _use_tsa(self, company=None, **values):
         (company or self.env.company).write({"digital_sign_tsa_url": self.tsa.url, **values})
@@ -96,8 +99,9 @@ class SealTestMixin:
     def _offline_revocation_data(self):
         """Hand the test CA's CRLs and OCSP responses to B-LT/B-LTA seals (no fetching)."""
         material = self.pki.validation_material()
-        return patch.object(ResCompany, "_digital_sign_get_validation_options",
-                            lambda company: (material, False))
+        return patch.object(
+            ResCompany, "_digital_sign_get_validation_options", lambda company: (material, False)
+        )
 
     # --- the flow ---
     def _signed_request(self, **values):
@@ -107,9 +111,16 @@ class SealTestMixin:
         participant = sign_request.participant_ids
         my_fields = sign_request.field_ids.filtered(lambda f: f.participant_id == participant)
         result = participant._submit(
-            {str(f.id): PNG_SIGNATURE if f.kind in ("signature", "initials") else "typed"
-             for f in my_fields if f.kind != "date"},
-            True, sign_request.original_sha256, ip="198.51.100.7", user_agent="SealTest/1.0")
+            {
+                str(f.id): PNG_SIGNATURE if f.kind in ("signature", "initials") else "typed"
+                for f in my_fields
+                if f.kind != "date"
+            },
+            True,
+            sign_request.original_sha256,
+            ip="198.51.100.7",
+            user_agent="SealTest/1.0",
+        )
         self.assertEqual(result["status"], "ok", result)
         self.assertEqual(sign_request.state, "signed")
         self.assertEqual(sign_request.finalize_state, "pending")
@@ -127,7 +138,8 @@ class SealTestMixin:
 
     def _verify(self, pdf, **kwargs):
         return pades_verify.verify_pdf(
-            pdf, trust_roots=self.env["res.company"]._digital_sign_trust_roots(), **kwargs)
+            pdf, trust_roots=self.env["res.company"]._digital_sign_trust_roots(), **kwargs
+        )
 
     def _events(self, sign_request, event_type):
         return sign_request.sudo().event_ids.filtered(lambda e: e.event_type == event_type)
@@ -140,8 +152,11 @@ class SealTestMixin:
 
     def assert_sealed_trusted(self, sign_request, level):
         signed = self._signed_bytes(sign_request)
-        self.assertEqual(hashlib.sha256(signed).hexdigest(), sign_request.signed_sha256,
-                         "the request stores exactly the sealed bytes")
+        self.assertEqual(
+            hashlib.sha256(signed).hexdigest(),
+            sign_request.signed_sha256,
+            "the request stores exactly the sealed bytes",
+        )
         result = self._verify(signed)
         self.assertEqual(result.status, "valid", result)
         self.assertTrue(result.intact and result.valid and result.trusted)
@@ -181,8 +196,9 @@ class TestSeal(SealTestMixin, DigitalSignCommon):
         self.assertIn(result.cert_fingerprint, text.replace(" ", ""))
         # the next document uses the same certificate
         other = self._sealed_request(name="Second contract")
-        self.assertEqual(self._verify(self._signed_bytes(other)).cert_fingerprint,
-                         result.cert_fingerprint)
+        self.assertEqual(
+            self._verify(self._signed_bytes(other)).cert_fingerprint, result.cert_fingerprint
+        )
         self.assertEqual(len(company.digital_sign_seal_certificates), 1)
         # the settings describe it
         self.assertIn("Self-signed", company.digital_sign_seal_certificate_info)
@@ -191,14 +207,20 @@ class TestSeal(SealTestMixin, DigitalSignCommon):
     def test_keys_and_passwords_are_for_administrators_only(self):
         self._sealed_request()
         self._use_tsa(digital_sign_tsa_username="user", digital_sign_tsa_password="tsa secret")
-        for name in ("digital_sign_seal_auto_pkcs12", "digital_sign_seal_auto_password",
-                     "digital_sign_seal_pkcs12", "digital_sign_seal_password",
-                     "digital_sign_tsa_password"):
+        for name in (
+            "digital_sign_seal_auto_pkcs12",
+            "digital_sign_seal_auto_password",
+            "digital_sign_seal_pkcs12",
+            "digital_sign_seal_password",
+            "digital_sign_tsa_password",
+        ):
             with self.subTest(field=name), self.assertRaises(AccessError):
                 self.env.company.with_user(self.manager).read([name])
         # the public part is not secret
         company = self.env.company.with_user(self.manager)
-        self.assertTrue(company.read(["digital_sign_seal_certificates"])[0]["digital_sign_seal_certificates"])
+        self.assertTrue(
+            company.read(["digital_sign_seal_certificates"])[0]["digital_sign_seal_certificates"]
+        )
 
     def test_uploaded_ca_certificate_gives_b_t_with_the_timestamp_server(self):
         self._use_ca_certificate()
@@ -248,47 +270,65 @@ class TestSeal(SealTestMixin, DigitalSignCommon):
         self.assertIn(b"/DocTimeStamp", signed)
 
     def test_certificate_without_non_repudiation_is_refused(self):
-        weak = self.pki.issue("No non-repudiation", issuer=self.pki.intermediate,
-                              key_usage=("digital_signature",))
+        weak = self.pki.issue(
+            "No non-repudiation", issuer=self.pki.intermediate, key_usage=("digital_signature",)
+        )
         with self.assertRefused("non-repudiation"):
             self._use_ca_certificate(issued=weak)
         # through the settings as well, where file and password are saved together
         with self.assertRefused("non-repudiation"):
-            self.env["res.config.settings"].create({
-                "digital_sign_seal_source": "upload",
-                "digital_sign_seal_pkcs12": base64.b64encode(self.pki.pkcs12(weak, P12_PASSWORD)),
-                "digital_sign_seal_password": P12_PASSWORD.decode(),
-            })
+            self.env["res.config.settings"].create(
+                {
+                    "digital_sign_seal_source": "upload",
+                    "digital_sign_seal_pkcs12": base64.b64encode(
+                        self.pki.pkcs12(weak, P12_PASSWORD)
+                    ),
+                    "digital_sign_seal_password": P12_PASSWORD.decode(),
+                }
+            )
         self.assertEqual(self.env.company.digital_sign_seal_source, "auto")
 
     def test_uploaded_certificate_checks(self):
         now = datetime.now(UTC)
-        expired = self.pki.issue("Expired", issuer=self.pki.intermediate,
-                                 not_before=now - timedelta(days=400),
-                                 not_after=now - timedelta(days=1))
+        expired = self.pki.issue(
+            "Expired",
+            issuer=self.pki.intermediate,
+            not_before=now - timedelta(days=400),
+            not_after=now - timedelta(days=1),
+        )
         with self.assertRefused("expired"):
             self._use_ca_certificate(issued=expired)
         with self.assertRefused("password is wrong"):
-            self.env.company.write({
-                "digital_sign_seal_source": "upload",
-                "digital_sign_seal_pkcs12": base64.b64encode(self.pki.pkcs12(self.pki.leaf, b"other")),
-                "digital_sign_seal_password": "not the password",
-            })
+            self.env.company.write(
+                {
+                    "digital_sign_seal_source": "upload",
+                    "digital_sign_seal_pkcs12": base64.b64encode(
+                        self.pki.pkcs12(self.pki.leaf, b"other")
+                    ),
+                    "digital_sign_seal_password": "not the password",
+                }
+            )
         with self.assertRefused("Upload the seal certificate"):
             self.env.company.digital_sign_seal_source = "upload"
         # a good certificate saved through the settings: one write, trusted at once
-        settings = self.env["res.config.settings"].create({
-            "digital_sign_seal_source": "upload",
-            "digital_sign_seal_pkcs12": base64.b64encode(self.pki.pkcs12(self.pki.leaf, P12_PASSWORD)),
-            "digital_sign_seal_pkcs12_filename": "seal.p12",
-            "digital_sign_seal_password": P12_PASSWORD.decode(),
-        })
+        settings = self.env["res.config.settings"].create(
+            {
+                "digital_sign_seal_source": "upload",
+                "digital_sign_seal_pkcs12": base64.b64encode(
+                    self.pki.pkcs12(self.pki.leaf, P12_PASSWORD)
+                ),
+                "digital_sign_seal_pkcs12_filename": "seal.p12",
+                "digital_sign_seal_password": P12_PASSWORD.decode(),
+            }
+        )
         settings.execute()
         company = self.env.company
         self.assertEqual(company.digital_sign_seal_source, "upload")
         self.assertIn("Issued by", company.digital_sign_seal_certificate_info)
         entry = company.digital_sign_seal_certificates[-1]
-        self.assertEqual(entry["fingerprint"], self.pki.leaf.cert.fingerprint(hashes.SHA256()).hex())
+        self.assertEqual(
+            entry["fingerprint"], self.pki.leaf.cert.fingerprint(hashes.SHA256()).hex()
+        )
         self.assertIn(self.pki.root.cert_der, self.env["res.company"]._digital_sign_trust_roots())
         # saving the settings again without touching the certificate changes nothing
         self.env["res.config.settings"].create({}).execute()
@@ -297,8 +337,13 @@ class TestSeal(SealTestMixin, DigitalSignCommon):
     def test_timestamp_server_url_is_checked_when_saved(self):
         company = self.env.company
         self.env["ir.config_parameter"].sudo().set_param("digital_sign.allow_loopback_tsa", False)
-        for url in (self.tsa.url, "http://198.51.100.10/tsr", "https://10.1.2.3/tsr",
-                    "ftp://tsa.example/", "https://user:pw@203.0.113.5/"):
+        for url in (
+            self.tsa.url,
+            "http://198.51.100.10/tsr",
+            "https://10.1.2.3/tsr",
+            "ftp://tsa.example/",
+            "https://user:pw@203.0.113.5/",
+        ):
             with self.subTest(url=url), self.assertRaises(ValidationError):
                 company.digital_sign_tsa_url = url
         self.env["ir.config_parameter"].sudo().set_param("digital_sign.allow_loopback_tsa", "1")
@@ -319,18 +364,23 @@ class TestSeal(SealTestMixin, DigitalSignCommon):
         signer = signers.SimpleSigner(
             signing_cert=asn1_x509.Certificate.load(stranger.leaf.cert_der),
             signing_key=asn1_keys.PrivateKeyInfo.load(stranger.leaf.key_der),
-            cert_registry=SimpleCertificateStore.from_certs([]))
+            cert_registry=SimpleCertificateStore.from_certs([]),
+        )
         certified = signers.sign_pdf(
             IncrementalPdfFileWriter(io.BytesIO(self.pdf_one_signature)),
-            signers.PdfSignatureMetadata(field_name="Provider", certify=True,
-                                         docmdp_permissions=MDPPerm.NO_CHANGES),
-            signer=signer).getvalue()
+            signers.PdfSignatureMetadata(
+                field_name="Provider", certify=True, docmdp_permissions=MDPPerm.NO_CHANGES
+            ),
+            signer=signer,
+        ).getvalue()
         sign_request = self._signed_request()
         kept = sign_request._seal_final_document(certified)
         self.assertEqual(kept, certified)
         self.assertEqual(sign_request.seal_state, "unsealed")
-        self.assertEqual(json.loads(self._events(sign_request, "seal_failed").details)["reason"],
-                         "signing_refused")
+        self.assertEqual(
+            json.loads(self._events(sign_request, "seal_failed").details)["reason"],
+            "signing_refused",
+        )
 
     # === the timestamp server fails === #
     def test_after_24_hours_the_fallback_seals_without_timestamp(self):
@@ -397,8 +447,9 @@ class TestSeal(SealTestMixin, DigitalSignCommon):
         self.assertFalse(first._finalize())
         self.assertFalse(second._finalize())
         self.assertEqual(self.tsa.requests, requests_before + 1)
-        self.assertEqual(json.loads(self._events(second, "seal_waiting").details)["reason"],
-                         "recent_failure")
+        self.assertEqual(
+            json.loads(self._events(second, "seal_waiting").details)["reason"], "recent_failure"
+        )
 
     # === the placeholder === #
     def test_twenty_seals_with_full_chain_and_timestamp_never_overflow(self):
@@ -406,7 +457,10 @@ class TestSeal(SealTestMixin, DigitalSignCommon):
         self._use_tsa()
         self.tsa.pad_step = 600  # tokens keep growing: the size estimate trap (pyHanko #515)
         sizes = []
-        with self._offline_revocation_data(), self.assertNoLogs("odoo.addons.digital_sign", "ERROR"):
+        with (
+            self._offline_revocation_data(),
+            self.assertNoLogs("odoo.addons.digital_sign", "ERROR"),
+        ):
             for i in range(20):
                 sign_request = self._sealed_request(name=f"Contract {i}")
                 signed, result = self.assert_sealed_trusted(sign_request, "B-LT")
@@ -425,8 +479,9 @@ class TestSealPending(SealTestMixin, DigitalSignCommon, HttpCase):
         sign_request = self._signed_request()
         participant = sign_request.participant_ids
         cron = self.env.ref("digital_sign.ir_cron_finalize_documents")
-        with self.assertLogs("odoo.addons.digital_sign.models.digital_sign_request",
-                             logging.WARNING):
+        with self.assertLogs(
+            "odoo.addons.digital_sign.models.digital_sign_request", logging.WARNING
+        ):
             cron.method_direct_trigger()
         self.assertEqual(sign_request.finalize_state, "pending")
         self.assertEqual(sign_request.seal_state, "pending")

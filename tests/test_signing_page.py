@@ -30,8 +30,9 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
 
     def _rpc(self, participant, route, csrf=None, headers=None, **params):
         params["csrf_token"] = csrf if csrf is not None else self._csrf(participant)
-        return self.make_jsonrpc_request(f"{participant._get_signing_path()}/{route}", params,
-                                         headers=headers)
+        return self.make_jsonrpc_request(
+            f"{participant._get_signing_path()}/{route}", params, headers=headers
+        )
 
     def _sent_request(self, **kwargs):
         request = self._create_request(**kwargs)
@@ -39,20 +40,39 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
         return request
 
     def _sign(self, participant, values=None, csrf=None):
-        fields_ = participant.request_id.field_ids.filtered(lambda f: f.participant_id == participant)
-        values = values if values is not None else {
-            str(f.id): PNG_SIGNATURE if f.kind in ("signature", "initials") else True
-            if f.kind == "checkbox" else "typed" for f in fields_
-        }
-        return self._rpc(participant, "submit", csrf=csrf, values=values, consent=True,
-                         document_sha256=participant.request_id.original_sha256)
+        fields_ = participant.request_id.field_ids.filtered(
+            lambda f: f.participant_id == participant
+        )
+        values = (
+            values
+            if values is not None
+            else {
+                str(f.id): PNG_SIGNATURE
+                if f.kind in ("signature", "initials")
+                else True
+                if f.kind == "checkbox"
+                else "typed"
+                for f in fields_
+            }
+        )
+        return self._rpc(
+            participant,
+            "submit",
+            csrf=csrf,
+            values=values,
+            consent=True,
+            document_sha256=participant.request_id.original_sha256,
+        )
 
     # === access === #
     def test_every_bad_link_gets_the_same_404(self):
-        request = self._sent_request(pdf=self.pdf_two_roles, participants=[
-            person("Ingrid", "Customer"),
-            person("Carl", "Cosigner", signing_order=1),
-        ])
+        request = self._sent_request(
+            pdf=self.pdf_two_roles,
+            participants=[
+                person("Ingrid", "Customer"),
+                person("Carl", "Cosigner", signing_order=1),
+            ],
+        )
         ingrid, carl = request.participant_ids.sorted("id")
         request._portal_ensure_token()
         good = self._open(ingrid)
@@ -109,8 +129,10 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
         participant = request.participant_ids
         token = participant.sudo().access_token
         self.assertGreaterEqual(len(token), 43)  # 256 bits, urlsafe base64
-        with patch("odoo.addons.digital_sign.models.digital_sign_participant.consteq",
-                   wraps=__import__("odoo.tools", fromlist=["consteq"]).consteq) as spy:
+        with patch(
+            "odoo.addons.digital_sign.models.digital_sign_participant.consteq",
+            wraps=__import__("odoo.tools", fromlist=["consteq"]).consteq,
+        ) as spy:
             self.assertEqual(self._open(participant).status_code, 200)
         self.assertTrue(spy.called)
 
@@ -119,25 +141,39 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
         participant = request.participant_ids
         for _i in range(30):
             self.url_open(f"/digital_sign/s/{participant.id}/{'g' * 43}")
-        counters = self.env["digital.sign.throttle"].sudo().search([("key", "=like", "bad_token:%")])
+        counters = (
+            self.env["digital.sign.throttle"].sudo().search([("key", "=like", "bad_token:%")])
+        )
         self.assertEqual(sum(counters.mapped("hits")), 30)
         self.assertLessEqual(len(counters), 2, "one row per window slice, not one per failure")
-        self.assertEqual(self.url_open(f"/digital_sign/s/{participant.id}/{'g' * 43}").status_code, 429)
+        self.assertEqual(
+            self.url_open(f"/digital_sign/s/{participant.id}/{'g' * 43}").status_code, 429
+        )
 
     def test_posts_need_the_csrf_token_and_same_site(self):
         request = self._sent_request()
         participant = request.participant_ids
         csrf = self._csrf(participant)
         field = request.field_ids
-        params = {"values": {str(field.id): PNG_SIGNATURE}, "consent": True,
-                  "document_sha256": request.original_sha256}
+        params = {
+            "values": {str(field.id): PNG_SIGNATURE},
+            "consent": True,
+            "document_sha256": request.original_sha256,
+        }
         for bad in ("bogus", "", None, ["list"], {"a": "b"}, 42, True, "é" * 40, csrf + "x" * 300):
             with self.subTest(csrf=str(bad)[:20]):
-                result = self.make_jsonrpc_request(f"{participant._get_signing_path()}/submit",
-                                                   {**params, "csrf_token": bad})
+                result = self.make_jsonrpc_request(
+                    f"{participant._get_signing_path()}/submit", {**params, "csrf_token": bad}
+                )
                 self.assertEqual(result, {"error": "forbidden"})
-        result = self._rpc(participant, "submit", csrf=csrf, values={}, consent=True,
-                           headers={"Sec-Fetch-Site": "cross-site"})
+        result = self._rpc(
+            participant,
+            "submit",
+            csrf=csrf,
+            values={},
+            consent=True,
+            headers={"Sec-Fetch-Site": "cross-site"},
+        )
         self.assertEqual(result, {"error": "forbidden"})
         self.assertEqual(participant.state, "sent", "neither the GETs nor the refused POSTs")
         self.assertFalse(request.event_ids.filtered(lambda e: e.event_type in ("viewed", "signed")))
@@ -161,9 +197,12 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
 
     # === the flow === #
     def test_one_signer_signs_once_and_gets_the_final_document(self):
-        request = self._sent_request(pdf=self.pdf_two_roles, participants=[
-            person("Ingrid", "Customer"),
-        ])
+        request = self._sent_request(
+            pdf=self.pdf_two_roles,
+            participants=[
+                person("Ingrid", "Customer"),
+            ],
+        )
         participant = request.participant_ids
         page = self._open(participant)
         self.assertEqual(participant.state, "sent", "a GET changes nothing (link scanners)")
@@ -174,8 +213,14 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
         self.assertEqual(len(re.findall(r'class="o_ds_field ', page.text)), 2)
         csrf = self._csrf(participant)
         # the server decides what is required
-        result = self._rpc(participant, "submit", csrf=csrf, values={}, consent=True,
-                           document_sha256=request.original_sha256)
+        result = self._rpc(
+            participant,
+            "submit",
+            csrf=csrf,
+            values={},
+            consent=True,
+            document_sha256=request.original_sha256,
+        )
         self.assertEqual(result["status"], "invalid")
         other_field = request.field_ids.filtered(lambda f: not f.participant_id)
         result = self._sign(participant, csrf=csrf, values={str(other_field.id): PNG_SIGNATURE})
@@ -194,13 +239,21 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
         self.assertEqual(base64.b64decode(request.original_pdf), self.pdf_two_roles)
         doc = pymupdf.open(stream=signed, filetype="pdf")
         self.assertGreater(doc.page_count, 1)
-        signature_field = request.field_ids.filtered(lambda f: f.kind == "signature" and f.participant_id)
+        signature_field = request.field_ids.filtered(
+            lambda f: f.kind == "signature" and f.participant_id
+        )
         page = doc[signature_field.page - 1]
         boxes = [pymupdf.Rect(info["bbox"]) for info in page.get_image_info()]
-        field_rect = pymupdf.Rect(signature_field.x0, signature_field.y0, signature_field.x1,
-                                  signature_field.y1)
-        self.assertTrue(any(field_rect.contains(box) or (box & field_rect).get_area() > 0.9 * box.get_area()
-                            for box in boxes), (boxes, field_rect))
+        field_rect = pymupdf.Rect(
+            signature_field.x0, signature_field.y0, signature_field.x1, signature_field.y1
+        )
+        self.assertTrue(
+            any(
+                field_rect.contains(box) or (box & field_rect).get_area() > 0.9 * box.get_area()
+                for box in boxes
+            ),
+            (boxes, field_rect),
+        )
         certificate_text = "".join(doc[i].get_text() for i in range(1, doc.page_count))
         compact = re.sub(r"\s+", "", certificate_text)
         self.assertIn(request.reference, certificate_text)
@@ -215,10 +268,13 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
         self.assertEqual(download.content, signed)
 
     def test_signing_order_second_link_waits_for_its_turn(self):
-        request = self._sent_request(pdf=self.pdf_two_roles, participants=[
-            person("Ingrid", "Customer", signing_order=1),
-            person("Carl", "Cosigner", signing_order=2),
-        ])
+        request = self._sent_request(
+            pdf=self.pdf_two_roles,
+            participants=[
+                person("Ingrid", "Customer", signing_order=1),
+                person("Carl", "Cosigner", signing_order=2),
+            ],
+        )
         ingrid, carl = request.participant_ids.sorted("signing_order")
         self.assertEqual(carl.state, "waiting")
         self.assertFalse(carl._get_signing_path(), "no link before its turn")
@@ -230,10 +286,13 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
         self.assertEqual(request.state, "signed")
 
     def test_optional_participant_is_skipped_when_the_mandatory_ones_signed(self):
-        request = self._sent_request(pdf=self.pdf_two_roles, participants=[
-            person("Ingrid", "Customer"),
-            person("Carl", "Cosigner", mandatory=False),
-        ])
+        request = self._sent_request(
+            pdf=self.pdf_two_roles,
+            participants=[
+                person("Ingrid", "Customer"),
+                person("Carl", "Cosigner", mandatory=False),
+            ],
+        )
         ingrid, carl = request.participant_ids.sorted("id")
         carl_path = carl._get_signing_path()
         self.assertEqual(self._sign(ingrid)["status"], "ok")
@@ -245,8 +304,12 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
         request = self._sent_request()
         participant = request.participant_ids
         csrf = self._csrf(participant)
-        self.assertEqual(self._rpc(participant, "reject", csrf=csrf, reason="")["status"], "invalid")
-        self.assertEqual(self._rpc(participant, "reject", csrf=csrf, reason="Price too high")["status"], "ok")
+        self.assertEqual(
+            self._rpc(participant, "reject", csrf=csrf, reason="")["status"], "invalid"
+        )
+        self.assertEqual(
+            self._rpc(participant, "reject", csrf=csrf, reason="Price too high")["status"], "ok"
+        )
         self.assertEqual(request.state, "rejected")
         self.assertIn("Price too high", request.reject_reason)
         activity = request.activity_ids.filtered(lambda a: "rejected" in (a.summary or ""))
@@ -265,14 +328,25 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
             self.assertEqual(participant.state, "expired")
             self.assertEqual(self._sign(participant, csrf=csrf)["status"], "closed")
             self.assertEqual(self._rpc(participant, "new_link", csrf=csrf)["status"], "ok")
-            self.assertEqual(self._rpc(participant, "new_link", csrf=csrf)["status"], "already_asked")
-        self.assertTrue(request.activity_ids.filtered(lambda a: "New signing link" in (a.summary or "")))
+            self.assertEqual(
+                self._rpc(participant, "new_link", csrf=csrf)["status"], "already_asked"
+            )
+        self.assertTrue(
+            request.activity_ids.filtered(lambda a: "New signing link" in (a.summary or ""))
+        )
 
     def test_one_time_code_flow_with_lock_out(self):
-        request = self._sent_request(participants=[{
-            "name": "Ingrid", "email": "ingrid@example.com", "mobile": "+46701234567",
-            "role": "Customer", "otp_channel": "sms",
-        }])
+        request = self._sent_request(
+            participants=[
+                {
+                    "name": "Ingrid",
+                    "email": "ingrid@example.com",
+                    "mobile": "+46701234567",
+                    "role": "Customer",
+                    "otp_channel": "sms",
+                }
+            ]
+        )
         participant = request.participant_ids
         page = self._open(participant)
         self.assertIn("Confirm it is you", page.text)
@@ -280,8 +354,10 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
         self.assertEqual(self._open(participant, "/page/1").status_code, 404)
         csrf = self._csrf(participant)
         codes = []
-        with patch("odoo.addons.digital_sign.engine.otp.generate_code",
-                   side_effect=lambda: codes.append("424242") or "424242"):
+        with patch(
+            "odoo.addons.digital_sign.engine.otp.generate_code",
+            side_effect=lambda: codes.append("424242") or "424242",
+        ):
             sent = self._rpc(participant, "otp/send", csrf=csrf, phone="+15555550000")
         self.assertEqual(sent["status"], "ok")
         self.assertEqual(sent["to"], "+46•••••4567")
@@ -290,10 +366,18 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
         self.assertNotIn("424242", str(participant.sudo().read(["otp_hash"])))
         self.assertEqual(self._rpc(participant, "otp/send", csrf=csrf)["status"], "wait")
         for _attempt in range(4):
-            self.assertEqual(self._rpc(participant, "otp/verify", csrf=csrf, code="000000")["status"], "wrong")
-        self.assertEqual(participant.sudo().otp_failures, 4, "failures are committed, not rolled back")
-        self.assertEqual(self._rpc(participant, "otp/verify", csrf=csrf, code="000000")["status"], "locked")
-        self.assertEqual(self._rpc(participant, "otp/verify", csrf=csrf, code="424242")["status"], "locked")
+            self.assertEqual(
+                self._rpc(participant, "otp/verify", csrf=csrf, code="000000")["status"], "wrong"
+            )
+        self.assertEqual(
+            participant.sudo().otp_failures, 4, "failures are committed, not rolled back"
+        )
+        self.assertEqual(
+            self._rpc(participant, "otp/verify", csrf=csrf, code="000000")["status"], "locked"
+        )
+        self.assertEqual(
+            self._rpc(participant, "otp/verify", csrf=csrf, code="424242")["status"], "locked"
+        )
         self.assertTrue(request.activity_ids.filtered(lambda a: "locked" in (a.summary or "")))
         self.assertFalse(request.message_ids.filtered(lambda m: "424242" in str(m.body)))
         self.assertEqual(self._sign(participant, csrf=csrf)["status"], "closed")
@@ -301,9 +385,14 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
             csrf = self._csrf(participant)
             with patch("odoo.addons.digital_sign.engine.otp.generate_code", return_value="135790"):
                 self.assertEqual(self._rpc(participant, "otp/send", csrf=csrf)["status"], "ok")
-            self.assertEqual(self._rpc(participant, "otp/verify", csrf=csrf, code="135 790")["status"], "ok")
-            self.assertEqual(self._rpc(participant, "otp/verify", csrf=csrf, code="135790")["status"], "expired",
-                             "a code works once")
+            self.assertEqual(
+                self._rpc(participant, "otp/verify", csrf=csrf, code="135 790")["status"], "ok"
+            )
+            self.assertEqual(
+                self._rpc(participant, "otp/verify", csrf=csrf, code="135790")["status"],
+                "expired",
+                "a code works once",
+            )
             self.assertIn("Sign here", self._open(participant).text)
             self.assertEqual(self._sign(participant, csrf=csrf)["status"], "ok")
         types = request.event_ids.mapped("event_type")
@@ -311,10 +400,18 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
             self.assertIn(event_type, types)
 
     def test_code_expires_after_ten_minutes(self):
-        request = self._sent_request(participants=[{
-            "name": "Ingrid", "mobile": "+46701234567", "email": "ingrid@example.com",
-            "role": "Customer", "invite_channel": "sms", "otp_channel": "email",
-        }])
+        request = self._sent_request(
+            participants=[
+                {
+                    "name": "Ingrid",
+                    "mobile": "+46701234567",
+                    "email": "ingrid@example.com",
+                    "role": "Customer",
+                    "invite_channel": "sms",
+                    "otp_channel": "email",
+                }
+            ]
+        )
         participant = request.participant_ids
         csrf = self._csrf(participant)
         with patch("odoo.addons.digital_sign.engine.otp.generate_code", return_value="111222"):
@@ -323,22 +420,35 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
         self.assertEqual(mail.email_to, "ingrid@example.com")
         with freeze_time(fields.Datetime.now() + timedelta(minutes=10, seconds=1)):
             csrf = self._csrf(participant)
-            self.assertEqual(self._rpc(participant, "otp/verify", csrf=csrf, code="111222")["status"], "expired")
+            self.assertEqual(
+                self._rpc(participant, "otp/verify", csrf=csrf, code="111222")["status"], "expired"
+            )
 
     def test_customer_names_a_missing_participant(self):
-        request = self._sent_request(pdf=self.pdf_two_roles, participants=[
-            person("Ingrid", "Customer", is_primary=True),
-            {"name": "Cosigner", "role": "Cosigner", "to_be_named": True},
-        ])
+        request = self._sent_request(
+            pdf=self.pdf_two_roles,
+            participants=[
+                person("Ingrid", "Customer", is_primary=True),
+                {"name": "Cosigner", "role": "Cosigner", "to_be_named": True},
+            ],
+        )
         ingrid, cosigner = request.participant_ids.sorted("id")
         page = self._open(ingrid)
         self.assertIn("Who else signs?", page.text)
         csrf = self._csrf(ingrid)
         self.assertEqual(self._sign(ingrid, csrf=csrf)["status"], "closed", "naming comes first")
-        result = self._rpc(ingrid, "name", csrf=csrf, participants=[{"id": cosigner.id, "name": "Carl"}])
+        result = self._rpc(
+            ingrid, "name", csrf=csrf, participants=[{"id": cosigner.id, "name": "Carl"}]
+        )
         self.assertEqual(result["status"], "invalid")
-        result = self._rpc(ingrid, "name", csrf=csrf, participants=[
-            {"id": cosigner.id, "name": "Carl Cosigner", "email": "carl@example.com"}])
+        result = self._rpc(
+            ingrid,
+            "name",
+            csrf=csrf,
+            participants=[
+                {"id": cosigner.id, "name": "Carl Cosigner", "email": "carl@example.com"}
+            ],
+        )
         self.assertEqual(result["status"], "ok")
         self.assertEqual(cosigner.email, "carl@example.com")
         self.assertEqual(cosigner.state, "sent")
@@ -346,10 +456,13 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
         self.assertIn("Sign here", self._open(ingrid).text)
 
     def test_reengage_kills_the_old_link(self):
-        request = self._sent_request(pdf=self.pdf_two_roles, participants=[
-            person("Ingrid", "Customer"),
-            person("Carl", "Cosigner"),
-        ])
+        request = self._sent_request(
+            pdf=self.pdf_two_roles,
+            participants=[
+                person("Ingrid", "Customer"),
+                person("Carl", "Cosigner"),
+            ],
+        )
         carl = request.participant_ids.filtered(lambda p: p.role == "Cosigner")
         old_path = carl._get_signing_path()
         result = carl._reengage(email="carl.new@example.com")
@@ -361,8 +474,11 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
         event = request.event_ids.filtered(lambda e: e.event_type == "contact_changed")
         self.assertIn("carl@example.com", event.details)
         self.assertIn("carl.new@example.com", event.details)
-        self.assertEqual(carl._reengage(email="carl.other@example.com")["status"], "ok",
-                         "opening the link (a link scanner may) is not seeing the document")
+        self.assertEqual(
+            carl._reengage(email="carl.other@example.com")["status"],
+            "ok",
+            "opening the link (a link scanner may) is not seeing the document",
+        )
         # once the document was shown, the contact can no longer change
         self.assertEqual(self._rpc(carl, "viewed"), {"status": "ok"})
         self.assertEqual(carl._reengage(email="other@example.com")["status"], "closed")
@@ -382,14 +498,22 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
     def test_changed_document_is_refused(self):
         request = self._sent_request()
         participant = request.participant_ids
-        result = self._rpc(participant, "submit", values={str(request.field_ids.id): PNG_SIGNATURE},
-                           consent=True, document_sha256="0" * 64)
+        result = self._rpc(
+            participant,
+            "submit",
+            values={str(request.field_ids.id): PNG_SIGNATURE},
+            consent=True,
+            document_sha256="0" * 64,
+        )
         self.assertEqual(result["status"], "changed")
         self.assertEqual(participant.state, "sent")
 
     def test_page_images_and_no_anchor_on_them(self):
-        request = self._sent_request(pdf=make_pdf([
-            {"texts": [(72, 700, "{{sign:Customer}}")]}, {"size": (842, 595), "rotate": 90}]))
+        request = self._sent_request(
+            pdf=make_pdf(
+                [{"texts": [(72, 700, "{{sign:Customer}}")]}, {"size": (842, 595), "rotate": 90}]
+            )
+        )
         participant = request.participant_ids
         self._open(participant)
         image = self._open(participant, "/page/2")
@@ -398,6 +522,7 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
         import io
 
         from PIL import Image
+
         width, height = Image.open(io.BytesIO(image.content)).size
         self.assertLess(width, height, "the rotated landscape page is shown upright (portrait)")
         self.assertEqual(self._open(participant, "/page/3").status_code, 404)
@@ -413,4 +538,9 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
         text = pymupdf.open(stream=response.content, filetype="pdf")[0].get_text()
         self.assertIn("Customer:", text)
         self.assertNotIn("{{", text, "anchors are hidden in every document shown")
-        self.assertEqual(self.url_open(f"/digital_sign/s/{participant.id}/{'z' * 43}/download/original").status_code, 404)
+        self.assertEqual(
+            self.url_open(
+                f"/digital_sign/s/{participant.id}/{'z' * 43}/download/original"
+            ).status_code,
+            404,
+        )

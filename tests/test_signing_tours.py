@@ -24,12 +24,18 @@ class SigningTourCommon(DigitalSignCommon, HttpCase):
 
     def _assert_signature_inside_its_place(self, request):
         doc = pymupdf.open(stream=base64.b64decode(request.signed_pdf), filetype="pdf")
-        for field in request.field_ids.filtered(lambda f: f.kind in ("signature", "initials") and f.filled_at):
+        for field in request.field_ids.filtered(
+            lambda f: f.kind in ("signature", "initials") and f.filled_at
+        ):
             page = doc[field.page - 1]
             box = pymupdf.Rect(field.x0, field.y0, field.x1, field.y1)
-            images = [pymupdf.Rect(info["bbox"]) * page.rotation_matrix for info in page.get_image_info()]
-            self.assertTrue(any((image & box).get_area() >= 0.95 * image.get_area() for image in images),
-                            f"the signature of place {field.id} lies in its box {box}: {images}")
+            images = [
+                pymupdf.Rect(info["bbox"]) * page.rotation_matrix for info in page.get_image_info()
+            ]
+            self.assertTrue(
+                any((image & box).get_area() >= 0.95 * image.get_area() for image in images),
+                f"the signature of place {field.id} lies in its box {box}: {images}",
+            )
 
 
 @tagged("post_install", "-at_install")
@@ -56,11 +62,19 @@ class TestSigningTours(SigningTourCommon):
         self.assertEqual(viewed.channel, "web")
 
     def test_tour_every_kind_of_place(self):
-        pdf = make_pdf([{"texts": [
-            (72, 500, "Sign: {{sign:Customer}}"), (72, 600, "Initials: {{initials:Customer}}"),
-            (72, 650, "{{check:Customer}} I agree"), (72, 700, "Plan: {{text:Customer}}"),
-            (72, 750, "Date: {{date:Customer}}"),
-        ]}])
+        pdf = make_pdf(
+            [
+                {
+                    "texts": [
+                        (72, 500, "Sign: {{sign:Customer}}"),
+                        (72, 600, "Initials: {{initials:Customer}}"),
+                        (72, 650, "{{check:Customer}} I agree"),
+                        (72, 700, "Plan: {{text:Customer}}"),
+                        (72, 750, "Date: {{date:Customer}}"),
+                    ]
+                }
+            ]
+        )
         request = self._sent(pdf=pdf)
         self.start_tour(request.participant_ids._get_signing_path(), "digital_sign_sign_all_kinds")
         values = {f.kind: f for f in request.field_ids}
@@ -70,15 +84,20 @@ class TestSigningTours(SigningTourCommon):
         self.assertTrue(values["date"].value, "the server fills the date")
         self._finalize()
         self._assert_signature_inside_its_place(request)
-        text = pymupdf.open(stream=base64.b64decode(request.signed_pdf), filetype="pdf")[0].get_text()
+        text = pymupdf.open(stream=base64.b64decode(request.signed_pdf), filetype="pdf")[
+            0
+        ].get_text()
         self.assertIn("Plan B", text)
         self.assertNotIn("{{", text)
 
     def test_tour_two_participants_in_order(self):
-        request = self._sent(pdf=self.pdf_two_roles, participants=[
-            person("Ingrid", "Customer", signing_order=1),
-            person("Carl", "Cosigner", signing_order=2),
-        ])
+        request = self._sent(
+            pdf=self.pdf_two_roles,
+            participants=[
+                person("Ingrid", "Customer", signing_order=1),
+                person("Carl", "Cosigner", signing_order=2),
+            ],
+        )
         ingrid, carl = request.participant_ids.sorted("signing_order")
         self.assertFalse(carl._get_signing_path(), "the second link does not exist before its turn")
         self.start_tour(ingrid._get_signing_path(), "digital_sign_sign")
@@ -88,19 +107,30 @@ class TestSigningTours(SigningTourCommon):
         self.assertEqual(request.state, "signed")
 
     def test_tour_optional_participant_skipped(self):
-        request = self._sent(pdf=self.pdf_two_roles, participants=[
-            person("Ingrid", "Customer"),
-            person("Carl", "Cosigner", mandatory=False),
-        ])
+        request = self._sent(
+            pdf=self.pdf_two_roles,
+            participants=[
+                person("Ingrid", "Customer"),
+                person("Carl", "Cosigner", mandatory=False),
+            ],
+        )
         ingrid, carl = request.participant_ids.sorted("id")
         self.start_tour(ingrid._get_signing_path(), "digital_sign_sign")
         self.assertEqual(request.state, "signed")
         self.assertEqual(carl.state, "skipped")
 
     def test_tour_code_with_wrong_code_lock_out(self):
-        request = self._sent(participants=[{
-            "name": "Ingrid", "email": "ingrid@example.com", "mobile": "+46701234567",
-            "role": "Customer", "otp_channel": "sms"}])
+        request = self._sent(
+            participants=[
+                {
+                    "name": "Ingrid",
+                    "email": "ingrid@example.com",
+                    "mobile": "+46701234567",
+                    "role": "Customer",
+                    "otp_channel": "sms",
+                }
+            ]
+        )
         participant = request.participant_ids
         self.start_tour(participant._get_signing_path(), "digital_sign_otp_lockout")
         self.assertTrue(participant.otp_locked_until)
@@ -108,9 +138,17 @@ class TestSigningTours(SigningTourCommon):
         self.assertTrue(request.activity_ids.filtered(lambda a: "locked" in (a.summary or "")))
 
     def test_tour_code_then_sign(self):
-        request = self._sent(participants=[{
-            "name": "Ingrid", "email": "ingrid@example.com", "mobile": "+46701234567",
-            "role": "Customer", "otp_channel": "sms"}])
+        request = self._sent(
+            participants=[
+                {
+                    "name": "Ingrid",
+                    "email": "ingrid@example.com",
+                    "mobile": "+46701234567",
+                    "role": "Customer",
+                    "otp_channel": "sms",
+                }
+            ]
+        )
         participant = request.participant_ids
         with patch("odoo.addons.digital_sign.engine.otp.generate_code", return_value="123456"):
             self.start_tour(participant._get_signing_path(), "digital_sign_otp_ok")
@@ -132,10 +170,13 @@ class TestSigningTours(SigningTourCommon):
         self.assertIn("link_requested", request.event_ids.mapped("event_type"))
 
     def test_tour_customer_names_a_missing_participant(self):
-        request = self._sent(pdf=self.pdf_two_roles, participants=[
-            person("Ingrid", "Customer", is_primary=True),
-            {"name": "Cosigner", "role": "Cosigner", "to_be_named": True},
-        ])
+        request = self._sent(
+            pdf=self.pdf_two_roles,
+            participants=[
+                person("Ingrid", "Customer", is_primary=True),
+                {"name": "Cosigner", "role": "Cosigner", "to_be_named": True},
+            ],
+        )
         ingrid, cosigner = request.participant_ids.sorted("id")
         self.start_tour(ingrid._get_signing_path(), "digital_sign_name_participant")
         self.assertEqual(cosigner.name, "Carl Cosigner")
@@ -143,12 +184,17 @@ class TestSigningTours(SigningTourCommon):
         self.assertEqual(cosigner.state, "sent")
 
     def test_tour_reengage_kills_the_old_link(self):
-        request = self._sent(pdf=self.pdf_two_roles, participants=[
-            person("Ingrid", "Customer", is_primary=True),
-            {"name": "Cosigner", "role": "Cosigner", "to_be_named": True},
-        ])
+        request = self._sent(
+            pdf=self.pdf_two_roles,
+            participants=[
+                person("Ingrid", "Customer", is_primary=True),
+                {"name": "Cosigner", "role": "Cosigner", "to_be_named": True},
+            ],
+        )
         ingrid, cosigner = request.participant_ids.sorted("id")
-        ingrid._name_participants([{"id": cosigner.id, "name": "Carl", "email": "carl@example.com"}])
+        ingrid._name_participants(
+            [{"id": cosigner.id, "name": "Carl", "email": "carl@example.com"}]
+        )
         old_path = cosigner._get_signing_path()
         self.start_tour(ingrid._get_signing_path(), "digital_sign_reengage")
         self.assertEqual(cosigner.email, "carl.new@example.com")

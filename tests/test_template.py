@@ -11,40 +11,71 @@ class DigitalSignTemplateCommon(DigitalSignHelpdeskCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.env["ir.config_parameter"].sudo().set_param("digital_sign.default_validity_days", 30)
-        cls.pdf_template = make_pdf([
-            {"texts": [(72, 200, "Terms, page 1")]},
-            {"texts": [(72, 200, "Terms, page 2")]},
-            {"texts": [(72, 600, "Customer: {{sign:Customer}}"),
-                       (72, 650, "Date: {{date:Customer}}"),
-                       (320, 600, "For the company: {{sign:Seller}}")]},
-        ])
+        cls.pdf_template = make_pdf(
+            [
+                {"texts": [(72, 200, "Terms, page 1")]},
+                {"texts": [(72, 200, "Terms, page 2")]},
+                {
+                    "texts": [
+                        (72, 600, "Customer: {{sign:Customer}}"),
+                        (72, 650, "Date: {{date:Customer}}"),
+                        (320, 600, "For the company: {{sign:Seller}}"),
+                    ]
+                },
+            ]
+        )
         cls.template = cls._create_template()
-        cls.product = cls.env["product.product"].create({
-            "name": "Kitchen installation", "type": "service", "list_price": 1200.0,
-        })
+        cls.product = cls.env["product.product"].create(
+            {
+                "name": "Kitchen installation",
+                "type": "service",
+                "list_price": 1200.0,
+            }
+        )
 
     @classmethod
     def _create_quotation(cls, user=None, partner=None):
         user = user or cls.user_a
-        return cls.env["sale.order"].with_user(user).create({
-            "partner_id": (partner or cls.customer).id, "user_id": user.id,
-            "team_id": cls.team_a.id,
-            "order_line": [Command.create({"product_id": cls.product.id, "product_uom_qty": 2})],
-        }).with_user(cls.env.user)
+        return (
+            cls.env["sale.order"]
+            .with_user(user)
+            .create(
+                {
+                    "partner_id": (partner or cls.customer).id,
+                    "user_id": user.id,
+                    "team_id": cls.team_a.id,
+                    "order_line": [
+                        Command.create({"product_id": cls.product.id, "product_uom_qty": 2})
+                    ],
+                }
+            )
+            .with_user(cls.env.user)
+        )
 
     @classmethod
     def _create_template(cls, name="Service agreement", **values):
-        template = cls.env["digital.sign.template"].with_user(cls.manager).create({
-            "name": name, "pdf": b64(cls.pdf_template), "pdf_filename": "agreement.pdf",
-            "validity_days": 14, "message": "<p>Welcome aboard!</p>", **values,
-        })
+        template = (
+            cls.env["digital.sign.template"]
+            .with_user(cls.manager)
+            .create(
+                {
+                    "name": name,
+                    "pdf": b64(cls.pdf_template),
+                    "pdf_filename": "agreement.pdf",
+                    "validity_days": 14,
+                    "message": "<p>Welcome aboard!</p>",
+                    **values,
+                }
+            )
+        )
         template.role_ids.filtered(lambda r: r.name == "Seller").fill_from = "user"
         return template.sudo(False).with_env(cls.env)
 
     def _send_with_wizard(self, record, user, template=None, fill=None):
         action = record.with_user(user).action_digital_sign_send()
-        wizard_form = Form(self.env[action["res_model"]].with_user(user).with_context(
-            **action["context"]))
+        wizard_form = Form(
+            self.env[action["res_model"]].with_user(user).with_context(**action["context"])
+        )
         wizard_form.template_id = template or self.template
         for index, values in (fill or {}).items():
             with wizard_form.line_ids.edit(index) as line:
@@ -53,8 +84,8 @@ class DigitalSignTemplateCommon(DigitalSignHelpdeskCommon):
         wizard = wizard_form.save()
         wizard.action_send()
         return self.env["digital.sign.request"].search(
-            [("res_model", "=", record._name), ("res_id", "=", record.id)], order="id desc",
-            limit=1)
+            [("res_model", "=", record._name), ("res_id", "=", record.id)], order="id desc", limit=1
+        )
 
 
 @tagged("post_install", "-at_install")
@@ -82,7 +113,8 @@ class TestDigitalSignTemplate(DigitalSignTemplateCommon):
         first = self._send_with_wizard(order, self.user_a)
         self.assertEqual((first.template_id, first.template_version), (template, 1))
         template.place_ids.filtered(lambda p: p.kind == "date").with_user(self.manager).write(
-            {"mandatory": False})
+            {"mandatory": False}
+        )
         self.assertEqual(template.version, 2)
         template.role_ids[0].with_user(self.manager).write({"signing_order": 2})
         self.assertEqual(template.version, 2, "version 2 is not used yet")
@@ -102,8 +134,10 @@ class TestDigitalSignTemplate(DigitalSignTemplateCommon):
         sign_request = self._send_with_wizard(order, self.user_a)
         self.assertEqual(sign_request.state, "sent")
         sha = sign_request.original_sha256
-        places = [(f.page, f.kind, f.x0, f.y0, f.x1, f.y1, f.participant_id.role)
-                  for f in sign_request.field_ids]
+        places = [
+            (f.page, f.kind, f.x0, f.y0, f.x1, f.y1, f.participant_id.role)
+            for f in sign_request.field_ids
+        ]
         self.assertEqual(len(places), 3)
         template = self.template.with_user(self.manager)
         template.place_ids[0].write({"x0": 10, "x1": 60})
@@ -112,8 +146,12 @@ class TestDigitalSignTemplate(DigitalSignTemplateCommon):
         sign_request.invalidate_recordset()
         self.assertEqual(sign_request.original_sha256, sha)
         self.assertEqual(
-            [(f.page, f.kind, f.x0, f.y0, f.x1, f.y1, f.participant_id.role)
-             for f in sign_request.field_ids], places)
+            [
+                (f.page, f.kind, f.x0, f.y0, f.x1, f.y1, f.participant_id.role)
+                for f in sign_request.field_ids
+            ],
+            places,
+        )
         self.assertEqual(sign_request.page_count, 3)
 
     def _assert_from_template(self, sign_request, record, customer_email, seller):
@@ -123,15 +161,21 @@ class TestDigitalSignTemplate(DigitalSignTemplateCommon):
         by_role = {p.role: p for p in sign_request.participant_ids}
         self.assertEqual(by_role["Customer"].email, customer_email)
         self.assertEqual(by_role["Seller"].partner_id, seller.partner_id)
-        self.assertEqual(sign_request.field_ids.filtered(
-            lambda f: f.kind == "date").participant_id, by_role["Customer"])
+        self.assertEqual(
+            sign_request.field_ids.filtered(lambda f: f.kind == "date").participant_id,
+            by_role["Customer"],
+        )
         self.assertTrue(sign_request.deadline)
         self.assertIn("Welcome aboard", sign_request.invitation_message)
-        mails = self.env["mail.mail"].sudo().search(
-            [("digital_sign_participant_id", "in", sign_request.participant_ids.ids)])
+        mails = (
+            self.env["mail.mail"]
+            .sudo()
+            .search([("digital_sign_participant_id", "in", sign_request.participant_ids.ids)])
+        )
         self.assertEqual(len(mails), 2, "both roles sign in parallel: two invitations queued")
-        self.assertIn("Welcome aboard", mails.filtered(
-            lambda m: m.email_to == customer_email).body_html)
+        self.assertIn(
+            "Welcome aboard", mails.filtered(lambda m: m.email_to == customer_email).body_html
+        )
 
     def test_send_from_quotation(self):
         order = self._create_quotation()
@@ -153,10 +197,15 @@ class TestDigitalSignTemplate(DigitalSignTemplateCommon):
         self.assertEqual(self.customer.digital_sign_state, "sent")
 
     def test_send_from_opportunity(self):
-        lead = self.env["crm.lead"].create({
-            "name": "Big deal", "partner_id": self.customer.id, "user_id": self.user_b.id,
-            "team_id": self.team_a.id, "type": "opportunity",
-        })
+        lead = self.env["crm.lead"].create(
+            {
+                "name": "Big deal",
+                "partner_id": self.customer.id,
+                "user_id": self.user_b.id,
+                "team_id": self.team_a.id,
+                "type": "opportunity",
+            }
+        )
         admin = self.env.ref("base.user_admin")
         sign_request = self._send_with_wizard(lead, admin)
         # The opportunity's salesperson fills the Seller role; the sender owns the document.
@@ -169,12 +218,14 @@ class TestDigitalSignTemplate(DigitalSignTemplateCommon):
         template = self.template
         template.role_ids.filtered(lambda r: r.name == "Seller").sudo().fill_from = "manual"
         order = self._create_quotation()
-        sign_request = self._send_with_wizard(order, self.user_a, fill={1: {
-            "partner_id": self.cosigner}})
+        sign_request = self._send_with_wizard(
+            order, self.user_a, fill={1: {"partner_id": self.cosigner}}
+        )
         seller = sign_request.participant_ids.filtered(lambda p: p.role == "Seller")
         self.assertEqual(seller.email, self.cosigner.email)
-        self.assertEqual(sign_request.field_ids.filtered(
-            lambda f: f.role == "Seller").participant_id, seller)
+        self.assertEqual(
+            sign_request.field_ids.filtered(lambda f: f.role == "Seller").participant_id, seller
+        )
 
     def test_access(self):
         """Managers create and edit templates; salespeople only read and use them, through
@@ -194,7 +245,8 @@ class TestDigitalSignTemplate(DigitalSignTemplateCommon):
                 template_as_user.unlink()
             with self.assertRaises(AccessError):
                 self.env["digital.sign.template"].with_user(self.user_a).save_places_editor_data(
-                    self.template.id, {"unlink": self.template.place_ids.ids})
+                    self.template.id, {"unlink": self.template.place_ids.ids}
+                )
         self.template.with_user(self.manager).write({"name": "Service agreement v2"})
         self.assertEqual(self.template.name, "Service agreement v2")
 
@@ -215,8 +267,9 @@ class TestDigitalSignTemplate(DigitalSignTemplateCommon):
         self.assertNotIn(copy.id, Template.with_user(self.user_a).search([]).ids)
         tag = self.env["digital.sign.template.tag"].create({"name": "HR"})
         self.template.tag_ids = tag
-        self.assertEqual(Template.with_user(self.user_a).search([("tag_ids", "in", tag.ids)]),
-                         self.template)
+        self.assertEqual(
+            Template.with_user(self.user_a).search([("tag_ids", "in", tag.ids)]), self.template
+        )
 
     def test_places_editor_on_template(self):
         """The places editor's two calls work on a template (its roles stand for the
@@ -226,12 +279,30 @@ class TestDigitalSignTemplate(DigitalSignTemplateCommon):
         self.assertEqual(len(data["pages"]), 3)
         self.assertEqual(len(data["places"]), 3)
         customer = self.template.role_ids.filtered(lambda r: r.name == "Customer")
-        data = Template.save_places_editor_data(self.template.id, {"create": [{
-            "page": 1, "kind": "initials", "participant_id": customer.id, "mandatory": True,
-            "x0": 500, "y0": 780, "width": 60, "height": 30}]})
+        data = Template.save_places_editor_data(
+            self.template.id,
+            {
+                "create": [
+                    {
+                        "page": 1,
+                        "kind": "initials",
+                        "participant_id": customer.id,
+                        "mandatory": True,
+                        "x0": 500,
+                        "y0": 780,
+                        "width": 60,
+                        "height": 30,
+                    }
+                ]
+            },
+        )
         self.assertEqual(len(data["places"]), 4)
-        self.assertEqual(self.template.place_ids.filtered(lambda p: p.kind == "initials").role_id,
-                         customer)
-        data = self.env["digital.sign.template"].with_user(self.user_a).get_places_editor_data(
-            self.template.id)
+        self.assertEqual(
+            self.template.place_ids.filtered(lambda p: p.kind == "initials").role_id, customer
+        )
+        data = (
+            self.env["digital.sign.template"]
+            .with_user(self.user_a)
+            .get_places_editor_data(self.template.id)
+        )
         self.assertFalse(data["editable"])

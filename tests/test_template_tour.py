@@ -11,8 +11,11 @@ class TestDigitalSignTemplateTour(DigitalSignTemplateCommon, HttpCase):
         a document with the template's places."""
         # The sender (admin) signs as the witness: an address to invite them at.
         self.env.ref("base.user_admin").email = "admin@example.com"
-        self.start_tour("/odoo/action-digital_sign.digital_sign_template_action",
-                        "digital_sign_template_send", login="admin")
+        self.start_tour(
+            "/odoo/action-digital_sign.digital_sign_template_action",
+            "digital_sign_template_send",
+            login="admin",
+        )
         template = self.env["digital.sign.template"].search([("name", "=", "Tour agreement")])
         self.assertEqual(template.page_count, 3)
         self.assertEqual(sorted(template.role_ids.mapped("name")), ["Customer", "Witness"])
@@ -28,5 +31,6 @@ class TestDigitalSignTemplateTour(DigitalSignTemplateCommon, HttpCase):
         self.assertEqual(sign_request.state, "sent")
         self.assertEqual(sign_request.partner_id, self.customer)
         self.assertEqual(sorted(sign_request.field_ids.mapped("page")), [1, 3])
-        self.assertEqual(sign_request.field_ids.filtered(lambda f: f.page == 1).participant_id.role,
-                         "Witness")
+        self.assertEqual(
+            sign_request.field_ids.filtered(lambda f: f.page == 1).participant_id.role, "Witness"
+        )

@@ -45,8 +45,9 @@ def replace_first_page_content(pdf):
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     page_ref = writer.root["/Pages"]["/Kids"].raw_get(0)
     page = page_ref.get_object()
-    page["/Contents"] = writer.add_object(generic.StreamObject(
-        stream_data=b"BT /F1 24 Tf 72 700 Td (Nothing was agreed) Tj ET"))
+    page["/Contents"] = writer.add_object(
+        generic.StreamObject(stream_data=b"BT /F1 24 Tf 72 700 Td (Nothing was agreed) Tj ET")
+    )
     writer.update_container(page)
     out = io.BytesIO()
     writer.write(out)
@@ -68,17 +69,28 @@ class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
         data = {"csrf_token": csrf or self._csrf()}
         if ref:
             data["ref"] = ref
-        return self.url_open("/digital_sign/verify", data=data,
-                             files={"document": (filename, pdf, "application/pdf")})
+        return self.url_open(
+            "/digital_sign/verify",
+            data=data,
+            files={"document": (filename, pdf, "application/pdf")},
+        )
 
     def _verdict(self, response):
         match = re.search(r'data-outcome="([a-z_]+)"', response.text)
         return match and match.group(1)
 
     def _changes(self, response):
-        return [" ".join(item.split()) for item in
-                re.findall(r"<li>([^<]*)</li>", response.text.split('class="o_ds_changes"', 1)[-1]
-                           .split("</ul>", 1)[0])] if "o_ds_changes" in response.text else []
+        return (
+            [
+                " ".join(item.split())
+                for item in re.findall(
+                    r"<li>([^<]*)</li>",
+                    response.text.split('class="o_ds_changes"', 1)[-1].split("</ul>", 1)[0],
+                )
+            ]
+            if "o_ds_changes" in response.text
+            else []
+        )
 
     def _colleague(self):
         """Another certificate from the company's CA, fit for signing: an employee's."""
@@ -101,8 +113,13 @@ class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
         result = self._verify(signed)
         self.assertIn(result.cert_fingerprint, text)
         # names only: no contact details, no IP addresses, no technical detail
-        for private in ("ingrid@example.com", "+46", "198.51.100.7", "SealTest/1.0",
-                        "Intact / valid / trusted"):
+        for private in (
+            "ingrid@example.com",
+            "+46",
+            "198.51.100.7",
+            "SealTest/1.0",
+            "Intact / valid / trusted",
+        ):
             self.assertNotIn(private, text)
         self.assertEqual(response.headers["Referrer-Policy"], "no-referrer")
         self.assertIn("no-store", response.headers["Cache-Control"])
@@ -112,22 +129,33 @@ class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
         signed = self._signed_bytes(sign_request)
         fingerprint = self._verify(signed).cert_fingerprint
         response = self._upload(signed)
-        link = re.search(r'href="(/digital_sign/verify/certificate/[0-9a-f]{64}\.pem)"', response.text)
+        link = re.search(
+            r'href="(/digital_sign/verify/certificate/[0-9a-f]{64}\.pem)"', response.text
+        )
         self.assertTrue(link)
         pem = self.url_open(link.group(1))
         self.assertEqual(pem.status_code, 200)
         self.assertIn("attachment", pem.headers["Content-Disposition"])
         certs = x509.load_pem_x509_certificates(pem.content)
         ders = [c.public_bytes(serialization.Encoding.DER) for c in certs]
-        self.assertEqual(pades_verify.verify_pdf(signed, trust_roots=ders).status, "valid",
-                         "what the page hands out is what PDF readers need to trust")
+        self.assertEqual(
+            pades_verify.verify_pdf(signed, trust_roots=ders).status,
+            "valid",
+            "what the page hands out is what PDF readers need to trust",
+        )
         der = self.url_open(f"/digital_sign/verify/certificate/{fingerprint}.cer")
         self.assertEqual(der.status_code, 200)
         self.assertEqual(
             x509.load_der_x509_certificate(der.content).fingerprint(hashes.SHA256()).hex(),
-            fingerprint, "self-signed: the certificate is its own root")
-        self.assertEqual(self.url_open(f"/digital_sign/verify/certificate/{'0' * 64}.pem").status_code, 404)
-        self.assertEqual(self.url_open("/digital_sign/verify/certificate/..%2Fetc.pem").status_code, 404)
+            fingerprint,
+            "self-signed: the certificate is its own root",
+        )
+        self.assertEqual(
+            self.url_open(f"/digital_sign/verify/certificate/{'0' * 64}.pem").status_code, 404
+        )
+        self.assertEqual(
+            self.url_open("/digital_sign/verify/certificate/..%2Fetc.pem").status_code, 404
+        )
 
     def test_b_t_document_shows_its_trusted_timestamp(self):
         self._use_ca_certificate()
@@ -181,9 +209,10 @@ class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
         response = self._upload(countersigned)
         self.assertEqual(self._verdict(response), "modified")
         self.assertIn("changed after sealing", response.text)
-        self.assertEqual(self._changes(response),
-                         ["Another signature was added, by Colleague of the company "
-                          "(digital_sign tests)."])
+        self.assertEqual(
+            self._changes(response),
+            ["Another signature was added, by Colleague of the company (digital_sign tests)."],
+        )
         self.assertIn(sign_request.reference, response.text, "recognised as our document")
 
     def test_page_added_after_sealing_is_a_change(self):
@@ -197,13 +226,17 @@ class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
         signed = self._signed_bytes(self._sealed_request())
         response = self._upload(tamper.append_annotation(tamper.replace_page_content(signed)))
         self.assertEqual(self._verdict(response), "modified")
-        self.assertEqual(self._changes(response), [
-            "The content of page 1 changed.", "Annotations were added or changed on page 1."])
+        self.assertEqual(
+            self._changes(response),
+            ["The content of page 1 changed.", "Annotations were added or changed on page 1."],
+        )
 
     def test_dss_added_after_sealing_is_still_valid(self):
         self._use_ca_certificate()
         signed = self._signed_bytes(self._sealed_request())
-        updated = tamper.append_dss(signed, [self.pki.root.cert_der, self.pki.intermediate.cert_der])
+        updated = tamper.append_dss(
+            signed, [self.pki.root.cert_der, self.pki.intermediate.cert_der]
+        )
         self.assertNotEqual(updated, signed)
         response = self._upload(updated)
         self.assertEqual(self._verdict(response), "valid")
@@ -220,10 +253,14 @@ class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
         self._use_ca_certificate()
         self._sealed_request()
         identity = seal_identity.load_seal_identity(
-            self.pki.pkcs12(self._colleague(), P12_PASSWORD), P12_PASSWORD)
+            self.pki.pkcs12(self._colleague(), P12_PASSWORD), P12_PASSWORD
+        )
         forged = pades.seal_pdf(make_pdf(), identity).pdf
-        self.assertEqual(pades_verify.verify_pdf(forged, trust_roots=self.pki.trust_roots).status,
-                         "valid", "the CA alone vouches for it")
+        self.assertEqual(
+            pades_verify.verify_pdf(forged, trust_roots=self.pki.trust_roots).status,
+            "valid",
+            "the CA alone vouches for it",
+        )
         response = self._upload(forged)
         self.assertEqual(self._verdict(response), "not_our_seal")
         self.assertIn("not our seal", response.text)
@@ -250,8 +287,10 @@ class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
         def no_parser(*args, **kwargs):
             raise AssertionError("a parser read a refused upload")
 
-        with patch.object(pades_verify, "PdfFileReader", no_parser), \
-                patch.object(pdf_intake.pymupdf, "open", no_parser):
+        with (
+            patch.object(pades_verify, "PdfFileReader", no_parser),
+            patch.object(pdf_intake.pymupdf, "open", no_parser),
+        ):
             response = self._upload(bomb)
         self.assertEqual(response.status_code, 200)
         self.assertEqual(self._verdict(response), "refused")
@@ -273,39 +312,110 @@ class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
             ("no file at all", {}, None, 200, "no_file"),
             ("the file as a text field", {"document": "%PDF-1.7 not a file"}, None, 200, "no_file"),
             ("an empty file", {}, {"document": ("a.pdf", b"", "application/pdf")}, 200, "no_file"),
-            ("garbage", {}, {"document": ("a.pdf", b"\x00\xff" * 500, "application/pdf")},
-             200, "damaged"),
-            ("a PDF header then garbage", {},
-             {"document": ("a.pdf", b"%PDF-1.7\n" + b"garbage " * 100, "application/pdf")},
-             200, "damaged"),
-            ("truncated", {}, {"document": ("a.pdf", signed[:len(signed) // 2], "application/pdf")},
-             200, "damaged"),
-            ("encrypted", {}, {"document": ("a.pdf", encrypted, "application/pdf")}, 200, "damaged"),
-            ("an image named .pdf", {},
-             {"document": ("a.pdf", b"GIF89a\x01\x00\x01\x00" + bytes(30), "image/gif")},
-             200, "damaged"),
-            ("the file under another name", {}, {"other": ("a.pdf", signed, "application/pdf")},
-             200, "no_file"),
-            ("ref as a file", {}, {"document": ("a.pdf", signed, "application/pdf"),
-                                   "ref": ("ref.txt", b"DS/0001", "text/plain")}, 200, "valid"),
-            ("a huge ref", {"ref": "R" * 100000}, {"document": ("a.pdf", signed, "application/pdf")},
-             200, "valid"),
-            ("markup in ref", {"ref": "<script>alert(1)</script>"},
-             {"document": ("a.pdf", b"junk", "application/pdf")}, 200, "damaged"),
-            ("unknown fields", {"document_id": "1", "id": "x" * 50},
-             {"document": ("a.pdf", make_pdf(), "application/pdf")}, 200, "unknown"),
-            ("a bomb", {}, {"document": ("a.pdf", bombs.xref_stream_bomb(1 << 30),
-                                         "application/pdf")}, 200, "refused"),
-            ("over the size limit", {}, {"document": ("a.pdf", make_pdf() + b"%" + b"x" * (
-                20 * 1024 * 1024), "application/pdf")}, 413, "too_large"),
+            (
+                "garbage",
+                {},
+                {"document": ("a.pdf", b"\x00\xff" * 500, "application/pdf")},
+                200,
+                "damaged",
+            ),
+            (
+                "a PDF header then garbage",
+                {},
+                {"document": ("a.pdf", b"%PDF-1.7\n" + b"garbage " * 100, "application/pdf")},
+                200,
+                "damaged",
+            ),
+            (
+                "truncated",
+                {},
+                {"document": ("a.pdf", signed[: len(signed) // 2], "application/pdf")},
+                200,
+                "damaged",
+            ),
+            (
+                "encrypted",
+                {},
+                {"document": ("a.pdf", encrypted, "application/pdf")},
+                200,
+                "damaged",
+            ),
+            (
+                "an image named .pdf",
+                {},
+                {"document": ("a.pdf", b"GIF89a\x01\x00\x01\x00" + bytes(30), "image/gif")},
+                200,
+                "damaged",
+            ),
+            (
+                "the file under another name",
+                {},
+                {"other": ("a.pdf", signed, "application/pdf")},
+                200,
+                "no_file",
+            ),
+            (
+                "ref as a file",
+                {},
+                {
+                    "document": ("a.pdf", signed, "application/pdf"),
+                    "ref": ("ref.txt", b"DS/0001", "text/plain"),
+                },
+                200,
+                "valid",
+            ),
+            (
+                "a huge ref",
+                {"ref": "R" * 100000},
+                {"document": ("a.pdf", signed, "application/pdf")},
+                200,
+                "valid",
+            ),
+            (
+                "markup in ref",
+                {"ref": "<script>alert(1)</script>"},
+                {"document": ("a.pdf", b"junk", "application/pdf")},
+                200,
+                "damaged",
+            ),
+            (
+                "unknown fields",
+                {"document_id": "1", "id": "x" * 50},
+                {"document": ("a.pdf", make_pdf(), "application/pdf")},
+                200,
+                "unknown",
+            ),
+            (
+                "a bomb",
+                {},
+                {"document": ("a.pdf", bombs.xref_stream_bomb(1 << 30), "application/pdf")},
+                200,
+                "refused",
+            ),
+            (
+                "over the size limit",
+                {},
+                {
+                    "document": (
+                        "a.pdf",
+                        make_pdf() + b"%" + b"x" * (20 * 1024 * 1024),
+                        "application/pdf",
+                    )
+                },
+                413,
+                "too_large",
+            ),
         ]
         csrf = self._csrf()
         for label, data, files, status, verdict in cases:
             with self.subTest(label):
                 self._forget_throttle()
-                response = self.url_open("/digital_sign/verify", data={"csrf_token": csrf, **data},
-                                         files=files or {"nothing": ("", b"", "text/plain")},
-                                         timeout=60)
+                response = self.url_open(
+                    "/digital_sign/verify",
+                    data={"csrf_token": csrf, **data},
+                    files=files or {"nothing": ("", b"", "text/plain")},
+                    timeout=60,
+                )
                 self.assertEqual(response.status_code, status)
                 self.assertEqual(self._verdict(response), verdict)
                 self.assertNotIn("<script>alert(1)</script>", response.text)
@@ -364,8 +474,15 @@ class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
         response = self._upload(pdf, csrf=csrf)
         self.assertEqual(response.status_code, 429)
         self.assertEqual(self._verdict(response), "throttled")
-        self.assertEqual(sum(self.env["digital.sign.throttle"].sudo().search(
-            [("key", "=like", "verify:%")]).mapped("hits")), const.THROTTLE_VERIFY_PER_IP)
+        self.assertEqual(
+            sum(
+                self.env["digital.sign.throttle"]
+                .sudo()
+                .search([("key", "=like", "verify:%")])
+                .mapped("hits")
+            ),
+            const.THROTTLE_VERIFY_PER_IP,
+        )
 
     def test_uploads_need_the_csrf_token_and_are_never_stored(self):
         signed = self._signed_bytes(self._sealed_request())
@@ -376,18 +493,27 @@ class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
         before = Attachment.search_count([])
         self.assertEqual(self._verdict(self._upload(signed)), "valid")
         self.assertEqual(Attachment.search_count([]), before)
-        self.assertFalse(Attachment.search([("checksum", "=", Attachment._compute_checksum(
-            flip_byte(signed)))]))
+        self.assertFalse(
+            Attachment.search([("checksum", "=", Attachment._compute_checksum(flip_byte(signed)))])
+        )
         self._upload(flip_byte(signed))
-        self.assertFalse(Attachment.search([("checksum", "=", Attachment._compute_checksum(
-            flip_byte(signed)))]))
+        self.assertFalse(
+            Attachment.search([("checksum", "=", Attachment._compute_checksum(flip_byte(signed)))])
+        )
 
     # === backend === #
     def test_backend_check_with_full_detail_for_managers(self):
         sign_request = self._sealed_request(user=self.user_a)
-        action = self.env.ref("digital_sign.digital_sign_request_action_verify_seal").with_user(
-            self.user_a).with_context(active_id=sign_request.id, active_ids=sign_request.ids,
-                                      active_model="digital.sign.request").run()
+        action = (
+            self.env.ref("digital_sign.digital_sign_request_action_verify_seal")
+            .with_user(self.user_a)
+            .with_context(
+                active_id=sign_request.id,
+                active_ids=sign_request.ids,
+                active_model="digital.sign.request",
+            )
+            .run()
+        )
         self.assertEqual(action["url"], f"/digital_sign/verify/request/{sign_request.id}")
         self.authenticate(self.manager.login, self.manager.login)
         response = self.url_open(action["url"])
@@ -414,21 +540,33 @@ class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
         sign_request = self._sealed_request()
         signed = self._signed_bytes(sign_request)
         colleague = self._colleague()
-        forger = seal_identity.load_seal_identity(self.pki.pkcs12(colleague, P12_PASSWORD), P12_PASSWORD)
+        forger = seal_identity.load_seal_identity(
+            self.pki.pkcs12(colleague, P12_PASSWORD), P12_PASSWORD
+        )
         files = {
             "verify_tour_sealed": signed,
             "verify_tour_modified": replace_first_page_content(signed),
             "verify_tour_countersigned": tamper.append_signature(
-                signed, colleague, [self.pki.intermediate]),
+                signed, colleague, [self.pki.intermediate]
+            ),
             "verify_tour_forged": pades.seal_pdf(make_pdf(), forger).pdf,
             "verify_tour_random": make_pdf(producer_title="random"),
         }
         for name, data in files.items():
-            attachment = self.env["ir.attachment"].create({
-                "name": f"{name}.pdf", "raw": data, "mimetype": "application/pdf", "public": True,
-            })
-            self.env["ir.model.data"].create({
-                "module": "digital_sign", "name": name, "model": "ir.attachment",
-                "res_id": attachment.id,
-            })
+            attachment = self.env["ir.attachment"].create(
+                {
+                    "name": f"{name}.pdf",
+                    "raw": data,
+                    "mimetype": "application/pdf",
+                    "public": True,
+                }
+            )
+            self.env["ir.model.data"].create(
+                {
+                    "module": "digital_sign",
+                    "name": name,
+                    "model": "ir.attachment",
+                    "res_id": attachment.id,
+                }
+            )
         self.start_tour("/digital_sign/verify", "digital_sign_verify")

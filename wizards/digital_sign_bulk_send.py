@@ -3,20 +3,23 @@ from odoo.exceptions import UserError
 
 
 class DigitalSignBulkSend(models.TransientModel):
-    """"Send for signature" on a selection of a list (contacts, tickets, quotations,
+    """ "Send for signature" on a selection of a list (contacts, tickets, quotations,
     opportunities): one template to each record, in the background."""
 
     _name = "digital.sign.bulk.send"
     _description = "Send a Template to Many Records"
 
     # === FIELDS === #
-    res_model = fields.Char(required=True, readonly=True,
-                            default=lambda self: self._default_res_model())
-    res_ids = fields.Json(required=True, readonly=True,
-                          default=lambda self: self._default_res_ids())
+    res_model = fields.Char(
+        required=True, readonly=True, default=lambda self: self._default_res_model()
+    )
+    res_ids = fields.Json(
+        required=True, readonly=True, default=lambda self: self._default_res_ids()
+    )
     record_count = fields.Integer("Recipients", compute="_compute_record_count")
     template_id = fields.Many2one(
-        "digital.sign.template", string="Template", required=True,
+        "digital.sign.template",
+        required=True,
         domain="[('pdf_sha256', '!=', False)]",
     )
 

@@ -20,20 +20,29 @@ class DigitalSignParticipantReengage(models.TransientModel):
     def _compute_current_contact(self):
         for wizard in self:
             participant = wizard.participant_id
-            wizard.current_contact = " / ".join(filter(None, (participant.email, participant.mobile)))
+            wizard.current_contact = " / ".join(
+                filter(None, (participant.email, participant.mobile))
+            )
 
     # === ACTIONS === #
     def action_reengage(self):
         self.ensure_one()
         participant = self.participant_id
         participant.request_id.check_access("write")
-        result = participant._reengage(email=self.email if self.email else None,
-                                       mobile=self.mobile if self.mobile else None)
+        result = participant._reengage(
+            email=self.email if self.email else None, mobile=self.mobile if self.mobile else None
+        )
         if result["status"] == "closed":
-            raise UserError(self.env._(
-                "%s already opened the link (or the document is closed): the contact can no "
-                "longer change.", participant.name))
+            raise UserError(
+                self.env._(
+                    "%s already opened the link (or the document is closed): the contact can no "
+                    "longer change.",
+                    participant.name,
+                )
+            )
         if result["status"] != "ok":
-            raise UserError(" ".join(result.get("errors", {}).values()) or self.env._(
-                "Give a new e-mail address or mobile number."))
+            raise UserError(
+                " ".join(result.get("errors", {}).values())
+                or self.env._("Give a new e-mail address or mobile number.")
+            )
         return {"type": "ir.actions.act_window_close"}

@@ -16,10 +16,14 @@ class DigitalSignRequestCancel(models.TransientModel):
         for request in self.request_ids:
             request.check_access("write")
             if request.state not in ("draft", "sent", "viewed"):
-                raise UserError(self.env._(
-                    "%(ref)s is %(state)s and can no longer be cancelled.",
-                    ref=request.reference,
-                    state=dict(request._fields["state"]._description_selection(self.env))[request.state],
-                ))
+                raise UserError(
+                    self.env._(
+                        "%(ref)s is %(state)s and can no longer be cancelled.",
+                        ref=request.reference,
+                        state=dict(request._fields["state"]._description_selection(self.env))[
+                            request.state
+                        ],
+                    )
+                )
         self.request_ids._set_cancelled(self.reason)
         return {"type": "ir.actions.act_window_close"}

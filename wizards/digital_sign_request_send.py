@@ -9,7 +9,7 @@ from ..utils import decode_binary, engine_error_message
 
 
 class DigitalSignRequestSend(models.TransientModel):
-    """"Send for signature" from a business document (quotation, ticket)."""
+    """ "Send for signature" from a business document (quotation, ticket)."""
 
     _name = "digital.sign.request.send"
     _description = "Send a Document for Signature"
@@ -18,37 +18,54 @@ class DigitalSignRequestSend(models.TransientModel):
     res_model = fields.Char(required=True, readonly=True)
     res_id = fields.Integer(required=True, readonly=True)
     name = fields.Char("Document Name", compute="_compute_name", store=True, readonly=False)
-    document_kind = fields.Selection(selection="_selection_document_kind",
-                                     compute="_compute_document_kind", store=True, readonly=False)
+    document_kind = fields.Selection(
+        selection="_selection_document_kind",
+        compute="_compute_document_kind",
+        store=True,
+        readonly=False,
+    )
     pdf_source = fields.Selection(
-        selection="_selection_pdf_source", string="Document", compute="_compute_pdf_source",
-        store=True, readonly=False,
+        selection="_selection_pdf_source",
+        string="Document",
+        compute="_compute_pdf_source",
+        store=True,
+        readonly=False,
     )
     template_id = fields.Many2one(
-        "digital.sign.template", string="Template", domain="[('pdf_sha256', '!=', False)]",
+        "digital.sign.template",
+        domain="[('pdf_sha256', '!=', False)]",
         help="Send a prepared document: its PDF, places and roles (filled from this record; "
-        "fill the others below).")
+        "fill the others below).",
+    )
     pdf_file = fields.Binary("PDF to Sign")
     pdf_filename = fields.Char()
     attachment_id = fields.Many2one(
         "ir.attachment",
         domain="[('res_model', '=', res_model), ('res_id', '=', res_id), "
-               "('mimetype', '=', 'application/pdf')]",
+        "('mimetype', '=', 'application/pdf')]",
     )
     sending_mode = fields.Selection(
         [("standard", "Standard"), ("conversation", "During the conversation")],
-        default="standard", required=True,
+        default="standard",
+        required=True,
     )
     show_sending_mode = fields.Boolean(compute="_compute_show_fields")
     show_document_kind = fields.Boolean(compute="_compute_show_fields")
-    invite_channel = fields.Selection(const.CHANNELS, string="Channel", default="email",
-                                      required=True)
-    otp_channel = fields.Selection(const.OTP_CHANNELS, string="One-time Code", default="none",
-                                   required=True)
+    invite_channel = fields.Selection(
+        const.CHANNELS, string="Channel", default="email", required=True
+    )
+    otp_channel = fields.Selection(
+        const.OTP_CHANNELS, string="One-time Code", default="none", required=True
+    )
     deadline = fields.Datetime(compute="_compute_deadline", store=True, readonly=False)
-    line_ids = fields.One2many("digital.sign.request.send.line", "wizard_id",
-                               string="Participants", compute="_compute_line_ids", store=True,
-                               readonly=False)
+    line_ids = fields.One2many(
+        "digital.sign.request.send.line",
+        "wizard_id",
+        string="Participants",
+        compute="_compute_line_ids",
+        store=True,
+        readonly=False,
+    )
     contact_warning = fields.Text(compute="_compute_contact_warning")
     marker_summary = fields.Text("Places Found", compute="_compute_pdf_preview")
     active_content_warning = fields.Text(compute="_compute_pdf_preview")
@@ -84,8 +101,11 @@ class DigitalSignRequestSend(models.TransientModel):
 
     @api.model
     def _selection_pdf_source(self):
-        return [("report", "The document as printed"), ("upload", "A PDF to upload"),
-                ("attachment", "One of its attachments")]
+        return [
+            ("report", "The document as printed"),
+            ("upload", "A PDF to upload"),
+            ("attachment", "One of its attachments"),
+        ]
 
     @api.depends("res_model")
     def _compute_pdf_source(self):
@@ -108,8 +128,13 @@ class DigitalSignRequestSend(models.TransientModel):
             if not record or wizard.line_ids:
                 continue
             wizard.line_ids = [fields.Command.clear()] + [
-                fields.Command.create({**vals, "invite_channel": wizard.invite_channel,
-                                       "otp_channel": wizard.otp_channel})
+                fields.Command.create(
+                    {
+                        **vals,
+                        "invite_channel": wizard.invite_channel,
+                        "otp_channel": wizard.otp_channel,
+                    }
+                )
                 for vals in record._digital_sign_get_default_participants()
             ]
 
@@ -119,8 +144,13 @@ class DigitalSignRequestSend(models.TransientModel):
             record = wizard._get_record() if wizard.res_model else None
             wizard.deadline = record._digital_sign_default_deadline() if record else False
 
-    @api.depends("line_ids.invite_channel", "line_ids.otp_channel", "line_ids.email",
-                 "line_ids.mobile", "line_ids.to_be_named")
+    @api.depends(
+        "line_ids.invite_channel",
+        "line_ids.otp_channel",
+        "line_ids.email",
+        "line_ids.mobile",
+        "line_ids.to_be_named",
+    )
     def _compute_contact_warning(self):
         for wizard in self:
             problems = [line._get_problem() for line in wizard.line_ids]
@@ -136,8 +166,11 @@ class DigitalSignRequestSend(models.TransientModel):
         Request = self.env["digital.sign.request"]
         for wizard in self:
             wizard.marker_summary = wizard.active_content_warning = False
-            data = wizard._get_uploaded_pdf() \
-                if wizard.pdf_source != "report" and not wizard.template_id else b""
+            data = (
+                wizard._get_uploaded_pdf()
+                if wizard.pdf_source != "report" and not wizard.template_id
+                else b""
+            )
             if not data:
                 continue
             try:
@@ -145,13 +178,17 @@ class DigitalSignRequestSend(models.TransientModel):
             except UserError as error:
                 wizard.marker_summary = error.args[0]
                 continue
-            wizard.active_content_warning = "\n".join(
-                Request._describe_removed_content(entry)
-                for entry in pdf_sanitize.summarize(sanitized.removed)
-            ) or False
+            wizard.active_content_warning = (
+                "\n".join(
+                    Request._describe_removed_content(entry)
+                    for entry in pdf_sanitize.summarize(sanitized.removed)
+                )
+                or False
+            )
             try:
-                placements = pdf_markers.detect_markers(sanitized.data,
-                                                        Request._get_marker_options())
+                placements = pdf_markers.detect_markers(
+                    sanitized.data, Request._get_marker_options()
+                )
             except EngineError as error:
                 wizard.marker_summary = engine_error_message(self.env, error)
             else:
@@ -159,19 +196,30 @@ class DigitalSignRequestSend(models.TransientModel):
 
     def _summarize_placements(self, placements):
         if not placements:
-            return self.env._("No signature place was found: mark the document with an arrow "
-                              "or {{sign:Customer}} anchors, or add places by hand after "
-                              "\"Review places\".")
+            return self.env._(
+                "No signature place was found: mark the document with an arrow "
+                "or {{sign:Customer}} anchors, or add places by hand after "
+                '"Review places".'
+            )
         kinds = dict(const.FIELD_KINDS)
         counts = {}
         for placement in placements:
-            key = (placement.page, placement.role or self.env._("(arrow)"),
-                   kinds.get(placement.kind), placement.mandatory)
+            key = (
+                placement.page,
+                placement.role or self.env._("(arrow)"),
+                kinds.get(placement.kind),
+                placement.mandatory,
+            )
             counts[key] = counts.get(key, 0) + 1
         lines = [
-            self.env._("Page %(page)s: %(count)s × %(kind)s for %(role)s%(optional)s",
-                       page=page, count=count, kind=kind, role=role,
-                       optional="" if mandatory else self.env._(" (optional)"))
+            self.env._(
+                "Page %(page)s: %(count)s × %(kind)s for %(role)s%(optional)s",
+                page=page,
+                count=count,
+                kind=kind,
+                role=role,
+                optional="" if mandatory else self.env._(" (optional)"),
+            )
             for (page, role, kind, mandatory), count in sorted(counts.items())
         ]
         return "\n".join(lines)
@@ -181,10 +229,12 @@ class DigitalSignRequestSend(models.TransientModel):
         for wizard in self:
             record = wizard._get_record() if wizard.res_model else None
             current = record.digital_sign_request_id if record else False
-            wizard.live_request_id = current if current and current.state in \
-                const.LIVE_REQUEST_STATES else False
-            wizard.live_request_replaced = bool(record) and \
-                record._digital_sign_replaces_live_requests()
+            wizard.live_request_id = (
+                current if current and current.state in const.LIVE_REQUEST_STATES else False
+            )
+            wizard.live_request_replaced = (
+                bool(record) and record._digital_sign_replaces_live_requests()
+            )
 
     # === ONCHANGE === #
     @api.onchange("template_id")
@@ -200,7 +250,8 @@ class DigitalSignRequestSend(models.TransientModel):
         if template.validity_days:
             self.deadline = template._get_deadline()
         self.line_ids = [fields.Command.clear()] + [
-            fields.Command.create(values) for values in template._prepare_participants(record)]
+            fields.Command.create(values) for values in template._prepare_participants(record)
+        ]
 
     @api.onchange("invite_channel", "otp_channel")
     def _onchange_channels(self):
@@ -272,29 +323,40 @@ class DigitalSignRequestSend(models.TransientModel):
         if self.template_id:
             return self.template_id._create_request(
                 record,
-                [{**line._prepare_participant_values(),
-                  "template_role_id": line.template_role_id.id} for line in self.line_ids],
-                name=self.name, provider=self.provider_id,
+                [
+                    {
+                        **line._prepare_participant_values(),
+                        "template_role_id": line.template_role_id.id,
+                    }
+                    for line in self.line_ids
+                ],
+                name=self.name,
+                provider=self.provider_id,
                 values={
                     "sending_mode": self.sending_mode,
                     "deadline": self.deadline or self.template_id._get_deadline(),
                     "previous_request_id": previous.id if previous else False,
                     "version": (previous.version + 1) if previous else 1,
-                })
+                },
+            )
         vals = record._digital_sign_prepare_request_values(self)
         if not vals.get("original_pdf"):
             raise UserError(self.env._("Choose the PDF to sign."))
-        vals.update({
-            "name": self.name or record._digital_sign_default_name(),
-            "sending_mode": self.sending_mode,
-            "deadline": self.deadline,
-            "document_kind": self.document_kind or False,
-            "provider_id": self.provider_id.id,
-            "previous_request_id": previous.id if previous else False,
-            "version": (previous.version + 1) if previous else 1,
-            "participant_ids": [fields.Command.create(line._prepare_participant_values())
-                                for line in self.line_ids],
-        })
+        vals.update(
+            {
+                "name": self.name or record._digital_sign_default_name(),
+                "sending_mode": self.sending_mode,
+                "deadline": self.deadline,
+                "document_kind": self.document_kind or False,
+                "provider_id": self.provider_id.id,
+                "previous_request_id": previous.id if previous else False,
+                "version": (previous.version + 1) if previous else 1,
+                "participant_ids": [
+                    fields.Command.create(line._prepare_participant_values())
+                    for line in self.line_ids
+                ],
+            }
+        )
         request = self.env["digital.sign.request"].create(vals)
         request._detect_fields()
         return request
@@ -315,16 +377,21 @@ class DigitalSignRequestSendLine(models.TransientModel):
     signing_order = fields.Integer("Order", default=1, required=True)
     mandatory = fields.Boolean(default=True)
     to_be_named = fields.Boolean("Named by the Customer")
-    invite_channel = fields.Selection(const.CHANNELS, string="Invitation", default="email",
-                                      required=True)
+    invite_channel = fields.Selection(
+        const.CHANNELS, string="Invitation", default="email", required=True
+    )
     lang = fields.Selection(
         selection=lambda self: self.env["digital.sign.participant"]._selection_lang(),
-        string="Language", compute="_compute_from_partner", store=True, readonly=False,
+        string="Language",
+        compute="_compute_from_partner",
+        store=True,
+        readonly=False,
     )
-    otp_channel = fields.Selection(const.OTP_CHANNELS, string="Code", default="none",
-                                   required=True)
-    template_role_id = fields.Many2one("digital.sign.template.role", string="Template Role",
-                                       help="Its places in the template go to this participant.")
+    otp_channel = fields.Selection(const.OTP_CHANNELS, string="Code", default="none", required=True)
+    template_role_id = fields.Many2one(
+        "digital.sign.template.role",
+        help="Its places in the template go to this participant.",
+    )
 
     # === COMPUTE === #
     @api.depends("partner_id")
@@ -335,8 +402,11 @@ class DigitalSignRequestSendLine(models.TransientModel):
                 line.email = line.partner_id.email
                 line.mobile = line.partner_id.phone
             Participant = self.env["digital.sign.participant"]
-            line.lang = line.partner_id.lang if Participant._is_signing_lang(line.partner_id.lang) \
+            line.lang = (
+                line.partner_id.lang
+                if Participant._is_signing_lang(line.partner_id.lang)
                 else line.lang
+            )
 
     # === BUSINESS === #
     def _usable_mobile(self):
@@ -360,7 +430,9 @@ class DigitalSignRequestSendLine(models.TransientModel):
         if not self.name:
             return self.env._("%s: a name is needed.", who)
         if self.otp_channel == self.invite_channel:
-            return self.env._("%s: the code must travel on another channel than the invitation.", who)
+            return self.env._(
+                "%s: the code must travel on another channel than the invitation.", who
+            )
         for channel in {self.invite_channel, self.otp_channel} - {"none"}:
             if channel == "email" and not email_normalize(self.email or ""):
                 return self.env._("%s has no usable e-mail address.", who)
@@ -383,4 +455,3 @@ class DigitalSignRequestSendLine(models.TransientModel):
             "otp_channel": self.otp_channel,
             "lang": self.lang or False,
         }
-

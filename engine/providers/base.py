@@ -233,8 +233,16 @@ class ProviderClient:
     webhook_max_age = timedelta(days=7)
     webhook_max_skew = timedelta(minutes=5)
 
-    def __init__(self, credentials, *, base_url=None, session=None, clock=None,
-                 token_cache=None, timeout=http.DEFAULT_TIMEOUT):
+    def __init__(
+        self,
+        credentials,
+        *,
+        base_url=None,
+        session=None,
+        clock=None,
+        token_cache=None,
+        timeout=http.DEFAULT_TIMEOUT,
+    ):
         self._credentials = dict(credentials or {})
         self.base_url = (base_url or self.default_base_url or "").rstrip("/")
         self.session = session if session is not None else http.make_session()
@@ -256,8 +264,9 @@ class ProviderClient:
     def _require(self, *names):
         missing = [n for n in names if not self._credential(n)]
         if missing:
-            raise ProviderAuthError(f"missing credentials: {', '.join(missing)}",
-                                    missing=", ".join(missing))
+            raise ProviderAuthError(
+                f"missing credentials: {', '.join(missing)}", missing=", ".join(missing)
+            )
 
     def _http(self, method, url, **kwargs):
         kwargs.setdefault("timeout", self.timeout)
@@ -283,8 +292,9 @@ class ProviderClient:
             response = request_token(now)
         except ProviderRejected as exc:
             # invalid_grant, consent_required, a wrong password...: the credentials need attention
-            raise ProviderAuthError(exc.detail, status=exc.status,
-                                    provider_code=exc.params.get("provider_code", "")) from None
+            raise ProviderAuthError(
+                exc.detail, status=exc.status, provider_code=exc.params.get("provider_code", "")
+            ) from None
         data = http.json_or_raise(response)
         token = data.get("access_token") if isinstance(data, dict) else None
         if not token or not isinstance(token, str):
@@ -302,15 +312,18 @@ class ProviderClient:
         (``token(renew=True)``) and the call made again, unless not ``renewable``."""
         headers = {"Accept": "application/json", **kwargs.pop("headers", {})}
         try:
-            return self._http(method, url,
-                              headers={**headers, "Authorization": f"Bearer {token()}"},
-                              **kwargs)
+            return self._http(
+                method, url, headers={**headers, "Authorization": f"Bearer {token()}"}, **kwargs
+            )
         except ProviderAuthError as exc:
             if not renewable or exc.params.get("status") != 401:
                 raise
-        return self._http(method, url,
-                          headers={**headers, "Authorization": f"Bearer {token(renew=True)}"},
-                          **kwargs)
+        return self._http(
+            method,
+            url,
+            headers={**headers, "Authorization": f"Bearer {token(renew=True)}"},
+            **kwargs,
+        )
 
     @staticmethod
     def _json_object(response):
@@ -333,13 +346,15 @@ class ProviderClient:
         passes before a parser reads it (here: decompression bombs; the size is capped by
         the download itself). It is sealed next, by pyHanko."""
         if not body.startswith(b"%PDF-"):
-            raise ProviderRejected("the signed document is not a PDF",
-                                   code="provider_bad_response")
+            raise ProviderRejected("the signed document is not a PDF", code="provider_bad_response")
         try:
             check_streams(body)
         except PdfInvalid as error:
-            raise ProviderRejected(f"the signed document was refused: {error.detail}",
-                                   code="provider_bad_response", reason=error.code) from None
+            raise ProviderRejected(
+                f"the signed document was refused: {error.detail}",
+                code="provider_bad_response",
+                reason=error.code,
+            ) from None
         return body
 
     # --- API ---
@@ -382,8 +397,9 @@ class ProviderClient:
         if not needs_recipients(status):
             return status
         recipients = self.get_recipients(status.provider_reference)
-        _logger.info("%s: recipients of signed envelope %s fetched", self.code,
-                     status.provider_reference)
+        _logger.info(
+            "%s: recipients of signed envelope %s fetched", self.code, status.provider_reference
+        )
         return replace(status, recipients=tuple(recipients))
 
     def list_changes(self, since):
@@ -408,8 +424,7 @@ class ProviderClient:
         ``ProviderRejected`` with ``params['state'] == 'signed'``."""
         raise NotImplementedError
 
-    def send_reminder(self, provider_reference, recipient_ids=(), *, message="",
-                      channel="email"):
+    def send_reminder(self, provider_reference, recipient_ids=(), *, message="", channel="email"):
         """Ask the provider to remind the recipients who have not signed yet.
 
         :param recipient_ids: provider recipient ids to remind (all pending when empty)
@@ -447,8 +462,11 @@ class ProviderClient:
 def lower_headers(headers):
     """Plain dict of ``headers`` with lower-cased names (first value wins)."""
     result = {}
-    items = headers.items() if isinstance(headers, Mapping) or hasattr(headers, "items") \
+    items = (
+        headers.items()
+        if isinstance(headers, Mapping) or hasattr(headers, "items")
         else headers or ()
+    )
     for name, value in items:
         result.setdefault(str(name).lower(), value)
     return result
@@ -502,8 +520,11 @@ def synthesize_recipients(recipients, ids, sent=True):
     them: the lowest order is ``sent``, later orders ``waiting``."""
     first = min((r.order for r in recipients), default=1)
     return tuple(
-        RecipientStatus(provider_id=str(ids.get(r.key, "")), key=r.key,
-                        status="sent" if sent and r.order == first else "waiting")
+        RecipientStatus(
+            provider_id=str(ids.get(r.key, "")),
+            key=r.key,
+            status="sent" if sent and r.order == first else "waiting",
+        )
         for r in recipients
     )
 
@@ -514,7 +535,10 @@ def apply_final_state(status, recipients, at=None):
     if status != "expired":
         return tuple(recipients)
     return tuple(
-        r if r.status in PARTICIPANT_FINAL_STATES else RecipientStatus(
-            provider_id=r.provider_id, key=r.key, status="expired", at=at, reason=r.reason)
+        r
+        if r.status in PARTICIPANT_FINAL_STATES
+        else RecipientStatus(
+            provider_id=r.provider_id, key=r.key, status="expired", at=at, reason=r.reason
+        )
         for r in recipients
     )

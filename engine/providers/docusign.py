@@ -143,8 +143,10 @@ def split_phone(e164):
         parsed = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException as exc:
         raise ValueError("mobile must be E.164") from exc
-    return {"countryCode": str(parsed.country_code),
-            "number": phonenumbers.national_significant_number(parsed)}
+    return {
+        "countryCode": str(parsed.country_code),
+        "number": phonenumbers.national_significant_number(parsed),
+    }
 
 
 def envelope_state(raw_status, voided_reason=""):
@@ -157,16 +159,40 @@ def envelope_state(raw_status, voided_reason=""):
 
 class DocuSignClient(ProviderClient):
     code = "docusign"
-    features = frozenset({"sms", "otp", "signing_order", "webhook", "status_polling",
-                          "reminder_api", "changed_since"})
+    features = frozenset(
+        {
+            "sms",
+            "otp",
+            "signing_order",
+            "webhook",
+            "status_polling",
+            "reminder_api",
+            "changed_since",
+        }
+    )
     default_base_url = None
     min_status_poll_seconds = 15 * 60  # DocuSign's rule: one status request per 15 minutes
     webhook_max_age = timedelta(days=15)
 
-    def __init__(self, credentials, *, base_url=None, oauth_base_url=None, session=None,
-                 clock=None, token_cache=None, timeout=http.DEFAULT_TIMEOUT):
-        super().__init__(credentials, base_url=base_url, session=session, clock=clock,
-                         token_cache=token_cache, timeout=timeout)
+    def __init__(
+        self,
+        credentials,
+        *,
+        base_url=None,
+        oauth_base_url=None,
+        session=None,
+        clock=None,
+        token_cache=None,
+        timeout=http.DEFAULT_TIMEOUT,
+    ):
+        super().__init__(
+            credentials,
+            base_url=base_url,
+            session=session,
+            clock=clock,
+            token_cache=token_cache,
+            timeout=timeout,
+        )
         environment = (self._credential("environment") or "").lower()
         if oauth_base_url:
             self.oauth_base_url = oauth_base_url.rstrip("/")
@@ -186,11 +212,13 @@ class DocuSignClient(ProviderClient):
         try:
             key = serialization.load_pem_private_key(pem.encode(), password=None)
         except (ValueError, TypeError, UnsupportedAlgorithm):
-            raise ProviderAuthError("the private key cannot be read",
-                                    provider_code="bad_private_key") from None
+            raise ProviderAuthError(
+                "the private key cannot be read", provider_code="bad_private_key"
+            ) from None
         if not isinstance(key, rsa.RSAPrivateKey):
-            raise ProviderAuthError("the private key is not an RSA key",
-                                    provider_code="bad_private_key")
+            raise ProviderAuthError(
+                "the private key is not an RSA key", provider_code="bad_private_key"
+            )
         return key
 
     def _assertion(self, now):
@@ -207,20 +235,30 @@ class DocuSignClient(ProviderClient):
         signing_input = ".".join(
             _b64url(json.dumps(part, separators=(",", ":")).encode()) for part in (header, claims)
         )
-        signature = self._private_key().sign(signing_input.encode("ascii"), padding.PKCS1v15(),
-                                             hashes.SHA256())
+        signature = self._private_key().sign(
+            signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256()
+        )
         return f"{signing_input}.{_b64url(signature)}"
 
     def _token(self, *, renew=False):
         self._require("integration_key", "user_id", "private_key")
-        key = self.token_cache.key("docusign-token", self.oauth_base_url,
-                                   self._credential("integration_key"),
-                                   self._credential("user_id"), self._secret_digest())
-        return self._cached_token(key, lambda now: self._http(
-            "POST", f"{self.oauth_base_url}/oauth/token",
-            data={"grant_type": JWT_GRANT_TYPE, "assertion": self._assertion(now)},
-            headers={"Accept": "application/json"},
-        ), renew=renew)
+        key = self.token_cache.key(
+            "docusign-token",
+            self.oauth_base_url,
+            self._credential("integration_key"),
+            self._credential("user_id"),
+            self._secret_digest(),
+        )
+        return self._cached_token(
+            key,
+            lambda now: self._http(
+                "POST",
+                f"{self.oauth_base_url}/oauth/token",
+                data={"grant_type": JWT_GRANT_TYPE, "assertion": self._assertion(now)},
+                headers={"Accept": "application/json"},
+            ),
+            renew=renew,
+        )
 
     def _authorized(self, method, url, **kwargs):
         return self._bearer_request(method, url, self._token, **kwargs)
@@ -240,14 +278,19 @@ class DocuSignClient(ProviderClient):
                     return account
             if accounts:
                 return accounts[0]
-        raise ProviderAuthError("the account is not available to this user",
-                                provider_code="account_not_found")
+        raise ProviderAuthError(
+            "the account is not available to this user", provider_code="account_not_found"
+        )
 
     def _account_key(self):
-        return self.token_cache.key("docusign-account", self.oauth_base_url,
-                                    self._credential("integration_key"),
-                                    self._credential("user_id"),
-                                    self._credential("account_id") or "", self.base_url)
+        return self.token_cache.key(
+            "docusign-account",
+            self.oauth_base_url,
+            self._credential("integration_key"),
+            self._credential("user_id"),
+            self._credential("account_id") or "",
+            self.base_url,
+        )
 
     def _account(self):
         """Return ``(rest_base_url, account_id)``."""
@@ -277,17 +320,23 @@ class DocuSignClient(ProviderClient):
             return self._authorized(method, url, **kwargs)
         except ProviderRejected as exc:
             if exc.params.get("provider_code") in NOT_FOUND_CODES:
-                raise ProviderRejected(exc.detail, code="provider_not_found", status=exc.status,
-                                       provider_code=exc.params["provider_code"]) from None
+                raise ProviderRejected(
+                    exc.detail,
+                    code="provider_not_found",
+                    status=exc.status,
+                    provider_code=exc.params["provider_code"],
+                ) from None
             raise
 
     def _json(self, method, path, **kwargs):
         data = self._json_object(self._api(method, path, **kwargs))
         errors = data.get("errorDetails")
         if isinstance(errors, dict) and errors.get("errorCode") not in (None, "", "SUCCESS"):
-            raise ProviderRejected(http.scrub_text(errors.get("message") or errors["errorCode"]),
-                                   code="provider_rejected",
-                                   provider_code=str(errors["errorCode"]))
+            raise ProviderRejected(
+                http.scrub_text(errors.get("message") or errors["errorCode"]),
+                code="provider_rejected",
+                provider_code=str(errors["errorCode"]),
+            )
         return data
 
     # --- API ---
@@ -302,18 +351,25 @@ class DocuSignClient(ProviderClient):
         if check_existing:
             existing = self._find_by_transaction(envelope.reference)
             if existing is not None:
-                _logger.info("docusign: reference %s already sent as envelope %s",
-                             envelope.reference, existing.get("envelopeId"))
+                _logger.info(
+                    "docusign: reference %s already sent as envelope %s",
+                    envelope.reference,
+                    existing.get("envelopeId"),
+                )
                 keys = {provider_id: key for key, provider_id in ids.items()}
-                return CreatedEnvelope(provider_reference=str(existing["envelopeId"]),
-                                       status=self._status(existing, keys), recipient_ids=ids)
+                return CreatedEnvelope(
+                    provider_reference=str(existing["envelopeId"]),
+                    status=self._status(existing, keys),
+                    recipient_ids=ids,
+                )
         data = self._json("POST", "/envelopes", json=self._definition(envelope, ids))
         envelope_id = data.get("envelopeId")
         if not envelope_id:
             raise ProviderRejected("no envelope id in the answer", code="provider_bad_response")
         raw = str(data.get("status") or "sent").lower()
-        _logger.info("docusign: envelope %s created for reference %s", envelope_id,
-                     envelope.reference)
+        _logger.info(
+            "docusign: envelope %s created for reference %s", envelope_id, envelope.reference
+        )
         status = EnvelopeStatus(
             provider_reference=str(envelope_id),
             status=envelope_state(raw) or "sent",
@@ -321,12 +377,16 @@ class DocuSignClient(ProviderClient):
             recipients=synthesize_recipients(envelope.recipients, ids, sent=raw != "created"),
             changed_at=parse_datetime(data.get("statusDateTime")) or self.now(),
         )
-        return CreatedEnvelope(provider_reference=str(envelope_id), status=status,
-                               recipient_ids=ids)
+        return CreatedEnvelope(
+            provider_reference=str(envelope_id), status=status, recipient_ids=ids
+        )
 
     def get_status(self, provider_reference):
-        data = self._json("GET", f"/envelopes/{self._path_id(provider_reference)}",
-                          params={"include": "recipients"})
+        data = self._json(
+            "GET",
+            f"/envelopes/{self._path_id(provider_reference)}",
+            params={"include": "recipients"},
+        )
         data.setdefault("envelopeId", provider_reference)
         return self._status(data)
 
@@ -343,8 +403,9 @@ class DocuSignClient(ProviderClient):
             "order": "asc",
         }
         data = self._json("GET", "/envelopes", params=params)
-        envelopes = [e for e in data.get("envelopes") or [] if isinstance(e, dict)
-                     and e.get("envelopeId")]
+        envelopes = [
+            e for e in data.get("envelopes") or [] if isinstance(e, dict) and e.get("envelopeId")
+        ]
         statuses = [self._status(e) for e in envelopes]
         floor = since
         statuses.sort(key=lambda s: s.changed_at or floor)
@@ -352,8 +413,10 @@ class DocuSignClient(ProviderClient):
 
     def download_signed(self, provider_reference):
         response = self._api(
-            "GET", f"/envelopes/{self._path_id(provider_reference)}/documents/combined",
-            params={"certificate": "true"}, headers={"Accept": "application/pdf"},
+            "GET",
+            f"/envelopes/{self._path_id(provider_reference)}/documents/combined",
+            params={"certificate": "true"},
+            headers={"Accept": "application/pdf"},
             max_bytes=MAX_SIGNED_PDF_BYTES,
         )
         return self._check_pdf(response.content)
@@ -361,45 +424,60 @@ class DocuSignClient(ProviderClient):
     def cancel(self, provider_reference, reason):
         voided_reason = " ".join((reason or "").split())[:200] or "cancelled"
         try:
-            self._json("PUT", f"/envelopes/{self._path_id(provider_reference)}",
-                       json={"status": "voided", "voidedReason": voided_reason})
+            self._json(
+                "PUT",
+                f"/envelopes/{self._path_id(provider_reference)}",
+                json={"status": "voided", "voidedReason": voided_reason},
+            )
         except ProviderRejected as exc:
             if exc.code == "provider_not_found":
                 raise
             current = self.get_status(provider_reference)
             if current.status in ("cancelled", "expired", "rejected"):
                 return
-            raise ProviderRejected(exc.detail, code=exc.code, status=exc.status,
-                                   provider_code=exc.params.get("provider_code", ""),
-                                   state=current.status) from None
+            raise ProviderRejected(
+                exc.detail,
+                code=exc.code,
+                status=exc.status,
+                provider_code=exc.params.get("provider_code", ""),
+                state=current.status,
+            ) from None
         _logger.info("docusign: envelope %s voided", provider_reference)
 
-    def send_reminder(self, provider_reference, recipient_ids=(), *, message="",
-                      channel="email"):
+    def send_reminder(self, provider_reference, recipient_ids=(), *, message="", channel="email"):
         path = f"/envelopes/{self._path_id(provider_reference)}/recipients"
         signers = self._json("GET", path).get("signers") or []
         wanted = {str(i) for i in recipient_ids or ()}
         chosen = [
-            s for s in signers if isinstance(s, dict) and (
-                str(s.get("recipientId")) in wanted if wanted
+            s
+            for s in signers
+            if isinstance(s, dict)
+            and (
+                str(s.get("recipientId")) in wanted
+                if wanted
                 else str(s.get("status") or "").lower() in ("sent", "delivered")
             )
         ]
         if not chosen:
             return
-        body = {"signers": [
-            {key: s[key] for key in ("recipientId", "name", "email") if s.get(key)}
-            for s in chosen
-        ]}
+        body = {
+            "signers": [
+                {key: s[key] for key in ("recipientId", "name", "email") if s.get(key)}
+                for s in chosen
+            ]
+        }
         data = self._json("PUT", path, params={"resend_envelope": "true"}, json=body)
         for result in data.get("recipientUpdateResults") or []:
             errors = result.get("errorDetails") if isinstance(result, dict) else None
             if isinstance(errors, dict) and errors.get("errorCode") not in (None, "", "SUCCESS"):
-                raise ProviderRejected(http.scrub_text(errors.get("message") or ""),
-                                       code="provider_rejected",
-                                       provider_code=str(errors.get("errorCode")))
-        _logger.info("docusign: envelope %s resent to %d recipient(s)", provider_reference,
-                     len(chosen))
+                raise ProviderRejected(
+                    http.scrub_text(errors.get("message") or ""),
+                    code="provider_rejected",
+                    provider_code=str(errors.get("errorCode")),
+                )
+        _logger.info(
+            "docusign: envelope %s resent to %d recipient(s)", provider_reference, len(chosen)
+        )
 
     def parse_webhook(self, headers, body, secrets, *, now=None, params=None):
         configured = [str(s) for s in (secrets or ()) if s]
@@ -408,11 +486,13 @@ class DocuSignClient(ProviderClient):
         if isinstance(body, str):
             body = body.encode("utf-8")
         body = bytes(body or b"")
-        given = [str(value).strip().encode() for name, value in lower_headers(headers).items()
-                 if _SIGNATURE_HEADER_RE.match(name) and value]
+        given = [
+            str(value).strip().encode()
+            for name, value in lower_headers(headers).items()
+            if _SIGNATURE_HEADER_RE.match(name) and value
+        ]
         if not given:
-            raise WebhookRejected("no X-DocuSign-Signature header",
-                                  code="webhook_bad_signature")
+            raise WebhookRejected("no X-DocuSign-Signature header", code="webhook_bad_signature")
         matched = False
         for secret in configured:
             expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
@@ -427,10 +507,12 @@ class DocuSignClient(ProviderClient):
         if not isinstance(payload, dict):
             raise WebhookRejected("webhook body is not an object", code="webhook_malformed")
         data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
-        summary = data.get("envelopeSummary") if isinstance(data.get("envelopeSummary"),
-                                                            dict) else {}
-        envelope_id = str(data.get("envelopeId") or summary.get("envelopeId")
-                          or payload.get("envelopeId") or "")
+        summary = (
+            data.get("envelopeSummary") if isinstance(data.get("envelopeSummary"), dict) else {}
+        )
+        envelope_id = str(
+            data.get("envelopeId") or summary.get("envelopeId") or payload.get("envelopeId") or ""
+        )
         if not envelope_id:
             raise WebhookRejected("webhook without an envelope id", code="webhook_malformed")
         raw_status = str(summary.get("status") or payload.get("status") or "").lower()
@@ -439,22 +521,30 @@ class DocuSignClient(ProviderClient):
             status = self._status({**summary, "envelopeId": envelope_id})
         event = str(payload.get("event") or (f"envelope-{raw_status}" if raw_status else ""))
         raw_status = raw_status or EVENT_STATUS.get(event, "")
-        generated = str(payload.get("generatedDateTime") or payload.get("statusChangedDateTime")
-                        or "")
+        generated = str(
+            payload.get("generatedDateTime") or payload.get("statusChangedDateTime") or ""
+        )
         when = parse_datetime(generated)
         now = now or self.now()
-        if when is not None and (now - when > self.webhook_max_age
-                                 or when - now > self.webhook_max_skew):
+        if when is not None and (
+            now - when > self.webhook_max_age or when - now > self.webhook_max_skew
+        ):
             raise WebhookRejected("webhook too old or from the future", code="webhook_stale")
         explicit = payload.get("eventId") or payload.get("event_id")
         if explicit:
             event_id = f"docusign:{explicit}"
         else:
-            fingerprint = "\x1f".join((envelope_id, event, raw_status,
-                                       str(data.get("recipientId") or ""), generated))
+            fingerprint = "\x1f".join(
+                (envelope_id, event, raw_status, str(data.get("recipientId") or ""), generated)
+            )
             event_id = "docusign:" + hashlib.sha256(fingerprint.encode()).hexdigest()[:40]
-        return WebhookEvent(event_id=event_id, provider_reference=envelope_id, event=event,
-                            raw_status=raw_status, status=status)
+        return WebhookEvent(
+            event_id=event_id,
+            provider_reference=envelope_id,
+            event=event,
+            raw_status=raw_status,
+            status=status,
+        )
 
     def webhook_status(self, event):
         """Connect messages are HMAC-verified: their envelope status is applied as it is,
@@ -466,13 +556,15 @@ class DocuSignClient(ProviderClient):
         status = envelope_state(raw_status)
         if not status or raw_status == "voided":
             return None
-        return event.status or EnvelopeStatus(provider_reference=event.provider_reference,
-                                              status=status, raw_status=event.raw_status)
+        return event.status or EnvelopeStatus(
+            provider_reference=event.provider_reference, status=status, raw_status=event.raw_status
+        )
 
     # --- internals ---
     def _find_by_transaction(self, reference):
-        data = self._json("GET", "/envelopes",
-                          params={"transaction_ids": reference, "include": "recipients"})
+        data = self._json(
+            "GET", "/envelopes", params={"transaction_ids": reference, "include": "recipients"}
+        )
         for item in data.get("envelopes") or []:
             if isinstance(item, dict) and item.get("envelopeId"):
                 return item
@@ -494,7 +586,8 @@ class DocuSignClient(ProviderClient):
                 phone = split_phone(recipient.mobile)
                 if recipient.email:
                     signer["additionalNotifications"] = [
-                        {"secondaryDeliveryMethod": "SMS", "phoneNumber": phone}]
+                        {"secondaryDeliveryMethod": "SMS", "phoneNumber": phone}
+                    ]
                 else:
                     signer["deliveryMethod"] = "SMS"
                     signer["phoneNumber"] = phone
@@ -510,16 +603,25 @@ class DocuSignClient(ProviderClient):
             "emailSubject": (envelope.name or envelope.filename or envelope.reference)[:100],
             "status": "sent",
             "transactionId": envelope.reference,
-            "documents": [{
-                "documentBase64": b64(envelope.pdf),
-                "documentId": DOCUMENT_ID,
-                "name": envelope.filename or "document.pdf",
-                "fileExtension": "pdf",
-            }],
+            "documents": [
+                {
+                    "documentBase64": b64(envelope.pdf),
+                    "documentId": DOCUMENT_ID,
+                    "name": envelope.filename or "document.pdf",
+                    "fileExtension": "pdf",
+                }
+            ],
             "recipients": {"signers": signers},
-            "customFields": {"textCustomFields": [
-                {"name": REFERENCE_FIELD, "value": envelope.reference, "show": "false",
-                 "required": "false"}]},
+            "customFields": {
+                "textCustomFields": [
+                    {
+                        "name": REFERENCE_FIELD,
+                        "value": envelope.reference,
+                        "show": "false",
+                        "required": "false",
+                    }
+                ]
+            },
         }
         if envelope.message:
             definition["emailBlurb"] = envelope.message
@@ -528,8 +630,11 @@ class DocuSignClient(ProviderClient):
             days = min(max(math.ceil(seconds / 86400), 1), 999)
             definition["notification"] = {
                 "useAccountDefaults": "false",
-                "expirations": {"expireEnabled": "true", "expireAfter": str(days),
-                                "expireWarn": "0"},
+                "expirations": {
+                    "expireEnabled": "true",
+                    "expireAfter": str(days),
+                    "expireWarn": "0",
+                },
                 "reminders": {"reminderEnabled": "false"},
             }
         return definition
@@ -555,8 +660,12 @@ class DocuSignClient(ProviderClient):
             elif placement.kind == "date":
                 tab.update(width=width, height=height)
             elif placement.kind == "text":
-                tab.update(width=width, height=height, tabLabel=f"text_{index}",
-                           required="true" if placement.mandatory else "false")
+                tab.update(
+                    width=width,
+                    height=height,
+                    tabLabel=f"text_{index}",
+                    required="true" if placement.mandatory else "false",
+                )
             elif placement.kind == "checkbox":
                 tab["tabLabel"] = f"checkbox_{index}"
             tabs.setdefault(TAB_LISTS[placement.kind], []).append(tab)
@@ -568,15 +677,16 @@ class DocuSignClient(ProviderClient):
         voided_reason = str(data.get("voidedReason") or "")
         status = envelope_state(raw, voided_reason)
         if status is None:
-            _logger.warning("docusign: unknown envelope status %r on %s", raw,
-                            data.get("envelopeId"))
+            _logger.warning(
+                "docusign: unknown envelope status %r on %s", raw, data.get("envelopeId")
+            )
             status = "sent"
-        recipients_data = data.get("recipients") if isinstance(data.get("recipients"),
-                                                               dict) else {}
+        recipients_data = data.get("recipients") if isinstance(data.get("recipients"), dict) else {}
         recipients, declined = self._recipient_statuses(recipients_data, keys)
         reason = voided_reason if raw == "voided" else declined if status == "rejected" else ""
         changed_at = parse_datetime(data.get("statusChangedDateTime")) or parse_datetime(
-            data.get("lastModifiedDateTime"))
+            data.get("lastModifiedDateTime")
+        )
         return EnvelopeStatus(
             provider_reference=str(data.get("envelopeId") or ""),
             status=status,
@@ -599,7 +709,7 @@ class DocuSignClient(ProviderClient):
             key = keys.get(provider_id, "")
             for item in signer.get("customFields") or []:
                 if isinstance(item, str) and item.startswith(KEY_PREFIX):
-                    key = item[len(KEY_PREFIX):]
+                    key = item[len(KEY_PREFIX) :]
             raw_recipient = str(signer.get("status") or "").lower()
             recipient_status = RECIPIENT_STATES.get(raw_recipient, "sent")
             stamp = {
@@ -608,10 +718,17 @@ class DocuSignClient(ProviderClient):
                 "viewed": signer.get("deliveredDateTime"),
                 "sent": signer.get("sentDateTime"),
             }.get(recipient_status)
-            reason = str(signer.get("declinedReason") or "") if recipient_status == "rejected" \
-                else ""
+            reason = (
+                str(signer.get("declinedReason") or "") if recipient_status == "rejected" else ""
+            )
             declined = declined or reason
-            recipients.append(RecipientStatus(provider_id=provider_id, key=key,
-                                              status=recipient_status,
-                                              at=parse_datetime(stamp), reason=reason))
+            recipients.append(
+                RecipientStatus(
+                    provider_id=provider_id,
+                    key=key,
+                    status=recipient_status,
+                    at=parse_datetime(stamp),
+                    reason=reason,
+                )
+            )
         return recipients, declined

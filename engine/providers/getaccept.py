@@ -99,14 +99,17 @@ def _digits(value):
 
 class GetAcceptClient(ProviderClient):
     code = "getaccept"
-    features = frozenset({"sms", "otp", "signing_order", "webhook", "status_polling",
-                          "reminder_api"})
+    features = frozenset(
+        {"sms", "otp", "signing_order", "webhook", "status_polling", "reminder_api"}
+    )
     default_base_url = GETACCEPT_BASE_URL
 
     # --- auth ---
     def _token_key(self):
         return self.token_cache.key(
-            "getaccept", self.base_url, (self._credential("email") or "").lower(),
+            "getaccept",
+            self.base_url,
+            (self._credential("email") or "").lower(),
             self._credential("entity_id") or "",
             hashlib.sha256((self._credential("password") or "").encode()).hexdigest(),
         )
@@ -122,12 +125,19 @@ class GetAcceptClient(ProviderClient):
                 body[optional] = self._credential(optional)
         return self._cached_token(
             self._token_key(),
-            lambda now: self._http("POST", f"{self.base_url}/auth", json=body), renew=renew)
+            lambda now: self._http("POST", f"{self.base_url}/auth", json=body),
+            renew=renew,
+        )
 
     def _api(self, method, path, **kwargs):
         # An API token is the credential itself: nothing to renew.
-        return self._bearer_request(method, f"{self.base_url}{path}", self._token,
-                                    renewable=not self._credential("api_token"), **kwargs)
+        return self._bearer_request(
+            method,
+            f"{self.base_url}{path}",
+            self._token,
+            renewable=not self._credential("api_token"),
+            **kwargs,
+        )
 
     def _json(self, method, path, **kwargs):
         return self._json_object(self._api(method, path, **kwargs))
@@ -144,25 +154,33 @@ class GetAcceptClient(ProviderClient):
             existing = self._find_by_reference(envelope.reference)
             if existing is not None:
                 if str(existing.get("status") or "").lower() != "draft":
-                    _logger.info("getaccept: reference %s already sent as document %s",
-                                 envelope.reference, existing.get("id"))
+                    _logger.info(
+                        "getaccept: reference %s already sent as document %s",
+                        envelope.reference,
+                        existing.get("id"),
+                    )
                     return self._created(existing, envelope)
                 self._delete_quietly(existing.get("id"))
         with_fields = bool(envelope.fields)
-        document = self._json("POST", "/documents",
-                              json=self._document_payload(envelope, send=not with_fields))
+        document = self._json(
+            "POST", "/documents", json=self._document_payload(envelope, send=not with_fields)
+        )
         document_id = document.get("id")
         if not document_id:
             raise ProviderRejected("no document id in the answer", code="provider_bad_response")
-        _logger.info("getaccept: document %s created for reference %s", document_id,
-                     envelope.reference)
+        _logger.info(
+            "getaccept: document %s created for reference %s", document_id, envelope.reference
+        )
         if not with_fields:
             return self._created(document, envelope)
         try:
             ids = self._match_recipients(envelope, document)
             for placement in envelope.fields:
-                self._json("POST", f"/documents/{self._path_id(document_id)}/fields",
-                           json=self._field_payload(placement, ids))
+                self._json(
+                    "POST",
+                    f"/documents/{self._path_id(document_id)}/fields",
+                    json=self._field_payload(placement, ids),
+                )
             sent = self._api("POST", f"/documents/{self._path_id(document_id)}/send", json={})
         except Exception:
             self._delete_quietly(document_id)
@@ -197,8 +215,10 @@ class GetAcceptClient(ProviderClient):
 
     def download_signed(self, provider_reference):
         response = self._api(
-            "GET", f"/documents/{self._path_id(provider_reference)}/download",
-            params={"direct": "true"}, headers={"Accept": "application/pdf"},
+            "GET",
+            f"/documents/{self._path_id(provider_reference)}/download",
+            params={"direct": "true"},
+            headers={"Accept": "application/pdf"},
             max_bytes=MAX_SIGNED_PDF_BYTES,
         )
         return self._check_pdf(response.content)
@@ -206,8 +226,13 @@ class GetAcceptClient(ProviderClient):
     def cancel(self, provider_reference, reason):
         status = self.get_status(provider_reference)
         if status.status == "signed":
-            raise ProviderRejected("the document is already signed", code="provider_rejected",
-                                   status=409, provider_code="already_signed", state="signed")
+            raise ProviderRejected(
+                "the document is already signed",
+                code="provider_rejected",
+                status=409,
+                provider_code="already_signed",
+                state="signed",
+            )
         if status.status in ("cancelled", "expired", "rejected"):
             return
         try:
@@ -217,12 +242,13 @@ class GetAcceptClient(ProviderClient):
                 raise
         _logger.info("getaccept: document %s withdrawn", provider_reference)
 
-    def send_reminder(self, provider_reference, recipient_ids=(), *, message="",
-                      channel="email"):
-        payload = {"type": "sms" if channel == "sms" else "email", "text": message or "",
-                   "not_signed": True}
-        self._api("POST", f"/documents/{self._path_id(provider_reference)}/reminders",
-                  json=payload)
+    def send_reminder(self, provider_reference, recipient_ids=(), *, message="", channel="email"):
+        payload = {
+            "type": "sms" if channel == "sms" else "email",
+            "text": message or "",
+            "not_signed": True,
+        }
+        self._api("POST", f"/documents/{self._path_id(provider_reference)}/reminders", json=payload)
         _logger.info("getaccept: reminder requested for document %s", provider_reference)
 
     def parse_webhook(self, headers, body, secrets, *, now=None, params=None):
@@ -249,11 +275,19 @@ class GetAcceptClient(ProviderClient):
         event = str(payload.get("event") or payload.get("event_action") or "")
         raw_status = str(document.get("status") or "")
         recipient = payload.get("recipient") if isinstance(payload.get("recipient"), dict) else {}
-        fingerprint = "\x1f".join((document_id, event, str(recipient.get("id") or ""),
-                                   raw_status, str(payload.get("subscription_id") or "")))
+        fingerprint = "\x1f".join(
+            (
+                document_id,
+                event,
+                str(recipient.get("id") or ""),
+                raw_status,
+                str(payload.get("subscription_id") or ""),
+            )
+        )
         event_id = "getaccept:" + hashlib.sha256(fingerprint.encode()).hexdigest()[:40]
-        return WebhookEvent(event_id=event_id, provider_reference=document_id, event=event,
-                            raw_status=raw_status)
+        return WebhookEvent(
+            event_id=event_id, provider_reference=document_id, event=event, raw_status=raw_status
+        )
 
     # --- internals ---
     @staticmethod
@@ -290,8 +324,11 @@ class GetAcceptClient(ProviderClient):
             self._api("DELETE", f"/documents/{self._path_id(document_id)}")
             _logger.info("getaccept: draft document %s deleted", document_id)
         except Exception as exc:  # best effort: a stray draft is never sent
-            _logger.warning("getaccept: could not delete draft document %s (%s)", document_id,
-                            getattr(exc, "code", type(exc).__name__))
+            _logger.warning(
+                "getaccept: could not delete draft document %s (%s)",
+                document_id,
+                getattr(exc, "code", type(exc).__name__),
+            )
 
     def _document_payload(self, envelope, *, send):
         payload = {
@@ -349,8 +386,11 @@ class GetAcceptClient(ProviderClient):
             found = None
             for index in free:
                 other = returned[index]
-                if recipient.channel == "email" and recipient.email and \
-                        str(other.get("email") or "").lower() == recipient.email.lower():
+                if (
+                    recipient.channel == "email"
+                    and recipient.email
+                    and str(other.get("email") or "").lower() == recipient.email.lower()
+                ):
                     found = index
                     break
                 if recipient.mobile and _digits(other.get("mobile")) == _digits(recipient.mobile):
@@ -365,8 +405,9 @@ class GetAcceptClient(ProviderClient):
             if free:
                 ids[recipient.key] = str(returned[free.pop(0)].get("id") or "")
         if envelope.fields and any(not ids.get(f.recipient_key) for f in envelope.fields):
-            raise ProviderRejected("recipient ids missing from the answer",
-                                   code="provider_bad_response")
+            raise ProviderRejected(
+                "recipient ids missing from the answer", code="provider_bad_response"
+            )
         return ids
 
     def _created(self, document, envelope, *, sent=False):
@@ -377,20 +418,23 @@ class GetAcceptClient(ProviderClient):
             pending = all(r.status == "waiting" for r in status.recipients)
             if pending and status.status in ("sent", "viewed"):
                 status = EnvelopeStatus(
-                    provider_reference=status.provider_reference, status=status.status,
+                    provider_reference=status.provider_reference,
+                    status=status.status,
                     raw_status=status.raw_status,
                     recipients=synthesize_recipients(envelope.recipients, ids),
-                    changed_at=status.changed_at or self.now(), reason=status.reason)
-        return CreatedEnvelope(provider_reference=str(document.get("id")), status=status,
-                               recipient_ids=ids)
+                    changed_at=status.changed_at or self.now(),
+                    reason=status.reason,
+                )
+        return CreatedEnvelope(
+            provider_reference=str(document.get("id")), status=status, recipient_ids=ids
+        )
 
     def _status(self, document, keys=None):
         keys = keys or {}
         raw = str(document.get("status") or "").lower()
         status = DOCUMENT_STATES.get(raw)
         if status is None:
-            _logger.warning("getaccept: unknown document status %r on %s", raw,
-                            document.get("id"))
+            _logger.warning("getaccept: unknown document status %r on %s", raw, document.get("id"))
             status = "sent"
         recipients = self._recipient_statuses(document.get("recipients") or [], keys)
         if status == "signed":
@@ -422,11 +466,19 @@ class GetAcceptClient(ProviderClient):
             recipient_status = RECIPIENT_STATES.get(raw_recipient, "sent")
             at = None
             if recipient_status == "signed":
-                signed = [parse_datetime(m.get("signed_at")) for m in
-                          item.get("signing_methods") or [] if isinstance(m, dict)]
+                signed = [
+                    parse_datetime(m.get("signed_at"))
+                    for m in item.get("signing_methods") or []
+                    if isinstance(m, dict)
+                ]
                 signed = [s for s in signed if s]
                 at = max(signed) if signed else None
-            recipients.append(RecipientStatus(provider_id=provider_id,
-                                              key=keys.get(provider_id, ""),
-                                              status=recipient_status, at=at))
+            recipients.append(
+                RecipientStatus(
+                    provider_id=provider_id,
+                    key=keys.get(provider_id, ""),
+                    status=recipient_status,
+                    at=at,
+                )
+            )
         return recipients

@@ -32,11 +32,36 @@ SCRIPT = b"app.alert('active content');"
 PAYLOAD = b"MZ not really a program, but it should not travel in a signed document"
 
 # what the probe looks for: entries, action types (/S) and annotation subtypes (/Subtype)
-PROBE_KEYS = frozenset({"JS", "JavaScript", "OpenAction", "AA", "EmbeddedFiles", "EF", "XFA",
-                        "RichMediaContent", "RichMediaSettings", "Collection", "NeedsRendering"})
-PROBE_ACTIONS = frozenset({"JavaScript", "Launch", "SubmitForm", "ImportData", "GoToR",
-                           "GoToE", "Rendition", "Movie", "Sound", "GoTo3DView",
-                           "RichMediaExecute"})
+PROBE_KEYS = frozenset(
+    {
+        "JS",
+        "JavaScript",
+        "OpenAction",
+        "AA",
+        "EmbeddedFiles",
+        "EF",
+        "XFA",
+        "RichMediaContent",
+        "RichMediaSettings",
+        "Collection",
+        "NeedsRendering",
+    }
+)
+PROBE_ACTIONS = frozenset(
+    {
+        "JavaScript",
+        "Launch",
+        "SubmitForm",
+        "ImportData",
+        "GoToR",
+        "GoToE",
+        "Rendition",
+        "Movie",
+        "Sound",
+        "GoTo3DView",
+        "RichMediaExecute",
+    }
+)
 PROBE_SUBTYPES = frozenset({"FileAttachment", "RichMedia", "Screen", "Movie", "Sound", "3D"})
 SAFE_SCHEMES = ("http:", "https:", "mailto:", "tel:")
 
@@ -82,8 +107,7 @@ class _Builder:
         xref = self._object(f"<< /Type /Annot /Rect {self._rect()} {body} >>")
         kind, annots = self.doc.xref_get_key(self.page.xref, "Annots")
         if kind == "array":
-            self.doc.xref_set_key(self.page.xref, "Annots",
-                                  annots[:-1].rstrip() + f" {xref} 0 R]")
+            self.doc.xref_set_key(self.page.xref, "Annots", annots[:-1].rstrip() + f" {xref} 0 R]")
         elif kind == "xref":  # an indirect array
             target = int(annots.split()[0])
             array = self.doc.xref_object(target, compressed=True)
@@ -110,8 +134,9 @@ class _Builder:
         self._link(f"<< /S /JavaScript /JS ({SCRIPT.decode()}) >>")
 
     def open_action(self):
-        self.doc.xref_set_key(self.catalog, "OpenAction",
-                              f"<< /S /JavaScript /JS {self._script()} 0 R >>")
+        self.doc.xref_set_key(
+            self.catalog, "OpenAction", f"<< /S /JavaScript /JS {self._script()} 0 R >>"
+        )
 
     def additional_actions(self):
         script = f"{self._script()} 0 R"
@@ -126,19 +151,23 @@ class _Builder:
         self._catalog_names(
             "EmbeddedFiles",
             f"<< /Names [(payload.exe) << /Type /Filespec /F (payload.exe) /EF << /F {stored} 0 R"
-            " >> >>] >>")
+            " >> >>] >>",
+        )
         attached = self._object("<< /Type /EmbeddedFile >>", PAYLOAD)
         annotation = self._annotation(
             f"/Subtype /FileAttachment /Name /PushPin /FS << /Type /Filespec /F (note.exe)"
-            f" /EF << /F {attached} 0 R >> >>")
-        popup = self._object(f"<< /Type /Annot /Subtype /Popup /Rect {self._rect()}"
-                             f" /Parent {annotation} 0 R >>")
+            f" /EF << /F {attached} 0 R >> >>"
+        )
+        popup = self._object(
+            f"<< /Type /Annot /Subtype /Popup /Rect {self._rect()} /Parent {annotation} 0 R >>"
+        )
         self.doc.xref_set_key(annotation, "Popup", f"{popup} 0 R")
 
     def xfa(self):
         template = self._object("<< >>", b"<xdp:xdp xmlns:xdp='http://ns.adobe.com/xdp/'/>")
-        self.doc.xref_set_key(self.catalog, "AcroForm",
-                              f"<< /Fields [] /XFA [(template) {template} 0 R] >>")
+        self.doc.xref_set_key(
+            self.catalog, "AcroForm", f"<< /Fields [] /XFA [(template) {template} 0 R] >>"
+        )
         self.doc.xref_set_key(self.catalog, "NeedsRendering", "true")
 
     def rich_media(self):
@@ -146,18 +175,21 @@ class _Builder:
         self._annotation(
             "/Subtype /RichMedia /RichMediaContent << /Assets << /Names [(movie.swf)"
             f" << /Type /Filespec /F (movie.swf) /EF << /F {asset} 0 R >> >>] >> >>"
-            " /RichMediaSettings << /Activation << /Condition /PO >> >>")
+            " /RichMediaSettings << /Activation << /Condition /PO >> >>"
+        )
 
     def multimedia(self):
         screen = self._annotation("/Subtype /Screen")
-        self.doc.xref_set_key(screen, "A", f"<< /S /Rendition /OP 0 /AN {screen} 0 R"
-                                           f" /JS ({SCRIPT.decode()}) >>")
+        self.doc.xref_set_key(
+            screen, "A", f"<< /S /Rendition /OP 0 /AN {screen} 0 R /JS ({SCRIPT.decode()}) >>"
+        )
         sound = self._object("<< /R 8000 >>", b"\x00" * 16)
         self._annotation(f"/Subtype /Sound /Sound {sound} 0 R")
 
     def form_submission(self):
-        self._link("<< /S /SubmitForm /F << /FS /URL /F (https://collect.example/form) >>"
-                   " /Flags 4 >>")
+        self._link(
+            "<< /S /SubmitForm /F << /FS /URL /F (https://collect.example/form) >> /Flags 4 >>"
+        )
 
     def remote_goto(self):
         self._link("<< /S /GoToR /F (other.pdf) /D [0 /Fit] /NewWindow true >>")

@@ -40,8 +40,18 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from .fakeserver import FakeResponse, FakeServer, json_response
 
-ENVELOPE_STATUSES = ("created", "sent", "delivered", "signed", "completed", "declined",
-                     "voided", "timedout", "deleted", "processing")
+ENVELOPE_STATUSES = (
+    "created",
+    "sent",
+    "delivered",
+    "signed",
+    "completed",
+    "declined",
+    "voided",
+    "timedout",
+    "deleted",
+    "processing",
+)
 EXPIRED_REASON = "Envelope has expired."
 SIGNED_SUFFIX = b"\n% signed by the fake DocuSign, certificate of completion attached\n"
 JWT_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -72,12 +82,22 @@ def _error(status, code, message):
 class FakeDocuSign(FakeServer):
     prefix = "/restapi"
 
-    def __init__(self, *, integration_key, user_id, public_key, account_id=None,
-                 account_name="Fake Account", token_ttl=3600, clock=None):
+    def __init__(
+        self,
+        *,
+        integration_key,
+        user_id,
+        public_key,
+        account_id=None,
+        account_name="Fake Account",
+        token_ttl=3600,
+        clock=None,
+    ):
         super().__init__(clock=clock)
         if isinstance(public_key, (bytes, str)):
             public_key = serialization.load_pem_public_key(
-                public_key.encode() if isinstance(public_key, str) else public_key)
+                public_key.encode() if isinstance(public_key, str) else public_key
+            )
         self.public_key = public_key
         self.integration_key = integration_key
         self.user_id = user_id
@@ -145,8 +165,10 @@ class FakeDocuSign(FakeServer):
                 if status == "completed":
                     envelope["completedDateTime"] = now
             elif status == "declined":
-                target = next((s for s in pending if s["status"] in ("sent", "delivered")),
-                              pending[0] if pending else None)
+                target = next(
+                    (s for s in pending if s["status"] in ("sent", "delivered")),
+                    pending[0] if pending else None,
+                )
                 if target is not None:
                     target["status"] = "declined"
                     target["declinedDateTime"] = now
@@ -166,9 +188,13 @@ class FakeDocuSign(FakeServer):
             signer = next(s for s in envelope["signers"] if s["recipientId"] == recipient_id)
             now = self.now()
             signer["status"] = status
-            stamp = {"delivered": "deliveredDateTime", "completed": "signedDateTime",
-                     "signed": "signedDateTime", "declined": "declinedDateTime",
-                     "sent": "sentDateTime"}.get(status)
+            stamp = {
+                "delivered": "deliveredDateTime",
+                "completed": "signedDateTime",
+                "signed": "signedDateTime",
+                "declined": "declinedDateTime",
+                "sent": "sentDateTime",
+            }.get(status)
             if stamp:
                 signer[stamp] = now
             if status == "declined":
@@ -191,14 +217,29 @@ class FakeDocuSign(FakeServer):
         ids = []
         with self.lock:
             for n in range(count):
-                envelope = self._new_envelope({
-                    "emailSubject": f"Seed {n}", "status": "sent",
-                    "documents": [{"documentId": "1", "name": "seed.pdf",
-                                   "documentBase64": base64.b64encode(b"%PDF-1.4\n").decode()}],
-                    "recipients": {"signers": [{"recipientId": "1", "name": "Signer",
-                                                "email": f"s{n}@example.com",
-                                                "routingOrder": "1"}]},
-                })
+                envelope = self._new_envelope(
+                    {
+                        "emailSubject": f"Seed {n}",
+                        "status": "sent",
+                        "documents": [
+                            {
+                                "documentId": "1",
+                                "name": "seed.pdf",
+                                "documentBase64": base64.b64encode(b"%PDF-1.4\n").decode(),
+                            }
+                        ],
+                        "recipients": {
+                            "signers": [
+                                {
+                                    "recipientId": "1",
+                                    "name": "Signer",
+                                    "email": f"s{n}@example.com",
+                                    "routingOrder": "1",
+                                }
+                            ]
+                        },
+                    }
+                )
                 if status != "sent":
                     self.set_status(envelope["envelopeId"], status)
                 if changed_at is not None:
@@ -207,20 +248,28 @@ class FakeDocuSign(FakeServer):
                 ids.append(envelope["envelopeId"])
         return ids
 
-    def connect_body(self, envelope_id, event="envelope-completed", *, generated=None,
-                     recipient_id=None, include_summary=True, include_recipients=True,
-                     retry_count=0):
+    def connect_body(
+        self,
+        envelope_id,
+        event="envelope-completed",
+        *,
+        generated=None,
+        recipient_id=None,
+        include_summary=True,
+        include_recipients=True,
+        retry_count=0,
+    ):
         """A Connect (JSON SIM) message for an envelope, as bytes. Connect sends the
         recipients only when the configuration asks for them (``include_recipients``)."""
         with self.lock:
             envelope = self.envelopes[envelope_id]
-            data = {"accountId": self.account_id, "userId": self.user_id,
-                    "envelopeId": envelope_id}
+            data = {"accountId": self.account_id, "userId": self.user_id, "envelopeId": envelope_id}
             if recipient_id:
                 data["recipientId"] = recipient_id
             if include_summary:
-                data["envelopeSummary"] = self._view(envelope,
-                                                     include_recipients=include_recipients)
+                data["envelopeSummary"] = self._view(
+                    envelope, include_recipients=include_recipients
+                )
             payload = {
                 "event": event,
                 "apiVersion": "v2.1",
@@ -250,8 +299,12 @@ class FakeDocuSign(FakeServer):
         if header.get("alg") != "RS256":
             return "invalid_grant", "unsupported algorithm"
         try:
-            self.public_key.verify(signature, f"{header_b64}.{claims_b64}".encode(),
-                                   padding.PKCS1v15(), hashes.SHA256())
+            self.public_key.verify(
+                signature,
+                f"{header_b64}.{claims_b64}".encode(),
+                padding.PKCS1v15(),
+                hashes.SHA256(),
+            )
         except InvalidSignature:
             return "invalid_grant", "signature does not match"
         now = self.now().timestamp()
@@ -276,8 +329,11 @@ class FakeDocuSign(FakeServer):
 
     def _guard(self, request, account=True):
         if not self._authorized(request):
-            return _error(401, "USER_AUTHENTICATION_FAILED",
-                          "One or both of Username and Password are invalid.")
+            return _error(
+                401,
+                "USER_AUTHENTICATION_FAILED",
+                "One or both of Username and Password are invalid.",
+            )
         if account and request.match.get("account_id") != self.account_id:
             return _error(400, "INVALID_ACCOUNT_ID", "Invalid account ID")
         return None
@@ -285,17 +341,20 @@ class FakeDocuSign(FakeServer):
     def _envelope_or_error(self, request):
         envelope = self.envelopes.get(request.match["envelope_id"])
         if envelope is None:
-            return None, _error(400, "ENVELOPE_DOES_NOT_EXIST",
-                                "The envelope specified either does not exist or you have no "
-                                "rights to it.")
+            return None, _error(
+                400,
+                "ENVELOPE_DOES_NOT_EXIST",
+                "The envelope specified either does not exist or you have no rights to it.",
+            )
         return envelope, None
 
     def _route(self, envelope):
         """Invite the signers of the lowest routing order not yet done."""
         if envelope["status"] not in ("sent", "delivered"):
             return
-        open_signers = [s for s in envelope["signers"]
-                        if s["status"] not in ("completed", "signed", "declined")]
+        open_signers = [
+            s for s in envelope["signers"] if s["status"] not in ("completed", "signed", "declined")
+        ]
         if not open_signers:
             return
         lowest = min(int(s["routingOrder"]) for s in open_signers)
@@ -310,9 +369,14 @@ class FakeDocuSign(FakeServer):
         envelope_id = str(uuid.uuid4())
         signers = []
         for item in (data.get("recipients") or {}).get("signers") or []:
-            signers.append({**item, "status": "created",
-                            "recipientIdGuid": str(uuid.uuid4()),
-                            "routingOrder": str(item.get("routingOrder") or "1")})
+            signers.append(
+                {
+                    **item,
+                    "status": "created",
+                    "recipientIdGuid": str(uuid.uuid4()),
+                    "routingOrder": str(item.get("routingOrder") or "1"),
+                }
+            )
         envelope = {
             "envelopeId": envelope_id,
             "status": "created",
@@ -330,8 +394,11 @@ class FakeDocuSign(FakeServer):
             "notification": data.get("notification"),
             "customFields": data.get("customFields"),
             "documents": [
-                {"documentId": str(d.get("documentId")), "name": d.get("name"),
-                 "pdf": base64.b64decode(d.get("documentBase64") or "")}
+                {
+                    "documentId": str(d.get("documentId")),
+                    "name": d.get("name"),
+                    "pdf": base64.b64decode(d.get("documentBase64") or ""),
+                }
                 for d in data.get("documents") or []
             ],
             "signers": signers,
@@ -377,10 +444,16 @@ class FakeDocuSign(FakeServer):
                 if isinstance(value, datetime):
                     item[key] = _stamp(value)
             signers.append(item)
-        open_orders = [int(s["routingOrder"]) for s in envelope["signers"]
-                       if s["status"] in ("sent", "delivered")]
-        return {"signers": signers, "recipientCount": str(len(signers)),
-                "currentRoutingOrder": str(min(open_orders)) if open_orders else ""}
+        open_orders = [
+            int(s["routingOrder"])
+            for s in envelope["signers"]
+            if s["status"] in ("sent", "delivered")
+        ]
+        return {
+            "signers": signers,
+            "recipientCount": str(len(signers)),
+            "currentRoutingOrder": str(min(open_orders)) if open_orders else "",
+        }
 
     @staticmethod
     def _validate(data):  # noqa: C901 - one check per documented rule of the API
@@ -418,13 +491,17 @@ class FakeDocuSign(FakeServer):
                 int(signer.get("routingOrder") or 1)
             except ValueError:
                 return "routingOrder must be an integer"
-            if signer.get("smsAuthentication") and \
-                    signer.get("idCheckConfigurationName") != "SMS Auth $":
+            if (
+                signer.get("smsAuthentication")
+                and signer.get("idCheckConfigurationName") != "SMS Auth $"
+            ):
                 return "smsAuthentication needs idCheckConfigurationName SMS Auth $"
             for notification in signer.get("additionalNotifications") or []:
                 phone = notification.get("phoneNumber") or {}
-                split = str(phone.get("countryCode", "")).isdigit() and str(
-                    phone.get("number", "")).isdigit()
+                split = (
+                    str(phone.get("countryCode", "")).isdigit()
+                    and str(phone.get("number", "")).isdigit()
+                )
                 if notification.get("secondaryDeliveryMethod") != "SMS" or not split:
                     return "additionalNotifications needs SMS and a split phone number"
             for kind, tabs in (signer.get("tabs") or {}).items():
@@ -432,8 +509,11 @@ class FakeDocuSign(FakeServer):
                     if str(tab.get("documentId")) not in document_ids:
                         return f"{kind}: unknown documentId"
                     try:
-                        if int(tab.get("pageNumber")) < 1 or float(tab.get("xPosition")) < 0 \
-                                or float(tab.get("yPosition")) < 0:
+                        if (
+                            int(tab.get("pageNumber")) < 1
+                            or float(tab.get("xPosition")) < 0
+                            or float(tab.get("yPosition")) < 0
+                        ):
                             return f"{kind}: bad position"
                     except (TypeError, ValueError):
                         return f"{kind}: bad position"
@@ -459,42 +539,69 @@ class FakeDocuSign(FakeServer):
         denied = self._guard(request, account=False)
         if denied:
             return denied
-        return {"sub": self.user_id, "name": "Fake User", "email": "fake.user@example.com",
-                "accounts": [{"account_id": self.account_id, "is_default": True,
-                              "account_name": self.account_name, "base_uri": self.host_url}]}
+        return {
+            "sub": self.user_id,
+            "name": "Fake User",
+            "email": "fake.user@example.com",
+            "accounts": [
+                {
+                    "account_id": self.account_id,
+                    "is_default": True,
+                    "account_name": self.account_name,
+                    "base_uri": self.host_url,
+                }
+            ],
+        }
 
     def _list(self, request):
         denied = self._guard(request)
         if denied:
             return denied
         query = request.query
-        if not (query.get("from_date") or query.get("envelope_ids")
-                or query.get("transaction_ids")):
-            return _error(400, "INVALID_REQUEST_PARAMETER",
-                          "from_date, envelope_ids or transaction_ids is required")
-        include_recipients = "recipients" in (query.get("include") or "").split(",") \
-            and self.recipients_in_listings
+        if not (
+            query.get("from_date") or query.get("envelope_ids") or query.get("transaction_ids")
+        ):
+            return _error(
+                400,
+                "INVALID_REQUEST_PARAMETER",
+                "from_date, envelope_ids or transaction_ids is required",
+            )
+        include_recipients = (
+            "recipients" in (query.get("include") or "").split(",") and self.recipients_in_listings
+        )
         with self.lock:
             if query.get("transaction_ids"):
                 ids = [self.by_transaction.get(t) for t in query["transaction_ids"].split(",")]
                 found = [self.envelopes[i] for i in ids if i in self.envelopes]
             elif query.get("envelope_ids"):
-                found = [self.envelopes[i] for i in query["envelope_ids"].split(",")
-                         if i in self.envelopes]
+                found = [
+                    self.envelopes[i]
+                    for i in query["envelope_ids"].split(",")
+                    if i in self.envelopes
+                ]
             else:
                 since = _parse(query["from_date"])
                 until = _parse(query["to_date"]) if query.get("to_date") else None
-                found = [e for e in self.envelopes.values()
-                         if e["statusChangedDateTime"] >= since
-                         and (until is None or e["statusChangedDateTime"] <= until)]
+                found = [
+                    e
+                    for e in self.envelopes.values()
+                    if e["statusChangedDateTime"] >= since
+                    and (until is None or e["statusChangedDateTime"] <= until)
+                ]
             if query.get("status") and query["status"] != "any":
                 wanted = set(query["status"].split(","))
                 found = [e for e in found if e["status"] in wanted]
-            found.sort(key=lambda e: (e["statusChangedDateTime"], e["seq"]),
-                       reverse=query.get("order") == "desc")
+            found.sort(
+                key=lambda e: (e["statusChangedDateTime"], e["seq"]),
+                reverse=query.get("order") == "desc",
+            )
             views = [self._view(e, include_recipients=include_recipients) for e in found]
-        answer = {"resultSetSize": str(len(views)), "totalSetSize": str(len(views)),
-                  "startPosition": "0", "endPosition": str(max(len(views) - 1, 0))}
+        answer = {
+            "resultSetSize": str(len(views)),
+            "totalSetSize": str(len(views)),
+            "startPosition": "0",
+            "endPosition": str(max(len(views) - 1, 0)),
+        }
         if views:
             answer["envelopes"] = views
         return answer
@@ -512,9 +619,12 @@ class FakeDocuSign(FakeServer):
             return _error(400, "INVALID_REQUEST_BODY", problem)
         with self.lock:
             envelope = self._new_envelope(data)
-            answer = {"envelopeId": envelope["envelopeId"], "status": envelope["status"],
-                      "statusDateTime": _stamp(envelope["statusChangedDateTime"]),
-                      "uri": f"/envelopes/{envelope['envelopeId']}"}
+            answer = {
+                "envelopeId": envelope["envelopeId"],
+                "status": envelope["status"],
+                "statusDateTime": _stamp(envelope["statusChangedDateTime"]),
+                "uri": f"/envelopes/{envelope['envelopeId']}",
+            }
         return json_response(answer, 201)
 
     def _get(self, request):
@@ -539,9 +649,11 @@ class FakeDocuSign(FakeServer):
                 self.resends.append((envelope["envelopeId"], None))
             if data.get("status") == "voided":
                 if envelope["status"] in ("completed", "voided", "declined"):
-                    return _error(400, "ENVELOPE_CANNOT_VOID_INVALID_STATE",
-                                  "Only envelopes in the 'Sent' or 'Delivered' states may be "
-                                  "voided.")
+                    return _error(
+                        400,
+                        "ENVELOPE_CANNOT_VOID_INVALID_STATE",
+                        "Only envelopes in the 'Sent' or 'Delivered' states may be voided.",
+                    )
                 if not data.get("voidedReason"):
                     return _error(400, "INVALID_REQUEST_BODY", "voidedReason is required")
                 self.set_status(envelope["envelopeId"], "voided", reason=data["voidedReason"])
@@ -569,16 +681,27 @@ class FakeDocuSign(FakeServer):
             for signer in data.get("signers") or []:
                 recipient_id = str(signer.get("recipientId") or "")
                 if recipient_id not in known:
-                    results.append({"recipientId": recipient_id, "errorDetails": {
-                        "errorCode": "INVALID_RECIPIENT_ID", "message": "Unknown recipient"}})
+                    results.append(
+                        {
+                            "recipientId": recipient_id,
+                            "errorDetails": {
+                                "errorCode": "INVALID_RECIPIENT_ID",
+                                "message": "Unknown recipient",
+                            },
+                        }
+                    )
                     continue
                 for key in ("name", "email"):
                     if signer.get(key):
                         known[recipient_id][key] = signer[key]
                 if request.query.get("resend_envelope") == "true":
                     self.resends.append((envelope["envelopeId"], recipient_id))
-                results.append({"recipientId": recipient_id,
-                                "errorDetails": {"errorCode": "SUCCESS", "message": ""}})
+                results.append(
+                    {
+                        "recipientId": recipient_id,
+                        "errorDetails": {"errorCode": "SUCCESS", "message": ""},
+                    }
+                )
         return {"recipientUpdateResults": results}
 
     def _document(self, request):
@@ -598,8 +721,9 @@ class FakeDocuSign(FakeServer):
                     body += SIGNED_SUFFIX
                 content_type = "application/pdf"
             else:
-                document = next((d for d in envelope["documents"]
-                                 if d["documentId"] == document_id), None)
+                document = next(
+                    (d for d in envelope["documents"] if d["documentId"] == document_id), None
+                )
                 if document is None:
                     return _error(400, "DOCUMENT_DOES_NOT_EXIST", "Unknown document")
                 body, content_type = document["pdf"], "application/pdf"

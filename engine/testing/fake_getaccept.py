@@ -27,8 +27,16 @@ from datetime import timedelta
 
 from .fakeserver import FakeResponse, FakeServer, empty_response, json_response
 
-DOCUMENT_STATUSES = ("draft", "sent", "viewed", "reviewed", "signed", "rejected", "recalled",
-                     "expired")
+DOCUMENT_STATUSES = (
+    "draft",
+    "sent",
+    "viewed",
+    "reviewed",
+    "signed",
+    "rejected",
+    "recalled",
+    "expired",
+)
 SIGNED_SUFFIX = b"\n% signed by the fake GetAccept\n"
 
 
@@ -43,8 +51,15 @@ def _iso(value):
 class FakeGetAccept(FakeServer):
     prefix = "/v1"
 
-    def __init__(self, *, api_tokens=("test-api-token",), users=None, token_ttl=3600,
-                 entity_name="Fake Entity", clock=None):
+    def __init__(
+        self,
+        *,
+        api_tokens=("test-api-token",),
+        users=None,
+        token_ttl=3600,
+        entity_name="Fake Entity",
+        clock=None,
+    ):
         super().__init__(clock=clock)
         self.api_tokens = set(api_tokens or ())
         self.users = dict(users or {})
@@ -145,10 +160,17 @@ class FakeGetAccept(FakeServer):
         with self.lock:
             for n in range(count):
                 document = self._new_document(
-                    name=f"Seed {n}", external_id=f"seed-{n}-{secrets.token_hex(4)}",
+                    name=f"Seed {n}",
+                    external_id=f"seed-{n}-{secrets.token_hex(4)}",
                     pdf=b"%PDF-1.4\n%seed\n",
-                    recipients=[{"fullname": f"Signer {i}", "email": f"s{i}.{n}@example.com",
-                                 "order_num": 1} for i in range(recipients)],
+                    recipients=[
+                        {
+                            "fullname": f"Signer {i}",
+                            "email": f"s{i}.{n}@example.com",
+                            "order_num": 1,
+                        }
+                        for i in range(recipients)
+                    ],
                     expiration=None,
                 )
                 self.set_status(document["id"], status)
@@ -166,8 +188,7 @@ class FakeGetAccept(FakeServer):
                 "document": self._view(document, with_recipients=False),
             }
             if recipient_id:
-                payload["recipient"] = self._recipient_view(
-                    self._recipient(document, recipient_id))
+                payload["recipient"] = self._recipient_view(self._recipient(document, recipient_id))
         return json.dumps(payload).encode()
 
     # --- internals ---
@@ -218,19 +239,21 @@ class FakeGetAccept(FakeServer):
             "flags": {},
         }
         for item in recipients:
-            document["recipients"].append({
-                "id": self.new_id("r"),
-                "fullname": item.get("fullname") or " ".join(
-                    x for x in (item.get("first_name"), item.get("last_name")) if x),
-                "email": item.get("email") or "",
-                "mobile": item.get("mobile") or "",
-                "order_num": int(item.get("order_num") or 1),
-                "role": item.get("role") or "signer",
-                "verify_sms": bool(item.get("verify_sms")),
-                "verify_sms_sign": bool(item.get("verify_sms_sign")),
-                "status": "draft",
-                "signed_at": None,
-            })
+            document["recipients"].append(
+                {
+                    "id": self.new_id("r"),
+                    "fullname": item.get("fullname")
+                    or " ".join(x for x in (item.get("first_name"), item.get("last_name")) if x),
+                    "email": item.get("email") or "",
+                    "mobile": item.get("mobile") or "",
+                    "order_num": int(item.get("order_num") or 1),
+                    "role": item.get("role") or "signer",
+                    "verify_sms": bool(item.get("verify_sms")),
+                    "verify_sms_sign": bool(item.get("verify_sms_sign")),
+                    "status": "draft",
+                    "signed_at": None,
+                }
+            )
         self.documents[document["id"]] = document
         if external_id:
             self.by_external[external_id] = document["id"]
@@ -239,8 +262,13 @@ class FakeGetAccept(FakeServer):
     @staticmethod
     def _invite_next(document):
         pending = [r for r in document["recipients"] if r["status"] == "draft"]
-        if not pending or document["status"] in ("draft", "signed", "rejected", "expired",
-                                                  "recalled"):
+        if not pending or document["status"] in (
+            "draft",
+            "signed",
+            "rejected",
+            "expired",
+            "recalled",
+        ):
             return
         unsigned = [r for r in document["recipients"] if r["status"] not in ("signed",)]
         lowest = min(r["order_num"] for r in unsigned)
@@ -264,8 +292,9 @@ class FakeGetAccept(FakeServer):
             "document_url": f"https://fake.getaccept.invalid/v/{recipient['id']}",
         }
         if recipient["signed_at"]:
-            view["signing_methods"] = [{"type": "signature",
-                                        "signed_at": _iso(recipient["signed_at"])}]
+            view["signing_methods"] = [
+                {"type": "signature", "signed_at": _iso(recipient["signed_at"])}
+            ]
         return view
 
     def _view(self, document, *, with_recipients=True):
@@ -306,9 +335,18 @@ class FakeGetAccept(FakeServer):
         denied = self._guard(request)
         if denied:
             return denied
-        return {"user": {"id": "u000001", "first_name": "Fake", "last_name": "Admin",
-                         "email": "admin@example.com", "entity_id": "e000001",
-                         "entity_name": self.entity_name, "role": "admin", "status": "active"}}
+        return {
+            "user": {
+                "id": "u000001",
+                "first_name": "Fake",
+                "last_name": "Admin",
+                "email": "admin@example.com",
+                "entity_id": "e000001",
+                "entity_name": self.entity_name,
+                "role": "admin",
+                "status": "active",
+            }
+        }
 
     def _list(self, request):
         denied = self._guard(request)
@@ -317,14 +355,16 @@ class FakeGetAccept(FakeServer):
         with self.lock:
             documents = list(self.documents.values())
             if request.query.get("external_id"):
-                documents = [d for d in documents
-                             if d["external_id"] == request.query["external_id"]]
+                documents = [
+                    d for d in documents if d["external_id"] == request.query["external_id"]
+                ]
             if request.query.get("filter"):
                 documents = [d for d in documents if d["status"] == request.query["filter"]]
             offset = int(float(request.query.get("offset") or 0))
             limit = int(float(request.query.get("limit") or 100))
-            return [self._view(d, with_recipients=False)
-                    for d in documents[offset:offset + limit]]
+            return [
+                self._view(d, with_recipients=False) for d in documents[offset : offset + limit]
+            ]
 
     def _create(self, request):
         denied = self._guard(request)
@@ -341,16 +381,29 @@ class FakeGetAccept(FakeServer):
             return _error(400, "Invalid data", "The file is not a PDF document")
         recipients = data.get("recipients") or []
         if not recipients or any(not (r.get("email") or r.get("mobile")) for r in recipients):
-            return _error(400, "Invalid data",
-                          "All recipients must have either a valid e-mail or a mobile number")
+            return _error(
+                400,
+                "Invalid data",
+                "All recipients must have either a valid e-mail or a mobile number",
+            )
         with self.lock:
             document = self._new_document(
-                name=data["name"], external_id=data.get("external_id"), pdf=pdf,
-                recipients=recipients, expiration=data.get("expiration_date"),
+                name=data["name"],
+                external_id=data.get("external_id"),
+                pdf=pdf,
+                recipients=recipients,
+                expiration=data.get("expiration_date"),
                 message=data.get("email_send_message") or "",
             )
-            document["flags"] = {k: data.get(k) for k in (
-                "is_automatic_sending", "is_sms_sending", "is_signing", "is_reminder_sending")}
+            document["flags"] = {
+                k: data.get(k)
+                for k in (
+                    "is_automatic_sending",
+                    "is_sms_sending",
+                    "is_signing",
+                    "is_reminder_sending",
+                )
+            }
             if data.get("is_automatic_sending"):
                 document["status"] = "sent"
                 document["send_date"] = self.now()
@@ -394,8 +447,9 @@ class FakeGetAccept(FakeServer):
             return denied
         with self.lock:
             document, missing = self._document_or_404(request)
-            return missing or {"recipients": [self._recipient_view(r)
-                                              for r in document["recipients"]]}
+            return missing or {
+                "recipients": [self._recipient_view(r) for r in document["recipients"]]
+            }
 
     def _fields(self, request):
         denied = self._guard(request)
@@ -418,8 +472,14 @@ class FakeGetAccept(FakeServer):
                 return _error(400, "Invalid data", "Fields can only be added to drafts")
             if data.get("recipient_id") not in {r["id"] for r in document["recipients"]}:
                 return _error(400, "Invalid data", "Unknown recipient")
-            if data.get("field_type") not in ("text", "merge", "check", "signature", "initials",
-                                              "formatted"):
+            if data.get("field_type") not in (
+                "text",
+                "merge",
+                "check",
+                "signature",
+                "initials",
+                "formatted",
+            ):
                 return _error(400, "Invalid data", "Unknown field type")
             if int(data.get("page_num") or 0) < 1:
                 return _error(400, "Invalid data", "Invalid page")
@@ -469,8 +529,15 @@ class FakeGetAccept(FakeServer):
             else:
                 body, content_type = document["pdf"] + SIGNED_SUFFIX, "application/pdf"
         if request.query.get("direct", "true") == "true":
-            return FakeResponse(200, body, {
-                "Content-Type": content_type,
-                "Content-Disposition": 'attachment; filename="download.pdf"'})
-        return {"document_url": f"{self.host_url}/files/{document['id']}.pdf",
-                "file": "download.pdf"}
+            return FakeResponse(
+                200,
+                body,
+                {
+                    "Content-Type": content_type,
+                    "Content-Disposition": 'attachment; filename="download.pdf"',
+                },
+            )
+        return {
+            "document_url": f"{self.host_url}/files/{document['id']}.pdf",
+            "file": "download.pdf",
+        }

@@ -51,8 +51,12 @@ class FakeRequest:
         return self.__dict__["_json"]
 
     def form(self):
-        return {k: v[-1] for k, v in urllib.parse.parse_qs(self.body.decode("utf-8", "replace"),
-                                                           keep_blank_values=True).items()}
+        return {
+            k: v[-1]
+            for k, v in urllib.parse.parse_qs(
+                self.body.decode("utf-8", "replace"), keep_blank_values=True
+            ).items()
+        }
 
     @property
     def bearer(self):
@@ -174,9 +178,12 @@ class FakeServer:
         self._stopping.clear()
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.fake = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
-                                        name=f"{type(self).__name__}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"{type(self).__name__}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -232,8 +239,7 @@ class FakeServer:
         self._add_fault("status", n, method, path, status=status, body=body)
 
     def rate_limit_next(self, n=1, retry_after=1, *, method=None, path=None, http_date=False):
-        self._add_fault("rate_limit", n, method, path, retry_after=retry_after,
-                        http_date=http_date)
+        self._add_fault("rate_limit", n, method, path, retry_after=retry_after, http_date=http_date)
 
     def delay_next(self, n=1, seconds=1.0, *, method=None, path=None):
         self._add_fault("delay", n, method, path, seconds=seconds)
@@ -258,8 +264,16 @@ class FakeServer:
         that is not JSON), ``truncate`` (handled, then the answer is cut short) and
         ``disconnect`` (no answer). ``rate=0`` stops it. Reproducible with ``seed``."""
         with self.lock:
-            self._chaos = (float(rate), tuple(kinds), random.Random(seed),
-                           {"retry_after": retry_after, "seconds": slow_seconds}) if rate else None
+            self._chaos = (
+                (
+                    float(rate),
+                    tuple(kinds),
+                    random.Random(seed),
+                    {"retry_after": retry_after, "seconds": slow_seconds},
+                )
+                if rate
+                else None
+            )
 
     def clear_faults(self):
         with self.lock:
@@ -294,9 +308,12 @@ class FakeServer:
         """Calls received, filtered by method and by a substring of the route template or
         of the path."""
         with self.lock:
-            return sum(n for key, n in self.calls.items()
-                       if (not method or key.split(" ", 1)[0] == method.upper())
-                       and (not path or path in key.split(" ", 1)[1]))
+            return sum(
+                n
+                for key, n in self.calls.items()
+                if (not method or key.split(" ", 1)[0] == method.upper())
+                and (not path or path in key.split(" ", 1)[1])
+            )
 
     @property
     def total_calls(self):
@@ -319,8 +336,10 @@ class FakeServer:
         request = FakeRequest(
             method=handler.command,
             path=urllib.parse.unquote(parsed.path),
-            query={k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query,
-                                                              keep_blank_values=True).items()},
+            query={
+                k: v[-1]
+                for k, v in urllib.parse.parse_qs(parsed.query, keep_blank_values=True).items()
+            },
             headers={k.lower(): v for k, v in handler.headers.items()},
             body=body,
         )
@@ -333,14 +352,20 @@ class FakeServer:
                 break
         key = f"{request.method} {route[0] if route else request.path}"
         try:
-            parsed_json = request.json() if request.headers.get(
-                "content-type", "").startswith("application/json") else None
+            parsed_json = (
+                request.json()
+                if request.headers.get("content-type", "").startswith("application/json")
+                else None
+            )
         except ValueError:
             parsed_json = None
         with self.lock:
             self.calls[key] += 1
-            self.requests.append(RecordedRequest(request.method, request.path, request.query,
-                                                 request.headers, parsed_json))
+            self.requests.append(
+                RecordedRequest(
+                    request.method, request.path, request.query, request.headers, parsed_json
+                )
+            )
         fault = self._take_fault(request)
         if fault is not None and fault.kind != "truncate":
             response = self._apply_fault(fault, handler)
@@ -369,8 +394,10 @@ class FakeServer:
         handler.close_connection = True
         try:
             handler.send_response(response.status)
-            for name, value in {**response.headers,
-                                "Content-Length": str(len(response.body) + 10)}.items():
+            for name, value in {
+                **response.headers,
+                "Content-Length": str(len(response.body) + 10),
+            }.items():
                 handler.send_header(name, value)
             handler.end_headers()
             handler.wfile.write(response.body[: len(response.body) // 2])
@@ -384,21 +411,27 @@ class FakeServer:
         if fault.kind == "status":
             body = options.get("body")
             if body is None:
-                return json_response({"error": "server_error", "message": "injected failure"},
-                                     options["status"])
+                return json_response(
+                    {"error": "server_error", "message": "injected failure"}, options["status"]
+                )
             if isinstance(body, (dict, list)):
                 return json_response(body, options["status"])
-            return FakeResponse(options["status"], body if isinstance(body, bytes)
-                                else str(body).encode(), {"Content-Type": "text/plain"})
+            return FakeResponse(
+                options["status"],
+                body if isinstance(body, bytes) else str(body).encode(),
+                {"Content-Type": "text/plain"},
+            )
         if fault.kind == "rate_limit":
             retry_after = options["retry_after"]
             if options.get("http_date"):
-                value = http_date(datetime.fromtimestamp(time.time() + retry_after,
-                                                         timezone.utc), usegmt=True)
+                value = http_date(
+                    datetime.fromtimestamp(time.time() + retry_after, timezone.utc), usegmt=True
+                )
             else:
                 value = str(int(retry_after))
-            return json_response({"error": "rate_limited", "message": "slow down"}, 429,
-                                 {"Retry-After": value})
+            return json_response(
+                {"error": "rate_limited", "message": "slow down"}, 429, {"Retry-After": value}
+            )
         if fault.kind == "malformed":
             return FakeResponse(200, b'{"this is": not json', {"Content-Type": "application/json"})
         if fault.kind == "delay":

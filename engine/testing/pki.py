@@ -53,8 +53,13 @@ def _sign(key, data):
 def _key_usage(names):
     names = set(names)
     known = {
-        "digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
-        "key_agreement", "key_cert_sign", "crl_sign",
+        "digital_signature",
+        "content_commitment",
+        "key_encipherment",
+        "data_encipherment",
+        "key_agreement",
+        "key_cert_sign",
+        "crl_sign",
     }
     unknown = names - known
     if unknown:
@@ -103,24 +108,45 @@ class Pki:
         self._issuers = {}
         day = timedelta(days=1)
         self.root = self.issue(
-            f"{label} Root CA", ca=True, not_before=self.now - day,
+            f"{label} Root CA",
+            ca=True,
+            not_before=self.now - day,
             not_after=self.now + 20 * 365 * day,
         )
         self.intermediate = self.issue(
-            f"{label} Intermediate CA", issuer=self.root, ca=True, path_length=0,
-            not_before=self.now - day, not_after=self.now + 10 * 365 * day,
+            f"{label} Intermediate CA",
+            issuer=self.root,
+            ca=True,
+            path_length=0,
+            not_before=self.now - day,
+            not_after=self.now + 10 * 365 * day,
         )
         self.leaf = self.issue(f"{label} Seal", issuer=self.intermediate)
         self.tsa = self.issue(
-            f"{label} TSA", issuer=self.intermediate, key_usage=("digital_signature",),
-            eku=(ExtendedKeyUsageOID.TIME_STAMPING,), not_after=self.now + 5 * 365 * day,
+            f"{label} TSA",
+            issuer=self.intermediate,
+            key_usage=("digital_signature",),
+            eku=(ExtendedKeyUsageOID.TIME_STAMPING,),
+            not_after=self.now + 5 * 365 * day,
         )
 
     # --- certificates -------------------------------------------------------------------
     def issue(
-        self, common_name, *, issuer=None, ca=False, path_length=None, key_usage=None,
-        key_usage_critical=True, eku=(), not_before=None, not_after=None, key_type=None,
-        organization="digital_sign tests", country="FR", revocation_pointers=True,
+        self,
+        common_name,
+        *,
+        issuer=None,
+        ca=False,
+        path_length=None,
+        key_usage=None,
+        key_usage_critical=True,
+        eku=(),
+        not_before=None,
+        not_after=None,
+        key_type=None,
+        organization="digital_sign tests",
+        country="FR",
+        revocation_pointers=True,
     ):
         """Issue a certificate (self-signed when ``issuer`` is None) and return an ``Issued``.
 
@@ -145,8 +171,9 @@ class Pki:
         not_before = utc(not_before) if not_before else self.now - timedelta(hours=1)
         not_after = utc(not_after) if not_after else self.now + timedelta(days=2 * 365)
         if key_usage is None:
-            key_usage = ("key_cert_sign", "crl_sign") if ca else (
-                "digital_signature", "content_commitment")
+            key_usage = (
+                ("key_cert_sign", "crl_sign") if ca else ("digital_signature", "content_commitment")
+            )
         builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
@@ -155,12 +182,15 @@ class Pki:
             .serial_number(x509.random_serial_number())
             .not_valid_before(not_before)
             .not_valid_after(not_after)
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length if ca else None),
-                           critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                           critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_pub),
-                           critical=False)
+            .add_extension(
+                x509.BasicConstraints(ca=ca, path_length=path_length if ca else None), critical=True
+            )
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+            )
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_pub), critical=False
+            )
         )
         if key_usage:
             builder = builder.add_extension(_key_usage(key_usage), critical=key_usage_critical)
@@ -169,22 +199,36 @@ class Pki:
         if issuer is not None and revocation_pointers:
             issuer_slug = _slug(issuer.name)
             builder = builder.add_extension(
-                x509.CRLDistributionPoints([x509.DistributionPoint(
-                    full_name=[x509.UniformResourceIdentifier(
-                        f"{BASE_URL}/crl/{issuer_slug}.crl")],
-                    relative_name=None, reasons=None, crl_issuer=None)]),
+                x509.CRLDistributionPoints(
+                    [
+                        x509.DistributionPoint(
+                            full_name=[
+                                x509.UniformResourceIdentifier(f"{BASE_URL}/crl/{issuer_slug}.crl")
+                            ],
+                            relative_name=None,
+                            reasons=None,
+                            crl_issuer=None,
+                        )
+                    ]
+                ),
                 critical=False,
             )
             if not ca:
                 builder = builder.add_extension(
-                    x509.AuthorityInformationAccess([
-                        x509.AccessDescription(
-                            x509.AuthorityInformationAccessOID.OCSP,
-                            x509.UniformResourceIdentifier(f"{BASE_URL}/ocsp/{issuer_slug}")),
-                        x509.AccessDescription(
-                            x509.AuthorityInformationAccessOID.CA_ISSUERS,
-                            x509.UniformResourceIdentifier(f"{BASE_URL}/cert/{issuer_slug}.cer")),
-                    ]),
+                    x509.AuthorityInformationAccess(
+                        [
+                            x509.AccessDescription(
+                                x509.AuthorityInformationAccessOID.OCSP,
+                                x509.UniformResourceIdentifier(f"{BASE_URL}/ocsp/{issuer_slug}"),
+                            ),
+                            x509.AccessDescription(
+                                x509.AuthorityInformationAccessOID.CA_ISSUERS,
+                                x509.UniformResourceIdentifier(
+                                    f"{BASE_URL}/cert/{issuer_slug}.cer"
+                                ),
+                            ),
+                        ]
+                    ),
                     critical=False,
                 )
         cert = builder.sign(issuer_key, hashes.SHA256())
@@ -192,8 +236,10 @@ class Pki:
             name=common_name,
             cert_der=cert.public_bytes(serialization.Encoding.DER),
             key_der=key.private_bytes(
-                serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption()),
+                serialization.Encoding.DER,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ),
         )
         self._issuers[issued.cert_der] = issuer
         return issued
@@ -214,12 +260,16 @@ class Pki:
         ``password=None`` writes an unencrypted file."""
         chain = self.chain_of(issued) if chain is None else chain
         encryption = (
-            serialization.BestAvailableEncryption(password) if password
+            serialization.BestAvailableEncryption(password)
+            if password
             else serialization.NoEncryption()
         )
         return pkcs12.serialize_key_and_certificates(
-            (friendly_name or issued.name).encode(), issued.key, issued.cert,
-            [c.cert for c in chain] or None, encryption,
+            (friendly_name or issued.name).encode(),
+            issued.key,
+            issued.cert,
+            [c.cert for c in chain] or None,
+            encryption,
         )
 
     @property
@@ -241,7 +291,8 @@ class Pki:
             .add_extension(x509.CRLNumber(secrets.randbits(32)), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()),
-                critical=False)
+                critical=False,
+            )
         )
         for entry in revoked:
             item, when = entry if isinstance(entry, tuple) else (entry, this_update)
@@ -264,8 +315,12 @@ class Pki:
         builder = (
             ocsp.OCSPResponseBuilder()
             .add_response(
-                cert=issued.cert, issuer=issuer.cert, algorithm=hashes.SHA1(),
-                cert_status=status, this_update=this_update, next_update=next_update,
+                cert=issued.cert,
+                issuer=issuer.cert,
+                algorithm=hashes.SHA1(),
+                cert_status=status,
+                this_update=this_update,
+                next_update=next_update,
                 revocation_time=utc(revoked_at) if revoked_at else None,
                 revocation_reason=None,
             )
@@ -325,8 +380,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(min(length, 1 << 16))
         tsa._note_request(self.headers)
         if tsa.username or tsa.password:
-            expected = "Basic " + base64.b64encode(
-                f"{tsa.username}:{tsa.password}".encode()).decode()
+            expected = (
+                "Basic " + base64.b64encode(f"{tsa.username}:{tsa.password}".encode()).decode()
+            )
             if self.headers.get("Authorization") != expected:
                 self._send(401, headers={"WWW-Authenticate": 'Basic realm="tsa"'})
                 return
@@ -366,8 +422,18 @@ class TsaServer:
     counts tokens. ``username``/``password`` turn on HTTP basic authentication.
     """
 
-    def __init__(self, tsa, *, chain=(), username="", password="", clock=None,
-                 host="127.0.0.1", port=0, hang_seconds=30.0):
+    def __init__(
+        self,
+        tsa,
+        *,
+        chain=(),
+        username="",
+        password="",
+        clock=None,
+        host="127.0.0.1",
+        port=0,
+        hang_seconds=30.0,
+    ):
         self.tsa = tsa
         self.chain = tuple(chain)
         self.username = username
@@ -401,8 +467,11 @@ class TsaServer:
             httpd.tsa = self
             self._httpd = httpd
             self._thread = threading.Thread(
-                target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                name="digital-sign-test-tsa", daemon=True)
+                target=httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name="digital-sign-test-tsa",
+                daemon=True,
+            )
             self._thread.start()
         return self
 
@@ -459,14 +528,17 @@ class TsaServer:
         request.native  # noqa: B018 - parse it all: a malformed request raises here
         if self.mode == "reject":  # TimeStampResp without a token (asn1crypto insists on one)
             status = tsp.PKIStatusInfo(
-                {"status": "rejection", "status_string": ["refused (test)"]}).dump()
+                {"status": "rejection", "status_string": ["refused (test)"]}
+            ).dump()
             return b"\x30" + bytes([len(status)]) + status
         imprint = request["message_imprint"]
         if self.mode == "wrong_imprint":
-            imprint = tsp.MessageImprint({
-                "hash_algorithm": {"algorithm": "sha256"},
-                "hashed_message": hashlib.sha256(b"something else").digest(),
-            })
+            imprint = tsp.MessageImprint(
+                {
+                    "hash_algorithm": {"algorithm": "sha256"},
+                    "hashed_message": hashlib.sha256(b"something else").digest(),
+                }
+            )
         with self._lock:
             self.tokens_issued += 1
             count = self.tokens_issued
@@ -484,28 +556,50 @@ class TsaServer:
         if request["nonce"].native is not None:
             tst_info["nonce"] = request["nonce"].native
         tst_der = tsp.TSTInfo(tst_info).dump()
-        signed_attrs = cms.CMSAttributes([
-            cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]}),
-            cms.CMSAttribute({
-                "type": "message_digest", "values": [hashlib.sha256(tst_der).digest()]}),
-            cms.CMSAttribute({
-                "type": "signing_certificate_v2",
-                "values": [tsp.SigningCertificateV2({"certs": [tsp.ESSCertIDv2({
-                    "hash_algorithm": {"algorithm": "sha256"},
-                    "cert_hash": hashlib.sha256(self.tsa.cert_der).digest(),
-                    "issuer_serial": {
-                        "issuer": [asn1_x509.GeneralName(
-                            name="directory_name", value=cert.issuer)],
-                        "serial_number": cert.serial_number,
-                    },
-                })]})],
-            }),
-        ])
+        signed_attrs = cms.CMSAttributes(
+            [
+                cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]}),
+                cms.CMSAttribute(
+                    {"type": "message_digest", "values": [hashlib.sha256(tst_der).digest()]}
+                ),
+                cms.CMSAttribute(
+                    {
+                        "type": "signing_certificate_v2",
+                        "values": [
+                            tsp.SigningCertificateV2(
+                                {
+                                    "certs": [
+                                        tsp.ESSCertIDv2(
+                                            {
+                                                "hash_algorithm": {"algorithm": "sha256"},
+                                                "cert_hash": hashlib.sha256(
+                                                    self.tsa.cert_der
+                                                ).digest(),
+                                                "issuer_serial": {
+                                                    "issuer": [
+                                                        asn1_x509.GeneralName(
+                                                            name="directory_name", value=cert.issuer
+                                                        )
+                                                    ],
+                                                    "serial_number": cert.serial_number,
+                                                },
+                                            }
+                                        )
+                                    ]
+                                }
+                            )
+                        ],
+                    }
+                ),
+            ]
+        )
         signature, algorithm = _sign(self.tsa.key, signed_attrs.dump())
         signer_info = {
             "version": "v1",
-            "sid": cms.SignerIdentifier(name="issuer_and_serial_number", value={
-                "issuer": cert.issuer, "serial_number": cert.serial_number}),
+            "sid": cms.SignerIdentifier(
+                name="issuer_and_serial_number",
+                value={"issuer": cert.issuer, "serial_number": cert.serial_number},
+            ),
             "digest_algorithm": {"algorithm": "sha256"},
             "signed_attrs": signed_attrs,
             "signature_algorithm": {"algorithm": algorithm},
@@ -513,18 +607,25 @@ class TsaServer:
         }
         pad = self.pad_bytes + self.pad_step * count + (self.pad_fn(count) if self.pad_fn else 0)
         if pad:
-            signer_info["unsigned_attrs"] = [cms.CMSAttribute({
-                "type": PADDING_ATTR_OID, "values": [core.OctetString(bytes(pad))]})]
+            signer_info["unsigned_attrs"] = [
+                cms.CMSAttribute(
+                    {"type": PADDING_ATTR_OID, "values": [core.OctetString(bytes(pad))]}
+                )
+            ]
         certs = [cert] + [asn1_x509.Certificate.load(c.cert_der) for c in self.chain]
         signed_data = {
             "version": "v3",
             "digest_algorithms": [{"algorithm": "sha256"}],
             "encap_content_info": {
-                "content_type": "tst_info", "content": cms.ParsableOctetString(tst_der)},
+                "content_type": "tst_info",
+                "content": cms.ParsableOctetString(tst_der),
+            },
             "signer_infos": [signer_info],
         }
         if request["cert_req"].native:
             signed_data["certificates"] = certs
         signed_data = cms.SignedData(signed_data)
         token = cms.ContentInfo({"content_type": "signed_data", "content": signed_data})
-        return tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token}).dump()
+        return tsp.TimeStampResp(
+            {"status": {"status": "granted"}, "time_stamp_token": token}
+        ).dump()

@@ -43,30 +43,38 @@ def append_signature(pdf, issued, chain=(), *, field_name="Countersignature"):
         signing_cert=asn1_x509.Certificate.load(issued.cert_der),
         signing_key=asn1_keys.PrivateKeyInfo.load(issued.key_der),
         cert_registry=SimpleCertificateStore.from_certs(
-            [asn1_x509.Certificate.load(ca.cert_der) for ca in chain]),
+            [asn1_x509.Certificate.load(ca.cert_der) for ca in chain]
+        ),
     )
-    out = signers.sign_pdf(_writer(pdf), signers.PdfSignatureMetadata(field_name=field_name),
-                           signer=signer)
+    out = signers.sign_pdf(
+        _writer(pdf), signers.PdfSignatureMetadata(field_name=field_name), signer=signer
+    )
     return out.getvalue()
 
 
 def append_page(pdf, text=b"Also agreed: everything is free"):
     writer = _writer(pdf)
-    content = writer.add_object(generic.StreamObject(
-        stream_data=b"BT /F1 18 Tf 72 700 Td (" + text + b") Tj ET"))
-    writer.insert_page(generic.DictionaryObject({
-        generic.NameObject("/Type"): generic.NameObject("/Page"),
-        generic.NameObject("/MediaBox"): _numbers(0, 0, 595, 842),
-        generic.NameObject("/Contents"): content,
-    }))
+    content = writer.add_object(
+        generic.StreamObject(stream_data=b"BT /F1 18 Tf 72 700 Td (" + text + b") Tj ET")
+    )
+    writer.insert_page(
+        generic.DictionaryObject(
+            {
+                generic.NameObject("/Type"): generic.NameObject("/Page"),
+                generic.NameObject("/MediaBox"): _numbers(0, 0, 595, 842),
+                generic.NameObject("/Contents"): content,
+            }
+        )
+    )
     return _written(writer)
 
 
 def replace_page_content(pdf, page=0, text=b"Nothing was agreed"):
     writer = _writer(pdf)
     page_object = writer.root["/Pages"]["/Kids"].raw_get(page).get_object()
-    page_object["/Contents"] = writer.add_object(generic.StreamObject(
-        stream_data=b"BT /F1 24 Tf 72 700 Td (" + text + b") Tj ET"))
+    page_object["/Contents"] = writer.add_object(
+        generic.StreamObject(stream_data=b"BT /F1 24 Tf 72 700 Td (" + text + b") Tj ET")
+    )
     writer.update_container(page_object)
     return _written(writer)
 
@@ -75,16 +83,21 @@ def append_annotation(pdf, page=0, text="VOID"):
     """A FreeText annotation (a comment drawn over the page)."""
     writer = _writer(pdf)
     page_object = writer.root["/Pages"]["/Kids"].raw_get(page).get_object()
-    annotation = writer.add_object(generic.DictionaryObject({
-        generic.NameObject("/Type"): generic.NameObject("/Annot"),
-        generic.NameObject("/Subtype"): generic.NameObject("/FreeText"),
-        generic.NameObject("/Rect"): _numbers(72, 72, 400, 200),
-        generic.NameObject("/Contents"): generic.TextStringObject(text),
-        generic.NameObject("/DA"): generic.TextStringObject("/Helv 24 Tf 1 0 0 rg"),
-    }))
+    annotation = writer.add_object(
+        generic.DictionaryObject(
+            {
+                generic.NameObject("/Type"): generic.NameObject("/Annot"),
+                generic.NameObject("/Subtype"): generic.NameObject("/FreeText"),
+                generic.NameObject("/Rect"): _numbers(72, 72, 400, 200),
+                generic.NameObject("/Contents"): generic.TextStringObject(text),
+                generic.NameObject("/DA"): generic.TextStringObject("/Helv 24 Tf 1 0 0 rg"),
+            }
+        )
+    )
     existing = page_object.get("/Annots") or generic.ArrayObject()
     page_object["/Annots"] = generic.ArrayObject(
-        [*(existing.raw_get(i) for i in range(len(existing))), annotation])
+        [*(existing.raw_get(i) for i in range(len(existing))), annotation]
+    )
     writer.update_container(page_object)
     return _written(writer)
 
@@ -92,8 +105,9 @@ def append_annotation(pdf, page=0, text="VOID"):
 def append_signature_field(pdf, name="Overlay"):
     """An empty signature field with a box over the whole first page."""
     writer = _writer(pdf)
-    fields.append_signature_field(writer, fields.SigFieldSpec(name, on_page=0,
-                                                              box=(0, 0, 595, 842)))
+    fields.append_signature_field(
+        writer, fields.SigFieldSpec(name, on_page=0, box=(0, 0, 595, 842))
+    )
     return _written(writer)
 
 
@@ -102,8 +116,8 @@ def append_dss(pdf, certificates):
     holding ``certificates`` (DER)."""
     out = io.BytesIO(pdf)
     DocumentSecurityStore.add_dss(
-        out, None, certs=[asn1_x509.Certificate.load(der) for der in certificates],
-        force_write=True)
+        out, None, certs=[asn1_x509.Certificate.load(der) for der in certificates], force_write=True
+    )
     return out.getvalue()
 
 

@@ -32,10 +32,13 @@ PAGE_SIZES = {
     "A3L": (1190.55, 841.89),
     "A5": (419.53, 595.28),
 }
-FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu",
-             "/usr/share/fonts/TTF")
-_RL_FONTS = {"helv": "Helvetica", "bold": "Helvetica-Bold", "cour": "Courier",
-             "dejavu": "DejaVuSans"}
+FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu", "/usr/share/fonts/TTF")
+_RL_FONTS = {
+    "helv": "Helvetica",
+    "bold": "Helvetica-Bold",
+    "cour": "Courier",
+    "dejavu": "DejaVuSans",
+}
 _MU_FONTS = {"helv": "helv", "bold": "hebo", "cour": "cour", "dejavu": "dejavu"}
 
 
@@ -150,8 +153,15 @@ def arrow_png(width_px=72, height_px=88, color=(0, 0, 0)):
     draw = ImageDraw.Draw(image)
     w, h = width_px, height_px
     draw.polygon(
-        [(0, h * 0.35), (w * 0.55, h * 0.35), (w * 0.55, h * 0.1), (w - 1, h * 0.5),
-         (w * 0.55, h * 0.9), (w * 0.55, h * 0.65), (0, h * 0.65)],
+        [
+            (0, h * 0.35),
+            (w * 0.55, h * 0.35),
+            (w * 0.55, h * 0.1),
+            (w - 1, h * 0.5),
+            (w * 0.55, h * 0.9),
+            (w * 0.55, h * 0.65),
+            (0, h * 0.65),
+        ],
         fill=color + (255,),
     )
     out = io.BytesIO()
@@ -214,15 +224,31 @@ def _reportlab(pages):
                     pdf.drawText(text)
             elif isinstance(item, Image):
                 reader = ImageReader(io.BytesIO(item.png or arrow_png()))
-                pdf.drawImage(reader, item.x0, disp_h - item.y1, width=item.x1 - item.x0,
-                              height=item.y1 - item.y0, mask="auto")
+                pdf.drawImage(
+                    reader,
+                    item.x0,
+                    disp_h - item.y1,
+                    width=item.x1 - item.x0,
+                    height=item.y1 - item.y0,
+                    mask="auto",
+                )
             elif isinstance(item, Box):
                 pdf.setFillColorRGB(*item.fill)
-                pdf.rect(item.x0, disp_h - item.y1, item.x1 - item.x0, item.y1 - item.y0,
-                         fill=1, stroke=0)
+                pdf.rect(
+                    item.x0,
+                    disp_h - item.y1,
+                    item.x1 - item.x0,
+                    item.y1 - item.y0,
+                    fill=1,
+                    stroke=0,
+                )
             elif isinstance(item, Link):
-                pdf.linkURL(item.uri, (item.x0, disp_h - item.y1, item.x1, disp_h - item.y0),
-                            relative=1, thickness=0)
+                pdf.linkURL(
+                    item.uri,
+                    (item.x0, disp_h - item.y1, item.x1, disp_h - item.y0),
+                    relative=1,
+                    thickness=0,
+                )
             else:
                 raise TypeError(item)
         pdf.restoreState()
@@ -250,23 +276,35 @@ def _pymupdf(pages):
                     pieces = list(run) if item.each_char else [run]
                     for piece in pieces:
                         page.insert_text(
-                            pymupdf.Point(x, item.y) * derotate, piece, fontsize=item.size,
-                            fontname=_MU_FONTS[font], rotate=rotation, color=item.color,
+                            pymupdf.Point(x, item.y) * derotate,
+                            piece,
+                            fontsize=item.size,
+                            fontname=_MU_FONTS[font],
+                            rotate=rotation,
+                            color=item.color,
                         )
                         x += text_width(piece, font, item.size)
             elif isinstance(item, Image):
                 page.insert_image(
                     pymupdf.Rect(item.x0, item.y0, item.x1, item.y1) * derotate,
-                    stream=item.png or arrow_png(), rotate=rotation, keep_proportion=False,
+                    stream=item.png or arrow_png(),
+                    rotate=rotation,
+                    keep_proportion=False,
                 )
             elif isinstance(item, Box):
-                page.draw_rect(pymupdf.Rect(item.x0, item.y0, item.x1, item.y1) * derotate,
-                               color=None, fill=item.fill)
+                page.draw_rect(
+                    pymupdf.Rect(item.x0, item.y0, item.x1, item.y1) * derotate,
+                    color=None,
+                    fill=item.fill,
+                )
             elif isinstance(item, Link):
-                page.insert_link({
-                    "kind": pymupdf.LINK_URI, "uri": item.uri,
-                    "from": pymupdf.Rect(item.x0, item.y0, item.x1, item.y1) * derotate,
-                })
+                page.insert_link(
+                    {
+                        "kind": pymupdf.LINK_URI,
+                        "uri": item.uri,
+                        "from": pymupdf.Rect(item.x0, item.y0, item.x1, item.y1) * derotate,
+                    }
+                )
             else:
                 raise TypeError(item)
     doc.set_metadata({"producer": "pdfgen pymupdf", "title": "pdfgen pymupdf"})
@@ -289,7 +327,11 @@ def raw_pdf(objects, root=1, trailer_extra=b""):
     for offset in offsets:
         out += b"%010d 00000 n \n" % offset
     out += b"trailer\n<< /Size %d /Root %d 0 R %s>>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, root, trailer_extra, xref)
+        len(objects) + 1,
+        root,
+        trailer_extra,
+        xref,
+    )
     return bytes(out)
 
 
@@ -339,20 +381,26 @@ def bomb_pdf(decoded_size=300 * 1000 * 1000, filters=b"/FlateDecode"):
 def page_with_content(stream):
     """A one-page PDF whose page content is the stream object ``stream`` (as written by
     :func:`stream_object`, or by hand)."""
-    return raw_pdf([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-        stream,
-    ])
+    return raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+            stream,
+        ]
+    )
 
 
 def encrypted_pdf(user_pw="user", owner_pw="owner"):
     """A small PDF encrypted (AES-256) by pymupdf; ``user_pw=''`` gives an owner-only one."""
     doc = pymupdf.open()
     doc.new_page().insert_text((72, 72), "secret {{sign:Customer}}")
-    data = doc.tobytes(encryption=pymupdf.PDF_ENCRYPT_AES_256, owner_pw=owner_pw,
-                       user_pw=user_pw, permissions=int(pymupdf.PDF_PERM_PRINT))
+    data = doc.tobytes(
+        encryption=pymupdf.PDF_ENCRYPT_AES_256,
+        owner_pw=owner_pw,
+        user_pw=user_pw,
+        permissions=int(pymupdf.PDF_PERM_PRINT),
+    )
     doc.close()
     return data
 
@@ -369,8 +417,9 @@ def render_gray(data, page=1, zoom=2.0):
     """The displayed page ``page`` (1-based) rendered by pymupdf as a PIL 'L' image."""
     doc = pymupdf.open(stream=data, filetype="pdf")
     try:
-        pix = doc[page - 1].get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False,
-                                       colorspace=pymupdf.csGRAY)
+        pix = doc[page - 1].get_pixmap(
+            matrix=pymupdf.Matrix(zoom, zoom), alpha=False, colorspace=pymupdf.csGRAY
+        )
         return PILImage.frombytes("L", (pix.width, pix.height), pix.samples)
     finally:
         doc.close()
@@ -393,8 +442,12 @@ def ink_bbox(data, page=1, clip=None, zoom=2.0, threshold=160, image=None):
     if found is None:
         return None
     x0, y0, x1, y1 = found
-    return ((x0 + origin[0]) / zoom, (y0 + origin[1]) / zoom,
-            (x1 + origin[0]) / zoom, (y1 + origin[1]) / zoom)
+    return (
+        (x0 + origin[0]) / zoom,
+        (y0 + origin[1]) / zoom,
+        (x1 + origin[0]) / zoom,
+        (y1 + origin[1]) / zoom,
+    )
 
 
 def inked_fraction(data, page, rect, zoom=2.0, threshold=160, image=None):

@@ -15,7 +15,9 @@ def _chain(rows):
 
 
 def test_chain_intact_and_each_tampering_named():
-    rows = _chain([{"type": "created", "n": 1}, {"type": "sent", "n": 2}, {"type": "signed", "n": 3}])
+    rows = _chain(
+        [{"type": "created", "n": 1}, {"type": "sent", "n": 2}, {"type": "signed", "n": 3}]
+    )
     assert audit.first_broken_link(rows) is None
     changed = [list(r) for r in rows]
     changed[1][3] = {"type": "sent", "n": 99}

@@ -44,14 +44,24 @@ def rewrite(events, sequence, **changes):
 def hmac_anchor_of(events, sequence, key=KEY.encode(), request_id=7, at=AT):  # noqa: B008 - bytes
     head = events[sequence - 1][2]
     return {
-        "mode": "hmac", "request_id": request_id, "sequence": sequence, "head_hash": head,
-        "anchored_at": at, "key_id": audit_anchor.key_id(key),
+        "mode": "hmac",
+        "request_id": request_id,
+        "sequence": sequence,
+        "head_hash": head,
+        "anchored_at": at,
+        "key_id": audit_anchor.key_id(key),
         "value": audit_anchor.hmac_anchor(key, request_id, sequence, head, at),
     }
 
 
-EVENTS = chain([{"type": "created"}, {"type": "sent"}, {"type": "signed", "details": "x"},
-                {"type": "completed"}])
+EVENTS = chain(
+    [
+        {"type": "created"},
+        {"type": "sent"},
+        {"type": "signed", "details": "x"},
+        {"type": "completed"},
+    ]
+)
 
 
 # --- keys -----------------------------------------------------------------------------------
@@ -101,16 +111,23 @@ def test_an_anchor_moved_onto_the_rewritten_chain_does_not_verify():
     moved = {**anchor, "head_hash": rewritten[2][2]}  # the insider updates the anchor too
     result = audit_anchor.check_anchor(moved, rewritten[2][2], keys=(KEY.encode(),))
     assert result.status == "forged"
-    for field, value in (("sequence", 2), ("request_id", 8), ("anchored_at", "2030-01-01T00:00:00Z")):
+    for field, value in (
+        ("sequence", 2),
+        ("request_id", 8),
+        ("anchored_at", "2030-01-01T00:00:00Z"),
+    ):
         tampered = {**anchor, field: value}
         current = EVENTS[tampered["sequence"] - 1][2] if field == "sequence" else EVENTS[2][2]
         tampered["head_hash"] = current
-        assert audit_anchor.check_anchor(
-            tampered, current, keys=(KEY.encode(),)).status == "forged", field
+        assert (
+            audit_anchor.check_anchor(tampered, current, keys=(KEY.encode(),)).status == "forged"
+        ), field
     # made with a key of one's own
     own = hmac_anchor_of(rewritten, 3, key=secrets.token_urlsafe(32).encode())
-    assert audit_anchor.check_anchor(own, rewritten[2][2], keys=(KEY.encode(),)).status \
+    assert (
+        audit_anchor.check_anchor(own, rewritten[2][2], keys=(KEY.encode(),)).status
         == "unknown_key"
+    )
 
 
 def test_rotated_keys_still_verify_older_anchors():
@@ -134,8 +151,14 @@ def tsa(ca):
 
 
 def tsa_anchor_of(events, sequence, token):
-    return {"mode": "tsa", "request_id": 7, "sequence": sequence,
-            "head_hash": events[sequence - 1][2], "anchored_at": "", "token": token}
+    return {
+        "mode": "tsa",
+        "request_id": 7,
+        "sequence": sequence,
+        "head_hash": events[sequence - 1][2],
+        "anchored_at": "",
+        "token": token,
+    }
 
 
 def test_the_tsa_timestamps_the_head_itself_with_its_own_time(ca, tsa):
@@ -146,8 +169,9 @@ def test_the_tsa_timestamps_the_head_itself_with_its_own_time(ca, tsa):
     assert info.gen_time == tsa_time  # the TSA's time, never the local clock
     assert "anchor test TSA" in info.tsa_subject
     assert ca.tsa.cert_der in info.certificates
-    result = audit_anchor.check_anchor(tsa_anchor_of(EVENTS, 3, token), head,
-                                       tsa_trust_roots=ca.trust_roots)
+    result = audit_anchor.check_anchor(
+        tsa_anchor_of(EVENTS, 3, token), head, tsa_trust_roots=ca.trust_roots
+    )
     assert result.status == "valid"
     assert result.tsa_fingerprint == info.tsa_fingerprint
 
@@ -156,25 +180,40 @@ def test_a_tsa_anchor_catches_a_rewrite_and_cannot_be_moved(ca, tsa):
     token, _info = audit_anchor.timestamp_head(tsa.server(), EVENTS[2][2])
     anchor = tsa_anchor_of(EVENTS, 3, token)
     rewritten = rewrite(EVENTS, 1, details="forged")
-    assert audit_anchor.check_anchor(anchor, rewritten[2][2],
-                                     tsa_trust_roots=ca.trust_roots).status == "rewritten"
+    assert (
+        audit_anchor.check_anchor(anchor, rewritten[2][2], tsa_trust_roots=ca.trust_roots).status
+        == "rewritten"
+    )
     moved = {**anchor, "head_hash": rewritten[2][2]}
-    assert audit_anchor.check_anchor(moved, rewritten[2][2],
-                                     tsa_trust_roots=ca.trust_roots).status == "forged"
+    assert (
+        audit_anchor.check_anchor(moved, rewritten[2][2], tsa_trust_roots=ca.trust_roots).status
+        == "forged"
+    )
     flipped = bytearray(token)
     flipped[-5] ^= 0x01  # one bit of the signature
-    assert audit_anchor.check_anchor({**anchor, "token": bytes(flipped)}, EVENTS[2][2],
-                                     tsa_trust_roots=ca.trust_roots).status == "forged"
-    assert audit_anchor.check_anchor({**anchor, "token": b"\x30\x03\x02\x01\x00"}, EVENTS[2][2],
-                                     tsa_trust_roots=ca.trust_roots).status == "forged"
+    assert (
+        audit_anchor.check_anchor(
+            {**anchor, "token": bytes(flipped)}, EVENTS[2][2], tsa_trust_roots=ca.trust_roots
+        ).status
+        == "forged"
+    )
+    assert (
+        audit_anchor.check_anchor(
+            {**anchor, "token": b"\x30\x03\x02\x01\x00"},
+            EVENTS[2][2],
+            tsa_trust_roots=ca.trust_roots,
+        ).status
+        == "forged"
+    )
 
 
 def test_a_token_from_a_tsa_of_ones_own_is_not_trusted(ca):
     other = pki.Pki(label="insider")
     with other.timestamp_server() as own_tsa:
         token, _info = audit_anchor.timestamp_head(own_tsa.server(), EVENTS[2][2])
-    result = audit_anchor.check_anchor(tsa_anchor_of(EVENTS, 3, token), EVENTS[2][2],
-                                       tsa_trust_roots=ca.trust_roots)
+    result = audit_anchor.check_anchor(
+        tsa_anchor_of(EVENTS, 3, token), EVENTS[2][2], tsa_trust_roots=ca.trust_roots
+    )
     assert result.status == "untrusted"
     assert "insider" in result.tsa_subject
 
@@ -187,7 +226,8 @@ def test_a_tsa_that_is_down_or_answers_garbage_raises_a_retryable_error(tsa):
         assert info.value.retryable, mode
     with pytest.raises(TimestampUnavailable):
         audit_anchor.timestamp_head(
-            TimestampServer(url=pki.refused_url(), timeout=2, allow_loopback=True), EVENTS[2][2])
+            TimestampServer(url=pki.refused_url(), timeout=2, allow_loopback=True), EVENTS[2][2]
+        )
 
 
 def test_only_head_hashes_are_timestamped(tsa):

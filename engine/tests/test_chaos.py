@@ -16,11 +16,25 @@ TOKEN = "ga-api-token-chaos"
 
 
 def envelope(reference):
-    return Envelope(reference=reference, name=f"Contract {reference}", pdf=PDF,
-                    filename="contract.pdf", recipients=(
-                        Recipient(key="p1", name="Jane Doe", email="jane@example.com",
-                                  mobile="", order=1, role="Customer", channel="email",
-                                  otp_channel="none"),), fields=())
+    return Envelope(
+        reference=reference,
+        name=f"Contract {reference}",
+        pdf=PDF,
+        filename="contract.pdf",
+        recipients=(
+            Recipient(
+                key="p1",
+                name="Jane Doe",
+                email="jane@example.com",
+                mobile="",
+                order=1,
+                role="Customer",
+                channel="email",
+                otp_channel="none",
+            ),
+        ),
+        fields=(),
+    )
 
 
 @pytest.fixture
@@ -31,9 +45,13 @@ def fake():
 
 @pytest.fixture
 def client(fake):
-    return GetAcceptClient({"api_token": TOKEN}, base_url=fake.base_url,
-                           session=make_session(allow_loopback=True, backoff=0.01),
-                           timeout=(2, 0.5), token_cache=TokenCache())
+    return GetAcceptClient(
+        {"api_token": TOKEN},
+        base_url=fake.base_url,
+        session=make_session(allow_loopback=True, backoff=0.01),
+        timeout=(2, 0.5),
+        token_cache=TokenCache(),
+    )
 
 
 def test_chaos_serves_each_kind_at_about_the_rate(fake, client):
@@ -69,8 +87,9 @@ def test_creates_retried_under_chaos_make_each_envelope_once(fake, client):
         while reference not in created and attempts[reference] < 25:
             attempts[reference] += 1
             try:
-                created[reference] = client.create_envelope(envelope(reference),
-                                                            check_existing=True)
+                created[reference] = client.create_envelope(
+                    envelope(reference), check_existing=True
+                )
             except EngineError:
                 continue
     fake.clear_faults()

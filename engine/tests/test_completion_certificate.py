@@ -28,13 +28,22 @@ URL = "https://erp.example.com/digital_sign/verify/3f9a1c2b?token=Yk3mJq9&lang=s
 
 def participant(**changes):
     values = dict(
-        name="Łukasz Żółć", role="Customer", email_masked="ł•••z@example.com",
-        mobile_masked="+48•••••789", invite_channel="email", otp_channel="sms",
-        otp_verified=True, state="signed", ip="203.0.113.7",
+        name="Łukasz Żółć",
+        role="Customer",
+        email_masked="ł•••z@example.com",
+        mobile_masked="+48•••••789",
+        invite_channel="email",
+        otp_channel="sms",
+        otp_verified=True,
+        state="signed",
+        ip="203.0.113.7",
         user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
         "Gecko) Chrome/120.0.0.0 Safari/537.36",
-        consent_at="2026-11-23 14:01 CET", invited_at="2026-11-22 09:00 CET",
-        viewed_at="2026-11-23 14:00 CET", signed_at="2026-11-23 14:05 CET", rejected_at="",
+        consent_at="2026-11-23 14:01 CET",
+        invited_at="2026-11-22 09:00 CET",
+        viewed_at="2026-11-23 14:00 CET",
+        signed_at="2026-11-23 14:05 CET",
+        rejected_at="",
     )
     values.update(changes)
     return CompletionParticipant(**values)
@@ -42,25 +51,42 @@ def participant(**changes):
 
 def events(count):
     return tuple(
-        CompletionEvent(at=f"2026-11-23 {10 + i // 60:02d}:{i % 60:02d} CET", event="viewed",
-                        participant="Łukasz Żółć", ip=f"198.51.100.{i % 250}",
-                        detail=f"detail-{i:03d}")
+        CompletionEvent(
+            at=f"2026-11-23 {10 + i // 60:02d}:{i % 60:02d} CET",
+            event="viewed",
+            participant="Łukasz Żółć",
+            ip=f"198.51.100.{i % 250}",
+            detail=f"detail-{i:03d}",
+        )
         for i in range(count)
     )
 
 
 def completion_data(**changes):
     values = dict(
-        reference="SIGN/2026/00042", title="Sales contract Ærøskøbing", company="ACME AB",
-        original_sha256=SHA, original_pages=3, created_at="2026-11-22 09:00 CET",
-        completed_at="2026-11-23 14:07 CET", timezone="Europe/Stockholm",
+        reference="SIGN/2026/00042",
+        title="Sales contract Ærøskøbing",
+        company="ACME AB",
+        original_sha256=SHA,
+        original_pages=3,
+        created_at="2026-11-22 09:00 CET",
+        completed_at="2026-11-23 14:07 CET",
+        timezone="Europe/Stockholm",
         participants=(
             participant(),
             participant(
-                name="Ελένη Παπαδοπούλου", role="Witness", email_masked="e•••i@example.gr",
-                mobile_masked="+30•••••111", invite_channel="sms", otp_channel="email",
-                otp_verified=False, state="rejected", ip="2001:db8:85a3::8a2e:370:7334",
-                user_agent=LONG_UA, signed_at="", rejected_at="2026-11-23 14:07 CET",
+                name="Ελένη Παπαδοπούλου",
+                role="Witness",
+                email_masked="e•••i@example.gr",
+                mobile_masked="+30•••••111",
+                invite_channel="sms",
+                otp_channel="email",
+                otp_verified=False,
+                state="rejected",
+                ip="2001:db8:85a3::8a2e:370:7334",
+                user_agent=LONG_UA,
+                signed_at="",
+                rejected_at="2026-11-23 14:07 CET",
             ),
         ),
         events=events(12),
@@ -86,8 +112,13 @@ def original_pdf(pages=3, rotation=0):
         page.insert_text((72, 72), f"Original page {number}", fontsize=12)
         if number == pages:
             page.insert_text((72, 700), anchors.anchor_text("signature", "customer"), fontsize=11)
-            page.insert_link({"kind": pymupdf.LINK_URI, "from": pymupdf.Rect(72, 720, 200, 735),
-                              "uri": anchors.anchor_link("date", "customer")})
+            page.insert_link(
+                {
+                    "kind": pymupdf.LINK_URI,
+                    "from": pymupdf.Rect(72, 720, 200, 735),
+                    "uri": anchors.anchor_link("date", "customer"),
+                }
+            )
         page.set_rotation(rotation)
     return doc.tobytes()
 
@@ -105,17 +136,36 @@ def test_certificate_lists_the_request_participants_and_events():
     text = "\n".join(pages_text(doc))
     flat = " ".join(text.split())  # labels may wrap in their column
     for expected in (
-        "SIGN/2026/00042", "Sales contract Ærøskøbing", "ACME AB", SHA, "Europe/Stockholm",
-        "2026-11-22 09:00 CET", "2026-11-23 14:07 CET",
-        "Łukasz Żółć", "Customer", "ł•••z@example.com", "+48•••••789",
-        "Ελένη Παπαδοπούλου", "Witness", "e•••i@example.gr", "+30•••••111",
-        "203.0.113.7", "2001:db8:85a3::8a2e:370:7334",
+        "SIGN/2026/00042",
+        "Sales contract Ærøskøbing",
+        "ACME AB",
+        SHA,
+        "Europe/Stockholm",
+        "2026-11-22 09:00 CET",
+        "2026-11-23 14:07 CET",
+        "Łukasz Żółć",
+        "Customer",
+        "ł•••z@example.com",
+        "+48•••••789",
+        "Ελένη Παπαδοπούλου",
+        "Witness",
+        "e•••i@example.gr",
+        "+30•••••111",
+        "203.0.113.7",
+        "2001:db8:85a3::8a2e:370:7334",
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36",
-        "2026-11-23 14:01 CET", "2026-11-23 14:00 CET", "2026-11-23 14:05 CET",
-        "Verified", "Not verified", "Rejected", "Signed",
+        "2026-11-23 14:01 CET",
+        "2026-11-23 14:00 CET",
+        "2026-11-23 14:05 CET",
+        "Verified",
+        "Not verified",
+        "Rejected",
+        "Signed",
         "This document is sealed with a self-signed certificate of ACME AB",
-        DEFAULT_LABELS["original_sha256"], DEFAULT_LABELS["user_agent"],
-        DEFAULT_LABELS["invite_channel"], DEFAULT_LABELS["otp_channel"],
+        DEFAULT_LABELS["original_sha256"],
+        DEFAULT_LABELS["user_agent"],
+        DEFAULT_LABELS["invite_channel"],
+        DEFAULT_LABELS["otp_channel"],
         DEFAULT_LABELS["consent_at"],
     ):
         assert expected in flat, expected
@@ -127,8 +177,17 @@ def test_certificate_lists_the_request_participants_and_events():
 
 
 def test_long_values_wrap_inside_the_page():
-    data = completion_data(events=(CompletionEvent("2026-11-23 10:00 CET", "x" * 300, "y" * 200,
-                                                   "2001:0db8:85a3:0000:0000:8a2e:0370:7334", "z" * 500),))
+    data = completion_data(
+        events=(
+            CompletionEvent(
+                "2026-11-23 10:00 CET",
+                "x" * 300,
+                "y" * 200,
+                "2001:0db8:85a3:0000:0000:8a2e:0370:7334",
+                "z" * 500,
+            ),
+        )
+    )
     doc = pymupdf.open("pdf", render_completion_certificate(data))
     for page in doc:
         for x0, _y0, x1, _y1, *_ in page.get_text("words"):
@@ -143,8 +202,9 @@ def test_qr_code_encodes_the_verify_url_and_is_linked():
     (info,) = page.get_image_info(xrefs=True)
     assert info["bbox"][2] - info["bbox"][0] > 70  # printed large enough to scan
     embedded = Image.open(io.BytesIO(doc.extract_image(info["xref"])["image"])).convert("1")
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=1,
-                         border=0, mask_pattern=2)
+    code = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=1, border=0, mask_pattern=2
+    )
     code.add_data(URL.encode())
     code.make(fit=True)
     modules = code.get_matrix()
@@ -159,7 +219,9 @@ def test_qr_code_encodes_the_verify_url_and_is_linked():
 
 
 def test_unsafe_verify_url_gets_no_link_and_no_code():
-    doc = pymupdf.open("pdf", render_completion_certificate(completion_data(verify_url="javascript:alert(1)")))
+    doc = pymupdf.open(
+        "pdf", render_completion_certificate(completion_data(verify_url="javascript:alert(1)"))
+    )
     assert not doc[0].get_image_info() and not doc[0].get_links()
     assert "javascript" not in doc[0].get_text()
 
@@ -167,11 +229,17 @@ def test_unsafe_verify_url_gets_no_link_and_no_code():
 def test_untrusted_values_are_shown_literally_and_cleaned():
     data = completion_data(
         title="<script>alert('x')</script> &amp; &lt;b&gt;",
-        participants=(participant(name="Eve\u202e\u2066gnp.exe\x07\x1b[31m Mallory\u0000",
-                                  user_agent="UA\r\nInjected: header"),),
+        participants=(
+            participant(
+                name="Eve\u202e\u2066gnp.exe\x07\x1b[31m Mallory\u0000",
+                user_agent="UA\r\nInjected: header",
+            ),
+        ),
         events=(CompletionEvent("t", "<img src=x onerror=alert(1)>", "p", "1.2.3.4", "a\tb\nc"),),
     )
-    text = " ".join("\n".join(pages_text(pymupdf.open("pdf", render_completion_certificate(data)))).split())
+    text = " ".join(
+        "\n".join(pages_text(pymupdf.open("pdf", render_completion_certificate(data)))).split()
+    )
     assert "<script>alert('x')</script> &amp; &lt;b&gt;" in text
     assert "<img src=x onerror=alert(1)>" in text
     assert "Evegnp.exe[31m Mallory" in text
@@ -198,7 +266,9 @@ def test_many_events_flow_over_several_pages():
 
 
 def test_interim_marks_every_page():
-    interim = pymupdf.open("pdf", render_completion_certificate(completion_data(interim=True, events=events(120))))
+    interim = pymupdf.open(
+        "pdf", render_completion_certificate(completion_data(interim=True, events=events(120)))
+    )
     assert interim.page_count >= 2
     for text in pages_text(interim):
         assert "INTERIM" in text
@@ -208,18 +278,31 @@ def test_interim_marks_every_page():
 
 
 def test_labels_come_from_the_caller_with_defaults_for_missing_keys():
-    labels = {"title": "Intyg om slutförande", "reference": "Referens", "interim": "PRELIMINÄR",
-              "page": "Sida", "otp_yes": "Verifierad"}
+    labels = {
+        "title": "Intyg om slutförande",
+        "reference": "Referens",
+        "interim": "PRELIMINÄR",
+        "page": "Sida",
+        "otp_yes": "Verifierad",
+    }
     data = completion_data(labels=labels, interim=True)
     text = "\n".join(pages_text(pymupdf.open("pdf", render_completion_certificate(data))))
-    for expected in ("Intyg om slutförande", "Referens", "PRELIMINÄR", "Sida 1 /", "Verifierad",
-                     DEFAULT_LABELS["company"]):
+    for expected in (
+        "Intyg om slutförande",
+        "Referens",
+        "PRELIMINÄR",
+        "Sida 1 /",
+        "Verifierad",
+        DEFAULT_LABELS["company"],
+    ):
         assert expected in text
     assert "Certificate of completion" not in text and "INTERIM" not in text
 
 
 def test_no_events_and_a_letter_page_size():
-    doc = pymupdf.open("pdf", render_completion_certificate(completion_data(events=()), page_size=(612, 792)))
+    doc = pymupdf.open(
+        "pdf", render_completion_certificate(completion_data(events=()), page_size=(612, 792))
+    )
     assert doc[0].rect == pymupdf.Rect(0, 0, 612, 792)
     assert DEFAULT_LABELS["no_events"] in "".join(pages_text(doc))
 
@@ -241,8 +324,16 @@ def test_final_document_appends_the_certificate_after_the_stamped_original():
         (word,) = [w for w in page.get_text("words") if w[4] == anchor]
         hide = pymupdf.Rect(word[:4]) * page.rotation_matrix
     box = pymupdf.Rect(hide.x0, hide.y0 - 40, hide.x0 + 150, hide.y0 + 10)
-    values = [StampValue(3, *box, "signature", image=signature_png(), signer_name="Łukasz Żółć",
-                         signed_at_label="2026-11-23 14:05 CET")]
+    values = [
+        StampValue(
+            3,
+            *box,
+            "signature",
+            image=signature_png(),
+            signer_name="Łukasz Żółć",
+            signed_at_label="2026-11-23 14:05 CET",
+        )
+    ]
     out = build_final_document(original, values, data, hide_rects=[(3, *hide)])
 
     assert hashlib.sha256(original).hexdigest() == digest
@@ -268,8 +359,9 @@ def test_the_uploaded_hash_is_printed_beside_the_original_one_when_they_differ()
     uploaded = hashlib.sha256(b"the upload, scripts included").hexdigest()
     original = original_pdf(pages=1)
     for given, shown in ((uploaded, True), (SHA, False), ("", False)):
-        out = pymupdf.open("pdf", build_final_document(original, [], completion_data(
-            uploaded_sha256=given)))
+        out = pymupdf.open(
+            "pdf", build_final_document(original, [], completion_data(uploaded_sha256=given))
+        )
         text = squeezed("".join(pages_text(out, start=1)))
         assert SHA in text
         assert (uploaded in text) is shown
@@ -293,21 +385,42 @@ def test_dataclasses_are_frozen():
 def test_approvals_before_sending_get_their_own_section():
     approvals = (
         completion_certificate.CompletionApproval(
-            tier="Quote above 50,000: sales manager", decision="Approved",
-            by="Mona Manager", at="2026-11-22 08:30 CET", reason="Discount agreed with CFO"),
+            tier="Quote above 50,000: sales manager",
+            decision="Approved",
+            by="Mona Manager",
+            at="2026-11-22 08:30 CET",
+            reason="Discount agreed with CFO",
+        ),
         completion_certificate.CompletionApproval(
-            tier="Legal review", decision="Rejected", by="Lena Lawyer",
-            at="2026-11-21 16:00 CET"),
+            tier="Legal review", decision="Rejected", by="Lena Lawyer", at="2026-11-21 16:00 CET"
+        ),
     )
-    flat = " ".join(" ".join(pages_text(pymupdf.open(
-        "pdf", render_completion_certificate(completion_data(approvals=approvals))))).split())
-    for expected in ("Approval before sending", "Quote above 50,000: sales manager", "Approved",
-                     "Mona Manager", "2026-11-22 08:30 CET", "Discount agreed with CFO",
-                     "Legal review", "Lena Lawyer"):
+    flat = " ".join(
+        " ".join(
+            pages_text(
+                pymupdf.open(
+                    "pdf", render_completion_certificate(completion_data(approvals=approvals))
+                )
+            )
+        ).split()
+    )
+    for expected in (
+        "Approval before sending",
+        "Quote above 50,000: sales manager",
+        "Approved",
+        "Mona Manager",
+        "2026-11-22 08:30 CET",
+        "Discount agreed with CFO",
+        "Legal review",
+        "Lena Lawyer",
+    ):
         assert expected in flat, expected
     # without decisions there is no such section
-    plain = " ".join(" ".join(pages_text(pymupdf.open(
-        "pdf", render_completion_certificate(completion_data())))).split())
+    plain = " ".join(
+        " ".join(
+            pages_text(pymupdf.open("pdf", render_completion_certificate(completion_data())))
+        ).split()
+    )
     assert "Approval before sending" not in plain
 
 
@@ -316,11 +429,14 @@ def test_each_participant_keeps_the_consent_text_they_accepted():
     saw, in their own language, Chinese included (real, extractable text)."""
     consent_sv = "Jag samtycker till att signera detta dokument elektroniskt."
     consent_zh = "我同意以电子方式签署本文件。"
-    data = completion_data(participants=(
-        participant(name="Ingrid", consent_text=consent_sv),
-        participant(name="王芳", consent_text=consent_zh),
-        participant(name="No consent yet"),
-    ), labels={"consent_text": "Texte de consentement accepté"})
+    data = completion_data(
+        participants=(
+            participant(name="Ingrid", consent_text=consent_sv),
+            participant(name="王芳", consent_text=consent_zh),
+            participant(name="No consent yet"),
+        ),
+        labels={"consent_text": "Texte de consentement accepté"},
+    )
     text = squeezed("".join(pages_text(pymupdf.open("pdf", render_completion_certificate(data)))))
     assert squeezed(consent_sv) in text
     assert squeezed(consent_zh) in text and "王芳" in text

@@ -23,9 +23,11 @@ USER_ID = "0a1b2c3d-aaaa-bbbb-cccc-ddddeeeeffff"
 
 
 def _pem(key):
-    return key.private_bytes(serialization.Encoding.PEM,
-                             serialization.PrivateFormat.TraditionalOpenSSL,
-                             serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +42,14 @@ def private_pem(rsa_key):
 
 @pytest.fixture
 def fake(rsa_key):
-    with FakeDocuSign(integration_key=INTEGRATION_KEY, user_id=USER_ID,
-                      public_key=rsa_key.public_key()) as server:
+    with FakeDocuSign(
+        integration_key=INTEGRATION_KEY, user_id=USER_ID, public_key=rsa_key.public_key()
+    ) as server:
         yield server
 
 
 def credentials(private_pem, fake=None, **extra):
-    values = {"integration_key": INTEGRATION_KEY, "user_id": USER_ID,
-              "private_key": private_pem}
+    values = {"integration_key": INTEGRATION_KEY, "user_id": USER_ID, "private_key": private_pem}
     if fake is not None:
         values["account_id"] = fake.account_id
     values.update(extra)
@@ -61,24 +63,63 @@ def cache():
 
 @pytest.fixture
 def client(fake, private_pem, cache):
-    return DocuSignClient(credentials(private_pem, fake), base_url=fake.base_url,
-                          oauth_base_url=fake.oauth_base_url,
-                          session=make_session(allow_loopback=True, backoff=0.01),
-                          token_cache=cache, timeout=(2, 2))
+    return DocuSignClient(
+        credentials(private_pem, fake),
+        base_url=fake.base_url,
+        oauth_base_url=fake.oauth_base_url,
+        session=make_session(allow_loopback=True, backoff=0.01),
+        token_cache=cache,
+        timeout=(2, 2),
+    )
 
 
 def envelope(reference="SO001-1", fields=(), **kwargs):
-    recipients = kwargs.pop("recipients", (
-        Recipient(key="p1", name="Jane Doe", email="jane@example.com", mobile="+46701234567",
-                  order=1, role="Customer", channel="email", otp_channel="sms"),
-        Recipient(key="p2", name="Bob Roe", email="bob@example.com", mobile="+33612345678",
-                  order=2, role="Cosigner", channel="sms", otp_channel="none", mandatory=False),
-        Recipient(key="p3", name="Sam Poe", email="", mobile="+4915112345678", order=2,
-                  role="Witness", channel="sms", otp_channel="sms"),
-    ))
-    return Envelope(reference=reference, name="Quotation SO001", pdf=PDF, filename="SO001.pdf",
-                    recipients=recipients, fields=fields,
-                    expires_at=kwargs.pop("expires_at", None), message=kwargs.pop("message", ""))
+    recipients = kwargs.pop(
+        "recipients",
+        (
+            Recipient(
+                key="p1",
+                name="Jane Doe",
+                email="jane@example.com",
+                mobile="+46701234567",
+                order=1,
+                role="Customer",
+                channel="email",
+                otp_channel="sms",
+            ),
+            Recipient(
+                key="p2",
+                name="Bob Roe",
+                email="bob@example.com",
+                mobile="+33612345678",
+                order=2,
+                role="Cosigner",
+                channel="sms",
+                otp_channel="none",
+                mandatory=False,
+            ),
+            Recipient(
+                key="p3",
+                name="Sam Poe",
+                email="",
+                mobile="+4915112345678",
+                order=2,
+                role="Witness",
+                channel="sms",
+                otp_channel="sms",
+            ),
+        ),
+    )
+    return Envelope(
+        reference=reference,
+        name="Quotation SO001",
+        pdf=PDF,
+        filename="SO001.pdf",
+        recipients=recipients,
+        fields=fields,
+        expires_at=kwargs.pop("expires_at", None),
+        message=kwargs.pop("message", ""),
+    )
 
 
 def test_features_and_oauth_server(private_pem):
@@ -93,8 +134,12 @@ def test_features_and_oauth_server(private_pem):
 
 
 def test_test_connection_and_account_discovery(fake, private_pem, cache):
-    client = DocuSignClient(credentials(private_pem), oauth_base_url=fake.oauth_base_url,
-                            session=make_session(allow_loopback=True), token_cache=cache)
+    client = DocuSignClient(
+        credentials(private_pem),
+        oauth_base_url=fake.oauth_base_url,
+        session=make_session(allow_loopback=True),
+        token_cache=cache,
+    )
     assert client.test_connection() == "Fake Account"
     created = client.create_envelope(envelope())
     assert created.provider_reference in fake.envelopes
@@ -112,9 +157,13 @@ def test_jwt_assertion_is_checked_by_the_server(fake, client):
 
 def test_wrong_private_key_is_an_auth_error(fake, cache):
     other = _pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    client = DocuSignClient(credentials(other, fake), base_url=fake.base_url,
-                            oauth_base_url=fake.oauth_base_url,
-                            session=make_session(allow_loopback=True), token_cache=cache)
+    client = DocuSignClient(
+        credentials(other, fake),
+        base_url=fake.base_url,
+        oauth_base_url=fake.oauth_base_url,
+        session=make_session(allow_loopback=True),
+        token_cache=cache,
+    )
     with pytest.raises(ProviderAuthError) as info:
         client.get_status("x")
     assert info.value.params["provider_code"] == "invalid_grant"
@@ -122,9 +171,13 @@ def test_wrong_private_key_is_an_auth_error(fake, cache):
 
 @pytest.mark.parametrize("pem", ["garbage", _pem(ec.generate_private_key(ec.SECP256R1()))])
 def test_unusable_private_key(fake, cache, pem):
-    client = DocuSignClient(credentials(pem, fake), base_url=fake.base_url,
-                            oauth_base_url=fake.oauth_base_url,
-                            session=make_session(allow_loopback=True), token_cache=cache)
+    client = DocuSignClient(
+        credentials(pem, fake),
+        base_url=fake.base_url,
+        oauth_base_url=fake.oauth_base_url,
+        session=make_session(allow_loopback=True),
+        token_cache=cache,
+    )
     with pytest.raises(ProviderAuthError) as info:
         client.get_status("x")
     assert info.value.params["provider_code"] == "bad_private_key"
@@ -132,9 +185,13 @@ def test_unusable_private_key(fake, cache, pem):
 
 
 def test_escaped_newlines_in_the_key_are_accepted(fake, private_pem, cache):
-    client = DocuSignClient(credentials(private_pem.replace("\n", "\\n"), fake),
-                            base_url=fake.base_url, oauth_base_url=fake.oauth_base_url,
-                            session=make_session(allow_loopback=True), token_cache=cache)
+    client = DocuSignClient(
+        credentials(private_pem.replace("\n", "\\n"), fake),
+        base_url=fake.base_url,
+        oauth_base_url=fake.oauth_base_url,
+        session=make_session(allow_loopback=True),
+        token_cache=cache,
+    )
     assert client.test_connection() == "Fake Account"
 
 
@@ -156,9 +213,14 @@ def test_jwt_token_is_cached_until_expiry(fake, private_pem, cache):
     fake.clock = lambda: now[0]
 
     def make():
-        return DocuSignClient(credentials(private_pem, fake), base_url=fake.base_url,
-                              oauth_base_url=fake.oauth_base_url, clock=lambda: now[0],
-                              session=make_session(allow_loopback=True), token_cache=cache)
+        return DocuSignClient(
+            credentials(private_pem, fake),
+            base_url=fake.base_url,
+            oauth_base_url=fake.oauth_base_url,
+            clock=lambda: now[0],
+            session=make_session(allow_loopback=True),
+            token_cache=cache,
+        )
 
     created = make().create_envelope(envelope())
     for _ in range(3):
@@ -188,34 +250,54 @@ def test_send_builds_the_documented_envelope(fake, client):
         FieldPlacement("p3", 2, 300, 200, 310, 210, "checkbox", True),
     )
     expires = datetime.now(timezone.utc) + timedelta(days=10, hours=1)
-    created = client.create_envelope(envelope(fields=fields, expires_at=expires,
-                                              message="Please sign"))
+    created = client.create_envelope(
+        envelope(fields=fields, expires_at=expires, message="Please sign")
+    )
     body = next(r.json for r in fake.requests if r.method == "POST" and "envelopes" in r.path)
     assert body["status"] == "sent"
     assert body["transactionId"] == "SO001-1"
     assert body["emailSubject"] == "Quotation SO001"
     assert body["emailBlurb"] == "Please sign"
     assert base64.b64decode(body["documents"][0]["documentBase64"]) == PDF
-    assert body["notification"]["expirations"] == {"expireEnabled": "true", "expireAfter": "11",
-                                                   "expireWarn": "0"}
+    assert body["notification"]["expirations"] == {
+        "expireEnabled": "true",
+        "expireAfter": "11",
+        "expireWarn": "0",
+    }
     jane, bob, sam = body["recipients"]["signers"]
-    assert (jane["recipientId"], jane["routingOrder"], jane["email"]) == ("1", "1",
-                                                                         "jane@example.com")
+    assert (jane["recipientId"], jane["routingOrder"], jane["email"]) == (
+        "1",
+        "1",
+        "jane@example.com",
+    )
     assert jane["customFields"] == ["digital_sign_key:p1"]
     assert jane["smsAuthentication"] == {"senderProvidedNumbers": ["+46701234567"]}
     assert jane["idCheckConfigurationName"] == "SMS Auth $"
     assert "additionalNotifications" not in jane
     sign_here = jane["tabs"]["signHereTabs"][0]
-    assert (sign_here["pageNumber"], sign_here["xPosition"], sign_here["yPosition"],
-            sign_here["documentId"], sign_here["optional"]) == ("1", "72", "701", "1", "false")
+    assert (
+        sign_here["pageNumber"],
+        sign_here["xPosition"],
+        sign_here["yPosition"],
+        sign_here["documentId"],
+        sign_here["optional"],
+    ) == ("1", "72", "701", "1", "false")
     assert jane["tabs"]["initialHereTabs"][0]["optional"] == "true"
     assert bob["routingOrder"] == "2"
-    assert bob["additionalNotifications"] == [{"secondaryDeliveryMethod": "SMS", "phoneNumber": {
-        "countryCode": "33", "number": "612345678"}}]
+    assert bob["additionalNotifications"] == [
+        {
+            "secondaryDeliveryMethod": "SMS",
+            "phoneNumber": {"countryCode": "33", "number": "612345678"},
+        }
+    ]
     assert "smsAuthentication" not in bob
     date_tab = bob["tabs"]["dateSignedTabs"][0]
-    assert (date_tab["xPosition"], date_tab["yPosition"], date_tab["width"],
-            date_tab["height"]) == ("300", "100", "100", "20")
+    assert (
+        date_tab["xPosition"],
+        date_tab["yPosition"],
+        date_tab["width"],
+        date_tab["height"],
+    ) == ("300", "100", "100", "20")
     assert bob["tabs"]["textTabs"][0]["required"] == "false"
     assert sam["deliveryMethod"] == "SMS" and "email" not in sam
     assert sam["phoneNumber"] == {"countryCode": "49", "number": "15112345678"}
@@ -223,7 +305,10 @@ def test_send_builds_the_documented_envelope(fake, client):
     assert created.recipient_ids == {"p1": "1", "p2": "2", "p3": "3"}
     assert created.status.status == "sent"
     assert [(r.key, r.status) for r in created.status.recipients] == [
-        ("p1", "sent"), ("p2", "waiting"), ("p3", "waiting")]
+        ("p1", "sent"),
+        ("p2", "waiting"),
+        ("p3", "waiting"),
+    ]
     assert fake.call_count("POST", "/envelopes") == 1
 
 
@@ -254,11 +339,21 @@ def test_timed_out_create_is_found_again(fake, client):
     assert list(fake.envelopes) == [created.provider_reference]
 
 
-@pytest.mark.parametrize("raw,expected", [
-    ("created", "draft"), ("sent", "sent"), ("delivered", "viewed"), ("signed", "viewed"),
-    ("completed", "signed"), ("declined", "rejected"), ("voided", "cancelled"),
-    ("timedout", "expired"), ("deleted", "cancelled"), ("processing", "viewed"),
-])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("created", "draft"),
+        ("sent", "sent"),
+        ("delivered", "viewed"),
+        ("signed", "viewed"),
+        ("completed", "signed"),
+        ("declined", "rejected"),
+        ("voided", "cancelled"),
+        ("timedout", "expired"),
+        ("deleted", "cancelled"),
+        ("processing", "viewed"),
+    ],
+)
 def test_envelope_status_mapping(fake, client, raw, expected):
     created = client.create_envelope(envelope())
     fake.set_status(created.provider_reference, raw, reason="changed plans")
@@ -267,11 +362,19 @@ def test_envelope_status_mapping(fake, client, raw, expected):
     assert status.changed_at is not None and status.changed_at.tzinfo is not None
 
 
-@pytest.mark.parametrize("raw,expected", [
-    ("created", "waiting"), ("sent", "sent"), ("delivered", "viewed"), ("signed", "signed"),
-    ("completed", "signed"), ("declined", "rejected"), ("autoresponded", "sent"),
-    ("faxpending", "viewed"),
-])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("created", "waiting"),
+        ("sent", "sent"),
+        ("delivered", "viewed"),
+        ("signed", "signed"),
+        ("completed", "signed"),
+        ("declined", "rejected"),
+        ("autoresponded", "sent"),
+        ("faxpending", "viewed"),
+    ],
+)
 def test_recipient_status_mapping(fake, client, raw, expected):
     created = client.create_envelope(envelope())
     fake.set_recipient_status(created.provider_reference, "2", raw, reason="no")
@@ -290,7 +393,10 @@ def test_void_with_expiry_reason_is_expired(fake, client):
     assert status.raw_status == "voided"
     assert status.reason == EXPIRED_REASON
     assert [(r.key, r.status) for r in status.recipients] == [
-        ("p1", "signed"), ("p2", "expired"), ("p3", "expired")]
+        ("p1", "signed"),
+        ("p2", "expired"),
+        ("p3", "expired"),
+    ]
 
 
 def test_declined_carries_the_reason(fake, client):
@@ -304,8 +410,7 @@ def test_declined_carries_the_reason(fake, client):
     assert rejected[0].at is not None
 
 
-def test_completed_listing_without_recipients_fetches_them_with_their_signing_times(fake,
-                                                                                    client):
+def test_completed_listing_without_recipients_fetches_them_with_their_signing_times(fake, client):
     created = client.create_envelope(envelope())
     signed_at = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=2)
     fake.clock = lambda: signed_at
@@ -319,7 +424,10 @@ def test_completed_listing_without_recipients_fetches_them_with_their_signing_ti
     assert fake.call_count("GET", "/recipients") == 1
     assert (status.status, status.raw_status) == ("signed", "completed")
     assert [(r.key, r.status, r.at) for r in status.recipients] == [
-        ("p1", "signed", signed_at), ("p2", "signed", signed_at), ("p3", "signed", signed_at)]
+        ("p1", "signed", signed_at),
+        ("p2", "signed", signed_at),
+        ("p3", "signed", signed_at),
+    ]
     fake.reset_calls()
     assert client.ensure_recipients(status) is status  # recipients known: no call
     sent = client.get_status(created.provider_reference)
@@ -409,11 +517,14 @@ def test_reminder_resends_to_pending_signers(fake, client):
     assert fake.resends == [(created.provider_reference, "1")]
     put = fake.requests[-1]
     assert put.method == "PUT" and put.query == {"resend_envelope": "true"}
-    assert put.json == {"signers": [{"recipientId": "1", "name": "Jane Doe",
-                                     "email": "jane@example.com"}]}
+    assert put.json == {
+        "signers": [{"recipientId": "1", "name": "Jane Doe", "email": "jane@example.com"}]
+    }
     client.send_reminder(created.provider_reference, recipient_ids=("2", "3"))
-    assert fake.resends[-2:] == [(created.provider_reference, "2"),
-                                 (created.provider_reference, "3")]
+    assert fake.resends[-2:] == [
+        (created.provider_reference, "2"),
+        (created.provider_reference, "3"),
+    ]
 
 
 def test_reminder_with_nobody_pending_makes_no_update(fake, client):
@@ -466,8 +577,9 @@ SECRET_2 = "connect-hmac-key-two"
 
 
 def signed(fake, body, *secrets):
-    return {f"X-DocuSign-Signature-{n}": fake.sign_connect(body, s)
-            for n, s in enumerate(secrets, 1)}
+    return {
+        f"X-DocuSign-Signature-{n}": fake.sign_connect(body, s) for n, s in enumerate(secrets, 1)
+    }
 
 
 def test_connect_webhook_valid(fake, client):
@@ -488,18 +600,23 @@ def test_connect_webhook_carries_the_envelope_status_and_its_recipients(fake, cl
     event = client.parse_webhook(signed(fake, body, SECRET), body, [SECRET])
     assert event.status.status == "signed"
     assert {r.key: r.status for r in event.status.recipients} == {
-        "p1": "signed", "p2": "signed", "p3": "signed"}
+        "p1": "signed",
+        "p2": "signed",
+        "p3": "signed",
+    }
     assert all(r.at for r in event.status.recipients)
-    bare = fake.connect_body(created.provider_reference, "envelope-completed",
-                             include_recipients=False)
+    bare = fake.connect_body(
+        created.provider_reference, "envelope-completed", include_recipients=False
+    )
     event = client.parse_webhook(signed(fake, bare, SECRET), bare, [SECRET])
     assert event.status.status == "signed" and event.status.recipients == ()
     fake.reset_calls()
     completed = client.ensure_recipients(event.status)
     assert fake.call_count("GET", "/recipients") == 1
     assert {r.key for r in completed.recipients if r.status == "signed"} == {"p1", "p2", "p3"}
-    legacy = fake.connect_body(created.provider_reference, "envelope-completed",
-                               include_summary=False)
+    legacy = fake.connect_body(
+        created.provider_reference, "envelope-completed", include_summary=False
+    )
     assert client.parse_webhook(signed(fake, legacy, SECRET), legacy, [SECRET]).status is None
 
 
@@ -571,8 +688,9 @@ def test_connect_webhook_duplicate_has_the_same_event_id(fake, client):
 
 
 def test_connect_webhook_explicit_event_id(fake, client):
-    body = json.dumps({"event": "envelope-sent", "eventId": "evt-42",
-                       "data": {"envelopeId": "e-1"}}).encode()
+    body = json.dumps(
+        {"event": "envelope-sent", "eventId": "evt-42", "data": {"envelopeId": "e-1"}}
+    ).encode()
     event = client.parse_webhook(signed(fake, body, SECRET), body, [SECRET])
     assert event.event_id == "docusign:evt-42"
     assert event.raw_status == "sent"
@@ -580,13 +698,15 @@ def test_connect_webhook_explicit_event_id(fake, client):
 
 def test_connect_webhook_stale(fake, client):
     created = client.create_envelope(envelope())
-    old = fake.connect_body(created.provider_reference,
-                            generated=datetime.now(timezone.utc) - timedelta(days=30))
+    old = fake.connect_body(
+        created.provider_reference, generated=datetime.now(timezone.utc) - timedelta(days=30)
+    )
     with pytest.raises(WebhookRejected) as info:
         client.parse_webhook(signed(fake, old, SECRET), old, [SECRET])
     assert info.value.code == "webhook_stale"
-    future = fake.connect_body(created.provider_reference,
-                               generated=datetime.now(timezone.utc) + timedelta(hours=1))
+    future = fake.connect_body(
+        created.provider_reference, generated=datetime.now(timezone.utc) + timedelta(hours=1)
+    )
     with pytest.raises(WebhookRejected) as info:
         client.parse_webhook(signed(fake, future, SECRET), future, [SECRET])
     assert info.value.code == "webhook_stale"
@@ -605,12 +725,16 @@ def test_connect_status_is_applied_as_sent_except_voided_or_unknown(fake, client
     body = fake.connect_body(created.provider_reference, "envelope-completed")
     event = client.parse_webhook(signed(fake, body, SECRET), body, [SECRET])
     assert client.webhook_status(event) == event.status
-    legacy = fake.connect_body(created.provider_reference, "envelope-delivered",
-                               include_summary=False)
+    legacy = fake.connect_body(
+        created.provider_reference, "envelope-delivered", include_summary=False
+    )
     event = client.parse_webhook(signed(fake, legacy, SECRET), legacy, [SECRET])
     status = client.webhook_status(event)
     assert (status.provider_reference, status.status, status.recipients) == (
-        created.provider_reference, "viewed", ())
+        created.provider_reference,
+        "viewed",
+        (),
+    )
     for raw_status in ("voided", "Voided", "no-such-status", ""):
         assert client.webhook_status(replace(event, raw_status=raw_status)) is None
     assert client.min_status_poll_seconds == 15 * 60
@@ -620,14 +744,21 @@ def test_connect_webhook_legacy_json(fake, client):
     body = json.dumps({"envelopeId": "e-9", "status": "Completed"}).encode()
     event = client.parse_webhook(signed(fake, body, SECRET), body, [SECRET])
     assert (event.provider_reference, event.raw_status, event.event) == (
-        "e-9", "completed", "envelope-completed")
+        "e-9",
+        "completed",
+        "envelope-completed",
+    )
 
 
 # --- logging ----------------------------------------------------------------------------
 def test_credentials_never_logged(fake, private_pem, cache, caplog):
     caplog.set_level(logging.DEBUG)
-    client = DocuSignClient(credentials(private_pem), oauth_base_url=fake.oauth_base_url,
-                            session=make_session(allow_loopback=True), token_cache=cache)
+    client = DocuSignClient(
+        credentials(private_pem),
+        oauth_base_url=fake.oauth_base_url,
+        session=make_session(allow_loopback=True),
+        token_cache=cache,
+    )
     client.test_connection()
     created = client.create_envelope(envelope(fields=(FieldPlacement("p1", 1, 1, 1, 50, 20),)))
     client.get_status(created.provider_reference)

@@ -21,15 +21,41 @@ EMAIL, PASSWORD = "admin@example.com", "pa55-w0rd-very-secret"
 
 
 def envelope(reference="SO001-1", fields=(), **kwargs):
-    recipients = kwargs.pop("recipients", (
-        Recipient(key="p1", name="Jane Doe", email="jane@example.com", mobile="+46701234567",
-                  order=1, role="Customer", channel="email", otp_channel="sms"),
-        Recipient(key="p2", name="Bob Roe", email="", mobile="+33612345678", order=2,
-                  role="Cosigner", channel="sms", otp_channel="none"),
-    ))
-    return Envelope(reference=reference, name="Quotation SO001", pdf=PDF, filename="SO001.pdf",
-                    recipients=recipients, fields=fields,
-                    expires_at=kwargs.pop("expires_at", None), message=kwargs.pop("message", ""))
+    recipients = kwargs.pop(
+        "recipients",
+        (
+            Recipient(
+                key="p1",
+                name="Jane Doe",
+                email="jane@example.com",
+                mobile="+46701234567",
+                order=1,
+                role="Customer",
+                channel="email",
+                otp_channel="sms",
+            ),
+            Recipient(
+                key="p2",
+                name="Bob Roe",
+                email="",
+                mobile="+33612345678",
+                order=2,
+                role="Cosigner",
+                channel="sms",
+                otp_channel="none",
+            ),
+        ),
+    )
+    return Envelope(
+        reference=reference,
+        name="Quotation SO001",
+        pdf=PDF,
+        filename="SO001.pdf",
+        recipients=recipients,
+        fields=fields,
+        expires_at=kwargs.pop("expires_at", None),
+        message=kwargs.pop("message", ""),
+    )
 
 
 @pytest.fixture
@@ -40,16 +66,26 @@ def fake():
 
 @pytest.fixture
 def client(fake):
-    return GetAcceptClient({"api_token": TOKEN}, base_url=fake.base_url,
-                           session=make_session(allow_loopback=True, backoff=0.01),
-                           timeout=(2, 2), token_cache=TokenCache())
+    return GetAcceptClient(
+        {"api_token": TOKEN},
+        base_url=fake.base_url,
+        session=make_session(allow_loopback=True, backoff=0.01),
+        timeout=(2, 2),
+        token_cache=TokenCache(),
+    )
 
 
 def test_features_and_default_url():
     client = GetAcceptClient({"api_token": "x"})
     assert client.base_url == "https://api.getaccept.com/v1"
-    assert client.features == {"sms", "otp", "signing_order", "webhook", "status_polling",
-                               "reminder_api"}
+    assert client.features == {
+        "sms",
+        "otp",
+        "signing_order",
+        "webhook",
+        "status_polling",
+        "reminder_api",
+    }
     assert "x" not in repr(client)
 
 
@@ -69,24 +105,31 @@ def test_send_without_fields_is_one_call(fake, client):
     assert document["flags"]["is_automatic_sending"] is True
     assert document["flags"]["is_sms_sending"] is True
     jane, bob = document["recipients"]
-    assert (jane["email"], jane["mobile"], jane["order_num"]) == ("jane@example.com",
-                                                                  "+46701234567", 1)
+    assert (jane["email"], jane["mobile"], jane["order_num"]) == (
+        "jane@example.com",
+        "+46701234567",
+        1,
+    )
     assert jane["verify_sms"] and jane["verify_sms_sign"]
     assert (bob["email"], bob["mobile"], bob["order_num"]) == ("", "+33612345678", 2)
     assert not bob["verify_sms"]
     assert created.recipient_ids == {"p1": jane["id"], "p2": bob["id"]}
     assert created.status.status == "sent"
-    assert [(r.key, r.status) for r in created.status.recipients] == [("p1", "sent"),
-                                                                     ("p2", "waiting")]
+    assert [(r.key, r.status) for r in created.status.recipients] == [
+        ("p1", "sent"),
+        ("p2", "waiting"),
+    ]
     body = fake.requests[-1].json
     assert base64.b64decode(body["file_content"]) == PDF
     assert body["is_signing"] is True
 
 
 def test_send_with_fields_places_them_in_points_then_sends(fake, client):
-    fields = (FieldPlacement("p1", 1, 72.0, 700.5, 222.0, 740.0, "signature", True),
-              FieldPlacement("p2", 2, 300, 100, 400, 120, "date", False),
-              FieldPlacement("p2", 2, 300, 150, 310, 160, "checkbox", True))
+    fields = (
+        FieldPlacement("p1", 1, 72.0, 700.5, 222.0, 740.0, "signature", True),
+        FieldPlacement("p2", 2, 300, 100, 400, 120, "date", False),
+        FieldPlacement("p2", 2, 300, 150, 310, 160, "checkbox", True),
+    )
     created = client.create_envelope(envelope(fields=fields))
     assert fake.call_count("POST", "/fields") == 3
     assert fake.call_count("POST", "/send") == 1
@@ -94,17 +137,27 @@ def test_send_with_fields_places_them_in_points_then_sends(fake, client):
     assert document["status"] == "sent"
     first, second, third = document["fields"]
     assert first["recipient_id"] == created.recipient_ids["p1"]
-    assert (first["page_num"], first["field_left"], first["field_top"], first["field_width"],
-            first["field_height"], first["field_type"], first["is_required"]) == (
-        1, 72.0, 700.5, 150.0, 39.5, "signature", True)
+    assert (
+        first["page_num"],
+        first["field_left"],
+        first["field_top"],
+        first["field_width"],
+        first["field_height"],
+        first["field_type"],
+        first["is_required"],
+    ) == (1, 72.0, 700.5, 150.0, 39.5, "signature", True)
     assert (second["field_type"], second["is_required"], second["page_num"]) == ("text", False, 2)
     assert third["field_type"] == "check"
     assert created.status.status == "sent"
 
 
 def test_failed_field_step_deletes_the_draft(fake, client):
-    fake.fail_next(1, status=400, path="/fields",
-                   body={"status": 400, "error": "Invalid data", "description": "bad field"})
+    fake.fail_next(
+        1,
+        status=400,
+        path="/fields",
+        body={"status": 400, "error": "Invalid data", "description": "bad field"},
+    )
     with pytest.raises(ProviderRejected):
         client.create_envelope(envelope(fields=(FieldPlacement("p1", 1, 1, 1, 50, 20),)))
     assert fake.documents == {}
@@ -113,8 +166,12 @@ def test_failed_field_step_deletes_the_draft(fake, client):
 
 def test_timed_out_create_is_found_again_with_check_existing(fake, client):
     fake.delay_next(1, seconds=1.0, method="POST", path="/documents")
-    slow = GetAcceptClient({"api_token": TOKEN}, base_url=fake.base_url,
-                           session=make_session(allow_loopback=True), timeout=(1, 0.3))
+    slow = GetAcceptClient(
+        {"api_token": TOKEN},
+        base_url=fake.base_url,
+        session=make_session(allow_loopback=True),
+        timeout=(1, 0.3),
+    )
     with pytest.raises(ProviderUnavailable) as info:
         slow.create_envelope(envelope())
     assert info.value.code == "provider_timeout"
@@ -133,9 +190,13 @@ def test_check_existing_replaces_a_stray_draft(fake, client):
     with pytest.raises(ProviderUnavailable):
         client.create_envelope(envelope(fields=(FieldPlacement("p1", 1, 1, 1, 50, 20),)))
     # the draft was deleted already; simulate one left behind by a crash
-    fake._new_document(name="x", external_id="SO001-1", pdf=PDF,
-                       recipients=[{"fullname": "J", "email": "jane@example.com"}],
-                       expiration=None)
+    fake._new_document(
+        name="x",
+        external_id="SO001-1",
+        pdf=PDF,
+        recipients=[{"fullname": "J", "email": "jane@example.com"}],
+        expiration=None,
+    )
     created = client.create_envelope(envelope(), check_existing=True)
     assert [d["status"] for d in fake.documents.values()] == ["sent"]
     assert created.provider_reference in fake.documents
@@ -147,11 +208,20 @@ def test_check_existing_creates_when_nothing_found(fake, client):
     assert created.provider_reference in fake.documents
 
 
-@pytest.mark.parametrize("raw,expected", [
-    ("draft", "draft"), ("sent", "sent"), ("viewed", "viewed"), ("reviewed", "viewed"),
-    ("signed", "signed"), ("rejected", "rejected"), ("recalled", "cancelled"),
-    ("expired", "expired"), ("something_new", "sent"),
-])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("draft", "draft"),
+        ("sent", "sent"),
+        ("viewed", "viewed"),
+        ("reviewed", "viewed"),
+        ("signed", "signed"),
+        ("rejected", "rejected"),
+        ("recalled", "cancelled"),
+        ("expired", "expired"),
+        ("something_new", "sent"),
+    ],
+)
 def test_document_status_mapping(fake, client, raw, expected):
     created = client.create_envelope(envelope())
     fake.set_status(created.provider_reference, raw)
@@ -160,11 +230,20 @@ def test_document_status_mapping(fake, client, raw, expected):
     assert status.provider_reference == created.provider_reference
 
 
-@pytest.mark.parametrize("raw,expected", [
-    ("draft", "waiting"), ("sent", "sent"), ("viewed", "viewed"), ("reviewed", "viewed"),
-    ("signed", "signed"), ("rejected", "rejected"), ("expired", "expired"),
-    ("recalled", "expired"), ("", "waiting"),
-])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("draft", "waiting"),
+        ("sent", "sent"),
+        ("viewed", "viewed"),
+        ("reviewed", "viewed"),
+        ("signed", "signed"),
+        ("rejected", "rejected"),
+        ("expired", "expired"),
+        ("recalled", "expired"),
+        ("", "waiting"),
+    ],
+)
 def test_recipient_status_mapping(fake, client, raw, expected):
     created = client.create_envelope(envelope())
     fake.set_recipient_status(created.provider_reference, created.recipient_ids["p2"], raw)
@@ -182,13 +261,13 @@ def test_signed_status_has_times(fake, client):
     assert all(r.status == "signed" and r.at for r in status.recipients)
 
 
-def test_a_document_answer_without_recipients_gets_them_with_their_signing_times(fake,
-                                                                                 client):
+def test_a_document_answer_without_recipients_gets_them_with_their_signing_times(fake, client):
     created = client.create_envelope(envelope())
     signed_at = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=3)
     fake.clock = lambda: signed_at
-    fake.set_status(created.provider_reference, "signed",
-                    recipients={created.recipient_ids["p2"]: "viewed"})
+    fake.set_status(
+        created.provider_reference, "signed", recipients={created.recipient_ids["p2"]: "viewed"}
+    )
     fake.clock = lambda: datetime.now(timezone.utc)
     fake.omit_recipients = True
     fake.reset_calls()
@@ -198,8 +277,9 @@ def test_a_document_answer_without_recipients_gets_them_with_their_signing_times
     assert by_key[created.recipient_ids["p1"]].status == "signed"
     assert by_key[created.recipient_ids["p1"]].at == signed_at
     assert by_key[created.recipient_ids["p2"]].status == "viewed"
-    assert {r.provider_id: r.status for r in client.get_recipients(
-        created.provider_reference)} == {r.provider_id: r.status for r in status.recipients}
+    assert {r.provider_id: r.status for r in client.get_recipients(created.provider_reference)} == {
+        r.provider_id: r.status for r in status.recipients
+    }
 
 
 def test_expired_document_expires_pending_recipients(fake, client):
@@ -296,8 +376,9 @@ def test_malformed_json(fake, client):
 
 
 def test_wrong_api_token(fake):
-    client = GetAcceptClient({"api_token": "wrong"}, base_url=fake.base_url,
-                             session=make_session(allow_loopback=True))
+    client = GetAcceptClient(
+        {"api_token": "wrong"}, base_url=fake.base_url, session=make_session(allow_loopback=True)
+    )
     with pytest.raises(ProviderAuthError):
         client.test_connection()
 
@@ -311,8 +392,12 @@ def test_password_login_token_is_cached_and_renewed(fake):
     cache = TokenCache()
 
     def make():
-        return GetAcceptClient({"email": EMAIL, "password": PASSWORD}, base_url=fake.base_url,
-                               session=make_session(allow_loopback=True), token_cache=cache)
+        return GetAcceptClient(
+            {"email": EMAIL, "password": PASSWORD},
+            base_url=fake.base_url,
+            session=make_session(allow_loopback=True),
+            token_cache=cache,
+        )
 
     make().test_connection()
     make().test_connection()
@@ -326,9 +411,13 @@ def test_password_login_token_is_cached_and_renewed(fake):
 def test_password_login_expiry_uses_the_clock(fake):
     now = [datetime(2030, 1, 1, tzinfo=timezone.utc)]
     fake.clock = lambda: now[0]
-    client = GetAcceptClient({"email": EMAIL, "password": PASSWORD}, base_url=fake.base_url,
-                             session=make_session(allow_loopback=True), token_cache=TokenCache(),
-                             clock=lambda: now[0])
+    client = GetAcceptClient(
+        {"email": EMAIL, "password": PASSWORD},
+        base_url=fake.base_url,
+        session=make_session(allow_loopback=True),
+        token_cache=TokenCache(),
+        clock=lambda: now[0],
+    )
     client.test_connection()
     now[0] += timedelta(seconds=3000)
     client.test_connection()
@@ -339,8 +428,12 @@ def test_password_login_expiry_uses_the_clock(fake):
 
 
 def test_wrong_password(fake):
-    client = GetAcceptClient({"email": EMAIL, "password": "nope"}, base_url=fake.base_url,
-                             session=make_session(allow_loopback=True), token_cache=TokenCache())
+    client = GetAcceptClient(
+        {"email": EMAIL, "password": "nope"},
+        base_url=fake.base_url,
+        session=make_session(allow_loopback=True),
+        token_cache=TokenCache(),
+    )
     with pytest.raises(ProviderAuthError):
         client.test_connection()
 
@@ -375,19 +468,30 @@ def test_cancel_of_a_finished_document_is_a_no_op(fake, client):
 def test_reminder(fake, client):
     created = client.create_envelope(envelope())
     client.send_reminder(created.provider_reference, message="Please sign", channel="sms")
-    assert fake.reminders == [(created.provider_reference,
-                               {"type": "sms", "text": "Please sign", "not_signed": True})]
+    assert fake.reminders == [
+        (created.provider_reference, {"type": "sms", "text": "Please sign", "not_signed": True})
+    ]
 
 
 def test_invalid_envelopes_are_caller_bugs(client):
     with pytest.raises(ValueError):
-        client.create_envelope(envelope(recipients=(
-            Recipient(key="p1", name="X", email="x@example.com", channel="sms"),)))
+        client.create_envelope(
+            envelope(
+                recipients=(Recipient(key="p1", name="X", email="x@example.com", channel="sms"),)
+            )
+        )
     with pytest.raises(ValueError):
         client.create_envelope(envelope(fields=(FieldPlacement("ghost", 1, 0, 0, 10, 10),)))
     with pytest.raises(ValueError):
-        client.create_envelope(Envelope("r", "n", b"not pdf", "f.pdf", (
-            Recipient(key="p1", name="X", email="x@example.com"),)))
+        client.create_envelope(
+            Envelope(
+                "r",
+                "n",
+                b"not pdf",
+                "f.pdf",
+                (Recipient(key="p1", name="X", email="x@example.com"),),
+            )
+        )
 
 
 # --- webhooks ---------------------------------------------------------------------------
@@ -408,8 +512,13 @@ def test_webhook_token_checks(fake, client):
     assert event.provider_reference == created.provider_reference
     assert event.event == "document.signed"
     assert event.raw_status == "sent"
-    for params in ({}, {"token": ""}, {"token": "whk-secret-1234567891"}, None,
-                   {"token": secret[:-1]}):
+    for params in (
+        {},
+        {"token": ""},
+        {"token": "whk-secret-1234567891"},
+        None,
+        {"token": secret[:-1]},
+    ):
         with pytest.raises(WebhookRejected) as info:
             client.parse_webhook({}, body, [secret], params=params)
         assert info.value.code == "webhook_bad_signature"
@@ -419,16 +528,18 @@ def test_webhook_key_rotation(fake, client):
     created = client.create_envelope(envelope())
     body = fake.webhook_body(created.provider_reference)
     for token in ("old-secret", "new-secret"):
-        event = client.parse_webhook({}, body, ["old-secret", "new-secret"],
-                                     params={"token": token})
+        event = client.parse_webhook(
+            {}, body, ["old-secret", "new-secret"], params={"token": token}
+        )
         assert event.provider_reference == created.provider_reference
 
 
 def test_webhook_duplicates_share_an_event_id(fake, client):
     created = client.create_envelope(envelope())
     signed = fake.webhook_body(created.provider_reference, "document.signed")
-    viewed = fake.webhook_body(created.provider_reference, "document.viewed",
-                               recipient_id=created.recipient_ids["p1"])
+    viewed = fake.webhook_body(
+        created.provider_reference, "document.viewed", recipient_id=created.recipient_ids["p1"]
+    )
     params = {"token": "s"}
     first = client.parse_webhook({}, signed, ["s"], params=params)
     again = client.parse_webhook({}, signed, ["s"], params=params)
@@ -447,8 +558,12 @@ def test_malformed_webhook(client, body):
 # --- logging ----------------------------------------------------------------------------
 def test_credentials_never_logged(fake, caplog):
     caplog.set_level(logging.DEBUG)
-    client = GetAcceptClient({"email": EMAIL, "password": PASSWORD}, base_url=fake.base_url,
-                             session=make_session(allow_loopback=True), token_cache=TokenCache())
+    client = GetAcceptClient(
+        {"email": EMAIL, "password": PASSWORD},
+        base_url=fake.base_url,
+        session=make_session(allow_loopback=True),
+        token_cache=TokenCache(),
+    )
     created = client.create_envelope(envelope(fields=(FieldPlacement("p1", 1, 1, 1, 50, 20),)))
     client.get_status(created.provider_reference)
     client.send_reminder(created.provider_reference, message="x")
@@ -466,8 +581,9 @@ def test_credentials_never_logged(fake, caplog):
 
 def test_webhook_only_hints_at_a_change(fake, client):
     # GetAccept signs nothing: its status is always fetched through the API.
-    body = json.dumps({"event": "document.signed", "document": {"id": "d-1",
-                                                              "status": "signed"}}).encode()
+    body = json.dumps(
+        {"event": "document.signed", "document": {"id": "d-1", "status": "signed"}}
+    ).encode()
     event = client.parse_webhook({}, body, ["s"], params={"token": "s"})
     assert event.raw_status == "signed"
     assert client.webhook_status(event) is None

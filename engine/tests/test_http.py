@@ -23,15 +23,24 @@ class EchoServer(FakeServer):
         self.add_route("DELETE", "/ok", lambda r: FakeResponse(204))
         self.add_route("GET", "/status/{code}", self._status)
         self.add_route("GET", "/big", lambda r: FakeResponse(200, b"x" * 5000))
-        self.add_route("GET", "/redirect", lambda r: FakeResponse(
-            302, b"", {"Location": "http://127.0.0.1:1/elsewhere"}))
+        self.add_route(
+            "GET",
+            "/redirect",
+            lambda r: FakeResponse(302, b"", {"Location": "http://127.0.0.1:1/elsewhere"}),
+        )
         self.add_route("GET", "/text", lambda r: FakeResponse(200, b"plain", {}))
 
     @staticmethod
     def _status(request):
         code = int(request.match["code"])
-        return json_response({"error": "bad", "message": "Invalid email jane.doe@example.com",
-                              "errorCode": "INVALID_EMAIL"}, code)
+        return json_response(
+            {
+                "error": "bad",
+                "message": "Invalid email jane.doe@example.com",
+                "errorCode": "INVALID_EMAIL",
+            },
+            code,
+        )
 
 
 @pytest.fixture
@@ -232,25 +241,29 @@ def test_forced_options_cannot_be_overridden(server, session, monkeypatch):
         return original(self, method, target, **kwargs)
 
     monkeypatch.setattr(requests.Session, "request", spy)
-    http.request(session, "GET", url(server, "/ok"), verify=False, allow_redirects=True,
-                 timeout=None)
+    http.request(
+        session, "GET", url(server, "/ok"), verify=False, allow_redirects=True, timeout=None
+    )
     assert seen["verify"] is True
     assert seen["allow_redirects"] is False
     assert seen["timeout"] == http.DEFAULT_TIMEOUT
 
 
-@pytest.mark.parametrize("target", [
-    "http://example.com/api",
-    "ftp://example.com/api",
-    "https://user:pw@example.com/api",
-    "https://10.0.0.1/api",
-    "https://192.168.1.10/api",
-    "https://169.254.169.254/latest",
-    "https://[::ffff:10.0.0.1]/api",
-    "http://127.0.0.1:8069/api",
-    "https://localhost/api",
-    "not a url",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://example.com/api",
+        "ftp://example.com/api",
+        "https://user:pw@example.com/api",
+        "https://10.0.0.1/api",
+        "https://192.168.1.10/api",
+        "https://169.254.169.254/latest",
+        "https://[::ffff:10.0.0.1]/api",
+        "http://127.0.0.1:8069/api",
+        "https://localhost/api",
+        "not a url",
+    ],
+)
 def test_unsafe_urls_are_refused(target):
     session = http.make_session()
     with pytest.raises(UnsafeUrl):
@@ -303,19 +316,33 @@ def test_parse_retry_after():
 
 def test_mask_secrets():
     data = {
-        "api_token": "tok-123", "Authorization": "Bearer abc", "password": "pw",
-        "client_secret": "s", "private_key": "-----BEGIN", "assertion": "a.b.c",
-        "mobile": "+46701234567", "phoneNumber": {"countryCode": "46", "number": "701234567"},
-        "email": "jane.doe@example.com", "file_content": "QUJD" * 100,
-        "recipients": [{"fullname": "Jane", "email": "jane.doe@example.com",
-                        "verify_sms": True}],
+        "api_token": "tok-123",
+        "Authorization": "Bearer abc",
+        "password": "pw",
+        "client_secret": "s",
+        "private_key": "-----BEGIN",
+        "assertion": "a.b.c",
+        "mobile": "+46701234567",
+        "phoneNumber": {"countryCode": "46", "number": "701234567"},
+        "email": "jane.doe@example.com",
+        "file_content": "QUJD" * 100,
+        "recipients": [{"fullname": "Jane", "email": "jane.doe@example.com", "verify_sms": True}],
         "smsAuthentication": {"senderProvidedNumbers": ["+46701234567"]},
-        "name": "Quote", "order_num": 1,
+        "name": "Quote",
+        "order_num": 1,
     }
     masked = http.mask_secrets(data)
     text = repr(masked)
-    for secret in ("tok-123", "abc", "'pw'", "a.b.c", "BEGIN", "701234567", "jane.doe@",
-                   "QUJDQUJD"):
+    for secret in (
+        "tok-123",
+        "abc",
+        "'pw'",
+        "a.b.c",
+        "BEGIN",
+        "701234567",
+        "jane.doe@",
+        "QUJDQUJD",
+    ):
         assert secret not in text, secret
     assert masked["name"] == "Quote" and masked["order_num"] == 1
     assert masked["mobile"].endswith("4567")
@@ -334,8 +361,10 @@ def test_masking_filter(caplog):
 
 
 def test_scrub_text():
-    text = http.scrub_text("call +46 70 123 45 67 or mail bob@example.org token "
-                           "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJhYmMifQ.c2lnbmF0dXJl" + "x" * 50)
+    text = http.scrub_text(
+        "call +46 70 123 45 67 or mail bob@example.org token "
+        "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJhYmMifQ.c2lnbmF0dXJl" + "x" * 50
+    )
     assert "123 45" not in text and "bob@example.org" not in text and "eyJhbGci" not in text
     assert len(http.scrub_text("y " * 500)) <= http.ERROR_MESSAGE_MAX
 

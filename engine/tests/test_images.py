@@ -36,7 +36,9 @@ def png_header_only(width, height):
     """A PNG whose IHDR claims width x height, with a tiny (wrong) pixel stream."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     return (
-        images.PNG_MAGIC + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        images.PNG_MAGIC
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
         + chunk(b"IEND", b"")
     )
 
@@ -62,8 +64,10 @@ def opened(data):
     return image
 
 
-SVG = '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="200" height="80">' \
-      '<path d="M0 0L200 80"/></svg>'
+SVG = (
+    '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="200" height="80">'
+    '<path d="M0 0L200 80"/></svg>'
+)
 
 
 # --- accepted -----------------------------------------------------------------------------
@@ -108,9 +112,9 @@ def test_jpeg_is_accepted_raw_and_as_data_url_and_returned_as_png():
 
 def test_declared_type_is_not_trusted():
     # a PNG declared as JPEG is still a PNG; a GIF declared as PNG is still refused
-    assert opened(check_signature_image(
-        "data:image/jpeg;base64," + base64.b64encode(png_bytes()).decode()
-    )).size == (300, 100)
+    assert opened(
+        check_signature_image("data:image/jpeg;base64," + base64.b64encode(png_bytes()).decode())
+    ).size == (300, 100)
     gif = io.BytesIO()
     Image.new("P", (100, 40)).save(gif, format="GIF")
     assert refused("data:image/png;base64," + base64.b64encode(gif.getvalue()).decode()) == (
@@ -207,8 +211,16 @@ def test_dimensions_are_checked_from_the_header_before_decoding(monkeypatch):
         raise AssertionError("pixels must not be decoded")
 
     monkeypatch.setattr(images.Image, "open", no_decoding)
-    for width, height in [(20000, 20000), (5000, 100), (100, 5000), (4000, 4001), (10, 10),
-                          (15, 100), (100, 7), (0, 0)]:
+    for width, height in [
+        (20000, 20000),
+        (5000, 100),
+        (100, 5000),
+        (4000, 4001),
+        (10, 10),
+        (15, 100),
+        (100, 7),
+        (0, 0),
+    ]:
         data = png_header_only(width, height)
         assert refused(data) == "image_dimensions", (width, height)
         assert refused(base64.b64encode(data).decode()) == "image_dimensions"

@@ -48,9 +48,18 @@ def test_entry_points_hold_the_mupdf_lock(monkeypatch):
         lambda: pdf_stamp.stamp_document(data, []),
         lambda: completion_certificate.render_completion_certificate(
             completion_certificate.CompletionData(
-                reference="R", title="T", company="C", original_sha256="0" * 64,
-                original_pages=1, created_at="", completed_at="", timezone="UTC",
-                participants=(), events=())),
+                reference="R",
+                title="T",
+                company="C",
+                original_sha256="0" * 64,
+                original_pages=1,
+                created_at="",
+                completed_at="",
+                timezone="UTC",
+                participants=(),
+                events=(),
+            )
+        ),
     ]
     for call in calls:
         before = len(seen)

@@ -16,8 +16,16 @@ def test_codes_are_six_digits_from_the_given_source():
 
 @pytest.mark.parametrize(
     "typed,expected",
-    [("123456", "123456"), (" 123 456 ", "123456"), ("123-456", "123456"),
-     ("12345", ""), ("1234567", ""), ("12a456", ""), ("١٢٣٤٥٦", ""), (None, "")],
+    [
+        ("123456", "123456"),
+        (" 123 456 ", "123456"),
+        ("123-456", "123456"),
+        ("12345", ""),
+        ("1234567", ""),
+        ("12a456", ""),
+        ("١٢٣٤٥٦", ""),
+        (None, ""),
+    ],
 )
 def test_normalize_code(typed, expected):
     assert otp.normalize_code(typed) == expected

@@ -69,8 +69,10 @@ def assert_valid(result, level):
 def test_seal_without_non_repudiation_is_not_trusted(ca, pdf):
     leaf = ca.issue("No nonRepudiation", issuer=ca.intermediate, key_usage=("digital_signature",))
     forced = seal_identity.SealIdentity(  # bypassing load_seal_identity on purpose
-        certificate=leaf.cert_der, chain=(ca.intermediate.cert_der, ca.root.cert_der),
-        private_key=leaf.key_der)
+        certificate=leaf.cert_der,
+        chain=(ca.intermediate.cert_der, ca.root.cert_der),
+        private_key=leaf.key_der,
+    )
     sealed = pades.seal_pdf(pdf, forced)
     result = verify(sealed.pdf, ca)
     assert result.status == "untrusted"
@@ -80,13 +82,14 @@ def test_seal_without_non_repudiation_is_not_trusted(ca, pdf):
 
 # --- sealing levels -------------------------------------------------------------------
 def test_b_b_seal_is_incremental_and_valid(ca, identity, pdf):
-    sealed = pades.seal_pdf(pdf, identity, reason="Signed", location="Paris",
-                            contact="seal@example.com")
+    sealed = pades.seal_pdf(
+        pdf, identity, reason="Signed", location="Paris", contact="seal@example.com"
+    )
     assert sealed.level == "B-B" and sealed.timestamp_time is None
     assert sealed.pdf.startswith(pdf) and len(sealed.pdf) > len(pdf)
     assert sealed.sha256 == hashlib.sha256(sealed.pdf).hexdigest()
     assert sealed.signed_revision_sha256 == sealed.sha256
-    assert b"/ETSI.CAdES.detached" in sealed.pdf[len(pdf):]
+    assert b"/ETSI.CAdES.detached" in sealed.pdf[len(pdf) :]
     result = verify(sealed.pdf, ca)
     assert_valid(result, "B-B")
     assert result.coverage == "ENTIRE_FILE" and result.modification_level == "NONE"
@@ -126,18 +129,23 @@ def test_b_t_with_basic_auth(ca, identity, pdf):
         assert sealed.level == "B-T"
         assert tsa.last_headers["Authorization"].startswith("Basic ")
         with pytest.raises(TimestampUnavailable) as err:
-            pades.seal_pdf(pdf, identity, level="B-T",
-                           timestamp=tsa.server(with_credentials=False))
+            pades.seal_pdf(pdf, identity, level="B-T", timestamp=tsa.server(with_credentials=False))
         assert err.value.params["reason"] == "http_401"
 
 
 def test_b_lt_validates_offline(ca, identity, pdf, tsa, material):
-    sealed = pades.seal_pdf(pdf, identity, level="B-LT", timestamp=tsa.server(),
-                            validation_material=material, allow_fetching=False)
+    sealed = pades.seal_pdf(
+        pdf,
+        identity,
+        level="B-LT",
+        timestamp=tsa.server(),
+        validation_material=material,
+        allow_fetching=False,
+    )
     assert sealed.level == "B-LT"
     assert sealed.pdf.startswith(pdf)
     assert sealed.signed_revision_sha256 != sealed.sha256  # a DSS revision follows
-    assert b"/DSS" in sealed.pdf[len(pdf):]
+    assert b"/DSS" in sealed.pdf[len(pdf) :]
     result = verify(sealed.pdf, ca, allow_fetching=False)
     assert_valid(result, "B-LT")
     assert result.coverage == "ENTIRE_REVISION" and result.modification_level == "LTA_UPDATES"
@@ -148,15 +156,17 @@ def test_b_lt_validates_offline(ca, identity, pdf, tsa, material):
 
 def test_b_lt_material_as_flat_der_list(ca, identity, pdf, tsa, material):
     flat = [*material.ocsps, *material.certs, *material.crls]
-    sealed = pades.seal_pdf(pdf, identity, level="B-LT", timestamp=tsa.server(),
-                            validation_material=flat)
+    sealed = pades.seal_pdf(
+        pdf, identity, level="B-LT", timestamp=tsa.server(), validation_material=flat
+    )
     assert sealed.level == "B-LT"
     assert_valid(verify(sealed.pdf, ca, validation_material=flat), "B-LT")
 
 
 def test_b_lta_validates_offline(ca, identity, pdf, tsa, material):
-    sealed = pades.seal_pdf(pdf, identity, level="B-LTA", timestamp=tsa.server(),
-                            validation_material=material)
+    sealed = pades.seal_pdf(
+        pdf, identity, level="B-LTA", timestamp=tsa.server(), validation_material=material
+    )
     assert sealed.level == "B-LTA"
     assert sealed.pdf.startswith(pdf)
     assert b"/DocTimeStamp" in sealed.pdf and b"/ETSI.RFC3161" in sealed.pdf
@@ -171,14 +181,18 @@ def test_long_term_levels_survive_expiry(ca, identity, pdf, tsa, material):
     B-T is trusted as of its timestamp, B-LT/B-LTA through their embedded validation data;
     fresh revocation data from the caller works too."""
     later = datetime.now(timezone.utc) + timedelta(days=3 * 365)
-    fresh = x509.ValidationMaterial(crls=(
-        ca.crl(ca.root, this_update=later - timedelta(hours=1)),
-        ca.crl(ca.intermediate, this_update=later - timedelta(hours=1))))
+    fresh = x509.ValidationMaterial(
+        crls=(
+            ca.crl(ca.root, this_update=later - timedelta(hours=1)),
+            ca.crl(ca.intermediate, this_update=later - timedelta(hours=1)),
+        )
+    )
     sealed_bb = pades.seal_pdf(pdf, identity)
     assert verify(sealed_bb.pdf, ca, now=later).status == "untrusted"
     for level in ("B-T", "B-LT", "B-LTA"):
-        sealed = pades.seal_pdf(pdf, identity, level=level, timestamp=tsa.server(),
-                                validation_material=material)
+        sealed = pades.seal_pdf(
+            pdf, identity, level=level, timestamp=tsa.server(), validation_material=material
+        )
         for extra in (None, fresh):
             result = verify(sealed.pdf, ca, now=later, validation_material=extra)
             assert result.status == "valid", (level, result)
@@ -191,16 +205,22 @@ def test_revoked_seal_certificate(ca, identity, pdf, tsa, material):
     result = verify(sealed.pdf, ca, validation_material=[crl])
     assert result.status == "untrusted" and result.intact
     with pytest.raises(CertificateInvalid) as err:
-        pades.seal_pdf(pdf, identity, level="B-LT", timestamp=tsa.server(),
-                       validation_material=x509.ValidationMaterial(
-                           certs=material.certs, crls=(material.crls[0], crl)))
+        pades.seal_pdf(
+            pdf,
+            identity,
+            level="B-LT",
+            timestamp=tsa.server(),
+            validation_material=x509.ValidationMaterial(
+                certs=material.certs, crls=(material.crls[0], crl)
+            ),
+        )
     assert err.value.code == "cert_revoked"
 
 
 def test_b_lt_without_revocation_data_falls_back_to_b_t(ca, identity, pdf, tsa):
     sealed = pades.seal_pdf(pdf, identity, level="B-LT", timestamp=tsa.server())
     assert sealed.level == "B-T"
-    assert b"/DSS" not in sealed.pdf[len(pdf):]
+    assert b"/DSS" not in sealed.pdf[len(pdf) :]
     assert_valid(verify(sealed.pdf, ca), "B-T")
     sealed = pades.seal_pdf(pdf, identity, level="B-LTA", timestamp=tsa.server())
     assert sealed.level == "B-T"
@@ -210,29 +230,37 @@ def test_b_lt_without_revocation_data_falls_back_to_b_t(ca, identity, pdf, tsa):
     assert not err.value.retryable
 
 
-@pytest.mark.parametrize("keep", [
-    {"crls": slice(0, 1), "ocsps": slice(0, 0)},  # nothing for the seal certificate
-    {"crls": slice(0, 1), "ocsps": slice(0, 1)},  # the seal is covered, the TSA is not
-    {"crls": slice(1, 2), "ocsps": slice(0, 2)},  # nothing for the intermediate CA
-])
+@pytest.mark.parametrize(
+    "keep",
+    [
+        {"crls": slice(0, 1), "ocsps": slice(0, 0)},  # nothing for the seal certificate
+        {"crls": slice(0, 1), "ocsps": slice(0, 1)},  # the seal is covered, the TSA is not
+        {"crls": slice(1, 2), "ocsps": slice(0, 2)},  # nothing for the intermediate CA
+    ],
+)
 def test_b_lt_needs_revocation_data_for_both_chains(ca, identity, pdf, tsa, material, keep):
-    partial = x509.ValidationMaterial(certs=material.certs, crls=material.crls[keep["crls"]],
-                                      ocsps=material.ocsps[keep["ocsps"]])
-    sealed = pades.seal_pdf(pdf, identity, level="B-LT", timestamp=tsa.server(),
-                            validation_material=partial)
+    partial = x509.ValidationMaterial(
+        certs=material.certs, crls=material.crls[keep["crls"]], ocsps=material.ocsps[keep["ocsps"]]
+    )
+    sealed = pades.seal_pdf(
+        pdf, identity, level="B-LT", timestamp=tsa.server(), validation_material=partial
+    )
     assert sealed.level == "B-T"
     assert_valid(verify(sealed.pdf, ca), "B-T")
 
 
 def test_self_signed_identity_reaches_b_lt(ca, pdf, tsa, material):
-    p12 = seal_identity.generate_self_signed_pkcs12("Company seal", "ACME", password=b"pw",
-                                                    key_type="ec256")
+    p12 = seal_identity.generate_self_signed_pkcs12(
+        "Company seal", "ACME", password=b"pw", key_type="ec256"
+    )
     identity = seal_identity.load_seal_identity(p12, b"pw")
-    sealed = pades.seal_pdf(pdf, identity, level="B-LT", timestamp=tsa.server(),
-                            validation_material=material)
+    sealed = pades.seal_pdf(
+        pdf, identity, level="B-LT", timestamp=tsa.server(), validation_material=material
+    )
     assert sealed.level == "B-LT"  # the only revocation data needed is the TSA's
-    result = pades_verify.verify_pdf(sealed.pdf,
-                                     trust_roots=[identity.certificate, ca.root.cert_der])
+    result = pades_verify.verify_pdf(
+        sealed.pdf, trust_roots=[identity.certificate, ca.root.cert_der]
+    )
     assert_valid(result, "B-LT")
     assert result.self_signed
 
@@ -256,13 +284,16 @@ def test_seal_from_inside_an_event_loop(ca, identity, pdf):
 
 
 # --- timestamp server failures ----------------------------------------------------------
-@pytest.mark.parametrize("mode,reason", [
-    ("unavailable", "http_503"),
-    ("garbage", "bad_response"),
-    ("reject", "rejected"),
-    ("wrong_imprint", "bad_response"),
-    ("wrong_content_type", "bad_response"),
-])
+@pytest.mark.parametrize(
+    "mode,reason",
+    [
+        ("unavailable", "http_503"),
+        ("garbage", "bad_response"),
+        ("reject", "rejected"),
+        ("wrong_imprint", "bad_response"),
+        ("wrong_content_type", "bad_response"),
+    ],
+)
 def test_tsa_failures_raise_then_recover(identity, pdf, tsa, mode, reason):
     tsa.set_mode(mode)
     with pytest.raises(TimestampUnavailable) as err:
@@ -302,8 +333,9 @@ def test_tsa_failure_during_long_term_sealing(identity, pdf, tsa, material):
     tsa.set_mode("unavailable")
     for level in ("B-LT", "B-LTA"):
         with pytest.raises(TimestampUnavailable):
-            pades.seal_pdf(pdf, identity, level=level, timestamp=tsa.server(),
-                           validation_material=material)
+            pades.seal_pdf(
+                pdf, identity, level=level, timestamp=tsa.server(), validation_material=material
+            )
 
 
 def test_tsa_url_goes_through_the_ssrf_guard(identity, pdf, tsa):
@@ -338,23 +370,30 @@ def test_consecutive_seals_get_distinct_fields(ca, identity, pdf):
 
     reader = PdfFileReader(io.BytesIO(second.pdf))
     assert [s.field_name for s in reader.embedded_signatures] == [
-        "DigitalSignSeal", "DigitalSignSeal_2"]
+        "DigitalSignSeal",
+        "DigitalSignSeal_2",
+    ]
     result = verify(second.pdf, ca)
     assert result.status == "valid" and result.signature_count == 2
     assert first.sha256 in result.revision_sha256s
 
 
-@pytest.mark.parametrize("big_token,expected_tokens", [
-    (2, 4),  # the signature timestamp (after the size probe) is oversized: redone
-    (3, 4),  # the document timestamp is oversized: redone
-])
-def test_oversized_tokens_during_b_lta(ca, identity, pdf, tsa, material, big_token,
-                                       expected_tokens):
+@pytest.mark.parametrize(
+    "big_token,expected_tokens",
+    [
+        (2, 4),  # the signature timestamp (after the size probe) is oversized: redone
+        (3, 4),  # the document timestamp is oversized: redone
+    ],
+)
+def test_oversized_tokens_during_b_lta(
+    ca, identity, pdf, tsa, material, big_token, expected_tokens
+):
     # B-LTA asks for: 1 a probe token (TSA chain), 2 the signature timestamp, 3 the document
     # timestamp
     tsa.pad_fn = lambda n: 60_000 if n == big_token else 0
-    sealed = pades.seal_pdf(pdf, identity, level="B-LTA", timestamp=tsa.server(),
-                            validation_material=material)
+    sealed = pades.seal_pdf(
+        pdf, identity, level="B-LTA", timestamp=tsa.server(), validation_material=material
+    )
     assert sealed.level == "B-LTA"
     assert tsa.tokens_issued == expected_tokens
     assert_valid(verify(sealed.pdf, ca), "B-LTA")
@@ -390,8 +429,9 @@ def test_incremental_content_change_is_detected(ca, identity, pdf):
 
 @pytest.mark.parametrize("level", ["B-B", "B-LT"])
 def test_appended_bytes_are_reported(ca, identity, pdf, tsa, material, level):
-    sealed = pades.seal_pdf(pdf, identity, level=level, timestamp=tsa.server(),
-                            validation_material=material)
+    sealed = pades.seal_pdf(
+        pdf, identity, level=level, timestamp=tsa.server(), validation_material=material
+    )
     result = verify(sealed.pdf + b"\n%junk\n", ca)
     assert result.status == "bytes_appended"
     assert result.intact and result.valid and result.trusted
@@ -401,8 +441,9 @@ def test_appended_bytes_are_reported(ca, identity, pdf, tsa, material, level):
 
 
 def test_untrusted_root(identity, pdf):
-    result = pades_verify.verify_pdf(pades.seal_pdf(pdf, identity).pdf,
-                                     trust_roots=[pki.Pki().root.cert_der])
+    result = pades_verify.verify_pdf(
+        pades.seal_pdf(pdf, identity).pdf, trust_roots=[pki.Pki().root.cert_der]
+    )
     assert result.status == "untrusted" and result.intact and not result.trusted
     result = pades_verify.verify_pdf(pades.seal_pdf(pdf, identity).pdf, trust_roots=[b"junk"])
     assert result.status == "untrusted"
@@ -424,7 +465,9 @@ def test_unsigned_pdf_has_no_signature(ca):
     assert result.status == "no_signature" and result.signature_count == 0
 
 
-@pytest.mark.parametrize("blob", [b"", b"garbage", b"%PDF-1.7\n1 0 obj\n<<>>\n", b"\x00" * 64, None])
+@pytest.mark.parametrize(
+    "blob", [b"", b"garbage", b"%PDF-1.7\n1 0 obj\n<<>>\n", b"\x00" * 64, None]
+)
 def test_garbage_is_damaged(ca, blob):
     assert verify(blob, ca).status == "damaged"
 
@@ -437,7 +480,7 @@ def test_truncated_seal_is_damaged(ca, identity, pdf):
 def test_broken_cms_is_seal_broken(ca, identity, pdf):
     sealed = pades.seal_pdf(pdf, identity).pdf
     start = sealed.index(b"/Contents <", len(pdf)) + len(b"/Contents <")
-    tampered = sealed[:start] + b"FF" + sealed[start + 2:]
+    tampered = sealed[:start] + b"FF" + sealed[start + 2 :]
     assert verify(tampered, ca).status == "seal_broken"
 
 
@@ -465,23 +508,31 @@ def _hybrid_pdf():
         out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
     xref_stm_offset = len(out)
     entries = b"".join(bytes([1]) + o.to_bytes(4, "big") + b"\x00" for o in offsets)
-    out += (b"4 0 obj\n<</Type/XRef/Size 5/W[1 4 1]/Index[1 3]/Length %d>>\nstream\n"
-            % len(entries)) + entries + b"\nendstream\nendobj\n"
+    out += (
+        (b"4 0 obj\n<</Type/XRef/Size 5/W[1 4 1]/Index[1 3]/Length %d>>\nstream\n" % len(entries))
+        + entries
+        + b"\nendstream\nendobj\n"
+    )
     xref_offset = len(out)
     out += b"xref\n0 4\n0000000000 65535 f \n"
     for o in offsets:
         out += b"%010d 00000 n \n" % o
-    out += (b"trailer\n<</Size 5/Root 1 0 R/XRefStm %d>>\nstartxref\n%d\n%%%%EOF\n"
-            % (xref_stm_offset, xref_offset))
+    out += b"trailer\n<</Size 5/Root 1 0 R/XRefStm %d>>\nstartxref\n%d\n%%%%EOF\n" % (
+        xref_stm_offset,
+        xref_offset,
+    )
     return bytes(out)
 
 
-@pytest.mark.parametrize("make,reason", [
-    (lambda: b"%PDF-1.7\ngarbage\n%%EOF\n", "damaged"),
-    (lambda: make_pdf()[:300], "damaged"),
-    (lambda: b"not a pdf at all", "damaged"),
-    (_hybrid_pdf, "hybrid_xref"),
-])
+@pytest.mark.parametrize(
+    "make,reason",
+    [
+        (lambda: b"%PDF-1.7\ngarbage\n%%EOF\n", "damaged"),
+        (lambda: make_pdf()[:300], "damaged"),
+        (lambda: b"not a pdf at all", "damaged"),
+        (_hybrid_pdf, "hybrid_xref"),
+    ],
+)
 def test_unsupported_inputs_are_refused(identity, make, reason):
     with pytest.raises(SealError) as err:
         pades.seal_pdf(make(), identity)
@@ -500,12 +551,15 @@ def test_pdf_locked_by_a_certification_signature_is_refused(ca, identity, pdf):
     signer = signers.SimpleSigner(
         signing_cert=asn1_x509.Certificate.load(ca.leaf.cert_der),
         signing_key=keys.PrivateKeyInfo.load(ca.leaf.key_der),
-        cert_registry=SimpleCertificateStore())
+        cert_registry=SimpleCertificateStore(),
+    )
     locked = signers.sign_pdf(
         IncrementalPdfFileWriter(io.BytesIO(pdf)),
-        signers.PdfSignatureMetadata(field_name="Author", certify=True,
-                                     docmdp_permissions=MDPPerm.NO_CHANGES),
-        signer=signer).getvalue()
+        signers.PdfSignatureMetadata(
+            field_name="Author", certify=True, docmdp_permissions=MDPPerm.NO_CHANGES
+        ),
+        signer=signer,
+    ).getvalue()
     with pytest.raises(SealError) as err:
         pades.seal_pdf(locked, identity)
     assert err.value.code == "seal_pdf_unsupported"

@@ -57,8 +57,16 @@ def test_id_accepts_a_real_id():
 def test_mapping_checks_keys_values_and_size():
     shape = {"values": P.Mapping(P.Text(16), P.AnyOf((P.Text(100), P.Flag())), max_items=3)}
     assert P.check({"values": {"1": "x", "2": True}}, shape)[1] is None
-    for bad in ({"1": ["x"]}, {"1": {"a": 1}}, {"1": 5}, {"1": "x" * 101}, {"k" * 17: "x"},
-                {str(i): "x" for i in range(4)}, ["x"], "x"):
+    for bad in (
+        {"1": ["x"]},
+        {"1": {"a": 1}},
+        {"1": 5},
+        {"1": "x" * 101},
+        {"k" * 17: "x"},
+        {str(i): "x" for i in range(4)},
+        ["x"],
+        "x",
+    ):
         assert P.check({"values": bad}, shape)[1] == "values", repr(bad)[:40]
 
 
@@ -66,8 +74,15 @@ def test_items_of_records_refuse_unknown_keys_and_wrong_types():
     person = P.Record({"id": P.Id(), "name": P.Text(), "include": P.Flag()})
     shape = {"participants": P.Items(person, max_items=2)}
     assert P.check({"participants": [{"id": 1, "name": "Carl", "include": None}]}, shape)[1] is None
-    for bad in ([{"id": "1"}], [{"id": 1, "name": ["Carl"]}], [{"id": 1, "admin": True}],
-                ["Carl"], [[{"id": 1}]], [{"id": 1}] * 3, {"id": 1}):
+    for bad in (
+        [{"id": "1"}],
+        [{"id": 1, "name": ["Carl"]}],
+        [{"id": 1, "admin": True}],
+        ["Carl"],
+        [[{"id": 1}]],
+        [{"id": 1}] * 3,
+        {"id": 1},
+    ):
         assert P.check({"participants": bad}, shape)[1] == "participants", repr(bad)[:40]
 
 

@@ -33,8 +33,10 @@ def refused(data, **kwargs):
 
 def simple_pdf(pages=1, producer="reportlab"):
     return pdfgen.make_pdf(
-        [pdfgen.Page("A4", items=[pdfgen.Text(72, 72, f"Page {n + 1} " * 20)])
-         for n in range(pages)],
+        [
+            pdfgen.Page("A4", items=[pdfgen.Text(72, 72, f"Page {n + 1} " * 20)])
+            for n in range(pages)
+        ],
         producer=producer,
     )
 
@@ -48,8 +50,11 @@ def bomb():
 @pytest.mark.parametrize("producer", PRODUCERS)
 def test_mixed_sizes_and_rotations_are_described_as_displayed(producer):
     specs = [
-        pdfgen.Page("A4", 0), pdfgen.Page("Letter", 90), pdfgen.Page("A3L", 0),
-        pdfgen.Page("A5", 270), pdfgen.Page("A4L", 180),
+        pdfgen.Page("A4", 0),
+        pdfgen.Page("Letter", 90),
+        pdfgen.Page("A3L", 0),
+        pdfgen.Page("A5", 270),
+        pdfgen.Page("A4L", 180),
     ]
     for spec in specs:
         spec.items = (pdfgen.Text(40, 60, "content"),)
@@ -59,8 +64,9 @@ def test_mixed_sizes_and_rotations_are_described_as_displayed(producer):
     assert info.page_count == 5 and len(info.pages) == 5
     assert info.size == len(data)
     assert info.sha256 == hashlib.sha256(data).hexdigest()
-    assert info.producer == ("ReportLab PDF Library - www.reportlab.com" if producer == "reportlab"
-                             else "pdfgen pymupdf")
+    assert info.producer == (
+        "ReportLab PDF Library - www.reportlab.com" if producer == "reportlab" else "pdfgen pymupdf"
+    )
     for number, (spec, page) in enumerate(zip(specs, info.pages), start=1):
         assert isinstance(page, PageInfo)
         assert page.number == number
@@ -222,8 +228,9 @@ def run_bounded(tmp_path, data, call):
         "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "print(json.dumps({'code': code, 'growth_kib': after - before}))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            check=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300
+    )
     report = json.loads(result.stdout.strip().splitlines()[-1])
     return report["code"], report["growth_kib"]
 
@@ -261,10 +268,14 @@ def test_many_streams_together_are_a_bomb():
     "filters, encode",
     [
         (b"/FlateDecode", lambda raw: zlib.compress(raw, 9)),
-        (b"[/ASCIIHexDecode /FlateDecode]",
-         lambda raw: zlib.compress(raw, 9).hex().encode() + b">"),
-        (b"[/ASCII85Decode /FlateDecode]",
-         lambda raw: __import__("base64").a85encode(zlib.compress(raw, 9)) + b"~>"),
+        (
+            b"[/ASCIIHexDecode /FlateDecode]",
+            lambda raw: zlib.compress(raw, 9).hex().encode() + b">",
+        ),
+        (
+            b"[/ASCII85Decode /FlateDecode]",
+            lambda raw: __import__("base64").a85encode(zlib.compress(raw, 9)) + b"~>",
+        ),
         (b"/LZWDecode", pdfgen.lzw_encode),
         (b"/RunLengthDecode", pdfgen.runlength_encode),
         (b"/Fl", lambda raw: zlib.compress(raw, 9)),  # abbreviated name
@@ -284,8 +295,11 @@ def test_every_expanding_filter_is_measured(filters, encode):
 
 
 def test_indirect_filter_with_zlib_data_is_measured():
-    stream = (b"<< /Filter 6 0 R /Length 7 0 R >>\nstream\n" + pdfgen.deflate_zeros(500_000)
-              + b"\nendstream")
+    stream = (
+        b"<< /Filter 6 0 R /Length 7 0 R >>\nstream\n"
+        + pdfgen.deflate_zeros(500_000)
+        + b"\nendstream"
+    )
     data = pdfgen.one_page_raw_pdf(extra_objects=[stream, b"/FlateDecode", b"0"])
     assert check_streams(data) == 500_000
     with pytest.raises(PdfInvalid):
@@ -309,9 +323,14 @@ def test_bomb_in_an_object_stream_is_caught_before_mupdf_opens_it():
     assert b"/ObjStm" in data
     assert inspect_pdf(data).page_count == 1
     # the same file with a monstrous object stream appended as an extra object
-    bomb_stream = b"99 0 obj\n" + pdfgen.stream_object(
-        b"/Type /ObjStm /N 1 /First 5 /Filter /FlateDecode", pdfgen.deflate_zeros(120 * 1024 * 1024)
-    ) + b"\nendobj\n"
+    bomb_stream = (
+        b"99 0 obj\n"
+        + pdfgen.stream_object(
+            b"/Type /ObjStm /N 1 /First 5 /Filter /FlateDecode",
+            pdfgen.deflate_zeros(120 * 1024 * 1024),
+        )
+        + b"\nendobj\n"
+    )
     cut = data.rindex(b"startxref")
     with pytest.raises(PdfInvalid) as caught:
         inspect_pdf(data[:cut] + bomb_stream + data[cut:])
@@ -323,8 +342,9 @@ HIDDEN = 2 * 1024 * 1024  # what the hidden payloads inflate to; the limit is se
 
 
 def flate_stream(dictionary, data, between=b" "):
-    return b"<< /Length %d %s >>%sstream\n" % (len(data), dictionary, between) + data \
-        + b"\nendstream"
+    return (
+        b"<< /Length %d %s >>%sstream\n" % (len(data), dictionary, between) + data + b"\nendstream"
+    )
 
 
 def padding(size=70 * 1024):
@@ -335,22 +355,30 @@ ZEROS = pdfgen.zlib_data(zeros=HIDDEN)
 
 HIDDEN_BOMBS = {
     "two Flate filters": flate_stream(
-        b"/Filter [/FlateDecode /FlateDecode]", zlib.compress(pdfgen.zlib_data(zeros=HIDDEN))),
+        b"/Filter [/FlateDecode /FlateDecode]", zlib.compress(pdfgen.zlib_data(zeros=HIDDEN))
+    ),
     "a comment between the dictionary and its data": flate_stream(
-        b"/Filter /FlateDecode", ZEROS, between=b" % " + b"a long comment " * 5 + b"\n"),
+        b"/Filter /FlateDecode", ZEROS, between=b" % " + b"a long comment " * 5 + b"\n"
+    ),
     "a dictionary padded beyond the window": flate_stream(
-        b"/Filter /FlateDecode " + padding(), ZEROS),
+        b"/Filter /FlateDecode " + padding(), ZEROS
+    ),
     "the filter behind a comment, and a decoy": flate_stream(
-        b"/Filter %c\n/FlateDecode /Decoy (/Filter /DCTDecode)", ZEROS),
+        b"/Filter %c\n/FlateDecode /Decoy (/Filter /DCTDecode)", ZEROS
+    ),
     "a hex-escaped key": flate_stream(b"/Fil#74er /FlateDecode", ZEROS),
     "an endstream keyword inside the compressed data": flate_stream(
-        b"/Filter /FlateDecode", pdfgen.zlib_data(b"\nendstream\nendobj\n", HIDDEN)),
+        b"/Filter /FlateDecode", pdfgen.zlib_data(b"\nendstream\nendobj\n", HIDDEN)
+    ),
     "a stream keyword inside the compressed data": flate_stream(
-        b"/Filter /FlateDecode", pdfgen.zlib_data(b">>\nstream\n", HIDDEN)),
+        b"/Filter /FlateDecode", pdfgen.zlib_data(b">>\nstream\n", HIDDEN)
+    ),
     "hexadecimal text with a padded dictionary": flate_stream(
-        b"/Filter [/AHx /Fl] " + padding(), ZEROS.hex().encode() + b">"),
+        b"/Filter [/AHx /Fl] " + padding(), ZEROS.hex().encode() + b">"
+    ),
     "ASCII85 text with a padded dictionary": flate_stream(
-        b"/Filter [/A85 /Fl] " + padding(), __import__("base64").a85encode(ZEROS) + b"~>"),
+        b"/Filter [/A85 /Fl] " + padding(), __import__("base64").a85encode(ZEROS) + b"~>"
+    ),
 }
 
 
@@ -365,17 +393,21 @@ def test_hidden_bombs_are_measured_before_any_parser(name):
     assert caught.value.code == "pdf_bomb"
 
 
-@pytest.mark.parametrize("filters, encode", [
-    (b"/LZWDecode", pdfgen.lzw_encode),
-    (b"/RunLengthDecode", pdfgen.runlength_encode),
-    (b"[/FlateDecode /LZWDecode]", lambda raw: zlib.compress(pdfgen.lzw_encode(raw))),
-])
+@pytest.mark.parametrize(
+    "filters, encode",
+    [
+        (b"/LZWDecode", pdfgen.lzw_encode),
+        (b"/RunLengthDecode", pdfgen.runlength_encode),
+        (b"[/FlateDecode /LZWDecode]", lambda raw: zlib.compress(pdfgen.lzw_encode(raw))),
+    ],
+)
 def test_streams_as_mupdf_reads_them_are_measured(filters, encode):
     """What a raw scan cannot see (an LZW or RunLength stream whose dictionary is padded
     beyond its window) is measured once MuPDF opened the file, before anything decodes it."""
     raw = bytes(HIDDEN // 8)  # LZW-encoded in Python: kept small
-    data = pdfgen.page_with_content(flate_stream(b"/Filter " + filters + b" " + padding(),
-                                                 encode(raw)))
+    data = pdfgen.page_with_content(
+        flate_stream(b"/Filter " + filters + b" " + padding(), encode(raw))
+    )
     doc = pymupdf.open(stream=data, filetype="pdf")
     try:
         assert doc.xref_stream(4) == raw
@@ -389,21 +421,37 @@ def test_streams_as_mupdf_reads_them_are_measured(filters, encode):
 
 def test_inspect_pdf_runs_the_document_check():
     raw = bytes(HIDDEN // 8)
-    data = pdfgen.page_with_content(flate_stream(b"/Filter /LZWDecode " + padding(),
-                                                 pdfgen.lzw_encode(raw)))
+    data = pdfgen.page_with_content(
+        flate_stream(b"/Filter /LZWDecode " + padding(), pdfgen.lzw_encode(raw))
+    )
     with patch.object(pdf_streams, "MAX_STREAM_BYTES", len(raw) // 2):
         assert refused(data).code == "pdf_bomb"
     assert inspect_pdf(data).page_count == 1
 
 
-@pytest.mark.parametrize("name, stream", [
-    ("Flate output that starts like zlib data", flate_stream(
-        b"/Filter /FlateDecode", pdfgen.zlib_data(b"\x78\x9cnot zlib after all", HIDDEN))),
-    ("a second filter that stops at once", flate_stream(
-        b"/Filter [/FlateDecode /ASCIIHexDecode]", pdfgen.zlib_data(b"<not hex>", HIDDEN))),
-    ("a second filter that ends early", flate_stream(
-        b"/Filter [/FlateDecode /RunLengthDecode]", pdfgen.zlib_data(b"\x00a\x80", HIDDEN))),
-])
+@pytest.mark.parametrize(
+    "name, stream",
+    [
+        (
+            "Flate output that starts like zlib data",
+            flate_stream(
+                b"/Filter /FlateDecode", pdfgen.zlib_data(b"\x78\x9cnot zlib after all", HIDDEN)
+            ),
+        ),
+        (
+            "a second filter that stops at once",
+            flate_stream(
+                b"/Filter [/FlateDecode /ASCIIHexDecode]", pdfgen.zlib_data(b"<not hex>", HIDDEN)
+            ),
+        ),
+        (
+            "a second filter that ends early",
+            flate_stream(
+                b"/Filter [/FlateDecode /RunLengthDecode]", pdfgen.zlib_data(b"\x00a\x80", HIDDEN)
+            ),
+        ),
+    ],
+)
 def test_every_filter_is_measured_to_its_end(name, stream):
     """pyHanko decodes each filter's data in full before the next filter: a later filter (or
     a guess about the decoded data) that stops early does not stop the measure."""
@@ -450,8 +498,11 @@ def test_many_small_streams_are_not_a_bomb():
         pdfgen.stream_object(b"/Filter /FlateDecode", zlib.compress(b"BT ET")),
     ]
     for n in range(20000):
-        objects.append(pdfgen.stream_object(b"", b"q 1 0 0 1 0 0 cm Q") if n % 2 else
-                       pdfgen.stream_object(b"/Filter /FlateDecode", zlib.compress(b"q Q" * 10)))
+        objects.append(
+            pdfgen.stream_object(b"", b"q 1 0 0 1 0 0 cm Q")
+            if n % 2
+            else pdfgen.stream_object(b"/Filter /FlateDecode", zlib.compress(b"q Q" * 10))
+        )
     data = pdfgen.raw_pdf(objects)
     assert check_streams(data) == 5 + 10000 * 30
     assert inspect_pdf(data).page_count == 1

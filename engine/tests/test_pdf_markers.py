@@ -36,8 +36,13 @@ def rendered(data, page=1):
 
 def ink_near(data, rect, page=1, image=None, margin=4.0):
     x0, y0, x1, y1 = rect
-    return pdfgen.ink_bbox(data, page, clip=(x0 - margin, y0 - margin, x1 + margin, y1 + margin),
-                           zoom=ZOOM, image=image)
+    return pdfgen.ink_bbox(
+        data,
+        page,
+        clip=(x0 - margin, y0 - margin, x1 + margin, y1 + margin),
+        zoom=ZOOM,
+        image=image,
+    )
 
 
 def assert_marker_on_ink(data, placement, image, slack=1.0, hug=2.0, fill=0.5, axis=None):
@@ -89,15 +94,19 @@ KIND_ITEMS = [
 
 
 def kinds_page(rotation, size="A4"):
-    return Page(size, rotation, items=[
-        *KIND_ITEMS,
-        Text(72, 420, "\u2794", size=14, font="dejavu"),
-        Image(300, 400, 318, 422),  # arrow-sized image
-        Image(300, 480, 340, 520),  # a bigger image: not an arrow
-        Box(300, 600, 380, 615),
-        Link(300, 600, 380, 615, LINK_URL("signature", "Witness", optional=True)),
-        Link(300, 650, 380, 665, "https://www.example.com/terms"),  # ordinary link
-    ])
+    return Page(
+        size,
+        rotation,
+        items=[
+            *KIND_ITEMS,
+            Text(72, 420, "\u2794", size=14, font="dejavu"),
+            Image(300, 400, 318, 422),  # arrow-sized image
+            Image(300, 480, 340, 520),  # a bigger image: not an arrow
+            Box(300, 600, 380, 615),
+            Link(300, 600, 380, 615, LINK_URL("signature", "Witness", optional=True)),
+            Link(300, 650, 380, 665, "https://www.example.com/terms"),  # ordinary link
+        ],
+    )
 
 
 @needs_dejavu
@@ -158,7 +167,8 @@ def test_field_box_rules():
     initials = found[("initials", "Customer")]
     mx0, my0, mx1, my1 = initials.marker
     assert (initials.x0, initials.y0, initials.x1, initials.y1) == pytest.approx(
-        (mx0, my1 - 30, mx0 + 60, my1))
+        (mx0, my1 - 30, mx0 + 60, my1)
+    )
     # date/text/checkbox: top-left on the anchor's top-left, height max(anchor, kind)
     for kind, (width, height) in (("date", (90, 16)), ("text", (160, 16)), ("checkbox", (12, 12))):
         placement = next(p for p in found.values() if p.kind == kind)
@@ -174,14 +184,20 @@ def test_field_box_rules():
 @pytest.mark.parametrize("glyph", anchors.ARROW_GLYPHS)
 def test_every_arrow_glyph_places_a_signature_beside_it(glyph):
     data = pdfgen.make_pdf(
-        [Page("Letter", items=[Text(100, 300, f"Sign here {glyph}", font="dejavu")])])
+        [Page("Letter", items=[Text(100, 300, f"Sign here {glyph}", font="dejavu")])]
+    )
     (arrow,) = detect_markers(data)
     assert (arrow.source, arrow.kind, arrow.role, arrow.mandatory) == (
-        "arrow_glyph", "signature", "", True)
+        "arrow_glyph",
+        "signature",
+        "",
+        True,
+    )
     x0, y0, x1, y1 = arrow.marker
     assert x0 == pytest.approx(100 + pdfgen.text_width("Sign here ", "dejavu", 11), abs=0.6)
     assert (arrow.x0, arrow.y0, arrow.x1, arrow.y1) == pytest.approx(
-        (x1 + 2, y0, x1 + 102, y0 + 50))
+        (x1 + 2, y0, x1 + 102, y0 + 50)
+    )
     assert_marker_on_ink(data, arrow, rendered(data), hug=2.5, fill=0.3, axis="x")
 
 
@@ -201,8 +217,12 @@ def test_arrow_image_size_and_tolerance():
     first = found[0]
     assert (first.x0, first.y0, first.x1, first.y1) == (70, 100, 170, 150)
     # other sizes through the options
-    options = MarkerOptions(arrow_size=(40, 40), arrow_tolerance=0.05, signature_size=(120, 40),
-                            signature_offset=(5, -3))
+    options = MarkerOptions(
+        arrow_size=(40, 40),
+        arrow_tolerance=0.05,
+        signature_size=(120, 40),
+        signature_offset=(5, -3),
+    )
     (logo,) = detect_markers(data, options)
     assert logo.marker == (50, 300, 90, 340)
     assert (logo.x0, logo.y0, logo.x1, logo.y1) == (95, 297, 215, 337)
@@ -222,8 +242,10 @@ def test_arrow_image_is_measured_as_displayed(producer, rotation):
 
 def test_custom_field_sizes_and_clipping_to_the_page():
     width = pdfgen.PAGE_SIZES["A4"][0]
-    items = [Text(width - 60, 30, "{{sign:A}}", size=9),
-             Text(width - 60, 800, "{{text:B}}", size=9)]
+    items = [
+        Text(width - 60, 30, "{{sign:A}}", size=9),
+        Text(width - 60, 800, "{{text:B}}", size=9),
+    ]
     data = pdfgen.make_pdf([Page("A4", items=items)])
     found = by_role(detect_markers(data))
     sign, text = found[("signature", "A")], found[("text", "B")]
@@ -261,26 +283,36 @@ def test_roles_optional_and_case(producer):
 def test_link_anchor_grammar_and_rotations():
     pages = []
     for rotation in ROTATIONS:
-        pages.append(Page("A4", rotation, items=[
-            Box(100, 100, 200, 130),
-            Link(100, 100, 200, 130, LINK_URL("initials", "Customer")),
-            Link(100, 200, 200, 230, anchors.ANCHOR_LINK_PREFIX + "date/Customer/optional/"),
-            Link(100, 300, 200, 330, anchors.ANCHOR_LINK_PREFIX + "bogus/Customer"),
-            Link(100, 400, 200, 430, "https://digital-sign.invalid/other/sign/Customer"),
-        ]))
+        pages.append(
+            Page(
+                "A4",
+                rotation,
+                items=[
+                    Box(100, 100, 200, 130),
+                    Link(100, 100, 200, 130, LINK_URL("initials", "Customer")),
+                    Link(
+                        100, 200, 200, 230, anchors.ANCHOR_LINK_PREFIX + "date/Customer/optional/"
+                    ),
+                    Link(100, 300, 200, 330, anchors.ANCHOR_LINK_PREFIX + "bogus/Customer"),
+                    Link(100, 400, 200, 430, "https://digital-sign.invalid/other/sign/Customer"),
+                ],
+            )
+        )
     for producer in PRODUCERS:
         data = pdfgen.make_pdf(pages, producer=producer)
         found = detect_markers(data)
         assert [(p.page, p.kind, p.role, p.mandatory, p.source) for p in found] == [
             (n, kind, "Customer", mandatory, "link")
-            for n in range(1, 5) for kind, mandatory in (("initials", True), ("date", False))
+            for n in range(1, 5)
+            for kind, mandatory in (("initials", True), ("date", False))
         ]
         for placement in found[::2]:
             assert placement.marker == pytest.approx((100, 100, 200, 130), abs=0.05)
             ink = ink_near(data, placement.marker, placement.page, rendered(data, placement.page))
             assert ink == pytest.approx((100, 100, 200, 130), abs=0.5)
             assert (placement.x0, placement.y0, placement.x1, placement.y1) == pytest.approx(
-                (100, 100, 160, 130))
+                (100, 100, 160, 130)
+            )
 
 
 def test_many_anchors_on_one_page_in_reading_order():
@@ -303,14 +335,18 @@ def test_anchors_split_across_spans_fonts_and_glyph_runs(producer):
     items = [
         Text(72, 100, [("{{si", "bold"), ("gn:Cust", "helv"), ("omer}}", "cour")]),
         Text(72, 150, "{{date:Seller}}", each_char=True),
-        Text(72, 200, [("Label:", "helv"), ("{{text:", "bold"), ("Seller}}", "helv"),
-                       (",", "helv")]),
+        Text(
+            72, 200, [("Label:", "helv"), ("{{text:", "bold"), ("Seller}}", "helv"), (",", "helv")]
+        ),
         Text(72, 250, [("{{check:", "cour"), ("Customer}}", "cour")], each_char=True),
     ]
     data = pdfgen.make_pdf([Page("A4", items=items)], producer=producer)
     found = detect_markers(data)
     assert [(p.kind, p.role) for p in found] == [
-        ("signature", "Customer"), ("date", "Seller"), ("text", "Seller"), ("checkbox", "Customer"),
+        ("signature", "Customer"),
+        ("date", "Seller"),
+        ("text", "Seller"),
+        ("checkbox", "Customer"),
     ]
     image = rendered(data)
     assert_text_marker(found[0], items[0])
@@ -329,12 +365,21 @@ def test_anchor_drawn_out_of_order_is_joined_by_position(producer, rotation):
     stray opening)."""
     head = "{{sign:"
     width = pdfgen.text_width(head, "helv", 12)
-    data = pdfgen.make_pdf([Page("A4", rotation, items=[
-        Text(72 + width, 300, "Customer}}", size=12),
-        Text(72, 300, head, size=12),
-        Text(250, 300, "after", size=12),
-        Text(72, 330, "{{ date", size=12),  # an opening the grammar does not take
-    ])], producer=producer)
+    data = pdfgen.make_pdf(
+        [
+            Page(
+                "A4",
+                rotation,
+                items=[
+                    Text(72 + width, 300, "Customer}}", size=12),
+                    Text(72, 300, head, size=12),
+                    Text(250, 300, "after", size=12),
+                    Text(72, 330, "{{ date", size=12),  # an opening the grammar does not take
+                ],
+            )
+        ],
+        producer=producer,
+    )
     (found,) = detect_markers(data)
     assert_marker_on_ink(data, found, rendered(data))
     assert (found.kind, found.role) == ("signature", "Customer")
@@ -345,13 +390,22 @@ def test_anchor_drawn_out_of_order_is_joined_by_position(producer, rotation):
     left = pymupdf.open(stream=hidden, filetype="pdf")[0].get_text().split()
     assert sorted(left) == ["after", "date", "{{"]
     # hiding on that path spares glued and close neighbours too
-    crowded = pdfgen.make_pdf([Page("A4", rotation, items=[
-        Text(72 + width, 300, "Customer}},", size=12),
-        Text(72 - pdfgen.text_width("Label:", "helv", 12), 300, "Label:", size=12),
-        Text(72, 300, head, size=12),
-        Text(72, 311, "close below", size=12),
-        Text(72, 289, "close above", size=12),
-    ])], producer=producer)
+    crowded = pdfgen.make_pdf(
+        [
+            Page(
+                "A4",
+                rotation,
+                items=[
+                    Text(72 + width, 300, "Customer}},", size=12),
+                    Text(72 - pdfgen.text_width("Label:", "helv", 12), 300, "Label:", size=12),
+                    Text(72, 300, head, size=12),
+                    Text(72, 311, "close below", size=12),
+                    Text(72, 289, "close above", size=12),
+                ],
+            )
+        ],
+        producer=producer,
+    )
     text = pymupdf.open(stream=hide_markers(crowded), filetype="pdf")[0].get_text()
     assert sorted(text.split()) in (
         sorted(["Label:", ",", "above", "below", "close", "close"]),
@@ -372,8 +426,11 @@ def test_adjacent_arrows_are_each_found():
 def test_mixed_page_sizes_and_rotations_in_one_file(producer):
     specs = [
         Page("A4", 0, items=[Text(60, 700, "{{sign:A}}")]),
-        Page("Letter", 90, items=[Text(60, 500, "{{sign:B}}"),
-                                  Text(400, 100, "\u2794", font="dejavu")]),
+        Page(
+            "Letter",
+            90,
+            items=[Text(60, 500, "{{sign:B}}"), Text(400, 100, "\u2794", font="dejavu")],
+        ),
         Page("A3L", 0, items=[Text(1000, 700, "{{date:C}}")]),
         Page("A5", 270, items=[Text(300, 560, "{{initials:D}}", size=8)]),
         Page("A4L", 180, items=[Image(700, 40, 718, 62)]),
@@ -400,11 +457,20 @@ def test_mixed_page_sizes_and_rotations_in_one_file(producer):
 
 def test_a_text_anchor_that_is_also_a_link_anchor_counts_once():
     width = pdfgen.text_width("{{sign:Customer}}", "helv", 11)
-    data = pdfgen.make_pdf([Page("A4", items=[
-        Text(72, 300, "{{sign:Customer}}"),
-        Link(70, 288, 74 + width, 304, LINK_URL("signature", "Customer")),
-        Link(300, 288, 380, 304, LINK_URL("signature", "Customer")),  # elsewhere: a second one
-    ])])
+    data = pdfgen.make_pdf(
+        [
+            Page(
+                "A4",
+                items=[
+                    Text(72, 300, "{{sign:Customer}}"),
+                    Link(70, 288, 74 + width, 304, LINK_URL("signature", "Customer")),
+                    Link(
+                        300, 288, 380, 304, LINK_URL("signature", "Customer")
+                    ),  # elsewhere: a second one
+                ],
+            )
+        ]
+    )
     found = detect_markers(data)
     assert [(p.source, p.role) for p in found] == [("anchor", "Customer"), ("link", "Customer")]
 
@@ -412,10 +478,13 @@ def test_a_text_anchor_that_is_also_a_link_anchor_counts_once():
 def test_no_markers_and_bad_input():
     plain = pdfgen.make_pdf([Page("A4", items=[Text(72, 72, "Nothing { here }")])])
     assert detect_markers(plain) == ()
-    for data, code in ((b"", "pdf_empty"), (pdfgen.gif_bytes(), "pdf_not_pdf"),
-                       (b"%PDF-1.7\n" + bytes(range(256)) * 4, "pdf_damaged"),
-                       (pdfgen.encrypted_pdf(), "pdf_encrypted"),
-                       (pdfgen.zero_page_pdf(), "pdf_no_pages")):
+    for data, code in (
+        (b"", "pdf_empty"),
+        (pdfgen.gif_bytes(), "pdf_not_pdf"),
+        (b"%PDF-1.7\n" + bytes(range(256)) * 4, "pdf_damaged"),
+        (pdfgen.encrypted_pdf(), "pdf_encrypted"),
+        (pdfgen.zero_page_pdf(), "pdf_no_pages"),
+    ):
         with pytest.raises(PdfInvalid) as caught:
             detect_markers(data)
         assert caught.value.code == code
@@ -445,8 +514,10 @@ def test_libreoffice_sample():
         for placement in (p for p in found if p.page == page):
             assert_marker_on_ink(data, placement, image, hug=2.5, fill=0.3, axis="x")
     image_arrow = found[8]
-    assert (image_arrow.marker[2] - image_arrow.marker[0],
-            image_arrow.marker[3] - image_arrow.marker[1]) == pytest.approx((18, 22), abs=0.1)
+    assert (
+        image_arrow.marker[2] - image_arrow.marker[0],
+        image_arrow.marker[3] - image_arrow.marker[1],
+    ) == pytest.approx((18, 22), abs=0.1)
 
 
 def test_wkhtmltopdf_sample_links_survive_with_exact_rects():
@@ -481,8 +552,11 @@ def test_hide_markers_removes_anchor_glyphs_only(producer, rotation):
         Text(72, 100, "Signature: {{sign:Customer}} done"),
         Text(72, 111, "Close line just below the anchor line"),
         Text(72, 89, "Close line just above the anchor line"),
-        Text(72, 200, [("Label:", "helv"), ("{{text:", "bold"), ("Seller}}", "helv"),
-                       ("after", "helv")]),
+        Text(
+            72,
+            200,
+            [("Label:", "helv"), ("{{text:", "bold"), ("Seller}}", "helv"), ("after", "helv")],
+        ),
         Text(72, 300, "{{date:Seller}}", each_char=True),
         Text(72, 400, "Sign \u2794 here", font="dejavu"),
         Image(300, 400, 318, 422),
@@ -507,7 +581,8 @@ def test_hide_markers_removes_anchor_glyphs_only(producer, rotation):
     assert "\u2794" in text  # arrows stay
     assert len(page.get_images()) == 1
     assert page.get_image_info()[0]["bbox"] == pytest.approx(
-        pymupdf.open(stream=data, filetype="pdf")[0].get_image_info()[0]["bbox"], abs=0.01)
+        pymupdf.open(stream=data, filetype="pdf")[0].get_image_info()[0]["bbox"], abs=0.01
+    )
     original = pymupdf.open(stream=data, filetype="pdf")[0]
     assert len(page.get_drawings()) == len(original.get_drawings())
     assert [link.get("uri") for link in page.get_links()] == ["https://www.example.com/terms"]
@@ -529,10 +604,18 @@ def test_hide_markers_removes_anchor_glyphs_only(producer, rotation):
 
 
 def test_hide_markers_returns_the_same_object_when_there_is_nothing_to_hide():
-    data = pdfgen.make_pdf([Page("A4", items=[
-        Text(72, 72, "No anchor {here}"), Image(72, 100, 90, 122),
-        Link(72, 200, 100, 220, "https://www.example.com"),
-    ])])
+    data = pdfgen.make_pdf(
+        [
+            Page(
+                "A4",
+                items=[
+                    Text(72, 72, "No anchor {here}"),
+                    Image(72, 100, 90, 122),
+                    Link(72, 200, 100, 220, "https://www.example.com"),
+                ],
+            )
+        ]
+    )
     assert hide_markers(data) is data
 
 
@@ -558,7 +641,8 @@ def test_hide_markers_on_the_samples():
 def test_hidden_copy_is_a_valid_pdf_for_intake():
     from engine.pdf_intake import inspect_pdf
 
-    data = pdfgen.make_pdf([kinds_page(90)] if pdfgen.dejavu_path() else
-                           [Page("A4", 90, items=KIND_ITEMS)])
+    data = pdfgen.make_pdf(
+        [kinds_page(90)] if pdfgen.dejavu_path() else [Page("A4", 90, items=KIND_ITEMS)]
+    )
     info = inspect_pdf(hide_markers(data))
     assert info.page_count == 1 and info.pages[0].rotation == 90

@@ -24,11 +24,15 @@ def decoded(data):
 def marked_page(rotation, size="A4"):
     """A black square in the displayed top-left corner and a grey bar along the bottom."""
     width, height = pdfgen.PAGE_SIZES[size]  # as displayed
-    return Page(size, rotation, items=[
-        Box(20, 20, 80, 80, fill=(0, 0, 0)),
-        Box(20, height - 40, width - 20, height - 20, fill=(0.5, 0.5, 0.5)),
-        Text(100, 60, "{{sign:Customer}}", size=14),
-    ])
+    return Page(
+        size,
+        rotation,
+        items=[
+            Box(20, 20, 80, 80, fill=(0, 0, 0)),
+            Box(20, height - 40, width - 20, height - 20, fill=(0.5, 0.5, 0.5)),
+            Text(100, 60, "{{sign:Customer}}", size=14),
+        ],
+    )
 
 
 @pytest.mark.parametrize("producer", ["reportlab", "pymupdf"])
@@ -130,8 +134,11 @@ def test_bad_options(kwargs, option):
 
 
 def test_bad_documents():
-    for data, code in ((b"", "pdf_empty"), (pdfgen.gif_bytes(), "pdf_not_pdf"),
-                       (pdfgen.encrypted_pdf(), "pdf_encrypted")):
+    for data, code in (
+        (b"", "pdf_empty"),
+        (pdfgen.gif_bytes(), "pdf_not_pdf"),
+        (pdfgen.encrypted_pdf(), "pdf_encrypted"),
+    ):
         with pytest.raises(PdfInvalid) as caught:
             render_page(data, 1)
         assert caught.value.code == code

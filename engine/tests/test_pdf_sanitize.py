@@ -45,8 +45,13 @@ EXPECTED = {
     "unsafe_link": {"unsafe_link"},
 }
 # where each specimen is: on the catalog, on the page (2 below), or on both
-WHERE = {"open_action": {None}, "xfa": {None}, "javascript": {None, 2},
-         "additional_actions": {None, 2}, "embedded_file": {None, 2}}
+WHERE = {
+    "open_action": {None},
+    "xfa": {None},
+    "javascript": {None, 2},
+    "additional_actions": {None, 2},
+    "embedded_file": {None, 2},
+}
 
 
 def sample(name):
@@ -69,8 +74,11 @@ def stream_bytes(data):
     """Every stream of ``data``, decoded, concatenated."""
     doc = pymupdf.open(stream=data, filetype="pdf")
     try:
-        return b"".join(doc.xref_stream(xref) or b"" for xref in range(1, doc.xref_length())
-                        if doc.xref_is_stream(xref))
+        return b"".join(
+            doc.xref_stream(xref) or b""
+            for xref in range(1, doc.xref_length())
+            if doc.xref_is_stream(xref)
+        )
     finally:
         doc.close()
 
@@ -86,22 +94,28 @@ def page_texts(data):
 def raw_one_page(catalog_extra=b"", page_extra=b"", extra_objects=()):
     """A hand-written PDF: 1 catalog, 2 pages, 3 the page, 4 its content, then
     ``extra_objects`` as 5, 6..."""
-    return pdfgen.raw_pdf([
-        b"<< /Type /Catalog /Pages 2 0 R " + catalog_extra + b" >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
-        b" >> >> " + page_extra + b" >>",
-        pdfgen.stream_object(b"", b"BT /F1 12 Tf 72 720 Td (Hello) Tj ET"),
-        *extra_objects,
-    ])
+    return pdfgen.raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R " + catalog_extra + b" >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+            b" /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+            b" >> >> " + page_extra + b" >>",
+            pdfgen.stream_object(b"", b"BT /F1 12 Tf 72 720 Td (Hello) Tj ET"),
+            *extra_objects,
+        ]
+    )
 
 
 def link(uri_or_action, rect=b"[72 600 200 620]"):
-    action = uri_or_action if uri_or_action.startswith(b"<<") else \
-        b"<< /S /URI /URI (" + uri_or_action + b") >>"
-    return b"<< /Type /Annot /Subtype /Link /Rect " + rect + b" /Border [0 0 0] /A " + \
-        action + b" >>"
+    action = (
+        uri_or_action
+        if uri_or_action.startswith(b"<<")
+        else b"<< /S /URI /URI (" + uri_or_action + b") >>"
+    )
+    return (
+        b"<< /Type /Annot /Subtype /Link /Rect " + rect + b" /Border [0 0 0] /A " + action + b" >>"
+    )
 
 
 def assert_clean(result_data):
@@ -130,7 +144,7 @@ def test_a_destination_to_open_at_and_plain_links_are_not_active():
     assert b"/OpenAction" in sample("libreoffice_anchors.pdf")
     data = raw_one_page(
         catalog_extra=b"/OpenAction [3 0 R /Fit] /Names << /Dests << /Names [(top) [3 0 R /Fit]]"
-                      b" >> >>",
+        b" >> >>",
         page_extra=b"/Annots [5 0 R 6 0 R 7 0 R 8 0 R 9 0 R 10 0 R]",
         extra_objects=[
             link(b"https://www.example.com/terms"),
@@ -179,14 +193,16 @@ def test_everything_at_once_and_nothing_of_it_survives_in_any_stream():
     doc = pymupdf.open(stream=result.data, filetype="pdf")
     assert doc.embfile_count() == 0
     assert [annot.type[1] for annot in doc[2].annots()] == []
-    assert [link for link in doc[2].get_links() if link["kind"] != pymupdf.LINK_NONE] == [], \
+    assert [link for link in doc[2].get_links() if link["kind"] != pymupdf.LINK_NONE] == [], (
         "the links keep no action"
+    )
     doc.close()
 
 
 def test_content_hidden_in_compressed_object_streams_is_found():
-    dirty = active_pdf.add_active_content(three_pages(), ("launch", "form_submission"), page=1,
-                                          use_objstms=True)
+    dirty = active_pdf.add_active_content(
+        three_pages(), ("launch", "form_submission"), page=1, use_objstms=True
+    )
     assert b"/Launch" not in dirty and b"/SubmitForm" not in dirty, "compressed away"
     assert kinds_of(find_active_content(dirty)) == {"launch", "form_submission"}
     assert_clean(sanitize_pdf(dirty).data)
@@ -207,9 +223,10 @@ def test_report_anchors_and_plain_links_survive_and_are_still_found():
 
 # --- hand-written structures ------------------------------------------------------------
 def test_an_indirect_action_type_and_escaped_names_are_seen_through():
-    indirect = raw_one_page(catalog_extra=b"/OpenAction 5 0 R",
-                            extra_objects=[b"<< /S 6 0 R /JS (app.alert\\(1\\)) >>",
-                                           b"/JavaScript"])
+    indirect = raw_one_page(
+        catalog_extra=b"/OpenAction 5 0 R",
+        extra_objects=[b"<< /S 6 0 R /JS (app.alert\\(1\\)) >>", b"/JavaScript"],
+    )
     assert b"/S /JavaScript" not in indirect
     assert kinds_of(find_active_content(indirect)) == {"open_action", "javascript"}
     assert_clean(sanitize_pdf(indirect).data)
@@ -224,7 +241,8 @@ def test_a_type_or_a_missing_rectangle_does_not_hide_anything():
     data = raw_one_page(
         catalog_extra=b"/OpenAction << /Type /StructElem /S /JavaScript /JS (x) >>",
         page_extra=b"/Annots [5 0 R]",
-        extra_objects=[b"<< /Type /Annot /Subtype /FileAttachment /FS << /F (a.exe) >> >>"])
+        extra_objects=[b"<< /Type /Annot /Subtype /FileAttachment /FS << /F (a.exe) >> >>"],
+    )
     assert kinds_of(find_active_content(data)) == {"open_action", "javascript", "embedded_file"}
     assert_clean(sanitize_pdf(data).data)
 
@@ -264,8 +282,11 @@ def test_form_fields_stay_and_lose_their_actions():
         ],
     )
     found = find_active_content(data)
-    assert found == (ActiveContent("javascript", 1), ActiveContent("additional_actions", 1),
-                     ActiveContent("form_submission", 1))
+    assert found == (
+        ActiveContent("javascript", 1),
+        ActiveContent("additional_actions", 1),
+        ActiveContent("form_submission", 1),
+    )
     result = sanitize_pdf(data)
     assert_clean(result.data)
     doc = pymupdf.open(stream=result.data, filetype="pdf")
@@ -284,23 +305,40 @@ def test_an_unreferenced_script_is_reported_on_the_document_and_dropped():
 def test_content_added_by_an_incremental_update_is_found():
     base = raw_one_page()
     previous = int(re.search(rb"startxref\s+(\d+)", base).group(1))
-    update = b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /Launch /F (calc.exe)" \
-             b" >> >>\nendobj\n"
+    update = (
+        b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /Launch /F (calc.exe)"
+        b" >> >>\nendobj\n"
+    )
     offset = len(base)
     xref = offset + len(update)
-    data = base + update + (
-        b"xref\n1 1\n%010d 00000 n \ntrailer\n<< /Size 5 /Root 1 0 R /Prev %d >>\n"
-        b"startxref\n%d\n%%%%EOF\n" % (offset, previous, xref))
+    data = (
+        base
+        + update
+        + (
+            b"xref\n1 1\n%010d 00000 n \ntrailer\n<< /Size 5 /Root 1 0 R /Prev %d >>\n"
+            b"startxref\n%d\n%%%%EOF\n" % (offset, previous, xref)
+        )
+    )
     assert kinds_of(find_active_content(data)) == {"open_action", "launch"}
     assert_clean(sanitize_pdf(data).data)
 
 
-@pytest.mark.parametrize("uri", [b"javascript:app.alert\\(1\\)", b" JavaScript:x",
-                                 b"file:///etc/passwd", b"data:text/html,x", b"evil.pdf",
-                                 b"\\\\\\\\server\\\\share"])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        b"javascript:app.alert\\(1\\)",
+        b" JavaScript:x",
+        b"file:///etc/passwd",
+        b"data:text/html,x",
+        b"evil.pdf",
+        b"\\\\\\\\server\\\\share",
+    ],
+)
 def test_links_other_than_http_https_mailto_are_unsafe(uri):
-    data = raw_one_page(page_extra=b"/Annots [5 0 R 6 0 R]",
-                        extra_objects=[link(uri), link(b"https://example.com/", b"[1 1 9 9]")])
+    data = raw_one_page(
+        page_extra=b"/Annots [5 0 R 6 0 R]",
+        extra_objects=[link(uri), link(b"https://example.com/", b"[1 1 9 9]")],
+    )
     assert find_active_content(data) == (ActiveContent("unsafe_link", 1),)
     result = sanitize_pdf(data)
     assert_clean(result.data)
@@ -310,10 +348,13 @@ def test_links_other_than_http_https_mailto_are_unsafe(uri):
 
 
 def test_a_structure_element_named_like_an_action_is_not_one():
-    data = raw_one_page(catalog_extra=b"/StructTreeRoot 5 0 R",
-                        extra_objects=[b"<< /Type /StructTreeRoot /K 6 0 R >>",
-                                       b"<< /Type /StructElem /S /Sound /P 5 0 R /K 0"
-                                       b" /Pg 3 0 R >>"])
+    data = raw_one_page(
+        catalog_extra=b"/StructTreeRoot 5 0 R",
+        extra_objects=[
+            b"<< /Type /StructTreeRoot /K 6 0 R >>",
+            b"<< /Type /StructElem /S /Sound /P 5 0 R /K 0 /Pg 3 0 R >>",
+        ],
+    )
     assert find_active_content(data) == ()
     assert sanitize_pdf(data).data is data
 
@@ -321,8 +362,11 @@ def test_a_structure_element_named_like_an_action_is_not_one():
 # --- refusals ---------------------------------------------------------------------------
 @pytest.mark.parametrize("function", [find_active_content, sanitize_pdf])
 def test_unreadable_inputs_keep_their_clear_refusals(function):
-    cases = {b"": "pdf_empty", pdfgen.gif_bytes(): "pdf_not_pdf",
-             pdfgen.encrypted_pdf(): "pdf_encrypted"}
+    cases = {
+        b"": "pdf_empty",
+        pdfgen.gif_bytes(): "pdf_not_pdf",
+        pdfgen.encrypted_pdf(): "pdf_encrypted",
+    }
     if function is sanitize_pdf:  # readable, but an upload is never kept encrypted
         cases[pdfgen.encrypted_pdf(user_pw="")] = "pdf_encrypted"
     for data, code in cases.items():
@@ -334,9 +378,17 @@ def test_unreadable_inputs_keep_their_clear_refusals(function):
 # --- the final document -----------------------------------------------------------------
 def completion_data():
     return CompletionData(
-        reference="SIGN/1", title="Contract", company="ACME", original_sha256="0" * 64,
-        original_pages=1, created_at="", completed_at="", timezone="UTC", participants=(),
-        events=(), verify_url="https://erp.example.com/digital_sign/verify",
+        reference="SIGN/1",
+        title="Contract",
+        company="ACME",
+        original_sha256="0" * 64,
+        original_pages=1,
+        created_at="",
+        completed_at="",
+        timezone="UTC",
+        participants=(),
+        events=(),
+        verify_url="https://erp.example.com/digital_sign/verify",
     )
 
 
@@ -350,8 +402,16 @@ def test_a_dirty_upload_gives_a_clean_sealed_document():
     identity = seal_identity.load_seal_identity(ca.pkcs12(ca.leaf, PASSWORD), PASSWORD)
     sealed = pades.seal_pdf(final, identity, level="B-B").pdf
     assert_clean(sealed)
-    for name in (b"/JS", b"/JavaScript", b"/OpenAction", b"/AA", b"/Launch", b"/EmbeddedFiles",
-                 b"/XFA", b"/RichMedia"):
+    for name in (
+        b"/JS",
+        b"/JavaScript",
+        b"/OpenAction",
+        b"/AA",
+        b"/Launch",
+        b"/EmbeddedFiles",
+        b"/XFA",
+        b"/RichMedia",
+    ):
         assert not re.search(re.escape(name) + rb"[\s/<>\[\]()]", sealed), name
     assert pades_verify.verify_pdf(sealed, trust_roots=ca.trust_roots).intact
     assert refuse_active_content(sealed) is None
@@ -366,9 +426,13 @@ def test_a_dirty_upload_gives_a_clean_sealed_document():
 
 # --- the summary ------------------------------------------------------------------------
 def test_summary_groups_by_kind_in_a_stable_order():
-    items = (ActiveContent("unsafe_link", 3), ActiveContent("javascript", 2),
-             ActiveContent("javascript", None), ActiveContent("javascript", 1),
-             ActiveContent("open_action", None))
+    items = (
+        ActiveContent("unsafe_link", 3),
+        ActiveContent("javascript", 2),
+        ActiveContent("javascript", None),
+        ActiveContent("javascript", 1),
+        ActiveContent("open_action", None),
+    )
     assert summarize(items) == [
         {"kind": "javascript", "document": True, "pages": [1, 2]},
         {"kind": "open_action", "document": True, "pages": []},
@@ -380,10 +444,12 @@ def test_summary_groups_by_kind_in_a_stable_order():
 def test_raw_streams_are_not_decoded_for_the_check():
     # a script's text inside a content stream is only text: nothing active
     content = zlib.compress(b"BT /F1 12 Tf 72 720 Td (/JavaScript /OpenAction /AA) Tj ET")
-    data = pdfgen.raw_pdf([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-        pdfgen.stream_object(b"/Filter /FlateDecode", content),
-    ])
+    data = pdfgen.raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+            pdfgen.stream_object(b"/Filter /FlateDecode", content),
+        ]
+    )
     assert sanitize_pdf(data).data is data

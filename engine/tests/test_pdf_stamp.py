@@ -68,8 +68,10 @@ def words_on(page):
 
 def inside(inner, outer, tolerance=0.6):
     return (
-        inner.x0 >= outer.x0 - tolerance and inner.y0 >= outer.y0 - tolerance
-        and inner.x1 <= outer.x1 + tolerance and inner.y1 <= outer.y1 + tolerance
+        inner.x0 >= outer.x0 - tolerance
+        and inner.y0 >= outer.y0 - tolerance
+        and inner.x1 <= outer.x1 + tolerance
+        and inner.y1 <= outer.y1 + tolerance
     )
 
 
@@ -98,8 +100,13 @@ ROTATED = [
     {"rotation": 0, "width": 500, "height": 700, "cropbox": (30, 40, 430, 640)},
     {"rotation": 270, "width": 300, "height": 800, "cropbox": (10, 100, 290, 700)},
     {"rotation": 90, "width": 500, "height": 700, "mediabox": (50, 80, 450, 680)},
-    {"rotation": 180, "width": 500, "height": 700, "mediabox": (50, 80, 450, 680),
-     "cropbox": (60, 90, 400, 600)},
+    {
+        "rotation": 180,
+        "width": 500,
+        "height": 700,
+        "mediabox": (50, 80, 450, 680),
+        "cropbox": (60, 90, 400, 600),
+    },
 ]
 
 
@@ -135,8 +142,9 @@ def test_signature_image_lies_inside_its_box_and_renders_upright(spec):
 def test_image_is_centred_and_aspect_kept_in_a_wide_box():
     original = make_pdf([{}])
     box = pymupdf.Rect(50, 100, 350, 150)  # 6:1, the image is 2:1
-    out = pymupdf.open("pdf", stamp_document(original, [StampValue(1, *box, "initials",
-                                                                   image=quadrant_png())]))
+    out = pymupdf.open(
+        "pdf", stamp_document(original, [StampValue(1, *box, "initials", image=quadrant_png())])
+    )
     (bbox,) = images_on(out[0])
     assert inside(bbox, box)
     assert abs(bbox.width / bbox.height - 2) < 0.05
@@ -146,8 +154,14 @@ def test_image_is_centred_and_aspect_kept_in_a_wide_box():
 def test_name_and_time_are_printed_beneath_the_image_inside_the_box():
     original = make_pdf([{"rotation": 90}])
     box = pymupdf.Rect(100, 100, 300, 180)
-    value = StampValue(1, *box, "signature", image=quadrant_png(), signer_name="Łukasz Żółć",
-                       signed_at_label="2026-11-23 14:05 CET")
+    value = StampValue(
+        1,
+        *box,
+        "signature",
+        image=quadrant_png(),
+        signer_name="Łukasz Żółć",
+        signed_at_label="2026-11-23 14:05 CET",
+    )
     out = pymupdf.open("pdf", stamp_document(original, [value]))
     page = out[0]
     (image,) = images_on(page)
@@ -161,11 +175,15 @@ def test_name_and_time_are_printed_beneath_the_image_inside_the_box():
 def test_the_same_image_is_embedded_once():
     original = make_pdf([{}, {}])
     png = quadrant_png()
-    values = [StampValue(p, 40, 40 + 100 * k, 240, 120 + 100 * k, "signature", image=png)
-              for p in (1, 2) for k in range(3)]
+    values = [
+        StampValue(p, 40, 40 + 100 * k, 240, 120 + 100 * k, "signature", image=png)
+        for p in (1, 2)
+        for k in range(3)
+    ]
     out = pymupdf.open("pdf", stamp_document(original, values))
-    images = [x for x in range(1, out.xref_length()) if out.xref_get_key(x, "Subtype")[1]
-              == "/Image"]
+    images = [
+        x for x in range(1, out.xref_length()) if out.xref_get_key(x, "Subtype")[1] == "/Image"
+    ]
     assert len(images) == 2  # the picture and its alpha mask (SMask)
     assert sum(len(page.get_image_info()) for page in out) == 6
 
@@ -191,19 +209,22 @@ def test_text_values_are_inside_their_boxes_and_upright(spec):
         for line in block.get("lines", ()):
             if "2026-11-23" in "".join(span["text"] for span in line["spans"]):
                 dx, dy = line["dir"]
-                direction = pymupdf.Point(dx, dy) * pymupdf.Matrix(rotate.a, rotate.b, rotate.c,
-                                                                  rotate.d, 0, 0)
+                direction = pymupdf.Point(dx, dy) * pymupdf.Matrix(
+                    rotate.a, rotate.b, rotate.c, rotate.d, 0, 0
+                )
                 assert abs(direction.x - 1) < 1e-3 and abs(direction.y) < 1e-3
 
 
 def test_text_glyphs_render_inside_the_box_on_a_rotated_page():
     original = make_pdf([{"rotation": 270}])
     box = pymupdf.Rect(50, 50, 250, 80)
-    out = pymupdf.open("pdf", stamp_document(original, [StampValue(1, *box, "text",
-                                                                   text="MMMMMMMM")]))
+    out = pymupdf.open(
+        "pdf", stamp_document(original, [StampValue(1, *box, "text", text="MMMMMMMM")])
+    )
     pix = out[0].get_pixmap(dpi=72)
-    ink = [(x, y) for y in range(pix.height) for x in range(pix.width)
-           if sum(pix.pixel(x, y)) < 600]
+    ink = [
+        (x, y) for y in range(pix.height) for x in range(pix.width) if sum(pix.pixel(x, y)) < 600
+    ]
     assert ink
     assert all(box.x0 - 1 <= x <= box.x1 + 1 and box.y0 - 1 <= y <= box.y1 + 1 for x, y in ink)
     xs, ys = [x for x, _ in ink], [y for _, y in ink]
@@ -286,12 +307,17 @@ def test_checkbox_draws_a_check_mark_only_when_checked():
     box = pymupdf.Rect(100, 100, 116, 116)
 
     def paths(checked):
-        out = pymupdf.open("pdf", stamp_document(original, [StampValue(1, *box, "checkbox",
-                                                                       checked=checked)]))
+        out = pymupdf.open(
+            "pdf", stamp_document(original, [StampValue(1, *box, "checkbox", checked=checked)])
+        )
         page = out[0]
-        return [displayed(page, d["rect"]) for d in page.get_drawings()
-                if d.get("color") and tuple(round(c, 2) for c in d["color"])
-                == tuple(round(c, 2) for c in pdf_stamp.CHECK_COLOR)]
+        return [
+            displayed(page, d["rect"])
+            for d in page.get_drawings()
+            if d.get("color")
+            and tuple(round(c, 2) for c in d["color"])
+            == tuple(round(c, 2) for c in pdf_stamp.CHECK_COLOR)
+        ]
 
     (mark,) = paths(True)
     assert inside(mark, box) and mark.width > 6 and mark.height > 6
@@ -302,12 +328,16 @@ def test_checkbox_draws_a_check_mark_only_when_checked():
 @pytest.mark.parametrize("rotation", [0, 90, 180, 270])
 def test_hidden_anchor_text_goes_neighbours_images_and_graphics_stay(rotation):
     anchor = anchors.anchor_text("signature", "client")
-    original = make_pdf([{
-        "rotation": rotation,
-        "box": (40, 80, 360, 120),
-        "image": (250, 85, 290, 105),
-        "texts": [(50, 100, f"Before {anchor} after"), (50, 200, f"Again {anchor} here")],
-    }])
+    original = make_pdf(
+        [
+            {
+                "rotation": rotation,
+                "box": (40, 80, 360, 120),
+                "image": (250, 85, 290, 105),
+                "texts": [(50, 100, f"Before {anchor} after"), (50, 200, f"Again {anchor} here")],
+            }
+        ]
+    )
     hide = anchor_in_displayed_coords(original, 0, anchor)
     out = pymupdf.open("pdf", stamp_document(original, [], hide_rects=[hide]))
     words = [w for w, _ in words_on(out[0])]
@@ -328,20 +358,33 @@ def test_value_stamped_over_its_hidden_anchor_survives():
     original = make_pdf([{"rotation": 90, "texts": [(50, 100, f"Date: {anchor}")]}])
     hide = anchor_in_displayed_coords(original, 0, anchor)
     box = pymupdf.Rect(hide[1] - 2, hide[2] - 4, hide[3] + 20, hide[4] + 4)
-    out = pymupdf.open("pdf", stamp_document(
-        original, [StampValue(1, *box, "date", text="2026-11-23")], hide_rects=[hide]
-    ))
+    out = pymupdf.open(
+        "pdf",
+        stamp_document(
+            original, [StampValue(1, *box, "date", text="2026-11-23")], hide_rects=[hide]
+        ),
+    )
     words = [w for w, _ in words_on(out[0])]
     assert anchor not in words and "2026-11-23" in words and "Date:" in words
 
 
 def test_anchor_link_annotations_are_deleted_others_kept():
     link = anchors.anchor_link("signature", "client")
-    original = make_pdf([
-        {"links": [((50, 50, 150, 70), link), ((50, 90, 150, 110), "https://example.com/terms")]},
-        {"rotation": 90, "links": [((50, 50, 150, 70), link.upper().replace("HTTPS", "https"))]},
-        {"links": [((50, 50, 150, 70), anchors.anchor_link("date", "x", optional=True))]},
-    ])
+    original = make_pdf(
+        [
+            {
+                "links": [
+                    ((50, 50, 150, 70), link),
+                    ((50, 90, 150, 110), "https://example.com/terms"),
+                ]
+            },
+            {
+                "rotation": 90,
+                "links": [((50, 50, 150, 70), link.upper().replace("HTTPS", "https"))],
+            },
+            {"links": [((50, 50, 150, 70), anchors.anchor_link("date", "x", optional=True))]},
+        ]
+    )
     out = pymupdf.open("pdf", stamp_document(original, []))
     uris = [[lnk.get("uri") for lnk in page.get_links()] for page in out]
     assert uris == [["https://example.com/terms"], [], []]
@@ -352,8 +395,19 @@ def test_original_is_unchanged_and_output_is_a_clean_full_save(caplog):
     anchor = anchors.anchor_text("signature", "client")
     original = make_pdf([{"texts": [(50, 100, anchor)]}, {"rotation": 90}])
     digest = hashlib.sha256(original).hexdigest()
-    values = [StampValue(2, 40, 40, 240, 140, "signature", image=quadrant_png(),
-                         signer_name="Ελένη Παπαδοπούλου", signed_at_label="2026-11-23 14:05")]
+    values = [
+        StampValue(
+            2,
+            40,
+            40,
+            240,
+            140,
+            "signature",
+            image=quadrant_png(),
+            signer_name="Ελένη Παπαδοπούλου",
+            signed_at_label="2026-11-23 14:05",
+        )
+    ]
     hide = anchor_in_displayed_coords(original, 0, anchor)
     out = stamp_document(original, values, hide_rects=[hide])
     assert hashlib.sha256(original).hexdigest() == digest
@@ -384,9 +438,11 @@ def test_original_is_unchanged_and_output_is_a_clean_full_save(caplog):
 
 def test_to_unicode_maps_outside_the_bmp_are_valid_utf16():
     # MuPDF writes code points above U+FFFF as 5 hex digits; the fix rewrites them
-    cmap = (b"/CIDInit /ProcSet findresource begin\n1 begincodespacerange\n<0000> <FFFF>\n"
-            b"endcodespacerange\n2 beginbfrange\n<0003> <0005> <0041>\n<0010> <0011> <1d400>\n"
-            b"endbfrange\n2 beginbfchar\n<0020> <1f600>\n<0021> <00e9>\nendbfchar\nendcmap\n")
+    cmap = (
+        b"/CIDInit /ProcSet findresource begin\n1 begincodespacerange\n<0000> <FFFF>\n"
+        b"endcodespacerange\n2 beginbfrange\n<0003> <0005> <0041>\n<0010> <0011> <1d400>\n"
+        b"endbfrange\n2 beginbfchar\n<0020> <1f600>\n<0021> <00e9>\nendbfchar\nendcmap\n"
+    )
     fixed = pdf_stamp._fixed_cmap(cmap)
     assert b"<1d400>" not in fixed and b"<1f600>" not in fixed
     assert b"1 beginbfrange\n<0003> <0005> <0041>\nendbfrange" in fixed
@@ -429,8 +485,7 @@ def test_unreadable_or_protected_pdfs_are_refused():
     assert info.value.code in ("pdf_damaged", "pdf_no_pages")
     doc = pymupdf.open()
     doc.new_page()
-    locked = doc.tobytes(encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="secret",
-                         owner_pw="owner")
+    locked = doc.tobytes(encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="secret", owner_pw="owner")
     with pytest.raises(PdfInvalid) as info:
         stamp_document(locked, [])
     assert info.value.code == "pdf_encrypted"

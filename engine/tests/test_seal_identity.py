@@ -36,8 +36,9 @@ def pdf():
 
 # --- opening and checking a seal identity ------------------------------------------
 def test_self_signed_identity_round_trip(pdf):
-    p12 = seal_identity.generate_self_signed_pkcs12("ACME Seal", "ACME", "fr", password=b"pw",
-                                                    key_type="ec256")
+    p12 = seal_identity.generate_self_signed_pkcs12(
+        "ACME Seal", "ACME", "fr", password=b"pw", key_type="ec256"
+    )
     identity = seal_identity.load_seal_identity(p12, b"pw")
     info = seal_identity.describe(identity)
     assert info.self_signed
@@ -74,8 +75,9 @@ def test_default_self_signed_key_is_rsa3072():
 
 def test_unicode_names_and_password():
     name = "Société Générale d'Électricité — Siège social Paris Île-de-France et Outre-mer"
-    p12 = seal_identity.generate_self_signed_pkcs12(name, "Ünïcode", "de", password="pässwörd",
-                                                    key_type="ec256")
+    p12 = seal_identity.generate_self_signed_pkcs12(
+        name, "Ünïcode", "de", password="pässwörd", key_type="ec256"
+    )
     info = seal_identity.describe(seal_identity.load_seal_identity(p12, "pässwörd".encode()))
     assert "CN=Société Générale" in info.subject and "C=DE" in info.subject
     with pytest.raises(CertificateInvalid) as err:
@@ -129,8 +131,12 @@ def test_pkcs12_without_key(ca):
     from cryptography.hazmat.primitives.serialization import pkcs12
 
     blob = pkcs12.serialize_key_and_certificates(
-        b"no key", None, ca.leaf.cert, [ca.intermediate.cert],
-        serialization.BestAvailableEncryption(PASSWORD))
+        b"no key",
+        None,
+        ca.leaf.cert,
+        [ca.intermediate.cert],
+        serialization.BestAvailableEncryption(PASSWORD),
+    )
     with pytest.raises(CertificateInvalid) as err:
         seal_identity.load_seal_identity(blob, PASSWORD)
     assert err.value.code == "cert_no_key"
@@ -141,33 +147,50 @@ def test_pkcs12_with_foreign_key(ca):
     from cryptography.hazmat.primitives.serialization import pkcs12
 
     blob = pkcs12.serialize_key_and_certificates(  # a key, and only someone else's cert
-        b"mismatch", ca.tsa.key, None, [ca.leaf.cert],
-        serialization.BestAvailableEncryption(PASSWORD))
+        b"mismatch",
+        ca.tsa.key,
+        None,
+        [ca.leaf.cert],
+        serialization.BestAvailableEncryption(PASSWORD),
+    )
     with pytest.raises(CertificateInvalid) as err:
         seal_identity.load_seal_identity(blob, PASSWORD)
     assert err.value.code == "cert_pkcs12_invalid"
     # a key stored apart from its own certificate is found
     blob = pkcs12.serialize_key_and_certificates(
-        b"apart", ca.leaf.key, None, [ca.intermediate.cert, ca.leaf.cert],
-        serialization.BestAvailableEncryption(PASSWORD))
+        b"apart",
+        ca.leaf.key,
+        None,
+        [ca.intermediate.cert, ca.leaf.cert],
+        serialization.BestAvailableEncryption(PASSWORD),
+    )
     assert seal_identity.load_seal_identity(blob, PASSWORD).certificate == ca.leaf.cert_der
 
 
 def test_expired_and_not_yet_valid(ca, identity, pdf):
     now = datetime.now(timezone.utc)
-    expired = ca.issue("Expired", issuer=ca.intermediate, not_before=now - timedelta(days=400),
-                       not_after=now - timedelta(days=1))
+    expired = ca.issue(
+        "Expired",
+        issuer=ca.intermediate,
+        not_before=now - timedelta(days=400),
+        not_after=now - timedelta(days=1),
+    )
     with pytest.raises(CertificateInvalid) as err:
         seal_identity.load_seal_identity(ca.pkcs12(expired, PASSWORD), PASSWORD)
     assert err.value.code == "cert_expired"
-    future = ca.issue("Future", issuer=ca.intermediate, not_before=now + timedelta(days=2),
-                      not_after=now + timedelta(days=400))
+    future = ca.issue(
+        "Future",
+        issuer=ca.intermediate,
+        not_before=now + timedelta(days=2),
+        not_after=now + timedelta(days=400),
+    )
     with pytest.raises(CertificateInvalid) as err:
         seal_identity.load_seal_identity(ca.pkcs12(future, PASSWORD), PASSWORD)
     assert err.value.code == "cert_not_yet_valid"
     # ... and the clock is injectable: the same file is fine three days later
-    later = seal_identity.load_seal_identity(ca.pkcs12(future, PASSWORD), PASSWORD,
-                                             now=now + timedelta(days=3))
+    later = seal_identity.load_seal_identity(
+        ca.pkcs12(future, PASSWORD), PASSWORD, now=now + timedelta(days=3)
+    )
     assert later.certificate == future.cert_der
     # sealing re-checks validity at its own `now`
     with pytest.raises(CertificateInvalid) as err:
@@ -188,9 +211,11 @@ def test_key_usage_must_have_both_bits(ca, usage):
 # --- the history of our seal certificates -------------------------------------------------
 def test_seal_history_records_each_period_of_use():
     utc = timezone.utc
-    first_use, rotated, back = (datetime(2025, 3, 1, 9, 0, tzinfo=utc),
-                                datetime(2025, 6, 1, 12, 30, tzinfo=utc),
-                                datetime(2025, 9, 1, 8, 0, tzinfo=utc))
+    first_use, rotated, back = (
+        datetime(2025, 3, 1, 9, 0, tzinfo=utc),
+        datetime(2025, 6, 1, 12, 30, tzinfo=utc),
+        datetime(2025, 9, 1, 8, 0, tzinfo=utc),
+    )
     # an entry written before periods existed is in use since it was added
     history = [{"fingerprint": "a" * 64, "added": "2025-03-01 09:00:00"}]
     assert seal_identity.is_current_seal(history, "a" * 64)

@@ -85,7 +85,7 @@ def test_our_seal_as_issued_is_valid(ca, pin, sealed):
 def test_dss_added_later_keeps_it_valid(ca, pin, sealed):
     """What Acrobat's "add verification information" does."""
     updated = tamper.append_dss(sealed.pdf, [ca.root.cert_der, ca.intermediate.cert_der])
-    assert updated.startswith(sealed.pdf) and b"/DSS" in updated[len(sealed.pdf):]
+    assert updated.startswith(sealed.pdf) and b"/DSS" in updated[len(sealed.pdf) :]
     result = check(updated, ca, pin, issued_by_us(sealed))
     assert result.status == "valid", result
     assert result.modification_level == "LTA_UPDATES"
@@ -95,7 +95,7 @@ def test_dss_added_later_keeps_it_valid(ca, pin, sealed):
 def test_document_timestamp_added_later_keeps_it_valid(ca, identity, pin, tsa):
     sealed = pades.seal_pdf(make_pdf(), identity, level="B-T", timestamp=tsa.server())
     updated = tamper.append_document_timestamp(sealed.pdf, tsa.url)
-    assert updated.startswith(sealed.pdf) and b"/DocTimeStamp" in updated[len(sealed.pdf):]
+    assert updated.startswith(sealed.pdf) and b"/DocTimeStamp" in updated[len(sealed.pdf) :]
     result = check(updated, ca, pin, issued_by_us(sealed))
     assert result.status == "valid", result
     assert result.modification_level == "LTA_UPDATES"
@@ -103,11 +103,17 @@ def test_document_timestamp_added_later_keeps_it_valid(ca, identity, pin, tsa):
 
 
 def test_our_own_long_term_revisions_are_part_of_what_we_issued(ca, identity, pin, tsa):
-    sealed = pades.seal_pdf(make_pdf(), identity, level="B-LTA", timestamp=tsa.server(),
-                            validation_material=ca.validation_material())
+    sealed = pades.seal_pdf(
+        make_pdf(),
+        identity,
+        level="B-LTA",
+        timestamp=tsa.server(),
+        validation_material=ca.validation_material(),
+    )
     assert sealed.level == "B-LTA"
-    result = check(sealed.pdf, ca, pin, issued_by_us(sealed),
-                   validation_material=ca.validation_material())
+    result = check(
+        sealed.pdf, ca, pin, issued_by_us(sealed), validation_material=ca.validation_material()
+    )
     assert result.status == "valid", result
     assert result.issued_sha256 == sealed.sha256
     assert result.signed_revision_sha256 == sealed.signed_revision_sha256 != sealed.sha256
@@ -125,8 +131,9 @@ def test_signature_appended_by_a_colleague_of_the_same_ca_is_a_change(ca, pin, s
     assert result.status == "modified_after_sealing", result
     assert result.pinned and "Seal" in result.signer_subject  # our seal was the one checked
     assert result.issued_sha256 == sealed.sha256
-    assert result.changes == (Change("signature_added", signer=colleague.cert.subject
-                                     .rfc4514_string()),)
+    assert result.changes == (
+        Change("signature_added", signer=colleague.cert.subject.rfc4514_string()),
+    )
 
 
 def test_signature_by_our_own_certificate_after_the_seal_is_a_change(ca, identity, pin, sealed):
@@ -163,19 +170,24 @@ def test_empty_signature_field_over_the_page_is_a_change(ca, pin, sealed):
 
 def test_several_updates_are_all_described(ca, pin, sealed, colleague):
     updated = tamper.append_signature(
-        tamper.append_page(tamper.replace_page_content(sealed.pdf)), colleague, [ca.intermediate])
+        tamper.append_page(tamper.replace_page_content(sealed.pdf)), colleague, [ca.intermediate]
+    )
     result = check(updated, ca, pin, issued_by_us(sealed))
     assert result.status == "modified_after_sealing"
     assert {change.kind for change in result.changes} == {
-        "signature_added", "page_added", "page_content"}
+        "signature_added",
+        "page_added",
+        "page_content",
+    }
 
 
 # --- our certificate, not the CA's ---------------------------------------------------------
 def test_seal_by_another_certificate_of_the_same_ca_is_not_ours(ca, identity, pin, colleague):
     p12 = ca.pkcs12(colleague, PASSWORD)
     forged = pades.seal_pdf(make_pdf(), seal_identity.load_seal_identity(p12, PASSWORD))
-    assert pades_verify.verify_pdf(forged.pdf, trust_roots=ca.trust_roots).status == "valid", \
+    assert pades_verify.verify_pdf(forged.pdf, trust_roots=ca.trust_roots).status == "valid", (
         "without pinning, the CA alone would vouch for it"
+    )
     result = check(forged.pdf, ca, pin, issued_by_us())
     assert result.status == "not_our_seal"
     assert not result.pinned and "Colleague" in result.signer_subject
@@ -198,11 +210,19 @@ def test_pins_of_the_issuing_company_apply(ca, pin, sealed):
     """``issued`` may name the pins of the company that issued the document: another
     company's certificate is not that company's seal."""
     other_company = seal_identity.SealPin("ab" * 32)
-    result = check(sealed.pdf, ca, pin, lambda digests: {
-        digest: (other_company,) for digest in digests if digest == sealed.sha256})
+    result = check(
+        sealed.pdf,
+        ca,
+        pin,
+        lambda digests: {digest: (other_company,) for digest in digests if digest == sealed.sha256},
+    )
     assert result.status == "not_our_seal"
-    result = check(sealed.pdf, ca, pin, lambda digests: {
-        digest: (pin,) for digest in digests if digest == sealed.sha256})
+    result = check(
+        sealed.pdf,
+        ca,
+        pin,
+        lambda digests: {digest: (pin,) for digest in digests if digest == sealed.sha256},
+    )
     assert result.status == "valid"
 
 
@@ -212,16 +232,22 @@ def test_pin_applies_to_its_period_of_use():
     identity = seal_identity.load_seal_identity(ca.pkcs12(ca.leaf, PASSWORD), PASSWORD)
     pin = seal_identity.SealPin(seal_identity.describe(identity).sha256_fingerprint)
     sealed = pades.seal_pdf(make_pdf(), identity, now=when)
-    used_then = seal_identity.SealPin(pin.fingerprint, since=when - timedelta(days=10),
-                                      until=when + timedelta(days=10))
+    used_then = seal_identity.SealPin(
+        pin.fingerprint, since=when - timedelta(days=10), until=when + timedelta(days=10)
+    )
     used_later = seal_identity.SealPin(pin.fingerprint, since=when + timedelta(days=5))
     retired_before = seal_identity.SealPin(pin.fingerprint, until=when - timedelta(days=5))
     grace = seal_identity.SealPin(pin.fingerprint, since=when + timedelta(hours=2))
-    for pins, status in (([used_then], "valid"), ([used_later], "not_our_seal"),
-                         ([retired_before], "not_our_seal"), ([grace], "valid"),
-                         ([used_later, used_then], "valid")):
-        result = pades_verify.verify_pdf(sealed.pdf, trust_roots=ca.trust_roots, pinned=pins,
-                                         issued=issued_by_us(sealed))
+    for pins, status in (
+        ([used_then], "valid"),
+        ([used_later], "not_our_seal"),
+        ([retired_before], "not_our_seal"),
+        ([grace], "valid"),
+        ([used_later, used_then], "valid"),
+    ):
+        result = pades_verify.verify_pdf(
+            sealed.pdf, trust_roots=ca.trust_roots, pinned=pins, issued=issued_by_us(sealed)
+        )
         assert result.status == status, (pins, result)
 
 
@@ -251,8 +277,10 @@ def test_a_bomb_is_refused_before_any_parser(ca, pin):
     def no_parser(*args, **kwargs):
         raise AssertionError("a parser was given a refused file")
 
-    with patch.object(pades_verify, "PdfFileReader", no_parser), \
-            patch.object(pdf_intake.pymupdf, "open", no_parser):
+    with (
+        patch.object(pades_verify, "PdfFileReader", no_parser),
+        patch.object(pdf_intake.pymupdf, "open", no_parser),
+    ):
         result = check(bomb, ca, pin, issued_by_us())
     assert result.status == "refused" and result.refusal == "pdf_bomb"
 
@@ -274,20 +302,24 @@ def test_gigabyte_bomb_is_refused_in_bounded_memory(tmp_path):
         "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "print(json.dumps({'refusal': result.refusal, 'growth_kib': after - before}))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          check=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300
+    )
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["refusal"] == "pdf_bomb"
     assert report["growth_kib"] < 64 * 1024
 
 
-@pytest.mark.parametrize("data, kwargs, status, refusal", [
-    (make_pdf(pages=3), {"max_pages": 2}, "refused", "pdf_too_many_pages"),
-    (make_pdf(), {"max_bytes": 100}, "refused", "pdf_too_large"),
-    (b"GIF89a not a pdf", {}, "damaged", "pdf_not_pdf"),
-    (b"%PDF-1.7\n%%EOF", {}, "damaged", "pdf_damaged"),
-    (b"", {}, "damaged", "pdf_empty"),
-])
+@pytest.mark.parametrize(
+    "data, kwargs, status, refusal",
+    [
+        (make_pdf(pages=3), {"max_pages": 2}, "refused", "pdf_too_many_pages"),
+        (make_pdf(), {"max_bytes": 100}, "refused", "pdf_too_large"),
+        (b"GIF89a not a pdf", {}, "damaged", "pdf_not_pdf"),
+        (b"%PDF-1.7\n%%EOF", {}, "damaged", "pdf_damaged"),
+        (b"", {}, "damaged", "pdf_empty"),
+    ],
+)
 def test_intake_refusals(ca, pin, data, kwargs, status, refusal):
     result = check(data, ca, pin, issued_by_us(), **kwargs)
     assert (result.status, result.refusal) == (status, refusal)

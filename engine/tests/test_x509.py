@@ -33,20 +33,24 @@ def test_der_and_pem_round_trip_with_one_fingerprint(ca):
 
 
 def test_unreadable_certificates_are_left_out(ca):
-    certs = x509.asn1_certificates([b"junk", ca.root.cert_der,
-                                    x509.pem_from_der(ca.leaf.cert_der).encode()])
+    certs = x509.asn1_certificates(
+        [b"junk", ca.root.cert_der, x509.pem_from_der(ca.leaf.cert_der).encode()]
+    )
     assert [c.dump() for c in certs] == [ca.root.cert_der, ca.leaf.cert_der]
     assert x509.asn1_certificates(None) == []
 
 
-@pytest.mark.parametrize("name,label", [
-    ("CN=ACME Seal,O=ACME Corp,C=FR", "ACME Seal (ACME Corp)"),
-    ("CN=ACME Document Seal,O=ACME", "ACME Document Seal"),  # the organisation is in the name
-    ("O=ACME Corp,C=FR", "ACME Corp"),
-    ("C=FR", "C=FR"),
-    ("not = a name ,,", "not = a name ,,"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    "name,label",
+    [
+        ("CN=ACME Seal,O=ACME Corp,C=FR", "ACME Seal (ACME Corp)"),
+        ("CN=ACME Document Seal,O=ACME", "ACME Document Seal"),  # the organisation is in the name
+        ("O=ACME Corp,C=FR", "ACME Corp"),
+        ("C=FR", "C=FR"),
+        ("not = a name ,,", "not = a name ,,"),
+        ("", ""),
+    ],
+)
 def test_dn_label(name, label):
     assert x509.dn_label(name) == label
 
@@ -59,10 +63,16 @@ def test_describe_and_self_signed(ca):
     # the same name as subject and issuer, signed by another key: self-issued, not self-signed
     key, other = x509.new_private_key("ec256"), x509.new_private_key("ec256")
     name = crypto_x509.Name([crypto_x509.NameAttribute(NameOID.COMMON_NAME, "Mirror")])
-    mirror = (crypto_x509.CertificateBuilder().subject_name(name).issuer_name(name)
-              .public_key(key.public_key()).serial_number(1)
-              .not_valid_before(ca.now - timedelta(days=1))
-              .not_valid_after(ca.now + timedelta(days=1)).sign(other, hashes.SHA256()))
+    mirror = (
+        crypto_x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(ca.now - timedelta(days=1))
+        .not_valid_after(ca.now + timedelta(days=1))
+        .sign(other, hashes.SHA256())
+    )
     assert x509.is_self_issued(mirror) and not x509.is_self_signed(mirror)
     assert x509.same_public_key(key, mirror) and not x509.same_public_key(other, mirror)
 

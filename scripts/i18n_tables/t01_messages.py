@@ -3,28 +3,28 @@
 TERMS = {
     " (optional)": (" (valfri)", " (facultatif)", "（可选）", " (optional)", " (opcional)"),
     '"%(number)s" is not a usable mobile number.': (
-        "\"%(number)s\" är inte ett användbart mobilnummer.",
+        '"%(number)s" är inte ett användbart mobilnummer.',
         "« %(number)s » n'est pas un numéro de mobile utilisable.",
         "“%(number)s”不是可用的手机号码。",
         "„%(number)s“ ist keine verwendbare Mobilnummer.",
         "«%(number)s» no es un número de móvil válido.",
     ),
     '"%(number)s" is not a usable mobile number. Type it in international format, for example +46 70 123 45 67.': (
-        "\"%(number)s\" är inte ett användbart mobilnummer. Skriv det i internationellt format, till exempel +46 70 123 45 67.",
+        '"%(number)s" är inte ett användbart mobilnummer. Skriv det i internationellt format, till exempel +46 70 123 45 67.',
         "« %(number)s » n'est pas un numéro de mobile utilisable. Saisissez-le au format international, par exemple +46 70 123 45 67.",
         "“%(number)s”不是可用的手机号码。请按国际格式输入，例如 +46 70 123 45 67。",
         "„%(number)s“ ist keine verwendbare Mobilnummer. Geben Sie sie im internationalen Format ein, zum Beispiel +46 70 123 45 67.",
         "«%(number)s» no es un número de móvil válido. Escríbalo en formato internacional, por ejemplo +46 70 123 45 67.",
     ),
     '%(code)s is your code to sign "%(name)s". It is valid for 10 minutes. Never share it.': (
-        "%(code)s är din kod för att signera \"%(name)s\". Den gäller i 10 minuter. Dela den aldrig.",
+        '%(code)s är din kod för att signera "%(name)s". Den gäller i 10 minuter. Dela den aldrig.',
         "%(code)s est votre code pour signer « %(name)s ». Il est valable 10 minutes. Ne le communiquez jamais.",
         "%(code)s 是您签署“%(name)s”的验证码，10 分钟内有效。切勿告诉他人。",
         "%(code)s ist Ihr Code zum Unterzeichnen von „%(name)s“. Er ist 10 Minuten gültig. Geben Sie ihn niemals weiter.",
         "%(code)s es su código para firmar «%(name)s». Es válido durante 10 minutos. No lo comparta nunca.",
     ),
     '%(company)s asks you to sign "%(name)s": %(url)s': (
-        "%(company)s ber dig signera \"%(name)s\": %(url)s",
+        '%(company)s ber dig signera "%(name)s": %(url)s',
         "%(company)s vous invite à signer « %(name)s » : %(url)s",
         "%(company)s 请您签署“%(name)s”：%(url)s",
         "%(company)s bittet Sie, „%(name)s“ zu unterzeichnen: %(url)s",
@@ -59,7 +59,7 @@ TERMS = {
         "%(company)s: su presupuesto %(ref)s está listo para firmar: %(url)s",
     ),
     '%(customer)s already has a document named "%(name)s" that is still live: %(existing)s. Cancel it, or give this one another name.': (
-        "%(customer)s har redan ett aktivt dokument med namnet \"%(name)s\": %(existing)s. Annullera det eller ge detta ett annat namn.",
+        '%(customer)s har redan ett aktivt dokument med namnet "%(name)s": %(existing)s. Annullera det eller ge detta ett annat namn.',
         "%(customer)s a déjà un document en cours nommé « %(name)s » : %(existing)s. Annulez-le ou donnez un autre nom à celui-ci.",
         "%(customer)s 已有一份名为“%(name)s”且仍有效的文件：%(existing)s。请取消它，或为此文件另起名称。",
         "%(customer)s hat bereits ein laufendes Dokument namens „%(name)s“: %(existing)s. Stornieren Sie es oder geben Sie diesem einen anderen Namen.",
@@ -143,7 +143,7 @@ TERMS = {
         "%(name)s escribió un código erróneo %(count)s veces: la firma está bloqueada durante 15 minutos. Llame a esta persona si necesita ayuda.",
     ),
     '%(name)s was already invited: use "Re-engage" to change the contact details (the old link then stops working).': (
-        "%(name)s har redan bjudits in: använd \"Återkontakta\" för att ändra kontaktuppgifterna (den gamla länken slutar då att fungera).",
+        '%(name)s har redan bjudits in: använd "Återkontakta" för att ändra kontaktuppgifterna (den gamla länken slutar då att fungera).',
         "%(name)s a déjà été invité : utilisez « Relancer » pour modifier les coordonnées (l'ancien lien cesse alors de fonctionner).",
         "%(name)s 已被邀请：请使用“重新联系”更改联系方式（旧链接随即失效）。",
         "%(name)s wurde bereits eingeladen: Ändern Sie die Kontaktdaten mit „Erneut ansprechen“ (der alte Link funktioniert dann nicht mehr).",
@@ -157,7 +157,7 @@ TERMS = {
         "%(name)s fue rechazado. Motivo: %(reason)s",
     ),
     '%(name)s: "%(email)s" is not a valid e-mail address.': (
-        "%(name)s: \"%(email)s\" är inte en giltig e-postadress.",
+        '%(name)s: "%(email)s" är inte en giltig e-postadress.',
         "%(name)s : « %(email)s » n'est pas une adresse e-mail valide.",
         "%(name)s：“%(email)s”不是有效的电子邮件地址。",
         "%(name)s: „%(email)s“ ist keine gültige E-Mail-Adresse.",
@@ -234,7 +234,7 @@ TERMS = {
         "%(ref)s: %(state)s (comprobado a las %(time)s).",
     ),
     '%(ref)s: the ticket was not moved to "%(stage)s", a stage of another team or company.': (
-        "%(ref)s: ärendet flyttades inte till \"%(stage)s\", ett steg i ett annat team eller företag.",
+        '%(ref)s: ärendet flyttades inte till "%(stage)s", ett steg i ett annat team eller företag.',
         "%(ref)s : le ticket n'a pas été déplacé vers « %(stage)s », une étape d'une autre équipe ou société.",
         "%(ref)s：工单未移至“%(stage)s”，该阶段属于其他团队或公司。",
         "%(ref)s: Das Ticket wurde nicht in die Phase „%(stage)s“ verschoben, die zu einem anderen Team oder Unternehmen gehört.",
@@ -305,7 +305,13 @@ TERMS = {
     ),
     "(arrow)": ("(pil)", "(flèche)", "（箭头）", "(Pfeil)", "(flecha)"),
     "(optional)": ("(valfri)", "(facultatif)", "（可选）", "(optional)", "(opcional)"),
-    "(to be named)": ("(namnges senare)", "(à désigner)", "（待指定）", "(wird noch benannt)", "(por designar)"),
+    "(to be named)": (
+        "(namnges senare)",
+        "(à désigner)",
+        "（待指定）",
+        "(wird noch benannt)",
+        "(por designar)",
+    ),
     ", not": (", inte", ", pas", "，并非", ", nicht", ", no"),
     ", upload your copy of it.": (
         ", ladda upp din kopia av det.",

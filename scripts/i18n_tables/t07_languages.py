@@ -2,7 +2,13 @@
 
 TERMS = {
     "Language": ("Språk", "Langue", "语言", "Sprache", "Idioma"),
-    "Language Used": ("Språk som används", "Langue utilisée", "使用的语言", "Verwendete Sprache", "Idioma utilizado"),
+    "Language Used": (
+        "Språk som används",
+        "Langue utilisée",
+        "使用的语言",
+        "Verwendete Sprache",
+        "Idioma utilizado",
+    ),
     "The language of this participant's signing page, messages and code. Empty: the contact's language, else the language of the document's owner.": (
         "Språket för deltagarens signeringssida, meddelanden och kod. Tomt: kontaktens språk, annars språket för dokumentets ägare.",
         "La langue de la page de signature, des messages et du code de ce participant. Vide : la langue du contact, sinon celle du propriétaire du document.",

@@ -173,7 +173,6 @@ def test_checkout_path_with_spaces(world):
     assert data.parent.name.startswith("digital_sign-")
 
 
-
 def test_odoo_files_live_beside_the_cluster_and_a_former_filestore_is_copied_once(world):
     """Two checkouts' databases of one name must not share a filestore: Odoo's data directory
     goes beside each cluster; a cluster made before keeps its files (a copy of the old place)."""

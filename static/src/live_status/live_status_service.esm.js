@@ -1,6 +1,6 @@
-import { EventBus } from "@odoo/owl";
-import { _t } from "@web/core/l10n/translation";
-import { registry } from "@web/core/registry";
+import {EventBus} from "@odoo/owl";
+import {_t} from "@web/core/l10n/translation";
+import {registry} from "@web/core/registry";
 
 /** The models whose open views follow a document's live status. */
 export const LIVE_MODELS = ["digital.sign.request", "sale.order", "helpdesk.ticket"];
@@ -14,53 +14,53 @@ export const LIVE_MODELS = ["digital.sign.request", "sale.order", "helpdesk.tick
  * opens it.
  */
 export const liveStatusService = {
-    dependencies: ["bus_service", "notification", "action", "orm"],
+  dependencies: ["bus_service", "notification", "action", "orm"],
 
-    start(env, { bus_service, notification, action, orm }) {
-        const bus = new EventBus();
-        bus_service.subscribe("digital_sign/status", (payload) => {
-            bus.trigger("update", payload);
-        });
-        bus_service.subscribe("digital_sign/completed", (payload) => {
-            notification.add(payload.message, {
-                title: payload.title,
-                type: "success",
-                sticky: true,
-                className: "o_digital_sign_completed",
-                buttons: [
-                    {
-                        name: _t("Open the signed document"),
-                        primary: true,
-                        onClick: async () => {
-                            const preview = await orm.call(
-                                "digital.sign.request",
-                                "action_preview_signed",
-                                [[payload.request_id]]
-                            );
-                            await action.doAction(preview);
-                        },
-                    },
-                ],
-            });
-        });
-        bus_service.start();
-        return {
-            bus,
-            /**
-             * Whether a notification concerns a record of ``resModel`` with id ``resId``.
-             *
-             * @param {Object} payload
-             * @param {string} resModel
-             * @param {number} resId
-             */
-            concerns(payload, resModel, resId) {
-                if (resModel === "digital.sign.request") {
-                    return payload.request_id === resId;
-                }
-                return payload.res_model === resModel && payload.res_id === resId;
+  start(env, {bus_service, notification, action, orm}) {
+    const bus = new EventBus();
+    bus_service.subscribe("digital_sign/status", (payload) => {
+      bus.trigger("update", payload);
+    });
+    bus_service.subscribe("digital_sign/completed", (payload) => {
+      notification.add(payload.message, {
+        title: payload.title,
+        type: "success",
+        sticky: true,
+        className: "o_digital_sign_completed",
+        buttons: [
+          {
+            name: _t("Open the signed document"),
+            primary: true,
+            onClick: async () => {
+              const preview = await orm.call(
+                "digital.sign.request",
+                "action_preview_signed",
+                [[payload.request_id]]
+              );
+              await action.doAction(preview);
             },
-        };
-    },
+          },
+        ],
+      });
+    });
+    bus_service.start();
+    return {
+      bus,
+      /**
+       * Whether a notification concerns a record of ``resModel`` with id ``resId``.
+       *
+       * @param {object} payload
+       * @param {string} resModel
+       * @param {number} resId
+       */
+      concerns(payload, resModel, resId) {
+        if (resModel === "digital.sign.request") {
+          return payload.request_id === resId;
+        }
+        return payload.res_model === resModel && payload.res_id === resId;
+      },
+    };
+  },
 };
 
 registry.category("services").add("digital_sign_live", liveStatusService);
