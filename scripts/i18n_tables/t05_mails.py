@@ -187,6 +187,7 @@ PIECES = {
     "Jane": ("Jane", "Jane", "Jane", "Jane", "Jane"),
     "Contract": ("Avtal", "Contrat", "合同", "Vertrag", "Contrato"),
     "Customer": ("Kund", "Client", "客户", "Kunde", "Cliente"),
+    "A message": ("Ett meddelande", "Un message", "一条消息", "Eine Nachricht", "Un mensaje"),
     "YourCompany": ("YourCompany", "YourCompany", "YourCompany", "YourCompany", "YourCompany"),
     "Mitchell Admin": (
         "Mitchell Admin",
