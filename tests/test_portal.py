@@ -492,7 +492,7 @@ class TestPortalSigningPage(DigitalSignPortalCommon):
             json.loads(event.details),
             {"user": "portal user Per Colleague (ds_per)", "is_participant": False},
         )
-        row = sign_request._prepare_certificate_data().participants[0]
+        row = sign_request._prepare_completion_data().participants[0]
         self.assertIn("portal user Petra Portal (ds_petra)", row.logged_in_as)
 
     def test_the_login_replaces_the_code_only_when_the_sender_required_none(self):
