@@ -155,7 +155,7 @@ def main():
             f"delivered {delivered}  lost {COUNT - delivered}  signature events {events} "
             f"(expected {COUNT})  {fake.total_calls / COUNT:.2f} HTTP calls/request"
         )
-        for kind, count in sorted(collections.Counter(faults) + fake.faults_served).items():
+        for kind, count in sorted((collections.Counter(faults) + fake.faults_served).items()):
             print(f"  faults served: {kind:10s} {count}")
     finally:
         fake.stop()
