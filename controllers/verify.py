@@ -37,13 +37,18 @@ THROTTLE_WINDOW = 600  # seconds
 
 
 def _max_request_bytes(controller):
-    return controller._max_upload_bytes() + MULTIPART_MARGIN
+    return controller._max_verify_bytes() + MULTIPART_MARGIN
 
 
 class DigitalSignVerifyController(http.Controller):
     # === HELPERS === #
-    def _max_upload_bytes(self):
-        return int(request.env["digital.sign.request"]._get_setting("max_upload_mb")) * 1024 * 1024
+    def _max_verify_bytes(self):
+        """The size limit of uploads, plus room for what signing and sealing add to a
+        document uploaded at that limit: every signed document we produce can be checked."""
+        return (
+            int(request.env["digital.sign.request"]._get_setting("max_upload_mb")) * 1024 * 1024
+            + pades_verify.VERIFY_EXTRA_BYTES
+        )
 
     def _max_pages(self):
         """The page limit of uploads, plus room for the certificate of completion."""
@@ -66,8 +71,8 @@ class DigitalSignVerifyController(http.Controller):
         return {
             "ref": ref,
             "company": request.env.company,
-            "max_upload_bytes": self._max_upload_bytes(),
-            "max_upload_mb": self._max_upload_bytes() // (1024 * 1024),
+            "max_upload_bytes": self._max_verify_bytes(),
+            "max_upload_mb": self._max_verify_bytes() // (1024 * 1024),
             "max_pages": self._max_pages(),
             "outcome": False,
             "status": "",
@@ -162,7 +167,7 @@ class DigitalSignVerifyController(http.Controller):
         if not document or not hasattr(document, "read"):
             values["outcome"] = "no_file"
             return self._render(values)
-        limit = self._max_upload_bytes()
+        limit = self._max_verify_bytes()
         data = document.read(limit + 1)
         if len(data) > limit:
             values["outcome"] = "too_large"
@@ -211,7 +216,7 @@ class DigitalSignVerifyController(http.Controller):
             .sudo()
             ._verify_signed_document(
                 data,
-                max_bytes=max(len(data), self._max_upload_bytes()),
+                max_bytes=max(len(data), self._max_verify_bytes()),
                 max_pages=self._max_pages(),
             )
         )

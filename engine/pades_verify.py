@@ -51,6 +51,10 @@ STATUSES = (
     "refused",  # refused before any parser read it (``refusal``: the intake's error code)
 )
 VERIFY_EXTRA_PAGES = 100  # a sealed file has the certificate of completion after the pages
+# ... and more bytes than its upload: the stamped values (signature images), the certificate of
+# completion and the seal with its validation material. A document uploaded at the size limit
+# must still verify once signed and sealed.
+VERIFY_EXTRA_BYTES = 10 * 1024 * 1024
 _DAMAGED_CODES = frozenset(
     {"pdf_empty", "pdf_not_pdf", "pdf_damaged", "pdf_encrypted", "pdf_no_pages"}
 )  # the other intake refusals are "refused"
@@ -463,7 +467,8 @@ def verify_pdf(
     :param validation_material: extra certificates/CRLs/OCSP responses (DER), as for sealing
     :param allow_fetching: fetch missing revocation data online
     :param now: validation time (default: the current time)
-    :param max_bytes: size limit of the intake (default ``pdf_intake.DEFAULT_MAX_BYTES``)
+    :param max_bytes: size limit of the intake (default ``pdf_intake.DEFAULT_MAX_BYTES``
+        plus ``VERIFY_EXTRA_BYTES`` for what signing and sealing add)
     :param max_pages: page limit of the intake (default ``pdf_intake.DEFAULT_MAX_PAGES``
         plus ``VERIFY_EXTRA_PAGES`` for the certificate of completion)
     :return: a ``VerifyResult`` (``status`` in ``STATUSES``)
@@ -474,7 +479,9 @@ def verify_pdf(
     try:
         pdf_intake.inspect_pdf(
             pdf,
-            max_bytes=pdf_intake.DEFAULT_MAX_BYTES if max_bytes is None else max_bytes,
+            max_bytes=pdf_intake.DEFAULT_MAX_BYTES + VERIFY_EXTRA_BYTES
+            if max_bytes is None
+            else max_bytes,
             max_pages=pdf_intake.DEFAULT_MAX_PAGES + VERIFY_EXTRA_PAGES
             if max_pages is None
             else max_pages,

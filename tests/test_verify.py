@@ -2,6 +2,7 @@
 check of a request: verdicts, what the public sees, limits, and the Chromium tour."""
 
 import io
+import os
 import re
 from unittest.mock import patch
 
@@ -398,7 +399,9 @@ class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
                 {
                     "document": (
                         "a.pdf",
-                        make_pdf() + b"%" + b"x" * (20 * 1024 * 1024),
+                        make_pdf()
+                        + b"%"
+                        + b"x" * (20 * 1024 * 1024 + pades_verify.VERIFY_EXTRA_BYTES),
                         "application/pdf",
                     )
                 },
@@ -454,17 +457,40 @@ class TestVerify(SealTestMixin, DigitalSignCommon, HttpCase):
 
     # === limits === #
     def test_uploads_are_size_limited(self):
+        """The limit is the upload limit plus what signing and sealing add to a document."""
         self.env["ir.config_parameter"].sudo().set_param("digital_sign.max_upload_mb", 1)
+        limit = 1024 * 1024 + pades_verify.VERIFY_EXTRA_BYTES
         page = self._page()
-        self.assertIn('data-max-bytes="1048576"', page.text)
+        self.assertIn(f'data-max-bytes="{limit}"', page.text)
         csrf = self._csrf()
-        a_bit_too_big = make_pdf() + b"%" + b"x" * (1024 * 1024)
+        a_bit_too_big = make_pdf() + b"%" + b"x" * limit
         response = self._upload(a_bit_too_big, csrf=csrf)
         self.assertEqual(response.status_code, 413)
         self.assertIn("File too large", response.text)
         with mute_logger("odoo.http"):
-            response = self._upload(b"%PDF-1.7\n" + b"x" * (3 * 1024 * 1024), csrf=csrf)
+            response = self._upload(b"%PDF-1.7\n" + b"x" * (limit + 2 * 1024 * 1024), csrf=csrf)
         self.assertEqual(response.status_code, 413, "refused by max_content_length")
+
+    def test_a_document_uploaded_at_the_size_limit_verifies_once_signed(self):
+        """Signing and sealing make a document bigger than its upload: the page must still
+        check what we produced from a file uploaded at the limit."""
+        import pymupdf
+
+        self.env["ir.config_parameter"].sudo().set_param("digital_sign.max_upload_mb", 1)
+        doc = pymupdf.open(stream=make_pdf(), filetype="pdf")
+        xref = doc.get_new_xref()
+        doc.update_object(xref, "<< /Length 0 >>")
+        doc.update_stream(xref, os.urandom(1024 * 1024 - 16 * 1024), compress=False)
+        doc.xref_set_key(doc.pdf_catalog(), "DSPadding", f"{xref} 0 R")
+        near_the_limit = doc.tobytes()
+        doc.close()
+        self.assertLessEqual(len(near_the_limit), 1024 * 1024)
+        sign_request = self._sealed_request(pdf=near_the_limit)
+        signed = self._signed_bytes(sign_request)
+        self.assertGreater(len(signed), 1024 * 1024, "signing and sealing added bytes")
+        response = self._upload(signed)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self._verdict(response), "valid")
 
     def test_uploads_are_rate_limited_per_ip(self):
         csrf = self._csrf()

@@ -328,3 +328,27 @@ def test_intake_refusals(ca, pin, data, kwargs, status, refusal):
 def test_sealed_documents_may_exceed_the_page_limit_by_their_certificate(ca, identity, pin):
     sealed = pades.seal_pdf(make_pdf(pages=pdf_intake.DEFAULT_MAX_PAGES + 2), identity)
     assert check(sealed.pdf, ca, pin, issued_by_us(sealed)).status == "valid"
+
+
+def test_a_document_uploaded_at_the_size_limit_still_verifies_once_sealed(ca, identity, pin):
+    """Signing and sealing add bytes: a file the intake accepted at its limit must not be
+    refused by the verification's own limit once sealed (it was, up to 2026-12-03)."""
+    import pymupdf
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 72), "The contract")
+    # an incompressible stream that brings the file to just under the intake's limit
+    padding = os.urandom(pdf_intake.DEFAULT_MAX_BYTES - 4 * 1024)
+    xref = doc.get_new_xref()
+    doc.update_object(xref, "<< /Length 0 >>")
+    doc.update_stream(xref, padding, compress=False)
+    doc.xref_set_key(doc.pdf_catalog(), "DSPadding", f"{xref} 0 R")
+    data = doc.tobytes()
+    doc.close()
+    assert len(data) <= pdf_intake.DEFAULT_MAX_BYTES
+    pdf_intake.inspect_pdf(data)  # accepted at upload
+    sealed = pades.seal_pdf(data, identity)
+    assert len(sealed.pdf) > pdf_intake.DEFAULT_MAX_BYTES
+    result = check(sealed.pdf, ca, pin, issued_by_us(sealed))
+    assert result.status == "valid", result
