@@ -61,6 +61,7 @@
         ],
         "web.assets_frontend": [
             "digital_sign/static/src/signing_page/signing_page.esm.js",
+            "digital_sign/static/src/signing_page/name_and_signature.xml",
             "digital_sign/static/src/verify_page/verify_page.esm.js",
         ],
         "web.assets_backend": [

@@ -55,8 +55,16 @@ def style_sheet():
 
 def render(template, values, status=200):
     """Render the QWeb ``template`` with ``values`` as a public page with ``status`` (its
-    style sheet is given as ``public_page_css``)."""
-    response = request.render(template, {"public_page_css": style_sheet(), **values})
+    style sheet is given as ``public_page_css``, the language of ``<html lang>`` as
+    ``html_lang`` and ``html_data``, unless ``values`` say otherwise)."""
+    # <html lang>: the language the page is rendered in (web.frontend_layout's html_data)
+    lang_tag = (request.env.lang or "en_US").split("@")[0].replace("_", "-")
+    defaults = {
+        "public_page_css": style_sheet(),
+        "html_lang": lang_tag,
+        "html_data": {"lang": lang_tag},
+    }
+    response = request.render(template, {**defaults, **values})
     response.status_code = status
     return no_store(response)
 

@@ -29,7 +29,8 @@ pg_bindir() {
   return 1
 }
 
-# Debian packages: PostgreSQL server, wkhtmltopdf (Odoo's PDF reports), Chromium (browser tests).
+# Debian packages: PostgreSQL server, wkhtmltopdf (Odoo's PDF reports), Chromium (browser tests),
+# npm (linters, axe-core).
 ensure_debian_packages() {
   local missing=()
   pg_bindir >/dev/null || missing+=(postgresql)
@@ -37,6 +38,7 @@ ensure_debian_packages() {
   command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
     || command -v google-chrome >/dev/null || missing+=(chromium)
   [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+  command -v npm >/dev/null || missing+=(npm)  # scripts/lint's tools, axe-core for the tests
   [ ${#missing[@]} -eq 0 ] && return 0
   say "installing Debian packages: ${missing[*]}"
   if command -v apt-get >/dev/null; then
@@ -74,6 +76,26 @@ pip_check() {
     printf '%s\n' "$out" >&2; die "pip check found broken requirements"
   fi
   return 0
+}
+
+# axe-core (npm), the accessibility engine that tests/test_accessibility.py injects into the
+# public pages in Chromium: installed into .run/a11y-node, pinned; the test fails without it.
+AXE_VERSION=4.11.1
+AXE_NODE="$RUN_DIR/a11y-node"
+ensure_axe() {
+  local axe="$AXE_NODE/node_modules/axe-core/axe.min.js"
+  if [ -f "$axe" ] && [ "$(cat "$AXE_NODE/.stamp" 2>/dev/null)" = "$AXE_VERSION" ]; then
+    return 0
+  fi
+  command -v npm >/dev/null \
+    || { say "npm is missing (axe-core for the accessibility tests): apt-get install npm"; return 1; }
+  say "preparing $AXE_NODE (axe-core $AXE_VERSION, for the accessibility tests)"
+  mkdir -p "$AXE_NODE"
+  [ -f "$AXE_NODE/package.json" ] || echo '{"private": true}' > "$AXE_NODE/package.json"
+  npm install --prefix "$AXE_NODE" --no-audit --no-fund --silent "axe-core@$AXE_VERSION" \
+    || { say "could not install axe-core from npm (the accessibility tests need it)"; return 1; }
+  [ -f "$axe" ] || { say "axe-core installed without $axe"; return 1; }
+  echo "$AXE_VERSION" > "$AXE_NODE/.stamp"
 }
 
 # Odoo 19.0 Community: ODOO_SRC, else /opt/odoo-19.0, else a download from Odoo's nightly server.

@@ -12,7 +12,16 @@ import {SignatureDialog} from "@web/core/signature/signature_dialog";
  *
  * Opening the link changes nothing on the server (mail systems' link scanners open links):
  * once the first page of the document is shown, this script reports it (`viewed`).
+ *
+ * Accessibility (WCAG 2.1 AA, tests/test_accessibility.py): each place is named for screen
+ * readers by its kind, page and whether it is required (and filled); a refused submit
+ * marks the missing places invalid and moves the focus to the first one; a filled place
+ * hands the focus on to the next one; an outcome page puts the focus on its heading. A
+ * signature place opened from the keyboard offers the typed ("Auto") signature first.
  */
+// The steps that show an outcome, whose heading takes the focus.
+const OUTCOME_STEPS = ["signed", "rejected", "expired", "waiting", "closed"];
+
 export class DigitalSignPage extends Interaction {
   static selector = ".o_digital_sign";
   dynamicContent = {
@@ -44,6 +53,7 @@ export class DigitalSignPage extends Interaction {
     this.adoptedSignatures = {};
     this.busy = false;
     this.submitted = false;
+    this.labelPlaces();
     this.updateProgress();
     if (this.el.querySelector(".o_ds_finalising")) {
       this.pollFinalDocument();
@@ -53,6 +63,22 @@ export class DigitalSignPage extends Interaction {
   start() {
     if (this.el.dataset.step === "sign") {
       this.reportViewedWhenShown();
+    }
+    this.focusOutcomeHeading();
+  }
+
+  /**
+   * On an outcome (signed, rejected, expired...), the focus goes to the page's heading:
+   * after signing, the page reloads and a screen reader starts with what happened.
+   */
+  focusOutcomeHeading() {
+    if (!OUTCOME_STEPS.includes(this.el.dataset.step)) {
+      return;
+    }
+    const heading = this.el.querySelector(".o_ds_card h1");
+    if (heading) {
+      heading.setAttribute("tabindex", "-1");
+      heading.focus({preventScroll: true});
     }
   }
 
@@ -102,6 +128,44 @@ export class DigitalSignPage extends Interaction {
     return !!this.values[id];
   }
 
+  /**
+   * Name each place for screen readers: its kind, its page and whether it is required;
+   * the date place says the server fills it.
+   */
+  labelPlaces() {
+    const kinds = {
+      signature: _t("Signature"),
+      initials: _t("Initials"),
+      text: _t("Text"),
+      checkbox: _t("Checkbox"),
+    };
+    for (const el of this.el.querySelectorAll(".o_ds_field[data-field-id]")) {
+      const page = el.closest(".o_ds_page")?.dataset.page || "";
+      const kind = el.dataset.kind;
+      let label = "";
+      if (kind === "date") {
+        label = _t("Date of signature, page %(page)s, filled in when you sign", {page});
+      } else if (el.classList.contains("o_ds_required")) {
+        label = _t("%(kind)s, page %(page)s, required", {
+          kind: kinds[kind] || kind,
+          page,
+        });
+      } else {
+        label = _t("%(kind)s, page %(page)s, optional", {
+          kind: kinds[kind] || kind,
+          page,
+        });
+      }
+      el.dataset.label = label;
+      // The checkbox place is a <label> around its input: the input carries the name.
+      const named = kind === "checkbox" ? el.querySelector("input") : el;
+      named?.setAttribute("aria-label", label);
+      if (kind === "text" && el.classList.contains("o_ds_required")) {
+        el.setAttribute("aria-required", "true");
+      }
+    }
+  }
+
   updateProgress() {
     const required = this.fields.filter((el) => el.classList.contains("o_ds_required"));
     const done = required.filter((el) => this.isFilled(el)).length;
@@ -115,8 +179,58 @@ export class DigitalSignPage extends Interaction {
         : "";
     }
     for (const el of this.fields) {
-      el.classList.toggle("o_ds_filled", this.isFilled(el));
+      const filled = this.isFilled(el);
+      el.classList.toggle("o_ds_filled", filled);
+      if (["signature", "initials"].includes(el.dataset.kind) && el.dataset.label) {
+        el.setAttribute(
+          "aria-label",
+          filled ? _t("%(label)s, signed", {label: el.dataset.label}) : el.dataset.label
+        );
+      }
     }
+  }
+
+  /** Mark a place invalid (red, a warning sign, and aria-invalid for screen readers). */
+  setInvalid(el, invalid) {
+    el.classList.toggle("o_ds_invalid", invalid);
+    const input = el.dataset.kind === "checkbox" ? el.querySelector("input") : el;
+    if (invalid) {
+      input?.setAttribute("aria-invalid", "true");
+    } else {
+      input?.removeAttribute("aria-invalid");
+    }
+  }
+
+  /**
+   * Move the focus to the next place to fill after `el` (in the document's order), else to
+   * the consent, else to the Sign button.
+   */
+  focusNextPlace(el) {
+    const fields = this.fields;
+    const after = fields.slice(fields.indexOf(el) + 1);
+    const next =
+      [...after, ...fields].find((field) => field !== el && !this.isFilled(field)) ||
+      this.el.querySelector(".o_ds_consent_input:not(:checked)") ||
+      this.el.querySelector(".o_ds_submit");
+    this.focusPlace(next);
+  }
+
+  /** Resolves once no dialog is on the page any more (and its focus clean-up ran). */
+  async dialogsClosed() {
+    for (let frame = 0; frame < 120 && document.querySelector(".o_dialog"); frame++) {
+      await new Promise((resolve) => requestAnimationFrame(resolve));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+
+  /** Scroll `el` into view and give it the focus (a checkbox place: its input). */
+  focusPlace(el) {
+    if (!el) {
+      return;
+    }
+    el.scrollIntoView({behavior: "smooth", block: "center"});
+    const target = el.dataset.kind === "checkbox" ? el.querySelector("input") : el;
+    target.focus({preventScroll: true});
   }
 
   setBusy(button, busy) {
@@ -173,22 +287,41 @@ export class DigitalSignPage extends Interaction {
     const id = el.dataset.fieldId;
     const rect = el.getBoundingClientRect();
     const reuse = this.adoptedSignatures[kind];
-    this.services.dialog.add(SignatureDialog, {
-      defaultName: this.participantName,
-      nameAndSignatureProps: {
-        mode: "draw",
-        signatureType: kind === "initials" ? "initial" : "signature",
-        displaySignatureRatio: rect.height ? Math.max(rect.width / rect.height, 1) : 2,
-        noInputName: false,
+    // A click from the keyboard (Enter, Space: no pointer, detail 0) opens the pad on the
+    // typed signature, whose name field has the focus; a pointer opens it on drawing.
+    const fromKeyboard = ev.detail === 0;
+    let adopted = false;
+    this.services.dialog.add(
+      SignatureDialog,
+      {
+        defaultName: this.participantName,
+        nameAndSignatureProps: {
+          mode: fromKeyboard ? "auto" : "draw",
+          signatureType: kind === "initials" ? "initial" : "signature",
+          displaySignatureRatio: rect.height
+            ? Math.max(rect.width / rect.height, 1)
+            : 2,
+          noInputName: false,
+        },
+        uploadSignature: ({signatureImage}) => {
+          if (!signatureImage) {
+            return;
+          }
+          this.adoptedSignatures[kind] = signatureImage;
+          this.applySignature(el, id, signatureImage);
+          adopted = true;
+        },
       },
-      uploadSignature: ({signatureImage}) => {
-        if (!signatureImage) {
-          return;
-        }
-        this.adoptedSignatures[kind] = signatureImage;
-        this.applySignature(el, id, signatureImage);
-      },
-    });
+      {
+        // once the pad is gone (it gives the focus back to the place): on to the next place
+        // (not awaited: the dialog is removed only after onClose returns)
+        onClose: () => {
+          if (adopted) {
+            this.waitFor(this.dialogsClosed()).then(() => this.focusNextPlace(el));
+          }
+        },
+      }
+    );
     if (reuse && !this.values[id]) {
       // The same person adopted a signature already: it can be reused at once.
       this.applySignature(el, id, reuse);
@@ -202,20 +335,20 @@ export class DigitalSignPage extends Interaction {
     img.src = dataUrl;
     img.alt = _t("Signature");
     el.appendChild(img);
-    el.classList.remove("o_ds_invalid");
+    this.setInvalid(el, false);
     this.updateProgress();
   }
 
   onInputText(ev) {
     this.values[ev.currentTarget.dataset.fieldId] = ev.currentTarget.value;
-    ev.currentTarget.classList.remove("o_ds_invalid");
+    this.setInvalid(ev.currentTarget, false);
     this.updateProgress();
   }
 
   onChangeCheckbox(ev) {
     const label = ev.currentTarget.closest(".o_ds_field");
     this.values[label.dataset.fieldId] = ev.currentTarget.checked;
-    label.classList.remove("o_ds_invalid");
+    this.setInvalid(label, false);
     this.updateProgress();
   }
 
@@ -230,12 +363,15 @@ export class DigitalSignPage extends Interaction {
     }
     current?.classList.remove("o_ds_current");
     next.classList.add("o_ds_current");
-    next.scrollIntoView({behavior: "smooth", block: "center"});
-    next.focus({preventScroll: true});
+    this.focusPlace(next);
   }
 
-  onClickConsentMore() {
-    this.el.querySelector(".o_ds_consent_text")?.classList.toggle("d-none");
+  onClickConsentMore(ev) {
+    const text = this.el.querySelector(".o_ds_consent_text");
+    if (text) {
+      const shown = text.classList.toggle("d-none") === false;
+      ev.currentTarget.setAttribute("aria-expanded", String(shown));
+    }
   }
 
   // --- submit / reject ---
@@ -251,15 +387,22 @@ export class DigitalSignPage extends Interaction {
       (el) => el.classList.contains("o_ds_required") && !this.isFilled(el)
     );
     for (const el of missing) {
-      el.classList.add("o_ds_invalid");
+      this.setInvalid(el, true);
     }
     if (missing.length) {
-      this.showError(".o_ds_submit_error", _t("Please fill every highlighted place."));
-      missing[0].scrollIntoView({behavior: "smooth", block: "center"});
+      this.showError(
+        ".o_ds_submit_error",
+        _t(
+          "Please fill every required place: %(count)s still empty, marked with a warning sign. The first one has the focus.",
+          {count: missing.length}
+        )
+      );
+      this.focusPlace(missing[0]);
       return;
     }
     if (!consent) {
       this.showError(".o_ds_submit_error", _t("Please accept to sign electronically."));
+      this.el.querySelector(".o_ds_consent_input")?.focus();
       return;
     }
     this.setBusy(button, true);
@@ -282,11 +425,15 @@ export class DigitalSignPage extends Interaction {
         return;
       }
       if (result.status === "invalid") {
-        for (const id of Object.keys(result.errors || {})) {
-          this.el
-            .querySelector(`.o_ds_field[data-field-id="${CSS.escape(id)}"]`)
-            ?.classList.add("o_ds_invalid");
+        const invalid = Object.keys(result.errors || {})
+          .map((id) =>
+            this.el.querySelector(`.o_ds_field[data-field-id="${CSS.escape(id)}"]`)
+          )
+          .filter(Boolean);
+        for (const el of invalid) {
+          this.setInvalid(el, true);
         }
+        this.focusPlace(invalid[0]);
         this.showError(
           ".o_ds_submit_error",
           Object.values(result.errors || {}).join(" ") ||
@@ -308,8 +455,12 @@ export class DigitalSignPage extends Interaction {
     }
   }
 
-  onClickRejectOpen() {
-    this.el.querySelector(".o_ds_reject_form")?.classList.toggle("d-none");
+  onClickRejectOpen(ev) {
+    const form = this.el.querySelector(".o_ds_reject_form");
+    if (form) {
+      const shown = form.classList.toggle("d-none") === false;
+      ev.currentTarget.setAttribute("aria-expanded", String(shown));
+    }
     this.el.querySelector(".o_ds_reject_reason")?.focus();
   }
 
@@ -433,20 +584,33 @@ export class DigitalSignPage extends Interaction {
         return;
       }
       this.showError(".o_ds_name_error", this.commonMessage(result));
+      let first = null;
       for (const fieldset of this.el.querySelectorAll(".o_ds_person")) {
-        fieldset.querySelector(".o_ds_person_error").textContent =
-          (result.errors || {})[fieldset.dataset.participantId] || "";
+        const error = (result.errors || {})[fieldset.dataset.participantId] || "";
+        fieldset.querySelector(".o_ds_person_error").textContent = error;
+        for (const input of fieldset.querySelectorAll("input.form-control")) {
+          if (error) {
+            input.setAttribute("aria-invalid", "true");
+          } else {
+            input.removeAttribute("aria-invalid");
+          }
+        }
+        first =
+          first || (error && fieldset.querySelector("input.form-control:enabled"));
       }
+      first?.focus();
     } finally {
       this.setBusy(button, false);
     }
   }
 
   onClickReengageOpen(ev) {
-    ev.currentTarget
-      .closest("li")
-      .querySelector(".o_ds_reengage_form")
-      .classList.toggle("d-none");
+    const form = ev.currentTarget.closest("li").querySelector(".o_ds_reengage_form");
+    const shown = form.classList.toggle("d-none") === false;
+    ev.currentTarget.setAttribute("aria-expanded", String(shown));
+    if (shown) {
+      form.querySelector("input")?.focus();
+    }
   }
 
   async onClickReengage(ev) {

@@ -5,7 +5,8 @@ import {_t} from "@web/core/l10n/translation";
 /**
  * The verification page's upload form. The form is a plain POST (with its CSRF token) and
  * works without this script; the script only refuses a file over the size limit before
- * sending it, and shows that the check is running.
+ * sending it, and shows that the check is running. For screen readers: the error is an
+ * alert and the file field takes the focus; after a check, the verdict's heading does.
  */
 export class DigitalSignVerifyPage extends Interaction {
   static selector = ".o_ds_verify_page";
@@ -17,6 +18,15 @@ export class DigitalSignVerifyPage extends Interaction {
   setup() {
     this.maxBytes = parseInt(this.el.dataset.maxBytes || "0", 10);
     this.maxMb = this.el.dataset.maxMb || "";
+  }
+
+  start() {
+    // After a check, the verdict's heading takes the focus: a screen reader starts there.
+    const heading = this.el.querySelector(".o_ds_verdict h1");
+    if (heading) {
+      heading.setAttribute("tabindex", "-1");
+      heading.focus({preventScroll: true});
+    }
   }
 
   get error() {
@@ -53,6 +63,7 @@ export class DigitalSignVerifyPage extends Interaction {
       if (this.error) {
         this.error.textContent = problem;
       }
+      this.el.querySelector(".o_ds_verify_file")?.focus();
       return;
     }
     const button = this.el.querySelector(".o_ds_verify_submit");

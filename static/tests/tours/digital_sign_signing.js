@@ -44,7 +44,7 @@ registry.category("web_tour.tours").add("digital_sign_sign_all_kinds", {
       trigger: ".o_ds_submit",
       run: "click",
     },
-    {trigger: ".o_ds_submit_error:contains(highlighted)"},
+    {trigger: ".o_ds_submit_error:contains(required place)"},
     ...signPlaceSteps(".o_ds_field_signature", "mouse"),
     ...signPlaceSteps(".o_ds_field_initials", "mouse"),
     {
