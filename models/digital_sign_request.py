@@ -43,7 +43,13 @@ CACHE_RES_FIELD = "digital_sign_cache"
 class DigitalSignRequest(models.Model):
     _name = "digital.sign.request"
     _description = "Document for Signature"
-    _inherit = ["portal.mixin", "mail.thread", "mail.activity.mixin", "digital.sign.evidence.mixin"]
+    _inherit = [
+        "portal.mixin",
+        "mail.thread",
+        "mail.activity.mixin",
+        "digital.sign.evidence.mixin",
+        "digital.sign.reminder.mixin",
+    ]
     _order = "id desc"
     _rec_names_search = ["name", "reference"]
     _check_company_auto = True
@@ -261,6 +267,11 @@ class DigitalSignRequest(models.Model):
         evidence="draft",
         help="A message shown in the invitation e-mail (a template's default message).",
     )
+    # The reminder plan (digital.sign.reminder.mixin): a template's copy, or the settings'.
+    reminder_mode = fields.Selection(tracking=True, evidence="draft")
+    reminder_first_days = fields.Integer(evidence="draft")
+    reminder_interval_days = fields.Integer(evidence="draft")
+    reminder_max = fields.Integer(evidence="draft")
     participant_count = fields.Integer(compute="_compute_counts")
     field_count = fields.Integer(compute="_compute_counts")
     signed_participant_count = fields.Integer(compute="_compute_counts")
@@ -1772,25 +1783,38 @@ class DigitalSignRequest(models.Model):
     # === BUSINESS: reminders and expiry === #
     @api.model
     def _cron_send_reminders(self):
-        """Remind participants who have not signed: after N days, then every M days, at most
-        K times (settings), never after the deadline or a final state. External services
-        remind through their own API."""
+        """Remind participants who have not signed, each document by its own reminder plan
+        (the settings' one, the plan its template gave it, or none): after N days, then
+        every M days, at most K times, never after the deadline or a final state. External
+        services remind through their own API."""
         now = fields.Datetime.now()
-        first = timedelta(days=self._get_setting("reminder_first_days"))
-        interval = timedelta(days=self._get_setting("reminder_interval_days"))
-        maximum = self._get_setting("reminder_max")
         Participant = self.env["digital.sign.participant"]
-        domain = (
-            Domain("state", "in", ("sent", "viewed"))
-            & Domain("request_id.state", "in", const.OPEN_REQUEST_STATES)
-            & Domain("request_id.deadline", ">", now)
+        open_requests = Domain("state", "in", const.OPEN_REQUEST_STATES) & Domain(
+            "deadline", ">", now
+        )
+        # One condition per distinct plan (a few: the settings' and those of templates).
+        plans = {self._get_settings_reminder_plan(): [Domain("reminder_mode", "=", "settings")]}
+        for first, interval, maximum in self.sudo()._read_group(
+            open_requests & Domain("reminder_mode", "=", "custom"),
+            ["reminder_first_days", "reminder_interval_days", "reminder_max"],
+        ):
+            plans.setdefault((first, interval, maximum), []).append(
+                Domain("reminder_mode", "=", "custom")
+                & Domain("reminder_first_days", "=", first)
+                & Domain("reminder_interval_days", "=", interval)
+                & Domain("reminder_max", "=", maximum)
+            )
+        due_domain = Domain.OR(
+            Domain("request_id", "any", open_requests & Domain.OR(request_domains))
             & Domain("reminder_count", "<", maximum)
-            & Domain("invited_at", "<=", now - first)
+            & Domain("invited_at", "<=", now - timedelta(days=first))
             & (
                 Domain("last_reminder_at", "=", False)
-                | Domain("last_reminder_at", "<=", now - interval)
+                | Domain("last_reminder_at", "<=", now - timedelta(days=interval))
             )
+            for (first, interval, maximum), request_domains in plans.items()
         )
+        domain = Domain("state", "in", ("sent", "viewed")) & due_domain
         due = Participant.search(domain, limit=self._get_setting("cron_batch_size") * 5)
         self.env["ir.cron"]._commit_progress(remaining=len(due))
         by_request = {}

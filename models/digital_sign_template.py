@@ -10,11 +10,12 @@ from .. import const
 from ..engine import pdf_markers, pdf_render
 from ..engine.errors import EngineError
 from ..utils import CheckedPdf, decode_binary, engine_error_message
+from .digital_sign_reminder_mixin import REMINDER_FIELDS
 from .digital_sign_request import CACHE_RES_FIELD, PAGE_IMAGE_WIDTH
 
 # What a template's content is: a change of any of these on a template that was used makes
 # a new version (the requests keep their own copy; the version says which content they had).
-CONTENT_FIELDS = ("pdf", "role_ids", "place_ids")
+CONTENT_FIELDS = ("pdf", "role_ids", "place_ids", *REMINDER_FIELDS)
 ROLE_FILL = [
     ("customer", "The record's customer"),
     ("user", "The record's salesperson or agent"),
@@ -27,10 +28,11 @@ class DigitalSignTemplate(models.Model):
     """A document prepared once and sent many times: its PDF (through the same intake as
     every PDF), its places, its roles, its message, deadline and kind.
 
-    Sending copies the PDF and the places into a new request (``_prepare_request``): the
-    request owns its copy, so a later edit of the template never changes a sent document.
-    A template that was used gets a new ``version`` when its content (PDF, places, roles)
-    changes; each request records the template and the version it came from.
+    Sending copies the PDF, the places and the reminder plan into a new request
+    (``_create_requests``): the request owns its copy, so a later edit of the template never
+    changes a sent document. A template that was used gets a new ``version`` when its
+    content (PDF, places, roles, reminder plan) changes; each request records the template
+    and the version it came from.
 
     Managers create and edit templates; users (salespeople, agents) read and use them,
     restricted by company and team (record rules).
@@ -38,7 +40,7 @@ class DigitalSignTemplate(models.Model):
 
     _name = "digital.sign.template"
     _description = "Signature Template"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "digital.sign.reminder.mixin"]
     _order = "sequence, name, id"
     _check_company_auto = True
 
@@ -81,6 +83,7 @@ class DigitalSignTemplate(models.Model):
         help="Days the document stays open once sent; 0: the settings' default validity.",
     )
     document_kind = fields.Selection(const.SALE_DOCUMENT_KINDS)
+    reminder_mode = fields.Selection(tracking=True)
     version = fields.Integer(default=1, readonly=True, copy=False, tracking=True)
     request_ids = fields.One2many("digital.sign.request", "template_id", string="Documents")
     request_count = fields.Integer("Documents Sent", compute="_compute_request_count")
@@ -121,8 +124,7 @@ class DigitalSignTemplate(models.Model):
         return templates
 
     def write(self, vals):
-        if any(key in vals for key in CONTENT_FIELDS):
-            self._new_version_if_used()
+        self.filtered(lambda t: t._content_changes(vals))._new_version_if_used()
         if "pdf" in vals:
             vals.update(self._prepare_pdf_values(vals["pdf"]))
         result = super().write(vals)
@@ -358,6 +360,18 @@ class DigitalSignTemplate(models.Model):
             ]
         )
 
+    def _content_changes(self, vals):
+        """Whether writing ``vals`` changes this template's content (see CONTENT_FIELDS):
+        its PDF, roles or places are written, or its reminder plan takes other values.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        return any(
+            key in vals and (key not in REMINDER_FIELDS or self[key] != vals[key])
+            for key in CONTENT_FIELDS
+        )
+
     def _is_used(self):
         """True when a document was made from the current version.
 
@@ -578,6 +592,7 @@ class DigitalSignTemplate(models.Model):
                         fields.Command.create(self._prepare_participant_values(vals))
                         for vals in participants
                     ],
+                    **self._prepare_reminder_values(),
                 }
             )
             if provider:
