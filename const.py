@@ -66,6 +66,12 @@ FIELD_SOURCES = [
     ("manual", "Placed by hand"),
 ]
 CHANNELS = [("email", "E-mail"), ("sms", "SMS")]
+# A reminder plan: the settings' one, a plan of its own, or none.
+REMINDER_MODES = [
+    ("settings", "As in the settings"),
+    ("custom", "Own plan"),
+    ("none", "No reminders"),
+]
 MESSAGE_PURPOSES = [
     ("invitation", "Invitation"),
     ("reminder", "Reminder"),

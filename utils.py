@@ -67,3 +67,45 @@ def client_info():
     # Not httprequest.user_agent: werkzeug's UserAgent is falsy when it cannot parse a browser.
     user_agent = (httprequest.headers.get("User-Agent") or "")[:512]
     return httprequest.remote_addr or "", user_agent
+
+
+class CheckedPdf:
+    """A PDF that went through the intake once, for the many documents that copy it (a
+    template sent to many recipients).
+
+    Given in the context as ``digital_sign_checked_pdf`` to the creation of these documents,
+    it spares each of them the intake (``values`` describe the file: hashes, pages,
+    removed content) and its attachment the decoding and hashing of the file (the file
+    store keeps one file per checksum: all the copies share it).
+
+    Only Python code can put one in a context (an RPC context is plain JSON), and it applies
+    only to the very value object it was made with (``is``): no caller can pass another
+    file off as checked.
+    """
+
+    def __init__(self, datas, values):
+        """:param datas: the base64 value the documents' Binary field is given
+        :param dict values: what ``digital.sign.request._prepare_document_values`` returned
+            for it (without ``original_pdf``)
+        """
+        self.datas = datas
+        self.values = dict(values)
+        self._raw = None
+        self._related = {}
+
+    def matches(self, value):
+        """Whether ``value`` is the checked value itself."""
+        return value is self.datas
+
+    def raw(self):
+        """The file's bytes, decoded once."""
+        if self._raw is None:
+            self._raw = decode_binary(self.datas)
+        return self._raw
+
+    def related_values(self, mimetype, compute):
+        """The attachment values derived from the file (checksum, size, store path...),
+        computed once per mimetype by ``compute()``; a copy for each caller."""
+        if mimetype not in self._related:
+            self._related[mimetype] = compute()
+        return dict(self._related[mimetype])

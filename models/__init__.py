@@ -1,4 +1,5 @@
 from . import digital_sign_evidence_mixin
+from . import digital_sign_reminder_mixin
 from . import digital_sign_provider
 from . import digital_sign_request
 from . import digital_sign_request_live

@@ -194,9 +194,11 @@ class DigitalSignBulk(models.Model):
             domain, order="bulk_id, sequence, id", limit=self._get_batch_size()
         ).try_lock_for_update()
         self.env["ir.cron"]._commit_progress(remaining=Line.search_count(domain))
-        for line in lines:
-            line._process()
-            if not self.env["ir.cron"]._commit_progress(1):
+        for batch in lines.grouped("bulk_id").values():
+            batch._process_batch()
+            # One commit a batch: its recipients are all sent, or none (then the next run
+            # sends them), never one twice.
+            if not self.env["ir.cron"]._commit_progress(len(batch)):
                 break
         self._close_finished()
 
@@ -239,6 +241,61 @@ class DigitalSignBulkLine(models.Model):
             line.res_name = record.sudo().display_name if record else False
 
     # === BUSINESS === #
+    def _process_batch(self):
+        """Send these recipients (of one bulk send) their own requests, created and sent
+        together, and mark the lines, all in one savepoint: both happen, or neither. Should
+        anything stop the batch, each line is processed on its own (``_process``), so one
+        recipient's problem refuses that recipient only.
+        """
+        if len(self) == 1:
+            self._process()
+            return
+        try:
+            with self.env.cr.savepoint():
+                self._send_batch()
+        except Exception as error:  # noqa: BLE001 - then one by one, each with its reason
+            _logger.info(
+                "Bulk send %s: a batch of %s stopped (%s); sending one by one",
+                self.bulk_id.id,
+                len(self),
+                type(error).__name__,
+            )
+            for line in self:
+                line._process()
+
+    def _send_batch(self):
+        """Create and send the requests of these lines (one bulk send) in one batch, with
+        the sender's rights; a recipient who cannot be reached is refused with the reason.
+
+        :raise Exception: whatever stopped the batch (the caller goes one by one)
+        """
+        bulk = self.bulk_id
+        bulk.ensure_one()
+        env = self._get_sender_env()
+        template = bulk.template_id.with_env(env)
+        records = {
+            record.id: record
+            for record in env[bulk.res_model].browse(self.mapped("res_id")).exists()
+        }
+        to_send, batch = [], []
+        for line in self:
+            record = records.get(line.res_id)
+            problem = "" if record else self.env._("The record no longer exists.")
+            participants = line._prepare_participants(template, record) if record else []
+            for values in participants:
+                problem = problem or template._get_contact_problem(values)
+            if problem:
+                line.write({"state": "refused", "reason": problem})
+                continue
+            to_send.append(line)
+            batch.append((record, participants, None))
+        if not batch:
+            return
+        requests = template._create_requests(batch)
+        requests.action_send()
+        for line, request in zip(to_send, requests, strict=True):
+            line.write({"state": "sent", "request_id": request.id, "reason": False})
+
     def _process(self):
         """Send this recipient its own request, as the sender, and mark the line in the same
         savepoint: both happen, or neither (then the line is refused with the reason, or
@@ -272,10 +329,27 @@ class DigitalSignBulkLine(models.Model):
         :raise UserError: the recipient cannot be reached (the message says why)
         """
         self.ensure_one()
+        env = self._get_sender_env()
+        record = env[self.bulk_id.res_model].browse(self.res_id).exists()
+        if not record:
+            raise UserError(self.env._("The record no longer exists."))
+        template = self.bulk_id.template_id.with_env(env)
+        participants = self._prepare_participants(template, record)
+        for values in participants:
+            problem = template._get_contact_problem(values)
+            if problem:
+                raise UserError(problem)
+        request = template._create_request(record, participants)
+        request.action_send()
+        return request
+
+    def _get_sender_env(self):
+        """The environment of the bulk send's sender, in its company. The page images of
+        each document are rendered when it is first opened, not here (the same pages for
+        every recipient: the time goes to sending)."""
         bulk = self.bulk_id
-        # The page images of each document are rendered when it is first opened, not here
-        # (the same pages for every recipient: the time goes to sending).
-        env = self.env(
+        bulk.ensure_one()
+        return self.env(
             user=bulk.user_id,
             su=False,
             context=dict(
@@ -284,20 +358,13 @@ class DigitalSignBulkLine(models.Model):
                 digital_sign_lazy_display=True,
             ),
         )
-        record = env[bulk.res_model].browse(self.res_id).exists()
-        if not record:
-            raise UserError(self.env._("The record no longer exists."))
-        template = bulk.template_id.with_env(env)
-        participants = [
+
+    @api.model
+    def _prepare_participants(self, template, record):
+        """The participants of ``record``'s request: the template's roles filled from the
+        record, without the optional roles nobody fills."""
+        return [
             values
             for values in template._prepare_participants(record)
             if values.get("name") or values["mandatory"]
         ]
-        for values in participants:
-            problem = template._get_contact_problem(values)
-            if problem:
-                raise UserError(problem)
-        request = template._create_request(record, participants)
-        request._check_ready_to_send()
-        request.action_send()
-        return request

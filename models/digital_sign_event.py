@@ -99,21 +99,43 @@ class DigitalSignEvent(models.Model):
         """
         self.ensure_one()
         event = self.sudo()
+        return self._prepare_hash_values(
+            {
+                "request_id": event.request_id.id,
+                "sequence": event.sequence,
+                "event_type": event.event_type,
+                "timestamp": event.timestamp,
+                "participant_id": event.participant_id.id,
+                "actor_id": event.actor_id.id,
+                "channel": event.channel,
+                "details": event.details,
+                "document_sha256": event.document_sha256,
+                "personal_digest": event.personal_digest,
+                "ip": event.ip,
+                "user_agent": event.user_agent,
+            }
+        )
+
+    @api.model
+    def _prepare_hash_values(self, vals):
+        """The values covered by the hash of an event whose column values are ``vals``: the
+        one definition used both to chain a new event (before it is inserted) and to verify
+        a stored one (``_hash_values``)."""
         values = {
-            "request": event.request_id.id,
-            "sequence": event.sequence,
-            "type": event.event_type,
-            "timestamp": event.timestamp or "",
-            "participant": event.participant_id.id or 0,
-            "actor": event.actor_id.id or 0,
-            "channel": event.channel or "",
-            "details": event.details or "",
-            "document_sha256": event.document_sha256 or "",
+            "request": vals["request_id"],
+            "sequence": vals["sequence"],
+            "type": vals["event_type"],
+            "timestamp": vals.get("timestamp") or "",
+            "participant": vals.get("participant_id") or 0,
+            "actor": vals.get("actor_id") or 0,
+            "channel": vals.get("channel") or "",
+            "details": vals.get("details") or "",
+            "document_sha256": vals.get("document_sha256") or "",
         }
-        if event.personal_digest:
-            values["personal"] = event.personal_digest
+        if vals.get("personal_digest"):
+            values["personal"] = vals["personal_digest"]
         else:  # rows written before personal data had its own digest
-            values.update(ip=event.ip or "", user_agent=event.user_agent or "")
+            values.update(ip=vals.get("ip") or "", user_agent=vals.get("user_agent") or "")
         return values
 
     def _personal_data_altered(self):
@@ -140,63 +162,134 @@ class DigitalSignEvent(models.Model):
         ip="",
         user_agent="",
     ):
-        """Append one event to ``request``'s chain.
+        """Append one event to ``request``'s chain (see ``_append_batch``).
 
-        The head of the chain is updated on the request row in the same transaction: two
+        :return: the new event
+        """
+        return self._append_batch(
+            [
+                {
+                    "request": request,
+                    "event_type": event_type,
+                    "participant": participant,
+                    "channel": channel,
+                    "details": details,
+                    "ip": ip,
+                    "user_agent": user_agent,
+                }
+            ]
+        )
+
+    @api.model
+    def _append_batch(self, entries):
+        """Append events to the chains of one or more requests, in the order given.
+
+        Each event's hash is computed before it is inserted (it covers no database id), so a
+        batch of events is one INSERT and the heads of the requests move in one UPDATE. The
+        sequence that follows a head is remembered for the transaction (keyed by the request
+        and the head's hash, which covers the sequence: a rolled-back step cannot mislead
+        it); otherwise it is read once for all the requests of the batch.
+
+        The head of each chain is updated on the request row in the same transaction: two
         concurrent appends to one request conflict, and Odoo retries the later one, so the
         chain never forks. A signature or completion anchors the new head outside the
         database (digital.sign.anchor).
 
-        :return: the new event
+        :param list entries: dicts with ``request`` (a digital.sign.request), ``event_type``
+            and optionally ``participant``, ``channel``, ``details`` (JSON-serialisable,
+            never secrets), ``ip``, ``user_agent``
+        :return: the new events, in the order of ``entries``
         """
-        request_sudo = request.sudo()
+        if not entries:
+            return self.browse()
+        # An anchor covers the head right after its signature: the batch ends there.
+        cut = next(
+            (
+                index
+                for index, entry in enumerate(entries[:-1])
+                if entry["event_type"] in const.ANCHOR_EVENT_TYPES
+            ),
+            None,
+        )
+        if cut is not None:
+            return self._append_batch(entries[: cut + 1]) | self._append_batch(entries[cut + 1 :])
+        requests_sudo = (
+            self.env["digital.sign.request"]
+            .sudo()
+            .browse(list(dict.fromkeys(entry["request"].id for entry in entries)))
+        )
+        known = self.env.cr.cache.setdefault("digital_sign_event_heads", {})
+        by_id = {request.id: request for request in requests_sudo}
+        heads = {request.id: request.audit_head or "" for request in requests_sudo}
+        unknown = [rid for rid, head in heads.items() if (rid, head) not in known]
+        sequences = {rid: known.get((rid, head)) for rid, head in heads.items()}
+        if unknown:
+            self.env.cr.execute(
+                SQL(
+                    """SELECT request_id, MAX(sequence) FROM digital_sign_event
+                        WHERE request_id IN %s GROUP BY request_id""",
+                    tuple(unknown),
+                )
+            )
+            found = dict(self.env.cr.fetchall())
+            sequences.update({rid: found.get(rid) or 0 for rid in unknown})
+        now = datetime.now(UTC)
+        event_date = fields.Datetime.to_datetime(now.replace(tzinfo=None, microsecond=0))
+        timestamp = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        actor_id = False if self.env.user._is_public() else self.env.user.id
+        vals_list = []
+        for entry in entries:
+            request_sudo = by_id[entry["request"].id]
+            event_type = entry["event_type"]
+            participant, details = entry.get("participant"), entry.get("details")
+            sequences[request_sudo.id] += 1
+            vals = {
+                "request_id": request_sudo.id,
+                "company_id": request_sudo.company_id.id,
+                "sequence": sequences[request_sudo.id],
+                "event_type": event_type,
+                "event_date": event_date,
+                "timestamp": timestamp,
+                "participant_id": participant.id if participant else False,
+                "actor_id": actor_id,
+                "ip": entry.get("ip") or "",
+                "user_agent": (entry.get("user_agent") or "")[:512],
+                "personal_salt": secrets.token_hex(16),
+                "channel": entry.get("channel") or "",
+                "details": json.dumps(details, sort_keys=True, default=str, ensure_ascii=False)
+                if details
+                else "",
+                "document_sha256": request_sudo.signed_sha256
+                if event_type in ("completed", "sealed") and request_sudo.signed_sha256
+                else request_sudo.original_sha256 or "",
+                "prev_hash": heads[request_sudo.id],
+            }
+            vals["personal_digest"] = audit.personal_digest(
+                vals["personal_salt"], vals["ip"], vals["user_agent"]
+            )
+            vals["hash"] = audit.chain_hash(vals["prev_hash"], self._prepare_hash_values(vals))
+            heads[request_sudo.id] = vals["hash"]
+            vals_list.append(vals)
+        events = self.sudo().with_context(digital_sign_event_append=True).create(vals_list)
+        # Raw SQL: the heads are evidence written by the flow only, all in one statement
+        # (see docstring); write() would run the request's whole write machinery per event.
+        moved = {vals["request_id"]: vals["hash"] for vals in vals_list}
         self.env.cr.execute(
             SQL(
-                "SELECT COALESCE(MAX(sequence), 0) FROM digital_sign_event WHERE request_id = %s",
-                request.id,
+                """UPDATE digital_sign_request AS r SET audit_head = v.head
+                     FROM (VALUES %s) AS v(id, head) WHERE r.id = v.id""",
+                SQL(", ").join(SQL("(%s, %s)", rid, head) for rid, head in moved.items()),
             )
         )
-        sequence = self.env.cr.fetchone()[0] + 1
-        now = datetime.now(UTC)
-        vals = {
-            "request_id": request.id,
-            "company_id": request_sudo.company_id.id,
-            "sequence": sequence,
-            "event_type": event_type,
-            "event_date": fields.Datetime.to_datetime(now.replace(tzinfo=None, microsecond=0)),
-            "timestamp": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "participant_id": participant.id if participant else False,
-            "actor_id": False if self.env.user._is_public() else self.env.user.id,
-            "ip": ip or "",
-            "user_agent": (user_agent or "")[:512],
-            "personal_salt": secrets.token_hex(16),
-            "channel": channel or "",
-            "details": json.dumps(details, sort_keys=True, default=str, ensure_ascii=False)
-            if details
-            else "",
-            "document_sha256": request_sudo.signed_sha256
-            if event_type in ("completed", "sealed") and request_sudo.signed_sha256
-            else request_sudo.original_sha256 or "",
-            "prev_hash": request_sudo.audit_head or "",
-        }
-        vals["personal_digest"] = audit.personal_digest(
-            vals["personal_salt"], vals["ip"], vals["user_agent"]
-        )
-        event = self.sudo().with_context(digital_sign_event_append=True).create(vals)
-        digest = audit.chain_hash(vals["prev_hash"], event._hash_values())
-        # Raw SQL: write() is forbidden on events; the hash is set once, right after insert,
-        # and the request's head moves in the same statement batch (see docstring).
-        self.env.cr.execute(
-            SQL("UPDATE digital_sign_event SET hash = %s WHERE id = %s", digest, event.id)
-        )
-        self.env.cr.execute(
-            SQL("UPDATE digital_sign_request SET audit_head = %s WHERE id = %s", digest, request.id)
-        )
-        event.invalidate_recordset(["hash"])
-        request_sudo.invalidate_recordset(["audit_head"])
-        if event_type in const.ANCHOR_EVENT_TYPES:
-            self.env["digital.sign.anchor"]._anchor_at_signing(request, event_type)
-        return event
+        requests_sudo.invalidate_recordset(["audit_head"])
+        known.update({(rid, heads[rid]): sequences[rid] for rid in moved})
+        for vals in vals_list:
+            if vals["event_type"] in const.ANCHOR_EVENT_TYPES:
+                self.env["digital.sign.anchor"]._anchor_at_signing(
+                    by_id[vals["request_id"]].with_env(self.env),
+                    vals["event_type"],
+                )
+        return events
 
     # === RETENTION === #
     @api.model

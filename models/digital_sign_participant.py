@@ -5,6 +5,8 @@ import secrets
 import unicodedata
 from datetime import timedelta
 
+from markupsafe import Markup
+
 from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, consteq, email_normalize
@@ -21,6 +23,23 @@ _logger = logging.getLogger(__name__)
 
 MAX_TEXT_LENGTH = 4000
 MAX_NAME_LENGTH = 256
+# What a mail template renders for an e-mail (as mail.template.send_mail_batch asks).
+MAIL_RENDER_FIELDS = (
+    "attachment_ids",
+    "auto_delete",
+    "body_html",
+    "email_cc",
+    "email_from",
+    "email_to",
+    "mail_server_id",
+    "model",
+    "partner_to",
+    "reply_to",
+    "report_template_ids",
+    "res_id",
+    "scheduled_date",
+    "subject",
+)
 
 
 class DigitalSignParticipant(models.Model):
@@ -395,53 +414,112 @@ class DigitalSignParticipant(models.Model):
         return all(p.state == "signed" for p in earlier)
 
     def _invite(self, reminder=False):
-        """Send (or resend) the invitation on the participant's channel with a fresh link.
+        """Send (or resend) the invitation of these participants on their channels, each
+        with a fresh link (the participants of a batch of requests together).
 
-        Note: self.ensure_one()
+        :return: True when every invitation was queued
         """
-        self.ensure_one()
-        request = self.request_id
         if not reminder:
             self._generate_token()
             self.sudo().write({"state": "sent", "invited_at": fields.Datetime.now()})
-        return request.provider_id._send_invitation(self, reminder=reminder)
+        queued = True
+        for provider, participants in self.grouped(lambda p: p.request_id.provider_id).items():
+            queued = provider._send_invitations(participants, reminder=reminder) and queued
+        return queued
 
     def _send_invitation_message(self, reminder=False):
-        """Queue the invitation e-mail or SMS (sent by Odoo's mail/SMS queues after commit,
-        so a retried transaction never sends twice). The link never goes to the chatter.
+        """Queue the invitation e-mails or SMS of these participants (sent by Odoo's mail and
+        SMS queues after commit, so a retried transaction never sends twice). The link never
+        goes to the chatter.
 
-        :return: True if queued
-        Note: self.ensure_one()
+        Several participants (a bulk send) are queued in one batch; should the batch fail,
+        each is queued on its own. A participant whose message cannot be queued is recorded
+        in the audit trail (``invite_failed``), and the others go on.
+
+        :return: True if every message was queued
         """
-        self.ensure_one()
-        request = self.request_id
-        url = self._get_signing_url()
-        event_type = "reminded" if reminder else "invited"
-        contact = self._get_contact_label(self.invite_channel)
-        try:
-            purpose = "reminder" if reminder else "invitation"
-            if self.invite_channel == "sms":
-                self._queue_sms(
-                    request._get_invitation_sms_body(self, url, reminder=reminder), purpose=purpose
+        if len(self) > 1:
+            try:
+                with self.env.cr.savepoint():
+                    self._queue_invitations(reminder)
+            except Exception as error:  # noqa: BLE001 - then one by one, failures recorded
+                _logger.warning(
+                    "Invitations of %s participants failed together (%s): queued one by one",
+                    len(self),
+                    type(error).__name__,
                 )
-            else:
-                template = request._get_invitation_template(reminder=reminder)
-                self._queue_mail(template.with_context(signing_url=url, reminder=reminder), purpose)
-        except Exception as error:  # noqa: BLE001 - any failure is recorded, nothing lost
-            _logger.warning(
-                "Invitation of participant %s failed: %s", self.id, type(error).__name__
-            )
-            request._log_event(
-                "invite_failed",
-                participant=self,
-                channel=self.invite_channel,
-                details={"to": contact, "error": type(error).__name__},
-            )
-            return False
-        request._log_event(
-            event_type, participant=self, channel=self.invite_channel, details={"to": contact}
+                return all([participant._send_invitation_message(reminder) for participant in self])
+        elif self:
+            try:
+                self._queue_invitations(reminder)
+            except Exception as error:  # noqa: BLE001 - any failure is recorded, nothing lost
+                _logger.warning(
+                    "Invitation of participant %s failed: %s", self.id, type(error).__name__
+                )
+                self.request_id._log_event(
+                    "invite_failed",
+                    participant=self,
+                    channel=self.invite_channel,
+                    details={
+                        "to": self._get_contact_label(self.invite_channel),
+                        "error": type(error).__name__,
+                    },
+                )
+                return False
+        self.env["digital.sign.request"]._log_events(
+            [
+                {
+                    "request": participant.request_id,
+                    "event_type": "reminded" if reminder else "invited",
+                    "participant": participant,
+                    "channel": participant.invite_channel,
+                    "details": {"to": participant._get_contact_label(participant.invite_channel)},
+                }
+                for participant in self
+            ]
         )
         return True
+
+    def _queue_invitations(self, reminder=False):
+        """Queue the invitation (or reminder) of each of these participants on its channel:
+        the SMS in one batch, the e-mails in one batch per mail template.
+
+        :raise Exception: whatever stopped the queueing (the caller records it)
+        """
+        purpose = "reminder" if reminder else "invitation"
+        requests = self.request_id
+        by_sms = self.filtered(lambda p: p.invite_channel == "sms")
+        if by_sms:
+            linked = requests._get_linked_mixin_records()
+            self.env["sms.sms"].sudo().create(
+                [
+                    participant._prepare_sms_values(
+                        participant.request_id._get_invitation_sms_body(
+                            participant,
+                            participant._get_signing_url(),
+                            reminder=reminder,
+                            record=linked[participant.request_id.id],
+                        ),
+                        purpose,
+                    )
+                    for participant in by_sms
+                ]
+            )
+            self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
+        by_mail = self - by_sms
+        if by_mail:
+            templates = by_mail.request_id._get_invitation_templates(reminder=reminder)
+            for template, participants in by_mail.grouped(
+                lambda p: templates[p.request_id.id]
+            ).items():
+                participants._queue_mails(
+                    template.with_context(reminder=reminder),
+                    purpose,
+                    {
+                        participant.id: participant._get_signing_url()
+                        for participant in participants
+                    },
+                )
 
     def _queue_mail(self, template, purpose, attachment_ids=None):
         """Queue one e-mail of ``template`` (rendered on this participant) to the stored
@@ -453,7 +531,19 @@ class DigitalSignParticipant(models.Model):
         sent and deleted).
         """
         self.ensure_one()
-        values = {
+        values = self._prepare_mail_values(purpose)
+        if attachment_ids:
+            values["attachment_ids"] = attachment_ids
+        return template.with_user(SUPERUSER_ID).send_mail(self.id, email_values=values)
+
+    def _prepare_mail_values(self, purpose):
+        """The values of an e-mail queued for this participant, over what its template
+        renders (see ``_queue_mail``).
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        return {
             "email_to": self.email,
             "recipient_ids": [],
             "model": False,
@@ -461,9 +551,74 @@ class DigitalSignParticipant(models.Model):
             "digital_sign_participant_id": self.id,
             "digital_sign_purpose": purpose,
         }
-        if attachment_ids:
-            values["attachment_ids"] = attachment_ids
-        return template.with_user(SUPERUSER_ID).send_mail(self.id, email_values=values)
+
+    def _queue_mails(self, template, purpose, links):
+        """Queue one e-mail of ``template`` for each of these participants, as
+        ``_queue_mail`` does, with each one's own link given to the template as
+        ``signing_url``: rendered and created in one batch (a bulk send).
+
+        The template is rendered once for all with a random stand-in for the link, which
+        each e-mail then gets replaced by its own link (escaped as QWeb escapes it). A
+        template that does more with the link than show it (the stand-in is not in what it
+        rendered), or that wraps its body in a layout or attaches reports, is rendered for
+        each participant on its own.
+
+        :param template: the mail.template (model digital.sign.participant)
+        :param str purpose: a key of const.MESSAGE_PURPOSES
+        :param dict links: {participant id: signing URL}
+        :return: the queued mail.mail records
+        """
+        Mail = self.env["mail.mail"].sudo()
+        template = template.with_user(SUPERUSER_ID)
+        if len(self) > 1 and not (template.email_layout_xmlid or template.report_template_ids):
+            stand_in = f"https://digital-sign.invalid/{secrets.token_hex(16)}"
+            rendered = template.with_context(signing_url=stand_in)._generate_template(
+                self.ids, MAIL_RENDER_FIELDS
+            )
+            if all(
+                stand_in in str(rendered[participant.id].get("body_html") or "")
+                and not rendered[participant.id].pop("attachments", None)
+                for participant in self
+            ):
+                values_list = []
+                for participant in self:
+                    link = links[participant.id]
+                    values = rendered[participant.id]
+                    body = Markup(values.get("body_html") or "").replace(stand_in, link)
+                    values.update(
+                        body_html=body,
+                        body=body,
+                        subject=str(values.get("subject") or "").replace(stand_in, link),
+                        recipient_ids=[(4, pid) for pid in values.get("partner_ids") or []],
+                        attachment_ids=[(4, aid) for aid in values.get("attachment_ids") or []],
+                    )
+                    values.update(participant._prepare_mail_values(purpose))
+                    if "email_from" in values and not values.get("email_from"):
+                        del values["email_from"]
+                    values_list.append(values)
+                return Mail.create(values_list)
+        mails = Mail
+        for participant in self:
+            mails |= Mail.browse(
+                participant._queue_mail(
+                    template.with_context(signing_url=links[participant.id]), purpose
+                )
+            )
+        return mails
+
+    def _prepare_sms_values(self, body, purpose):
+        """The values of an SMS queued for this participant (see ``_queue_sms``).
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        return {
+            "number": self.mobile,
+            "body": body,
+            "partner_id": self.partner_id.id,
+            "digital_sign_participant_id": self.id,
+            "digital_sign_purpose": purpose,
+        }
 
     def _queue_sms(self, body, purpose="invitation"):
         """Queue one SMS to this participant's stored number and wake the SMS queue.
@@ -471,19 +626,7 @@ class DigitalSignParticipant(models.Model):
         The body never reaches the chatter (it may hold a link or a code).
         """
         self.ensure_one()
-        sms = (
-            self.env["sms.sms"]
-            .sudo()
-            .create(
-                {
-                    "number": self.mobile,
-                    "body": body,
-                    "partner_id": self.partner_id.id,
-                    "digital_sign_participant_id": self.id,
-                    "digital_sign_purpose": purpose,
-                }
-            )
-        )
+        sms = self.env["sms.sms"].sudo().create(self._prepare_sms_values(body, purpose))
         self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
         return sms
 

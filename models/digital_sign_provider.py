@@ -382,25 +382,50 @@ class DigitalSignProvider(models.Model):
 
     # === BUSINESS: sending === #
     def _send_request(self, sign_request):
-        """Hand a request that just became ``sent`` to the provider. A service gets its
-        envelope from the outbox right after this transaction commits (a retried
-        transaction must not create two envelopes).
+        """Hand a request that just became ``sent`` to the provider (see ``_send_requests``).
 
         Note: self.ensure_one()
         """
+        return self._send_requests(sign_request)
+
+    def _send_requests(self, sign_requests):
+        """Hand requests that just became ``sent`` to the provider, all together (a bulk
+        send hands over a whole batch). A service gets their envelopes from the outbox right
+        after this transaction commits (a retried transaction must not create two
+        envelopes). A provider with its own way defines ``_<code>_send_requests``, or
+        ``_<code>_send_request`` for one request at a time.
+
+        Note: self.ensure_one()
+        """
+        if hook := self._get_code_hook("_send_requests"):
+            return hook(sign_requests)
         if hook := self._get_code_hook("_send_request"):
-            return hook(sign_request)
-        sign_request.sudo().provider_sync_state = "to_send"
+            for sign_request in sign_requests:
+                hook(sign_request)
+            return True
+        sign_requests.sudo().provider_sync_state = "to_send"
         self.env.ref("digital_sign.ir_cron_provider_outbox").sudo()._trigger()
         return True
 
     def _send_invitation(self, participant, reminder=False):
-        """Invite (or remind) one participant; a service invites by itself.
+        """Invite (or remind) one participant (see ``_send_invitations``).
 
         Note: self.ensure_one()
         """
+        return self._send_invitations(participant, reminder=reminder)
+
+    def _send_invitations(self, participants, reminder=False):
+        """Invite (or remind) participants, all together; a service invites by itself. A
+        provider that invites defines ``_<code>_send_invitations`` (or
+        ``_<code>_send_invitation`` for one participant at a time).
+
+        :return: True when every invitation was queued
+        Note: self.ensure_one()
+        """
+        if hook := self._get_code_hook("_send_invitations"):
+            return hook(participants, reminder=reminder)
         if hook := self._get_code_hook("_send_invitation"):
-            return hook(participant, reminder=reminder)
+            return all([hook(participant, reminder=reminder) for participant in participants])
         return True
 
     def _send_reminders(self, sign_request, participants):
@@ -908,16 +933,15 @@ class DigitalSignProvider(models.Model):
         }
 
     # === PORTAL: the built-in signing page === #
-    def _portal_send_request(self, sign_request):
-        sign_request._invite_next_participants()
+    def _portal_send_requests(self, sign_requests):
+        sign_requests._invite_next_participants()
         return True
 
-    def _portal_send_invitation(self, participant, reminder=False):
-        return participant._send_invitation_message(reminder=reminder)
+    def _portal_send_invitations(self, participants, reminder=False):
+        return participants._send_invitation_message(reminder=reminder)
 
     def _portal_send_reminders(self, sign_request, participants):
-        for participant in participants:
-            participant._send_invitation_message(reminder=True)
+        participants._send_invitation_message(reminder=True)
         return True
 
     def _portal_queue_withdrawal(self, sign_request, by_service=False):

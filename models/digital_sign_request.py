@@ -26,7 +26,13 @@ from ..engine import (
 )
 from ..engine import otp as otp_tools
 from ..engine.errors import EngineError, SealError, TimestampUnavailable, UnsafeUrl
-from ..utils import active_content_label, client_info, decode_binary, engine_error_message
+from ..utils import (
+    CheckedPdf,
+    active_content_label,
+    client_info,
+    decode_binary,
+    engine_error_message,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -37,7 +43,13 @@ CACHE_RES_FIELD = "digital_sign_cache"
 class DigitalSignRequest(models.Model):
     _name = "digital.sign.request"
     _description = "Document for Signature"
-    _inherit = ["portal.mixin", "mail.thread", "mail.activity.mixin", "digital.sign.evidence.mixin"]
+    _inherit = [
+        "portal.mixin",
+        "mail.thread",
+        "mail.activity.mixin",
+        "digital.sign.evidence.mixin",
+        "digital.sign.reminder.mixin",
+    ]
     _order = "id desc"
     _rec_names_search = ["name", "reference"]
     _check_company_auto = True
@@ -255,6 +267,11 @@ class DigitalSignRequest(models.Model):
         evidence="draft",
         help="A message shown in the invitation e-mail (a template's default message).",
     )
+    # The reminder plan (digital.sign.reminder.mixin): a template's copy, or the settings'.
+    reminder_mode = fields.Selection(tracking=True, evidence="draft")
+    reminder_first_days = fields.Integer(evidence="draft")
+    reminder_interval_days = fields.Integer(evidence="draft")
+    reminder_max = fields.Integer(evidence="draft")
     participant_count = fields.Integer(compute="_compute_counts")
     field_count = fields.Integer(compute="_compute_counts")
     signed_participant_count = fields.Integer(compute="_compute_counts")
@@ -281,8 +298,9 @@ class DigitalSignRequest(models.Model):
     @api.depends("res_model", "res_id")
     @api.depends_context("uid")
     def _compute_res_name(self):
+        linked = self._get_linked_records()
         for request in self:
-            record = request._get_linked_record()
+            record = linked[request.id]
             # Never the name of a record this user cannot read.
             request.res_name = (
                 record.display_name
@@ -344,16 +362,23 @@ class DigitalSignRequest(models.Model):
     @api.constrains("name", "partner_id", "state")
     def _check_name_unique_live(self):
         """A customer cannot have two live documents with the same name (the contact-centre
-        rule: an upload named like a valid document is refused)."""
-        for request in self.filtered(lambda r: r.state in const.LIVE_REQUEST_STATES):
-            domain = (
-                Domain("id", "!=", request.id)
-                & Domain("name", "=", request.name)
-                & Domain("partner_id", "=", request.partner_id.id)
-                & Domain("company_id", "=", request.company_id.id)
-                & Domain("state", "in", const.LIVE_REQUEST_STATES)
-            )
-            existing = self.sudo().search(domain, limit=1)
+        rule: an upload named like a valid document is refused). One query for a batch."""
+        live = self.filtered(lambda r: r.state in const.LIVE_REQUEST_STATES)
+        if not live:
+            return
+        domain = (
+            Domain("name", "in", list(set(live.mapped("name"))))
+            & Domain("partner_id", "in", [False, *live.partner_id.ids])
+            & Domain("company_id", "in", live.company_id.ids)
+            & Domain("state", "in", const.LIVE_REQUEST_STATES)
+        )
+        found = {}
+        for existing in self.sudo().search(domain, order="id"):
+            key = (existing.name, existing.partner_id.id, existing.company_id.id)
+            found.setdefault(key, []).append(existing)
+        for request in live:
+            key = (request.name, request.partner_id.id, request.company_id.id)
+            existing = next((other for other in found.get(key, ()) if other.id != request.id), None)
             if existing:
                 raise ValidationError(
                     self.env._(
@@ -372,26 +397,49 @@ class DigitalSignRequest(models.Model):
         for vals in vals_list:
             if vals.get("original_pdf"):
                 vals.update(self._prepare_document_values(vals["original_pdf"]))
-            if not vals.get("reference") or vals["reference"] == "/":
-                company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
-                vals["reference"] = (
-                    self.env["ir.sequence"]
-                    .sudo()
-                    .with_company(company)
-                    .next_by_code("digital.sign.request")
-                    or "/"
-                )
+        self._prepare_references(vals_list)
         requests = super().create(vals_list)
         if not self.env.su:
             # Constraints run as the superuser: the user's own right comes here.
-            for request in requests.filtered("res_model"):
-                self.env[request.res_model].browse(request.res_id).check_access("write")
+            for model, ids in requests.filtered("res_model").grouped("res_model").items():
+                self.env[model].browse(set(ids.mapped("res_id"))).check_access("write")
+        # The sequence of a new chain is known: its first events need no look-up.
+        self.env.cr.cache.setdefault("digital_sign_event_heads", {}).update(
+            {(request_id, ""): 0 for request_id in requests.ids}
+        )
+        self._log_events(
+            [
+                {"request": request, "event_type": "created", "details": {"name": request.name}}
+                for request in requests
+            ]
+        )
         for request, vals in zip(requests, vals_list, strict=True):
-            request._log_event("created", details={"name": request.name})
             if vals.get("original_pdf"):  # removed_content comes from the upload, not the caller
                 request._log_removed_content()
         requests._sync_linked_records()
         return requests
+
+    @api.model
+    def _prepare_references(self, vals_list):
+        """Give each of ``vals_list`` without one the next reference of its company's
+        sequence (looked up once per company, whatever the number of documents)."""
+        Sequence = self.env["ir.sequence"].sudo()
+        sequences = {}
+        for vals in vals_list:
+            if vals.get("reference") and vals["reference"] != "/":
+                continue
+            company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
+            if company.id not in sequences:
+                sequences[company.id] = Sequence.search(
+                    [
+                        ("code", "=", "digital.sign.request"),
+                        ("company_id", "in", [company.id, False]),
+                    ],
+                    order="company_id",
+                    limit=1,
+                ).with_company(company)
+            sequence = sequences[company.id]
+            vals["reference"] = (sequence._next() if sequence else False) or "/"
 
     def write(self, vals):
         self._evidence_check_write(vals)
@@ -485,6 +533,7 @@ class DigitalSignRequest(models.Model):
         links it only to a record they may change: checked in create, as constraints run as
         the superuser)."""
         Mixin = self.env.registry["digital.sign.mixin"]
+        linked = self._get_linked_records()
         for request in self:
             if not request.res_model and not request.res_id:
                 continue
@@ -496,7 +545,7 @@ class DigitalSignRequest(models.Model):
                         "another document that can be sent for signature."
                     )
                 )
-            if not self.env[model].browse(request.res_id).exists():
+            if not linked.get(request.id):
                 raise ValidationError(self.env._("The linked record does not exist."))
 
     def _prepare_document_values(self, value):
@@ -514,6 +563,9 @@ class DigitalSignRequest(models.Model):
             page_geometry, and original_pdf when the file was cleaned
         :raise UserError: when the engine refuses the file (its message says why)
         """
+        checked = self.env.context.get("digital_sign_checked_pdf")
+        if isinstance(checked, CheckedPdf) and checked.matches(value):
+            return dict(checked.values)  # a template's PDF, through the intake once a batch
         if not value:
             return {
                 "original_sha256": False,
@@ -610,13 +662,12 @@ class DigitalSignRequest(models.Model):
 
     # === ACTIONS === #
     def action_send(self):
+        if any(request.state != "draft" for request in self):
+            raise UserError(self.env._("Only draft documents can be sent."))
+        self.check_access("write")
         for request in self:
-            if request.state != "draft":
-                raise UserError(self.env._("Only draft documents can be sent."))
-            request.check_access("write")
             request._check_ready_to_send()
-        for request in self:
-            request._send()
+        self._send()
         if len(self) == 1 and self.sending_mode == "conversation":
             # Sent from its own form after "Review places first": the document still
             # offers the link for the conversation (e.g. the ticket's message composer).
@@ -1005,47 +1056,57 @@ class DigitalSignRequest(models.Model):
         return now + timedelta(days=self._get_setting("default_validity_days"))
 
     def _send(self):
-        """Send a checked draft: fix the deadline, then hand over to the provider.
-
-        Note: self.ensure_one()
-        """
-        self.ensure_one()
+        """Send checked drafts: fix their deadlines, then hand them over to their provider
+        (all together: a bulk send queues the invitations of a whole batch at once)."""
         now = fields.Datetime.now()
-        values = {"sent_on": now}
-        if not self.deadline or self.deadline <= now or self.sending_mode == "conversation":
-            values["deadline"] = self._get_send_deadline(now)
-        self.sudo().write(values)
+        by_deadline = {}
+        for request in self:
+            deadline = request.deadline
+            if not deadline or deadline <= now or request.sending_mode == "conversation":
+                deadline = request._get_send_deadline(now)
+            by_deadline.setdefault(deadline, []).append(request.id)
+        for deadline, ids in by_deadline.items():
+            self.browse(ids).sudo().write({"sent_on": now, "deadline": deadline})
         self._update_state("sent", allowed=("draft",))
-        self._log_event(
-            "sent",
-            details={
-                "deadline": fields.Datetime.to_string(self.deadline),
-                "participants": len(self.participant_ids),
-                "fields": len(self.field_ids),
-            },
+        self._log_events(
+            [
+                {
+                    "request": request,
+                    "event_type": "sent",
+                    "details": {
+                        "deadline": fields.Datetime.to_string(request.deadline),
+                        "participants": len(request.participant_ids),
+                        "fields": len(request.field_ids),
+                    },
+                }
+                for request in self
+            ]
         )
-        self.provider_id._send_request(self)
+        for provider, requests in self.grouped("provider_id").items():
+            provider._send_requests(requests)
         if not self.env.context.get("digital_sign_lazy_display"):
-            self._prepare_display_cache()  # a bulk send leaves it to the first view
+            for request in self:
+                request._prepare_display_cache()  # a bulk send leaves it to the first view
 
     def _invite_next_participants(self):
         """Invite every waiting participant whose turn has come: a signing-order group is
-        invited when every mandatory participant of the groups before it has signed.
+        invited when every mandatory participant of the groups before it has signed. The
+        participants of several requests are invited together.
 
         :return: the participants invited now
-        Note: self.ensure_one()
         """
-        self.ensure_one()
-        invited = self.env["digital.sign.participant"]
-        if self.state not in const.OPEN_REQUEST_STATES:
-            return invited
-        for participant in self.participant_ids.sorted(lambda p: (p.signing_order, p.id)):
-            if participant.state != "waiting" or participant.to_be_named:
+        to_invite = self.env["digital.sign.participant"]
+        for request in self:
+            if request.state not in const.OPEN_REQUEST_STATES:
                 continue
-            if participant._is_turn():
-                participant._invite()
-                invited |= participant
-        return invited
+            for participant in request.participant_ids.sorted(lambda p: (p.signing_order, p.id)):
+                if participant.state != "waiting" or participant.to_be_named:
+                    continue
+                if participant._is_turn():
+                    to_invite |= participant
+        if to_invite:
+            to_invite._invite()
+        return to_invite
 
     def _get_invitation_template(self, reminder=False):
         """Return the mail.template (model digital.sign.participant) used to invite or
@@ -1054,17 +1115,34 @@ class DigitalSignRequest(models.Model):
         Note: self.ensure_one()
         """
         self.ensure_one()
-        record = self._get_linked_mixin_record()
-        template = record._digital_sign_invitation_template(self, reminder) if record else None
-        return template or self.env.ref("digital_sign.mail_template_signature_request")
+        return self._get_invitation_templates(reminder=reminder)[self.id]
 
-    def _get_invitation_sms_body(self, participant, url, reminder=False):
+    def _get_invitation_templates(self, reminder=False):
+        """``_get_invitation_template`` of each of these requests, in one go.
+
+        :return: dict {request id: mail.template}
+        """
+        default = self.env.ref("digital_sign.mail_template_signature_request")
+        linked = self._get_linked_mixin_records()
+        templates = {}
+        for request in self:
+            record = linked[request.id]
+            template = (
+                record._digital_sign_invitation_template(request, reminder) if record else None
+            )
+            templates[request.id] = template or default
+        return templates
+
+    def _get_invitation_sms_body(self, participant, url, reminder=False, record=False):
         """Return the text of the invitation (or reminder) SMS for ``participant``.
 
+        :param record: the linked mixin record when the caller has it already (None: the
+            request has none); by default it is looked up
         Note: self.ensure_one()
         """
         self.ensure_one()
-        record = self._get_linked_mixin_record()
+        if record is False:
+            record = self._get_linked_mixin_record()
         text = (
             record._digital_sign_invitation_sms(self, participant, url, reminder)
             if record
@@ -1705,25 +1783,38 @@ class DigitalSignRequest(models.Model):
     # === BUSINESS: reminders and expiry === #
     @api.model
     def _cron_send_reminders(self):
-        """Remind participants who have not signed: after N days, then every M days, at most
-        K times (settings), never after the deadline or a final state. External services
-        remind through their own API."""
+        """Remind participants who have not signed, each document by its own reminder plan
+        (the settings' one, the plan its template gave it, or none): after N days, then
+        every M days, at most K times, never after the deadline or a final state. External
+        services remind through their own API."""
         now = fields.Datetime.now()
-        first = timedelta(days=self._get_setting("reminder_first_days"))
-        interval = timedelta(days=self._get_setting("reminder_interval_days"))
-        maximum = self._get_setting("reminder_max")
         Participant = self.env["digital.sign.participant"]
-        domain = (
-            Domain("state", "in", ("sent", "viewed"))
-            & Domain("request_id.state", "in", const.OPEN_REQUEST_STATES)
-            & Domain("request_id.deadline", ">", now)
+        open_requests = Domain("state", "in", const.OPEN_REQUEST_STATES) & Domain(
+            "deadline", ">", now
+        )
+        # One condition per distinct plan (a few: the settings' and those of templates).
+        plans = {self._get_settings_reminder_plan(): [Domain("reminder_mode", "=", "settings")]}
+        for first, interval, maximum in self.sudo()._read_group(
+            open_requests & Domain("reminder_mode", "=", "custom"),
+            ["reminder_first_days", "reminder_interval_days", "reminder_max"],
+        ):
+            plans.setdefault((first, interval, maximum), []).append(
+                Domain("reminder_mode", "=", "custom")
+                & Domain("reminder_first_days", "=", first)
+                & Domain("reminder_interval_days", "=", interval)
+                & Domain("reminder_max", "=", maximum)
+            )
+        due_domain = Domain.OR(
+            Domain("request_id", "any", open_requests & Domain.OR(request_domains))
             & Domain("reminder_count", "<", maximum)
-            & Domain("invited_at", "<=", now - first)
+            & Domain("invited_at", "<=", now - timedelta(days=first))
             & (
                 Domain("last_reminder_at", "=", False)
-                | Domain("last_reminder_at", "<=", now - interval)
+                | Domain("last_reminder_at", "<=", now - timedelta(days=interval))
             )
+            for (first, interval, maximum), request_domains in plans.items()
         )
+        domain = Domain("state", "in", ("sent", "viewed")) & due_domain
         due = Participant.search(domain, limit=self._get_setting("cron_batch_size") * 5)
         self.env["ir.cron"]._commit_progress(remaining=len(due))
         by_request = {}
@@ -2521,21 +2612,44 @@ class DigitalSignRequest(models.Model):
     # === BUSINESS: linked record === #
     def _get_linked_record(self):
         self.ensure_one()
-        if not self.res_model or not self.res_id or self.res_model not in self.env:
-            return None
-        record = self.env[self.res_model].browse(self.res_id).exists()
-        return record or None
+        return self._get_linked_records()[self.id]
+
+    def _get_linked_records(self):
+        """The linked record of each of these requests that still exists (one query per
+        linked model, whatever the number of requests).
+
+        :return: dict {request id: record or None}
+        """
+        linked = dict.fromkeys(self.ids, None)
+        for model, requests in self.grouped("res_model").items():
+            if not model or model not in self.env:
+                continue
+            records = self.env[model].browse({r.res_id for r in requests if r.res_id}).exists()
+            by_id = {record.id: record for record in records}
+            for request in requests:
+                linked[request.id] = by_id.get(request.res_id)
+        return linked
 
     def _get_linked_mixin_record(self):
         """The linked record when it is a digital.sign.mixin document (sudo), else None."""
-        record = self._get_linked_record()
-        if record and isinstance(record, self.env.registry["digital.sign.mixin"]):
-            return record.sudo()
-        return None
+        self.ensure_one()
+        return self._get_linked_mixin_records()[self.id]
+
+    def _get_linked_mixin_records(self):
+        """``_get_linked_mixin_record`` of each of these requests, in one go.
+
+        :return: dict {request id: record (sudo) or None}
+        """
+        Mixin = self.env.registry["digital.sign.mixin"]
+        return {
+            request_id: record.sudo() if record and isinstance(record, Mixin) else None
+            for request_id, record in self._get_linked_records().items()
+        }
 
     def _sync_linked_records(self):
+        linked = self._get_linked_mixin_records()
         for request in self:
-            record = request._get_linked_mixin_record()
+            record = linked[request.id]
             if record:
                 record._digital_sign_sync(request)
 
@@ -2553,21 +2667,39 @@ class DigitalSignRequest(models.Model):
         Note: self.ensure_one()
         """
         self.ensure_one()
-        if ip is None and user_agent is None:
-            ip, user_agent = client_info()
-        return (
-            self.env["digital.sign.event"]
-            .sudo()
-            ._append(
-                self,
-                event_type,
-                participant=participant,
-                channel=channel,
-                details=details,
-                ip=ip,
-                user_agent=user_agent,
-            )
+        return self._log_events(
+            [
+                {
+                    "request": self,
+                    "event_type": event_type,
+                    "participant": participant,
+                    "channel": channel,
+                    "details": details,
+                    "ip": ip,
+                    "user_agent": user_agent,
+                }
+            ]
         )
+
+    @api.model
+    def _log_events(self, entries):
+        """Append events to the audit trails of one or more requests in one batch (a bulk
+        send logs the steps of all its documents together), in the order given.
+
+        :param list entries: dicts with ``request``, ``event_type`` and optionally
+            ``participant``, ``channel``, ``details``, ``ip`` and ``user_agent`` (as
+            ``_log_event``'s parameters; without ``ip`` and ``user_agent``, those of the
+            current HTTP request)
+        :return: the created digital.sign.event records
+        """
+        if not entries:
+            return self.env["digital.sign.event"]
+        client = None
+        for entry in entries:
+            if entry.get("ip") is None and entry.get("user_agent") is None:
+                client = client or client_info()
+                entry["ip"], entry["user_agent"] = client
+        return self.env["digital.sign.event"].sudo()._append_batch(entries)
 
     def _check_integrity(self):
         """Walk the hash chain of this request's events, then check its anchors outside the

@@ -65,8 +65,9 @@ class DigitalSignRequest(models.Model):
     # === COMPUTE === #
     @api.depends("res_model", "res_id", "company_id")
     def _compute_amount_total(self):
+        linked = self._get_linked_mixin_records()
         for request in self:
-            record = request._get_linked_mixin_record()
+            record = linked[request.id]
             amount, currency = record._digital_sign_approval_amount() if record else (0.0, None)
             request.amount_total = amount
             request.currency_id = currency or request.company_id.currency_id
@@ -81,10 +82,10 @@ class DigitalSignRequest(models.Model):
         "helpdesk_team_id",
     )
     def _compute_approval_problem(self):
+        drafts = self.filtered(lambda r: r.state == "draft")
+        problems = drafts._get_approval_problems()
         for request in self:
-            request.approval_problem = (
-                request._get_approval_problem() if request.state == "draft" else False
-            )
+            request.approval_problem = problems.get(request.id) or False
 
     # === CRUD === #
     def write(self, vals):
@@ -152,7 +153,8 @@ class DigitalSignRequest(models.Model):
 
     # === BUSINESS === #
     def _send(self):
-        problem = self._get_approval_problem()
+        problems = self._get_approval_problems()
+        problem = next((problems[request.id] for request in self if problems[request.id]), "")
         if problem:
             raise UserError(problem)
         # need_validation has no dependencies: computed before the reviews existed (same
@@ -160,22 +162,47 @@ class DigitalSignRequest(models.Model):
         self.invalidate_recordset(["need_validation"])
         return super()._send()
 
-    def _get_matching_tier_definitions(self):
+    def _get_matching_tier_definitions(self, definitions=None):
         """The active tier definitions whose domain matches this request now.
 
+        :param definitions: the candidates when the caller has them (``_get_tier_definitions``)
         Note: self.ensure_one()
         """
         self.ensure_one()
         request_sudo = self.sudo()
-        definitions = (
+        if definitions is None:
+            definitions = self._get_tier_definitions()
+        return definitions.filtered(
+            lambda d: d.company_id in (False, request_sudo.company_id)
+            and request_sudo.evaluate_tier(d)
+        )
+
+    def _get_tier_definitions(self):
+        """The active tier definitions on requests of the companies of these requests (one
+        query for a batch of requests)."""
+        return (
             self.env["tier.definition"]
             .sudo()
+            .with_context(active_test=True)
             .search(
                 Domain("model", "=", self._name)
-                & Domain("company_id", "in", [False, *request_sudo.company_id.ids])
+                & Domain("company_id", "in", [False, *self.sudo().company_id.ids])
             )
         )
-        return definitions.filtered(lambda d: request_sudo.evaluate_tier(d))
+
+    def _compute_need_validation(self):
+        """base_tier_validation's computation, with the definitions searched once for all
+        the requests (a bulk send changes the state of a whole batch at once)."""
+        definitions = self._get_tier_definitions()
+        for request in self:
+            if not isinstance(request.id, int):  # a new record (NewId)
+                request.need_validation = False
+                continue
+            request.need_validation = (
+                not request.review_ids
+                and bool(request._get_matching_tier_definitions(definitions))
+                and request._check_state_from_condition()
+            )
 
     def _get_approval_fingerprint(self):
         """Digest of what reviewers approve: the original's hash, every place (where, what,
@@ -209,13 +236,23 @@ class DigitalSignRequest(models.Model):
         }
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
-    def _get_approval_problem(self):
+    def _get_approval_problems(self):
+        """``_get_approval_problem`` of each of these requests (the definitions are searched
+        once for all).
+
+        :return: dict {request id: problem or ''}
+        """
+        definitions = self._get_tier_definitions() if self else None
+        return {request.id: request._get_approval_problem(definitions) for request in self}
+
+    def _get_approval_problem(self, definitions=None):
         """Why this draft cannot be sent yet for want of approval, or ''.
 
+        :param definitions: the candidate tier definitions when the caller has them
         Note: self.ensure_one()
         """
         self.ensure_one()
-        definitions = self._get_matching_tier_definitions()
+        definitions = self._get_matching_tier_definitions(definitions)
         if not definitions:
             return ""
         reviews = self.sudo().review_ids

@@ -1,6 +1,6 @@
 import logging
 
-from odoo import models
+from odoo import api, models
 
 from .. import const
 
@@ -20,20 +20,13 @@ class DigitalSignRequest(models.Model):
 
     _inherit = "digital.sign.request"
 
-    def _log_event(
-        self, event_type, participant=None, channel=None, details=None, ip=None, user_agent=None
-    ):
-        event = super()._log_event(
-            event_type,
-            participant=participant,
-            channel=channel,
-            details=details,
-            ip=ip,
-            user_agent=user_agent,
-        )
-        if event_type in const.LIVE_EVENT_TYPES:
-            self._push_live_status(event_type)
-        return event
+    @api.model
+    def _log_events(self, entries):
+        events = super()._log_events(entries)
+        for entry in entries:
+            if entry["event_type"] in const.LIVE_EVENT_TYPES:
+                entry["request"]._push_live_status(entry["event_type"])
+        return events
 
     def _get_live_listeners(self):
         """The users told live about this document: its owner (or, without one, its creator)

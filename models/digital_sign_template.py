@@ -9,12 +9,13 @@ from odoo.tools import email_normalize
 from .. import const
 from ..engine import pdf_markers, pdf_render
 from ..engine.errors import EngineError
-from ..utils import decode_binary, engine_error_message
+from ..utils import CheckedPdf, decode_binary, engine_error_message
+from .digital_sign_reminder_mixin import REMINDER_FIELDS
 from .digital_sign_request import CACHE_RES_FIELD, PAGE_IMAGE_WIDTH
 
 # What a template's content is: a change of any of these on a template that was used makes
 # a new version (the requests keep their own copy; the version says which content they had).
-CONTENT_FIELDS = ("pdf", "role_ids", "place_ids")
+CONTENT_FIELDS = ("pdf", "role_ids", "place_ids", *REMINDER_FIELDS)
 ROLE_FILL = [
     ("customer", "The record's customer"),
     ("user", "The record's salesperson or agent"),
@@ -27,10 +28,11 @@ class DigitalSignTemplate(models.Model):
     """A document prepared once and sent many times: its PDF (through the same intake as
     every PDF), its places, its roles, its message, deadline and kind.
 
-    Sending copies the PDF and the places into a new request (``_prepare_request``): the
-    request owns its copy, so a later edit of the template never changes a sent document.
-    A template that was used gets a new ``version`` when its content (PDF, places, roles)
-    changes; each request records the template and the version it came from.
+    Sending copies the PDF, the places and the reminder plan into a new request
+    (``_create_requests``): the request owns its copy, so a later edit of the template never
+    changes a sent document. A template that was used gets a new ``version`` when its
+    content (PDF, places, roles, reminder plan) changes; each request records the template
+    and the version it came from.
 
     Managers create and edit templates; users (salespeople, agents) read and use them,
     restricted by company and team (record rules).
@@ -38,7 +40,7 @@ class DigitalSignTemplate(models.Model):
 
     _name = "digital.sign.template"
     _description = "Signature Template"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "digital.sign.reminder.mixin"]
     _order = "sequence, name, id"
     _check_company_auto = True
 
@@ -81,6 +83,7 @@ class DigitalSignTemplate(models.Model):
         help="Days the document stays open once sent; 0: the settings' default validity.",
     )
     document_kind = fields.Selection(const.SALE_DOCUMENT_KINDS)
+    reminder_mode = fields.Selection(tracking=True)
     version = fields.Integer(default=1, readonly=True, copy=False, tracking=True)
     request_ids = fields.One2many("digital.sign.request", "template_id", string="Documents")
     request_count = fields.Integer("Documents Sent", compute="_compute_request_count")
@@ -121,8 +124,7 @@ class DigitalSignTemplate(models.Model):
         return templates
 
     def write(self, vals):
-        if any(key in vals for key in CONTENT_FIELDS):
-            self._new_version_if_used()
+        self.filtered(lambda t: t._content_changes(vals))._new_version_if_used()
         if "pdf" in vals:
             vals.update(self._prepare_pdf_values(vals["pdf"]))
         result = super().write(vals)
@@ -358,6 +360,18 @@ class DigitalSignTemplate(models.Model):
             ]
         )
 
+    def _content_changes(self, vals):
+        """Whether writing ``vals`` changes this template's content (see CONTENT_FIELDS):
+        its PDF, roles or places are written, or its reminder plan takes other values.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        return any(
+            key in vals and (key not in REMINDER_FIELDS or self[key] != vals[key])
+            for key in CONTENT_FIELDS
+        )
+
     def _is_used(self):
         """True when a document was made from the current version.
 
@@ -540,32 +554,70 @@ class DigitalSignTemplate(models.Model):
         :return: the new digital.sign.request (draft)
         Note: self.ensure_one()
         """
+        return self._create_requests(
+            [(record, participants, name)], provider=provider, values=values
+        )
+
+    def _create_requests(self, batch, provider=None, values=None):
+        """Create the draft requests of several records from this template in one batch
+        (a bulk send): each one as ``_create_request`` makes it. The PDF goes through the
+        intake once for the whole batch, and all the copies share its file.
+
+        :param list batch: ``(record, participants, name or None)`` of each request
+        :param provider: digital.sign.provider of the requests (default: the default one)
+        :param dict values: more values for every request
+        :return: the new digital.sign.request records, in the order of ``batch``
+        Note: self.ensure_one()
+        """
         self.ensure_one()
         self._check_usable()
-        template_sudo = self.sudo()
-        request_values = record._digital_sign_prepare_template_request_values(self)
-        request_values.update(
-            {
-                "name": name or self._get_document_name(record),
-                "original_pdf": template_sudo.pdf,
-                "original_filename": self.pdf_filename or f"{self.name}.pdf",
-                "deadline": self._get_deadline(),
-                "document_kind": self.document_kind or False,
-                "invitation_message": self.message or False,
-                "template_id": self.id,
-                "template_version": self.version,
-                "participant_ids": [
-                    fields.Command.create(self._prepare_participant_values(vals))
-                    for vals in participants
-                ],
-            }
+        checked = self._prepare_checked_pdf()
+        deadline = self._get_deadline()
+        Request = self.env["digital.sign.request"]
+        provider = provider or Request._default_provider_id()  # once, not once a request
+        vals_list = []
+        for record, participants, name in batch:
+            request_values = record._digital_sign_prepare_template_request_values(self)
+            request_values.update(
+                {
+                    "name": name or self._get_document_name(record),
+                    "original_pdf": checked.datas,
+                    "original_filename": self.pdf_filename or f"{self.name}.pdf",
+                    "deadline": deadline,
+                    "document_kind": self.document_kind or False,
+                    "invitation_message": self.message or False,
+                    "template_id": self.id,
+                    "template_version": self.version,
+                    "participant_ids": [
+                        fields.Command.create(self._prepare_participant_values(vals))
+                        for vals in participants
+                    ],
+                    **self._prepare_reminder_values(),
+                }
+            )
+            if provider:
+                request_values["provider_id"] = provider.id
+            request_values.update(values or {})
+            vals_list.append(request_values)
+        requests = (
+            Request.with_context(digital_sign_checked_pdf=checked)
+            .create(vals_list)
+            .with_env(self.env)
         )
-        if provider:
-            request_values["provider_id"] = provider.id
-        request_values.update(values or {})
-        request = self.env["digital.sign.request"].create(request_values)
-        self._copy_places_to(request, participants)
-        return request
+        self._copy_places_to(requests, [participants for _record, participants, _name in batch])
+        return requests
+
+    def _prepare_checked_pdf(self):
+        """The template's PDF as the documents sent from it copy it: through the intake of
+        every PDF once (the settings' limits as they are now, the hashes and pages computed
+        from the bytes themselves), whatever the number of documents (utils.CheckedPdf).
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        datas = self.sudo().pdf
+        values = self.env["digital.sign.request"]._prepare_document_values(datas)
+        return CheckedPdf(values.pop("original_pdf", None) or datas, values)
 
     @api.model
     def _prepare_participant_values(self, values):
@@ -576,18 +628,25 @@ class DigitalSignTemplate(models.Model):
             vals["mobile"] = False
         return vals
 
-    def _copy_places_to(self, request, participants):
-        """Give ``request`` its own copy of the template's places, each to the participant
-        of its role. The flow writes them (where a place came from is evidence)."""
+    def _copy_places_to(self, requests, participants_list):
+        """Give each of ``requests`` its own copy of the template's places, each to the
+        participant of its role (all in one batch). The flow writes them (where a place
+        came from is evidence).
+
+        :param requests: the new digital.sign.request records
+        :param list participants_list: the participants given for each request, in order
+        """
         self.ensure_one()
-        by_role = {}
-        for vals, participant in zip(
-            participants, request.participant_ids.sorted("id"), strict=True
-        ):
-            if vals.get("template_role_id"):
-                by_role[vals["template_role_id"]] = participant
-        self.env["digital.sign.field"].sudo().create(
-            [
+        places = self.sudo().place_ids
+        fields_vals = []
+        for request, participants in zip(requests, participants_list, strict=True):
+            by_role = {}
+            for vals, participant in zip(
+                participants, request.participant_ids.sorted("id"), strict=True
+            ):
+                if vals.get("template_role_id"):
+                    by_role[vals["template_role_id"]] = participant
+            fields_vals += [
                 {
                     "request_id": request.id,
                     "participant_id": by_role[place.role_id.id].id
@@ -604,9 +663,9 @@ class DigitalSignTemplate(models.Model):
                     "source": place.source,
                     "marker": place.marker,
                 }
-                for place in self.sudo().place_ids
+                for place in places
             ]
-        )
+        self.env["digital.sign.field"].sudo().create(fields_vals)
 
 
 class DigitalSignTemplateRole(models.Model):

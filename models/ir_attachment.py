@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
+from ..utils import CheckedPdf
+
 # Models whose file fields (original, signed and sealed PDFs, signature images, the page
 # images participants are shown) are evidence.
 EVIDENCE_MODELS = ("digital.sign.request", "digital.sign.participant", "digital.sign.field")
@@ -34,6 +36,14 @@ class IrAttachment(models.Model):
                 self._digital_sign_check_target(
                     vals.get("res_model"), vals.get("res_field"), vals.get("digital_sign_locked")
                 )
+        checked = self._digital_sign_get_checked_pdf()
+        if checked:
+            # Documents copying one checked PDF (a template sent to many): its bytes are
+            # decoded once, not once per copy (see _get_datas_related_values).
+            for vals in vals_list:
+                if checked.matches(vals.get("datas")):
+                    del vals["datas"]
+                    vals["raw"] = checked.raw()
         return super().create(vals_list)
 
     def write(self, vals):
@@ -53,6 +63,21 @@ class IrAttachment(models.Model):
         return super().unlink()
 
     # === BUSINESS === #
+    def _get_datas_related_values(self, data, mimetype):
+        checked = self._digital_sign_get_checked_pdf()
+        if checked and data is checked.raw():
+            # One checksum (and one file in the store) for all the copies of a checked PDF.
+            return checked.related_values(
+                mimetype,
+                lambda: super(IrAttachment, self)._get_datas_related_values(data, mimetype),
+            )
+        return super()._get_datas_related_values(data, mimetype)
+
+    def _digital_sign_get_checked_pdf(self):
+        """The PDF checked once for the documents being created (utils.CheckedPdf), or None."""
+        checked = self.env.context.get("digital_sign_checked_pdf")
+        return checked if isinstance(checked, CheckedPdf) else None
+
     def _digital_sign_is_evidence(self):
         self.ensure_one()
         return self.digital_sign_locked or (

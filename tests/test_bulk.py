@@ -119,36 +119,39 @@ class TestDigitalSignBulk(DigitalSignTemplateCommon):
         self.assertIn("not a valid mobile", line.reason)
 
     def test_resume_after_interrupted_batch(self):
-        """A worker killed in the middle of a batch loses only what it had not committed:
-        the next run sends to exactly the recipients left (none twice, none skipped)."""
-        self.env["ir.config_parameter"].sudo().set_param("digital_sign.bulk_batch_size", 5)
+        """A batch commits its recipients together: a worker killed in the middle of a batch
+        loses that batch only, and the next run sends to exactly the recipients left (none
+        twice, none skipped)."""
+        self.env["ir.config_parameter"].sudo().set_param("digital_sign.bulk_batch_size", 3)
         bulk = self._start(self.contacts)
         cr = self.env.cr
         cr.execute("SAVEPOINT bulk_commit")  # the wizard's transaction was committed
-        original = DigitalSignBulkLine._send_as_sender
-        calls = []
+        self._run_cron()  # the first batch: 3 recipients, committed
+        self.assertEqual(bulk.line_ids.mapped("state"), ["sent"] * 3 + ["pending"] * 4)
+        original = DigitalSignBulkLine._send_batch
+        batches = []
 
-        def send_then_die(line):
-            calls.append(line.res_id)
-            request = original(line)  # the request is made and its invitations queued...
-            if len(calls) == 4:
-                raise WorkerKilled()  # ...then the worker dies before its next commit
-            return request
+        def send_then_die(lines):
+            batches.append(lines.mapped("res_id"))
+            original(lines)  # the requests are made and their invitations queued...
+            raise WorkerKilled()  # ...then the worker dies before the batch is committed
 
         # Not assertRaises: Odoo's rolls its whole block back, commits included.
         killed = False
         try:
-            with patch.object(DigitalSignBulkLine, "_send_as_sender", send_then_die):
+            with patch.object(DigitalSignBulkLine, "_send_batch", send_then_die):
                 self._run_cron()
         except WorkerKilled:
             killed = True
         self.assertTrue(killed)
+        self.assertEqual(batches, [self.contacts[3:6].ids])
         cr.execute("ROLLBACK TO SAVEPOINT bulk_commit")  # what was not committed is lost
         self.env.invalidate_all()
         self.assertEqual(bulk.line_ids.mapped("state"), ["sent"] * 3 + ["pending"] * 4)
         self.assertEqual(len(self._requests_of(self.contacts)), 3)
         self.assertEqual(len(self._invitations_of(self._requests_of(self.contacts))), 6)
-        self._run_cron()  # the restart: the next run picks up where the last commit left it
+        self._run_cron()  # the restart: the next runs pick up where the last commit left it
+        self._run_cron()
         self.assertEqual(bulk.line_ids.mapped("state"), ["sent"] * 7)
         self._run_cron()  # nothing left: nothing happens
         bulk.invalidate_recordset()
@@ -159,6 +162,80 @@ class TestDigitalSignBulk(DigitalSignTemplateCommon):
         )
         self.assertEqual(len(self._invitations_of(sent)), 14, "one invitation per participant")
         self.assertEqual(bulk.line_ids.request_id, sent)
+
+    def test_problem_at_sending_refuses_that_recipient_only(self):
+        """A problem the checks before the batch cannot see (here: the contact already has
+        a live document of that name) stops the batch; each recipient is then sent on its
+        own, and only that one is refused, with the reason."""
+        taken = self.contacts[4]
+        self._send_with_wizard(taken.with_user(self.user_a), self.user_a)
+        bulk = self._start(self.contacts)
+        self._run_cron()
+        bulk.invalidate_recordset()
+        self.assertEqual((bulk.state, bulk.sent_count, bulk.refused_count), ("done", 6, 1))
+        refused = bulk.line_ids.filtered(lambda line: line.state == "refused")
+        self.assertEqual(refused.res_id, taken.id)
+        self.assertIn("already has a document", refused.reason)
+        sent = bulk.line_ids.request_id
+        self.assertEqual(sorted(sent.mapped("res_id")), sorted((self.contacts - taken).ids))
+        self.assertEqual(len(self._invitations_of(sent)), 12)
+
+    def test_queries_per_recipient(self):
+        """A batch of 50 recipients costs at most 10 SQL queries per recipient (it cost 69
+        when each recipient was sent on its own): the requests, participants, places,
+        events, invitations and chatter of a batch are written together. Behaviour stays
+        the same: each recipient has their own request, link, audit trail and invitation."""
+        self.env["ir.config_parameter"].sudo().set_param("digital_sign.bulk_batch_size", 50)
+        contacts = self.env["res.partner"].create(
+            [
+                {"name": f"Batch {index}", "email": f"batch{index}@example.com"}
+                for index in range(50)
+            ]
+        )
+        bulk = self._start(contacts)
+        self.env.flush_all()
+        count_before = self.cr.sql_log_count
+        self._run_cron()
+        self.env.flush_all()
+        queries = self.cr.sql_log_count - count_before
+        bulk.invalidate_recordset()
+        self.assertEqual((bulk.state, bulk.sent_count), ("done", 50))
+        self.assertLessEqual(queries / 50, 10, f"{queries} queries for 50 recipients")
+        sign_requests = bulk.line_ids.request_id
+        self.assertEqual(sorted(sign_requests.mapped("res_id")), sorted(contacts.ids))
+        self.assertEqual(len(set(sign_requests.mapped("reference"))), 50)
+        mails = self._invitations_of(sign_requests)
+        self.assertEqual(len(mails), 100, "two roles each: one invitation per participant")
+        tokens = set()
+        for sign_request in sign_requests:
+            self.assertIsNone(sign_request._check_integrity(), "its own intact audit trail")
+            self.assertEqual(
+                sign_request.event_ids.sorted("sequence").mapped("event_type"),
+                ["created", "sent", "invited", "invited"],
+            )
+            for participant in sign_request.participant_ids:
+                mail = mails.filtered(lambda m, p=participant: m.digital_sign_participant_id == p)
+                url = participant._get_signing_url()
+                self.assertEqual(len(mail), 1)
+                self.assertIn(url, mail.body_html, "each invitation carries its own link")
+                self.assertEqual(mail.email_to, participant.email)
+                tokens.add(url)
+        self.assertEqual(len(tokens), 100)
+        # All the copies share the template's file (one file in the store).
+        attachments = (
+            self.env["ir.attachment"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", "digital.sign.request"),
+                    ("res_id", "in", sign_requests.ids),
+                    ("res_field", "=", "original_pdf"),
+                ]
+            )
+        )
+        self.assertEqual(len(attachments), 50)
+        self.assertEqual(len(set(attachments.mapped("store_fname"))), 1)
+        self.assertEqual(set(sign_requests.mapped("original_sha256")), {self.template.pdf_sha256})
 
     def test_queue_limit_pauses(self):
         self.env["ir.config_parameter"].sudo().set_param("digital_sign.bulk_max_queue", 3)

@@ -58,6 +58,10 @@ REQUEST_SENT = {  # users may change these while the document is a draft only
     "original_pdf": base64.b64encode(FORGED_PDF).decode(),
     "original_filename": "other.pdf",
     "sending_mode": "conversation",
+    "reminder_mode": "none",
+    "reminder_first_days": 30,
+    "reminder_interval_days": 30,
+    "reminder_max": 1,
 }
 PARTICIPANT_FLOW = {
     "state": "signed",

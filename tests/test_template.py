@@ -1,5 +1,9 @@
-from odoo import Command
-from odoo.exceptions import AccessError
+from datetime import timedelta
+
+from freezegun import freeze_time
+
+from odoo import Command, fields
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
@@ -306,3 +310,109 @@ class TestDigitalSignTemplate(DigitalSignTemplateCommon):
             .get_places_editor_data(self.template.id)
         )
         self.assertFalse(data["editable"])
+
+
+@tagged("post_install", "-at_install")
+class TestDigitalSignTemplateReminders(DigitalSignTemplateCommon):
+    """A template's reminder plan: copied to each document sent from it, honoured by the
+    reminder cron, never changed by a later edit of the template."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.registry_enter_test_mode_cls()  # the scheduled actions' cursors see this test
+        # The settings' plan: a first reminder after 3 days, then every 3 days, at most 5.
+        for key, value in (("first_days", 3), ("interval_days", 3), ("max", 5)):
+            cls.env["ir.config_parameter"].sudo().set_param(f"digital_sign.reminder_{key}", value)
+
+    def _reminders(self, sign_request):
+        return sign_request.participant_ids.mapped("reminder_count")
+
+    def test_plans_of_templates(self):
+        """A 1-day plan reminds after a day, where the settings' plan would not yet; a
+        template without reminders sends none; the plan is the sent document's own."""
+        self.template.with_user(self.manager).write(
+            {
+                "reminder_mode": "custom",
+                "reminder_first_days": 1,
+                "reminder_interval_days": 2,
+                "reminder_max": 2,
+            }
+        )
+        settings_template = self._create_template("Settings agreement")
+        silent_template = self._create_template("Silent agreement", reminder_mode="none")
+        self.assertEqual(settings_template.reminder_mode, "settings")
+        start = fields.Datetime.now().replace(microsecond=0)
+        with freeze_time(start):
+            planned = self._send_with_wizard(self._create_quotation(), self.user_a)
+            by_settings = self._send_with_wizard(
+                self._create_quotation(), self.user_a, template=settings_template
+            )
+            silent = self._send_with_wizard(
+                self._create_quotation(), self.user_a, template=silent_template
+            )
+        self.assertEqual(
+            (planned.reminder_mode, planned.reminder_first_days, planned.reminder_max),
+            ("custom", 1, 2),
+        )
+        self.assertEqual((by_settings.reminder_mode, silent.reminder_mode), ("settings", "none"))
+        self.assertEqual(planned._get_reminder_plan(), (1, 2, 2))
+        self.assertEqual(by_settings._get_reminder_plan(), (3, 3, 5))
+        self.assertIsNone(silent._get_reminder_plan())
+        cron = self.env.ref("digital_sign.ir_cron_send_reminders")
+
+        def run(days):
+            with freeze_time(start + timedelta(days=days)):
+                cron.method_direct_trigger()
+            return [self._reminders(r) for r in (planned, by_settings, silent)]
+
+        self.assertEqual(run(0.9), [[0, 0], [0, 0], [0, 0]], "nothing before a day")
+        self.assertEqual(run(1.01), [[1, 1], [0, 0], [0, 0]], "the 1-day plan only")
+        self.assertEqual(run(2.5), [[1, 1], [0, 0], [0, 0]], "then every 2 days")
+        self.assertEqual(run(3.1), [[2, 2], [1, 1], [0, 0]], "the settings' plan after 3 days")
+        self.assertEqual(run(6.2), [[2, 2], [2, 2], [0, 0]], "at most 2 for the template's plan")
+        self.assertEqual(run(12.5), [[2, 2], [3, 3], [0, 0]], "no reminders, ever")
+        reminders = (
+            self.env["mail.mail"]
+            .sudo()
+            .search(
+                [
+                    ("digital_sign_participant_id", "in", planned.participant_ids.ids),
+                    ("digital_sign_purpose", "=", "reminder"),
+                ]
+            )
+        )
+        self.assertEqual(len(reminders), 4)
+        self.assertEqual(len(planned.event_ids.filtered(lambda e: e.event_type == "reminded")), 4)
+        self.assertFalse(silent.event_ids.filtered(lambda e: e.event_type == "reminded"))
+
+    def test_template_edit_keeps_the_plan_of_sent_documents(self):
+        """Editing the template's plan later changes no sent document, and makes a new
+        version of a used template (not of an unused one, nor for the same values)."""
+        template = self.template.with_user(self.manager)
+        template.write({"reminder_mode": "custom", "reminder_first_days": 1})
+        self.assertEqual(template.version, 1, "not used yet: no new version")
+        start = fields.Datetime.now().replace(microsecond=0)
+        with freeze_time(start):
+            sent = self._send_with_wizard(self._create_quotation(), self.user_a)
+        template.write({"reminder_mode": "custom", "reminder_first_days": 1})
+        self.assertEqual(template.version, 1, "the same plan: no new version")
+        template.write({"reminder_mode": "none"})
+        self.assertEqual(template.version, 2, "another plan: a new version")
+        sent.invalidate_recordset()
+        self.assertEqual((sent.reminder_mode, sent.reminder_first_days), ("custom", 1))
+        self.assertEqual(sent.template_version, 1)
+        with freeze_time(start + timedelta(days=1, hours=1)):
+            self.env.ref("digital_sign.ir_cron_send_reminders").method_direct_trigger()
+        self.assertEqual(self._reminders(sent), [1, 1], "its own plan, not the template's now")
+        # The plan of a sent document is the flow's: no user changes it.
+        with mute_logger("odoo.addons.base.models.ir_rule"), self.assertRaises(AccessError):
+            sent.with_user(self.user_a).write({"reminder_mode": "none"})
+
+    def test_plan_of_its_own_needs_sensible_values(self):
+        with self.assertRaisesRegex(ValidationError, "at least one reminder"):
+            self.template.with_user(self.manager).write(
+                {"reminder_mode": "custom", "reminder_max": 0}
+            )
+        # The values of an unused mode do not matter.
+        self.template.with_user(self.manager).write({"reminder_mode": "none", "reminder_max": 0})

@@ -890,4 +890,47 @@ TERMS = {
     ),
     "Search in": ("Sök i", "Rechercher dans", "搜索范围", "Suchen in", "Buscar en"),
     "Search": ("Sök", "Rechercher", "搜索", "Suchen", "Buscar"),
+    # Reminder plans of templates
+    "A reminder plan of its own needs at least one reminder, the first one a day or more after the invitation, the next ones a day or more apart.": (
+        "En egen påminnelseplan behöver minst en påminnelse, den första minst en dag efter inbjudan och de följande minst en dag isär.",
+        "Un plan de rappels propre demande au moins un rappel, le premier au moins un jour après l'invitation, les suivants espacés d'au moins un jour.",
+        "自定义提醒计划至少需要一次提醒：首次提醒在邀请后至少一天，之后每次提醒至少间隔一天。",
+        "Ein eigener Erinnerungsplan braucht mindestens eine Erinnerung, die erste frühestens einen Tag nach der Einladung, die weiteren mindestens einen Tag auseinander.",
+        "Un plan de recordatorios propio necesita al menos un recordatorio, el primero al menos un día después de la invitación y los siguientes separados al menos un día.",
+    ),
+    "As in the settings": (
+        "Som i inställningarna",
+        "Comme dans les paramètres",
+        "与设置相同",
+        "Wie in den Einstellungen",
+        "Como en los ajustes",
+    ),
+    "Each document sent from this template keeps the plan it was sent with.": (
+        "Varje dokument som skickas från den här mallen behåller planen det skickades med.",
+        "Chaque document envoyé depuis ce modèle garde le plan avec lequel il a été envoyé.",
+        "从此模板发送的每份文档都保留其发送时的计划。",
+        "Jedes aus dieser Vorlage gesendete Dokument behält den Plan, mit dem es gesendet wurde.",
+        "Cada documento enviado desde esta plantilla conserva el plan con el que se envió.",
+    ),
+    "No reminders": (
+        "Inga påminnelser",
+        "Aucun rappel",
+        "不提醒",
+        "Keine Erinnerungen",
+        "Sin recordatorios",
+    ),
+    "Own plan": (
+        "Egen plan",
+        "Plan propre",
+        "自定义计划",
+        "Eigener Plan",
+        "Plan propio",
+    ),
+    "Signature Reminder Plan": (
+        "Påminnelseplan för underskrift",
+        "Plan de rappels de signature",
+        "签署提醒计划",
+        "Erinnerungsplan für Signaturen",
+        "Plan de recordatorios de firma",
+    ),
 }
