@@ -3,11 +3,11 @@
 - axe-core (npm, installed by ./scripts/test into .run/a11y-node) runs on each state of the
   signing page (code, naming participants, document to sign with its errors, signature pad
   and consent text, signed and waiting for the others, signed with the signed copy,
-  rejected, expired), the "link not found" page,
-  the verification page (form and verdicts) and the portal's /my/signatures pages, in three
-  windows: desktop (1366x768), phone (375x812) and desktop at 200 % zoom (683x384 CSS
-  pixels), where nothing may scroll sideways either. Zero violations of the wcag2a, wcag2aa,
-  wcag21a and wcag21aa rules; a missing axe-core fails the test, it never skips.
+  rejected, expired), the "link not found" page, the verification page (form and verdicts)
+  and the portal's /my/signatures pages: 23 states, each in three windows, desktop
+  (1366x768), phone (375x812) and desktop at 200 % zoom (683x384 CSS pixels), where nothing
+  may scroll sideways either. Zero violations of the wcag2a, wcag2aa, wcag21a and wcag21aa
+  rules; a missing axe-core fails the test, it never skips.
 - A tour signs with the keyboard alone (real key presses through Chrome's input: Tab,
   Enter, Space, typing): it reaches each place, hears what it is, types the signature,
   consents and signs; the database says signed afterwards.
