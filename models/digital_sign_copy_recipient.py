@@ -82,7 +82,9 @@ class DigitalSignCopyRecipient(models.Model):
     bounced_at = fields.Datetime(readonly=True, copy=False, evidence="flow")
     failure_reason = fields.Text(readonly=True, copy=False, evidence="flow")
     lang = fields.Char(
-        compute="_compute_lang", help="The e-mail's language: the contact's, else the document's."
+        "Language",
+        compute="_compute_lang",
+        help="The e-mail's language: the contact's, else the document's.",
     )
 
     # === SQL === #

@@ -12,7 +12,10 @@ class MailMail(models.Model):
     )
     digital_sign_purpose = fields.Selection(const.MESSAGE_PURPOSES)
     digital_sign_copy_recipient_id = fields.Many2one(
-        "digital.sign.copy.recipient", index="btree_not_null", ondelete="set null"
+        "digital.sign.copy.recipient",
+        string="Recipient of the Signed Copy",
+        index="btree_not_null",
+        ondelete="set null",
     )
 
     # === BUSINESS === #
