@@ -31,9 +31,7 @@ class DigitalSignOutboundRule(models.Model):
         "E-mail Addresses",
         help="Other addresses that get a copy, separated by commas (e.g. an archive mailbox).",
     )
-    message = fields.Html(
-        "Text", sanitize=True, translate=True, help="Shown in the e-mail above the signature."
-    )
+    message = fields.Html("Text", sanitize=True, help="Shown in the e-mail above the signature.")
     attachment_ids = fields.Many2many(
         "ir.attachment",
         "digital_sign_outbound_rule_attachment_rel",

@@ -20,7 +20,7 @@ class DigitalSignRuleMixin(models.AbstractModel):
     _check_company_auto = True
 
     # === FIELDS === #
-    name = fields.Char(required=True, translate=True)
+    name = fields.Char(required=True)
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
     company_id = fields.Many2one(
