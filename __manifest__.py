@@ -14,6 +14,7 @@
         "sale_crm",
         "helpdesk_mgmt",
         "base_tier_validation",
+        "dms",
     ],
     "external_dependencies": {"python": ["PyMuPDF", "pypdf", "pyHanko", "phonenumbers"]},
     "data": [
@@ -21,6 +22,7 @@
         "security/ir.model.access.csv",
         "security/digital_sign_security.xml",
         "security/digital_sign_approval_security.xml",
+        "security/digital_sign_filing_security.xml",
         "data/digital_sign_data.xml",
         "data/mail_template_data.xml",
         "data/mail_template_sale_data.xml",
@@ -32,6 +34,9 @@
         "views/digital_sign_provider_views.xml",
         "views/digital_sign_template_views.xml",
         "views/digital_sign_bulk_views.xml",
+        "views/digital_sign_filing_rule_views.xml",
+        "views/digital_sign_outbound_rule_views.xml",
+        "views/digital_sign_request_filing_views.xml",
         "wizards/digital_sign_request_cancel_views.xml",
         "wizards/digital_sign_request_send_views.xml",
         "wizards/digital_sign_participant_reengage_views.xml",
@@ -50,6 +55,7 @@
         "views/digital_sign_request_approval_views.xml",
     ],
     "demo": [
+        "demo/digital_sign_filing_demo.xml",
         "demo/digital_sign_demo.xml",
         "demo/digital_sign_approval_demo.xml",
     ],

@@ -133,6 +133,12 @@ EVENT_TYPES = [
     ("approval_approved", "Approved before sending"),
     ("approval_rejected", "Rejected before sending"),
     ("approval_reset", "Approval requested again"),
+    ("filed", "Filed"),
+    ("filing_failed", "Filing failed"),
+    ("copy_queued", "Signed copy queued"),
+    ("copy_sent", "Signed copy sent"),
+    ("copy_failed", "Signed copy not sent"),
+    ("copy_bounced", "Signed copy bounced"),
 ]
 
 # What engine.pdf_sanitize removes from an upload, by its stable code (ACTIVE_KINDS).
@@ -159,6 +165,29 @@ SALE_DOCUMENT_KINDS = [
     ("upsell", "Upsell"),
     ("order_confirmation", "Order confirmation"),
 ]
+
+# === FILING AND OUTBOUND COPIES === #
+# What filing and outbound rules match on: a quotation's kind, a ticket, anything else.
+RULE_DOCUMENT_KINDS = [
+    *SALE_DOCUMENT_KINDS,
+    ("ticket", "Helpdesk ticket"),
+    ("other", "Other document"),
+]
+FILING_STATES = [
+    ("none", "Not filed yet"),
+    ("no_rule", "No filing rule"),
+    ("filed", "Filed"),
+    ("failed", "Filing failed"),
+]
+# The fate of a signed copy sent to an extra recipient. Only the flow moves it, forward.
+COPY_STATES = [
+    ("pending", "To send"),
+    ("queued", "Queued"),
+    ("sent", "Sent"),
+    ("failed", "Not sent"),
+    ("bounced", "Bounced"),
+]
+COPY_SOURCES = [("sender", "Sender"), ("rule", "Outbound rule")]
 
 # === PROVIDERS === #
 PROVIDER_CODES = [

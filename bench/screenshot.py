@@ -2,9 +2,12 @@
 
 Usage:
     python bench/screenshot.py BASE_URL OUT.png PATH [--phone] [--login admin:admin]
-        [--wait SELECTOR] [--click SELECTOR] [--height 900] [--full]
+        [--wait SELECTOR] [--click SELECTOR] [--click-text "SELECTOR|TEXT"] [--height 900]
+        [--full]
 
 --phone emulates a 375x667 phone at 2x with touch. --login signs in to the backend first.
+--click-text clicks the first element matching SELECTOR whose text is TEXT (a search panel's
+folder, say), after the --click ones; both may be repeated.
 Needs Chromium and websocket-client (both installed by scripts/test).
 """
 
@@ -61,13 +64,17 @@ def main():
     parser.add_argument("--login")
     parser.add_argument("--wait", default="body")
     parser.add_argument("--click", action="append", default=[])
+    parser.add_argument("--click-text", action="append", default=[])
     parser.add_argument("--scroll", help="scroll this element into view before the shot")
     parser.add_argument("--height", type=int, default=900)
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--full", action="store_true")
     parser.add_argument("--delay", type=float, default=1.0)
+    parser.add_argument(
+        "--cdp-port", type=int, default=9345, help="Chromium's DevTools port (one per run)"
+    )
     args = parser.parse_args()
-    browser = Browser()
+    browser = Browser(port=args.cdp_port)
     try:
         browser.call("Page.enable")
         browser.call("Network.enable")
@@ -98,6 +105,19 @@ def main():
             time.sleep(0.5)
             browser.wait_for(selector)
             browser.evaluate(f"document.querySelector({json.dumps(selector)}).click()")
+        for spec in args.click_text:
+            selector, text = spec.split("|", 1)
+            find = (
+                f"[...document.querySelectorAll({json.dumps(selector)})]"
+                f".find((el) => el.textContent.trim() === {json.dumps(text)})"
+            )
+            deadline = time.time() + 30
+            while not browser.evaluate(f"!!{find}"):
+                if time.time() > deadline:
+                    raise TimeoutError(spec)
+                time.sleep(0.2)
+            browser.evaluate(f"{find}.click()")
+            time.sleep(0.8)
         if args.scroll:
             browser.wait_for(args.scroll)
             browser.evaluate(

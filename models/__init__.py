@@ -26,3 +26,9 @@ from . import tier_definition
 from . import tier_review
 from . import digital_sign_template
 from . import digital_sign_bulk
+from . import digital_sign_rule_mixin
+from . import digital_sign_filing_rule
+from . import digital_sign_outbound_rule
+from . import digital_sign_copy_recipient
+from . import digital_sign_request_filing
+from . import mail_thread

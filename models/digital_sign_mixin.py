@@ -200,6 +200,15 @@ class DigitalSignMixin(models.AbstractModel):
     def _digital_sign_default_document_kind(self):
         return False
 
+    def _digital_sign_rule_kind(self, request):
+        """The document kind filing and outbound rules match ``request`` on (a key of
+        ``const.RULE_DOCUMENT_KINDS``).
+
+        :param request: a digital.sign.request linked to this record
+        :return: str
+        """
+        return request.document_kind or "other"
+
     def _digital_sign_default_pdf_source(self):
         return "upload"
 

@@ -2281,6 +2281,7 @@ class DigitalSignRequest(models.Model):
         """Post the signed PDF in this request's chatter and the linked record's, and e-mail
         it to every participant who signed.
 
+        :return: the ir.attachment of the signed PDF posted in this request's chatter
         Note: self.ensure_one()
         """
         self.ensure_one()
@@ -2319,6 +2320,7 @@ class DigitalSignRequest(models.Model):
                     attachment.copy({"res_model": "mail.compose.message", "res_id": 0}).id
                 ],
             )
+        return attachment
 
     # === BUSINESS: sealing === #
     def _seal_final_document(self, pdf):

@@ -93,6 +93,9 @@ class HelpdeskTicket(models.Model):
     def _digital_sign_wizard_features(self):
         return {"conversation"}
 
+    def _digital_sign_rule_kind(self, request):
+        return "ticket"
+
     def _digital_sign_replaces_live_requests(self):
         # Several documents may be out on one ticket; a new one never replaces another.
         return False

@@ -66,6 +66,9 @@ class SaleOrder(models.Model):
         self.ensure_one()
         return "quote" if self.state in ("draft", "sent") else "order_confirmation"
 
+    def _digital_sign_rule_kind(self, request):
+        return request.document_kind or "quote"
+
     def _digital_sign_default_pdf_source(self):
         return "report"
 

@@ -22,3 +22,4 @@ from . import test_template
 from . import test_bulk
 from . import test_template_tour
 from . import test_accessibility
+from . import test_filing

@@ -183,6 +183,21 @@ PIECES = {
         "Wir schlagen eine Ergänzung Ihres Auftrags vor. Wenn Sie einverstanden sind, unterzeichnen Sie sie online, und wir fügen sie hinzu.",
         "Le proponemos una ampliación de su pedido. Si está de acuerdo, fírmela en línea y la añadimos.",
     ),
+    # The signed copy for extra recipients (filing and outbound copies)
+    "is signed by everyone. The signed document, with its certificate of completion, is attached.": (
+        "är signerat av alla. Det signerade dokumentet, med sitt slutförandeintyg, är bifogat.",
+        "est signé par tous. Le document signé, avec son certificat d'achèvement, est joint.",
+        "已由所有人签署。已签署的文件及其完成证明见附件。",
+        "ist von allen unterzeichnet. Das unterzeichnete Dokument mit seinem Abschlusszertifikat ist angehängt.",
+        "está firmado por todos. El documento firmado, con su certificado de finalización, va adjunto.",
+    ),
+    "Please file it with the customer's contract.": (
+        "Arkivera det tillsammans med kundens avtal.",
+        "Veuillez le classer avec le contrat du client.",
+        "请将其与客户的合同一并归档。",
+        "Bitte legen Sie es beim Vertrag des Kunden ab.",
+        "Archívelo junto con el contrato del cliente.",
+    ),
     # Sample values inside t-out (replaced when the mail is rendered): kept as they are.
     "Jane": ("Jane", "Jane", "Jane", "Jane", "Jane"),
     "Contract": ("Avtal", "Contrat", "合同", "Vertrag", "Contrato"),
