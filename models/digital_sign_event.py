@@ -63,6 +63,9 @@ class DigitalSignEvent(models.Model):
     hash = fields.Char(readonly=True)
     summary = fields.Char(compute="_compute_summary")
 
+    # === SQL OBJECTS === #
+    _request_sequence_uniq = models.UniqueIndex("(request_id, sequence)")
+
     # === COMPUTE === #
     @api.depends("details")
     def _compute_summary(self):
@@ -142,14 +145,17 @@ class DigitalSignEvent(models.Model):
     ):
         """Append one event to ``request``'s chain.
 
-        The head of the chain is updated on the request row in the same transaction: two
-        concurrent appends to one request conflict, and Odoo retries the later one, so the
-        chain never forks. A signature or completion anchors the new head outside the
-        database (digital.sign.anchor).
+        The request row is locked first and the head of the chain is updated on it in the
+        same transaction: two concurrent appends to one request serialise, and Odoo retries
+        the later one (an HTTP request is replayed; a background job locks the row before
+        its work, see ``_try_lock_for_job``), so the chain never forks; a unique index on
+        (request, sequence) makes a fork impossible whatever the path. A signature or
+        completion anchors the new head outside the database (digital.sign.anchor).
 
         :return: the new event
         """
         request_sudo = request.sudo()
+        request_sudo._lock_for_update()
         self.env.cr.execute(
             SQL(
                 "SELECT COALESCE(MAX(sequence), 0) FROM digital_sign_event WHERE request_id = %s",

@@ -463,7 +463,14 @@ class DigitalSignParticipant(models.Model):
         }
         if attachment_ids:
             values["attachment_ids"] = attachment_ids
-        return template.with_user(SUPERUSER_ID).send_mail(self.id, email_values=values)
+        mail_id = template.with_user(SUPERUSER_ID).send_mail(self.id, email_values=values)
+        # Wake the mail queue now (once per transaction) rather than at its next hourly
+        # run: on any server, after this transaction commits.
+        flags = self.env.cr.precommit.data
+        if not flags.get("digital_sign.mail_queue_woken"):
+            flags["digital_sign.mail_queue_woken"] = True
+            self.env.ref("mail.ir_cron_mail_scheduler_action").sudo()._trigger()
+        return mail_id
 
     def _queue_sms(self, body, purpose="invitation"):
         """Queue one SMS to this participant's stored number and wake the SMS queue.
