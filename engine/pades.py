@@ -38,10 +38,12 @@ from datetime import datetime
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import SigSeedSubFilter, enumerate_sig_fields
-from pyhanko.sign.general import SigningError
+from pyhanko.sign.general import SigningError, get_pyca_cryptography_hash
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, PdfTimeStamper, SimpleSigner
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.validation.generic_cms import extract_tst_data
@@ -104,8 +106,27 @@ class _NoRevocationInfo(Exception):
     pass
 
 
+# Private keys as loaded by cryptography, by the SHA-256 of their DER: loading (and checking)
+# an RSA-3072 key takes about 0.3 s, which pyHanko's SimpleSigner pays on every seal.
+_LOADED_KEYS = {}
+_LOADED_KEYS_MAX = 8
+
+
+def _loaded_key(der):
+    """The cryptography private key of PKCS#8 ``der``, loaded once per process."""
+    digest = hashlib.sha256(der).digest()
+    key = _LOADED_KEYS.get(digest)
+    if key is None:
+        key = serialization.load_der_private_key(der, password=None)
+        if len(_LOADED_KEYS) >= _LOADED_KEYS_MAX:
+            _LOADED_KEYS.clear()
+        _LOADED_KEYS[digest] = key
+    return key
+
+
 class _MeasuringSigner(SimpleSigner):
-    """SimpleSigner that remembers the last CMS it produced (to size a retry)."""
+    """SimpleSigner that remembers the last CMS it produced (to size a retry), and signs
+    with a private key loaded once per process."""
 
     last_cms = None
 
@@ -114,6 +135,18 @@ class _MeasuringSigner(SimpleSigner):
         if not kwargs.get("dry_run"):
             self.last_cms = result
         return result
+
+    def sign_raw(self, data, digest_algorithm):
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
+        if mechanism not in ("rsassa_pkcs1v15", "ecdsa", "ed25519", "ed448"):
+            return super().sign_raw(data, digest_algorithm)  # PSS, DSA: pyHanko's own way
+        key = _loaded_key(self.signing_key.dump())
+        if mechanism in ("ed25519", "ed448"):
+            return key.sign(data)
+        hash_algorithm = get_pyca_cryptography_hash(digest_algorithm)
+        if mechanism == "ecdsa":
+            return key.sign(data, ec.ECDSA(hash_algorithm))
+        return key.sign(data, padding.PKCS1v15(), hash_algorithm)
 
 
 def _make_signer(identity):

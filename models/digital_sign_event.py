@@ -63,6 +63,9 @@ class DigitalSignEvent(models.Model):
     hash = fields.Char(readonly=True)
     summary = fields.Char(compute="_compute_summary")
 
+    # === SQL OBJECTS === #
+    _request_sequence_uniq = models.UniqueIndex("(request_id, sequence)")
+
     # === COMPUTE === #
     @api.depends("details")
     def _compute_summary(self):
@@ -190,10 +193,12 @@ class DigitalSignEvent(models.Model):
         and the head's hash, which covers the sequence: a rolled-back step cannot mislead
         it); otherwise it is read once for all the requests of the batch.
 
-        The head of each chain is updated on the request row in the same transaction: two
-        concurrent appends to one request conflict, and Odoo retries the later one, so the
-        chain never forks. A signature or completion anchors the new head outside the
-        database (digital.sign.anchor).
+        The request rows are locked first and the head of each chain is updated on its row in
+        the same transaction: two concurrent appends to one request serialise, and Odoo
+        retries the later one (an HTTP request is replayed; a background job locks the row
+        before its work, see ``_try_lock_for_job``), so the chain never forks; a unique index
+        on (request, sequence) makes a fork impossible whatever the path. A signature or
+        completion anchors the new head outside the database (digital.sign.anchor).
 
         :param list entries: dicts with ``request`` (a digital.sign.request), ``event_type``
             and optionally ``participant``, ``channel``, ``details`` (JSON-serialisable,
@@ -218,6 +223,7 @@ class DigitalSignEvent(models.Model):
             .sudo()
             .browse(list(dict.fromkeys(entry["request"].id for entry in entries)))
         )
+        requests_sudo._lock_for_update()
         known = self.env.cr.cache.setdefault("digital_sign_event_heads", {})
         by_id = {request.id: request for request in requests_sudo}
         heads = {request.id: request.audit_head or "" for request in requests_sudo}

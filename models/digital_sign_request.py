@@ -5,6 +5,8 @@ import logging
 import urllib.parse
 from datetime import UTC, timedelta
 
+from psycopg2.errors import SerializationFailure
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
@@ -1819,22 +1821,30 @@ class DigitalSignRequest(models.Model):
         self.env["ir.cron"]._commit_progress(remaining=len(due))
         by_request = {}
         for participant in due:
-            by_request.setdefault(participant.request_id, self.env["digital.sign.participant"])
-            by_request[participant.request_id] |= participant
-        for request, participants in by_request.items():
-            try:
-                with self.env.cr.savepoint():
-                    request.provider_id._send_reminders(request, participants)
-                    for participant in participants:
-                        participant.sudo().write(
-                            {
-                                "reminder_count": participant.reminder_count + 1,
-                                "last_reminder_at": now,
-                            }
-                        )
-            except EngineError as error:
-                request.provider_id._record_call_failure(request, error)
-            if not self.env["ir.cron"]._commit_progress(len(participants)):
+            by_request.setdefault(participant.request_id.id, []).append(participant.id)
+        for request_id, participant_ids in by_request.items():
+            request = self.browse(request_id)
+            # Locked first (a participant may be signing on another server right now),
+            # then checked again: a signature that came in between gets no reminder.
+            if not request._try_lock_for_job():
+                if not self.env["ir.cron"]._commit_progress(0):
+                    break
+                continue
+            participants = Participant.browse(participant_ids).filtered_domain(domain)
+            if participants:
+                try:
+                    with self.env.cr.savepoint():
+                        request.provider_id._send_reminders(request, participants)
+                        for participant in participants:
+                            participant.sudo().write(
+                                {
+                                    "reminder_count": participant.reminder_count + 1,
+                                    "last_reminder_at": now,
+                                }
+                            )
+                except EngineError as error:
+                    request.provider_id._record_call_failure(request, error)
+            if not self.env["ir.cron"]._commit_progress(len(participant_ids)):
                 break
 
     @api.model
@@ -1844,14 +1854,17 @@ class DigitalSignRequest(models.Model):
         domain = Domain("state", "in", const.OPEN_REQUEST_STATES) & Domain(
             "deadline", "<", fields.Datetime.now()
         )
-        requests = self.search(
-            domain, limit=self._get_setting("cron_batch_size")
-        ).try_lock_for_update()
+        requests = self.search(domain, limit=self._get_setting("cron_batch_size"))
         self.env["ir.cron"]._commit_progress(remaining=self.search_count(domain))
         for request in requests:
+            if not request._try_lock_for_job():  # a participant is signing: next run
+                if not self.env["ir.cron"]._commit_progress(0):
+                    break
+                continue
             try:
                 with self.env.cr.savepoint():
-                    request._set_expired()
+                    if request.filtered_domain(domain):  # not signed, nor moved, meanwhile
+                        request._set_expired()
             except Exception:  # noqa: BLE001 - one bad record must not block the queue
                 _logger.exception("Expiry of %s failed", request.reference)
             if not self.env["ir.cron"]._commit_progress(1):
@@ -1935,17 +1948,31 @@ class DigitalSignRequest(models.Model):
     # === BUSINESS: final document === #
     @api.model
     def _cron_finalize_documents(self):
-        """Build the final document of every signed request waiting for it, in batches."""
+        """Build the final document of every signed request waiting for it, in batches.
+
+        Any cron worker of any Odoo server on the database may run this. Each request is
+        locked first thing in its own transaction (see ``_try_lock_for_job``): one held by
+        another transaction (an e-mail of the flow being sent, a participant's page) is
+        left for the next run, which is asked for at once, so nothing is built twice and
+        no write fails after the seal was made.
+        """
         domain = Domain("finalize_state", "=", "pending") & Domain("state", "=", "signed")
         batch_size = self._get_setting("cron_batch_size")
-        requests = self.search(
-            domain, limit=batch_size, order="signed_on, id"
-        ).try_lock_for_update()
+        requests = self.search(domain, limit=batch_size, order="signed_on, id")
         self.env["ir.cron"]._commit_progress(remaining=self.search_count(domain))
+        busy = False
         for request in requests:
-            request._finalize_safely()
-            if not self.env["ir.cron"]._commit_progress(1):
+            done = 0
+            if request._try_lock_for_job():
+                if request.state == "signed" and request.finalize_state == "pending":
+                    request._finalize_safely()
+                done = 1
+            else:
+                busy = True
+            if not self.env["ir.cron"]._commit_progress(done):
                 break
+        if busy:
+            self.env.ref("digital_sign.ir_cron_finalize_documents").sudo()._trigger()
 
     def _finalize_safely(self):
         """Finalise in a savepoint: a failure is recorded on the request and retried later,
@@ -2763,10 +2790,50 @@ class DigitalSignRequest(models.Model):
         """Lock this request's row until the end of the transaction so that concurrent
         submissions (two tabs, two signers, a webhook and the poller) serialise."""
         # Raw SQL: the ORM has no blocking row lock; FOR NO KEY UPDATE waits for the other
-        # transaction, and REPEATABLE READ then raises a serialization error that Odoo retries.
+        # transaction, and REPEATABLE READ then raises a serialization error that Odoo retries
+        # (an HTTP request is replayed). That is the expected outcome of two workers meeting
+        # on one document, not a fault: the error is not logged as a bad query.
         self.env.cr.execute(
             SQL(
                 "SELECT id FROM digital_sign_request WHERE id IN %s FOR NO KEY UPDATE",
                 tuple(self.ids),
-            )
+            ),
+            log_exceptions=False,
         )
+
+    def _try_lock_for_job(self):
+        """Lock this request's row for a background job (final document, reminders, expiry,
+        an e-mail of the flow), or say that another transaction has it.
+
+        Several Odoo servers run these jobs on one database, beside the workers where
+        participants sign. A job must hold the row before it reads what it acts on, or its
+        writes (the audit trail's head) fail after the work was done: an e-mail already sent
+        would be sent again, a seal made twice. Call it first thing after a commit, so the
+        transaction's snapshot starts with the lock.
+
+        :return: True when locked (caches invalidated: read the current values); False when
+            another transaction holds the row, or changed it since this transaction began:
+            the job leaves this request to its next run.
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                # Raw SQL: SKIP LOCKED without the ORM's logging of a serialization failure,
+                # which is an expected answer here ("changed since"), not a fault.
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM digital_sign_request WHERE id = %s "
+                        "FOR NO KEY UPDATE SKIP LOCKED",
+                        self.id,
+                    ),
+                    log_exceptions=False,
+                )
+                locked = bool(self.env.cr.fetchall())
+        except SerializationFailure:
+            locked = False
+        if locked:
+            self.env.invalidate_all()
+        else:
+            _logger.info("Request %s is busy in another transaction: left for later", self.id)
+        return locked

@@ -1,6 +1,10 @@
+import logging
+
 from odoo import fields, models
 
 from .. import const
+
+_logger = logging.getLogger(__name__)
 
 
 class MailMail(models.Model):
@@ -19,6 +23,58 @@ class MailMail(models.Model):
     )
 
     # === BUSINESS === #
+    def _send(
+        self,
+        auto_commit=False,
+        raise_exception=False,
+        smtp_session=None,
+        alias_domain_id=False,
+        mail_server=False,
+        post_send_callback=None,
+    ):
+        """Send the e-mails of the signing flow one at a time, each with its document locked.
+
+        The outcome of each of them is logged in the document's audit trail right after the
+        mail server took it, in the same transaction. On several servers, a participant may
+        be signing that document, or its final document being built, at that moment: the
+        log would then fail after the e-mail left, the queue would roll back and send it a
+        second time. So, when the queue commits as it goes (the scheduled action), each such
+        e-mail starts a fresh transaction that locks its document before anything is sent;
+        an e-mail whose document is busy stays in the queue, which is asked to run again at
+        once. Other e-mails go through Odoo's loop unchanged.
+        """
+        ours = self.filtered("digital_sign_participant_id")
+        options = {
+            "auto_commit": auto_commit,
+            "raise_exception": raise_exception,
+            "smtp_session": smtp_session,
+            "alias_domain_id": alias_domain_id,
+            "mail_server": mail_server,
+            "post_send_callback": post_send_callback,
+        }
+        if not ours or auto_commit is not True:
+            return super()._send(**options)
+        others = self - ours
+        if others:
+            super(MailMail, others)._send(**options)
+        # Read before the loop: after each commit the lock must be the first statement.
+        request_ids = [mail.digital_sign_participant_id.request_id.id for mail in ours]
+        Request = self.env["digital.sign.request"].sudo()
+        postponed = 0
+        for mail, request_id in zip(ours, request_ids, strict=True):
+            # The queue commits after each e-mail anyway (auto_commit): each one starts its
+            # own transaction here, its document's lock first.
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+            if request_id and not Request.browse(request_id)._try_lock_for_job():
+                postponed += 1
+                continue
+            super(MailMail, mail)._send(**options)
+        if postponed:
+            _logger.info("%s e-mails of the signing flow wait for their document", postponed)
+            self.env.ref("mail.ir_cron_mail_scheduler_action").sudo()._trigger()
+            self.env.cr.commit()  # pylint: disable=invalid-commit  # auto_commit, as above
+        return True
+
     def _postprocess_sent_message(
         self, success_pids, success_emails, failure_reason=False, failure_type=None
     ):

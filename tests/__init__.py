@@ -23,3 +23,4 @@ from . import test_bulk
 from . import test_template_tour
 from . import test_accessibility
 from . import test_filing
+from . import test_cluster

@@ -279,8 +279,11 @@ class TestRequest(DigitalSignCommon):
                 self.assertIn(reason_part, reason)
         _event, reason = tampered("DELETE FROM digital_sign_event WHERE id = %s", events[-1].id)
         self.assertIn("last events were removed", reason)
+        # The database refuses a second event with one sequence number: someone with access
+        # to it drops that index first.
         event, _reason = tampered(
-            """INSERT INTO digital_sign_event (request_id, company_id, sequence, event_type,
+            """DROP INDEX digital_sign_event_request_sequence_uniq;
+               INSERT INTO digital_sign_event (request_id, company_id, sequence, event_type,
                event_date, timestamp, prev_hash, hash)
                SELECT request_id, company_id, 3, 'signed', event_date, timestamp, hash,
                       repeat('0', 64) FROM digital_sign_event WHERE id = %s""",

@@ -265,6 +265,29 @@ def test_self_signed_identity_reaches_b_lt(ca, pdf, tsa, material):
     assert result.self_signed
 
 
+@pytest.mark.parametrize("key_type", ["rsa2048", "ec256"])
+def test_the_private_key_is_loaded_once_per_process(monkeypatch, pdf, key_type):
+    """Loading (and checking) an RSA-3072 key takes about 0.3 s: a worker that seals one
+    document after another loads its seal key once, and every seal still verifies."""
+    p12 = seal_identity.generate_self_signed_pkcs12(
+        "Company seal", "ACME", password=b"pw", key_type=key_type
+    )
+    identity = seal_identity.load_seal_identity(p12, b"pw")
+    loads = []
+    real_load = pades.serialization.load_der_private_key
+
+    def counting_load(*args, **kwargs):
+        loads.append(1)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(pades.serialization, "load_der_private_key", counting_load)
+    monkeypatch.setattr(pades, "_LOADED_KEYS", {})
+    sealed = [pades.seal_pdf(pdf, identity) for _ in range(3)]
+    assert len(loads) == 1
+    for result in sealed:
+        assert_valid(pades_verify.verify_pdf(result.pdf, trust_roots=[identity.certificate]), "B-B")
+
+
 def test_level_needs_timestamp_server(identity, pdf):
     with pytest.raises(SealError) as err:
         pades.seal_pdf(pdf, identity, level="B-T")
