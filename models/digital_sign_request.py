@@ -1715,6 +1715,7 @@ class DigitalSignRequest(models.Model):
         Participant = self.env["digital.sign.participant"]
         domain = (
             Domain("state", "in", ("sent", "viewed"))
+            & Domain("participant_kind", "!=", "company")  # no message: its keepers' activity
             & Domain("request_id.state", "in", const.OPEN_REQUEST_STATES)
             & Domain("request_id.deadline", ">", now)
             & Domain("reminder_count", "<", maximum)
@@ -1986,6 +1987,7 @@ class DigitalSignRequest(models.Model):
             "signed_at": self.env._("Signed"),
             "rejected_at": self.env._("Rejected"),
             "logged_in_as": self.env._("Opened while logged in as"),
+            "company_signatory": self.env._("Company seal applied by"),
             "section_events": self.env._("Event log"),
             "event_at": self.env._("Time"),
             "event": self.env._("Event"),
