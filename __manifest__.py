@@ -55,6 +55,7 @@
     "demo": [
         "demo/digital_sign_demo.xml",
         "demo/digital_sign_approval_demo.xml",
+        "demo/digital_sign_company_seal_demo.xml",
     ],
     "assets": {
         # The public pages' own style sheet, in their head (controllers/public_page.py).
