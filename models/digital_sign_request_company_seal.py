@@ -244,16 +244,37 @@ class DigitalSignRequest(models.Model):
 
     def _get_company_seal_review_pdf(self):
         """The document as the seal keeper reviews it: the original as participants see it
-        (anchors hidden), with the values of those who signed before the company.
+        (anchors hidden), with the values of those who signed before the company, and a
+        dashed frame around each place of the company (what its seal or date will fill).
 
         :return: PDF bytes
         Note: self.ensure_one()
         """
         self.ensure_one()
+        company = self._get_company_signatory()
+        kinds = dict(
+            self.env["digital.sign.field"]._fields["kind"]._description_selection(self.env)
+        )
+        frames = [
+            pdf_stamp.StampValue(
+                page=field.page,
+                x0=field.x0,
+                y0=field.y0,
+                x1=field.x1,
+                y1=field.y1,
+                kind=field.kind,
+                text=kinds.get(field.kind, "")
+                if field.kind == "date"
+                else self.env._("Company seal"),
+                outline=True,
+            )
+            for field in self.field_ids.sudo()
+            if company and field.participant_id == company and not field.filled_at
+        ]
         try:
             return pdf_stamp.stamp_document(
                 self._get_original_bytes(),
-                self._prepare_stamp_values(),
+                self._prepare_stamp_values() + frames,
                 hide_rects=self._get_hide_rects(),
             )
         except EngineError as error:

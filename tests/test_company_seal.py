@@ -16,6 +16,8 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.digital_sign.engine import pdf_stamp
+
 from .common import DigitalSignCommon, b64, make_pdf, person, signature_data_url
 from .test_evidence import ExternalApiMixin
 from .test_template import DigitalSignTemplateCommon
@@ -160,6 +162,26 @@ class TestCompanySeal(CompanySealCommon):
             lambda f: f.participant_id.role == "Customer" and f.kind == "signature"
         )
         self.assertTrue(self._image_in_place(review, customer_place), "the customer's signature")
+        company_place = request.field_ids.filtered(
+            lambda f: f.participant_id == company and f.kind == "signature"
+        )
+        self.assertFalse(
+            self._image_in_place(review, company_place), "no seal before it is applied"
+        )
+        frames = [
+            pymupdf.Rect(d["rect"])
+            for d in review[0].get_drawings()
+            if d.get("color")
+            and tuple(round(c, 2) for c in d["color"])
+            == tuple(round(c, 2) for c in pdf_stamp.OUTLINE_COLOR)
+        ]
+        self.assertTrue(
+            any(
+                abs(frame.x0 - company_place.x0) < 1 and abs(frame.y1 - company_place.y1) < 1
+                for frame in frames
+            ),
+            "the company's place is framed for the reviewer",
+        )
         self.assertIn("Page 1: Signature", wizard.places_summary)
         self.assertEqual(wizard.document_sha256, request.original_sha256)
 
@@ -197,9 +219,6 @@ class TestCompanySeal(CompanySealCommon):
         self.assertTrue(request._finalize(), request.finalize_error)
         self.assertEqual(request.seal_state, "sealed", "the PAdES seal is the company's, as ever")
         doc = pymupdf.open(stream=base64.b64decode(request.signed_pdf), filetype="pdf")
-        company_place = request.field_ids.filtered(
-            lambda f: f.participant_id == company and f.kind == "signature"
-        )
         seal_images = self._image_in_place(doc, company_place)
         self.assertTrue(seal_images, "the seal is stamped inside the company's place")
         self.assertEqual({(i["width"], i["height"]) for i in seal_images}, {SEAL_SIZE})
