@@ -43,7 +43,7 @@ PARTICIPANT_STATES = [
 PARTICIPANT_FINAL_STATES = ("signed", "rejected", "expired", "skipped")
 # Who a participant is: a person who signs on the signing page, or the company itself,
 # whose seal image a seal keeper applies from the backend (no link, no message).
-PARTICIPANT_KINDS = [("person", "Person"), ("company", "The company (its seal)")]
+PARTICIPANT_KINDS = [("person", "Person"), ("company", "Company seal")]
 # The places a company signatory may have: its seal goes on signatures and initials, the
 # date on dates; nothing else is filled without a person.
 COMPANY_SEAL_FIELD_KINDS = ("signature", "initials", "date")

@@ -191,8 +191,8 @@ class ResConfigSettings(models.TransientModel):
     digital_sign_company_seal = fields.Binary(
         related="company_id.digital_sign_company_seal", readonly=False
     )
-    digital_sign_seal_keeper_count = fields.Integer(
-        "Seal Keepers", compute="_compute_digital_sign_seal_keeper_count"
+    digital_sign_seal_keepers_summary = fields.Char(
+        "Seal Keepers", compute="_compute_digital_sign_seal_keepers_summary"
     )
     digital_sign_anchor_status = fields.Char(
         "Audit Trail Anchoring", compute="_compute_digital_sign_anchor_status"
@@ -209,11 +209,14 @@ class ResConfigSettings(models.TransientModel):
                 settings.update({name: company_sudo[name] for name in SEAL_SECRET_FIELDS})
 
     @api.depends("company_id")
-    def _compute_digital_sign_seal_keeper_count(self):
+    def _compute_digital_sign_seal_keepers_summary(self):
         Request = self.env["digital.sign.request"]
         for settings in self:
-            settings.digital_sign_seal_keeper_count = len(
-                Request._get_seal_keepers(settings.company_id)
+            keepers = Request._get_seal_keepers(settings.company_id)
+            settings.digital_sign_seal_keepers_summary = (
+                self.env._("Applied by its seal keepers: %s.", ", ".join(keepers.mapped("name")))
+                if keepers
+                else self.env._('No user may apply it yet: add users to "Seal keepers".')
             )
 
     @api.depends("company_id", "digital_sign_tsa_url")

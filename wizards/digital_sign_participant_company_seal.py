@@ -25,7 +25,9 @@ class DigitalSignParticipantCompanySeal(models.TransientModel):
     )
     request_id = fields.Many2one(related="participant_id.request_id", string="Document")
     company_id = fields.Many2one(related="request_id.company_id")
-    company_seal = fields.Binary(related="company_id.digital_sign_company_seal", readonly=True)
+    company_seal = fields.Binary(
+        "Company Seal", related="company_id.digital_sign_company_seal", readonly=True
+    )
     document_sha256 = fields.Char("Reviewed Document SHA-256", readonly=True)
     review_pdf = fields.Binary("Document to Review", readonly=True)
     places_summary = fields.Text("The Seal Goes On", compute="_compute_places_summary")
