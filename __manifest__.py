@@ -27,6 +27,7 @@
         "data/mail_template_data.xml",
         "data/mail_template_sale_data.xml",
         "data/ir_cron_data.xml",
+        "data/mail_activity_type_data.xml",
         "views/digital_sign_request_views.xml",
         "views/digital_sign_request_seal_views.xml",
         "views/digital_sign_request_sync_views.xml",
@@ -41,6 +42,7 @@
         "wizards/digital_sign_request_send_views.xml",
         "wizards/digital_sign_participant_reengage_views.xml",
         "wizards/digital_sign_bulk_send_views.xml",
+        "wizards/digital_sign_participant_company_seal_views.xml",
         "views/sale_order_views.xml",
         "views/sale_order_report_templates.xml",
         "views/crm_lead_views.xml",
@@ -53,11 +55,13 @@
         "views/digital_sign_portal_templates.xml",
         "views/digital_sign_menus.xml",
         "views/digital_sign_request_approval_views.xml",
+        "views/digital_sign_request_company_seal_views.xml",
     ],
     "demo": [
         "demo/digital_sign_filing_demo.xml",
         "demo/digital_sign_demo.xml",
         "demo/digital_sign_approval_demo.xml",
+        "demo/digital_sign_company_seal_demo.xml",
     ],
     "assets": {
         # The public pages' own style sheet, in their head (controllers/public_page.py).

@@ -41,6 +41,12 @@ PARTICIPANT_STATES = [
     ("skipped", "Skipped"),
 ]
 PARTICIPANT_FINAL_STATES = ("signed", "rejected", "expired", "skipped")
+# Who a participant is: a person who signs on the signing page, or the company itself,
+# whose seal image a seal keeper applies from the backend (no link, no message).
+PARTICIPANT_KINDS = [("person", "Person"), ("company", "Company seal")]
+# The places a company signatory may have: its seal goes on signatures and initials, the
+# date on dates; nothing else is filled without a person.
+COMPANY_SEAL_FIELD_KINDS = ("signature", "initials", "date")
 
 FIELD_KINDS = [
     ("signature", "Signature"),
@@ -139,6 +145,7 @@ EVENT_TYPES = [
     ("copy_sent", "Signed copy sent"),
     ("copy_failed", "Signed copy not sent"),
     ("copy_bounced", "Signed copy bounced"),
+    ("company_seal_applied", "Company seal applied"),
 ]
 
 # What engine.pdf_sanitize removes from an upload, by its stable code (ACTIVE_KINDS).
@@ -372,6 +379,19 @@ ENGINE_ERROR_MESSAGES = {
         "random characters."
     ),
     "engine_error": _lt("An unexpected error occurred."),
+}
+
+# Why an uploaded company seal image is refused, by the engine's image error code
+# (engine.images; the signature's own messages speak of a signature).
+COMPANY_SEAL_IMAGE_MESSAGES = {
+    "image_empty": _lt("The company seal image is empty."),
+    "image_format": _lt("The company seal must be a PNG or JPEG picture."),
+    "image_too_large": _lt("The company seal image is too large (at most 1 MB)."),
+    "image_dimensions": _lt(
+        "The company seal image must be 16 to 4096 pixels wide and 8 to 4096 pixels high "
+        "(%(width)s x %(height)s)."
+    ),
+    "image_damaged": _lt("The company seal image could not be read."),
 }
 
 # === LIVE STATUS (bus notifications to the sender's open views) === #

@@ -123,6 +123,11 @@ class CompletionParticipant:
     logged_in_as: str = ""
     # The consent text as this participant saw and accepted it, in their language.
     consent_text: str = ""
+    # The company itself as a participant (its seal image applied from the sender's system,
+    # no contact, no link): ``company_seal_by`` names who applied the seal ("Sara Keeper
+    # (sara)"), '' while it is not applied.
+    is_company: bool = False
+    company_seal_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -565,6 +570,8 @@ class _Body:
         heading = self.text(name, self.width) if name else self.label("empty")
         if role:
             heading += ' <span class="muted">(%s)</span>' % self.text(role, self.width)
+        if p.is_company:
+            return "<h3>%s</h3>%s" % (heading, self._kv(self._company_rows(p, value_width)))
         verified = self.label("otp_yes") if p.otp_verified else self.label("otp_no")
         rows = [
             ("role", self.text(role, value_width)),
@@ -592,6 +599,24 @@ class _Body:
         if display_text(p.logged_in_as):
             rows.append(("logged_in_as", self.text(p.logged_in_as, value_width)))
         return "<h3>%s</h3>%s" % (heading, self._kv(rows))
+
+    def _company_rows(self, p, value_width):
+        """The company as a participant: who applied its seal and when (no contact, code,
+        consent or browser: a seal keeper applied it in the sender's system)."""
+        rows = [
+            ("role", self.text(p.role, value_width)),
+            ("state", self.text(p.state, value_width)),
+            ("company_signatory", self.text(p.company_seal_by, value_width)),
+            ("ip", self.text(p.ip, value_width)),
+            ("invited_at", self.text(p.invited_at, value_width)),
+            ("viewed_at", self.text(p.viewed_at, value_width)),
+        ]
+        rejected = display_text(p.rejected_at)
+        if display_text(p.signed_at) or not rejected:
+            rows.append(("signed_at", self.text(p.signed_at, value_width)))
+        if rejected:
+            rows.append(("rejected_at", self.text(rejected, value_width)))
+        return rows
 
     def _approval(self, approval, value_width):
         heading = self.text(approval.tier, self.width)

@@ -46,6 +46,8 @@ TEXT_KINDS = ("date", "text")
 VALUE_COLOR = "#0b2a66"  # stamped values: dark blue ink
 LABEL_COLOR = "#3c3c3c"  # signer name / time under a signature
 CHECK_COLOR = (0.043, 0.165, 0.4)
+OUTLINE_COLOR = (0.69, 0.09, 0.15)  # frames of places still to fill (a reviewer's copy)
+OUTLINE_INK = "#b0172a"
 
 TEXT_MAX_FONT = 11.0  # pt, text/date values
 LABEL_MAX_FONT = 6.5  # pt, one line of the name/time label
@@ -85,6 +87,9 @@ class StampValue:
     checked: bool = False
     signer_name: str = ""  # printed small beneath signature/initials images
     signed_at_label: str = ""  # e.g. "2026-11-23 14:05 CET", printed with the name
+    # A place still to fill, for a reviewer's copy (never a final document): a dashed frame
+    # with ``text`` as a small caption inside; no image, no value.
+    outline: bool = False
 
 
 @serialized
@@ -530,7 +535,7 @@ def _plan(doc, values, hide_rects):
         if not isinstance(value, StampValue) or value.kind not in FIELD_KINDS:
             raise StampInvalid(f"bad value {value!r:.80}", code="stamp_bad_value")
         pno, rect = _box(doc, page_rects, value.page, value.x0, value.y0, value.x1, value.y1)
-        if value.kind in IMAGE_KINDS:
+        if value.kind in IMAGE_KINDS and not value.outline:
             image = value.image
             if not isinstance(image, (bytes, bytearray)) or not (
                 bytes(image[:8]) == _PNG_MAGIC or bytes(image[:3]) == _JPEG_MAGIC
@@ -555,12 +560,26 @@ class _Overlays:
 
     def __init__(self, run, page_rects, by_page):
         self.page_rects = page_rects
-        self.pages = []  # (pno, [TextItem], images, checks)
+        self.pages = []  # (pno, [TextItem], images, checks, frames)
         for pno in sorted(by_page):
-            items, images, checks = [], [], []
+            items, images, checks, frames = [], [], [], []
             for value, rect in by_page[pno]:
                 inner = _inset(rect, BOX_PADDING)
-                if value.kind in TEXT_KINDS:
+                if value.outline:
+                    frames.append(rect)
+                    if value.text:
+                        items.append(
+                            run.add(
+                                run.fit(
+                                    inner,
+                                    value.text,
+                                    max_font=LABEL_MAX_FONT * 1.3,
+                                    color=OUTLINE_INK,
+                                    align="center",
+                                )
+                            )
+                        )
+                elif value.kind in TEXT_KINDS:
                     items.append(
                         run.add(
                             run.fit(inner, value.text, max_font=TEXT_MAX_FONT, color=VALUE_COLOR)
@@ -573,20 +592,20 @@ class _Overlays:
                     image_rect, labels = _signature_label(run, inner, value)
                     items.extend(labels)
                     images.append((image_rect, bytes(value.image)))
-            self.pages.append((pno, [i for i in items if i is not None], images, checks))
+            self.pages.append((pno, [i for i in items if i is not None], images, checks, frames))
 
     def write(self, aux, story):  # pylint: disable=method-required-super  # not a model
         """Write the overlay pages; return [(target pno, aux pno)]."""
         overlays = []
-        for pno, items, images, checks in self.pages:
-            if not (items or images or checks):  # only empty texts / unchecked boxes
+        for pno, items, images, checks, frames in self.pages:
+            if not (items or images or checks or frames):  # only empty texts / unchecked boxes
                 continue
             page_rect = self.page_rects[pno]
             aux_pno, device = aux.begin_page(page_rect.width, page_rect.height)
             TextRun.draw(story, device, items)
             aux.end_page()
-            if images or checks:
-                aux.later(functools.partial(_decorate, aux_pno, images, checks))
+            if images or checks or frames:
+                aux.later(functools.partial(_decorate, aux_pno, images, checks, frames))
             overlays.append((pno, aux_pno))
         return overlays
 
@@ -622,7 +641,7 @@ def _signature_label(run, inner, value):
     return pymupdf.Rect(inner.x0, inner.y0, inner.x1, top), items
 
 
-def _decorate(aux_pno, images, checks, aux_doc, image_xrefs):
+def _decorate(aux_pno, images, checks, frames, aux_doc, image_xrefs):
     page = aux_doc[aux_pno]
     for rect, data in images:
         if rect.width < 1 or rect.height < 1:
@@ -637,6 +656,11 @@ def _decorate(aux_pno, images, checks, aux_doc, image_xrefs):
             raise StampInvalid(f"image not insertable: {exc}", code="stamp_bad_image") from None
     for rect in checks:
         _draw_check(page, rect)
+    for rect in frames:
+        shape = page.new_shape()
+        shape.draw_rect(rect)
+        shape.finish(color=OUTLINE_COLOR, width=0.9, dashes="[3 2] 0")
+        shape.commit()
 
 
 def _draw_check(page, rect):

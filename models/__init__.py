@@ -4,6 +4,7 @@ from . import digital_sign_provider
 from . import digital_sign_request
 from . import digital_sign_request_live
 from . import digital_sign_request_approval
+from . import digital_sign_request_company_seal
 from . import digital_sign_participant
 from . import digital_sign_field
 from . import digital_sign_event

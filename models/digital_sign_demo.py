@@ -86,6 +86,16 @@ class DigitalSignDemo(models.AbstractModel):
                 )
 
     @api.model
+    def _sign_as_next(self, request_ids):
+        """Sign the sent demo documents ``request_ids`` as the participant whose turn it is
+        (the customer of the document the company signs after, which then waits for its
+        seal)."""
+        signature = base64.b64encode(self._get_signature_png())
+        for sign_request in self.env["digital.sign.request"].browse(request_ids):
+            if sign_request.state in const.OPEN_REQUEST_STATES:
+                self._sign(sign_request, signature)
+
+    @api.model
     def _apply_outcome(self, sign_request, outcome, signature):
         """Carry the sent ``sign_request`` to ``outcome`` (sent, viewed, signed, rejected or
         expired) as its first participant would."""

@@ -57,6 +57,16 @@ class DigitalSignParticipant(models.Model):
     )
     request_state = fields.Selection(related="request_id.state", string="Request State")
     name = fields.Char(required=True, evidence="draft")
+    participant_kind = fields.Selection(
+        const.PARTICIPANT_KINDS,
+        string="Kind",
+        default="person",
+        required=True,
+        evidence="draft",
+        help="The company: its seal image goes on its places when a seal keeper applies it "
+        "from the document, in the signing order like anyone else (no link, no message: the "
+        "seal keepers get an activity when its turn comes).",
+    )
     partner_id = fields.Many2one(
         "res.partner", string="Contact", index="btree_not_null", evidence="draft"
     )
@@ -220,6 +230,24 @@ class DigitalSignParticipant(models.Model):
                     )
                 )
 
+    @api.constrains("participant_kind", "request_id", "to_be_named")
+    def _check_company_signatory(self):
+        for participant in self.filtered(lambda p: p.participant_kind == "company"):
+            if participant.to_be_named:
+                raise ValidationError(
+                    self.env._("The company signs with its seal: it is not named by a customer.")
+                )
+            companies = participant.request_id.participant_ids.filtered(
+                lambda p: p.participant_kind == "company"
+            )
+            if len(companies) > 1:
+                raise ValidationError(
+                    self.env._(
+                        "%s has the company as a participant twice: one seal is enough.",
+                        participant.request_id.reference,
+                    )
+                )
+
     @api.constrains("email")
     def _check_email(self):
         for participant in self.filtered("email"):
@@ -231,6 +259,11 @@ class DigitalSignParticipant(models.Model):
                         email=participant.email,
                     )
                 )
+
+    @api.onchange("participant_kind")
+    def _onchange_participant_kind(self):
+        for participant in self.filtered(lambda p: p.participant_kind == "company"):
+            participant.update(participant._prepare_company_signatory_values(participant))
 
     @api.onchange("partner_id")
     def _onchange_partner_id(self):
@@ -253,17 +286,30 @@ class DigitalSignParticipant(models.Model):
                     self.env._("Participants can only be added while the document is a draft.")
                 )
         for vals in vals_list:
+            if vals.get("participant_kind") == "company":
+                request = self.env["digital.sign.request"].browse(vals.get("request_id"))
+                vals.update(self._prepare_company_signatory_values(request, vals))
             self._normalize_contact_vals(vals)
         participants = super().create(vals_list)
         for request in participants.request_id:
             if not request.participant_ids.filtered("is_primary"):
-                request.participant_ids.sorted(lambda p: (p.signing_order, p.id))[
-                    :1
-                ].sudo().is_primary = True
+                # The customer who names the others is a person: never the company.
+                request.participant_ids.filtered(lambda p: p.participant_kind != "company").sorted(
+                    lambda p: (p.signing_order, p.id)
+                )[:1].sudo().is_primary = True
         return participants
 
     def write(self, vals):
         self._evidence_check_write(vals)
+        if vals.get("participant_kind") == "company":
+            for participant in self:
+                participant_vals = dict(vals)
+                participant_vals.update(
+                    self._prepare_company_signatory_values(participant.request_id, vals)
+                )
+                self._normalize_contact_vals(participant_vals)
+                super(DigitalSignParticipant, participant).write(participant_vals)
+            return True
         self._normalize_contact_vals(vals)
         return super().write(vals)
 
@@ -281,6 +327,28 @@ class DigitalSignParticipant(models.Model):
     def _evidence_document_state(self):
         self.ensure_one()
         return self.request_id.state
+
+    @api.model
+    def _prepare_company_signatory_values(self, request, vals=None):
+        """The values of a company signatory of ``request``: the company's name (unless
+        one is given), no contact, no link, no code, never the primary customer.
+
+        :param request: the digital.sign.request (or a participant, for the onchange)
+        :param dict vals: the values given, if any
+        :return: dict of participant values
+        """
+        vals = vals or {}
+        company = request.company_id or self.env.company
+        return {
+            "name": vals.get("name") or company.name,
+            "partner_id": False,
+            "email": False,
+            "mobile": False,
+            "otp_channel": "none",
+            "invite_channel": "email",
+            "to_be_named": False,
+            "is_primary": False,
+        }
 
     def _normalize_contact_vals(self, vals):
         """Normalise e-mail and mobile (E.164) in ``vals``; refuse a garbled number with a
@@ -314,6 +382,10 @@ class DigitalSignParticipant(models.Model):
     # === ACTIONS === #
     def action_open_reengage(self):
         self.ensure_one()
+        if self.participant_kind == "company":
+            raise UserError(
+                self.env._("The company is reached through its seal keepers, not a contact.")
+            )
         if self.state not in ("waiting", "sent") or self.request_state not in ("sent", "viewed"):
             raise UserError(
                 self.env._(
@@ -350,7 +422,7 @@ class DigitalSignParticipant(models.Model):
         Note: self.ensure_one()
         """
         self.ensure_one()
-        if self.to_be_named:
+        if self.to_be_named or self.participant_kind == "company":
             return False
         labels = dict(const.CHANNELS)
         for channel in (self.invite_channel, self.otp_channel):
@@ -419,11 +491,18 @@ class DigitalSignParticipant(models.Model):
 
         :return: True when every invitation was queued
         """
-        if not reminder:
-            self._generate_token()
-            self.sudo().write({"state": "sent", "invited_at": fields.Datetime.now()})
         queued = True
-        for provider, participants in self.grouped(lambda p: p.request_id.provider_id).items():
+        company = self.filtered(lambda p: p.participant_kind == "company")
+        for participant in company if not reminder else ():
+            # No link and no message: the seal keepers apply the seal from the backend.
+            queued = participant.request_id._invite_company_signatory(participant) and queued
+        others = self - company
+        if not others:
+            return queued
+        if not reminder:
+            others._generate_token()
+            others.sudo().write({"state": "sent", "invited_at": fields.Datetime.now()})
+        for provider, participants in others.grouped(lambda p: p.request_id.provider_id).items():
             queued = provider._send_invitations(participants, reminder=reminder) and queued
         return queued
 
@@ -703,6 +782,8 @@ class DigitalSignParticipant(models.Model):
         """
         self.ensure_one()
         request = self.request_id
+        if self.participant_kind == "company":
+            return "closed"  # the company signs from the backend, never through a link
         if self.state == "signed":
             return "signed"
         if self.state == "rejected":
@@ -1178,6 +1259,161 @@ class DigitalSignParticipant(models.Model):
         request._on_participant_done(self)
         return {"status": "ok"}
 
+    # --- the company's seal --- #
+    def _get_company_seal_problem(self):
+        """Why the company seal cannot be applied for this (company) participant now, or ''.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        request = self.request_id
+        if self.participant_kind != "company":
+            return self.env._("%s is not the company: only a person signs as them.", self.name)
+        if self.state == "signed":
+            return self.env._("The company seal is already on %s.", request.reference)
+        if request.state not in const.OPEN_REQUEST_STATES or self.state not in ("sent", "viewed"):
+            return self.env._(
+                "%s is not waiting for the company seal (it is not the company's turn, or the "
+                "document is closed).",
+                request.reference,
+            )
+        if request.deadline and request.deadline < fields.Datetime.now():
+            return self.env._("%s passed its deadline.", request.reference)
+        if not self._is_turn():
+            return self.env._(
+                "The participants before the company have not all signed %s yet.",
+                request.reference,
+            )
+        if not request.company_id._digital_sign_get_company_seal():
+            return self.env._(
+                "%s has no company seal image: upload it in Settings > Digital Signing.",
+                request.company_id.name,
+            )
+        return ""
+
+    def _mark_viewed_by_keeper(self):
+        """A seal keeper opened the document to review it: the company participant (and
+        the request, if it was only sent) become viewed, logged with the user.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        if self.participant_kind != "company" or self.state != "sent":
+            return False
+        user = self.env.user
+        self.sudo().write({"state": "viewed", "viewed_at": fields.Datetime.now()})
+        self.request_id._log_event(
+            "viewed",
+            participant=self,
+            channel="backend",
+            details={"user_id": user.id, "user": user.name},
+        )
+        self.request_id._set_viewed()
+        return True
+
+    def _apply_company_seal(self, document_sha256, ip="", user_agent=""):
+        """The company signs: its seal image goes on its signature and initials places and
+        the date on its date places; the seal keeper who applied it (the current user) is
+        logged with it; then the signing order goes on like after any signature.
+
+        The caller (the apply wizard, ``digital.sign.participant.company.seal``) checked that
+        the user is a seal keeper and that they ticked that they reviewed the document whose
+        hash is ``document_sha256``. Exactly one application is recorded whatever the timing:
+        the request row is locked and the participant moves with a compare-and-set.
+
+        Threat: a seal applied without a seal keeper (the external API), on a document other
+        than the one reviewed, or twice.
+
+        :param str document_sha256: SHA-256 of the original document the keeper reviewed
+        :return: dict with ``status``: ok, or changed (the linked record changed since the
+            document was sent: the document is cancelled)
+        :raise UserError: the seal cannot be applied now (the message says why)
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        request = self.request_id
+        request._lock_for_update()
+        self.invalidate_recordset()
+        request.invalidate_recordset()
+        problem = self._get_company_seal_problem()
+        if problem:
+            raise UserError(problem)
+        if not isinstance(document_sha256, str) or not consteq(
+            document_sha256, request.original_sha256 or ""
+        ):
+            raise UserError(
+                self.env._("%s changed since it was reviewed: review it again.", request.reference)
+            )
+        if request._source_changed():
+            request._set_cancelled(
+                self.env._(
+                    "%s changed after it was sent: send a new version for signature.",
+                    request.res_name or request.name,
+                )
+            )
+            return {"status": "changed"}
+        mine = request.field_ids.filtered(lambda f: f.participant_id == self)
+        unfit = mine.filtered(lambda f: f.kind not in const.COMPANY_SEAL_FIELD_KINDS)
+        if unfit:
+            raise UserError(
+                self.env._(
+                    "The company seal cannot fill %s: only signature, initials and date places.",
+                    ", ".join(unfit.mapped("display_name")),
+                )
+            )
+        seal = request.company_id._digital_sign_get_company_seal()
+        self._mark_viewed_by_keeper()
+        now = fields.Datetime.now()
+        # Compare-and-set: only one application moves the company to signed.
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """UPDATE digital_sign_participant SET state = 'signed', signed_at = %s
+               WHERE id = %s AND state IN ('sent', 'viewed') RETURNING id""",
+                now,
+                self.id,
+            )
+        )
+        if not self.env.cr.fetchone():
+            self.invalidate_recordset()
+            raise UserError(self.env._("The company seal is already on %s.", request.reference))
+        self.invalidate_recordset(["state", "signed_at"])
+        image = base64.b64encode(seal)
+        date_text = self._format_signing_date(now)
+        for field in mine:
+            if field.kind == "date":
+                field.sudo().write({"value": date_text, "filled_at": now})
+            else:
+                field.sudo().write({"value_image": image, "value": False, "filled_at": now})
+        self.sudo().write({"signed_ip": ip, "signed_user_agent": (user_agent or "")[:512]})
+        user = self.env.user
+        request._log_event(
+            "company_seal_applied",
+            participant=self,
+            channel="backend",
+            ip=ip,
+            user_agent=user_agent,
+            details={
+                "user_id": user.id,
+                "user": user.name,
+                "login": user.login,
+                "reviewed_sha256": document_sha256,
+                "seal_sha256": hashlib.sha256(seal).hexdigest(),
+                "places": len(mine),
+            },
+        )
+        request._log_event(
+            "signed",
+            participant=self,
+            channel="backend",
+            ip=ip,
+            user_agent=user_agent,
+            details={"fields": len(mine), "by": "company seal", "user": user.name},
+        )
+        request._close_company_seal_activities()
+        request._on_participant_done(self)
+        return {"status": "ok"}
+
     def _check_submitted_values(self, values, now):
         """Check what the browser sent against the places the server knows for this
         participant (page, kind and required come from the database, never the client).
@@ -1376,10 +1612,10 @@ class DigitalSignParticipant(models.Model):
         Note: self.ensure_one()
         """
         self.ensure_one()
-        if self.state not in ("waiting", "sent") or self.request_id.state not in (
-            "draft",
-            "sent",
-            "viewed",
+        if (
+            self.participant_kind == "company"
+            or self.state not in ("waiting", "sent")
+            or self.request_id.state not in ("draft", "sent", "viewed")
         ):
             return {"status": "closed"}
         if by and by._public_limit_reached(

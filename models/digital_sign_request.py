@@ -1816,7 +1816,11 @@ class DigitalSignRequest(models.Model):
             )
             for (first, interval, maximum), request_domains in plans.items()
         )
-        domain = Domain("state", "in", ("sent", "viewed")) & due_domain
+        domain = (
+            Domain("state", "in", ("sent", "viewed"))
+            & Domain("participant_kind", "!=", "company")  # no message: its keepers' activity
+            & due_domain
+        )
         due = Participant.search(domain, limit=self._get_setting("cron_batch_size") * 5)
         self.env["ir.cron"]._commit_progress(remaining=len(due))
         by_request = {}
@@ -2104,6 +2108,7 @@ class DigitalSignRequest(models.Model):
             "signed_at": self.env._("Signed"),
             "rejected_at": self.env._("Rejected"),
             "logged_in_as": self.env._("Opened while logged in as"),
+            "company_signatory": self.env._("Company seal applied by"),
             "section_events": self.env._("Event log"),
             "event_at": self.env._("Time"),
             "event": self.env._("Event"),

@@ -20,6 +20,7 @@ ROLE_FILL = [
     ("customer", "The record's customer"),
     ("user", "The record's salesperson or agent"),
     ("sender", "The sender"),
+    ("company", "The company (its seal)"),
     ("manual", "Filled by the sender"),
 ]
 
@@ -476,8 +477,9 @@ class DigitalSignTemplate(models.Model):
 
     def _prepare_participants(self, record, sender=None):
         """The participants of a document sent from this template on ``record``: each role
-        filled from the record (its customer, its salesperson or agent) or with the sender;
-        a role "Filled by the sender" is left empty for the sender to fill.
+        filled from the record (its customer, its salesperson or agent), with the sender, or
+        with the company itself (its seal, applied by a seal keeper); a role "Filled by the
+        sender" is left empty for the sender to fill.
 
         :param record: a record carrying digital.sign.mixin
         :param sender: res.users sending (default: the current user)
@@ -491,8 +493,30 @@ class DigitalSignTemplate(models.Model):
             if "user_id" in record and record._fields["user_id"].comodel_name == "res.users"
             else sender
         )
+        company = (
+            record.company_id
+            if "company_id" in record and record._fields["company_id"].comodel_name == "res.company"
+            else self.env["res.company"]
+        ) or self.env.company
         lines = []
         for role in self.role_ids.sorted(lambda r: (r.sequence, r.id)):
+            if role.fill_from == "company":
+                lines.append(
+                    {
+                        "role": role.name,
+                        "signing_order": role.signing_order,
+                        "mandatory": role.mandatory,
+                        "invite_channel": "email",
+                        "otp_channel": "none",
+                        "template_role_id": role.id,
+                        "participant_kind": "company",
+                        "partner_id": False,
+                        "name": company.name,
+                        "email": False,
+                        "mobile": False,
+                    }
+                )
+                continue
             partner = {
                 "customer": customer,
                 "user": (user or sender).partner_id,
@@ -523,6 +547,8 @@ class DigitalSignTemplate(models.Model):
     def _get_contact_problem(self, values):
         """Why a participant with ``values`` cannot be reached on its channels, or ''."""
         who = values.get("name") or values.get("role")
+        if values.get("participant_kind") == "company":
+            return ""  # its seal keepers are checked when the document is sent
         if not values.get("name"):
             return self.env._("%s: no contact.", who)
         for channel in {values.get("invite_channel"), values.get("otp_channel")} - {"none", None}:

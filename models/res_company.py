@@ -29,8 +29,9 @@ from odoo import api, fields, models, modules
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
-from ..engine import seal_identity, timestamp, x509
-from ..engine.errors import CertificateInvalid, UnsafeUrl
+from .. import const
+from ..engine import images, seal_identity, timestamp, x509
+from ..engine.errors import CertificateInvalid, ImageInvalid, UnsafeUrl
 from ..engine.netguard import check_outbound_url
 from ..utils import decode_binary, engine_error_message
 
@@ -119,6 +120,16 @@ class ResCompany(models.Model):
     )
     digital_sign_seal_level = fields.Char(
         "Documents Get", compute="_compute_digital_sign_seal_level"
+    )
+    # Not the PAdES seal above: the image a seal keeper stamps on the places of the company
+    # as a participant ("the company signs too"). Written only as the clean PNG the upload
+    # check makes of it (see write).
+    digital_sign_company_seal = fields.Binary(
+        "Company Seal Image",
+        attachment=True,
+        copy=False,
+        help="Stamped on the signature places of the company when a seal keeper applies "
+        "the company seal (PNG or JPEG, at most 1 MB and 4096 pixels a side).",
     )
 
     # === COMPUTE === #
@@ -230,13 +241,54 @@ class ResCompany(models.Model):
                 ) from error
 
     # === CRUD === #
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._digital_sign_clean_company_seal_vals(vals)
+        return super().create(vals_list)
+
     def write(self, vals):
+        self._digital_sign_clean_company_seal_vals(vals)
         result = super().write(vals)
         if any(name in vals for name in _SEAL_SECRET_FIELDS):
             # an uploaded certificate (checked by the constraint) is trusted from now on
             for company in self.filtered(lambda c: c.digital_sign_seal_source == "upload"):
                 company.sudo()._digital_sign_get_seal_identity()
         return result
+
+    @api.model
+    def _digital_sign_clean_company_seal_vals(self, vals):
+        """Check an uploaded company seal image as the signing page checks a signature
+        (PNG or JPEG by their bytes, size and dimensions read before any pixel is decoded)
+        and put the clean PNG the check makes of it in ``vals``.
+
+        Threat: an image that is no image (SVG with scripts, a decompression bomb) reaching
+        every signed document of the company.
+
+        :raise ValidationError: the image is refused (the message says why)
+        """
+        if not vals.get("digital_sign_company_seal"):
+            return
+        try:
+            clean = images.check_signature_image(vals["digital_sign_company_seal"])
+        except ImageInvalid as error:
+            message = const.COMPANY_SEAL_IMAGE_MESSAGES.get(error.code)
+            try:
+                text = message._translate(self.env.lang) % dict(error.params or {})
+            except (AttributeError, KeyError, TypeError, ValueError):
+                text = engine_error_message(self.env, error)
+            raise ValidationError(text) from error
+        vals["digital_sign_company_seal"] = base64.b64encode(clean)
+
+    # === BUSINESS: company seal === #
+    def _digital_sign_get_company_seal(self):
+        """The company seal image as PNG bytes (checked when it was uploaded), b'' when
+        there is none.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        return decode_binary(self.sudo().with_context(bin_size=False).digital_sign_company_seal)
 
     # === BUSINESS: seal identity === #
     def _digital_sign_describe(self, info):

@@ -188,6 +188,12 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.digital_sign_seal_fallback", readonly=False
     )
     digital_sign_seal_level = fields.Char(related="company_id.digital_sign_seal_level")
+    digital_sign_company_seal = fields.Binary(
+        related="company_id.digital_sign_company_seal", readonly=False
+    )
+    digital_sign_seal_keepers_summary = fields.Char(
+        "Seal Keepers", compute="_compute_digital_sign_seal_keepers_summary"
+    )
     digital_sign_anchor_status = fields.Char(
         "Audit Trail Anchoring", compute="_compute_digital_sign_anchor_status"
     )
@@ -201,6 +207,17 @@ class ResConfigSettings(models.TransientModel):
             settings.digital_sign_seal_source = company_sudo.digital_sign_seal_source
             if is_system:
                 settings.update({name: company_sudo[name] for name in SEAL_SECRET_FIELDS})
+
+    @api.depends("company_id")
+    def _compute_digital_sign_seal_keepers_summary(self):
+        Request = self.env["digital.sign.request"]
+        for settings in self:
+            keepers = Request._get_seal_keepers(settings.company_id)
+            settings.digital_sign_seal_keepers_summary = (
+                self.env._("Applied by its seal keepers: %s.", ", ".join(keepers.mapped("name")))
+                if keepers
+                else self.env._('No user may apply it yet: add users to "Seal keepers".')
+            )
 
     @api.depends("company_id", "digital_sign_tsa_url")
     def _compute_digital_sign_anchor_status(self):
@@ -270,6 +287,18 @@ class ResConfigSettings(models.TransientModel):
             raise ValidationError(
                 self.env._("The signed copy is given by link for at least 1 day.")
             )
+
+    # === ACTIONS === #
+    def action_digital_sign_seal_keepers(self):
+        """The group "Seal keepers", to add or remove its users."""
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "res.groups",
+            "res_id": self.env.ref("digital_sign.group_seal_keeper").id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "current",
+        }
 
     # === CRUD === #
     def set_values(self):

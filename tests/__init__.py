@@ -24,3 +24,4 @@ from . import test_template_tour
 from . import test_accessibility
 from . import test_filing
 from . import test_cluster
+from . import test_company_seal

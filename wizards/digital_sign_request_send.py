@@ -374,6 +374,9 @@ class DigitalSignRequestSendLine(models.TransientModel):
     email = fields.Char(compute="_compute_from_partner", store=True, readonly=False)
     mobile = fields.Char(compute="_compute_from_partner", store=True, readonly=False)
     role = fields.Char(required=True, default=lambda self: self.env._("Cosigner"))
+    participant_kind = fields.Selection(
+        const.PARTICIPANT_KINDS, string="Kind", default="person", required=True
+    )
     signing_order = fields.Integer("Order", default=1, required=True)
     mandatory = fields.Boolean(default=True)
     to_be_named = fields.Boolean("Named by the Customer")
@@ -408,6 +411,28 @@ class DigitalSignRequestSendLine(models.TransientModel):
                 else line.lang
             )
 
+    # === ONCHANGE === #
+    @api.onchange("participant_kind")
+    def _onchange_participant_kind(self):
+        for line in self.filtered(lambda line: line.participant_kind == "company"):
+            record = line.wizard_id._get_record() if line.wizard_id.res_model else None
+            company = (
+                record.company_id
+                if record is not None and "company_id" in record
+                else self.env["res.company"]
+            ) or self.env.company
+            line.update(
+                {
+                    "partner_id": False,
+                    "name": company.name,
+                    "email": False,
+                    "mobile": False,
+                    "otp_channel": "none",
+                    "invite_channel": "email",
+                    "to_be_named": False,
+                }
+            )
+
     # === BUSINESS === #
     def _usable_mobile(self):
         self.ensure_one()
@@ -424,8 +449,8 @@ class DigitalSignRequestSendLine(models.TransientModel):
     def _get_problem(self):
         """Why this participant cannot be reached on the chosen channels, or ''."""
         self.ensure_one()
-        if self.to_be_named:
-            return ""
+        if self.to_be_named or self.participant_kind == "company":
+            return ""  # the company: its seal keepers are checked when the document is sent
         who = self.name or self.env._("A participant")
         if not self.name:
             return self.env._("%s: a name is needed.", who)
@@ -442,6 +467,14 @@ class DigitalSignRequestSendLine(models.TransientModel):
 
     def _prepare_participant_values(self):
         self.ensure_one()
+        if self.participant_kind == "company":
+            return {
+                "participant_kind": "company",
+                "name": self.name or False,
+                "role": self.role,
+                "signing_order": self.signing_order,
+                "mandatory": self.mandatory,
+            }
         return {
             "partner_id": self.partner_id.id,
             "name": self.name or self.role,

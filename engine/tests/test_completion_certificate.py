@@ -441,3 +441,47 @@ def test_each_participant_keeps_the_consent_text_they_accepted():
     assert squeezed(consent_sv) in text
     assert squeezed(consent_zh) in text and "王芳" in text
     assert text.count(squeezed("Texte de consentement accepté")) == 2
+
+
+def test_the_company_signatory_says_who_applied_its_seal():
+    """The company as a participant: its name, who applied its seal and when; none of a
+    person's rows (contact, code, consent, browser), which it does not have."""
+    company = participant(
+        name="ACME AB",
+        role="Company",
+        email_masked="",
+        mobile_masked="",
+        invite_channel="E-mail",
+        otp_channel="None",
+        otp_verified=False,
+        ip="192.0.2.44",
+        user_agent="KeeperBrowser/1.0",
+        consent_at="",
+        consent_text="",
+        signed_at="2026-11-23 15:10 CET",
+        is_company=True,
+        company_seal_by="Sara Keeper (sara)",
+    )
+    data = completion_data(participants=(participant(), company))
+    doc = pymupdf.open("pdf", render_completion_certificate(data))
+    flat = " ".join(" ".join(pages_text(doc)).split())
+    section = flat[flat.index("ACME AB (Company)") :]
+    section = section[: section.index(DEFAULT_LABELS["section_events"])]
+    for expected in (
+        DEFAULT_LABELS["company_signatory"] + " Sara Keeper (sara)",
+        DEFAULT_LABELS["signed_at"] + " 2026-11-23 15:10 CET",
+        "192.0.2.44",
+    ):
+        assert expected in section, expected
+    for absent in ("email", "mobile", "otp_channel", "otp_verified", "consent_at", "user_agent"):
+        assert DEFAULT_LABELS[absent] not in section, absent
+    assert "KeeperBrowser" not in section
+    # the person before it keeps every row
+    assert flat.count(DEFAULT_LABELS["consent_at"]) == 1
+    # a person is never shown as applying a seal
+    plain = " ".join(
+        " ".join(
+            pages_text(pymupdf.open("pdf", render_completion_certificate(completion_data())))
+        ).split()
+    )
+    assert DEFAULT_LABELS["company_signatory"] not in plain

@@ -324,6 +324,36 @@ def test_checkbox_draws_a_check_mark_only_when_checked():
     assert paths(False) == []
 
 
+@pytest.mark.parametrize("spec", ROTATED, ids=spec_id)
+def test_an_outline_frames_a_place_still_to_fill_without_a_value(spec):
+    """A reviewer's copy: a dashed frame around the place and its caption inside, upright on
+    every rotation and box; no image, even for a signature place."""
+    original = make_pdf([spec])
+    with pymupdf.open("pdf", original) as doc:
+        page_rect = doc[0].rect
+    box = pymupdf.Rect(
+        page_rect.width * 0.2, page_rect.height * 0.3, page_rect.width * 0.7, page_rect.height * 0.4
+    )
+    out = pymupdf.open(
+        "pdf",
+        stamp_document(original, [StampValue(1, *box, "signature", text="Seal", outline=True)]),
+    )
+    page = out[0]
+    frames = [
+        displayed(page, d["rect"])
+        for d in page.get_drawings()
+        if d.get("color")
+        and tuple(round(c, 2) for c in d["color"])
+        == tuple(round(c, 2) for c in pdf_stamp.OUTLINE_COLOR)
+    ]
+    assert len(frames) == 1
+    (frame,) = frames
+    assert abs(frame.x0 - box.x0) < 1 and abs(frame.y1 - box.y1) < 1, (frame, box)
+    assert abs(frame.width - box.width) < 1 and abs(frame.height - box.height) < 1
+    assert inside(word_rect(page, "Seal"), box)
+    assert images_on(page) == []
+
+
 # --- hiding anchors -----------------------------------------------------------------------
 @pytest.mark.parametrize("rotation", [0, 90, 180, 270])
 def test_hidden_anchor_text_goes_neighbours_images_and_graphics_stay(rotation):
