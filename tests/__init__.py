@@ -21,3 +21,5 @@ from . import test_participant_lang
 from . import test_template
 from . import test_bulk
 from . import test_template_tour
+from . import test_sign_now
+from . import test_links_and_channels
