@@ -16,6 +16,8 @@ SIGNING_PATH_PREFIX = "/digital_sign/s/"
 SIGNING_PATH = SIGNING_PATH_PREFIX + "{participant_id}/{token}"  # a participant's signing page
 PLACES_PAGE_PATH = "/digital_sign/backend/page/{request_id}/{page}"  # the places editor's images
 TEMPLATE_PAGE_PATH = "/digital_sign/backend/template/{template_id}/{page}"  # same, a template's
+# "Sign now" (signing in person): the sender's one-time link that hands the device over
+HOSTED_PATH = "/digital_sign/hosted/{participant_id}/{token}"
 
 # === STATES === #
 REQUEST_STATES = [
@@ -146,6 +148,7 @@ EVENT_TYPES = [
     ("copy_failed", "Signed copy not sent"),
     ("copy_bounced", "Signed copy bounced"),
     ("company_seal_applied", "Company seal applied"),
+    ("in_person", "Signing in person"),
 ]
 
 # What engine.pdf_sanitize removes from an upload, by its stable code (ACTIVE_KINDS).
@@ -260,6 +263,9 @@ LIVE_LINK_GROUPS = (
 )
 
 OTP_TTL_SECONDS = 10 * 60
+# "Sign now": the sender's hand-over link lives this long and works once (then the
+# participant's page opens in a fresh session, the sender logged out).
+HOSTED_LINK_TTL_SECONDS = 5 * 60
 OTP_MAX_FAILURES = 5
 OTP_LOCK_SECONDS = 15 * 60
 OTP_RESEND_SECONDS = 60

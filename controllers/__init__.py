@@ -3,3 +3,4 @@ from . import webhook
 from . import verify
 from . import portal
 from . import places
+from . import hosted

@@ -26,6 +26,7 @@ from ..engine import images as engine_images
 from ..engine import params as P
 from ..utils import client_info
 from . import public_page
+from .hosted import SESSION_HOSTED_KEY
 
 # Until controllers/portal.py imports them from the page kit (public_page) itself:
 from .public_page import NO_STORE, log_download_once  # noqa: F401
@@ -158,6 +159,13 @@ class DigitalSignController(http.Controller):
         participant_sudo._log_opened_logged_in(user)
         request.session[SESSION_OPENED_KEY] = [*opened, participant_sudo.id][-50:]
 
+    def _hosted_by(self, participant_sudo):
+        """The name of the sender who handed their device over to this participant in this
+        browser session ("Sign now", controllers/hosted.py), '' otherwise."""
+        hosted = request.session.get(SESSION_HOSTED_KEY)
+        name = hosted.get(str(participant_sudo.id)) if isinstance(hosted, dict) else ""
+        return name if isinstance(name, str) else ""
+
     def _at_code_step(self, participant_sudo):
         """True when the link shows the one-time code form: to sign, or to see the signed
         copy again after the link's window."""
@@ -185,6 +193,7 @@ class DigitalSignController(http.Controller):
         self._note_logged_in_user(participant_sudo)
         link_state = participant_sudo._link_state()
         values = participant_sudo._prepare_page_values(link_state)
+        values["hosted_by"] = self._hosted_by(participant_sudo)
         if link_state in ("sign", "signed") and not self._session_verified(participant_sudo):
             values["step"] = "otp"
         elif link_state == "sign":

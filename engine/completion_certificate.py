@@ -14,16 +14,14 @@ bidi overrides, HTML-escaped, cut at :data:`~.pdf_stamp.MAX_VALUE_CHARS` charact
 given break opportunities where a single token is wider than its column.
 """
 
-import io
 import math
 import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import pymupdf
-import qrcode
-from PIL import Image
 
+from . import qr
 from .mupdf_lock import serialized
 from .pdf_stamp import (
     Aux,
@@ -80,6 +78,7 @@ DEFAULT_LABELS = types.MappingProxyType(
         "signed_at": "Signed",
         "rejected_at": "Rejected",
         "logged_in_as": "Opened while logged in as",
+        "in_person": "In person, hosted by",
         "section_approvals": "Approval before sending",
         "approval_decision": "Decision",
         "approval_by": "By",
@@ -121,6 +120,9 @@ class CompletionParticipant:
     # Users of the sender's system whose browser session opened this participant's page
     # ("Alice Sender (alice)"), '' when none: the page was not opened by an anonymous visitor.
     logged_in_as: str = ""
+    # Signed in person: the sender's user who handed their device over ("Sign now") and
+    # opened the page for this participant in a fresh session ("Alice Sender (alice)").
+    in_person_host: str = ""
     # The consent text as this participant saw and accepted it, in their language.
     consent_text: str = ""
     # The company itself as a participant (its seal image applied from the sender's system,
@@ -219,7 +221,6 @@ INK = "#1a1a1a"
 ACCENT = "#0b2a66"
 INTERIM_INK = "#b00020"
 WATERMARK_INK = "#f4cdd3"
-MAX_QR_CHARS = 1200
 
 _mupdf = pymupdf.mupdf
 
@@ -375,42 +376,12 @@ def _merge_links(links, url):
 
 def _clean_url(url):
     """Return ``url`` if it is a plain http(s) address fit for a link and a QR code."""
-    url = display_text(url, limit=MAX_QR_CHARS + 1)
-    if not url or len(url) > MAX_QR_CHARS or " " in url:
-        return ""
-    if not url.lower().startswith(("https://", "http://")):
-        return ""
-    return url
+    return qr.clean_url(url)
 
 
 def _qr_png(url):
-    """A QR code (error correction M; a fixed mask skips qrcode's slow mask search) as a
-    1-bit PNG with a 4-module quiet zone, 4 pixels per module."""
-    try:
-        code = qrcode.QRCode(
-            error_correction=qrcode.constants.ERROR_CORRECT_M,
-            box_size=1,
-            border=0,
-            mask_pattern=2,
-        )
-        code.add_data(url.encode("utf-8"))
-        code.make(fit=True)
-        matrix = code.get_matrix()
-    except Exception:  # DataOverflowError & co: the address is printed without a code
-        return b""
-    quiet, scale = 4, 4
-    size = len(matrix) + 2 * quiet
-    blank = [1] * size
-    pixels = blank * quiet
-    for row in matrix:
-        pixels += [1] * quiet + [0 if dark else 1 for dark in row] + [1] * quiet
-    pixels += blank * quiet
-    image = Image.new("1", (size, size), 1)
-    image.putdata(pixels)
-    image = image.resize((size * scale, size * scale), Image.Resampling.NEAREST)
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
+    """The verification address as a QR code (engine.qr: 4 pixels per module)."""
+    return qr.qr_png(url, scale=4)
 
 
 def _css(font_set, content_width):
@@ -598,6 +569,8 @@ class _Body:
             rows.append(("rejected_at", self.text(rejected, value_width)))
         if display_text(p.logged_in_as):
             rows.append(("logged_in_as", self.text(p.logged_in_as, value_width)))
+        if display_text(p.in_person_host):
+            rows.append(("in_person", self.text(p.in_person_host, value_width)))
         return "<h3>%s</h3>%s" % (heading, self._kv(rows))
 
     def _company_rows(self, p, value_width):

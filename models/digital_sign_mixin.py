@@ -1,7 +1,10 @@
+import base64
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from .. import const
+from ..engine import qr as engine_qr
 
 
 class DigitalSignMixin(models.AbstractModel):
@@ -53,6 +56,26 @@ class DigitalSignMixin(models.AbstractModel):
         groups="digital_sign.group_user",
         help="The personal link sent to the first participant of the current request (shown "
         "to its owner and the managers: a link lets anyone sign).",
+    )
+    digital_sign_qr = fields.Binary(
+        "QR Code of the Signing Link",
+        compute="_compute_digital_sign_url",
+        groups="digital_sign.group_user",
+        help="The signing link as a QR code, for the customer's phone (shown to the same "
+        "users as the link).",
+    )
+    digital_sign_can_sign_now = fields.Boolean(
+        "Can Sign Now",
+        compute="_compute_digital_sign_can_sign_now",
+        groups="digital_sign.group_user",
+    )
+    digital_sign_document_url = fields.Char(
+        related="digital_sign_request_id.provider_document_url",
+        string="Document at the Service",
+    )
+    digital_sign_provider_reference = fields.Char(
+        related="digital_sign_request_id.provider_reference",
+        string="Service Reference",
     )
     digital_sign_checked_at = fields.Datetime(
         related="digital_sign_request_id.last_checked_at",
@@ -115,7 +138,16 @@ class DigitalSignMixin(models.AbstractModel):
                     .sorted(lambda p: (not p.is_primary, p.signing_order, p.id))[:1]
                 )
                 url = participant._get_signing_url() if participant else ""
+            png = engine_qr.url_qr_png(url, scale=6) if url else b""
             record.digital_sign_url = url
+            record.digital_sign_qr = base64.b64encode(png) if png else False
+
+    @api.depends("digital_sign_request_id.state")
+    @api.depends_context("uid")
+    def _compute_digital_sign_can_sign_now(self):
+        for record in self:
+            request = record.digital_sign_request_id
+            record.digital_sign_can_sign_now = bool(request) and request.can_sign_now
 
     def _group_expand_digital_sign_states(self, states, domain):
         # The summaries show every status of the flow as a column, in order.
@@ -156,6 +188,15 @@ class DigitalSignMixin(models.AbstractModel):
         if not request:
             raise UserError(self.env._("Nothing was sent for signature yet."))
         return request.action_check_status()
+
+    def action_digital_sign_sign_now(self):
+        """Sign now, in person: hand the device to the customer (see
+        ``digital.sign.request.action_sign_now``)."""
+        self.ensure_one()
+        request = self.digital_sign_request_id
+        if not request or request.state not in const.OPEN_REQUEST_STATES:
+            raise UserError(self.env._("There is no document out for signature to sign now."))
+        return request.action_sign_now()
 
     def action_digital_sign_cancel(self):
         self.ensure_one()

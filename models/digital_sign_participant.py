@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from markupsafe import Markup
 
-from odoo import SUPERUSER_ID, api, fields, models
+from odoo import SUPERUSER_ID, Command, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, consteq, email_normalize
 from odoo.tools.misc import format_date, hmac
@@ -15,6 +15,7 @@ from odoo.tools.misc import format_date, hmac
 from .. import const
 from ..engine import images as engine_images
 from ..engine import otp as engine_otp
+from ..engine import qr as engine_qr
 from ..engine.errors import EngineError
 from ..utils import engine_error_message
 
@@ -168,6 +169,22 @@ class DigitalSignParticipant(models.Model):
     )
     masked_contact = fields.Char("Reached At", compute="_compute_masked_contact")
     field_count = fields.Integer(compute="_compute_field_count")
+    # The live link and its QR code, for the customer's phone: shown only to those who may
+    # see live links (see the request's _can_see_live_links).
+    signing_url = fields.Char("Signing Link", compute="_compute_signing_link")
+    signing_qr = fields.Binary("QR Code of the Link", compute="_compute_signing_link")
+    # "Sign now" (signing in person): the sender's one-time hand-over link. Only an HMAC of
+    # its token is kept, with who it was issued to and until when it works.
+    hosted_token_hash = fields.Char(
+        "Hand-over Link", copy=False, groups=fields.NO_ACCESS, evidence="flow"
+    )
+    hosted_expires_at = fields.Datetime(
+        "Hand-over Link Expires", copy=False, groups=fields.NO_ACCESS, evidence="flow"
+    )
+    hosted_by_id = fields.Many2one(
+        "res.users", "Hand-over Link For", copy=False, groups=fields.NO_ACCESS, evidence="flow"
+    )
+    can_sign_now = fields.Boolean(compute="_compute_can_sign_now")
 
     # === COMPUTE === #
     @api.depends("lang", "partner_id.lang", "request_id.user_id.lang")
@@ -188,6 +205,23 @@ class DigitalSignParticipant(models.Model):
                 participant.sudo().otp_visible_code
                 if participant.request_id._can_see_live_links()
                 else False
+            )
+
+    @api.depends("state", "request_id.state")
+    @api.depends_context("uid")
+    def _compute_signing_link(self):
+        for participant in self:
+            url = participant._get_visible_signing_url()
+            png = engine_qr.url_qr_png(url, scale=6) if url else b""
+            participant.signing_url = url or False
+            participant.signing_qr = base64.b64encode(png) if png else False
+
+    @api.depends("state", "request_id.state")
+    @api.depends_context("uid")
+    def _compute_can_sign_now(self):
+        for participant in self:
+            participant.can_sign_now = (
+                bool(participant.id) and not participant._get_sign_now_problem()
             )
 
     def _compute_field_count(self):
@@ -403,6 +437,26 @@ class DigitalSignParticipant(models.Model):
             "context": {"default_participant_id": self.id},
         }
 
+    def action_sign_now(self):
+        """Sign now, in person: the sender hands their device to this participant. Returns
+        the sender's one-time hand-over link (``const.HOSTED_PATH``, valid
+        ``HOSTED_LINK_TTL_SECONDS``, for this user only); opening it logs the sender out and
+        opens the participant's page in a fresh session (``controllers/hosted.py``).
+
+        Public method (RPC-callable with any ids): it checks the access and the state itself.
+        """
+        self.ensure_one()
+        self.request_id.check_access("write")
+        problem = self._get_sign_now_problem()
+        if problem:
+            raise UserError(problem)
+        token = self._issue_hosted_token()
+        return {
+            "type": "ir.actions.act_url",
+            "url": const.HOSTED_PATH.format(participant_id=self.id, token=token),
+            "target": "self",
+        }
+
     # === BUSINESS: contact and channels === #
     def _get_contact(self, channel):
         self.ensure_one()
@@ -416,12 +470,31 @@ class DigitalSignParticipant(models.Model):
             return engine_otp.mask_phone(self.mobile)
         return ""
 
+    def _uses_sms(self):
+        """True when this participant is invited or gets codes by SMS (the invitation channel
+        of a participant still to be named comes with their name).
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        channels = (
+            (self.otp_channel,) if self.to_be_named else (self.invite_channel, self.otp_channel)
+        )
+        return "sms" in channels
+
     def _get_channel_problem(self):
         """Return why this participant cannot be reached, or False.
 
         Note: self.ensure_one()
         """
         self.ensure_one()
+        company = self.request_id.company_id
+        if self._uses_sms() and not company._digital_sign_sms_allowed():
+            return self.env._(
+                "%(name)s: %(reason)s",
+                name=f"{self.name} ({self.role})",
+                reason=company._digital_sign_sms_off_message(),
+            )
         if self.to_be_named or self.participant_kind == "company":
             return False
         labels = dict(const.CHANNELS)
@@ -445,7 +518,9 @@ class DigitalSignParticipant(models.Model):
             participant.sudo().access_token = secrets.token_urlsafe(32)
 
     def _revoke_tokens(self):
-        self.sudo().write({"access_token": False})
+        self.sudo().write(
+            {"access_token": False, "hosted_token_hash": False, "hosted_expires_at": False}
+        )
 
     def _token_matches(self, token):
         self.ensure_one()
@@ -475,6 +550,135 @@ class DigitalSignParticipant(models.Model):
         self.ensure_one()
         path = self._get_signing_path()
         return f"{self.request_id.get_base_url()}{path}" if path else ""
+
+    def _get_visible_signing_url(self):
+        """This participant's live link when the current user may see it (the document's
+        owner and the managers, or every reader when the setting says so: see the request's
+        ``_can_see_live_links``), else ''.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        request = self.request_id
+        if (
+            not self.id
+            or self.state not in ("sent", "viewed")
+            or request.state not in const.OPEN_REQUEST_STATES
+            or not request._can_see_live_links()
+        ):
+            return ""
+        return self._get_signing_url()
+
+    # === BUSINESS: signing in person ("Sign now") === #
+    def _is_customer(self):
+        """True when this participant is not one of the company's own users (an internal
+        user signs from their own session, never on a colleague's device).
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        return not self.partner_id.sudo().user_ids.filtered(lambda user: not user.share)
+
+    def _get_sign_now_problem(self):
+        """Why the current user cannot hand the device to this participant now ("Sign
+        now"), or False: the document must be out on our own signing page, it must be this
+        participant's turn, the participant a customer, and the user one who may see the
+        live links (the owner and the managers: a hand-over link is as good as the
+        participant's own link).
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        request = self.request_id
+        if request.state not in const.OPEN_REQUEST_STATES:
+            return self.env._("Sign now is for a document out for signature.")
+        if request.provider_id.support_remote_signing:
+            return self.env._(
+                "%(ref)s is signed at %(service)s: Sign now works with the built-in signing "
+                "page only.",
+                ref=request.reference,
+                service=request.provider_id.name,
+            )
+        if self.to_be_named or self._link_state() != "sign" or not self.sudo().access_token:
+            return self.env._("It is not %s's turn to sign.", self.name)
+        if not self._is_customer():
+            return self.env._(
+                "%s is one of the company's users: they sign from their own session.", self.name
+            )
+        if not request._can_see_live_links() or not request.has_access("write"):
+            return self.env._(
+                "Only the owner of %s and the managers can hand the signing over.",
+                request.reference,
+            )
+        return False
+
+    def _hosted_hash(self, token):
+        self.ensure_one()
+        return hmac(self.env(su=True), "digital_sign.hosted", (self.id, token))
+
+    def _issue_hosted_token(self):
+        """Issue the current user's hand-over link to this participant's page: a fresh
+        256-bit token of which only the HMAC is kept (a previous hand-over link stops
+        working). The participant's own link is untouched.
+
+        :return: the token (str)
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        token = secrets.token_urlsafe(32)
+        self.sudo().write(
+            {
+                "hosted_token_hash": self._hosted_hash(token),
+                "hosted_expires_at": fields.Datetime.now()
+                + timedelta(seconds=const.HOSTED_LINK_TTL_SECONDS),
+                "hosted_by_id": self.env.user.id,
+            }
+        )
+        return token
+
+    def _hosted_token_matches(self, token, user):
+        """True when ``token`` is the live hand-over link issued to ``user`` for this
+        participant: not used yet, not expired (constant-time compare).
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        participant_sudo = self.sudo()
+        stored = participant_sudo.hosted_token_hash
+        return bool(
+            stored
+            and isinstance(token, str)
+            and token.isascii()
+            and participant_sudo.hosted_expires_at
+            and participant_sudo.hosted_expires_at >= fields.Datetime.now()
+            and participant_sudo.hosted_by_id == user
+            and consteq(stored, self._hosted_hash(token))
+        )
+
+    def _consume_hosted_token(self, token, user):
+        """Use the hand-over link once: True when it matched (it is burnt then), False
+        otherwise. Two concurrent uses serialise on the request's row: one wins.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        self.request_id._lock_for_update()
+        self.invalidate_recordset(["hosted_token_hash", "hosted_expires_at", "hosted_by_id"])
+        if not self._hosted_token_matches(token, user):
+            return False
+        self.sudo().write({"hosted_token_hash": False, "hosted_expires_at": False})
+        return True
+
+    def _log_in_person(self, host):
+        """The audit trail: ``host`` (the sender's user, also the event's actor) handed
+        their device to this participant, whose page opens in a fresh session."""
+        self.ensure_one()
+        self.request_id._log_event(
+            "in_person",
+            participant=self,
+            channel="web",
+            details={"hosted_by": f"{host.name} ({host.login})", "host_user_id": host.id},
+        )
 
     # === BUSINESS: flow === #
     def _is_turn(self):
@@ -517,6 +721,31 @@ class DigitalSignParticipant(models.Model):
 
         :return: True if every message was queued
         """
+        switched_off = self.filtered(
+            lambda p: p.invite_channel == "sms"
+            and not p.request_id.company_id._digital_sign_sms_allowed()
+        )
+        if switched_off:
+            # SMS switched off after the document was sent: nothing goes out, and it says why.
+            self.env["digital.sign.request"]._log_events(
+                [
+                    {
+                        "request": participant.request_id,
+                        "event_type": "invite_failed",
+                        "participant": participant,
+                        "channel": "sms",
+                        "details": {
+                            "to": participant._get_contact_label("sms"),
+                            "error": "sms_switched_off",
+                        },
+                    }
+                    for participant in switched_off
+                ]
+            )
+            rest = self - switched_off
+            if rest:
+                rest._send_invitation_message(reminder)
+            return False
         if len(self) > 1:
             try:
                 with self.env.cr.savepoint():
@@ -600,6 +829,34 @@ class DigitalSignParticipant(models.Model):
                     },
                 )
 
+    def _attach_link_qr(self, mail_id, png):
+        """Give the invitation e-mail ``mail_id`` the QR code of the signing link (a PNG) as
+        an attachment, for the mail clients that hide its inline ``data:`` image.
+
+        The message of an e-mail turns an inline image of its body into an attachment that
+        anyone holding its access token may fetch, and that outlives the e-mail: that one is
+        reused instead (its token dropped), or made when the template has no inline code.
+        Either way it belongs to the e-mail's own message (``mail.message``), written by the
+        superuser: no user reads it through a document, and it is deleted with the e-mail
+        once sent."""
+        self.ensure_one()
+        mail_sudo = self.env["mail.mail"].sudo().browse(mail_id).exists()
+        if not png or not mail_sudo:
+            return
+        values = {
+            "name": "signing-link-qr.png",
+            "mimetype": "image/png",
+            "res_model": "mail.message",
+            "res_id": mail_sudo.mail_message_id.id,
+            "access_token": False,
+        }
+        inline_sudo = mail_sudo.attachment_ids.filtered(lambda a: a.raw == png)
+        if inline_sudo:
+            inline_sudo.write(values)
+            return
+        attachment_sudo = self.env["ir.attachment"].sudo().create({**values, "raw": png})
+        mail_sudo.attachment_ids = [Command.link(attachment_sudo.id)]
+
     def _queue_mail(self, template, purpose, attachment_ids=None):
         """Queue one e-mail of ``template`` (rendered on this participant) to the stored
         address, sent by Odoo's mail queue after commit.
@@ -659,11 +916,14 @@ class DigitalSignParticipant(models.Model):
         """
         Mail = self.env["mail.mail"].sudo()
         template = template.with_user(SUPERUSER_ID)
+        # the QR code of each link, inline and attached (see _attach_link_qr)
+        qrs = {pid: engine_qr.url_qr_png(link, scale=5) for pid, link in links.items()}
         if len(self) > 1 and not (template.email_layout_xmlid or template.report_template_ids):
             stand_in = f"https://digital-sign.invalid/{secrets.token_hex(16)}"
-            rendered = template.with_context(signing_url=stand_in)._generate_template(
-                self.ids, MAIL_RENDER_FIELDS
-            )
+            qr_stand_in = f"data:image/png;base64,{secrets.token_hex(16)}"
+            rendered = template.with_context(
+                signing_url=stand_in, signing_qr=qr_stand_in
+            )._generate_template(self.ids, MAIL_RENDER_FIELDS)
             if all(
                 stand_in in str(rendered[participant.id].get("body_html") or "")
                 and not rendered[participant.id].pop("attachments", None)
@@ -673,7 +933,11 @@ class DigitalSignParticipant(models.Model):
                 for participant in self:
                     link = links[participant.id]
                     values = rendered[participant.id]
-                    body = Markup(values.get("body_html") or "").replace(stand_in, link)
+                    body = (
+                        Markup(values.get("body_html") or "")
+                        .replace(stand_in, link)
+                        .replace(qr_stand_in, engine_qr.png_data_uri(qrs[participant.id]))
+                    )
                     values.update(
                         body_html=body,
                         body=body,
@@ -686,15 +950,21 @@ class DigitalSignParticipant(models.Model):
                         del values["email_from"]
                     values_list.append(values)
                 mails = Mail.create(values_list)
+                for participant, mail in zip(self, mails, strict=True):
+                    participant._attach_link_qr(mail.id, qrs[participant.id])
                 self._wake_mail_queue()
                 return mails
         mails = Mail
         for participant in self:
-            mails |= Mail.browse(
-                participant._queue_mail(
-                    template.with_context(signing_url=links[participant.id]), purpose
-                )
+            png = qrs[participant.id]
+            mail_id = participant._queue_mail(
+                template.with_context(
+                    signing_url=links[participant.id], signing_qr=engine_qr.png_data_uri(png)
+                ),
+                purpose,
             )
+            participant._attach_link_qr(mail_id, png)
+            mails |= Mail.browse(mail_id)
         return mails
 
     def _prepare_sms_values(self, body, purpose):
@@ -717,6 +987,9 @@ class DigitalSignParticipant(models.Model):
         The body never reaches the chatter (it may hold a link or a code).
         """
         self.ensure_one()
+        company = self.request_id.company_id
+        if not company._digital_sign_sms_allowed():
+            raise UserError(company._digital_sign_sms_off_message())
         sms = self.env["sms.sms"].sudo().create(self._prepare_sms_values(body, purpose))
         self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
         return sms
@@ -769,6 +1042,8 @@ class DigitalSignParticipant(models.Model):
                 "otp_failures": 0,
                 "otp_locked_until": False,
                 "otp_visible_code": False,
+                "hosted_token_hash": False,
+                "hosted_expires_at": False,
             }
         )
 
@@ -942,7 +1217,15 @@ class DigitalSignParticipant(models.Model):
         """The channel of this participant's one-time codes: the code channel the sender
         chose, else (for the signed copy) the invitation's channel."""
         self.ensure_one()
-        return self.otp_channel if self.otp_channel in ("email", "sms") else self.invite_channel
+        if self.otp_channel in ("email", "sms"):
+            return self.otp_channel
+        if (
+            self.invite_channel == "sms"
+            and self.email
+            and not self.request_id.company_id._digital_sign_sms_allowed()
+        ):
+            return "email"  # text messages were switched off: the code goes by e-mail
+        return self.invite_channel
 
     def _otp_send(self, ip=""):
         """Draw a new code, store its HMAC and send it on the code channel, to the stored
@@ -984,6 +1267,18 @@ class DigitalSignParticipant(models.Model):
         channel = self._get_code_channel()
         destination = self._get_contact(channel)
         masked = self._get_contact_label(channel)
+        if channel == "sms" and not self.request_id.company_id._digital_sign_sms_allowed():
+            # The sender required a code by SMS, which is switched off since: no fallback to
+            # the invitation's channel (a code must travel on another channel than the link).
+            Throttle._hit(key, 15 * 60)
+            Throttle._hit(key, const.DAY)
+            self.request_id._log_event(
+                "code_send_failed",
+                participant=self,
+                channel=channel,
+                details={"to": masked, "error": "sms_switched_off"},
+            )
+            return {"status": "sms_off"}
         if not destination:
             self.request_id._log_event(
                 "code_send_failed",
@@ -1570,6 +1865,14 @@ class DigitalSignParticipant(models.Model):
             otp = participant.otp_channel
             if otp == invite:
                 otp = "sms" if invite == "email" else "email"
+            if (
+                "sms" in (invite, otp)
+                and not self.request_id.company_id._digital_sign_sms_allowed()
+            ):
+                errors[str(participant.id)] = self.env._(
+                    "Text messages are switched off: give an e-mail address."
+                )
+                continue
             updates[participant] = {
                 "name": name,
                 "email": email or False,
@@ -1602,10 +1905,15 @@ class DigitalSignParticipant(models.Model):
         self.request_id._invite_next_participants()
         return {"status": "ok"}
 
-    def _reengage(self, email=None, mobile=None, by=None, ip="", user_agent=""):
-        """Change the contact details of a participant who has not opened the link yet: the
-        old link stops working at once and a new one is sent.
+    def _reengage(self, email=None, mobile=None, by=None, ip="", user_agent="", channel=None):
+        """Change the contact details, and maybe the channel, of a participant who has not
+        opened the link yet: the old link stops working at once and a new one is sent on the
+        (new) channel.
 
+        :param str channel: the new invitation channel ('email' or 'sms'); None keeps it,
+            unless only the other channel's contact is given (a mobile number alone for a
+            participant invited by e-mail: re-engaged by SMS, and the other way round). A
+            one-time code then travels on the other channel.
         :param by: the participant who asked (customer side), or None for the owner
         :return: dict with ``status`` ok, closed, invalid or limited (the customer side
             only: ``THROTTLE_REENGAGE_PER_*`` changes a day, for ``by`` or this IP)
@@ -1618,11 +1926,18 @@ class DigitalSignParticipant(models.Model):
             or self.request_id.state not in ("draft", "sent", "viewed")
         ):
             return {"status": "closed"}
+        if channel not in (None, "email", "sms"):
+            return {"status": "invalid", "errors": {}}
         if by and by._public_limit_reached(
             "reengage", ip, const.THROTTLE_REENGAGE_PER_PARTICIPANT, const.THROTTLE_REENGAGE_PER_IP
         ):
             return {"status": "limited"}
-        old = {"email": self.email or "", "mobile": self.mobile or ""}
+        old = {
+            "email": self.email or "",
+            "mobile": self.mobile or "",
+            "invite_channel": self.invite_channel,
+            "otp_channel": self.otp_channel,
+        }
         vals = {}
         if email is not None:
             email = email.strip()
@@ -1647,6 +1962,23 @@ class DigitalSignParticipant(models.Model):
                         },
                     }
             vals["mobile"] = mobile or False
+        if channel is None:
+            given = {key for key in ("email", "mobile") if vals.get(key)}
+            if given == {"mobile"} and self.invite_channel == "email":
+                channel = "sms"
+            elif given == {"email"} and self.invite_channel == "sms":
+                channel = "email"
+        if channel and channel != self.invite_channel:
+            if channel == "sms" and not self.request_id.company_id._digital_sign_sms_allowed():
+                return {
+                    "status": "invalid",
+                    "errors": {
+                        "channel": self.request_id.company_id._digital_sign_sms_off_message()
+                    },
+                }
+            vals["invite_channel"] = channel
+            if self.otp_channel == channel:
+                vals["otp_channel"] = self.invite_channel  # the code keeps its own channel
         if not vals:
             return {"status": "invalid", "errors": {}}
         self.sudo().write(vals)
@@ -1654,7 +1986,12 @@ class DigitalSignParticipant(models.Model):
         if problem:
             self.sudo().write({key: old[key] or False for key in vals})
             return {"status": "invalid", "errors": {"contact": problem}}
-        new = {"email": self.email or "", "mobile": self.mobile or ""}
+        new = {
+            "email": self.email or "",
+            "mobile": self.mobile or "",
+            "invite_channel": self.invite_channel,
+            "otp_channel": self.otp_channel,
+        }
         if by:
             by._public_count("reengage", ip)
         self.request_id._log_event(

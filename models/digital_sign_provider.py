@@ -274,6 +274,20 @@ class DigitalSignProvider(models.Model):
         self.ensure_one()
         return getattr(self, f"_{self.code}{method_name}", None)
 
+    def _get_document_url(self, sign_request):
+        """The address of ``sign_request``'s document at this provider's service, for the
+        sender (a link on the document and the quotation), '' when there is none. A service
+        with a web application defines ``_<code>_get_document_url``.
+
+        :param sign_request: the digital.sign.request (its ``provider_reference``)
+        :return: str
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        if hook := self._get_code_hook("_get_document_url"):
+            return hook(sign_request)
+        return ""
+
     # === BUSINESS: the engine client === #
     def _get_api_urls(self):
         """The service's API URLs: ``(base_url, extra client kwargs)``; a None base URL lets
@@ -440,6 +454,8 @@ class DigitalSignProvider(models.Model):
         self._check_call_allowed()
         ids = [p.provider_recipient_id for p in participants if p.provider_recipient_id]
         channel = participants[:1].invite_channel or "email"
+        if channel == "sms" and not sign_request.company_id._digital_sign_sms_allowed():
+            channel = "email"  # text messages were switched off after sending
         message = self.env._(
             "A friendly reminder: %s is waiting for your signature.", sign_request.name
         )
@@ -914,6 +930,9 @@ class DigitalSignProvider(models.Model):
             "entity_id": self.getaccept_entity_id or "",
         }
 
+    def _getaccept_get_document_url(self, sign_request):
+        return providers.GetAcceptClient.document_url(sign_request.provider_reference)
+
     # === DOCUSIGN === #
     def _docusign_get_api_urls(self):
         # Test mode: the developer sandbox; production: the account's own base URI,
@@ -931,6 +950,11 @@ class DigitalSignProvider(models.Model):
             "private_key": self.docusign_private_key,
             "environment": "demo" if self.state == "test" else "production",
         }
+
+    def _docusign_get_document_url(self, sign_request):
+        return providers.DocuSignClient.document_url(
+            sign_request.provider_reference, sandbox=self.state == "test"
+        )
 
     # === PORTAL: the built-in signing page === #
     def _portal_send_requests(self, sign_requests):

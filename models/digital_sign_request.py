@@ -280,6 +280,18 @@ class DigitalSignRequest(models.Model):
     progress_label = fields.Char("Signatures", compute="_compute_counts")
     color = fields.Integer(compute="_compute_color")
     active = fields.Boolean(default=True, tracking=True)
+    link_participant_ids = fields.Many2many(
+        "digital.sign.participant",
+        string="Live Links",
+        compute="_compute_link_participant_ids",
+        help="The participants whose live signing link (and its QR code) the current user may see.",
+    )
+    can_sign_now = fields.Boolean(compute="_compute_can_sign_now")
+    provider_document_url = fields.Char(
+        "Document at the Service",
+        compute="_compute_provider_document_url",
+        help="Opens the document at the signature service (its reference there).",
+    )
 
     # === SQL === #
     _reference_uniq = models.Constraint(
@@ -354,6 +366,29 @@ class DigitalSignRequest(models.Model):
         }
         for request in self:
             request.color = colors.get(request.state, 0)
+
+    @api.depends("state", "participant_ids.state")
+    @api.depends_context("uid")
+    def _compute_link_participant_ids(self):
+        for request in self:
+            request.link_participant_ids = request.participant_ids.filtered(
+                lambda p: p._get_visible_signing_url()
+            )
+
+    @api.depends("state", "participant_ids.state")
+    @api.depends_context("uid")
+    def _compute_can_sign_now(self):
+        for request in self:
+            request.can_sign_now = bool(request.id) and bool(request._get_sign_now_participant())
+
+    @api.depends("provider_id", "provider_reference")
+    def _compute_provider_document_url(self):
+        for request in self:
+            request.provider_document_url = (
+                request.provider_id._get_document_url(request)
+                if request.provider_id and request.provider_reference
+                else False
+            ) or False
 
     def _compute_access_url(self):
         super()._compute_access_url()
@@ -881,6 +916,23 @@ class DigitalSignRequest(models.Model):
             "view_mode": "form",
         }
 
+    def action_sign_now(self):
+        """Sign now, in person: hand the device to the customer whose turn it is (the
+        primary customer first). See ``digital.sign.participant.action_sign_now``."""
+        self.ensure_one()
+        self.check_access("write")
+        participant = self._get_sign_now_participant()
+        if not participant:
+            problems = [
+                p._get_sign_now_problem()
+                for p in self.participant_ids.filtered(lambda p: p.state in ("sent", "viewed"))
+            ]
+            raise UserError(
+                next((problem for problem in problems if problem), None)
+                or self.env._("No customer of %s can sign now.", self.reference)
+            )
+        return participant.action_sign_now()
+
     def action_preview_signed(self):
         self.ensure_one()
         return {
@@ -911,6 +963,20 @@ class DigitalSignRequest(models.Model):
         if user == self.user_id or any(user.has_group(group) for group in const.LIVE_LINK_GROUPS):
             return True
         return self._get_setting("live_links_for_readers")
+
+    def _get_sign_now_participant(self):
+        """The participant the current user may hand the device to now ("Sign now"): a
+        customer whose turn it is, the primary customer first; or an empty recordset.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        if self.state not in const.OPEN_REQUEST_STATES:
+            return self.env["digital.sign.participant"]
+        candidates = self.participant_ids.filtered(
+            lambda p: p.state in ("sent", "viewed") and not p._get_sign_now_problem()
+        )
+        return candidates.sorted(lambda p: (not p.is_primary, p.signing_order, p.id))[:1]
 
     # === BUSINESS: document and places === #
     def _get_setting(self, key):
@@ -1007,6 +1073,16 @@ class DigitalSignRequest(models.Model):
             raise UserError(self.env._("Attach the PDF to sign first."))
         if not self.participant_ids:
             raise UserError(self.env._("Add at least one participant."))
+        if not self.company_id._digital_sign_sms_allowed():
+            by_sms = self.participant_ids.filtered(lambda p: p._uses_sms())
+            if by_sms:
+                raise UserError(
+                    self.env._(
+                        "%(name)s: %(reason)s",
+                        name=", ".join(by_sms.mapped("name")),
+                        reason=self.company_id._digital_sign_sms_off_message(),
+                    )
+                )
         self._assign_fields_to_participants()
         if not self.field_ids.filtered(
             lambda f: f.mandatory and f.kind in ("signature", "initials")
@@ -2109,6 +2185,7 @@ class DigitalSignRequest(models.Model):
             "rejected_at": self.env._("Rejected"),
             "logged_in_as": self.env._("Opened while logged in as"),
             "company_signatory": self.env._("Company seal applied by"),
+            "in_person": self.env._("In person, hosted by"),
             "section_events": self.env._("Event log"),
             "event_at": self.env._("Time"),
             "event": self.env._("Event"),
@@ -2137,6 +2214,12 @@ class DigitalSignRequest(models.Model):
             names = opened_as.setdefault(event.participant_id.id, [])
             if user and user not in names:
                 names.append(user)
+        hosted_by = {}
+        for event in events_sudo.filtered(lambda e: e.event_type == "in_person"):
+            host = json.loads(event.details or "{}").get("hosted_by", "")
+            names = hosted_by.setdefault(event.participant_id.id, [])
+            if host and host not in names:
+                names.append(host)
         participants = tuple(
             completion_certificate.CompletionParticipant(
                 name=p.name or "",
@@ -2155,6 +2238,7 @@ class DigitalSignRequest(models.Model):
                 signed_at=self._format_time(p.signed_at),
                 rejected_at=self._format_time(p.rejected_at),
                 logged_in_as=", ".join(opened_as.get(p.id, ())),
+                in_person_host=", ".join(hosted_by.get(p.id, ())),
                 consent_text=p.consent_text or "",
             )
             for p in request_sudo.participant_ids

@@ -131,6 +131,12 @@ class ResCompany(models.Model):
         help="Stamped on the signature places of the company when a seal keeper applies "
         "the company seal (PNG or JPEG, at most 1 MB and 4096 pixels a side).",
     )
+    digital_sign_sms_enabled = fields.Boolean(
+        "Text Messages (SMS) for Signatures",
+        default=True,
+        help="Off: no invitation, reminder or one-time code of this company's documents is "
+        "sent by SMS; e-mail only.",
+    )
 
     # === COMPUTE === #
     @api.depends(
@@ -602,3 +608,16 @@ class ResCompany(models.Model):
         if not self.sudo().digital_sign_tsa_url:
             return "B-B"
         return "B-LTA" if self.digital_sign_seal_lta else "B-LT"
+
+    # === BUSINESS: text messages === #
+    def _digital_sign_sms_allowed(self):
+        """Whether this company's documents may send text messages (invitations, reminders,
+        one-time codes): the administrator can switch them off (Settings)."""
+        return all(company.sudo().digital_sign_sms_enabled for company in self)
+
+    def _digital_sign_sms_off_message(self):
+        """The message that says text messages are switched off for this company."""
+        return self.env._(
+            "Text messages (SMS) are switched off for %s: invite and send codes by e-mail.",
+            ", ".join(self.mapped("name")) or self.env.company.name,
+        )

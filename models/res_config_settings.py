@@ -93,6 +93,9 @@ class ResConfigSettings(models.TransientModel):
         help="Show the participant's current one-time code in the backend, for phone support. "
         "Off by default: codes are otherwise stored only as a hash.",
     )
+    digital_sign_sms_enabled = fields.Boolean(
+        related="company_id.digital_sign_sms_enabled", readonly=False
+    )
     digital_sign_live_links_for_readers = fields.Boolean(
         "Links for Everyone Who Sees the Document",
         config_parameter="digital_sign.live_links_for_readers",

@@ -25,3 +25,5 @@ from . import test_accessibility
 from . import test_filing
 from . import test_cluster
 from . import test_company_seal
+from . import test_sign_now
+from . import test_links_and_channels

@@ -316,6 +316,11 @@ class DigitalSignRequestSend(models.TransientModel):
         record._digital_sign_check_can_send()
         if not self.line_ids:
             raise UserError(self.env._("Add at least one participant."))
+        company = record._digital_sign_get_company()
+        if not company._digital_sign_sms_allowed() and self.line_ids.filtered(
+            lambda line: line._uses_sms()
+        ):
+            raise UserError(company._digital_sign_sms_off_message())
         problems = [line._get_problem() for line in self.line_ids if line.mandatory]
         if any(problems):
             raise UserError("\n".join(p for p in problems if p))
@@ -446,12 +451,28 @@ class DigitalSignRequestSendLine(models.TransientModel):
             return False
         return True
 
+    def _uses_sms(self):
+        self.ensure_one()
+        channels = (
+            (self.otp_channel,) if self.to_be_named else (self.invite_channel, self.otp_channel)
+        )
+        return "sms" in channels
+
     def _get_problem(self):
         """Why this participant cannot be reached on the chosen channels, or ''."""
         self.ensure_one()
-        if self.to_be_named or self.participant_kind == "company":
+        if self.participant_kind == "company":
             return ""  # the company: its seal keepers are checked when the document is sent
         who = self.name or self.env._("A participant")
+        if self._uses_sms():
+            record = self.wizard_id._get_record() if self.wizard_id.res_model else None
+            company = record._digital_sign_get_company() if record else self.env.company
+            if not company._digital_sign_sms_allowed():
+                return self.env._(
+                    "%(name)s: %(reason)s", name=who, reason=company._digital_sign_sms_off_message()
+                )
+        if self.to_be_named:
+            return ""
         if not self.name:
             return self.env._("%s: a name is needed.", who)
         if self.otp_channel == self.invite_channel:

@@ -253,6 +253,15 @@ class ProviderClient:
     def __repr__(self):
         return f"<{type(self).__name__} {self.base_url or '(default)'}>"
 
+    @classmethod
+    def document_url(cls, reference, sandbox=False):
+        """The address of the document ``reference`` in the service's own web application
+        (where the sender follows it), '' when the service has none. Built from constants
+        of the service (production or ``sandbox``), never from user input; the reference
+        is one quoted path segment.
+        """
+        return ""
+
     # --- helpers for subclasses ---
     def now(self):
         return to_utc(self.clock())

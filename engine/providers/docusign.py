@@ -72,6 +72,9 @@ from .base import (
 _logger = http.install_masking_filter(logging.getLogger(__name__))
 
 DEMO_BASE_URL = "https://demo.docusign.net/restapi"
+# The web application where the sender follows an envelope (documents/details/<envelope id>)
+APP_URL = "https://app.docusign.com"
+DEMO_APP_URL = "https://appdemo.docusign.com"
 DEMO_OAUTH_URL = "https://account-d.docusign.com"
 PRODUCTION_OAUTH_URL = "https://account.docusign.com"
 JWT_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -159,6 +162,14 @@ def envelope_state(raw_status, voided_reason=""):
 
 class DocuSignClient(ProviderClient):
     code = "docusign"
+
+    @classmethod
+    def document_url(cls, reference, sandbox=False):
+        if not reference:
+            return ""
+        app = DEMO_APP_URL if sandbox else APP_URL
+        return f"{app}/documents/details/{cls._path_id(reference)}"
+
     features = frozenset(
         {
             "sms",

@@ -57,6 +57,9 @@ from .base import (
 _logger = http.install_masking_filter(logging.getLogger(__name__))
 
 GETACCEPT_BASE_URL = "https://api.getaccept.com/v1"
+# The web application where the sender follows a document (document/view/<document id>);
+# GetAccept has no separate sandbox application.
+APP_URL = "https://app.getaccept.com"
 WEBHOOK_TOKEN_PARAM = "token"
 
 DOCUMENT_STATES = {
@@ -99,6 +102,13 @@ def _digits(value):
 
 class GetAcceptClient(ProviderClient):
     code = "getaccept"
+
+    @classmethod
+    def document_url(cls, reference, sandbox=False):
+        if not reference:
+            return ""
+        return f"{APP_URL}/document/view/{cls._path_id(reference)}"
+
     features = frozenset(
         {"sms", "otp", "signing_order", "webhook", "status_polling", "reminder_api"}
     )

@@ -485,3 +485,19 @@ def test_the_company_signatory_says_who_applied_its_seal():
         ).split()
     )
     assert DEFAULT_LABELS["company_signatory"] not in plain
+
+
+def test_signing_in_person_names_the_host_beside_the_participant():
+    """Signed in person ("Sign now"): the certificate says who hosted the signing, and only
+    for that participant."""
+    data = completion_data(
+        participants=(
+            participant(name="Ingrid", in_person_host="Alice Sender (alice)"),
+            participant(name="Carl"),
+        ),
+    )
+    text = " ".join(
+        " ".join(pages_text(pymupdf.open("pdf", render_completion_certificate(data)))).split()
+    )
+    assert f"{DEFAULT_LABELS['in_person']} Alice Sender (alice)" in text
+    assert text.count(DEFAULT_LABELS["in_person"]) == 1

@@ -777,3 +777,19 @@ def test_credentials_never_logged(fake, private_pem, cache, caplog):
     key_lines = [line for line in private_pem.splitlines() if "PRIVATE" not in line]
     for secret in [SECRET, "+46701234567", "+33612345678", "4915112345678"] + tokens + key_lines:
         assert secret not in text
+
+
+def test_document_url_opens_the_envelope_in_docusign():
+    from engine.providers import DocuSignClient
+
+    envelope = "8994ad85-d203-46d3-b553-7b59c3495033"
+    assert (
+        DocuSignClient.document_url(envelope)
+        == f"https://app.docusign.com/documents/details/{envelope}"
+    )
+    assert (
+        DocuSignClient.document_url(envelope, sandbox=True)
+        == f"https://appdemo.docusign.com/documents/details/{envelope}"
+    )
+    assert DocuSignClient.document_url("a/b").endswith("/documents/details/a%2Fb")
+    assert DocuSignClient.document_url(None) == ""

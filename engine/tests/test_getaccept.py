@@ -608,3 +608,14 @@ def test_references_with_reserved_characters(fake, client):
     assert fake.document(created.provider_reference)["external_id"] == "SO/001 #1?x"
     again = client.create_envelope(envelope(reference="SO/001 #1?x"), check_existing=True)
     assert again.provider_reference == created.provider_reference
+
+
+def test_document_url_opens_the_document_in_getaccept():
+    from engine.providers import GetAcceptClient
+
+    assert (
+        GetAcceptClient.document_url("a1b2c3") == "https://app.getaccept.com/document/view/a1b2c3"
+    )
+    # the reference is one path segment, whatever it holds
+    assert GetAcceptClient.document_url("../x?y#z").endswith("/document/view/..%2Fx%3Fy%23z")
+    assert GetAcceptClient.document_url("") == ""

@@ -57,6 +57,13 @@ PIECES = {
         "ya está firmado por todos. El documento firmado, con su certificado de finalización, va adjunto: consérvelo con sus documentos.",
     ),
     "Thank you.": ("Tack.", "Merci.", "谢谢。", "Vielen Dank.", "Gracias."),
+    "On a phone? Scan this code to open your link (it is attached too):": (
+        "På en mobil? Skanna koden för att öppna din länk (den finns också som bilaga):",
+        "Sur un téléphone ? Scannez ce code pour ouvrir votre lien (il est aussi en pièce jointe) :",
+        "在手机上？扫描此二维码即可打开您的链接（也已作为附件附上）：",
+        "Auf dem Smartphone? Scannen Sie diesen Code, um Ihren Link zu öffnen (er ist auch angehängt):",
+        "¿En un móvil? Escanee este código para abrir su enlace (también va adjunto):",
+    ),
     "A one-time code will be sent to your e-mail address.": (
         "En engångskod skickas till din e-postadress.",
         "Un code à usage unique sera envoyé à votre adresse e-mail.",

@@ -510,6 +510,9 @@ export class DigitalSignPage extends Interaction {
         ),
         limited: _t("Too many codes were asked for: try again later."),
         failed: _t("The code could not be sent. Please contact the sender."),
+        sms_off: _t(
+          "Codes by text message are switched off for this company. Please contact the sender."
+        ),
       };
       message.textContent = texts[result.status] || this.commonMessage(result);
       this.el.querySelector(".o_ds_otp_code")?.focus();
