@@ -21,3 +21,4 @@ from . import test_participant_lang
 from . import test_template
 from . import test_bulk
 from . import test_template_tour
+from . import test_page_lang

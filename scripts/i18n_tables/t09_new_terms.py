@@ -831,4 +831,6 @@ TERMS = {
         "Wartet auf die E-Mail-Warteschlange",
         "Esperando la cola de correo",
     ),
+    # The language switcher of the public pages (Odoo's own word for "Apply", from web)
+    "Apply": ("Verkställ", "Appliquer", "应用", "Anwenden", "Aplicar"),
 }
