@@ -18,6 +18,7 @@ from odoo.tests import HttpCase, tagged
 from odoo.tests.common import Opener
 
 from .common import DigitalSignCommon, make_pdf, signature_data_url
+from .test_seal import SealTestMixin
 
 PNG_SIGNATURE = signature_data_url()
 GENERATE_CODE = "odoo.addons.digital_sign.engine.otp.generate_code"
@@ -361,7 +362,37 @@ class TestSigningPageLanguage(PageLangCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestVerifyPageLanguage(PageLangCommon):
+class TestVerifyPageLanguage(SealTestMixin, PageLangCommon):
+    def test_a_verdict_in_chinese_with_its_times_in_the_documents_zone(self):
+        self.env.user.tz = "Asia/Shanghai"
+        sign_request = self._sealed_request(
+            participants=[
+                {
+                    "partner_id": self.wang.id,
+                    "name": self.wang.name,
+                    "email": self.wang.email,
+                    "role": "Customer",
+                }
+            ]
+        )
+        self.assertEqual(sign_request.user_id.tz, "Asia/Shanghai")
+        page = self.url_open("/digital_sign/verify", headers={"Accept-Language": "zh-CN"})
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        shown = re.search(r'<input type="hidden" name="lang" value="([^"]+)"', page.text).group(1)
+        self.assertEqual(shown, "zh_CN")
+        response = self.url_open(
+            "/digital_sign/verify",
+            data={"csrf_token": csrf, "lang": shown},
+            files={"document": ("signed.pdf", self._signed_bytes(sign_request), "application/pdf")},
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self._html_lang(response), "zh-CN")
+        self.assertIn('data-outcome="valid"', response.text)
+        facts = response.text.split('class="o_ds_facts o_ds_document_facts"', 1)[1]
+        self.assertIn("<dt>已完成</dt>", facts)
+        self.assertRegex(facts, r"<dd>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} \(中国标准时间\)</dd>")
+        self.assertIn("王芳", facts)
+
     def test_the_browsers_language_then_the_visitors_choice(self):
         response = self.url_open(
             "/digital_sign/verify", headers={"Accept-Language": "sv-SE,sv;q=0.9"}
