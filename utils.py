@@ -3,8 +3,13 @@
 import base64
 import binascii
 import logging
+from datetime import UTC
+
+import babel.dates
+import pytz
 
 from odoo.http import request as http_request
+from odoo.tools.misc import babel_locale_parse, format_datetime
 
 from . import const
 
@@ -109,3 +114,37 @@ class CheckedPdf:
         if mimetype not in self._related:
             self._related[mimetype] = compute()
         return dict(self._related[mimetype])
+def html_lang(code):
+    """The BCP 47 tag of an Odoo language code, for ``<html lang>`` and ``lang`` attributes:
+    ``sv_SE`` -> ``sv-SE``, ``zh_CN`` -> ``zh-CN``, ``sr@latin`` -> ``sr-Latn``."""
+    code = code or "en_US"
+    if "@latin" in code:
+        return code.split("@")[0].replace("_", "-") + "-Latn"
+    return code.split("@")[0].replace("_", "-")
+
+
+def format_local_time(env, value, tz="UTC", lang="en_US"):
+    """A stored UTC datetime as a reader reads it: the date and time format of ``lang``, in
+    the time zone ``tz``, followed by the zone's name in that language, e.g.
+    "2026-11-23 14:05:00 (centraleuropeisk normaltid)", "2026/11/23 21:05:00 (中国标准时间)".
+
+    :param value: a naive UTC datetime (as stored), or an aware one
+    :param str tz: an IANA time zone name; an unknown one counts as UTC
+    :param str lang: an installed language code
+    :return: the text ('' without a value)
+    """
+    if not value:
+        return ""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    try:
+        zone = pytz.timezone(tz or "UTC")
+    except pytz.UnknownTimeZoneError:
+        zone, tz = pytz.utc, "UTC"
+    text = format_datetime(env, value, tz=tz, lang_code=lang)
+    local = pytz.utc.localize(value).astimezone(zone)
+    try:
+        zone_name = babel.dates.format_datetime(local, "zzzz", locale=babel_locale_parse(lang))
+    except (ValueError, LookupError):  # a locale babel does not know: the zone's own name
+        zone_name = tz or "UTC"
+    return f"{text} ({zone_name})"

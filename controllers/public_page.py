@@ -7,6 +7,9 @@ page), the verification page, and the signed documents served to the portal.
 - :func:`not_found`: the one answer to a bad signing link, a static page that nothing in it
   tells one failure from another.
 - :func:`log_download_once`: the audit event of a signed document downloaded, bounded.
+- :func:`chosen_lang`, :func:`use_lang`: the language a reader chose on a page (``?lang=``,
+  validated against the installed languages the pages offer, remembered in the browser
+  session) and the language and time zone the request then renders and answers in.
 - The client's address and browser: ``utils.client_info`` (the audit trail uses it too).
 - :func:`style_sheet`: the pages' own style sheet, the asset bundle ``ASSETS``, in the head of
   ``digital_sign.signing_layout`` and of the not-found page, so that the first page of a
@@ -18,10 +21,13 @@ from markupsafe import Markup
 from odoo.http import request
 
 from .. import const
+from ..utils import html_lang
 
 ASSETS = "digital_sign.public_page_assets"
 _STYLE_SHEETS = {}  # version of the bundle's CSS -> the compiled CSS (per process)
 DOWNLOADS_SESSION_KEY = "digital_sign_downloads"
+LANGS_SESSION_KEY = "digital_sign_langs"  # page key -> language chosen on that page
+MAX_SESSION_LANGS = 50  # pages remembered per session (the session stays small)
 MAX_SESSION_DOWNLOADS = 100  # keys remembered per session (the session stays small)
 NO_STORE = {
     "Cache-Control": "no-store, max-age=0",
@@ -72,7 +78,8 @@ def render(template, values, status=200):
 def not_found(status=404):
     """The one answer to any bad link (404, or 429 once an address guessed too often).
     Returned, not raised, so that the caller's failure counter is committed."""
-    return render("digital_sign.signing_not_found", {"status": status}, status=status)
+    values = {"status": status, "html_lang": html_lang(request.env.lang)}
+    return render("digital_sign.signing_not_found", values, status=status)
 
 
 def log_download_once(sign_request_sudo, key, participant_sudo=None, channel="web", details=None):
@@ -98,3 +105,39 @@ def log_download_once(sign_request_sudo, key, participant_sudo=None, channel="we
         details=details or {"document": "signed"},
     )
     request.session[DOWNLOADS_SESSION_KEY] = [*done, key][-MAX_SESSION_DOWNLOADS:]
+
+
+def valid_lang(value):
+    """``value`` (a ``?lang=`` parameter or a remembered choice, of any type) as the code of
+    an installed language the public pages offer (``sv_SE``; ``sv-SE`` is read the same),
+    or None: an unknown, malformed or hostile value is no choice at all."""
+    if not isinstance(value, str) or not 2 <= len(value) <= 16 or not value.isascii():
+        return None
+    code = value.replace("-", "_")
+    return code if request.env["digital.sign.participant"]._is_signing_lang(code) else None
+
+
+def chosen_lang(key, value=None):
+    """The language the reader chose for the page ``key`` (a participant's page, the
+    verification page) in this browser session: ``value`` when it is a valid choice (it is
+    then remembered for the next pages and calls), else the one remembered, else None.
+    A value that is no valid choice changes nothing."""
+    remembered = request.session.get(LANGS_SESSION_KEY)
+    langs = dict(remembered) if isinstance(remembered, dict) else {}
+    code = valid_lang(value)
+    if not code:
+        return valid_lang(langs.get(key))
+    if langs.get(key) != code:
+        langs.pop(key, None)
+        langs[key] = code
+        request.session[LANGS_SESSION_KEY] = dict(list(langs.items())[-MAX_SESSION_LANGS:])
+    return code
+
+
+def use_lang(lang, tz=None):
+    """Render and answer the rest of this request in ``lang`` (templates, messages) and, when
+    given, the time zone ``tz``."""
+    context = {"lang": lang}
+    if tz:
+        context["tz"] = tz
+    request.update_context(**context)

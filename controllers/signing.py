@@ -107,6 +107,7 @@ class DigitalSignController(http.Controller):
         participant_sudo = self._get_participant_sudo(participant_id, token)
         if not participant_sudo:
             return None, None, self._json_not_found()
+        participant_sudo = self._in_page_lang(participant_sudo)
         values, bad = P.check(params, shape)
         if bad:
             return (
@@ -123,6 +124,21 @@ class DigitalSignController(http.Controller):
                 },
             )
         return participant_sudo, values, None
+
+    def _in_page_lang(self, participant_sudo, lang=None):
+        """``participant_sudo`` in the language and time zone of their page, which become
+        those of the whole request (template, messages, answers): the language chosen on
+        the page in this browser session (``lang``, a ``?lang=`` value, is validated and
+        remembered; an invalid one is ignored), else the participant's own
+        (``_get_lang``: the sender's choice, the contact's...); the participant's time zone
+        (``_get_tz``)."""
+        preferred = public_page.chosen_lang(f"participant:{participant_sudo.id}", lang)
+        code = participant_sudo._get_lang(preferred)
+        tz = participant_sudo._get_tz()
+        public_page.use_lang(code, tz)
+        return participant_sudo.with_context(
+            lang=code, tz=tz, digital_sign_page_lang=preferred or False
+        )
 
     def _session_verified(self, participant_sudo):
         """True when this browser session verified the participant's one-time code for the
@@ -191,6 +207,7 @@ class DigitalSignController(http.Controller):
             return self._not_found()
         participant_sudo._expire_if_late()
         self._note_logged_in_user(participant_sudo)
+        participant_sudo = self._in_page_lang(participant_sudo, kwargs.get("lang"))
         link_state = participant_sudo._link_state()
         values = participant_sudo._prepare_page_values(link_state)
         values["hosted_by"] = self._hosted_by(participant_sudo)
@@ -272,7 +289,7 @@ class DigitalSignController(http.Controller):
         if not self._at_code_step(participant_sudo):
             return self._json_not_found()
         result = participant_sudo._otp_send(ip=self._client_ip())
-        return self._jsonable(result)
+        return self._jsonable(result, participant_sudo)
 
     @http.route(BASE + "/otp/verify", type="jsonrpc", auth="public", methods=["POST"])
     def otp_verify(self, participant_id, token, **params):
@@ -291,7 +308,7 @@ class DigitalSignController(http.Controller):
         result = participant_sudo._otp_verify(values["code"])
         if result["status"] == "ok":
             self._mark_session_verified(participant_sudo)
-        return self._jsonable(result)
+        return self._jsonable(result, participant_sudo)
 
     @http.route(BASE + "/submit", type="jsonrpc", auth="public", methods=["POST"])
     def submit(self, participant_id, token, **params):
@@ -304,9 +321,22 @@ class DigitalSignController(http.Controller):
             ),
             consent=P.Flag(),
             document_sha256=P.Text(64, ascii=True),
+            lang=P.Text(16, ascii=True),
         )
         if refusal:
             return refusal
+        if values["lang"] is not None:
+            # The language the page was shown in: the consent is recorded in the words the
+            # participant read, whatever another tab chose since.
+            shown = public_page.valid_lang(values["lang"])
+            if not shown:
+                return {
+                    "status": "invalid",
+                    "errors": {"lang": request.env._("Reload the page and try again.")},
+                }
+            participant_sudo = participant_sudo.with_context(
+                lang=shown, digital_sign_page_lang=shown
+            )
         if participant_sudo.state == "signed":
             return {"status": "already_signed"}
         if (
@@ -417,8 +447,15 @@ class DigitalSignController(http.Controller):
             "document_ready": sign_request.finalize_state == "done",
         }
 
-    def _jsonable(self, result):
-        return {
-            key: fields.Datetime.to_string(value) if hasattr(value, "isoformat") else value
-            for key, value in result.items()
-        }
+    def _jsonable(self, result, participant_sudo=None):
+        """``result`` for JSON: times as UTC text; with ``participant_sudo``, each time also
+        as the participant reads it (``<key>_text``: their language and time zone)."""
+        answer = {}
+        for key, value in result.items():
+            if hasattr(value, "isoformat"):
+                answer[key] = fields.Datetime.to_string(value)
+                if participant_sudo:
+                    answer[f"{key}_text"] = participant_sudo._format_page_time(value)
+            else:
+                answer[key] = value
+        return answer

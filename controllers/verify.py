@@ -15,7 +15,6 @@ Managers check the stored signed document of a request from the backend
 import hashlib
 import logging
 import re
-from datetime import UTC
 
 from werkzeug.exceptions import NotFound
 
@@ -24,7 +23,7 @@ from odoo.http import content_disposition, request
 
 from .. import const
 from ..engine import pades_verify, x509
-from ..utils import client_info, decode_binary
+from ..utils import client_info, decode_binary, format_local_time, html_lang
 from . import public_page
 
 _logger = logging.getLogger(__name__)
@@ -34,6 +33,7 @@ _logger = logging.getLogger(__name__)
 # werkzeug (413) before it is read (the page's script refuses it before sending).
 MULTIPART_MARGIN = 1024 * 1024
 THROTTLE_WINDOW = 600  # seconds
+LANG_KEY = "verify"  # the verification page's key among the languages chosen in a session
 
 
 def _max_request_bytes(controller):
@@ -57,19 +57,56 @@ class DigitalSignVerifyController(http.Controller):
             + pades_verify.VERIFY_EXTRA_PAGES
         )
 
+    def _page_lang(self, lang=None):
+        """The language of the page, which becomes the request's: the one chosen on it in
+        this browser session (``lang``, a ``?lang=`` value or the form's, is validated and
+        remembered; an invalid one is ignored), else the logged-in user's, else the
+        browser's preferred languages (Accept-Language) that the pages offer, else the
+        company's, else English."""
+        user = request.env.user
+        code = (
+            public_page.chosen_lang(LANG_KEY, lang)
+            or (not user._is_public() and public_page.valid_lang(user.lang))
+            or self._accepted_lang()
+            or public_page.valid_lang(request.env.company.sudo().partner_id.lang)
+            or public_page.valid_lang("en_US")
+            or request.env.lang
+        )
+        public_page.use_lang(code)
+        return code
+
+    def _accepted_lang(self):
+        """The first of the browser's preferred languages the pages offer (``sv-SE``, else
+        any Swedish for ``sv``), or None."""
+        offered = [
+            option["code"] for option in request.env["digital.sign.participant"]._get_page_langs()
+        ]
+        for tag, _quality in request.httprequest.accept_languages:
+            code = public_page.valid_lang(tag)
+            if code:
+                return code
+            prefix = tag.replace("-", "_").split("_")[0].lower()
+            for candidate in offered:
+                if candidate.split("_")[0] == prefix:
+                    return candidate
+        return None
+
     def _format_time(self, value, sign_request=None):
-        """An aware UTC datetime as text, in the request's time zone when there is one."""
+        """An aware UTC datetime as text in the page's language, in the request's time zone
+        when there is one (else UTC), the zone named."""
         if not value:
             return ""
-        naive = value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
-        if sign_request:
-            return sign_request._format_time(naive)
-        return naive.strftime("%Y-%m-%d %H:%M:%S UTC")
+        tz = sign_request._get_timezone() if sign_request else "UTC"
+        return format_local_time(request.env, value, tz=tz, lang=request.env.lang)
 
-    def _page_values(self, ref=None, **extra):
+    def _page_values(self, ref=None, lang=None, **extra):
         ref = (ref or "").strip()[:64] if isinstance(ref, str) else ""
+        page_lang = self._page_lang(lang)
         return {
             "ref": ref,
+            "page_lang": page_lang,
+            "html_lang": html_lang(page_lang),
+            "langs": request.env["digital.sign.participant"]._get_page_langs(),
             "company": request.env.company,
             "max_upload_bytes": self._max_verify_bytes(),
             "max_upload_mb": self._max_verify_bytes() // (1024 * 1024),
@@ -107,7 +144,7 @@ class DigitalSignVerifyController(http.Controller):
                     {
                         "name": participant.name or "",
                         "role": participant.role or "",
-                        "signed_at": request_sudo._format_time(participant.signed_at),
+                        "signed_at": self._format_time(participant.signed_at, request_sudo),
                         "email": (participant.email or "") if full else "",
                     }
                 )
@@ -132,7 +169,7 @@ class DigitalSignVerifyController(http.Controller):
             "refusal": result.refusal,
             "changes": request.env["digital.sign.request"]._describe_seal_changes(result.changes),
             "sign_request": request_sudo,
-            "completed_at": request_sudo._format_time(request_sudo.signed_on)
+            "completed_at": self._format_time(request_sudo.signed_on, request_sudo)
             if request_sudo
             else "",
             "signers": signers,
@@ -151,9 +188,9 @@ class DigitalSignVerifyController(http.Controller):
         sitemap=False,
         max_content_length=_max_request_bytes,
     )
-    def verify_page(self, ref=None, document=None, **kwargs):
+    def verify_page(self, ref=None, document=None, lang=None, **kwargs):
         """GET: the upload form. POST (CSRF checked by Odoo): check the uploaded file."""
-        values = self._page_values(ref)
+        values = self._page_values(ref, lang)
         if request.httprequest.method != "POST":
             return self._render(values)
         ip = client_info()[0]

@@ -17,7 +17,7 @@ from ..engine import images as engine_images
 from ..engine import otp as engine_otp
 from ..engine import qr as engine_qr
 from ..engine.errors import EngineError
-from ..utils import engine_error_message
+from ..utils import engine_error_message, format_local_time, html_lang
 
 _logger = logging.getLogger(__name__)
 
@@ -1169,6 +1169,28 @@ class DigitalSignParticipant(models.Model):
             or "UTC"
         )
 
+    def _format_page_time(self, value):
+        """A time as this participant reads it on their page: in their language
+        (``_get_lang``, so their choice on the page too) and time zone (``_get_tz``), with the
+        zone named, e.g. "2026-11-23 14:05:00 (centraleuropeisk normaltid)".
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        return format_local_time(self.env, value, tz=self._get_tz(), lang=self._get_lang())
+
+    @api.model
+    def _get_page_langs(self):
+        """The languages the public pages offer: the installed signing languages, each
+        named in itself ("Svenska", "简体中文"), with its BCP 47 tag for ``lang`` attributes.
+
+        :return: list of dicts with ``code``, ``tag`` and ``name``
+        """
+        return [
+            {"code": code, "tag": html_lang(code), "name": name.rpartition(" / ")[2] or name}
+            for code, name in self._selection_lang()
+        ]
+
     def _in_own_lang(self, preferred=None):
         """This participant in an environment of their language and time zone."""
         self.ensure_one()
@@ -1526,7 +1548,9 @@ class DigitalSignParticipant(models.Model):
             if "value_image" in field_values:
                 field_values["value_image"] = base64.b64encode(field_values["value_image"])
             field.sudo().write(field_values)
-        consent_text = self._get_consent_text()
+        # The consent in the words the participant read: the language of their page.
+        consent_lang = self._get_lang()
+        consent_text = self.with_context(lang=consent_lang)._get_consent_text()
         self.sudo().write(
             {
                 "consent_at": now,
@@ -1541,7 +1565,10 @@ class DigitalSignParticipant(models.Model):
             channel="web",
             ip=ip,
             user_agent=user_agent,
-            details={"text_sha256": hashlib.sha256(consent_text.encode()).hexdigest()},
+            details={
+                "text_sha256": hashlib.sha256(consent_text.encode()).hexdigest(),
+                "lang": consent_lang,
+            },
         )
         request._log_event(
             "signed",
@@ -2072,7 +2099,8 @@ class DigitalSignParticipant(models.Model):
         request = self.request_id
         geometry = request.page_geometry or []
         base_path = self._get_signing_path()
-        states = dict(const.PARTICIPANT_STATES)
+        states = dict(self._fields["state"]._description_selection(self.env))
+        page_lang = self._get_lang()
         pages = [
             {
                 "number": number,
@@ -2122,7 +2150,7 @@ class DigitalSignParticipant(models.Model):
             "pages": pages,
             "my_fields": my_fields,
             "document_sha256": request.original_sha256,
-            "consent_text": self._get_consent_text(),
+            "consent_text": self.with_context(lang=page_lang)._get_consent_text(),
             "others": [
                 {
                     "id": p.id,
@@ -2157,5 +2185,10 @@ class DigitalSignParticipant(models.Model):
             if self.otp_locked_until and self.otp_locked_until > fields.Datetime.now()
             else False,
             "document_ready": request.finalize_state == "done" and bool(request.signed_sha256),
-            "deadline": request._format_time(request.deadline) if request.deadline else "",
+            "deadline": self._format_page_time(request.deadline) if request.deadline else "",
+            "signed_at": self._format_page_time(self.signed_at),
+            "page_lang": page_lang,
+            "html_lang": html_lang(page_lang),
+            "page_tz": self._get_tz(),
+            "langs": self._get_page_langs(),
         }

@@ -8,6 +8,12 @@ class IrHttp(models.AbstractModel):
     _inherit = "ir.http"
 
     @classmethod
+    def _get_translation_frontend_modules_name(cls):
+        """The public pages' script speaks the page's language: its terms are served with
+        the frontend's translations (``/website/translations``)."""
+        return [*super()._get_translation_frontend_modules_name(), "digital_sign"]
+
+    @classmethod
     def _handle_error(cls, exception):
         """The last guard of the signing page's JSON calls: a call Odoo could not even hand
         to the route (``params`` not an object, arrays nested deeper than the JSON parser

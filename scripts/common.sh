@@ -39,6 +39,8 @@ ensure_debian_packages() {
     || command -v google-chrome >/dev/null || missing+=(chromium)
   [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
   command -v npm >/dev/null || missing+=(npm)  # scripts/lint's tools, axe-core for the tests
+  # Chinese in the browser (tours, screenshots) and in the PDFs wkhtmltopdf renders (quotes)
+  fc-list :lang=zh family 2>/dev/null | grep -q . || missing+=(fonts-wqy-microhei)
   [ ${#missing[@]} -eq 0 ] && return 0
   say "installing Debian packages: ${missing[*]}"
   if command -v apt-get >/dev/null; then

@@ -27,3 +27,4 @@ from . import test_cluster
 from . import test_company_seal
 from . import test_sign_now
 from . import test_links_and_channels
+from . import test_page_lang

@@ -552,7 +552,7 @@ class TestHostileParameters(PublicRoutesCommon):
                     "consent": True,
                     "document_sha256": signer_request.original_sha256,
                 },
-                (),
+                ("lang",),
             ),
             "reject": (signer, {"reason": "Too expensive"}, ()),
             "otp/send": (coded, {}, ()),

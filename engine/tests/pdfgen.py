@@ -523,3 +523,51 @@ def runlength_encode(data):
             out += bytes([len(literal) - 1]) + literal
             index += len(literal)
     return bytes(out + b"\x80")
+
+
+def embedded_fonts(doc):
+    """``{font name: (xref, extension, stored size)}`` of every font used on ``doc``'s pages:
+    the extension is "n/a" for a font that is not embedded; the stored size is the length
+    of the font program as written in the file (compressed)."""
+    fonts = {}
+    for pno in range(doc.page_count):
+        for xref, ext, _type, name, *_rest in doc.get_page_fonts(pno, full=True):
+            fonts[name] = (xref, ext, font_program_size(doc, xref))
+    return fonts
+
+
+def font_program_size(doc, xref):
+    """The stored length of the font program (FontFile, FontFile2 or FontFile3) of the font
+    ``xref`` (of its descendant for a Type0 font), 0 when it has none."""
+    kind, value = doc.xref_get_key(xref, "DescendantFonts")
+    if kind == "array":
+        xref = int(value.strip("[]").split()[0])
+    kind, value = doc.xref_get_key(xref, "FontDescriptor")
+    if kind != "xref":
+        return 0
+    descriptor = int(value.split()[0])
+    for key in ("FontFile2", "FontFile", "FontFile3"):
+        kind, value = doc.xref_get_key(descriptor, key)
+        if kind == "xref":
+            return len(doc.xref_stream_raw(int(value.split()[0])))
+    return 0
+
+
+def glyph_prints(page, chars, zoom=4.0):
+    """``{char: grey samples}``: each of ``chars`` as the page renders it, clipped to the box
+    the text layer gives it (its first occurrence). A glyph missing from the fonts renders as
+    nothing or as the same ".notdef" box for every character; real glyphs differ."""
+    boxes = {}
+    for block in page.get_text("rawdict")["blocks"]:
+        for line in block.get("lines", ()):
+            for span in line["spans"]:
+                for char in span["chars"]:
+                    if char["c"] in chars and char["c"] not in boxes:
+                        boxes[char["c"]] = pymupdf.Rect(char["bbox"])
+    prints = {}
+    for char, box in boxes.items():
+        pix = page.get_pixmap(
+            matrix=pymupdf.Matrix(zoom, zoom), clip=box, colorspace=pymupdf.csGRAY
+        )
+        prints[char] = bytes(pix.samples)
+    return prints

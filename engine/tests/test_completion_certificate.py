@@ -5,6 +5,7 @@ import hashlib
 import io
 import re
 
+import pdfgen
 import pymupdf
 import pytest
 import qrcode
@@ -501,3 +502,34 @@ def test_signing_in_person_names_the_host_beside_the_participant():
     )
     assert f"{DEFAULT_LABELS['in_person']} Alice Sender (alice)" in text
     assert text.count(DEFAULT_LABELS["in_person"]) == 1
+
+
+def test_a_chinese_certificate_embeds_its_glyphs_as_a_subset():
+    """A certificate whose labels, participant and consent are Chinese: the text extracts
+    back as written, each glyph is really drawn, from an embedded font subset to the
+    glyphs used (the file stays small)."""
+    consent_zh = "我同意以电子方式签署本文件。"
+    labels = {"title": "完成证书", "reference": "参考编号", "consent_text": "已接受的同意文本"}
+    data = completion_data(
+        title="销售合同",
+        participants=(participant(name="王芳", role="客户", consent_text=consent_zh),),
+        labels=labels,
+    )
+    pdf = render_completion_certificate(data)
+    doc = pymupdf.open("pdf", pdf)
+    text = squeezed("".join(pages_text(doc)))
+    for expected in ("完成证书", "参考编号", "已接受的同意文本", "销售合同", "王芳", consent_zh):
+        assert squeezed(expected) in text, expected
+    chars = set("完成证书王芳同意签署")
+    prints = pdfgen.glyph_prints(doc[0], chars)
+    assert set(prints) == chars
+    assert all(any(value < 128 for value in pixels) for pixels in prints.values())
+    assert len(set(prints.values())) == len(prints), "each character has its own glyph"
+    fonts = pdfgen.embedded_fonts(doc)
+    cjk = [font for font in fonts if "Droid Sans Fallback" in font]
+    assert cjk
+    for font in cjk:
+        assert re.match(r"[A-Z]{6}\+", font) and fonts[font][1] == "ttf"
+        assert fonts[font][2] < 20_000, fonts[font]
+    latin = render_completion_certificate(completion_data())
+    assert len(pdf) - len(latin) < 40_000, (len(pdf), len(latin))

@@ -8,7 +8,9 @@ and text positions in unrotated page space, so every check converts with
 import hashlib
 import io
 import logging
+import re
 
+import pdfgen
 import pymupdf
 import pytest
 from PIL import Image
@@ -242,6 +244,55 @@ def test_non_latin_text_is_stamped_and_extractable(text):
     page = out[0]
     words = [word for word, rect in words_on(page) if inside(rect, box)]
     assert sorted(words) == sorted(text.split())
+
+
+def test_this_pymupdf_has_its_cjk_font():
+    """Chinese, Japanese and Korean glyphs come from MuPDF's built-in Droid Sans Fallback: a
+    PyMuPDF built without it would stamp boxes instead of characters."""
+    font = pymupdf.Font("cjk")
+    assert "Droid Sans Fallback" in font.name
+    assert all(font.has_glyph(ord(char)) for char in "王芳签署合同北京")
+
+
+def test_chinese_text_and_name_are_stamped_with_an_embedded_subset_font():
+    """Chinese typed in a text place and a Chinese name under a signature: extracted back
+    as typed, every glyph really drawn (a missing glyph renders as nothing, or as the same
+    box for every character), from an embedded font subset to the glyphs used."""
+    text = "北京市朝阳区建国路88号"
+    name = "王芳"
+    original = make_pdf([{}])
+    box = pymupdf.Rect(40, 40, 300, 64)
+    values = [
+        StampValue(1, *box, "text", text=text),
+        StampValue(
+            1,
+            40,
+            100,
+            240,
+            180,
+            "signature",
+            image=quadrant_png(),
+            signer_name=name,
+            signed_at_label="2026/11/23 21:05 (中国标准时间)",
+        ),
+    ]
+    data = stamp_document(original, values)
+    out = pymupdf.open("pdf", data)
+    page = out[0]
+    assert "".join(word for word, rect in words_on(page) if inside(rect, box)) == text
+    assert name in page.get_text() and "中国标准时间" in page.get_text()
+    prints = pdfgen.glyph_prints(page, set(text + name))
+    assert set(prints) == set(text + name)
+    assert all(any(value < 128 for value in pixels) for pixels in prints.values())
+    assert len(set(prints.values())) == len(prints), "each character has its own glyph"
+    fonts = pdfgen.embedded_fonts(out)
+    (cjk,) = [font for font in fonts if "Droid Sans Fallback" in font]
+    _xref, extension, stored = fonts[cjk]
+    assert extension == "ttf", "embedded"
+    assert re.match(r"[A-Z]{6}\+", cjk), "a subset"
+    # 17 glyphs of a 3.5 MB font: a few kilobytes
+    assert stored < 16_000, stored
+    assert len(pymupdf.Font("cjk").buffer) > 3_000_000
 
 
 def test_fallback_fonts_when_dejavu_is_missing(monkeypatch):

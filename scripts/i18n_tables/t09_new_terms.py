@@ -2209,4 +2209,6 @@ TERMS = {
         "El canal del nuevo enlace: un participante invitado por correo electrónico puede ser contactado de nuevo por SMS, y al revés. Un código de un solo uso va entonces por el otro canal.",
     ),
     "SMS Allowed": ("Sms tillåtet", "SMS autorisés", "允许短信", "SMS erlaubt", "SMS permitidos"),
+    # The language switcher of the public pages (Odoo's own word for "Apply", from web)
+    "Apply": ("Verkställ", "Appliquer", "应用", "Anwenden", "Aplicar"),
 }

@@ -49,6 +49,11 @@ export class DigitalSignPage extends Interaction {
     this.basePath = this.el.dataset.basePath;
     this.documentSha256 = this.el.dataset.documentSha256;
     this.participantName = this.el.dataset.participantName || "";
+    // The page's language (Odoo code, and its BCP 47 tag on <html lang>) and the
+    // participant's time zone: times and numbers read as the rest of the page.
+    this.pageLang = this.el.dataset.lang || "";
+    this.locale = document.documentElement.lang || undefined;
+    this.timeZone = this.el.dataset.tz || undefined;
     this.values = {};
     this.adoptedSignatures = {};
     this.busy = false;
@@ -173,8 +178,8 @@ export class DigitalSignPage extends Interaction {
     if (progress) {
       progress.textContent = required.length
         ? _t("%(done)s of %(total)s required places filled", {
-            done,
-            total: required.length,
+            done: this.formatNumber(done),
+            total: this.formatNumber(required.length),
           })
         : "";
     }
@@ -273,10 +278,34 @@ export class DigitalSignPage extends Interaction {
     return "";
   }
 
-  /** A time sent by the server (UTC, "YYYY-MM-DD HH:MM:SS") in the reader's time zone. */
-  localTime(value) {
-    const date = new Date(`${String(value || "").replace(" ", "T")}Z`);
-    return isNaN(date) ? "" : date.toLocaleString();
+  /** A number as the page's language writes it. */
+  formatNumber(value) {
+    try {
+      return new Intl.NumberFormat(this.locale).format(value);
+    } catch {
+      return String(value);
+    }
+  }
+
+  /**
+   * A time of an answer as the participant reads it: the server's text for it (their
+   * language and time zone, the zone named), else the UTC value ("YYYY-MM-DD HH:MM:SS")
+   * formatted in the page's language and the participant's time zone.
+   */
+  localTime(result, key) {
+    if (result[`${key}_text`]) {
+      return result[`${key}_text`];
+    }
+    const date = new Date(`${String(result[key] || "").replace(" ", "T")}Z`);
+    if (isNaN(date)) {
+      return "";
+    }
+    const options = {dateStyle: "medium", timeStyle: "short"};
+    try {
+      return date.toLocaleString(this.locale, {...options, timeZone: this.timeZone});
+    } catch {
+      return date.toLocaleString(this.locale, options);
+    }
   }
 
   // --- places ---
@@ -411,6 +440,7 @@ export class DigitalSignPage extends Interaction {
         values: this.values,
         consent: true,
         document_sha256: this.documentSha256,
+        lang: this.pageLang || null,
       });
       if (result.error === "not_found") {
         return this.notFound();
@@ -502,11 +532,11 @@ export class DigitalSignPage extends Interaction {
         ok: _t("A code was sent to %s.", result.to),
         wait: _t(
           "A code was just sent: wait %s seconds before asking again.",
-          result.seconds
+          this.formatNumber(result.seconds)
         ),
         locked: _t(
           "Too many wrong codes: try again after %s.",
-          this.localTime(result.until)
+          this.localTime(result, "until")
         ),
         limited: _t("Too many codes were asked for: try again later."),
         failed: _t("The code could not be sent. Please contact the sender."),
@@ -542,11 +572,11 @@ export class DigitalSignPage extends Interaction {
         return;
       }
       const texts = {
-        wrong: _t("Wrong code. %s tries left.", result.left),
+        wrong: _t("Wrong code. %s tries left.", this.formatNumber(result.left)),
         expired: _t("This code expired or was replaced: ask for a new one."),
         locked: _t(
           "Too many wrong codes: signing is locked until %s. The sender was told.",
-          this.localTime(result.until)
+          this.localTime(result, "until")
         ),
       };
       message.textContent =
