@@ -114,6 +114,8 @@ class CheckedPdf:
         if mimetype not in self._related:
             self._related[mimetype] = compute()
         return dict(self._related[mimetype])
+
+
 def html_lang(code):
     """The BCP 47 tag of an Odoo language code, for ``<html lang>`` and ``lang`` attributes:
     ``sv_SE`` -> ``sv-SE``, ``zh_CN`` -> ``zh-CN``, ``sr@latin`` -> ``sr-Latn``."""

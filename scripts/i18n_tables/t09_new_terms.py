@@ -932,6 +932,7 @@ TERMS = {
         "签署提醒计划",
         "Erinnerungsplan für Signaturen",
         "Plan de recordatorios de firma",
+    ),
     # Filing and outbound copies (OCA dms: its words for folders, access groups, Documents)
     "%(folder)s belongs to another company than the rule %(rule)s.": (
         "%(folder)s tillhör ett annat företag än regeln %(rule)s.",
@@ -1503,6 +1504,7 @@ TERMS = {
         "未说明原因",
         "kein Grund angegeben",
         "no se indicó ningún motivo",
+    ),
     # The company signs too (company seal)
     '%(name)s waits for the seal of %(company)s: review it and use "Apply company seal".': (
         '%(name)s väntar på stämpeln från %(company)s: granska dokumentet och använd "Sätt företagsstämpel".',
