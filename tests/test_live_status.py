@@ -2,15 +2,18 @@
 rejects, the open form that changes without a reload, and a conversation that ends with its
 ticket."""
 
+import base64
+import os
 import re
 import threading
 import time
+from pathlib import Path
 from unittest.mock import patch
 
 import requests
 
 from odoo.tests import HttpCase, tagged
-from odoo.tests.common import TEST_CURSOR_COOKIE_NAME
+from odoo.tests.common import TEST_CURSOR_COOKIE_NAME, ChromeBrowser
 
 from .common import DigitalSignCommon, DigitalSignHelpdeskCommon, person, signature_data_url
 
@@ -179,7 +182,21 @@ class TestLiveStatusTour(LiveStatusCommon, HttpCase):
             outcome["result"] = response.json().get("result")
 
         thread = threading.Thread(target=customer_signs)
-        with patch.object(Request, "web_read", spy_web_read):
+        shots = os.environ.get("DIGITAL_SIGN_README_SHOTS")
+        wait_code_ok = ChromeBrowser._wait_code_ok
+
+        def wait_then_shoot(browser, *args, **kwargs):
+            """With DIGITAL_SIGN_README_SHOTS (a folder): the README's picture of the live
+            update, the sender's form once it changed."""
+            wait_code_ok(browser, *args, **kwargs)
+            if shots:
+                image = browser._websocket_request("Page.captureScreenshot", timeout=30)
+                Path(shots, "live_update.png").write_bytes(base64.b64decode(image["data"]))
+
+        with (
+            patch.object(Request, "web_read", spy_web_read),
+            patch.object(ChromeBrowser, "_wait_code_ok", wait_then_shoot),
+        ):
             thread.start()
             try:
                 self.start_tour(
