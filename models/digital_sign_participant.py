@@ -264,12 +264,34 @@ class DigitalSignParticipant(models.Model):
                     )
                 )
 
-    @api.constrains("participant_kind", "request_id", "to_be_named")
+    @api.constrains(
+        "participant_kind",
+        "request_id",
+        "to_be_named",
+        "is_primary",
+        "partner_id",
+        "email",
+        "mobile",
+        "otp_channel",
+    )
     def _check_company_signatory(self):
         for participant in self.filtered(lambda p: p.participant_kind == "company"):
             if participant.to_be_named:
                 raise ValidationError(
                     self.env._("The company signs with its seal: it is not named by a customer.")
+                )
+            if (
+                participant.is_primary
+                or participant.partner_id
+                or participant.email
+                or participant.mobile
+                or participant.otp_channel != "none"
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "The company signs with its seal: it has no contact, no one-time code "
+                        "and does not name the other participants."
+                    )
                 )
             companies = participant.request_id.participant_ids.filtered(
                 lambda p: p.participant_kind == "company"

@@ -419,6 +419,13 @@ class TestCompanySeal(CompanySealCommon):
         )
         request.action_send()
         self._sign_customer(request)
+        for values in ({"email": "x@example.com"}, {"is_primary": True}, {"otp_channel": "sms"}):
+            with (
+                self.subTest(values=values),
+                self.assertRaisesRegex(ValidationError, "no contact"),
+                self.env.cr.savepoint(),
+            ):
+                company.sudo().write(values)
         with self.assertRaisesRegex(UserError, "seal keepers"):
             company.action_open_reengage()
         self.assertEqual(company._reengage(email="x@example.com"), {"status": "closed"})

@@ -2213,4 +2213,11 @@ TERMS = {
     "SMS Allowed": ("Sms tillåtet", "SMS autorisés", "允许短信", "SMS erlaubt", "SMS permitidos"),
     # The language switcher of the public pages (Odoo's own word for "Apply", from web)
     "Apply": ("Verkställ", "Appliquer", "应用", "Anwenden", "Aplicar"),
+    "The company signs with its seal: it has no contact, no one-time code and does not name the other participants.": (
+        "Företaget signerar med sin stämpel: det har ingen kontakt, ingen engångskod och namnger inte de andra deltagarna.",
+        "La société signe avec son cachet : elle n'a ni contact ni code à usage unique et ne nomme pas les autres participants.",
+        "公司以其公章签署：它没有联系人，也没有一次性验证码，且不指定其他参与人。",
+        "Das Unternehmen unterschreibt mit seinem Stempel: Es hat keinen Kontakt, keinen Einmalcode und benennt die anderen Teilnehmer nicht.",
+        "La empresa firma con su sello: no tiene contacto ni código de un solo uso y no nombra a los demás participantes.",
+    ),
 }
