@@ -34,7 +34,7 @@ registry.category("web_tour.tours").add("digital_sign_page_in_chinese", {
       trigger: ".o_ds_progress:contains(已填写 0 / 1 个必填位置)",
     },
     {trigger: ".o_ds_submit", run: "click"},
-    {trigger: ".o_ds_submit_error:contains(请填写所有高亮显示的位置。)"},
+    {trigger: ".o_ds_submit_error:contains(请填写所有必填位置)"},
     ...signPlaceSteps(".o_ds_field_signature", "mouse"),
     {trigger: ".o_ds_progress:contains(已填写 1 / 1 个必填位置)"},
     {trigger: ".o_ds_submit", run: "click"},
