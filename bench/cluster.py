@@ -9,8 +9,9 @@ checks back from the database (bench/cluster_check.py):
 This script, outside Odoo, speaks plain HTTP like a browser:
 1. every participant opens their link (GET) on one server;
 2. every participant is due for a reminder; once the reminder job has begun, all of them
-   submit their signature at once, each on the *other* server (a proxy without sticky
-   sessions), while a racer keeps waking the final-document, reminder and mail-queue jobs
+   click on Sign at once, each submitting on the *other* server (a proxy without sticky
+   sessions, which keeps at most --connections requests in flight per server and queues the
+   others: Odoo's listen backlog is 8 per worker, and connections past it are reset), while a racer keeps waking the final-document, reminder and mail-queue jobs
    (``ir_cron_trigger`` + ``NOTIFY cron_trigger``), so both servers' cron workers race for
    them, and the servers' own triggers (the final document after the last signature, the
    mail queue after each queued e-mail) come on top;
@@ -52,11 +53,12 @@ class Participant:
     """One participant's browser: its own session, page opened on one server, submit on
     the other."""
 
-    def __init__(self, entry, open_base, submit_base, signature):
+    def __init__(self, entry, open_base, submit_base, signature, gate=None):
         self.entry = entry
         self.open_base = open_base
         self.submit_base = submit_base
         self.signature = signature
+        self.gate = gate or threading.Semaphore(1)
         self.session = requests.Session()
         self.payload = None
         self.sent_at = self.answered_at = None
@@ -80,11 +82,16 @@ class Participant:
         }
 
     def submit(self):
+        """Click on Sign: the time runs from the click, the wait for a connection to the
+        server included."""
         self.sent_at = time.perf_counter()
         try:
-            response = self.session.post(
-                f"{self.submit_base}{self.entry['path']}/submit", json=self.payload, timeout=300
-            )
+            with self.gate:
+                response = self.session.post(
+                    f"{self.submit_base}{self.entry['path']}/submit",
+                    json=self.payload,
+                    timeout=300,
+                )
             self.answered_at = time.perf_counter()
             result = response.json().get("result") or {}
             if result.get("status") != "ok":
@@ -209,6 +216,9 @@ def main():
     parser.add_argument("--signature", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--logs", required=True, help="the servers' log files, comma-separated")
+    parser.add_argument(
+        "--connections", type=int, default=16, help="requests in flight per server (a proxy)"
+    )
     args = parser.parse_args()
 
     servers = [url.rstrip("/") for url in args.servers.split(",")]
@@ -224,12 +234,21 @@ def main():
     load = setup["load"]
     print(
         f"== {len(load)} participants on {len(servers)} Odoo servers "
-        f"(--workers=2 and a cron worker each), one database =="
+        f"(--workers=2 and a cron worker each), one database; at most {args.connections} "
+        "requests in flight per server, the others queued as by a proxy =="
     )
-    participants = [
-        Participant(entry, servers[n % len(servers)], servers[(n + 1) % len(servers)], signature)
-        for n, entry in enumerate(load)
-    ]
+    # A proxy in front of each server: at most --connections requests in flight to it (Odoo
+    # listens with a backlog of 8 per worker; past it, new connections are reset), the
+    # others wait in the proxy's queue.
+    gates = {base: threading.Semaphore(args.connections) for base in servers}
+    participants = []
+    for n, entry in enumerate(load):
+        submit_base = servers[(n + 1) % len(servers)]
+        participants.append(
+            Participant(
+                entry, servers[n % len(servers)], submit_base, signature, gates[submit_base]
+            )
+        )
     started = time.perf_counter()
     openers = [threading.Thread(target=p.open) for p in participants]
     for n, thread in enumerate(openers):  # ten at a time: opening is not what is measured

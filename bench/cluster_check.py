@@ -134,10 +134,17 @@ for participant in participants:
 
 # --- both servers' logs -----------------------------------------------------------------------
 error_lines = []
+met = collections.Counter()  # conflicts met, and handled as designed (INFO lines)
 for path in os.environ.get("BENCH_LOGS", "").split():
     for line in open(path, errors="replace"):
         if re.search(r" (ERROR|CRITICAL) ", line):
             error_lines.append(f"{os.path.basename(path)}: {line.strip()[:300]}")
+        elif "tries left, try again" in line:
+            met["requests replayed after a serialization failure"] += 1
+        elif "is busy in another transaction" in line:
+            met["documents left by a job for its next run"] += 1
+        elif "wait for their document" in line:
+            met["e-mails left in the queue for its next run"] += 1
 for line in error_lines:
     problem("server errors", line)
 
@@ -145,6 +152,17 @@ print(f"\n== Checks read back from the database ({len(requests)} requests) ==")
 print(
     f"e-mails queued: {len(mails)} ({reminded} reminders), delivered to the SMTP fake: "
     f"{sum(delivered.values())}; events: {len(events)}"
+)
+print(
+    "conflicts met and handled: "
+    + ", ".join(
+        f"{met[kind]} {kind}"
+        for kind in (
+            "requests replayed after a serialization failure",
+            "documents left by a job for its next run",
+            "e-mails left in the queue for its next run",
+        )
+    )
 )
 CHECKS = (
     "finalised",
