@@ -3,15 +3,18 @@
 Run through scripts/bench (it starts Odoo with --workers=2 and prepares the documents):
     ./scripts/bench portal
 
-Prints, for the signing page GET, the submit POST and Odoo's /my/orders/<id> page: median and
-p95 server time with 1 and 10 concurrent clients; the time until the first document page is
+Prints, for the signing page GET, the submit POST, OCA sign_oca's signing page (when the bench
+installed it) and Odoo's /my/orders/<id> page: median and p95 server time with 1 and 10
+concurrent clients; the time until the first document page is
 visible in headless Chromium (a fresh browser context each run) for a 10- and a 200-page
 document beside the quotation page's HTML; and the final-PDF time (certificate included) for
 10 and 200 pages measured on real records by bench/portal_setup.py; and, in Chromium, the time
 from the click on Sign until the signed page shows (10 and 200 pages). Goals (issue 3 and
 figures-to-beat): signing page median at most half of the quotation page's; first page
 visible under 1 s; final PDF under 0.15 s (10 pages) and 3 s (200 pages); the signed page
-within 0.5 s of the click whatever the page count. Figures, not assertions.
+within 0.5 s of the click whatever the page count; issue 17: the signing page's server time at
+most sign_oca's with 1 and 10 clients, and the first page visible within half the quotation
+page's time; the ratios are printed. Figures, not assertions.
 """
 
 import argparse
@@ -76,6 +79,28 @@ def measure_gets(url, clients, per_client):
     with concurrent.futures.ThreadPoolExecutor(clients) as pool:
         results = list(pool.map(worker, range(clients)))
     return [t for chunk in results for t in chunk]
+
+
+def measure_pair(url_a, url_b, clients, per_client):
+    """GETs of two pages alternated by every client, so that both meet the same load (the
+    machine may be shared): ``(times of a, times of b)``."""
+
+    def worker(_n):
+        client_a, client_b = KeepAlive(url_a), KeepAlive(url_b)
+        client_a.get()  # warm: session cookie, first view
+        client_b.get()
+        times_a, times_b = [], []
+        for _ in range(per_client):
+            times_a.append(timed_get(client_a))
+            times_b.append(timed_get(client_b))
+        return times_a, times_b
+
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        results = list(pool.map(worker, range(clients)))
+    return (
+        [t for chunk, _other in results for t in chunk],
+        [t for _other, chunk in results for t in chunk],
+    )
 
 
 def submit_once(base, path, field_id, signature):
@@ -340,11 +365,23 @@ def main():
     page_url = base + setup["page10"]
     quote_url = base + setup["quote"] if setup.get("quote") else None
 
+    oca_url = base + setup["sign_oca"] if setup.get("sign_oca") else None
+    ratios = {}
     print("== Server time per request (Odoo --workers=2, loopback) ==")
-    for clients, per_client in ((1, 30), (10, 6)):
+    if not oca_url:
+        print("(OCA sign_oca is not installed in this database: no comparison with it)")
+    for clients, per_client in ((1, 60), (10, 12)):
         print(f"-- {clients} client(s)")
-        ours = measure_gets(page_url, clients, per_client)
+        if oca_url:  # alternated with sign_oca's page, request by request
+            ours, oca = measure_pair(page_url, oca_url, clients, per_client)
+        else:
+            ours = measure_gets(page_url, clients, per_client)
         print(f"signing page GET       {summary(ours)}")
+        if oca_url:
+            print(f"sign_oca page GET      {summary(oca)}")
+            ratios[f"signing page / sign_oca's, {clients} client(s) (goal <= 1)"] = (
+                statistics.median(ours) / statistics.median(oca)
+            )
         if quote_url:
             quote = measure_gets(quote_url, clients, per_client)
             print(f"quotation page GET     {summary(quote)}")
@@ -376,6 +413,12 @@ def main():
                     f"{name:32s} median {statistics.median(values) * 1000:6.0f} ms   "
                     f"min {min(values) * 1000:6.0f}   max {max(values) * 1000:6.0f}"
                 )
+            if quote_url:
+                device = "phone" if phone else "desktop"
+                ratios[f"first page (10 pages) / quotation HTML, {device} (goal <= 0.5)"] = (
+                    statistics.median(results["signing page, 10 pages"])
+                    / statistics.median(results["quotation page #quote_content"])
+                )
         print("\n== Submitting in headless Chromium: click on Sign until the signed page shows ==")
         for pages in ("10", "200"):
             values = [browser.submit(base + path) for path in setup["browser_submits"][pages]]
@@ -385,6 +428,10 @@ def main():
             )
     finally:
         browser.close()
+
+    print("\n== Ratios (medians of this run) ==")
+    for name, ratio in ratios.items():
+        print(f"{name:58s} {ratio:5.2f}")
 
     print("\n== Final document (values + certificate of completion), on real records ==")
     for pages, figures in sorted(setup["final"].items(), key=lambda item: int(item[0])):

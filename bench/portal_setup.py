@@ -2,7 +2,10 @@
 
 Creates sent requests on 10- and 200-page PDFs (one participant each, so every submit has a
 link of its own), times the final document of signed 10- and 200-page requests, and prints
-one JSON line with the links and figures. Everything it creates is named "bench ...".
+one JSON line with the links and figures. When OCA sign_oca is installed (the bench installs
+it from PyPI, for the comparison only), a sign.oca.request on the same 10-page PDF, with one
+signer and one signature place, gives its signing page. Everything it creates is named
+"bench ...".
 """
 
 # ruff: noqa: F821 - `env` is given by odoo-bin shell
@@ -85,6 +88,43 @@ for pages, pdf in ((10, pdf10), (200, pdf200)):
         times.append(time.perf_counter() - started)
     final[pages] = {"median_s": statistics.median(times), "max_s": max(times)}
 
+# OCA sign_oca's signing page on the same 10-page document, when the bench installed it.
+sign_oca = None
+if "sign.oca.request" in env:
+    oca_partner = env["res.partner"].create(
+        {"name": f"bench sign_oca {stamp}", "email": "bench.oca@example.com"}
+    )
+    oca_request = env["sign.oca.request"].create(
+        {
+            "name": f"bench sign_oca {stamp}",
+            "data": base64.b64encode(pdf10),
+            "filename": "agreement.pdf",
+            "signer_ids": [
+                (
+                    0,
+                    0,
+                    {
+                        "partner_id": oca_partner.id,
+                        "role_id": env.ref("sign_oca.sign_role_customer").id,
+                    },
+                )
+            ],
+        }
+    )
+    oca_request.add_item(
+        {
+            "field_id": env.ref("sign_oca.sign_field_signature").id,
+            "page": 10,
+            "position_x": 10,
+            "position_y": 90,
+            "width": 30,
+            "height": 6,
+            "required": True,
+        }
+    )
+    oca_request.action_send()
+    sign_oca = oca_request.signer_ids.access_url
+
 quote = env["sale.order"].search([("state", "in", ("draft", "sent"))], limit=1)
 env.cr.commit()
 print(
@@ -97,6 +137,7 @@ print(
                 [r.participant_ids._get_signing_path(), signature_field[r.id]] for r in submits
             ],
             "quote": quote.get_portal_url() if quote else None,
+            "sign_oca": sign_oca,
             "browser_submits": {
                 pages: [r.participant_ids._get_signing_path() for r in requests]
                 for pages, requests in browser_submits.items()
