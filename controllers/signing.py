@@ -58,9 +58,10 @@ class DigitalSignController(http.Controller):
         Every caller answers an empty recordset the same way, whatever failed.
         """
         Participant = request.env["digital.sign.participant"].sudo()
-        # An id beyond PostgreSQL's integer would crash the query: it is simply unknown.
+        # An id beyond PostgreSQL's integer would crash the query: it is simply unknown. One
+        # query finds the participant and reads it (every page needs it).
         participant_sudo = (
-            Participant.browse(participant_id).exists()
+            Participant.search_fetch([("id", "=", participant_id)], limit=1, order="id")
             if P.Id().fits(participant_id)
             else Participant
         )

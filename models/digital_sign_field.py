@@ -7,7 +7,7 @@ from .. import const
 class DigitalSignField(models.Model):
     _name = "digital.sign.field"
     _description = "Signature Place"
-    _order = "request_id, page, y0, x0, id"
+    _order = "request_id.id desc, page, y0, x0, id"  # a request's places, without a join
     _inherit = ["digital.sign.evidence.mixin"]
 
     # === FIELDS === #

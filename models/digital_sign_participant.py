@@ -46,7 +46,7 @@ MAIL_RENDER_FIELDS = (
 class DigitalSignParticipant(models.Model):
     _name = "digital.sign.participant"
     _description = "Signature Participant"
-    _order = "request_id, signing_order, id"
+    _order = "request_id.id desc, signing_order, id"  # as requests are ordered, no join
     _inherit = ["digital.sign.evidence.mixin"]
 
     # === FIELDS === #
@@ -2149,11 +2149,13 @@ class DigitalSignParticipant(models.Model):
                 ),
             }
 
-        mine = request.field_ids.filtered(lambda f: f.participant_id == self)
+        # The page shows the company's name only: fetch just that (res.company is wide).
+        request.company_id.fetch(["name"])
+        places = self.env["digital.sign.field"].search_fetch([("request_id", "=", request.id)])
+        mine = places.filtered(lambda f: f.participant_id == self)
         my_fields = [box(f) for f in mine.sorted(lambda f: (f.page, f.y0, f.x0))]
         other_fields = [
-            {**box(f), "who": f.participant_id.name or f.role or ""}
-            for f in request.field_ids - mine
+            {**box(f), "who": f.participant_id.name or f.role or ""} for f in places - mine
         ]
         # Each page carries its own places: the template never scans every place per page.
         for page in pages:

@@ -5,6 +5,7 @@ import logging
 import urllib.parse
 from datetime import UTC, timedelta
 
+import pytz
 from psycopg2.errors import SerializationFailure
 
 from odoo import api, fields, models
@@ -2077,16 +2078,31 @@ class DigitalSignRequest(models.Model):
         return True
 
     def _get_timezone(self):
+        """The owner's time zone, else the current user's, else UTC.
+
+        Note: self.ensure_one()
+        """
         self.ensure_one()
-        return self.user_id.tz or self.env.user.tz or "UTC"
+        # Odoo's own per-user context (cached per user): reading the user's ``tz`` would fetch
+        # every column of the user and of its partner, a measurable part of the signing page.
+        Users = self.env["res.users"]
+        for user in (self.user_id, self.env.user):
+            if user:
+                tz = Users.with_user(user).context_get().get("tz")
+                if tz:
+                    return tz
+        return "UTC"
 
     def _format_time(self, value):
         """A stored UTC datetime as text in the request's time zone, with the zone."""
         self.ensure_one()
         if not value:
             return ""
-        tz = self._get_timezone()
-        local = fields.Datetime.context_timestamp(self.with_context(tz=tz), value)
+        try:
+            zone = pytz.timezone(self._get_timezone())
+        except pytz.UnknownTimeZoneError:
+            zone = pytz.utc
+        local = pytz.utc.localize(value).astimezone(zone)
         return local.strftime("%Y-%m-%d %H:%M:%S %Z")
 
     def _prepare_stamp_values(self):
