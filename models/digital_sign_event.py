@@ -155,35 +155,6 @@ class DigitalSignEvent(models.Model):
         )
 
     @api.model
-    def _append(
-        self,
-        request,
-        event_type,
-        participant=None,
-        channel=None,
-        details=None,
-        ip="",
-        user_agent="",
-    ):
-        """Append one event to ``request``'s chain (see ``_append_batch``).
-
-        :return: the new event
-        """
-        return self._append_batch(
-            [
-                {
-                    "request": request,
-                    "event_type": event_type,
-                    "participant": participant,
-                    "channel": channel,
-                    "details": details,
-                    "ip": ip,
-                    "user_agent": user_agent,
-                }
-            ]
-        )
-
-    @api.model
     def _append_batch(self, entries):
         """Append events to the chains of one or more requests, in the order given.
 
