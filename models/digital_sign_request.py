@@ -1346,7 +1346,7 @@ class DigitalSignRequest(models.Model):
             request.participant_ids.filtered(
                 lambda p: p.state not in ("signed", "rejected")
             )._revoke_tokens()
-            request._on_rejected(reason)
+            request._on_closed(reason)
         return changed
 
     def _set_cancelled(self, reason="", by_service=False, links_explain=False):
@@ -1366,7 +1366,7 @@ class DigitalSignRequest(models.Model):
             request._log_event("cancelled", details={"reason": reason or ""})
             if request.sent_on:
                 request.provider_id._queue_withdrawal(request, by_service=by_service)
-            request._on_cancelled(reason)
+            request._on_closed(reason)
         return changed
 
     def _set_expired(self):
@@ -1378,7 +1378,7 @@ class DigitalSignRequest(models.Model):
             request._log_event(
                 "expired", details={"deadline": fields.Datetime.to_string(request.deadline)}
             )
-            request._on_expired()
+            request._on_closed()
         return changed
 
     # Hooks for linked documents (sale.order, helpdesk.ticket) and later steps.
@@ -1393,41 +1393,25 @@ class DigitalSignRequest(models.Model):
         if record:
             record._digital_sign_on_completed(self)
 
-    def _on_rejected(self, reason):
-        """Called once when the request becomes rejected.
+    def _on_closed(self, reason=""):
+        """Called once when the request becomes rejected, cancelled or expired (its ``state``
+        says which): the owner is told where they have something to do, then the linked
+        record reacts.
 
+        :param reason: why it was rejected or cancelled, as the participant or user gave it
         Note: self.ensure_one()
         """
         self.ensure_one()
-        self._notify_owner(
-            self.env._("%s was rejected", self.reference),
-            self.env._(
-                "%(name)s was rejected. Reason: %(reason)s",
-                name=self.name,
-                reason=reason or self.env._("none given"),
-            ),
-        )
-        record = self._get_linked_mixin_record()
-        if record:
-            record._digital_sign_on_request_state(self)
-
-    def _on_cancelled(self, reason):
-        """Called once when the request becomes cancelled.
-
-        Note: self.ensure_one()
-        """
-        self.ensure_one()
-        record = self._get_linked_mixin_record()
-        if record:
-            record._digital_sign_on_request_state(self)
-
-    def _on_expired(self):
-        """Called once when the request becomes expired.
-
-        Note: self.ensure_one()
-        """
-        self.ensure_one()
-        if self.user_id:
+        if self.state == "rejected":
+            self._notify_owner(
+                self.env._("%s was rejected", self.reference),
+                self.env._(
+                    "%(name)s was rejected. Reason: %(reason)s",
+                    name=self.name,
+                    reason=reason or self.env._("none given"),
+                ),
+            )
+        elif self.state == "expired" and self.user_id:
             self.activity_schedule(
                 "mail.mail_activity_data_todo",
                 user_id=self.user_id.id,
