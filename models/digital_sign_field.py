@@ -312,6 +312,22 @@ class DigitalSignField(models.Model):
             )
         return vals
 
+    def _get_box(self):
+        """Where the place is and what it holds, as the keyword arguments the engine's
+        placements and stamps share (``page``, ``x0``, ``y0``, ``x1``, ``y1``, ``kind``).
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        return {
+            "page": self.page,
+            "x0": self.x0,
+            "y0": self.y0,
+            "x1": self.x1,
+            "y1": self.y1,
+            "kind": self.kind,
+        }
+
     def _reset_values(self):
         self.sudo().write({"value": False, "value_image": False, "filled_at": False})
 

@@ -1511,14 +1511,7 @@ class DigitalSignRequest(models.Model):
         )
         places = tuple(
             providers.FieldPlacement(
-                recipient_key=str(f.participant_id.id),
-                page=f.page,
-                x0=f.x0,
-                y0=f.y0,
-                x1=f.x1,
-                y1=f.y1,
-                kind=f.kind,
-                mandatory=f.mandatory,
+                recipient_key=str(f.participant_id.id), mandatory=f.mandatory, **f._get_box()
             )
             for f in self.field_ids
             if f.participant_id and not f.participant_id.to_be_named
@@ -2101,12 +2094,7 @@ class DigitalSignRequest(models.Model):
             participant = field.participant_id
             values.append(
                 pdf_stamp.StampValue(
-                    page=field.page,
-                    x0=field.x0,
-                    y0=field.y0,
-                    x1=field.x1,
-                    y1=field.y1,
-                    kind=field.kind,
+                    **field._get_box(),
                     text=field.value or "" if field.kind in ("date", "text") else "",
                     image=decode_binary(field.value_image)
                     if field.kind in ("signature", "initials")

@@ -257,12 +257,7 @@ class DigitalSignRequest(models.Model):
         )
         frames = [
             pdf_stamp.StampValue(
-                page=field.page,
-                x0=field.x0,
-                y0=field.y0,
-                x1=field.x1,
-                y1=field.y1,
-                kind=field.kind,
+                **field._get_box(),
                 text=kinds.get(field.kind, "")
                 if field.kind == "date"
                 else self.env._("Company seal"),
