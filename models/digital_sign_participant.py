@@ -333,14 +333,11 @@ class DigitalSignParticipant(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         self = self._evidence_check_create(vals_list)  # noqa: PLW0642 - defaults cleaned
-        if not self.env.su:
-            requests = self.env["digital.sign.request"].browse(
-                {vals["request_id"] for vals in vals_list if vals.get("request_id")}
-            )
-            if any(request.state != "draft" for request in requests):
-                raise UserError(
-                    self.env._("Participants can only be added while the document is a draft.")
-                )
+        self._evidence_check_create_on_requests(
+            vals_list,
+            ("draft",),
+            self.env._("Participants can only be added while the document is a draft."),
+        )
         for vals in vals_list:
             if vals.get("participant_kind") == "company":
                 request = self.env["digital.sign.request"].browse(vals.get("request_id"))
