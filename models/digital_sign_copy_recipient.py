@@ -116,17 +116,13 @@ class DigitalSignCopyRecipient(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         self = self._evidence_check_create(vals_list)  # noqa: PLW0642 - defaults cleaned
-        if not self.env.su:
-            requests = self.env["digital.sign.request"].browse(
-                {vals["request_id"] for vals in vals_list if vals.get("request_id")}
-            )
-            if any(request.state not in const.LIVE_REQUEST_STATES for request in requests):
-                raise UserError(
-                    self.env._(
-                        "Recipients of the signed copy can only be added while the document "
-                        "is open."
-                    )
-                )
+        self._evidence_check_create_on_requests(
+            vals_list,
+            const.LIVE_REQUEST_STATES,
+            self.env._(
+                "Recipients of the signed copy can only be added while the document is open."
+            ),
+        )
         for vals in vals_list:
             self._prepare_email_vals(vals)
         recipients = super().create(vals_list)

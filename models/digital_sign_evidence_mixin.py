@@ -1,5 +1,5 @@
 from odoo import api, models, tools
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 
 EVIDENCE_LEVELS = ("flow", "create", "draft", "open")
 
@@ -119,3 +119,21 @@ class DigitalSignEvidenceMixin(models.AbstractModel):
                 {k: v for k, v in context.items() if k not in defaults}
             )
         return self
+
+    @api.model
+    def _evidence_check_create_on_requests(self, vals_list, states, message):
+        """Refuse to add records to a signature document, from outside the flow, unless the
+        document is in ``states`` (participants to a draft, copy recipients to a live one).
+
+        :param list vals_list: the create values; those with a ``request_id`` are checked
+        :param states: the document states that accept new records
+        :param str message: the refusal, translated
+        :raise UserError: a document of ``vals_list`` is in another state
+        """
+        if self.env.su:
+            return
+        requests = self.env["digital.sign.request"].browse(
+            {vals["request_id"] for vals in vals_list if vals.get("request_id")}
+        )
+        if any(request.state not in states for request in requests):
+            raise UserError(message)

@@ -333,14 +333,11 @@ class DigitalSignParticipant(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         self = self._evidence_check_create(vals_list)  # noqa: PLW0642 - defaults cleaned
-        if not self.env.su:
-            requests = self.env["digital.sign.request"].browse(
-                {vals["request_id"] for vals in vals_list if vals.get("request_id")}
-            )
-            if any(request.state != "draft" for request in requests):
-                raise UserError(
-                    self.env._("Participants can only be added while the document is a draft.")
-                )
+        self._evidence_check_create_on_requests(
+            vals_list,
+            ("draft",),
+            self.env._("Participants can only be added while the document is a draft."),
+        )
         for vals in vals_list:
             if vals.get("participant_kind") == "company":
                 request = self.env["digital.sign.request"].browse(vals.get("request_id"))
@@ -1316,20 +1313,10 @@ class DigitalSignParticipant(models.Model):
             # the invitation's channel (a code must travel on another channel than the link).
             Throttle._hit(key, 15 * 60)
             Throttle._hit(key, const.DAY)
-            self.request_id._log_event(
-                "code_send_failed",
-                participant=self,
-                channel=channel,
-                details={"to": masked, "error": "sms_switched_off"},
-            )
+            self._log_code_send_failed(channel, masked, "sms_switched_off")
             return {"status": "sms_off"}
         if not destination:
-            self.request_id._log_event(
-                "code_send_failed",
-                participant=self,
-                channel=channel,
-                details={"to": masked, "error": "no destination"},
-            )
+            self._log_code_send_failed(channel, masked, "no destination")
             return {"status": "failed"}
         code = engine_otp.generate_code()
         show_code = self.env["ir.config_parameter"].sudo().get_param("digital_sign.otp_show_code")
@@ -1359,17 +1346,25 @@ class DigitalSignParticipant(models.Model):
         except Exception as error:  # noqa: BLE001 - fail closed, and say so
             _logger.warning("Code for participant %s not sent: %s", self.id, type(error).__name__)
             self.sudo().write({"otp_hash": False, "otp_visible_code": False})
-            self.request_id._log_event(
-                "code_send_failed",
-                participant=self,
-                channel=channel,
-                details={"to": masked, "error": type(error).__name__},
-            )
+            self._log_code_send_failed(channel, masked, type(error).__name__)
             return {"status": "failed"}
         self.request_id._log_event(
             "code_sent", participant=self, channel=channel, details={"to": masked}
         )
         return {"status": "ok", "to": masked}
+
+    def _log_code_send_failed(self, channel, masked, error):
+        """The audit trail: no code went to ``masked`` (the contact as shown) on ``channel``.
+
+        :param str error: why, a stable word or an exception's class name
+        Note: self.ensure_one()
+        """
+        self.request_id._log_event(
+            "code_send_failed",
+            participant=self,
+            channel=channel,
+            details={"to": masked, "error": error},
+        )
 
     def _get_otp_message(self, code):
         lang = self._get_lang()
@@ -1505,6 +1500,62 @@ class DigitalSignParticipant(models.Model):
             if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co")
         ).strip()
 
+    def _lock_request(self):
+        """Lock the request's row (``_lock_for_update``), then read this participant and
+        the request afresh: what a concurrent transaction committed meanwhile counts.
+
+        :return: the request
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        request = self.request_id
+        request._lock_for_update()
+        self.invalidate_recordset()
+        request.invalidate_recordset()
+        return request
+
+    def _cancel_if_source_changed(self):
+        """What you see is what you sign: when the linked record (the quotation...) changed
+        after the PDF was made, cancel the request, saying so.
+
+        :return: True when the request was cancelled
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        request = self.request_id
+        if not request._source_changed():
+            return False
+        request._set_cancelled(
+            self.env._(
+                "%s changed after it was sent: send a new version for signature.",
+                request.res_name or request.name,
+            )
+        )
+        return True
+
+    def _claim_signed(self, now):
+        """Compare-and-set: move this participant from sent or viewed to signed at ``now``.
+        Of concurrent submissions (two tabs, a seal applied twice) exactly one wins.
+
+        :return: True when this call moved it, False when it was no longer sent or viewed
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """UPDATE digital_sign_participant SET state = 'signed', signed_at = %s
+               WHERE id = %s AND state IN ('sent', 'viewed') RETURNING id""",
+                now,
+                self.id,
+            )
+        )
+        if not self.env.cr.fetchone():
+            self.invalidate_recordset()
+            return False
+        self.invalidate_recordset(["state", "signed_at"])
+        return True
+
     def _submit(self, values, consent, document_sha256, ip="", user_agent=""):
         """Sign: check every value against the fields the server knows for this participant,
         store them, and move the participant (and maybe the request) on. Exactly one
@@ -1519,10 +1570,7 @@ class DigitalSignParticipant(models.Model):
         Note: self.ensure_one()
         """
         self.ensure_one()
-        request = self.request_id
-        request._lock_for_update()
-        self.invalidate_recordset()
-        request.invalidate_recordset()
+        request = self._lock_request()
         if self.state == "signed":
             return {"status": "already_signed"}
         if self._link_state() != "sign":
@@ -1536,14 +1584,7 @@ class DigitalSignParticipant(models.Model):
             }
         if document_sha256 and not consteq(str(document_sha256), request.original_sha256 or ""):
             return {"status": "changed"}
-        if request._source_changed():
-            # What you see is what you sign: the quotation changed after this PDF was made.
-            request._set_cancelled(
-                self.env._(
-                    "%s changed after it was sent: send a new version for signature.",
-                    request.res_name or request.name,
-                )
-            )
+        if self._cancel_if_source_changed():
             return {"status": "changed"}
         now = fields.Datetime.now()
         writes, errors = self._check_submitted_values(values, now)
@@ -1551,20 +1592,8 @@ class DigitalSignParticipant(models.Model):
             return {"status": "invalid", "errors": errors}
         # Signing proves the page was shown, even if its "viewed" report never arrived.
         self._mark_viewed()
-        # Compare-and-set: only one submission moves the participant to signed.
-        self.env.flush_all()
-        self.env.cr.execute(
-            SQL(
-                """UPDATE digital_sign_participant SET state = 'signed', signed_at = %s
-               WHERE id = %s AND state IN ('sent', 'viewed') RETURNING id""",
-                now,
-                self.id,
-            )
-        )
-        if not self.env.cr.fetchone():
-            self.invalidate_recordset()
+        if not self._claim_signed(now):
             return {"status": "already_signed"}
-        self.invalidate_recordset(["state", "signed_at"])
         for field, field_values in writes.items():
             field_values["filled_at"] = now
             if "value_image" in field_values:
@@ -1675,10 +1704,7 @@ class DigitalSignParticipant(models.Model):
         Note: self.ensure_one()
         """
         self.ensure_one()
-        request = self.request_id
-        request._lock_for_update()
-        self.invalidate_recordset()
-        request.invalidate_recordset()
+        request = self._lock_request()
         problem = self._get_company_seal_problem()
         if problem:
             raise UserError(problem)
@@ -1688,13 +1714,7 @@ class DigitalSignParticipant(models.Model):
             raise UserError(
                 self.env._("%s changed since it was reviewed: review it again.", request.reference)
             )
-        if request._source_changed():
-            request._set_cancelled(
-                self.env._(
-                    "%s changed after it was sent: send a new version for signature.",
-                    request.res_name or request.name,
-                )
-            )
+        if self._cancel_if_source_changed():
             return {"status": "changed"}
         mine = request.field_ids.filtered(lambda f: f.participant_id == self)
         unfit = mine.filtered(lambda f: f.kind not in const.COMPANY_SEAL_FIELD_KINDS)
@@ -1708,20 +1728,8 @@ class DigitalSignParticipant(models.Model):
         seal = request.company_id._digital_sign_get_company_seal()
         self._mark_viewed_by_keeper()
         now = fields.Datetime.now()
-        # Compare-and-set: only one application moves the company to signed.
-        self.env.flush_all()
-        self.env.cr.execute(
-            SQL(
-                """UPDATE digital_sign_participant SET state = 'signed', signed_at = %s
-               WHERE id = %s AND state IN ('sent', 'viewed') RETURNING id""",
-                now,
-                self.id,
-            )
-        )
-        if not self.env.cr.fetchone():
-            self.invalidate_recordset()
+        if not self._claim_signed(now):
             raise UserError(self.env._("The company seal is already on %s.", request.reference))
-        self.invalidate_recordset(["state", "signed_at"])
         image = base64.b64encode(seal)
         date_text = self._format_signing_date(now)
         for field in mine:

@@ -472,24 +472,30 @@ class DigitalSignProvider(models.Model):
         return True
 
     @api.model
+    def _get_due_domain(self, field_name, now):
+        """Requests whose next try, ``field_name``, is unset or at ``now`` or before."""
+        return Domain(field_name, "=", False) | Domain(field_name, "<=", now)
+
+    @api.model
+    def _lock_request_batch(self, domain, order):
+        """The next batch of the requests of ``domain`` in ``order`` (``cron_batch_size``),
+        less those another transaction holds; the running cron is told how many remain."""
+        Request = self.env["digital.sign.request"]
+        requests = Request.search(
+            domain, limit=Request._get_setting("cron_batch_size"), order=order
+        ).try_lock_for_update()
+        self.env["ir.cron"]._commit_progress(remaining=Request.search_count(domain))
+        return requests
+
+    @api.model
     def _cron_provider_outbox(self):
         """Create at their service the envelopes of requests sent since the last run."""
-        Request = self.env["digital.sign.request"]
-        now = fields.Datetime.now()
         domain = (
             Domain("provider_sync_state", "=", "to_send")
             & Domain("state", "in", const.OPEN_REQUEST_STATES)
-            & (
-                Domain("provider_next_check_at", "=", False)
-                | Domain("provider_next_check_at", "<=", now)
-            )
+            & self._get_due_domain("provider_next_check_at", fields.Datetime.now())
         )
-        requests = Request.search(
-            domain,
-            limit=Request._get_setting("cron_batch_size"),
-            order="provider_next_check_at asc nulls first, id",
-        ).try_lock_for_update()
-        self.env["ir.cron"]._commit_progress(remaining=Request.search_count(domain))
+        requests = self._lock_request_batch(domain, "provider_next_check_at asc nulls first, id")
         for request in requests:
             provider = request.provider_id
             try:
@@ -599,10 +605,7 @@ class DigitalSignProvider(models.Model):
                 )
                 | Domain("provider_refresh_requested", "=", True)
             )
-            & (
-                Domain("provider_next_check_at", "=", False)
-                | Domain("provider_next_check_at", "<=", now)
-            )
+            & self._get_due_domain("provider_next_check_at", now)
         )
 
     def _poll_each(self):
@@ -612,14 +615,9 @@ class DigitalSignProvider(models.Model):
         Note: self.ensure_one()
         """
         Request = self.env["digital.sign.request"]
-        domain = self._get_poll_domain()
-        requests = Request.search(
-            domain,
-            limit=Request._get_setting("cron_batch_size"),
-            order="last_checked_at asc nulls first, id",
+        requests = self._lock_request_batch(
+            self._get_poll_domain(), "last_checked_at asc nulls first, id"
         )
-        requests = requests.try_lock_for_update()
-        self.env["ir.cron"]._commit_progress(remaining=Request.search_count(domain))
         client = self._get_client()
         unchanged = Request.browse()
         for request in requests:
@@ -712,16 +710,12 @@ class DigitalSignProvider(models.Model):
         Note: self.ensure_one()
         """
         Request = self.env["digital.sign.request"]
-        now = fields.Datetime.now()
         requests = Request.search(
             Domain("provider_id", "=", self.id)
             & Domain("state", "in", const.OPEN_REQUEST_STATES)
             & Domain("provider_sync_state", "=", "sent")
             & Domain("provider_refresh_requested", "=", True)
-            & (
-                Domain("provider_next_check_at", "=", False)
-                | Domain("provider_next_check_at", "<=", now)
-            ),
+            & self._get_due_domain("provider_next_check_at", fields.Datetime.now()),
             limit=Request._get_setting("cron_batch_size"),
             order="id",
         ).try_lock_for_update()
@@ -858,19 +852,10 @@ class DigitalSignProvider(models.Model):
         """Withdraw at their service the envelopes of requests cancelled here; each attempt is
         in the audit trail; failures are retried with a growing delay (or the service's
         Retry-After), and after the last attempt the owner is told and the queue stops."""
-        Request = self.env["digital.sign.request"]
-        now = fields.Datetime.now()
-        domain = Domain("provider_cancel_state", "=", "pending") & (
-            Domain("provider_cancel_next_at", "=", False)
-            | Domain("provider_cancel_next_at", "<=", now)
+        domain = Domain("provider_cancel_state", "=", "pending") & self._get_due_domain(
+            "provider_cancel_next_at", fields.Datetime.now()
         )
-        requests = Request.search(
-            domain,
-            limit=Request._get_setting("cron_batch_size"),
-            order="provider_cancel_next_at asc nulls first, id",
-        )
-        requests = requests.try_lock_for_update()
-        self.env["ir.cron"]._commit_progress(remaining=Request.search_count(domain))
+        requests = self._lock_request_batch(domain, "provider_cancel_next_at asc nulls first, id")
         for request in requests:
             provider = request.provider_id
             if provider._is_paused():

@@ -291,35 +291,27 @@ class HelpdeskTicket(models.Model):
 
     def _digital_sign_on_request_state(self, request):
         self.ensure_one()
+        names = {"doc": request.name, "ref": request.reference}
         if request.state == "rejected":
             body = self.env._(
                 "%(doc)s (%(ref)s) was rejected. Reason: %(reason)s",
-                doc=request.name,
-                ref=request.reference,
+                **names,
                 reason=request.reject_reason or "-",
             )
-            self.message_post(body=body, subtype_xmlid="mail.mt_note")
+        elif request.state == "expired":
+            body = self.env._("%(doc)s (%(ref)s) expired before it was signed.", **names)
+        elif request.state == "cancelled":
+            body = self.env._(
+                "%(doc)s (%(ref)s) was cancelled: %(reason)s",
+                **names,
+                reason=request.cancel_reason or "-",
+            )
+        else:
+            return
+        self.message_post(body=body, subtype_xmlid="mail.mt_note")
+        if request.state == "rejected":
             self._digital_sign_move_to_stage("rejected", request)
             self._digital_sign_notify_agent(request, self.env._("Rejected: %s", request.name), body)
-        elif request.state == "expired":
-            self.message_post(
-                body=self.env._(
-                    "%(doc)s (%(ref)s) expired before it was signed.",
-                    doc=request.name,
-                    ref=request.reference,
-                ),
-                subtype_xmlid="mail.mt_note",
-            )
-        elif request.state == "cancelled":
-            self.message_post(
-                body=self.env._(
-                    "%(doc)s (%(ref)s) was cancelled: %(reason)s",
-                    doc=request.name,
-                    ref=request.reference,
-                    reason=request.cancel_reason or "-",
-                ),
-                subtype_xmlid="mail.mt_note",
-            )
 
     # === BUSINESS === #
     def _digital_sign_move_to_stage(self, outcome, request):

@@ -280,20 +280,15 @@ class SaleOrder(models.Model):
                 summary = self.env._("Signed: confirm %s", self.name)
             else:
                 summary = self.env._("Signed: %s", self.name)
-        if salesperson:
-            self.activity_schedule(
-                "mail.mail_activity_data_todo",
-                user_id=salesperson.id,
-                summary=summary,
-                note=self.digital_sign_error
-                or self.env._(
-                    "%(customer)s signed %(doc)s.", customer=signer.name, doc=request.name
-                ),
-            )
+        self._digital_sign_schedule_todo(
+            request,
+            summary,
+            self.digital_sign_error
+            or self.env._("%(customer)s signed %(doc)s.", customer=signer.name, doc=request.name),
+        )
 
     def _digital_sign_on_request_state(self, request):
         self.ensure_one()
-        salesperson = self.user_id or request.user_id
         if request.state == "rejected":
             body = self.env._(
                 "The customer rejected %(ref)s. Reason: %(reason)s",
@@ -301,25 +296,17 @@ class SaleOrder(models.Model):
                 reason=request.reject_reason or "-",
             )
             self.message_post(body=body)
-            if salesperson:
-                self.activity_schedule(
-                    "mail.mail_activity_data_todo",
-                    user_id=salesperson.id,
-                    summary=self.env._("Quotation rejected: %s", self.name),
-                    note=body,
-                )
+            self._digital_sign_schedule_todo(
+                request, self.env._("Quotation rejected: %s", self.name), body
+            )
         elif request.state == "expired":
             body = self.env._(
                 "%(ref)s expired before it was signed. Send it again?", ref=request.reference
             )
             self.message_post(body=body)
-            if salesperson:
-                self.activity_schedule(
-                    "mail.mail_activity_data_todo",
-                    user_id=salesperson.id,
-                    summary=self.env._("Resend %s for signature?", self.name),
-                    note=body,
-                )
+            self._digital_sign_schedule_todo(
+                request, self.env._("Resend %s for signature?", self.name), body
+            )
         elif request.state == "cancelled":
             self.message_post(
                 body=self.env._(
@@ -327,4 +314,16 @@ class SaleOrder(models.Model):
                     ref=request.reference,
                     reason=request.cancel_reason or "-",
                 )
+            )
+
+    def _digital_sign_schedule_todo(self, request, summary, note):
+        """A to-do for the salesperson of this quotation (else the request's owner), if any.
+
+        Note: self.ensure_one()
+        """
+        self.ensure_one()
+        salesperson = self.user_id or request.user_id
+        if salesperson:
+            self.activity_schedule(
+                "mail.mail_activity_data_todo", user_id=salesperson.id, summary=summary, note=note
             )

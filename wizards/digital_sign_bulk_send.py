@@ -48,11 +48,4 @@ class DigitalSignBulkSend(models.TransientModel):
         if not records:
             raise UserError(self.env._("Select the records to send the template to."))
         bulk = self.env["digital.sign.bulk"]._start(self.template_id, records)
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "digital.sign.bulk",
-            "res_id": bulk.id,
-            "view_mode": "form",
-            "views": [(False, "form")],
-            "target": "current",
-        }
+        return bulk._get_records_action(view_mode="form", context={})

@@ -281,14 +281,7 @@ class DigitalSignRequestSend(models.TransientModel):
     def action_review(self):
         """Create the request as a draft and open it, to check or change its places."""
         self.ensure_one()
-        request = self._create_request()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "digital.sign.request",
-            "res_id": request.id,
-            "view_mode": "form",
-            "views": [(False, "form")],
-        }
+        return self._create_request()._get_records_action(view_mode="form", context={})
 
     # === BUSINESS === #
     def _get_uploaded_pdf(self):
