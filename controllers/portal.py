@@ -48,18 +48,9 @@ RECORD_PORTALS = {
     "sale.order": {"download": "/my/orders/{record}/signed/{request}", "key": "order"},
     "helpdesk.ticket": {"download": "/my/ticket/{record}/signed/{request}", "key": "ticket"},
 }
-# What the document's page tells of its audit trail: the steps, by participant name.
-TIMELINE_EVENTS = (
-    "sent",
-    "invited",
-    "viewed",
-    "signed",
-    "rejected",
-    "completed",
-    "finalized",
-    "cancelled",
-    "expired",
-)
+# What the document's page tells of its audit trail: the steps (and each invitation), by
+# participant name.
+TIMELINE_EVENTS = frozenset({*const.STEP_EVENT_TYPES, "invited"})
 CLOSED_STATES = ("rejected", "cancelled", "expired")
 MAX_SEARCH = 256
 
