@@ -150,6 +150,17 @@ EVENT_TYPES = [
     ("company_seal_applied", "Company seal applied"),
     ("in_person", "Signing in person"),
 ]
+# The steps of a document's course, from its sending to its end (EVENT_TYPES codes).
+STEP_EVENT_TYPES = (
+    "sent",
+    "viewed",
+    "signed",
+    "rejected",
+    "completed",
+    "finalized",
+    "cancelled",
+    "expired",
+)
 
 # What engine.pdf_sanitize removes from an upload, by its stable code (ACTIVE_KINDS).
 ACTIVE_CONTENT_LABELS = {
@@ -404,14 +415,7 @@ COMPANY_SEAL_IMAGE_MESSAGES = {
 # Audit events after which the sender's open form, lists and kanban reload the document.
 LIVE_EVENT_TYPES = frozenset(
     {
-        "sent",
-        "viewed",
-        "signed",
-        "rejected",
-        "completed",
-        "finalized",
-        "cancelled",
-        "expired",
+        *STEP_EVENT_TYPES,
         "participant_named",
         "participant_skipped",
         "provider_status",

@@ -16,24 +16,7 @@ class DigitalSignPlacesController(http.Controller):
         sitemap=False,
     )
     def backend_page_image(self, request_id, page, **kwargs):
-        sign_request = request.env["digital.sign.request"].browse(request_id).exists()
-        try:
-            sign_request.check_access("read")
-        except AccessError:
-            sign_request = None
-        if not sign_request or not 1 <= page <= sign_request.page_count:
-            raise request.not_found()
-        # The rendering cache is private to administrators: read it as superuser once the
-        # user's own read access is established above.
-        data, mimetype = sign_request.sudo()._get_page_image(page)
-        return request.make_response(
-            data,
-            headers=[
-                ("Content-Type", mimetype),
-                # The URL carries the document's SHA-256: the image for it never changes.
-                ("Cache-Control", "private, max-age=604800"),
-            ],
-        )
+        return self._page_image("digital.sign.request", request_id, page)
 
     @http.route(
         const.TEMPLATE_PAGE_PATH.format(template_id="<int:template_id>", page="<int:page>"),
@@ -43,18 +26,26 @@ class DigitalSignPlacesController(http.Controller):
         sitemap=False,
     )
     def backend_template_page_image(self, template_id, page, **kwargs):
-        template = request.env["digital.sign.template"].browse(template_id).exists()
+        return self._page_image("digital.sign.template", template_id, page)
+
+    def _page_image(self, model, record_id, page):
+        """The image of page ``page`` (1-based) of the ``model`` record ``record_id`` (a
+        request or a template), for a user who may read the record; a 404 otherwise."""
+        record = request.env[model].browse(record_id).exists()
         try:
-            template.check_access("read")
+            record.check_access("read")
         except AccessError:
-            template = None
-        if not template or not 1 <= page <= template.page_count:
+            record = None
+        if not record or not 1 <= page <= record.page_count:
             raise request.not_found()
-        data, mimetype = template.sudo()._get_page_image(page)
+        # The rendering cache is private to administrators: read it as superuser once the
+        # user's own read access is established above.
+        data, mimetype = record.sudo()._get_page_image(page)
         return request.make_response(
             data,
             headers=[
                 ("Content-Type", mimetype),
+                # The URL carries the document's SHA-256: the image for it never changes.
                 ("Cache-Control", "private, max-age=604800"),
             ],
         )

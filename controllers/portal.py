@@ -48,18 +48,9 @@ RECORD_PORTALS = {
     "sale.order": {"download": "/my/orders/{record}/signed/{request}", "key": "order"},
     "helpdesk.ticket": {"download": "/my/ticket/{record}/signed/{request}", "key": "ticket"},
 }
-# What the document's page tells of its audit trail: the steps, by participant name.
-TIMELINE_EVENTS = (
-    "sent",
-    "invited",
-    "viewed",
-    "signed",
-    "rejected",
-    "completed",
-    "finalized",
-    "cancelled",
-    "expired",
-)
+# What the document's page tells of its audit trail: the steps (and each invitation), by
+# participant name.
+TIMELINE_EVENTS = frozenset({*const.STEP_EVENT_TYPES, "invited"})
 CLOSED_STATES = ("rejected", "cancelled", "expired")
 MAX_SEARCH = 256
 
@@ -417,26 +408,16 @@ class DigitalSignPortal(SaleCustomerPortal, CustomerPortalHelpdesk):
         return response
 
     @http.route(
-        f"{MY_SIGNATURES}/<int:request_id>/signed",
+        f"{MY_SIGNATURES}/<int:request_id>/<any(signed,certificate):which>",
         type="http",
         auth="user",
         methods=["GET"],
         sitemap=False,
     )
-    def portal_my_signature_signed(self, request_id, **kwargs):
-        return self._digital_sign_my_download(request_id, "signed")
-
-    @http.route(
-        f"{MY_SIGNATURES}/<int:request_id>/certificate",
-        type="http",
-        auth="user",
-        methods=["GET"],
-        sitemap=False,
-    )
-    def portal_my_signature_certificate(self, request_id, **kwargs):
-        return self._digital_sign_my_download(request_id, "certificate")
-
-    def _digital_sign_my_download(self, request_id, which):
+    def portal_my_signature_download(self, request_id, which, **kwargs):
+        """The signed PDF of a document the user sees, once it is ready: ``signed`` as an
+        attachment, ``certificate`` in the browser (the page links to the certificate of
+        completion at its end)."""
         sign_request_sudo = self._digital_sign_get_document_sudo(request_id)
         if (
             not sign_request_sudo

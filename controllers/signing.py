@@ -46,6 +46,12 @@ class DigitalSignController(http.Controller):
     def _client_ip(self):
         return client_info()[0]
 
+    def _client(self):
+        """The client's address and browser, as the audit trail records them with what the
+        participant did: ``{"ip": ..., "user_agent": ...}``."""
+        ip, user_agent = client_info()
+        return {"ip": ip, "user_agent": user_agent}
+
     def _is_throttled(self):
         ip = self._client_ip()
         return bool(ip) and request.env["digital.sign.throttle"]._is_limited(
@@ -94,12 +100,14 @@ class DigitalSignController(http.Controller):
             and request.validate_csrf(csrf_token)
         )
 
-    def _public_call(self, participant_id, token, params, **shape):
+    def _public_call(self, participant_id, token, params, allowed=None, **shape):
         """The entrance of every JSON call of the page: the call must come from our page,
         the link must be the participant's own, and the parameters must have ``shape``
         (see ``engine.params``) before any code reads them.
 
         :param dict params: the call's parameters, as Odoo passed them
+        :param allowed: ``allowed(participant_sudo)`` is true when the page offers the call
+            at the link's step; otherwise the call gets the "not found" answer
         :return: ``(participant_sudo, values, None)``, or ``(None, None, refusal)`` where
             the refusal is the answer to return, in the routes' shape
         """
@@ -124,6 +132,8 @@ class DigitalSignController(http.Controller):
                     },
                 },
             )
+        if allowed and not allowed(participant_sudo):
+            return None, None, self._json_not_found()
         return participant_sudo, values, None
 
     def _in_page_lang(self, participant_sudo, lang=None):
@@ -284,23 +294,21 @@ class DigitalSignController(http.Controller):
 
     @http.route(BASE + "/otp/send", type="jsonrpc", auth="public", methods=["POST"])
     def otp_send(self, participant_id, token, **params):
-        participant_sudo, _values, refusal = self._public_call(participant_id, token, params)
+        participant_sudo, _values, refusal = self._public_call(
+            participant_id, token, params, self._at_code_step
+        )
         if refusal:
             return refusal
-        if not self._at_code_step(participant_sudo):
-            return self._json_not_found()
         result = participant_sudo._otp_send(ip=self._client_ip())
         return self._jsonable(result, participant_sudo)
 
     @http.route(BASE + "/otp/verify", type="jsonrpc", auth="public", methods=["POST"])
     def otp_verify(self, participant_id, token, **params):
         participant_sudo, values, refusal = self._public_call(
-            participant_id, token, params, code=P.Text(32)
+            participant_id, token, params, self._at_code_step, code=P.Text(32)
         )
         if refusal:
             return refusal
-        if not self._at_code_step(participant_sudo):
-            return self._json_not_found()
         if not values["code"]:
             return {
                 "status": "invalid",
@@ -351,29 +359,22 @@ class DigitalSignController(http.Controller):
                 "status": "invalid",
                 "errors": {"document_sha256": request.env._("Reload the page and try again.")},
             }
-        ip, user_agent = client_info()
         result = participant_sudo._submit(
             values["values"] or {},
             bool(values["consent"]),
             values["document_sha256"],
-            ip=ip,
-            user_agent=user_agent,
+            **self._client(),
         )
         return self._jsonable(result)
 
     @http.route(BASE + "/reject", type="jsonrpc", auth="public", methods=["POST"])
     def reject(self, participant_id, token, **params):
         participant_sudo, values, refusal = self._public_call(
-            participant_id, token, params, reason=P.Text(2000)
+            participant_id, token, params, self._session_verified, reason=P.Text(2000)
         )
         if refusal:
             return refusal
-        if not self._session_verified(participant_sudo):
-            return self._json_not_found()
-        ip, user_agent = client_info()
-        return self._jsonable(
-            participant_sudo._reject(values["reason"], ip=ip, user_agent=user_agent)
-        )
+        return self._jsonable(participant_sudo._reject(values["reason"], **self._client()))
 
     @http.route(BASE + "/name", type="jsonrpc", auth="public", methods=["POST"])
     def name_participants(self, participant_id, token, **params):
@@ -381,18 +382,14 @@ class DigitalSignController(http.Controller):
             participant_id,
             token,
             params,
+            lambda p: p._link_state() == "sign" and self._session_verified(p),
             participants=P.Items(
                 P.Record({"id": P.Id(), "include": P.Flag(), **CONTACT}), max_items=50
             ),
         )
         if refusal:
             return refusal
-        if participant_sudo._link_state() != "sign" or not self._session_verified(participant_sudo):
-            return self._json_not_found()
-        ip, user_agent = client_info()
-        result = participant_sudo._name_participants(
-            values["participants"] or [], ip=ip, user_agent=user_agent
-        )
+        result = participant_sudo._name_participants(values["participants"] or [], **self._client())
         return self._jsonable(result)
 
     @http.route(BASE + "/reengage", type="jsonrpc", auth="public", methods=["POST"])
@@ -401,38 +398,30 @@ class DigitalSignController(http.Controller):
             participant_id,
             token,
             params,
+            self._can_see_document,
             other_id=P.Id(),
             email=CONTACT["email"],
             mobile=CONTACT["mobile"],
         )
         if refusal:
             return refusal
-        if participant_sudo._link_state() not in ("sign", "signed") or not self._session_verified(
-            participant_sudo
-        ):
-            return self._json_not_found()
         other_sudo = participant_sudo.request_id.participant_ids.filtered(
             lambda p: p.id == values["other_id"] and p.named_by_id == participant_sudo
         )
         if not other_sudo:
             return self._json_not_found()
-        ip, user_agent = client_info()
         result = other_sudo._reengage(
-            email=values["email"],
-            mobile=values["mobile"],
-            by=participant_sudo,
-            ip=ip,
-            user_agent=user_agent,
+            email=values["email"], mobile=values["mobile"], by=participant_sudo, **self._client()
         )
         return self._jsonable(result)
 
     @http.route(BASE + "/new_link", type="jsonrpc", auth="public", methods=["POST"])
     def ask_new_link(self, participant_id, token, **params):
-        participant_sudo, _values, refusal = self._public_call(participant_id, token, params)
+        participant_sudo, _values, refusal = self._public_call(
+            participant_id, token, params, lambda p: p._link_state() == "expired"
+        )
         if refusal:
             return refusal
-        if participant_sudo._link_state() != "expired":
-            return self._json_not_found()
         return self._jsonable(participant_sudo._ask_new_link(ip=self._client_ip()))
 
     @http.route(BASE + "/status", type="jsonrpc", auth="public", methods=["POST"])

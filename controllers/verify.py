@@ -129,6 +129,19 @@ class DigitalSignVerifyController(http.Controller):
     def _render(self, values, status=200):
         return public_page.render("digital_sign.verify_page", values, status=status)
 
+    def _check(self, data, max_bytes, full=False):
+        """Check the PDF ``data`` (``digital.sign.request._verify_signed_document``, within
+        ``max_bytes`` and the pages' limit).
+
+        :return: (the check, what the page shows about it: see ``_result_values``)
+        """
+        check = (
+            request.env["digital.sign.request"]
+            .sudo()
+            ._verify_signed_document(data, max_bytes=max_bytes, max_pages=self._max_pages())
+        )
+        return check, self._result_values(check, data, full=full)
+
     def _result_values(self, check, data, full=False):
         """What the page shows about one check (``digital.sign.request._verify_signed_document``).
         The public sees names and times; ``full`` adds the technical detail for managers."""
@@ -212,12 +225,8 @@ class DigitalSignVerifyController(http.Controller):
         if not data:
             values["outcome"] = "no_file"
             return self._render(values)
-        check = (
-            request.env["digital.sign.request"]
-            .sudo()
-            ._verify_signed_document(data, max_bytes=limit, max_pages=self._max_pages())
-        )
-        values.update(self._result_values(check, data))
+        check, result_values = self._check(data, limit)
+        values.update(result_values)
         values["ref_mismatch"] = bool(
             values["ref"] and check["request"] and check["request"].reference != values["ref"]
         )
@@ -248,16 +257,10 @@ class DigitalSignVerifyController(http.Controller):
         if not data:
             values["outcome"] = "no_document"
             return self._render(values)
-        check = (
-            request.env["digital.sign.request"]
-            .sudo()
-            ._verify_signed_document(
-                data,
-                max_bytes=max(len(data), self._max_verify_bytes()),
-                max_pages=self._max_pages(),
-            )
+        check, result_values = self._check(
+            data, max(len(data), self._max_verify_bytes()), full=full
         )
-        values.update(self._result_values(check, data, full=full))
+        values.update(result_values)
         values["ref_mismatch"] = check["request"] != sign_request.sudo()
         return self._render(values)
 

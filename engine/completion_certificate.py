@@ -558,15 +558,7 @@ class _Body:
         ]
         if display_text(p.consent_text):
             rows.append(("consent_text", self.text(p.consent_text, value_width)))
-        rows += [
-            ("invited_at", self.text(p.invited_at, value_width)),
-            ("viewed_at", self.text(p.viewed_at, value_width)),
-        ]
-        rejected = display_text(p.rejected_at)
-        if display_text(p.signed_at) or not rejected:
-            rows.append(("signed_at", self.text(p.signed_at, value_width)))
-        if rejected:
-            rows.append(("rejected_at", self.text(rejected, value_width)))
+        rows += self._time_rows(p, value_width)
         if display_text(p.logged_in_as):
             rows.append(("logged_in_as", self.text(p.logged_in_as, value_width)))
         if display_text(p.in_person_host):
@@ -576,15 +568,22 @@ class _Body:
     def _company_rows(self, p, value_width):
         """The company as a participant: who applied its seal and when (no contact, code,
         consent or browser: a seal keeper applied it in the sender's system)."""
-        rows = [
+        return [
             ("role", self.text(p.role, value_width)),
             ("state", self.text(p.state, value_width)),
             ("company_signatory", self.text(p.company_seal_by, value_width)),
             ("ip", self.text(p.ip, value_width)),
+            *self._time_rows(p, value_width),
+        ]
+
+    def _time_rows(self, p, value_width):
+        """When the participant was invited, viewed, signed (shown empty until then,
+        unless they rejected) and rejected (once they did)."""
+        rejected = display_text(p.rejected_at)
+        rows = [
             ("invited_at", self.text(p.invited_at, value_width)),
             ("viewed_at", self.text(p.viewed_at, value_width)),
         ]
-        rejected = display_text(p.rejected_at)
         if display_text(p.signed_at) or not rejected:
             rows.append(("signed_at", self.text(p.signed_at, value_width)))
         if rejected:

@@ -260,6 +260,13 @@ class ProviderClient:
         of the service (production or ``sandbox``), never from user input; the reference
         is one quoted path segment.
         """
+        documents_url = cls._app_documents_url(sandbox)
+        return f"{documents_url}/{cls._path_id(reference)}" if reference and documents_url else ""
+
+    @classmethod
+    def _app_documents_url(cls, sandbox):
+        """The address in the service's web application (production or ``sandbox``) below
+        which a document's id opens it; '' when the service has none."""
         return ""
 
     # --- helpers for subclasses ---
@@ -333,6 +340,23 @@ class ProviderClient:
             headers={**headers, "Authorization": f"Bearer {token(renew=True)}"},
             **kwargs,
         )
+
+    def _api(self, method, path, **kwargs):
+        """The authorised call ``method`` to ``path`` (below the API's base URL) of the
+        service, with ``kwargs`` as :func:`engine.http.request` takes them."""
+        raise NotImplementedError
+
+    def _download_pdf(self, path, params):
+        """The PDF the service's API gives at ``path`` with ``params``: streamed, capped at
+        :data:`MAX_SIGNED_PDF_BYTES`, then checked (:meth:`_check_pdf`)."""
+        response = self._api(
+            "GET",
+            path,
+            params=params,
+            headers={"Accept": "application/pdf"},
+            max_bytes=MAX_SIGNED_PDF_BYTES,
+        )
+        return self._check_pdf(response.content)
 
     @staticmethod
     def _json_object(response):
@@ -535,6 +559,19 @@ def synthesize_recipients(recipients, ids, sent=True):
             status="sent" if sent and r.order == first else "waiting",
         )
         for r in recipients
+    )
+
+
+def received_status(provider_reference, status, raw_status, recipients, changed_at, reason=""):
+    """The :class:`EnvelopeStatus` read from a provider's answer, its recipients settled by
+    :func:`apply_final_state` (at the envelope's change time)."""
+    return EnvelopeStatus(
+        provider_reference=provider_reference,
+        status=status,
+        raw_status=raw_status,
+        recipients=apply_final_state(status, recipients, changed_at),
+        changed_at=changed_at,
+        reason=reason,
     )
 
 

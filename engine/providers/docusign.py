@@ -54,17 +54,16 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from .. import http
 from ..errors import ProviderAuthError, ProviderRejected, WebhookRejected
 from .base import (
-    MAX_SIGNED_PDF_BYTES,
     CreatedEnvelope,
     EnvelopeStatus,
     ProviderClient,
     RecipientStatus,
     WebhookEvent,
-    apply_final_state,
     b64,
     format_datetime,
     lower_headers,
     parse_datetime,
+    received_status,
     synthesize_recipients,
     validate_envelope,
 )
@@ -163,13 +162,6 @@ def envelope_state(raw_status, voided_reason=""):
 class DocuSignClient(ProviderClient):
     code = "docusign"
 
-    @classmethod
-    def document_url(cls, reference, sandbox=False):
-        if not reference:
-            return ""
-        app = DEMO_APP_URL if sandbox else APP_URL
-        return f"{app}/documents/details/{cls._path_id(reference)}"
-
     features = frozenset(
         {
             "sms",
@@ -211,6 +203,10 @@ class DocuSignClient(ProviderClient):
             self.oauth_base_url = DEMO_OAUTH_URL
         else:
             self.oauth_base_url = PRODUCTION_OAUTH_URL
+
+    @classmethod
+    def _app_documents_url(cls, sandbox):
+        return f"{DEMO_APP_URL if sandbox else APP_URL}/documents/details"
 
     # --- auth ---
     def _secret_digest(self):
@@ -423,14 +419,10 @@ class DocuSignClient(ProviderClient):
         return tuple(statuses)
 
     def download_signed(self, provider_reference):
-        response = self._api(
-            "GET",
+        return self._download_pdf(
             f"/envelopes/{self._path_id(provider_reference)}/documents/combined",
-            params={"certificate": "true"},
-            headers={"Accept": "application/pdf"},
-            max_bytes=MAX_SIGNED_PDF_BYTES,
+            {"certificate": "true"},
         )
-        return self._check_pdf(response.content)
 
     def cancel(self, provider_reference, reason):
         voided_reason = " ".join((reason or "").split())[:200] or "cancelled"
@@ -698,13 +690,8 @@ class DocuSignClient(ProviderClient):
         changed_at = parse_datetime(data.get("statusChangedDateTime")) or parse_datetime(
             data.get("lastModifiedDateTime")
         )
-        return EnvelopeStatus(
-            provider_reference=str(data.get("envelopeId") or ""),
-            status=status,
-            raw_status=raw,
-            recipients=apply_final_state(status, recipients, changed_at),
-            changed_at=changed_at,
-            reason=reason,
+        return received_status(
+            str(data.get("envelopeId") or ""), status, raw, recipients, changed_at, reason
         )
 
     @staticmethod

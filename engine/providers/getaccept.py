@@ -39,17 +39,16 @@ import re
 from .. import http
 from ..errors import ProviderRejected, WebhookRejected
 from .base import (
-    MAX_SIGNED_PDF_BYTES,
     CreatedEnvelope,
     EnvelopeStatus,
     ProviderClient,
     RecipientStatus,
     WebhookEvent,
-    apply_final_state,
     b64,
     format_datetime,
     lower_headers,
     parse_datetime,
+    received_status,
     synthesize_recipients,
     validate_envelope,
 )
@@ -103,16 +102,14 @@ def _digits(value):
 class GetAcceptClient(ProviderClient):
     code = "getaccept"
 
-    @classmethod
-    def document_url(cls, reference, sandbox=False):
-        if not reference:
-            return ""
-        return f"{APP_URL}/document/view/{cls._path_id(reference)}"
-
     features = frozenset(
         {"sms", "otp", "signing_order", "webhook", "status_polling", "reminder_api"}
     )
     default_base_url = GETACCEPT_BASE_URL
+
+    @classmethod
+    def _app_documents_url(cls, sandbox):
+        return f"{APP_URL}/document/view"
 
     # --- auth ---
     def _token_key(self):
@@ -224,14 +221,9 @@ class GetAcceptClient(ProviderClient):
         raise NotImplementedError("GetAccept has no changed-since listing")
 
     def download_signed(self, provider_reference):
-        response = self._api(
-            "GET",
-            f"/documents/{self._path_id(provider_reference)}/download",
-            params={"direct": "true"},
-            headers={"Accept": "application/pdf"},
-            max_bytes=MAX_SIGNED_PDF_BYTES,
+        return self._download_pdf(
+            f"/documents/{self._path_id(provider_reference)}/download", {"direct": "true"}
         )
-        return self._check_pdf(response.content)
 
     def cancel(self, provider_reference, reason):
         status = self.get_status(provider_reference)
@@ -454,13 +446,7 @@ class GetAcceptClient(ProviderClient):
         else:
             changed = document.get("send_date") or document.get("created_at")
         changed_at = parse_datetime(changed)
-        return EnvelopeStatus(
-            provider_reference=str(document.get("id") or ""),
-            status=status,
-            raw_status=raw,
-            recipients=apply_final_state(status, recipients, changed_at),
-            changed_at=changed_at,
-        )
+        return received_status(str(document.get("id") or ""), status, raw, recipients, changed_at)
 
     @staticmethod
     def _recipient_statuses(items, keys=None):

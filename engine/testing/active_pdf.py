@@ -15,19 +15,8 @@ import io
 
 import pymupdf
 
-KINDS = (
-    "javascript",
-    "open_action",
-    "additional_actions",
-    "launch",
-    "embedded_file",
-    "xfa",
-    "rich_media",
-    "multimedia",
-    "form_submission",
-    "remote_goto",
-    "unsafe_link",
-)
+from ..pdf_sanitize import ACTIVE_KINDS
+
 SCRIPT = b"app.alert('active content');"
 PAYLOAD = b"MZ not really a program, but it should not travel in a signed document"
 
@@ -66,7 +55,7 @@ PROBE_SUBTYPES = frozenset({"FileAttachment", "RichMedia", "Screen", "Movie", "S
 SAFE_SCHEMES = ("http:", "https:", "mailto:", "tel:")
 
 
-def add_active_content(data, kinds=KINDS, page=1, use_objstms=False):
+def add_active_content(data, kinds=ACTIVE_KINDS, page=1, use_objstms=False):
     """``data`` (a clean PDF) with one specimen of each of ``kinds``; the page ones go on
     ``page`` (1-based). ``use_objstms`` hides the dictionaries in compressed object streams."""
     doc = pymupdf.open(stream=data, filetype="pdf")

@@ -11,7 +11,7 @@ import pytest
 from engine.errors import ProviderAuthError, ProviderRejected, ProviderUnavailable, WebhookRejected
 from engine.http import make_session
 from engine.providers import Envelope, FieldPlacement, GetAcceptClient, Recipient, TokenCache
-from engine.providers import getaccept as getaccept_module
+from engine.providers import base as providers_base
 from engine.testing import bombs
 from engine.testing.fake_getaccept import FakeGetAccept
 
@@ -324,7 +324,7 @@ def test_download_refuses_a_decompression_bomb(fake, client):
 
 
 def test_download_is_capped(fake, client, monkeypatch):
-    monkeypatch.setattr(getaccept_module, "MAX_SIGNED_PDF_BYTES", 1000)
+    monkeypatch.setattr(providers_base, "MAX_SIGNED_PDF_BYTES", 1000)
     created = client.create_envelope(envelope())
     fake.set_download(created.provider_reference, b"%PDF-1.4\n" + b"0" * 5000)
     with pytest.raises(ProviderRejected) as info:

@@ -245,6 +245,25 @@ export class DigitalSignPage extends Interaction {
     }
   }
 
+  /**
+   * Run `work` (async) with the page busy and `button` disabled until it ends; a click
+   * while the page is busy does nothing.
+   *
+   * @param {HTMLElement} button the button that asked
+   * @param {Function} work what the click does
+   */
+  async whileBusy(button, work) {
+    if (this.busy) {
+      return;
+    }
+    this.setBusy(button, true);
+    try {
+      await work();
+    } finally {
+      this.setBusy(button, false);
+    }
+  }
+
   showError(selector, message) {
     const el = this.el.querySelector(selector);
     if (el) {
@@ -406,7 +425,6 @@ export class DigitalSignPage extends Interaction {
   // --- submit / reject ---
 
   async onClickSubmit(ev) {
-    const button = ev.currentTarget;
     if (this.busy || this.submitted) {
       return;
     }
@@ -434,8 +452,7 @@ export class DigitalSignPage extends Interaction {
       this.el.querySelector(".o_ds_consent_input")?.focus();
       return;
     }
-    this.setBusy(button, true);
-    try {
+    await this.whileBusy(ev.currentTarget, async () => {
       const result = await this.call("submit", {
         values: this.values,
         consent: true,
@@ -480,9 +497,7 @@ export class DigitalSignPage extends Interaction {
       } else {
         window.location.reload();
       }
-    } finally {
-      this.setBusy(button, false);
-    }
+    });
   }
 
   onClickRejectOpen(ev) {
@@ -495,13 +510,8 @@ export class DigitalSignPage extends Interaction {
   }
 
   async onClickReject(ev) {
-    const button = ev.currentTarget;
-    if (this.busy) {
-      return;
-    }
-    const reason = this.el.querySelector(".o_ds_reject_reason").value;
-    this.setBusy(button, true);
-    try {
+    await this.whileBusy(ev.currentTarget, async () => {
+      const reason = this.el.querySelector(".o_ds_reject_reason").value;
       const result = await this.call("reject", {reason});
       if (this.commonMessage(result)) {
         this.showError(".o_ds_submit_error", this.commonMessage(result));
@@ -512,21 +522,14 @@ export class DigitalSignPage extends Interaction {
         return;
       }
       window.location.reload();
-    } finally {
-      this.setBusy(button, false);
-    }
+    });
   }
 
   // --- one-time code ---
 
   async onClickOtpSend(ev) {
-    const button = ev.currentTarget;
-    if (this.busy) {
-      return;
-    }
-    this.setBusy(button, true);
-    const message = this.el.querySelector(".o_ds_otp_message");
-    try {
+    await this.whileBusy(ev.currentTarget, async () => {
+      const message = this.el.querySelector(".o_ds_otp_message");
       const result = await this.call("otp/send");
       const texts = {
         ok: _t("A code was sent to %s.", result.to),
@@ -546,9 +549,7 @@ export class DigitalSignPage extends Interaction {
       };
       message.textContent = texts[result.status] || this.commonMessage(result);
       this.el.querySelector(".o_ds_otp_code")?.focus();
-    } finally {
-      this.setBusy(button, false);
-    }
+    });
   }
 
   onKeydownOtp(ev) {
@@ -558,14 +559,9 @@ export class DigitalSignPage extends Interaction {
   }
 
   async onClickOtpVerify(ev) {
-    const button = ev.currentTarget;
-    if (this.busy) {
-      return;
-    }
-    const code = this.el.querySelector(".o_ds_otp_code").value;
-    const message = this.el.querySelector(".o_ds_otp_message");
-    this.setBusy(button, true);
-    try {
+    await this.whileBusy(ev.currentTarget, async () => {
+      const code = this.el.querySelector(".o_ds_otp_code").value;
+      const message = this.el.querySelector(".o_ds_otp_message");
       const result = await this.call("otp/verify", {code});
       if (result.status === "ok") {
         window.location.reload();
@@ -583,9 +579,7 @@ export class DigitalSignPage extends Interaction {
         texts[result.status] ||
         this.commonMessage(result) ||
         Object.values(result.errors || {}).join(" ");
-    } finally {
-      this.setBusy(button, false);
-    }
+    });
   }
 
   // --- naming missing participants, re-engaging ---
@@ -598,19 +592,14 @@ export class DigitalSignPage extends Interaction {
   }
 
   async onClickNameSubmit(ev) {
-    const button = ev.currentTarget;
-    if (this.busy) {
-      return;
-    }
-    const people = [...this.el.querySelectorAll(".o_ds_person")].map((fieldset) => ({
-      id: parseInt(fieldset.dataset.participantId),
-      include: fieldset.querySelector(".o_ds_person_include")?.checked ?? true,
-      name: fieldset.querySelector(".o_ds_person_name").value,
-      email: fieldset.querySelector(".o_ds_person_email").value,
-      mobile: fieldset.querySelector(".o_ds_person_mobile").value,
-    }));
-    this.setBusy(button, true);
-    try {
+    await this.whileBusy(ev.currentTarget, async () => {
+      const people = [...this.el.querySelectorAll(".o_ds_person")].map((fieldset) => ({
+        id: parseInt(fieldset.dataset.participantId),
+        include: fieldset.querySelector(".o_ds_person_include")?.checked ?? true,
+        name: fieldset.querySelector(".o_ds_person_name").value,
+        email: fieldset.querySelector(".o_ds_person_email").value,
+        mobile: fieldset.querySelector(".o_ds_person_mobile").value,
+      }));
       const result = await this.call("name", {participants: people});
       if (result.status === "ok") {
         window.location.reload();
@@ -632,9 +621,7 @@ export class DigitalSignPage extends Interaction {
           first || (error && fieldset.querySelector("input.form-control:enabled"));
       }
       first?.focus();
-    } finally {
-      this.setBusy(button, false);
-    }
+    });
   }
 
   onClickReengageOpen(ev) {
@@ -648,14 +635,10 @@ export class DigitalSignPage extends Interaction {
 
   async onClickReengage(ev) {
     const button = ev.currentTarget;
-    if (this.busy) {
-      return;
-    }
-    const li = button.closest("li");
-    const email = li.querySelector(".o_ds_reengage_email").value;
-    const mobile = li.querySelector(".o_ds_reengage_mobile").value;
-    this.setBusy(button, true);
-    try {
+    await this.whileBusy(button, async () => {
+      const li = button.closest("li");
+      const email = li.querySelector(".o_ds_reengage_email").value;
+      const mobile = li.querySelector(".o_ds_reengage_mobile").value;
       const result = await this.call("reengage", {
         other_id: parseInt(li.dataset.participantId),
         email: email || null,
@@ -669,9 +652,7 @@ export class DigitalSignPage extends Interaction {
         this.commonMessage(result) ||
         Object.values(result.errors || {}).join(" ") ||
         _t("This contact cannot be changed any more.");
-    } finally {
-      this.setBusy(button, false);
-    }
+    });
   }
 
   // --- after the deadline, after signing ---
