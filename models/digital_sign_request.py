@@ -784,13 +784,7 @@ class DigitalSignRequest(models.Model):
         self.check_access("read")
         if self.state == "draft" and not self.field_ids:
             self._detect_fields()
-        return {
-            "type": "ir.actions.client",
-            "tag": "digital_sign.places_editor",
-            "name": self.env._("Places of %s", self.reference),
-            "params": {"request_id": self.id},
-            "context": {"active_id": self.id, "active_model": self._name},
-        }
+        return self.env["digital.sign.field"]._get_places_editor_action(self)
 
     def action_detect_fields(self):
         """Replace the detected (non-manual) places by a fresh detection."""
@@ -1026,17 +1020,8 @@ class DigitalSignRequest(models.Model):
             raise UserError(engine_error_message(self.env, error)) from error
         fields_vals = [
             {
+                **self.env["digital.sign.field"]._prepare_placement_values(placement),
                 "request_id": self.id,
-                "page": placement.page,
-                "x0": placement.x0,
-                "y0": placement.y0,
-                "x1": placement.x1,
-                "y1": placement.y1,
-                "kind": placement.kind,
-                "role": placement.role,
-                "mandatory": placement.mandatory,
-                "source": placement.source,
-                "marker": list(placement.marker),
             }
             for placement in placements
         ]
