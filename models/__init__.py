@@ -1,5 +1,6 @@
 from . import digital_sign_evidence_mixin
 from . import digital_sign_reminder_mixin
+from . import digital_sign_cache_mixin
 from . import digital_sign_request_part_mixin
 from . import digital_sign_place_mixin
 from . import digital_sign_template_content_mixin

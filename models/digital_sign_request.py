@@ -21,7 +21,6 @@ from ..engine import (
     pades_verify,
     pdf_intake,
     pdf_markers,
-    pdf_render,
     pdf_sanitize,
     pdf_stamp,
     providers,
@@ -39,9 +38,6 @@ from ..utils import (
 
 _logger = logging.getLogger(__name__)
 
-PAGE_IMAGE_WIDTH = 1100
-CACHE_RES_FIELD = "digital_sign_cache"
-
 
 class DigitalSignRequest(models.Model):
     _name = "digital.sign.request"
@@ -52,6 +48,7 @@ class DigitalSignRequest(models.Model):
         "mail.activity.mixin",
         "digital.sign.evidence.mixin",
         "digital.sign.reminder.mixin",
+        "digital.sign.cache.mixin",
     ]
     _order = "id desc"
     _rec_names_search = ["name", "reference"]
@@ -1937,49 +1934,8 @@ class DigitalSignRequest(models.Model):
         Note: self.ensure_one()
         """
         self.ensure_one()
-        name = f"digital_sign_page_{self.original_sha256}_{page}"
-        attachment = self._get_cache_attachment(name)
-        if attachment:
-            return attachment.raw, attachment.mimetype
-        data = pdf_render.render_page(
-            self._get_display_pdf(), page, width_px=PAGE_IMAGE_WIDTH, fmt="auto", quality=75
-        )
-        mimetype = pdf_render.image_mimetype(data)
-        self._store_cache_attachment(name, data, mimetype)
-        return data, mimetype
-
-    # Cache attachments carry a res_field that is no field: hidden from the chatter, and
-    # refused to everyone but administrators by ir.attachment's access check.
-    def _get_cache_attachment(self, name):
-        return (
-            self.env["ir.attachment"]
-            .sudo()
-            .search(
-                [
-                    ("res_model", "=", self._name),
-                    ("res_id", "=", self.id),
-                    ("res_field", "=", CACHE_RES_FIELD),
-                    ("name", "=", name),
-                ],
-                limit=1,
-            )
-        )
-
-    def _store_cache_attachment(self, name, data, mimetype):
-        return (
-            self.env["ir.attachment"]
-            .sudo()
-            .create(
-                {
-                    "name": name,
-                    "raw": data,
-                    "mimetype": mimetype,
-                    "res_model": self._name,
-                    "res_id": self.id,
-                    "res_field": CACHE_RES_FIELD,
-                    "public": False,
-                }
-            )
+        return self._get_cached_page_image(
+            f"digital_sign_page_{self.original_sha256}_{page}", page, self._get_display_pdf
         )
 
     def _prepare_display_cache(self, pages=2):

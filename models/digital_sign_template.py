@@ -7,11 +7,10 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools import email_normalize
 
 from .. import const
-from ..engine import pdf_markers, pdf_render
+from ..engine import pdf_markers
 from ..engine.errors import EngineError
 from ..utils import CheckedPdf, decode_binary, engine_error_message
 from .digital_sign_reminder_mixin import REMINDER_FIELDS
-from .digital_sign_request import CACHE_RES_FIELD, PAGE_IMAGE_WIDTH
 
 # What a template's content is: a change of any of these on a template that was used makes
 # a new version (the requests keep their own copy; the version says which content they had).
@@ -41,7 +40,7 @@ class DigitalSignTemplate(models.Model):
 
     _name = "digital.sign.template"
     _description = "Signature Template"
-    _inherit = ["mail.thread", "digital.sign.reminder.mixin"]
+    _inherit = ["mail.thread", "digital.sign.reminder.mixin", "digital.sign.cache.mixin"]
     _order = "sequence, name, id"
     _check_company_auto = True
 
@@ -354,36 +353,11 @@ class DigitalSignTemplate(models.Model):
         Note: self.ensure_one()
         """
         self.ensure_one()
-        Attachment = self.env["ir.attachment"].sudo()
-        name = f"digital_sign_template_page_{self.pdf_sha256}_{page}"
-        cached = Attachment.search(
-            [
-                ("res_model", "=", self._name),
-                ("res_id", "=", self.id),
-                ("res_field", "=", CACHE_RES_FIELD),
-                ("name", "=", name),
-            ],
-            limit=1,
+        return self._get_cached_page_image(
+            f"digital_sign_template_page_{self.pdf_sha256}_{page}",
+            page,
+            lambda: pdf_markers.hide_markers(self._get_pdf_bytes()),
         )
-        if cached:
-            return cached.raw, cached.mimetype
-        shown = pdf_markers.hide_markers(self._get_pdf_bytes())
-        data = pdf_render.render_page(
-            shown, page, width_px=PAGE_IMAGE_WIDTH, fmt="auto", quality=75
-        )
-        mimetype = pdf_render.image_mimetype(data)
-        Attachment.create(
-            {
-                "name": name,
-                "raw": data,
-                "mimetype": mimetype,
-                "res_model": self._name,
-                "res_id": self.id,
-                "res_field": CACHE_RES_FIELD,
-                "public": False,
-            }
-        )
-        return data, mimetype
 
     def _check_usable(self):
         """Raise a UserError when documents cannot be sent from this template.

@@ -2242,4 +2242,11 @@ TERMS = {
         "Teil des Inhalts einer Signaturvorlage",
         "Parte del contenido de una plantilla de firma",
     ),
+    "Renderings Cached as Private Attachments": (
+        "Renderingar cachade som privata bilagor",
+        "Rendus mis en cache comme pièces jointes privées",
+        "作为私有附件缓存的渲染结果",
+        "Als private Anhänge zwischengespeicherte Darstellungen",
+        "Representaciones almacenadas en caché como adjuntos privados",
+    ),
 }
