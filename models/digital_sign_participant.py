@@ -370,10 +370,6 @@ class DigitalSignParticipant(models.Model):
                 )
             )
 
-    def _evidence_document_state(self):
-        self.ensure_one()
-        return self.request_id.state
-
     @api.model
     def _prepare_company_signatory_values(self, request, vals=None):
         """The values of a company signatory of ``request``: the company's name (unless
