@@ -8,16 +8,10 @@ class DigitalSignField(models.Model):
     _name = "digital.sign.field"
     _description = "Signature Place"
     _order = "request_id.id desc, page, y0, x0, id"  # a request's places, without a join
-    _inherit = ["digital.sign.evidence.mixin"]
+    _inherit = ["digital.sign.request.part.mixin", "digital.sign.place.mixin"]
+    _place_document_field = "request_id"
 
     # === FIELDS === #
-    request_id = fields.Many2one(
-        "digital.sign.request", required=True, index=True, ondelete="cascade", evidence="create"
-    )
-    company_id = fields.Many2one(
-        related="request_id.company_id", store=True, index=True, evidence="flow"
-    )
-    request_state = fields.Selection(related="request_id.state", string="Request State")
     participant_id = fields.Many2one(
         "digital.sign.participant",
         index="btree_not_null",
@@ -25,32 +19,25 @@ class DigitalSignField(models.Model):
         domain="[('request_id', '=', request_id)]",
         evidence="draft",
     )
-    page = fields.Integer(required=True, default=1, evidence="draft")
-    x0 = fields.Float(
-        "Left", digits=(16, 2), help="Points from the left edge of the page.", evidence="draft"
-    )
-    y0 = fields.Float(
-        "Top", digits=(16, 2), help="Points from the top edge of the page.", evidence="draft"
-    )
-    x1 = fields.Float("Right", digits=(16, 2), evidence="draft")
-    y1 = fields.Float("Bottom", digits=(16, 2), evidence="draft")
+    # The layout (digital.sign.place.mixin): users change it while the document is a draft.
+    page = fields.Integer(evidence="draft")
+    x0 = fields.Float(help="Points from the left edge of the page.", evidence="draft")
+    y0 = fields.Float(help="Points from the top edge of the page.", evidence="draft")
+    x1 = fields.Float(evidence="draft")
+    y1 = fields.Float(evidence="draft")
     width = fields.Float(
         compute="_compute_size", inverse="_inverse_size", digits=(16, 2), evidence="draft"
     )
     height = fields.Float(
         compute="_compute_size", inverse="_inverse_size", digits=(16, 2), evidence="draft"
     )
-    kind = fields.Selection(const.FIELD_KINDS, required=True, default="signature", evidence="draft")
+    kind = fields.Selection(evidence="draft")
     role = fields.Char(
         help="The role named by the marker; matched with participants' roles.", evidence="draft"
     )
-    mandatory = fields.Boolean(default=True, evidence="draft")
-    source = fields.Selection(
-        const.FIELD_SOURCES, default="manual", required=True, readonly=True, evidence="flow"
-    )
+    mandatory = fields.Boolean(evidence="draft")
+    source = fields.Selection(evidence="flow")
     marker = fields.Json(
-        readonly=True,
-        copy=True,
         evidence="flow",
         help="Rectangle of the marker that defined this place (hidden in the "
         "document shown and produced).",
@@ -83,37 +70,6 @@ class DigitalSignField(models.Model):
             )
 
     # === CONSTRAINTS === #
-    @api.constrains("page", "x0", "y0", "x1", "y1", "request_id")
-    def _check_geometry(self):
-        for field in self:
-            geometry = field.request_id.page_geometry or []
-            if field.page < 1 or (geometry and field.page > len(geometry)):
-                raise ValidationError(
-                    self.env._(
-                        "Page %(page)s does not exist in %(ref)s.",
-                        page=field.page,
-                        ref=field.request_id.reference,
-                    )
-                )
-            if field.x1 <= field.x0 or field.y1 <= field.y0:
-                raise ValidationError(self.env._("A place must have a positive width and height."))
-            if geometry:
-                width, height = geometry[field.page - 1]
-                if (
-                    field.x0 < -0.5
-                    or field.y0 < -0.5
-                    or field.x1 > width + 0.5
-                    or field.y1 > height + 0.5
-                ):
-                    raise ValidationError(
-                        self.env._(
-                            "The place lies outside page %(page)s (%(w)s x %(h)s points).",
-                            page=field.page,
-                            w=round(width),
-                            h=round(height),
-                        )
-                    )
-
     @api.constrains("participant_id", "request_id")
     def _check_participant(self):
         for field in self.filtered("participant_id"):
@@ -146,10 +102,6 @@ class DigitalSignField(models.Model):
         result = super().unlink()
         requests.exists()._restart_approval_if_changed()
         return result
-
-    def _evidence_document_state(self):
-        self.ensure_one()
-        return self.request_id.state
 
     @api.ondelete(at_uninstall=False)
     def _unlink_if_draft(self):
@@ -186,27 +138,12 @@ class DigitalSignField(models.Model):
         sign_request = self.env["digital.sign.request"].browse(request_id)
         sign_request.ensure_one()
         sign_request.check_access("read")
-        kinds = self._fields["kind"]._description_selection(self.env)
-        geometry = sign_request.page_geometry or []
-        signature_size = (
-            sign_request._get_setting("signature_width"),
-            sign_request._get_setting("signature_height"),
-        )
         return {
-            "id": sign_request.id,
-            "reference": sign_request.reference,
+            **sign_request.field_ids._get_places_editor_data(
+                sign_request, const.PLACES_PAGE_PATH, sign_request.original_sha256
+            ),
             "name": sign_request.name,
             "editable": sign_request.state == "draft" and sign_request.has_access("write"),
-            "pages": [
-                {
-                    "number": number,
-                    "width": width,
-                    "height": height,
-                    "src": const.PLACES_PAGE_PATH.format(request_id=sign_request.id, page=number)
-                    + f"?sha={sign_request.original_sha256}",
-                }
-                for number, (width, height) in enumerate(geometry, start=1)
-            ],
             "participants": [
                 {
                     "id": participant.id,
@@ -216,24 +153,6 @@ class DigitalSignField(models.Model):
                 for participant in sign_request.participant_ids.sorted(
                     lambda p: (p.signing_order, p.id)
                 )
-            ],
-            "kinds": [[key, label] for key, label in kinds],
-            "default_sizes": {**const.PLACE_DEFAULT_SIZES, "signature": signature_size},
-            "places": [
-                {
-                    "id": field.id,
-                    "page": field.page,
-                    "kind": field.kind,
-                    "role": field.role or "",
-                    "participant_id": field.participant_id.id or False,
-                    "mandatory": field.mandatory,
-                    "source": field.source,
-                    "x0": field.x0,
-                    "y0": field.y0,
-                    "width": field.x1 - field.x0,
-                    "height": field.y1 - field.y0,
-                }
-                for field in sign_request.field_ids
             ],
         }
 
@@ -255,63 +174,21 @@ class DigitalSignField(models.Model):
         sign_request.ensure_one()
         if sign_request.state != "draft":
             raise UserError(self.env._("Places can only change while the document is a draft."))
-        changes = changes or {}
-        self._browse_places_of(sign_request, changes.get("unlink") or []).unlink()
-        for field_id, values in changes.get("write") or []:
-            field = self._browse_places_of(sign_request, [field_id])
-            field.write(field._prepare_editor_values(values))
-        self.create(
-            [
-                {**self._prepare_editor_values(values), "request_id": sign_request.id}
-                for values in changes.get("create") or []
-            ]
-        )
+        self._apply_places_editor_changes(sign_request, changes)
         return self.get_places_editor_data(sign_request.id)
 
-    # === BUSINESS === #
+    # === PLACES (digital.sign.place.mixin) === #
     @api.model
-    def _browse_places_of(self, sign_request, ids):
-        """The places ``ids``, every one of them a place of ``sign_request``.
+    def _get_document_label(self, document):
+        return document.reference
 
-        :raise UserError: an id is unknown or a place of another document
-        """
-        places = self.browse(ids).exists()
-        if places.request_id - sign_request or len(places) != len(set(ids)):
-            raise UserError(self.env._("These places do not belong to %s.", sign_request.reference))
-        return places
+    def _prepare_editor_place(self):
+        return {
+            **super()._prepare_editor_place(),
+            "participant_id": self.participant_id.id or False,
+        }
 
-    def _prepare_editor_values(self, values):
-        """The values to write for a place the editor sends: its layout keys, and its box as
-        ``x0, y0, width, height`` (a key left out keeps this place's current value; a new
-        place, ``self`` empty, gets 0).
-
-        :param dict values: what the editor sent for one place
-        :return: dict of field values
-        """
-        vals = {key: values[key] for key in const.PLACE_EDITOR_KEYS if key in values}
-        if any(key in values for key in ("x0", "y0", "width", "height")):
-            current = (
-                {
-                    "x0": self.x0,
-                    "y0": self.y0,
-                    "width": self.x1 - self.x0,
-                    "height": self.y1 - self.y0,
-                }
-                if self
-                else {}
-            )
-            box = {
-                key: float(values.get(key, current.get(key, 0.0)))
-                for key in ("x0", "y0", "width", "height")
-            }
-            vals.update(
-                x0=box["x0"],
-                y0=box["y0"],
-                x1=box["x0"] + box["width"],
-                y1=box["y0"] + box["height"],
-            )
-        return vals
-
+    # === BUSINESS === #
     def _get_box(self):
         """Where the place is and what it holds, as the keyword arguments the engine's
         placements and stamps share (``page``, ``x0``, ``y0``, ``x1``, ``y1``, ``kind``).

@@ -47,16 +47,9 @@ class DigitalSignParticipant(models.Model):
     _name = "digital.sign.participant"
     _description = "Signature Participant"
     _order = "request_id.id desc, signing_order, id"  # as requests are ordered, no join
-    _inherit = ["digital.sign.evidence.mixin"]
+    _inherit = ["digital.sign.request.part.mixin"]
 
     # === FIELDS === #
-    request_id = fields.Many2one(
-        "digital.sign.request", required=True, index=True, ondelete="cascade", evidence="create"
-    )
-    company_id = fields.Many2one(
-        related="request_id.company_id", store=True, index=True, evidence="flow"
-    )
-    request_state = fields.Selection(related="request_id.state", string="Request State")
     name = fields.Char(required=True, evidence="draft")
     participant_kind = fields.Selection(
         const.PARTICIPANT_KINDS,
@@ -376,10 +369,6 @@ class DigitalSignParticipant(models.Model):
                     names=", ".join(sent.mapped("name")),
                 )
             )
-
-    def _evidence_document_state(self):
-        self.ensure_one()
-        return self.request_id.state
 
     @api.model
     def _prepare_company_signatory_values(self, request, vals=None):

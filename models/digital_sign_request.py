@@ -21,7 +21,6 @@ from ..engine import (
     pades_verify,
     pdf_intake,
     pdf_markers,
-    pdf_render,
     pdf_sanitize,
     pdf_stamp,
     providers,
@@ -39,9 +38,6 @@ from ..utils import (
 
 _logger = logging.getLogger(__name__)
 
-PAGE_IMAGE_WIDTH = 1100
-CACHE_RES_FIELD = "digital_sign_cache"
-
 
 class DigitalSignRequest(models.Model):
     _name = "digital.sign.request"
@@ -52,6 +48,7 @@ class DigitalSignRequest(models.Model):
         "mail.activity.mixin",
         "digital.sign.evidence.mixin",
         "digital.sign.reminder.mixin",
+        "digital.sign.cache.mixin",
     ]
     _order = "id desc"
     _rec_names_search = ["name", "reference"]
@@ -784,13 +781,7 @@ class DigitalSignRequest(models.Model):
         self.check_access("read")
         if self.state == "draft" and not self.field_ids:
             self._detect_fields()
-        return {
-            "type": "ir.actions.client",
-            "tag": "digital_sign.places_editor",
-            "name": self.env._("Places of %s", self.reference),
-            "params": {"request_id": self.id},
-            "context": {"active_id": self.id, "active_model": self._name},
-        }
+        return self.env["digital.sign.field"]._get_places_editor_action(self)
 
     def action_detect_fields(self):
         """Replace the detected (non-manual) places by a fresh detection."""
@@ -1026,17 +1017,8 @@ class DigitalSignRequest(models.Model):
             raise UserError(engine_error_message(self.env, error)) from error
         fields_vals = [
             {
+                **self.env["digital.sign.field"]._prepare_placement_values(placement),
                 "request_id": self.id,
-                "page": placement.page,
-                "x0": placement.x0,
-                "y0": placement.y0,
-                "x1": placement.x1,
-                "y1": placement.y1,
-                "kind": placement.kind,
-                "role": placement.role,
-                "mandatory": placement.mandatory,
-                "source": placement.source,
-                "marker": list(placement.marker),
             }
             for placement in placements
         ]
@@ -1952,49 +1934,8 @@ class DigitalSignRequest(models.Model):
         Note: self.ensure_one()
         """
         self.ensure_one()
-        name = f"digital_sign_page_{self.original_sha256}_{page}"
-        attachment = self._get_cache_attachment(name)
-        if attachment:
-            return attachment.raw, attachment.mimetype
-        data = pdf_render.render_page(
-            self._get_display_pdf(), page, width_px=PAGE_IMAGE_WIDTH, fmt="auto", quality=75
-        )
-        mimetype = pdf_render.image_mimetype(data)
-        self._store_cache_attachment(name, data, mimetype)
-        return data, mimetype
-
-    # Cache attachments carry a res_field that is no field: hidden from the chatter, and
-    # refused to everyone but administrators by ir.attachment's access check.
-    def _get_cache_attachment(self, name):
-        return (
-            self.env["ir.attachment"]
-            .sudo()
-            .search(
-                [
-                    ("res_model", "=", self._name),
-                    ("res_id", "=", self.id),
-                    ("res_field", "=", CACHE_RES_FIELD),
-                    ("name", "=", name),
-                ],
-                limit=1,
-            )
-        )
-
-    def _store_cache_attachment(self, name, data, mimetype):
-        return (
-            self.env["ir.attachment"]
-            .sudo()
-            .create(
-                {
-                    "name": name,
-                    "raw": data,
-                    "mimetype": mimetype,
-                    "res_model": self._name,
-                    "res_id": self.id,
-                    "res_field": CACHE_RES_FIELD,
-                    "public": False,
-                }
-            )
+        return self._get_cached_page_image(
+            f"digital_sign_page_{self.original_sha256}_{page}", page, self._get_display_pdf
         )
 
     def _prepare_display_cache(self, pages=2):

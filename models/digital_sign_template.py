@@ -7,11 +7,10 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools import email_normalize
 
 from .. import const
-from ..engine import pdf_markers, pdf_render
+from ..engine import pdf_markers
 from ..engine.errors import EngineError
 from ..utils import CheckedPdf, decode_binary, engine_error_message
 from .digital_sign_reminder_mixin import REMINDER_FIELDS
-from .digital_sign_request import CACHE_RES_FIELD, PAGE_IMAGE_WIDTH
 
 # What a template's content is: a change of any of these on a template that was used makes
 # a new version (the requests keep their own copy; the version says which content they had).
@@ -41,7 +40,7 @@ class DigitalSignTemplate(models.Model):
 
     _name = "digital.sign.template"
     _description = "Signature Template"
-    _inherit = ["mail.thread", "digital.sign.reminder.mixin"]
+    _inherit = ["mail.thread", "digital.sign.reminder.mixin", "digital.sign.cache.mixin"]
     _order = "sequence, name, id"
     _check_company_auto = True
 
@@ -171,13 +170,7 @@ class DigitalSignTemplate(models.Model):
         self.check_access("read")
         if not self.pdf:
             raise UserError(self.env._("Upload the template's PDF first."))
-        return {
-            "type": "ir.actions.client",
-            "tag": "digital_sign.places_editor",
-            "name": self.env._("Places of %s", self.name),
-            "params": {"template_id": self.id},
-            "context": {"active_id": self.id, "active_model": self._name},
-        }
+        return self.env["digital.sign.template.place"]._get_places_editor_action(self)
 
     def action_detect_places(self):
         """Replace the detected (non-manual) places by a fresh detection of the markers."""
@@ -209,48 +202,15 @@ class DigitalSignTemplate(models.Model):
         template = self.browse(template_id)
         template.ensure_one()
         template.check_access("read")
-        Request = self.env["digital.sign.request"]
-        kinds = self.env["digital.sign.field"]._fields["kind"]._description_selection(self.env)
-        signature_size = (
-            Request._get_setting("signature_width"),
-            Request._get_setting("signature_height"),
-        )
         return {
-            "id": template.id,
-            "reference": template.name,
+            **template.place_ids._get_places_editor_data(
+                template, const.TEMPLATE_PAGE_PATH, template.pdf_sha256
+            ),
             "name": self.env._("version %s", template.version),
             "editable": template.has_access("write"),
             "is_template": True,
-            "pages": [
-                {
-                    "number": number,
-                    "width": width,
-                    "height": height,
-                    "src": const.TEMPLATE_PAGE_PATH.format(template_id=template.id, page=number)
-                    + f"?sha={template.pdf_sha256}",
-                }
-                for number, (width, height) in enumerate(template.page_geometry or [], start=1)
-            ],
             "participants": [
                 {"id": role.id, "name": role.name, "role": ""} for role in template.role_ids
-            ],
-            "kinds": [[key, label] for key, label in kinds],
-            "default_sizes": {**const.PLACE_DEFAULT_SIZES, "signature": signature_size},
-            "places": [
-                {
-                    "id": place.id,
-                    "page": place.page,
-                    "kind": place.kind,
-                    "role": place.role_id.name or place.role or "",
-                    "participant_id": place.role_id.id or False,
-                    "mandatory": place.mandatory,
-                    "source": place.source,
-                    "x0": place.x0,
-                    "y0": place.y0,
-                    "width": place.x1 - place.x0,
-                    "height": place.y1 - place.y0,
-                }
-                for place in template.place_ids
             ],
         }
 
@@ -267,19 +227,9 @@ class DigitalSignTemplate(models.Model):
         template.ensure_one()
         template.check_access("write")
         changes = changes or {}
-        Place = self.env["digital.sign.template.place"]
         if any(changes.get(key) for key in ("create", "write", "unlink")):
             template._new_version_if_used()
-        Place._browse_places_of(template, changes.get("unlink") or []).unlink()
-        for place_id, values in changes.get("write") or []:
-            place = Place._browse_places_of(template, [place_id])
-            place.write(place._prepare_editor_values(values))
-        Place.create(
-            [
-                {**Place._prepare_editor_values(values), "template_id": template.id}
-                for values in changes.get("create") or []
-            ]
-        )
+        self.env["digital.sign.template.place"]._apply_places_editor_changes(template, changes)
         return self.get_places_editor_data(template.id)
 
     # === BUSINESS === #
@@ -341,21 +291,14 @@ class DigitalSignTemplate(models.Model):
                     }
                 )
         first = self.role_ids.sorted(lambda r: (r.sequence, r.id))[:1]
-        return self.env["digital.sign.template.place"].create(
+        Place = self.env["digital.sign.template.place"]
+        return Place.create(
             [
                 {
+                    **Place._prepare_placement_values(placement),
                     "template_id": self.id,
                     "role_id": (roles.get((placement.role or "").strip().casefold()) or first).id,
                     "role": placement.role or False,
-                    "page": placement.page,
-                    "x0": placement.x0,
-                    "y0": placement.y0,
-                    "x1": placement.x1,
-                    "y1": placement.y1,
-                    "kind": placement.kind,
-                    "mandatory": placement.mandatory,
-                    "source": placement.source,
-                    "marker": list(placement.marker),
                 }
                 for placement in placements
             ]
@@ -410,36 +353,11 @@ class DigitalSignTemplate(models.Model):
         Note: self.ensure_one()
         """
         self.ensure_one()
-        Attachment = self.env["ir.attachment"].sudo()
-        name = f"digital_sign_template_page_{self.pdf_sha256}_{page}"
-        cached = Attachment.search(
-            [
-                ("res_model", "=", self._name),
-                ("res_id", "=", self.id),
-                ("res_field", "=", CACHE_RES_FIELD),
-                ("name", "=", name),
-            ],
-            limit=1,
+        return self._get_cached_page_image(
+            f"digital_sign_template_page_{self.pdf_sha256}_{page}",
+            page,
+            lambda: pdf_markers.hide_markers(self._get_pdf_bytes()),
         )
-        if cached:
-            return cached.raw, cached.mimetype
-        shown = pdf_markers.hide_markers(self._get_pdf_bytes())
-        data = pdf_render.render_page(
-            shown, page, width_px=PAGE_IMAGE_WIDTH, fmt="auto", quality=75
-        )
-        mimetype = pdf_render.image_mimetype(data)
-        Attachment.create(
-            {
-                "name": name,
-                "raw": data,
-                "mimetype": mimetype,
-                "res_model": self._name,
-                "res_id": self.id,
-                "res_field": CACHE_RES_FIELD,
-                "public": False,
-            }
-        )
-        return data, mimetype
 
     def _check_usable(self):
         """Raise a UserError when documents cannot be sent from this template.
@@ -698,12 +616,9 @@ class DigitalSignTemplateRole(models.Model):
     _name = "digital.sign.template.role"
     _description = "Signature Template Role"
     _order = "template_id, sequence, id"
+    _inherit = ["digital.sign.template.content.mixin"]
 
     # === FIELDS === #
-    template_id = fields.Many2one(
-        "digital.sign.template", required=True, index=True, ondelete="cascade"
-    )
-    company_id = fields.Many2one(related="template_id.company_id", store=True, index=True)
     name = fields.Char(
         "Role",
         required=True,
@@ -734,33 +649,15 @@ class DigitalSignTemplateRole(models.Model):
                     )
                 )
 
-    # === CRUD === #
-    @api.model_create_multi
-    def create(self, vals_list):
-        self.env["digital.sign.template"].browse(
-            {vals["template_id"] for vals in vals_list if vals.get("template_id")}
-        )._new_version_if_used()
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self.template_id._new_version_if_used()
-        return super().write(vals)
-
-    @api.ondelete(at_uninstall=False)
-    def _unlink_new_version(self):
-        self.template_id._new_version_if_used()
-
 
 class DigitalSignTemplatePlace(models.Model):
     _name = "digital.sign.template.place"
     _description = "Signature Template Place"
     _order = "template_id, page, y0, x0, id"
+    _inherit = ["digital.sign.template.content.mixin", "digital.sign.place.mixin"]
+    _place_document_field = "template_id"
 
     # === FIELDS === #
-    template_id = fields.Many2one(
-        "digital.sign.template", required=True, index=True, ondelete="cascade"
-    )
-    company_id = fields.Many2one(related="template_id.company_id", store=True, index=True)
     role_id = fields.Many2one(
         "digital.sign.template.role",
         string="Role Of",
@@ -768,99 +665,30 @@ class DigitalSignTemplatePlace(models.Model):
         ondelete="set null",
         domain="[('template_id', '=', template_id)]",
     )
-    role = fields.Char(help="The role named by the marker.")
-    page = fields.Integer(required=True, default=1)
-    x0 = fields.Float("Left", digits=(16, 2))
-    y0 = fields.Float("Top", digits=(16, 2))
-    x1 = fields.Float("Right", digits=(16, 2))
-    y1 = fields.Float("Bottom", digits=(16, 2))
-    kind = fields.Selection(const.FIELD_KINDS, required=True, default="signature")
-    mandatory = fields.Boolean(default=True)
-    source = fields.Selection(const.FIELD_SOURCES, default="manual", required=True, readonly=True)
-    marker = fields.Json(readonly=True)
 
     # === CONSTRAINTS === #
-    @api.constrains("page", "x0", "y0", "x1", "y1", "template_id")
-    def _check_geometry(self):
-        for place in self:
-            geometry = place.template_id.page_geometry or []
-            if place.page < 1 or (geometry and place.page > len(geometry)):
-                raise ValidationError(
-                    self.env._("Page %s does not exist in the template.", place.page)
-                )
-            if place.x1 <= place.x0 or place.y1 <= place.y0:
-                raise ValidationError(self.env._("A place must have a positive width and height."))
-            if geometry:
-                width, height = geometry[place.page - 1]
-                if (
-                    place.x0 < -0.5
-                    or place.y0 < -0.5
-                    or place.x1 > width + 0.5
-                    or place.y1 > height + 0.5
-                ):
-                    raise ValidationError(
-                        self.env._(
-                            "The place lies outside page %(page)s (%(w)s x %(h)s points).",
-                            page=place.page,
-                            w=round(width),
-                            h=round(height),
-                        )
-                    )
-
     @api.constrains("role_id", "template_id")
     def _check_role(self):
         for place in self.filtered("role_id"):
             if place.role_id.template_id != place.template_id:
                 raise ValidationError(self.env._("A place belongs to a role of its template."))
 
-    # === CRUD === #
-    @api.model_create_multi
-    def create(self, vals_list):
-        self.env["digital.sign.template"].browse(
-            {vals["template_id"] for vals in vals_list if vals.get("template_id")}
-        )._new_version_if_used()
-        return super().create(vals_list)
+    # === PLACES (digital.sign.place.mixin): a place's participant is its role === #
+    def _get_missing_page_message(self):
+        self.ensure_one()
+        return self.env._("Page %s does not exist in the template.", self.page)
 
-    def write(self, vals):
-        self.template_id._new_version_if_used()
-        return super().write(vals)
-
-    @api.ondelete(at_uninstall=False)
-    def _unlink_new_version(self):
-        self.template_id._new_version_if_used()
-
-    # === BUSINESS === #
-    @api.model
-    def _browse_places_of(self, template, ids):
-        places = self.browse(ids).exists()
-        if places.template_id - template or len(places) != len(set(ids)):
-            raise UserError(self.env._("These places do not belong to %s.", template.name))
-        return places
+    def _prepare_editor_place(self):
+        return {
+            **super()._prepare_editor_place(),
+            "role": self.role_id.name or self.role or "",
+            "participant_id": self.role_id.id or False,
+        }
 
     def _prepare_editor_values(self, values):
-        """The editor's values for one place (see digital.sign.field): its participant is
-        the template's role."""
-        vals = self.env["digital.sign.field"]._prepare_editor_values(values)
+        vals = super()._prepare_editor_values(values)
         if "participant_id" in vals:
             vals["role_id"] = vals.pop("participant_id") or False
-        if self and not any(key in values for key in ("x0", "y0", "width", "height")):
-            return vals
-        if self:
-            current = {
-                "x0": self.x0,
-                "y0": self.y0,
-                "width": self.x1 - self.x0,
-                "height": self.y1 - self.y0,
-            }
-            box = {
-                key: float(values.get(key, current[key])) for key in ("x0", "y0", "width", "height")
-            }
-            vals.update(
-                x0=box["x0"],
-                y0=box["y0"],
-                x1=box["x0"] + box["width"],
-                y1=box["y0"] + box["height"],
-            )
         return vals
 
 

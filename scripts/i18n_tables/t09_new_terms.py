@@ -2220,4 +2220,33 @@ TERMS = {
         "Das Unternehmen unterschreibt mit seinem Stempel: Es hat keinen Kontakt, keinen Einmalcode und benennt die anderen Teilnehmer nicht.",
         "La empresa firma con su sello: no tiene contacto ni código de un solo uso y no nombra a los demás participantes.",
     ),
+    # The mixins of issue 13 (model descriptions)
+    "Signature Place Layout": (
+        "Signaturfältets placering",
+        "Disposition de l'emplacement de signature",
+        "签名位置布局",
+        "Lage des Unterschriftsfelds",
+        "Disposición del campo de firma",
+    ),
+    "Part of a Document for Signature": (
+        "Del av ett dokument för signering",
+        "Élément d'un document à signer",
+        "待签署文件的组成部分",
+        "Teil eines Dokuments zur Unterschrift",
+        "Parte de un documento para firmar",
+    ),
+    "Part of a Signature Template's Content": (
+        "Del av signaturmallens innehåll",
+        "Élément du contenu d'un modèle de signature",
+        "签署模板内容的组成部分",
+        "Teil des Inhalts einer Signaturvorlage",
+        "Parte del contenido de una plantilla de firma",
+    ),
+    "Renderings Cached as Private Attachments": (
+        "Renderingar cachade som privata bilagor",
+        "Rendus mis en cache comme pièces jointes privées",
+        "作为私有附件缓存的渲染结果",
+        "Als private Anhänge zwischengespeicherte Darstellungen",
+        "Representaciones almacenadas en caché como adjuntos privados",
+    ),
 }
