@@ -2137,18 +2137,20 @@ class DigitalSignRequest(models.Model):
         channels = dict(Participant._fields["otp_channel"]._description_selection(self.env))
         states = dict(Participant._fields["state"]._description_selection(self.env))
         events_sudo = request_sudo.event_ids.sorted("sequence")
-        opened_as = {}
-        for event in events_sudo.filtered(lambda e: e.event_type == "opened_logged_in"):
-            user = json.loads(event.details or "{}").get("user", "")
-            names = opened_as.setdefault(event.participant_id.id, [])
-            if user and user not in names:
-                names.append(user)
-        hosted_by = {}
-        for event in events_sudo.filtered(lambda e: e.event_type == "in_person"):
-            host = json.loads(event.details or "{}").get("hosted_by", "")
-            names = hosted_by.setdefault(event.participant_id.id, [])
-            if host and host not in names:
-                names.append(host)
+
+        def names_by_participant(event_type, key):
+            """Participant id -> the distinct ``key`` values of their ``event_type`` events,
+            in the order of the audit trail."""
+            result = {}
+            for event in events_sudo.filtered(lambda e: e.event_type == event_type):
+                name = json.loads(event.details or "{}").get(key, "")
+                names = result.setdefault(event.participant_id.id, [])
+                if name and name not in names:
+                    names.append(name)
+            return result
+
+        opened_as = names_by_participant("opened_logged_in", "user")
+        hosted_by = names_by_participant("in_person", "hosted_by")
         participants = tuple(
             completion_certificate.CompletionParticipant(
                 name=p.name or "",
