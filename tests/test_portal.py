@@ -397,6 +397,32 @@ class TestPortalSignatures(DigitalSignPortalCommon):
         self._login(None)
         self.assertIn("/web/login", self._get(f"{base}/signed").headers["Location"])
 
+    def test_downloads_refuse_hostile_paths_cleanly(self):
+        """The one download route (``signed`` or ``certificate``) answers anything else, an
+        id of the wrong type, out of PostgreSQL's range or of nobody's document, with the
+        same 404: never a server error, never a download logged."""
+        sign_request = self._sent("Contract")
+        self._sign_as(sign_request.participant_ids)
+        self.assertEqual(sign_request.finalize_state, "done")
+        self._login(self.petra)
+        base = "/my/signatures"
+        hostile = [
+            f"{base}/{sign_request.id}/original",
+            f"{base}/{sign_request.id}/SIGNED",
+            f"{base}/{sign_request.id}/signed.pdf",
+            f"{base}/{sign_request.id}/certificate/x",
+            f"{base}/abc/signed",
+            f"{base}/-1/signed",
+            f"{base}/99999999999999999999/signed",
+            f"{base}/{sign_request.id + 1000}/certificate",
+        ]
+        with mute_logger("odoo.http"):
+            for path in hostile:
+                with self.subTest(path=path):
+                    self.assertEqual(self._get(path).status_code, 404)
+        self.assertFalse(self._events(sign_request, "downloaded"), "nothing was served")
+        self.assertEqual(self._get(f"{base}/{sign_request.id}/signed").status_code, 200)
+
     # === the portal home === #
     def test_home_entries_count_documents_to_sign_and_signed(self):
         first = self._sent("Contract")
