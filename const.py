@@ -424,3 +424,47 @@ LIVE_EVENT_TYPES = frozenset(
 )
 LIVE_STATUS_NOTIFICATION = "digital_sign/status"
 LIVE_COMPLETED_NOTIFICATION = "digital_sign/completed"
+
+# The columns the signing page's routes read of a link's participant and of its document,
+# fetched alone when the link is resolved (controllers/signing.py ``_get_participant_sudo``):
+# both models are wide, and fetching every column cost twice as much per read on the signing
+# page's GET (py-spy, ``./scripts/bench portal``). A column missing here is still read when
+# used, by one more query.
+PAGE_PARTICIPANT_FIELDS = (
+    "request_id",
+    "company_id",
+    "name",
+    "participant_kind",
+    "partner_id",
+    "email",
+    "mobile",
+    "role",
+    "mandatory",
+    "is_primary",
+    "signing_order",
+    "invite_channel",
+    "otp_channel",
+    "lang",
+    "to_be_named",
+    "access_token",
+    "state",
+    "signed_at",
+    "otp_locked_until",
+    "named_by_id",
+)
+PAGE_REQUEST_FIELDS = (
+    "name",
+    "reference",
+    "company_id",
+    "user_id",
+    "state",
+    "deadline",
+    "sending_mode",
+    "page_count",
+    "page_geometry",
+    "original_sha256",
+    "signed_sha256",
+    "finalize_state",
+    "seal_state",
+    "provider_id",
+)

@@ -67,11 +67,14 @@ class DigitalSignController(http.Controller):
         # An id beyond PostgreSQL's integer would crash the query: it is simply unknown. One
         # query finds the participant and reads it (every page needs it).
         participant_sudo = (
-            Participant.search_fetch([("id", "=", participant_id)], limit=1, order="id")
+            Participant.search_fetch(
+                [("id", "=", participant_id)], const.PAGE_PARTICIPANT_FIELDS, limit=1, order="id"
+            )
             if P.Id().fits(participant_id)
             else Participant
         )
         if participant_sudo and participant_sudo._token_matches(token):
+            participant_sudo.request_id.fetch(const.PAGE_REQUEST_FIELDS)
             return participant_sudo
         # Wrong guesses are counted per IP in the database (every worker sees them); past
         # the limit, every bad link from that IP gets a 429 instead of the 404.
@@ -144,12 +147,9 @@ class DigitalSignController(http.Controller):
         (``_get_lang``: the sender's choice, the contact's...); the participant's time zone
         (``_get_tz``)."""
         preferred = public_page.chosen_lang(f"participant:{participant_sudo.id}", lang)
-        code = participant_sudo._get_lang(preferred)
-        tz = participant_sudo._get_tz()
-        public_page.use_lang(code, tz)
-        return participant_sudo.with_context(
-            lang=code, tz=tz, digital_sign_page_lang=preferred or False
-        )
+        participant_sudo = participant_sudo._with_page_locale(preferred)
+        public_page.use_lang(participant_sudo.env.lang, participant_sudo.env.context["tz"])
+        return participant_sudo
 
     def _session_verified(self, participant_sudo):
         """True when this browser session verified the participant's one-time code for the
@@ -226,6 +226,7 @@ class DigitalSignController(http.Controller):
             values["step"] = "otp"
         elif link_state == "sign":
             values["step"] = "name" if participant_sudo._get_missing_participants() else "sign"
+        public_page.use_company(values["company"])
         return public_page.render("digital_sign.signing_page", values)
 
     @http.route(

@@ -91,6 +91,47 @@ class TestParticipantLanguage(DigitalSignCommon):
         )
         self.assertEqual(request.participant_ids._get_lang(preferred="sv_SE"), "sv_SE")
 
+    def test_time_zone_and_language_from_contact_then_owner_then_company(self):
+        """The page's time zone and language come from the participant's contact, else the
+        owner's, else the company's (read by one query, changes not yet written included);
+        the page keeps what it read for the rest of its request."""
+        request = self._create_request(
+            name="Zones",
+            participants=[{"name": "No contact", "email": "nocontact@example.com"}],
+        )
+        participant = request.participant_ids
+        request.user_id.partner_id.write({"tz": "Europe/Stockholm", "lang": "sv_SE"})
+        request.company_id.partner_id.write({"tz": "Asia/Shanghai", "lang": "zh_CN"})
+        self.assertEqual(participant._get_tz(), "Europe/Stockholm")
+        self.assertEqual(participant._get_lang(), "sv_SE")
+        # The owner has none: the company's. Written in the cache only, not yet flushed.
+        request.user_id.partner_id.tz = False
+        request.user_id.partner_id.lang = False
+        self.assertEqual(participant._get_tz(), "Asia/Shanghai")
+        self.assertEqual(participant._get_lang(), "zh_CN")
+        # A contact of their own comes first.
+        participant.partner_id = self.env["res.partner"].create(
+            {"name": "Contact", "tz": "America/Montreal", "lang": "fr_FR"}
+        )
+        self.assertEqual(participant._get_tz(), "America/Montreal")
+        self.assertEqual(participant._get_lang(), "fr_FR")
+        # Nothing anywhere: UTC, and a language the page offers.
+        participant.partner_id.write({"tz": False, "lang": False})
+        request.company_id.partner_id.write({"tz": False, "lang": False})
+        self.assertEqual(participant._get_tz(), "UTC")
+        self.assertTrue(participant._is_signing_lang(participant._get_lang()))
+        # The page's participant keeps what it read; another read sees the change.
+        participant.partner_id.tz = "Europe/Paris"
+        on_page = participant._with_page_locale()
+        self.assertEqual(on_page.env.context["tz"], "Europe/Paris")
+        participant.partner_id.tz = "Europe/Madrid"
+        self.assertEqual(on_page._get_tz(), "Europe/Paris")
+        self.assertEqual(participant._get_tz(), "Europe/Madrid")
+        # The sender's choice and the page's choice still come before the contacts.
+        participant.lang = "sv_SE"
+        self.assertEqual(participant._with_page_locale().env.lang, "sv_SE")
+        self.assertEqual(participant._with_page_locale("zh_CN").env.lang, "zh_CN")
+
     def test_certificate_in_the_documents_language_with_each_consent(self):
         """Labels in the owner's language; each participant's consent as they accepted it."""
         request = self._create_request(

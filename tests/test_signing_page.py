@@ -1,5 +1,7 @@
 import base64
 import hashlib
+import html
+import json
 import re
 from datetime import timedelta
 from unittest.mock import patch
@@ -14,6 +16,9 @@ from odoo.tools import config
 from .common import DigitalSignCommon, make_pdf, person, signature_data_url
 
 PNG_SIGNATURE = signature_data_url()
+# The signing page's GET in a test, measured 3 Dec 2026 (10 before the contacts' time zone
+# and language were read by one query).
+QUERIES_PER_PAGE = 8
 
 
 @tagged("post_install", "-at_install")
@@ -123,6 +128,43 @@ class TestSigningPage(DigitalSignCommon, HttpCase):
                 self.assertNotIn("&gt;", style.group(1), "the rules are not escaped")
                 self.assertNotIn("public_page_assets", head, "no request for the rules")
                 self.assertEqual(response.headers["Referrer-Policy"], "no-referrer")
+
+    def test_the_frontend_style_sheet_is_asked_for_after_the_first_page(self):
+        """The frontend bundle's style sheet is not in the page's markup (it would compete
+        with the first page's image and be parsed while it paints): the page's script asks
+        for it once the first page shows; a browser without script gets it at once. The
+        visitor's time zone is guessed after the page's load, not before the body."""
+        participant = self._sent_request().participant_ids
+        page = self._open(participant).text
+        head, body = page.split("</head>", 1)
+        self.assertNotIn(
+            "Intl.DateTimeFormat", head.split('addEventListener(\n          "load"')[0]
+        )
+        outside_noscript = re.sub(r"<noscript>.*?</noscript>", "", page, flags=re.S)
+        self.assertNotIn('rel="stylesheet"', outside_noscript)
+        links = json.loads(html.unescape(re.search(r'data-ds-styles="([^"]+)"', body).group(1)))
+        self.assertTrue(links)
+        noscript = re.search(r"<noscript>(.*?)</noscript>", body, re.S).group(1)
+        for href in links:
+            self.assertIn(f'href="{href}"', noscript)
+            response = self.url_open(href)
+            self.assertEqual(response.status_code, 200)
+            self.assertIn("text/css", response.headers["Content-Type"])
+            self.assertIn(".btn", response.text)
+
+    def test_the_page_reads_its_records_in_few_queries(self):
+        """The signing page's GET reads the participant, the document, the contacts' time
+        zone and language, the places and the company narrowly, in a bounded number of
+        queries (each one costs more than the rest of the page; ./scripts/bench portal)."""
+        participant = self._sent_request().participant_ids
+        self._open(participant)  # warm: caches, session
+        self.env.invalidate_all()
+        before = self.cr.sql_log_count
+        response = self._open(participant)
+        queries = self.cr.sql_log_count - before
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("o_ds_page", response.text)
+        self.assertLessEqual(queries, QUERIES_PER_PAGE, f"{queries} queries")
 
     def test_tokens_are_long_random_and_compared_in_constant_time(self):
         request = self._sent_request()
