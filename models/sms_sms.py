@@ -1,6 +1,15 @@
-from odoo import fields, models
+import logging
+
+from psycopg2.errors import SerializationFailure
+
+from odoo import api, fields, models
 
 from .. import const
+
+_logger = logging.getLogger(__name__)
+
+# The SMS the queue may send: Odoo's own domain (sms.sms._process_queue)
+OUTGOING = [("state", "=", "outgoing"), ("to_delete", "!=", True)]
 
 
 class SmsSms(models.Model):
@@ -13,6 +22,61 @@ class SmsSms(models.Model):
     digital_sign_purpose = fields.Selection(const.MESSAGE_PURPOSES)
 
     # === BUSINESS === #
+    @api.model
+    def _process_queue(self):
+        """The SMS queue (its scheduled action, which commits as it goes).
+
+        An SMS of the signing flow logs its outcome in its document's audit trail, which
+        locks the document. Sent in a batch while a participant signs that document on
+        another server, the log would wait for the signature, fail after the SMS left, and
+        the queue would roll back and send it again. So each such SMS goes in a transaction
+        of its own that locks its document first (``_try_lock_for_job``); one whose document
+        is busy stays queued, and the queue is asked to run again. Other SMS go through
+        Odoo's queue unchanged.
+        """
+        self._send_signing_flow_sms()
+        return super(SmsSms, self.with_context(digital_sign_sms_done=True))._process_queue()
+
+    def _send(self, unlink_failed=False, unlink_sent=True, raise_exception=False):
+        records = self
+        if self.env.context.get("digital_sign_sms_done"):
+            # Odoo's queue, after ours: the SMS of the signing flow still queued wait for
+            # their document (see _process_queue)
+            records = self.filtered(lambda sms: not sms.digital_sign_participant_id)
+            if not records:
+                return None
+        return super(SmsSms, records)._send(
+            unlink_failed=unlink_failed, unlink_sent=unlink_sent, raise_exception=raise_exception
+        )
+
+    @api.model
+    def _send_signing_flow_sms(self):
+        """Send the queued SMS of the signing flow, each in its own transaction that locks
+        its document first (see ``_process_queue``)."""
+        domain = [*OUTGOING, ("digital_sign_participant_id", "!=", False)]
+        batch = self.search(domain, limit=self._get_send_batch_size(), order="id")
+        # Read before the loop: after each commit the lock must be the first statement.
+        jobs = [(sms.id, sms.digital_sign_participant_id.request_id.id) for sms in batch]
+        Request = self.env["digital.sign.request"].sudo()
+        postponed = 0
+        for sms_id, request_id in jobs:
+            self.env.cr.commit()  # pylint: disable=invalid-commit  # the queue commits anyway
+            if request_id and not Request.browse(request_id)._try_lock_for_job():
+                postponed += 1
+                continue
+            try:
+                with self.env.cr.savepoint(flush=False):
+                    sms = self.browse(sms_id).try_lock_for_update().filtered_domain(domain)
+            except SerializationFailure:  # sent by another server since: nothing to do
+                continue
+            if sms:
+                sms._send(unlink_failed=False, unlink_sent=True, raise_exception=False)
+        self.env.cr.commit()  # pylint: disable=invalid-commit  # as above
+        if postponed:
+            _logger.info("%s SMS of the signing flow wait for their document", postponed)
+            self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
+            self.env.cr.commit()  # pylint: disable=invalid-commit  # as above
+
     def _handle_call_result_hook(self, results):
         """Every SMS sent for a participant (invitation, reminder, code) lands in the audit
         trail with its outcome at the SMS provider."""

@@ -20,6 +20,7 @@ from odoo.tools import SQL, mute_logger
 
 from odoo.addons.base.models.ir_cron import IrCron
 from odoo.addons.base.tests.common import MockSmtplibCase
+from odoo.addons.sms.tools.sms_api import SmsApi
 
 from ..models.digital_sign_request import DigitalSignRequest
 from .common import DigitalSignCommon, b64, make_pdf, person, signature_data_url
@@ -50,15 +51,16 @@ class TestSeveralWorkers(TransactionCase, MockSmtplibCase):
             cr.commit()
             cr.close()
 
-    def _committed_request(self, name):
-        """A sent request with one participant, committed; its id."""
+    def _committed_request(self, name, **participant):
+        """A sent request with one participant (Cara, with ``participant``'s values),
+        committed; its id."""
         with self._worker() as env:
             request = env["digital.sign.request"].create(
                 {
                     "name": name,
                     "original_pdf": b64(make_pdf()),
                     "original_filename": "contract.pdf",
-                    "participant_ids": [Command.create(person("Cara", "Customer"))],
+                    "participant_ids": [Command.create(person("Cara", "Customer", **participant))],
                 }
             )
             request._detect_fields()
@@ -94,6 +96,11 @@ class TestSeveralWorkers(TransactionCase, MockSmtplibCase):
                     tuple(message_ids),
                 ),
                 SQL("DELETE FROM mail_mail WHERE id IN %s", tuple(r[0] for r in mails) or (0,)),
+                SQL(
+                    "DELETE FROM sms_sms WHERE digital_sign_participant_id IN "
+                    "(SELECT id FROM digital_sign_participant WHERE request_id = %s)",
+                    request_id,
+                ),
                 SQL("DELETE FROM mail_message WHERE id IN %s", tuple(message_ids)),
                 SQL(
                     "DELETE FROM mail_followers WHERE res_model = 'digital.sign.request' "
@@ -241,6 +248,55 @@ class TestSeveralWorkers(TransactionCase, MockSmtplibCase):
             self.assertFalse(
                 env["mail.mail"].search([("id", "=", mail_id), ("state", "=", "outgoing")]),
                 "sent (and deleted, as its template says)",
+            )
+            self.assertEqual(self._events(env, request_id, "message_sent"), 1)
+            self.assertIsNone(env["digital.sign.request"].browse(request_id)._check_integrity())
+
+    # === SMS of the flow === #
+    def test_an_sms_whose_document_is_busy_waits_then_leaves_once(self):
+        """The invitation SMS leaves while its participant signs on another server. Sent in
+        the queue's batch, its log in the audit trail would wait for the signature, fail
+        after the gateway took it, and the queue would send it again. Now it waits in the
+        queue, which is asked to run again, and leaves once."""
+        request_id = self._committed_request(
+            "Cluster SMS", invite_channel="sms", mobile="+46 70 123 45 67"
+        )
+        with self._worker() as env:
+            sms = env["sms.sms"].search(
+                [("digital_sign_participant_id.request_id", "=", request_id)]
+            )
+            self.assertEqual(len(sms), 1)
+            self.assertEqual(sms.state, "outgoing")
+            sms_id = sms.id
+        gateway = []
+
+        def send_sms_batch(_api, messages, delivery_reports_url=False):
+            numbers = [number for message in messages for number in message["numbers"]]
+            gateway.extend(number["number"] for number in numbers)
+            return [{"uuid": number["uuid"], "state": "success"} for number in numbers]
+
+        queue = self.env.ref("sms.ir_cron_sms_scheduler_action")
+        with patch.object(SmsApi, "_send_sms_batch", send_sms_batch):
+            with self._worker() as signer:
+                self.assertEqual(self._sign(signer, request_id), {"status": "ok"})
+                with self._worker() as env:
+                    triggers = env["ir.cron.trigger"].search_count([("cron_id", "=", queue.id)])
+                    env["sms.sms"]._process_queue()
+                    self.assertNotIn("+46701234567", gateway, "nothing left while it is busy")
+                    self.assertEqual(env["sms.sms"].browse(sms_id).state, "outgoing")
+                    self.assertEqual(
+                        env["ir.cron.trigger"].search_count([("cron_id", "=", queue.id)]),
+                        triggers + 1,
+                        "the queue is asked to run again",
+                    )
+            with self._worker() as env:
+                env["sms.sms"]._process_queue()
+                env["sms.sms"]._process_queue()  # a replayed run
+        self.assertEqual(gateway.count("+46701234567"), 1)
+        with self._worker() as env:
+            self.assertFalse(
+                env["sms.sms"].search([("id", "=", sms_id), ("state", "=", "outgoing")]),
+                "sent",
             )
             self.assertEqual(self._events(env, request_id, "message_sent"), 1)
             self.assertIsNone(env["digital.sign.request"].browse(request_id)._check_integrity())
