@@ -477,15 +477,42 @@ class DigitalSignProvider(models.Model):
         return Domain(field_name, "=", False) | Domain(field_name, "<=", now)
 
     @api.model
-    def _lock_request_batch(self, domain, order):
-        """The next batch of the requests of ``domain`` in ``order`` (``cron_batch_size``),
-        less those another transaction holds; the running cron is told how many remain."""
+    def _find_request_batch(self, domain, order):
+        """The next batch of the requests of ``domain`` in ``order`` (``cron_batch_size``);
+        the running cron is told how many remain (which commits)."""
         Request = self.env["digital.sign.request"]
         requests = Request.search(
             domain, limit=Request._get_setting("cron_batch_size"), order=order
-        ).try_lock_for_update()
+        )
         self.env["ir.cron"]._commit_progress(remaining=Request.search_count(domain))
         return requests
+
+    def _lock_request_batch(self, domain, order):
+        """The next batch of the requests of ``domain``, locked together for one transaction
+        that the caller commits at its end, less those another transaction holds or that no
+        longer match ``domain`` (another server's run did them since the search).
+
+        The transaction starts with the lock, so what it reads next is current: a lock
+        taken after reads, in the same transaction, fails on rows changed since.
+        """
+        requests = self._find_request_batch(domain, order)
+        locked = requests.try_lock_for_update(allow_referencing=True)
+        self.env.invalidate_all()
+        return locked.filtered_domain(domain)
+
+    def _each_locked_request(self, domain, order):
+        """The next batch of the requests of ``domain``, one at a time, each in a transaction
+        of its own that starts with its lock (``_try_lock_for_job``), and only if it still
+        matches ``domain`` then. For the crons that commit after each request (a call to a
+        service each): locks taken for the whole batch would end at the first commit, and
+        another server's run could then make the same call. The caller commits after each
+        request (``ir.cron._commit_progress``)."""
+        for request in self._find_request_batch(domain, order):
+            if request._try_lock_for_job() and request.filtered_domain(domain):
+                yield request
+            else:
+                # The next lock must start a transaction of its own.
+                self.env.cr.commit()  # pylint: disable=invalid-commit
 
     @api.model
     def _cron_provider_outbox(self):
@@ -495,7 +522,7 @@ class DigitalSignProvider(models.Model):
             & Domain("state", "in", const.OPEN_REQUEST_STATES)
             & self._get_due_domain("provider_next_check_at", fields.Datetime.now())
         )
-        requests = self._lock_request_batch(domain, "provider_next_check_at asc nulls first, id")
+        requests = self._each_locked_request(domain, "provider_next_check_at asc nulls first, id")
         for request in requests:
             provider = request.provider_id
             try:
@@ -855,7 +882,7 @@ class DigitalSignProvider(models.Model):
         domain = Domain("provider_cancel_state", "=", "pending") & self._get_due_domain(
             "provider_cancel_next_at", fields.Datetime.now()
         )
-        requests = self._lock_request_batch(domain, "provider_cancel_next_at asc nulls first, id")
+        requests = self._each_locked_request(domain, "provider_cancel_next_at asc nulls first, id")
         for request in requests:
             provider = request.provider_id
             if provider._is_paused():

@@ -9,12 +9,14 @@ on their own).
 
 import collections
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import tagged
-from odoo.tools import mute_logger
+from odoo.tools import SQL, mute_logger
 
 from .. import const
+from ..models.digital_sign_provider import DigitalSignProvider
 from .test_provider import ProviderCommon
 
 CHAOS_KINDS = ("500", "503", "429", "malformed", "truncate", "disconnect")
@@ -81,6 +83,40 @@ class TestServicesThatFail(ProviderCommon):
             self.assertEqual(
                 document["status"], "sent", "each envelope was sent, none left a draft"
             )
+
+    def test_the_outbox_leaves_a_request_another_server_sent_meanwhile(self):
+        """Several servers run the outbox on one database. Each request is locked and read
+        again, in a transaction of its own, just before its call: one that another server's
+        run sent while this run was busy with the one before is not sent a second time
+        (the batch's locks used to end at the first request's commit)."""
+        first, second = self._sent_requests(2)
+        calls = []
+        create_envelope = DigitalSignProvider._create_envelope
+
+        def another_server_sends_the_second(provider, sign_request):
+            calls.append(sign_request.id)
+            if sign_request == first:
+                # what another server's outbox commits meanwhile
+                sign_request.env.cr.execute(
+                    SQL(
+                        "UPDATE digital_sign_request SET provider_sync_state = 'sent', "
+                        "provider_reference = 'made-by-another-server' WHERE id = %s",
+                        second.id,
+                    )
+                )
+            return create_envelope(provider, sign_request)
+
+        with patch.object(DigitalSignProvider, "_create_envelope", another_server_sends_the_second):
+            self.outbox.method_direct_trigger()
+        self.assertEqual(calls, [first.id], "one call, for the first request only")
+        self.assertEqual(first.provider_sync_state, "sent")
+        self.assertEqual(second.provider_reference, "made-by-another-server")
+        self.assertEqual(
+            [r for r, n in self._documents_per_reference().items() if n > 1],
+            [],
+            "no envelope twice",
+        )
+        self.assertNotIn(second.reference, self._documents_per_reference())
 
     def test_a_garbled_answer_is_retried_and_finds_the_envelope_made(self):
         request = self._sent_requests(1)
