@@ -69,7 +69,9 @@ ONCE = (
     "sealed",
     "finalized",
 )
-ALLOWED = set(ONCE) | {"reminded", "message_sent"}
+# A filing rule (the demo data has a catch-all one) files the signed copy: once, when the
+# request says it is filed, never otherwise.
+ALLOWED = set(ONCE) | {"reminded", "message_sent", "filed"}
 for request in requests:
     if request.state != "signed" or request.finalize_state != "done":
         problem("finalised", f"{request.reference}: {request.state}/{request.finalize_state}")
@@ -81,6 +83,13 @@ for request in requests:
     for kind in ONCE:
         if counts[kind] != 1:
             problem(f"event {kind} once", f"{request.reference}: {counts[kind]}")
+    if request.filing_state in ("none", "failed"):  # a signed copy is filed or has no rule
+        problem("filed once", f"{request.reference}: filing {request.filing_state}")
+    filed = 1 if request.filing_state == "filed" else 0
+    if counts["filed"] != filed:
+        problem(
+            "filed once", f"{request.reference}: {counts['filed']} x filed, {request.filing_state}"
+        )
     for kind, count in counts.items():
         if kind not in ALLOWED:
             problem("no other event", f"{request.reference}: {count} x {kind}")
@@ -169,6 +178,7 @@ CHECKS = (
     "sealed",
     "one signed PDF",
     *(f"event {kind} once" for kind in ONCE),
+    "filed once",
     "no other event",
     "invitation queued once",
     "reminder queued once",
