@@ -67,8 +67,8 @@ def render(template, values, status=200):
     lang_tag = (request.env.lang or "en_US").split("@")[0].replace("_", "-")
     defaults = {
         "public_page_css": style_sheet(),
-        # The frontend bundle's style sheets (cached by Odoo), applied once loaded: see the
-        # layout, views/digital_sign_templates.xml
+        # The frontend bundle's style sheets (their links are cached by Odoo), asked for by
+        # the page once its first page shows: see the layout, views/digital_sign_templates.xml
         "frontend_style_links": request.env["ir.qweb"]._get_asset_links(
             "web.assets_frontend", css=True, js=False
         ),
