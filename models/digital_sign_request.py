@@ -2857,3 +2857,29 @@ class DigitalSignRequest(models.Model):
         else:
             _logger.info("Request %s is busy in another transaction: left for later", self.id)
         return locked
+
+    @api.model
+    def _run_each_locked(self, jobs, run, queue_xmlid, what):
+        """For a queue that commits as it goes (e-mails, SMS of the flow): ``run(item)`` for
+        each ``(item, request_id)`` of ``jobs``, each in a transaction of its own that locks
+        its document first (``_try_lock_for_job``). An item whose document is busy is left
+        queued, and the queue (``queue_xmlid``, an ``ir.cron``) is asked to run again.
+
+        Read ``jobs`` before the call: after each commit the lock must be the first
+        statement.
+
+        :param str what: what the items are, for the log
+        :return: the number of items left for the next run
+        """
+        postponed = 0
+        for item, request_id in jobs:
+            self.env.cr.commit()  # pylint: disable=invalid-commit  # the queue commits anyway
+            if request_id and not self.browse(request_id)._try_lock_for_job():
+                postponed += 1
+                continue
+            run(item)
+        if postponed:
+            _logger.info("%s %s of the signing flow wait for their document", postponed, what)
+            self.env.ref(queue_xmlid).sudo()._trigger()
+            self.env.cr.commit()  # pylint: disable=invalid-commit  # as above
+        return postponed

@@ -1,10 +1,6 @@
-import logging
-
 from odoo import fields, models
 
 from .. import const
-
-_logger = logging.getLogger(__name__)
 
 
 class MailMail(models.Model):
@@ -58,21 +54,13 @@ class MailMail(models.Model):
         if others:
             super(MailMail, others)._send(**options)
         # Read before the loop: after each commit the lock must be the first statement.
-        request_ids = [mail.digital_sign_participant_id.request_id.id for mail in ours]
-        Request = self.env["digital.sign.request"].sudo()
-        postponed = 0
-        for mail, request_id in zip(ours, request_ids, strict=True):
-            # The queue commits after each e-mail anyway (auto_commit): each one starts its
-            # own transaction here, its document's lock first.
-            self.env.cr.commit()  # pylint: disable=invalid-commit
-            if request_id and not Request.browse(request_id)._try_lock_for_job():
-                postponed += 1
-                continue
-            super(MailMail, mail)._send(**options)
-        if postponed:
-            _logger.info("%s e-mails of the signing flow wait for their document", postponed)
-            self.env.ref("mail.ir_cron_mail_scheduler_action").sudo()._trigger()
-            self.env.cr.commit()  # pylint: disable=invalid-commit  # auto_commit, as above
+        jobs = [(mail, mail.digital_sign_participant_id.request_id.id) for mail in ours]
+        self.env["digital.sign.request"].sudo()._run_each_locked(
+            jobs,
+            lambda mail: super(MailMail, mail)._send(**options),
+            "mail.ir_cron_mail_scheduler_action",
+            "e-mails",
+        )
         return True
 
     def _postprocess_sent_message(

@@ -1,12 +1,8 @@
-import logging
-
 from psycopg2.errors import SerializationFailure
 
 from odoo import api, fields, models
 
 from .. import const
-
-_logger = logging.getLogger(__name__)
 
 # The SMS the queue may send: Odoo's own domain (sms.sms._process_queue)
 OUTGOING = [("state", "=", "outgoing"), ("to_delete", "!=", True)]
@@ -55,27 +51,20 @@ class SmsSms(models.Model):
         its document first (see ``_process_queue``)."""
         domain = [*OUTGOING, ("digital_sign_participant_id", "!=", False)]
         batch = self.search(domain, limit=self._get_send_batch_size(), order="id")
-        # Read before the loop: after each commit the lock must be the first statement.
         jobs = [(sms.id, sms.digital_sign_participant_id.request_id.id) for sms in batch]
-        Request = self.env["digital.sign.request"].sudo()
-        postponed = 0
-        for sms_id, request_id in jobs:
-            self.env.cr.commit()  # pylint: disable=invalid-commit  # the queue commits anyway
-            if request_id and not Request.browse(request_id)._try_lock_for_job():
-                postponed += 1
-                continue
+
+        def send(sms_id):
             try:
                 with self.env.cr.savepoint(flush=False):
                     sms = self.browse(sms_id).try_lock_for_update().filtered_domain(domain)
             except SerializationFailure:  # sent by another server since: nothing to do
-                continue
+                return
             if sms:
                 sms._send(unlink_failed=False, unlink_sent=True, raise_exception=False)
-        self.env.cr.commit()  # pylint: disable=invalid-commit  # as above
-        if postponed:
-            _logger.info("%s SMS of the signing flow wait for their document", postponed)
-            self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
-            self.env.cr.commit()  # pylint: disable=invalid-commit  # as above
+
+        self.env["digital.sign.request"].sudo()._run_each_locked(
+            jobs, send, "sms.ir_cron_sms_scheduler_action", "SMS"
+        )
 
     def _handle_call_result_hook(self, results):
         """Every SMS sent for a participant (invitation, reminder, code) lands in the audit
